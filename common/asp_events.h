@@ -1,0 +1,46 @@
+/*  asp_events: the services, the event types, and who consumes what.
+
+    This table is the one place that says which service receives which event:
+    producers publish an event and the outbox fans it out to every subscriber.
+    Adding a consumer is one line here, not a change in the producer.        */
+#ifndef ASP_EVENTS_H
+#define ASP_EVENTS_H
+#include <stdbool.h>
+
+typedef enum {
+    ASP_SVC_INTAKE = 0,
+    ASP_SVC_ROUTING,
+    ASP_SVC_SLA,
+    ASP_SVC_NOTIFICATION,
+    ASP_SVC_FEEDBACK,
+    ASP_SVC_COUNT
+} asp_svc_id_t;
+
+#define ASP_BIT(svc) (1u << (svc))
+
+//  Short service name, used in keys and logs: intake, routing, sla, ...
+const char *asp_svc_name (asp_svc_id_t svc);
+//  -1 when unknown.
+int asp_svc_lookup (const char *name);
+//  Environment variable with the bus endpoint others connect to, and its default.
+const char *asp_svc_bus_var (asp_svc_id_t svc);
+const char *asp_svc_bus_default (asp_svc_id_t svc);
+//  Bit set of services that consume this event type; 0 when unknown.
+unsigned asp_event_subscribers (const char *type);
+bool asp_event_known (const char *type);
+
+//  Event types.
+#define ASP_EV_TICKET_CREATED     "ticket.created"
+#define ASP_EV_WO_OFFERED         "workorder.offered"
+#define ASP_EV_WO_DECLINED        "workorder.declined"
+#define ASP_EV_WO_ASSIGNED        "workorder.assigned"
+#define ASP_EV_WO_PROGRESS        "workorder.progress"
+#define ASP_EV_WO_COMPLETED       "workorder.completed"
+#define ASP_EV_VISIT_SCHEDULED    "visit.scheduled"
+#define ASP_EV_SURVEY_SUBMITTED   "survey.submitted"
+#define ASP_EV_TICKET_CLOSED      "ticket.closed"
+#define ASP_EV_SLA_WARNING        "sla.warning"
+#define ASP_EV_SLA_BREACHED       "sla.breached"
+
+void asp_events_test (void);
+#endif

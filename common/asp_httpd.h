@@ -1,0 +1,51 @@
+/*  asp_httpd: the HTTP glue over libmicrohttpd.
+
+    One internal thread (epoll) serves all connections. Bodies are read up
+    to a cap (413 beyond it). /metrics and /healthz are built in; every
+    other request goes to the handler, which fills a response. Errors are
+    JSON: {"error":{"code":"...","message":"..."}}.                         */
+#ifndef ASP_HTTPD_H
+#define ASP_HTTPD_H
+#include "asp_metrics.h"
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct asp_httpd_t asp_httpd_t;
+
+typedef struct {
+    const char *method;
+    const char *url;
+    const char *body;           //  NUL-terminated, body_len bytes
+    size_t body_len;
+    void *conn;                 //  for asp_http_header
+} asp_http_req_t;
+
+typedef struct {
+    int status;
+    char *body;                 //  malloc'd, freed by httpd
+    size_t body_len;
+    const char *content_type;
+    char location [128];        //  optional Location header
+    int retry_after;            //  optional Retry-After header (seconds)
+} asp_http_res_t;
+
+typedef void (asp_http_handler_fn) (const asp_http_req_t *req, asp_http_res_t *res, void *arg);
+//  Health probe: returns true when healthy, may write a JSON object to detail.
+typedef bool (asp_health_fn) (void *arg, char *detail, size_t detail_len);
+
+//  Starts serving on port (0 picks none: returns NULL). bind_addr may be NULL
+//  (all interfaces). handler may be NULL (only /metrics, /healthz).
+asp_httpd_t *asp_httpd_new (int port, const char *bind_addr, size_t max_body,
+                            asp_http_handler_fn *handler, void *arg,
+                            asp_metrics_t *metrics, asp_health_fn *health, void *health_arg);
+void asp_httpd_destroy (asp_httpd_t **self_p);
+
+const char *asp_http_header (const asp_http_req_t *req, const char *name);
+//  Sets a JSON body (takes ownership of json) and status.
+void asp_http_json (asp_http_res_t *res, int status, char *json);
+//  Sets a JSON error body.
+void asp_http_error (asp_http_res_t *res, int status, const char *code, const char *fmt, ...)
+    __attribute__ ((format (printf, 4, 5)));
+
+void asp_httpd_test (void);
+#endif

@@ -1,0 +1,27 @@
+/*  asp_id: unique ids and clocks.
+
+    Ids are text so they read well in logs, Redis keys and JSON: a prefix, the
+    creation time in milliseconds (base 36, so ids sort roughly by age) and 64
+    random bits. No coordination is needed, so any process can mint them.     */
+#ifndef ASP_ID_H
+#define ASP_ID_H
+#include <stddef.h>
+#include <stdint.h>
+
+#define ASP_ID_MAX 48
+
+//  Writes "<prefix><time36><rand64 base36>" into buf (at least ASP_ID_MAX).
+void    asp_id_new (char *buf, const char *prefix);
+//  Wall clock, milliseconds since the epoch.
+int64_t asp_now_ms (void);
+//  Monotonic clock, milliseconds; for deadlines inside one process.
+int64_t asp_mono_ms (void);
+//  Monotonic clock, microseconds; for latency measurement.
+int64_t asp_mono_us (void);
+//  A random 64-bit number (not for cryptography).
+uint64_t asp_rand64 (void);
+//  True when s is a plausible id: 1..ASP_ID_MAX-1 chars of [A-Za-z0-9._:-].
+int     asp_id_valid (const char *s, size_t len);
+
+void    asp_id_test (void);
+#endif

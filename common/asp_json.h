@@ -1,0 +1,20 @@
+/*  asp_json: msgpack <-> JSON for the HTTP side (cJSON).                   */
+#ifndef ASP_JSON_H
+#define ASP_JSON_H
+#include <cjson/cJSON.h>
+#include <msgpack.h>
+#include <stdbool.h>
+#include "asp_mp.h"
+
+//  Converts a decoded msgpack object to a new cJSON value (binary becomes
+//  a string of its bytes; depth is already bounded by asp_mp_check).
+cJSON *asp_json_from_mp (const msgpack_object *o);
+//  Adds a JSON object's string/number/bool members to a msgpack map
+//  builder (nested objects and arrays are packed recursively).
+void asp_json_to_mpmap (const cJSON *obj, asp_mpmap_t *map);
+//  Strict string field: 0 ok, 1 absent/null, -1 wrong type or length out of
+//  [minlen, maxlen] or contains control characters.
+int asp_json_str (const cJSON *obj, const char *key, size_t minlen, size_t maxlen, const char **out);
+
+void asp_json_test (void);
+#endif

@@ -1,0 +1,458 @@
+#include "asp_outbox.h"
+#include "asp_config.h"
+#include "asp_id.h"
+#include "asp_log.h"
+#include <assert.h>
+#include <stdatomic.h>
+
+typedef struct s_entry_t {
+    struct s_entry_t *prev, *next;  //  in its destination's resend queue
+    asp_svc_id_t dst;
+    char key [ASP_ID_MAX + 4];      //  "<dst>:<id>"
+    const char *id;                 //  points into key
+    char *data;
+    size_t size;
+    int64_t due;                    //  monotonic ms of the next resend
+    uint32_t tries;
+} s_entry_t;
+
+typedef struct {
+    zsock_t *dealer;
+    s_entry_t *head, *tail;         //  ordered by due (constant interval)
+    bool recovered;
+} s_peer_t;
+
+struct asp_outbox_t {
+    asp_svc_id_t self;
+    asp_rds_t *rds;
+    s_peer_t peers [ASP_SVC_COUNT];
+    zhashx_t *entries;              //  key -> s_entry_t
+    zsock_t *inproc;                //  PULL from other threads
+    char inproc_ep [64];
+    zloop_t *loop;
+    int resend_ms;
+    int resend_batch;
+    atomic_size_t pending;
+    uint64_t sent, resent, acked, dead;
+};
+
+static void
+s_entry_destroy (void **item)
+{
+    s_entry_t *e = (s_entry_t *) *item;
+    if (e) {
+        free (e->data);
+        free (e);
+        *item = NULL;
+    }
+}
+
+static void
+s_unlink (s_peer_t *p, s_entry_t *e)
+{
+    if (e->prev) e->prev->next = e->next; else p->head = e->next;
+    if (e->next) e->next->prev = e->prev; else p->tail = e->prev;
+    e->prev = e->next = NULL;
+}
+
+static void
+s_append (s_peer_t *p, s_entry_t *e)
+{
+    e->prev = p->tail;
+    e->next = NULL;
+    if (p->tail) p->tail->next = e; else p->head = e;
+    p->tail = e;
+}
+
+asp_outbox_t *
+asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds)
+{
+    asp_outbox_t *self = (asp_outbox_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->self = self_svc;
+    self->rds = rds;
+    self->resend_ms = (int) asp_cfg_int ("ASP_RESEND_MS", 1000, 10, 600000);
+    self->resend_batch = (int) asp_cfg_int ("ASP_RESEND_BATCH", 2000, 1, 1000000);
+    self->entries = zhashx_new ();
+    zhashx_set_destructor (self->entries, s_entry_destroy);
+    for (int d = 0; d < ASP_SVC_COUNT; d++) {
+        if (d == (int) self_svc)
+            continue;
+        const char *ep = asp_cfg_str (asp_svc_bus_var ((asp_svc_id_t) d), asp_svc_bus_default ((asp_svc_id_t) d));
+        zsock_t *s = zsock_new (ZMQ_DEALER);
+        assert (s);
+        zsock_set_immediate (s, 1);
+        zsock_set_sndhwm (s, 100000);
+        zsock_set_rcvhwm (s, 100000);
+        zsock_set_linger (s, 0);        //  everything unacked is in Redis
+        zsock_set_maxmsgsize (s, 1024 * 1024);
+        zsock_set_reconnect_ivl (s, 100);
+        zsock_set_reconnect_ivl_max (s, 1000);
+        if (zsock_connect (s, "%s", ep)) {
+            asp_log_error ("outbox: cannot connect to %s at %s", asp_svc_name ((asp_svc_id_t) d), ep);
+            exit (2);
+        }
+        self->peers [d].dealer = s;
+    }
+    snprintf (self->inproc_ep, sizeof self->inproc_ep, "inproc://outbox-%p", (void *) self);
+    self->inproc = zsock_new_pull (self->inproc_ep);
+    assert (self->inproc);
+    zsock_set_rcvhwm (self->inproc, 0);    //  bounded upstream by ASP_OUTBOX_MAX
+    return self;
+}
+
+void
+asp_outbox_destroy (asp_outbox_t **self_p)
+{
+    asp_outbox_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->loop) {
+        for (int d = 0; d < ASP_SVC_COUNT; d++)
+            if (self->peers [d].dealer)
+                zloop_reader_end (self->loop, self->peers [d].dealer);
+        zloop_reader_end (self->loop, self->inproc);
+    }
+    for (int d = 0; d < ASP_SVC_COUNT; d++)
+        zsock_destroy (&self->peers [d].dealer);
+    zsock_destroy (&self->inproc);
+    zhashx_destroy (&self->entries);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_send (asp_outbox_t *self, s_entry_t *e, int64_t now)
+{
+    s_peer_t *p = &self->peers [e->dst];
+    //  Moved to the tail even when the send fails: it is retried after
+    //  resend_ms, like a send whose ACK never came.
+    s_unlink (p, e);
+    e->due = now + self->resend_ms;
+    s_append (p, e);
+    zmq_msg_t m;
+    zmq_msg_init_size (&m, e->size);
+    memcpy (zmq_msg_data (&m), e->data, e->size);
+    if (zmq_msg_send (&m, zsock_resolve (p->dealer), ZMQ_DONTWAIT) == -1) {
+        zmq_msg_close (&m);
+        return;
+    }
+    if (e->tries++)
+        self->resent++;
+    else
+        self->sent++;
+}
+
+static void
+s_track (asp_outbox_t *self, asp_svc_id_t dst, const char *id, const char *data, size_t size, bool send_now)
+{
+    if (dst == self->self || !self->peers [dst].dealer)
+        return;
+    char key [ASP_ID_MAX + 4];
+    snprintf (key, sizeof key, "%d:%s", (int) dst, id);
+    if (zhashx_lookup (self->entries, key))
+        return;                     //  already tracked (recovered and handed over)
+    s_entry_t *e = (s_entry_t *) calloc (1, sizeof *e);
+    assert (e);
+    e->dst = dst;
+    snprintf (e->key, sizeof e->key, "%s", key);
+    e->id = strchr (e->key, ':') + 1;
+    e->data = (char *) malloc (size? size: 1);
+    assert (e->data);
+    memcpy (e->data, data, size);
+    e->size = size;
+    zhashx_insert (self->entries, key, e);
+    s_append (&self->peers [dst], e);
+    atomic_fetch_add (&self->pending, 1);
+    if (send_now)
+        s_send (self, e, asp_mono_ms ());
+    else
+        e->due = 0;                 //  recovered: due at the next tick
+}
+
+void
+asp_outbox_add (asp_outbox_t *self, asp_svc_id_t dst, const char *id, const char *data, size_t size)
+{
+    s_track (self, dst, id, data, size, true);
+}
+
+void
+asp_outbox_add_txn (asp_outbox_t *self, asp_txn_t *txn)
+{
+    if (!asp_txn_emitted (txn))
+        return;
+    for (size_t i = 0; i < asp_txn_out_count (txn); i++) {
+        asp_svc_id_t dst; const char *id, *data; size_t size;
+        asp_txn_out (txn, i, &dst, &id, &data, &size);
+        asp_outbox_add (self, dst, id, data, size);
+    }
+}
+
+size_t
+asp_outbox_pending (asp_outbox_t *self)
+{
+    return atomic_load (&self->pending);
+}
+
+//  Forgets an acknowledged entry; returns true when it was tracked.
+static bool
+s_forget (asp_outbox_t *self, asp_svc_id_t dst, const char *id, size_t idlen)
+{
+    char key [ASP_ID_MAX + 4];
+    if (idlen >= ASP_ID_MAX)
+        return false;
+    snprintf (key, sizeof key, "%d:%.*s", (int) dst, (int) idlen, id);
+    s_entry_t *e = (s_entry_t *) zhashx_lookup (self->entries, key);
+    if (!e)
+        return false;
+    s_unlink (&self->peers [dst], e);
+    zhashx_delete (self->entries, key);
+    atomic_fetch_sub (&self->pending, 1);
+    return true;
+}
+
+static void
+s_dead_letter (asp_outbox_t *self, asp_svc_id_t dst, const char *id, size_t idlen,
+               const char *reason, size_t rlen)
+{
+    char key [ASP_ID_MAX + 4];
+    snprintf (key, sizeof key, "%d:%.*s", (int) dst, (int) (idlen < ASP_ID_MAX? idlen: 0), id);
+    s_entry_t *e = (s_entry_t *) zhashx_lookup (self->entries, key);
+    char why [256];
+    snprintf (why, sizeof why, "%.*s", (int) (rlen < 255? rlen: 255), reason);
+    char idbuf [ASP_ID_MAX];
+    snprintf (idbuf, sizeof idbuf, "%.*s", (int) (idlen < ASP_ID_MAX? idlen: 0), id);
+    asp_log_kv (ASP_LOG_ERROR, "message refused by receiver; moved to dead letters",
+                "to", asp_svc_name (dst), "id", idbuf, "reason", why, NULL);
+    if (e) {
+        redisReply *r = asp_rds_cmd (self->rds, "HSET dl:%s:%s %s %b", asp_svc_name (self->self),
+                                     asp_svc_name (dst), idbuf, e->data, e->size);
+        if (r)
+            freeReplyObject (r);
+    }
+    self->dead++;
+}
+
+//  Reads ACK / NAK replies from one destination, then deletes the
+//  acknowledged ids from Redis with one HDEL.
+static int
+s_on_reply (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    asp_outbox_t *self = (asp_outbox_t *) arg;
+    int dst = 0;
+    while (dst < ASP_SVC_COUNT && self->peers [dst].dealer != reader)
+        dst++;
+    assert (dst < ASP_SVC_COUNT);
+    const char *argv [1026];
+    size_t lens [1026];
+    zmsg_t *batch [64];
+    int nbatch = 0, argc = 2;
+    char key [64];
+    snprintf (key, sizeof key, "ob:%s:%s", asp_svc_name (self->self), asp_svc_name ((asp_svc_id_t) dst));
+    argv [0] = "HDEL"; lens [0] = 4;
+    argv [1] = key; lens [1] = strlen (key);
+    while (nbatch < 64 && argc < 1000 && (zsock_events (reader) & ZMQ_POLLIN)) {
+        zmsg_t *msg = zmsg_recv (reader);
+        if (!msg)
+            break;
+        batch [nbatch++] = msg;
+        zframe_t *cmd = zmsg_first (msg);
+        if (zframe_streq (cmd, "ACK")) {
+            for (zframe_t *f = zmsg_next (msg); f && argc < 1026; f = zmsg_next (msg))
+                if (s_forget (self, (asp_svc_id_t) dst, (const char *) zframe_data (f), zframe_size (f))) {
+                    argv [argc] = (const char *) zframe_data (f);
+                    lens [argc++] = zframe_size (f);
+                    self->acked++;
+                }
+        }
+        else
+        if (zframe_streq (cmd, "NAK") && zmsg_size (msg) == 3) {
+            zframe_t *id = zmsg_next (msg);
+            zframe_t *why = zmsg_next (msg);
+            s_dead_letter (self, (asp_svc_id_t) dst, (const char *) zframe_data (id), zframe_size (id),
+                           (const char *) zframe_data (why), zframe_size (why));
+            if (s_forget (self, (asp_svc_id_t) dst, (const char *) zframe_data (id), zframe_size (id))) {
+                argv [argc] = (const char *) zframe_data (id);
+                lens [argc++] = zframe_size (id);
+            }
+        }
+        else
+            asp_log_warn ("outbox: unexpected reply from %s", asp_svc_name ((asp_svc_id_t) dst));
+    }
+    if (argc > 2) {
+        //  If this fails the ids stay in Redis and are resent after a
+        //  restart; the receiver then acknowledges them as duplicates.
+        redisReply *r = asp_rds_cmdv (self->rds, argc, argv, lens);
+        if (r)
+            freeReplyObject (r);
+    }
+    for (int i = 0; i < nbatch; i++)
+        zmsg_destroy (&batch [i]);
+    return 0;
+}
+
+static int
+s_on_inproc (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    asp_outbox_t *self = (asp_outbox_t *) arg;
+    for (int n = 0; n < 1000 && (zsock_events (reader) & ZMQ_POLLIN); n++) {
+        zmsg_t *msg = zmsg_recv (reader);
+        if (!msg)
+            break;
+        //  [dst, id, data] triples, as many as the remote packed.
+        while (zmsg_size (msg) >= 3) {
+            zframe_t *dst = zmsg_pop (msg);
+            zframe_t *id = zmsg_pop (msg);
+            zframe_t *data = zmsg_pop (msg);
+            char idbuf [ASP_ID_MAX];
+            snprintf (idbuf, sizeof idbuf, "%.*s", (int) zframe_size (id), (const char *) zframe_data (id));
+            asp_outbox_add (self, (asp_svc_id_t) zframe_data (dst) [0], idbuf,
+                            (const char *) zframe_data (data), zframe_size (data));
+            zframe_destroy (&dst);
+            zframe_destroy (&id);
+            zframe_destroy (&data);
+        }
+        zmsg_destroy (&msg);
+    }
+    return 0;
+}
+
+int
+asp_outbox_recover (asp_outbox_t *self)
+{
+    int rc = 0;
+    for (int d = 0; d < ASP_SVC_COUNT; d++) {
+        s_peer_t *p = &self->peers [d];
+        if (!p->dealer || p->recovered)
+            continue;
+        char cursor [32] = "0";
+        do {
+            redisReply *r = asp_rds_cmd (self->rds, "HSCAN ob:%s:%s %s COUNT 1000",
+                                         asp_svc_name (self->self), asp_svc_name ((asp_svc_id_t) d), cursor);
+            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+                if (r)
+                    freeReplyObject (r);
+                rc = -1;
+                break;
+            }
+            snprintf (cursor, sizeof cursor, "%s", r->element [0]->str);
+            redisReply *kv = r->element [1];
+            for (size_t i = 0; i + 1 < kv->elements; i += 2)
+                s_track (self, (asp_svc_id_t) d, kv->element [i]->str, kv->element [i + 1]->str,
+                         kv->element [i + 1]->len, false);
+            freeReplyObject (r);
+        } while (strcmp (cursor, "0") != 0);
+        if (rc == 0) {
+            p->recovered = true;
+            if (p->head)
+                asp_log_info ("outbox: recovered unacknowledged messages for %s",
+                              asp_svc_name ((asp_svc_id_t) d));
+        }
+    }
+    return rc;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    asp_outbox_t *self = (asp_outbox_t *) arg;
+    asp_outbox_recover (self);      //  no-op once done
+    int64_t now = asp_mono_ms ();
+    for (int d = 0; d < ASP_SVC_COUNT; d++) {
+        s_peer_t *p = &self->peers [d];
+        int budget = self->resend_batch;
+        while (p->head && p->head->due <= now && budget-- > 0) {
+            s_entry_t *e = p->head;
+            uint32_t before = e->tries;
+            s_send (self, e, now);
+            if (e->tries == before)
+                break;              //  peer not connected or full: next tick
+        }
+    }
+    return 0;
+}
+
+int
+asp_outbox_attach (asp_outbox_t *self, zloop_t *loop)
+{
+    self->loop = loop;
+    for (int d = 0; d < ASP_SVC_COUNT; d++)
+        if (self->peers [d].dealer)
+            zloop_reader (loop, self->peers [d].dealer, s_on_reply, self);
+    zloop_reader (loop, self->inproc, s_on_inproc, self);
+    int tick = self->resend_ms / 4;
+    zloop_timer (loop, (size_t) (tick < 10? 10: tick > 250? 250: tick), 0, s_on_tick, self);
+    return 0;
+}
+
+uint64_t asp_outbox_sent (asp_outbox_t *self) { return self->sent; }
+uint64_t asp_outbox_resent (asp_outbox_t *self) { return self->resent; }
+uint64_t asp_outbox_acked (asp_outbox_t *self) { return self->acked; }
+uint64_t asp_outbox_dead (asp_outbox_t *self) { return self->dead; }
+
+struct asp_outbox_remote_t {
+    zsock_t *push;
+};
+
+asp_outbox_remote_t *
+asp_outbox_remote_new (asp_outbox_t *outbox)
+{
+    asp_outbox_remote_t *self = (asp_outbox_remote_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->push = zsock_new_push (outbox->inproc_ep);
+    assert (self->push);
+    zsock_set_sndhwm (self->push, 0);
+    return self;
+}
+
+void
+asp_outbox_remote_destroy (asp_outbox_remote_t **self_p)
+{
+    if (*self_p) {
+        zsock_destroy (&(*self_p)->push);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+asp_outbox_remote_add_txn (asp_outbox_remote_t *self, asp_txn_t *txn)
+{
+    if (!asp_txn_emitted (txn) || asp_txn_out_count (txn) == 0)
+        return;
+    zmsg_t *msg = zmsg_new ();
+    for (size_t i = 0; i < asp_txn_out_count (txn); i++) {
+        asp_svc_id_t dst; const char *id, *data; size_t size;
+        asp_txn_out (txn, i, &dst, &id, &data, &size);
+        uint8_t d = (uint8_t) dst;
+        zmsg_addmem (msg, &d, 1);
+        zmsg_addstr (msg, id);
+        zmsg_addmem (msg, data, size);
+    }
+    //  inproc with no HWM: this only fails if the outbox is gone, and then
+    //  the messages are in Redis and recovered at the next start.
+    if (zmsg_send (&msg, self->push))
+        zmsg_destroy (&msg);
+}
+
+void
+asp_outbox_test (void)
+{
+    //  Exercised end to end by tests/ (bus_test); here only the queue logic.
+    s_peer_t p = { 0 };
+    s_entry_t a = { 0 }, b = { 0 }, c = { 0 };
+    s_append (&p, &a);
+    s_append (&p, &b);
+    s_append (&p, &c);
+    s_unlink (&p, &b);
+    assert (p.head == &a && a.next == &c && p.tail == &c && c.prev == &a);
+    s_unlink (&p, &a);
+    s_append (&p, &a);
+    assert (p.head == &c && p.tail == &a);
+    s_unlink (&p, &c);
+    s_unlink (&p, &a);
+    assert (!p.head && !p.tail);
+}

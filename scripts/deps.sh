@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what the project needs from Debian 12's packages. Safe to run again:
+# it only calls apt when something is missing.
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config
+      libzmq3-dev libczmq-dev libmsgpack-dev libhiredis-dev
+      libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libsodium-dev
+      redis-server redis-tools curl
+      python3 python3-zmq python3-msgpack
+      docker-compose)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $SUDO apt-get update -q
+    $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Debian starts a system redis-server on install; the project runs its own
+# instances on their own ports and never uses that one.
