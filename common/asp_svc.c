@@ -124,6 +124,8 @@ void
 asp_svc_http (asp_svc_t *self, int port, asp_http_handler_fn *handler, void *arg)
 {
     asp_httpd_destroy (&self->httpd);
+    if (port == 0)
+        return;                     //  just stopped
     self->httpd = asp_httpd_new (port, asp_cfg_str ("ASP_HTTP_BIND", NULL),
                                  (size_t) asp_cfg_int ("ASP_HTTP_MAX_BODY", 64 * 1024, 1024, 16 * 1024 * 1024),
                                  handler, arg, self->metrics, s_health, self);

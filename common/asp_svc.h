@@ -40,7 +40,8 @@ void asp_svc_destroy (asp_svc_t **self_p);
 void asp_svc_on (asp_svc_t *self, const char *type, asp_prepare_fn *prepare,
                  asp_committed_fn *committed, void *arg);
 //  Serve this handler on the HTTP port (with /metrics, /healthz) instead of
-//  the plain metrics server. Call before asp_svc_run.
+//  the plain metrics server. Call before asp_svc_run. Port 0 stops the
+//  server (do that before destroying what the handler uses).
 void asp_svc_http (asp_svc_t *self, int port, asp_http_handler_fn *handler, void *arg);
 //  Runs transactions that do not come from the inbox (timers, partners,
 //  HTTP) as one pipeline, and hands their committed messages to the

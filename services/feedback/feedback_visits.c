@@ -1,0 +1,115 @@
+#include "feedback_visits.h"
+#include "asp_config.h"
+#include <assert.h>
+
+extern const char asp_lua_completed [];
+extern const char asp_lua_survey [];
+
+struct feedback_visits_t {
+    asp_script_t *completed, *survey;
+    int64_t visit_ms;
+    asp_counter_t *m_scheduled, *m_closed;
+};
+
+static asp_txn_t *
+s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    char partner [ASP_ID_MAX] = "", wo [ASP_ID_MAX] = "", result [32] = "";
+    if (!*env->ticket
+    ||  asp_mp_get_str (env->body, "partner_id", partner, sizeof partner)
+    ||  asp_mp_get_str (env->body, "wo_id", wo, sizeof wo)
+    ||  asp_mp_get_str (env->body, "result", result, sizeof result)) {
+        snprintf (reason, len, "workorder.completed needs a ticket id and string partner_id, wo_id, result");
+        return NULL;
+    }
+    int64_t now = asp_now_ms ();
+    char visit [ASP_ID_MAX + 1];
+    snprintf (visit, sizeof visit, "V%s", env->ticket);
+    asp_msg_t *msg = asp_msg_reply (ASP_EV_VISIT_SCHEDULED, env);
+    asp_mpmap_str (msg->body, "visit_id", visit);
+    asp_mpmap_int (msg->body, "due_ms", now + self->visit_ms);
+    asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_txn_t *txn = asp_txn_new (self->completed);
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, "fb:%s", env->ticket);
+    asp_txn_key (txn, "fb:partner:%s", partner);
+    asp_txn_arg (txn, "%s", visit);
+    asp_txn_arg (txn, "%lld", (long long) (now + self->visit_ms));
+    asp_txn_arg (txn, "%s", partner);
+    asp_txn_arg (txn, "%s", wo);
+    asp_txn_arg (txn, "%s", result);
+    asp_txn_arg (txn, "%lld", (long long) now);
+    asp_txn_publish (txn, &msg);
+    asp_txn_set_user (txn, self->m_scheduled);
+    return txn;
+}
+
+static asp_txn_t *
+s_on_survey (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    int64_t score;
+    bool resolved, on_time = false;
+    char comment [2048] = "";
+    int on_time_rc = asp_mp_get_bool (env->body, "on_time", &on_time);
+    if (!*env->ticket
+    ||  asp_mp_get_int (env->body, "score", &score) || score < 1 || score > 5
+    ||  asp_mp_get_bool (env->body, "resolved", &resolved)
+    ||  asp_mp_get_str (env->body, "comment", comment, sizeof comment) < 0
+    ||  on_time_rc < 0) {
+        snprintf (reason, len, "survey.submitted needs a ticket id, score 1..5, resolved bool, "
+                               "optional comment string and on_time bool");
+        return NULL;
+    }
+    asp_msg_t *msg = asp_msg_reply (ASP_EV_TICKET_CLOSED, env);
+    asp_mpmap_str (msg->body, "reason", "survey");
+    asp_mpmap_int (msg->body, "score", score);
+    asp_txn_t *txn = asp_txn_new (self->survey);
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, "fb:%s", env->ticket);
+    asp_txn_key (txn, "fb:partner:");
+    asp_txn_arg (txn, "%lld", (long long) score);
+    asp_txn_arg (txn, "%d", resolved? 1: 0);
+    asp_txn_arg (txn, "%s", comment);
+    asp_txn_arg (txn, "%s", on_time_rc == 0? (on_time? "1": "0"): "");
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_txn_publish (txn, &msg);
+    asp_txn_set_user (txn, self->m_closed);
+    return txn;
+}
+
+static void
+s_count (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc; (void) env; (void) arg;
+    if (asp_txn_is (txn, "ok"))
+        asp_counter_inc ((asp_counter_t *) asp_txn_user (txn));
+}
+
+feedback_visits_t *
+feedback_visits_new (asp_svc_t *svc)
+{
+    feedback_visits_t *self = (feedback_visits_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->completed = asp_svc_script (svc, "feedback_completed", asp_lua_completed);
+    self->survey = asp_svc_script (svc, "feedback_survey", asp_lua_survey);
+    self->visit_ms = 1000 * asp_cfg_int ("ASP_SLA_RETURN_VISIT_S", 86400, 1, 365 * 86400);
+    asp_metrics_t *m = asp_svc_metrics (svc);
+    self->m_scheduled = asp_metrics_counter (m, "visits_scheduled_total", "Return visits scheduled.");
+    self->m_closed = asp_metrics_counter (m, "tickets_closed_total", "Tickets closed after a survey.");
+    asp_svc_on (svc, ASP_EV_WO_COMPLETED, s_on_completed, s_count, self);
+    asp_svc_on (svc, ASP_EV_SURVEY_SUBMITTED, s_on_survey, s_count, self);
+    return self;
+}
+
+void
+feedback_visits_destroy (feedback_visits_t **self_p)
+{
+    if (*self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}

@@ -1,0 +1,606 @@
+#include "intake_api.h"
+#include "asp_config.h"
+#include "asp_json.h"
+#include "asp_log.h"
+#include "intake_ticket.h"
+#include <assert.h>
+#include <string.h>
+
+extern const char asp_lua_create [];
+extern const char asp_lua_survey [];
+
+#define S_MAX_TOKENS 32
+
+struct intake_api_t {
+    asp_svc_t *svc;
+    asp_rds_t *rds;                 //  this thread's own connection
+    asp_script_t *create;
+    asp_script_t *survey;
+    asp_outbox_remote_t *outbox;
+    int64_t idem_ttl_s;
+    struct { char token [128]; char role [16]; } tokens [S_MAX_TOKENS];
+    int ntokens;
+    asp_histo_t *ack_latency;
+    asp_counter_t *created, *invalid;
+};
+
+static const char *s_types [] = { "installation", "repair", "maintenance", "complaint", "consultation", "return", NULL };
+static const char *s_tiers [] = { "standard", "express", NULL };
+static const char *s_classes [] = { "A", "B", "C", NULL };
+static const char *s_channels [] = { "hotline", "web", "app", "email", "letter", "visit", NULL };
+static const char *s_roles [] = { "agent", "supervisor", "ops", "admin", "system", NULL };
+
+static bool
+s_in (const char *value, const char **set)
+{
+    for (int i = 0; set [i]; i++)
+        if (strcmp (value, set [i]) == 0)
+            return true;
+    return false;
+}
+
+static void
+s_parse_tokens (intake_api_t *self, const char *spec)
+{
+    //  "token:role,token:role"
+    char *copy = strdup (spec), *save = NULL;
+    for (char *item = strtok_r (copy, ",", &save); item; item = strtok_r (NULL, ",", &save)) {
+        char *colon = strchr (item, ':');
+        if (!colon || colon == item || self->ntokens == S_MAX_TOKENS
+        ||  strlen (item) >= sizeof self->tokens [0].token || !s_in (colon + 1, s_roles)) {
+            asp_log_error ("bad configuration: ASP_API_TOKENS must be token:role pairs, roles %s",
+                           "agent|supervisor|ops|admin|system");
+            exit (2);
+        }
+        *colon = 0;
+        snprintf (self->tokens [self->ntokens].token, sizeof self->tokens [0].token, "%s", item);
+        snprintf (self->tokens [self->ntokens].role, sizeof self->tokens [0].role, "%s", colon + 1);
+        self->ntokens++;
+    }
+    free (copy);
+}
+
+intake_api_t *
+intake_api_new (asp_svc_t *svc)
+{
+    intake_api_t *self = (intake_api_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->svc = svc;
+    self->rds = asp_rds_new ();
+    self->create = asp_rds_script (self->rds, "intake_create", asp_lua_create);
+    self->survey = asp_rds_script (self->rds, "intake_survey", asp_lua_survey);
+    self->outbox = asp_outbox_remote_new (asp_svc_outbox (svc));
+    self->idem_ttl_s = asp_cfg_int ("ASP_IDEMPOTENCY_TTL_S", 86400, 60, 30 * 86400);
+    s_parse_tokens (self, asp_cfg_str ("ASP_API_TOKENS", ""));
+    asp_metrics_t *m = asp_svc_metrics (svc);
+    self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");
+    self->created = asp_metrics_counter (m, "tickets_created_total", "Tickets created.");
+    self->invalid = asp_metrics_counter (m, "requests_invalid_total", "Requests refused as invalid.");
+    return self;
+}
+
+void
+intake_api_destroy (intake_api_t **self_p)
+{
+    intake_api_t *self = *self_p;
+    if (self) {
+        asp_outbox_remote_destroy (&self->outbox);
+        asp_rds_destroy (&self->rds);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  ---------------------------------------------------------------------
+//  Validation: every field checked, every refusal names the field.
+
+typedef struct {
+    char message [256];
+} s_err_t;
+
+static bool
+s_fail (s_err_t *err, const char *fmt, const char *field)
+{
+    snprintf (err->message, sizeof err->message, fmt, field);
+    return false;
+}
+
+//  Required (minlen >= 1) or optional string in [minlen, maxlen], optionally
+//  from a set. *out is NULL when optional and absent.
+static bool
+s_str (const cJSON *obj, const char *key, const char *path, size_t minlen, size_t maxlen,
+       const char **set, bool required, const char **out, s_err_t *err)
+{
+    int rc = asp_json_str (obj, key, minlen, maxlen, out);
+    if (rc == 1) {
+        if (required)
+            return s_fail (err, "%s is required", path);
+        return true;
+    }
+    if (rc == -1) {
+        snprintf (err->message, sizeof err->message,
+                  "%s must be a string of %zu to %zu characters without control characters",
+                  path, minlen, maxlen);
+        return false;
+    }
+    if (set && !s_in (*out, set)) {
+        char list [200] = "";
+        for (int i = 0; set [i]; i++)
+            snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s", i? ", ": "", set [i]);
+        snprintf (err->message, sizeof err->message, "%s must be one of: %s", path, list);
+        return false;
+    }
+    return true;
+}
+
+static bool
+s_only (const cJSON *obj, const char **allowed, const char *where, s_err_t *err)
+{
+    for (const cJSON *c = obj->child; c; c = c->next)
+        if (!s_in (c->string, allowed)) {
+            snprintf (err->message, sizeof err->message, "unknown field %s%s%.64s",
+                      where, *where? ".": "", c->string);
+            return false;
+        }
+    return true;
+}
+
+static bool
+s_phone (const char *phone, s_err_t *err)
+{
+    int digits = 0;
+    for (const char *p = phone; *p; p++) {
+        if (*p >= '0' && *p <= '9')
+            digits++;
+        else
+        if (*p != '+' && *p != '-' && *p != ' ')
+            return s_fail (err, "%s may hold only digits, +, - and spaces", "customer.phone");
+    }
+    if (digits < 5 || digits > 20)
+        return s_fail (err, "%s must have 5 to 20 digits", "customer.phone");
+    return true;
+}
+
+typedef struct {
+    const char *type, *tier, *channel, *agent, *description;
+    const char *name, *phone, *region, *address, *cclass;
+    const char *serial, *model, *category;
+    int64_t priority;
+} s_ticket_t;
+
+static bool
+s_validate_ticket (const cJSON *j, s_ticket_t *t, s_err_t *err)
+{
+    static const char *top [] = { "type", "tier", "priority", "customer", "product", "description",
+                                  "channel", "agent", NULL };
+    static const char *cust [] = { "name", "phone", "region", "address", "class", NULL };
+    static const char *prod [] = { "serial", "model", "category", NULL };
+    if (!cJSON_IsObject (j))
+        return s_fail (err, "%s must be a JSON object", "the body");
+    if (!s_only (j, top, "", err)
+    ||  !s_str (j, "type", "type", 1, 32, s_types, true, &t->type, err)
+    ||  !s_str (j, "tier", "tier", 1, 32, s_tiers, false, &t->tier, err)
+    ||  !s_str (j, "channel", "channel", 1, 32, s_channels, false, &t->channel, err)
+    ||  !s_str (j, "agent", "agent", 1, 64, NULL, false, &t->agent, err)
+    ||  !s_str (j, "description", "description", 1, 2000, NULL, true, &t->description, err))
+        return false;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive (j, "priority");
+    t->priority = 3;
+    if (p && !cJSON_IsNull (p)) {
+        if (!cJSON_IsNumber (p) || p->valuedouble != (double) (int) p->valuedouble
+        ||  p->valuedouble < 1 || p->valuedouble > 5)
+            return s_fail (err, "%s must be an integer from 1 to 5", "priority");
+        t->priority = (int64_t) p->valuedouble;
+    }
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive (j, "customer");
+    if (!cJSON_IsObject (c))
+        return s_fail (err, "%s is required and must be an object", "customer");
+    if (!s_only (c, cust, "customer", err)
+    ||  !s_str (c, "name", "customer.name", 1, 64, NULL, true, &t->name, err)
+    ||  !s_str (c, "phone", "customer.phone", 1, 32, NULL, true, &t->phone, err)
+    ||  !s_phone (t->phone, err)
+    ||  !s_str (c, "region", "customer.region", 1, 64, NULL, true, &t->region, err)
+    ||  !s_str (c, "address", "customer.address", 1, 256, NULL, false, &t->address, err)
+    ||  !s_str (c, "class", "customer.class", 1, 1, s_classes, false, &t->cclass, err))
+        return false;
+    const cJSON *pr = cJSON_GetObjectItemCaseSensitive (j, "product");
+    if (!cJSON_IsObject (pr))
+        return s_fail (err, "%s is required and must be an object", "product");
+    if (!s_only (pr, prod, "product", err)
+    ||  !s_str (pr, "serial", "product.serial", 1, 64, NULL, true, &t->serial, err)
+    ||  !s_str (pr, "model", "product.model", 1, 64, NULL, true, &t->model, err)
+    ||  !s_str (pr, "category", "product.category", 1, 64, NULL, true, &t->category, err))
+        return false;
+    if (!t->tier) t->tier = "standard";
+    if (!t->channel) t->channel = "web";
+    if (!t->cclass) t->cclass = "C";
+    if (!t->agent) t->agent = "";
+    if (!t->address) t->address = "";
+    return true;
+}
+
+//  ---------------------------------------------------------------------
+//  Handlers
+
+static void
+s_storage_down (asp_http_res_t *res)
+{
+    asp_http_error (res, 503, "unavailable", "storage is unavailable; retry shortly");
+    res->retry_after = 1;
+}
+
+static cJSON *
+s_parse_body (const asp_http_req_t *req, asp_http_res_t *res)
+{
+    const char *ct = asp_http_header (req, "Content-Type");
+    if (!ct || strncasecmp (ct, "application/json", 16) != 0) {
+        asp_http_error (res, 415, "unsupported_media_type", "Content-Type must be application/json");
+        return NULL;
+    }
+    if (req->body_len == 0 || strlen (req->body) != req->body_len) {
+        asp_http_error (res, 400, "invalid_json", "the body must be a JSON document without NUL bytes");
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts (req->body, &end, 1);
+    if (!j) {
+        asp_http_error (res, 400, "invalid_json", "the body is not valid JSON (near byte %ld)",
+                        end? (long) (end - req->body): 0L);
+        return NULL;
+    }
+    return j;
+}
+
+static void
+s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
+{
+    int64_t started = asp_mono_us ();
+    if (asp_svc_overloaded (self->svc)) {
+        asp_http_error (res, 503, "overloaded", "too many messages awaiting delivery; retry shortly");
+        res->retry_after = 1;
+        return;
+    }
+    const char *idem = asp_http_header (req, "Idempotency-Key");
+    if (idem && !asp_id_valid (idem, strlen (idem))) {
+        asp_http_error (res, 400, "invalid_header",
+                        "Idempotency-Key must be 1 to 47 characters of [A-Za-z0-9._:-]");
+        return;
+    }
+    cJSON *j = s_parse_body (req, res);
+    if (!j)
+        return;
+    s_ticket_t t = { 0 };
+    s_err_t err;
+    if (!s_validate_ticket (j, &t, &err)) {
+        asp_counter_inc (self->invalid);
+        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        cJSON_Delete (j);
+        return;
+    }
+    char id [ASP_ID_MAX];
+    asp_id_new (id, "T");
+    int64_t now = asp_now_ms ();
+
+    asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, id, NULL);
+    asp_mpmap_t *b = msg->body;
+    asp_mpmap_str (b, "type", t.type);
+    asp_mpmap_str (b, "tier", t.tier);
+    asp_mpmap_int (b, "priority", t.priority);
+    asp_mpmap_str (b, "category", t.category);
+    asp_mpmap_str (b, "region", t.region);
+    asp_mpmap_str (b, "model", t.model);
+    asp_mpmap_str (b, "serial", t.serial);
+    asp_mpmap_strn (b, "summary", t.description, strnlen (t.description, 200));
+    asp_mpmap_str (b, "customer_name", t.name);
+    asp_mpmap_str (b, "customer_phone", t.phone);
+    asp_mpmap_str (b, "customer_class", t.cclass);
+    asp_mpmap_str (b, "channel", t.channel);
+    char trace [ASP_ID_MAX];
+    snprintf (trace, sizeof trace, "%s", msg->trace);
+
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "type", t.type);
+    cJSON_AddStringToObject (data, "tier", t.tier);
+    cJSON_AddStringToObject (data, "channel", t.channel);
+    char *entry = intake_timeline_entry (ASP_EV_TICKET_CREATED, now, data);
+
+    asp_txn_t *txn = asp_txn_new (self->create);
+    asp_txn_key (txn, "t:%s", id);
+    asp_txn_key (txn, "t:%s:tl", id);
+    if (idem)
+        asp_txn_key (txn, "idem:%s", idem);
+    else
+        asp_txn_key (txn, "%s", "");
+    asp_txn_arg (txn, "%s", id);
+    asp_txn_arg (txn, "%s", entry);
+    asp_txn_arg (txn, "%lld", (long long) self->idem_ttl_s);
+    cJSON_free (entry);
+#define F(k, v) do { asp_txn_arg (txn, "%s", k); asp_txn_arg (txn, "%s", v); } while (0)
+    F ("id", id); F ("status", "received"); F ("rank", "0");
+    F ("type", t.type); F ("tier", t.tier); F ("channel", t.channel); F ("agent", t.agent);
+    F ("description", t.description);
+    F ("customer_name", t.name); F ("customer_phone", t.phone); F ("customer_region", t.region);
+    F ("customer_address", t.address); F ("customer_class", t.cclass);
+    F ("serial", t.serial); F ("model", t.model); F ("category", t.category);
+    F ("trace", trace);
+#undef F
+    asp_txn_arg (txn, "priority");
+    asp_txn_arg (txn, "%lld", (long long) t.priority);
+    asp_txn_arg (txn, "created_ms");
+    asp_txn_arg (txn, "%lld", (long long) now);
+    asp_txn_arg (txn, "updated_ms");
+    asp_txn_arg (txn, "%lld", (long long) now);
+    asp_txn_publish (txn, &msg);
+    cJSON_Delete (j);
+
+    asp_txn_exec (self->rds, ASP_SVC_INTAKE, &txn, 1);
+    if (asp_txn_is (txn, "ok")) {
+        const char *what = asp_txn_reply_str (txn, 2);
+        const char *tid = asp_txn_reply_str (txn, 3);
+        bool created = what && strcmp (what, "created") == 0;
+        asp_outbox_remote_add_txn (self->outbox, txn);
+        cJSON *out = cJSON_CreateObject ();
+        cJSON_AddStringToObject (out, "id", tid? tid: id);
+        cJSON_AddStringToObject (out, "status", "received");
+        if (created) {
+            cJSON_AddNumberToObject (out, "created_ms", (double) now);
+            asp_counter_inc (self->created);
+        }
+        else
+            cJSON_AddBoolToObject (out, "idempotent_replay", 1);
+        asp_http_json (res, created? 201: 200, cJSON_PrintUnformatted (out));
+        snprintf (res->location, sizeof res->location, "/v1/tickets/%s", tid? tid: id);
+        cJSON_Delete (out);
+        asp_histo_observe_us (self->ack_latency, asp_mono_us () - started);
+    }
+    else
+    if (asp_txn_is (txn, "reject"))
+        asp_http_error (res, 500, "internal", "%s", asp_txn_reason (txn));
+    else
+        s_storage_down (res);
+    asp_txn_destroy (&txn);
+}
+
+static void
+s_get (intake_api_t *self, const char *id, asp_http_res_t *res)
+{
+    redisReply *r = asp_rds_cmd (self->rds, "HGETALL t:%s", id);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject (r);
+        s_storage_down (res);
+        return;
+    }
+    if (r->elements == 0) {
+        freeReplyObject (r);
+        asp_http_error (res, 404, "not_found", "no ticket %s", id);
+        return;
+    }
+    cJSON *out = cJSON_CreateObject ();
+    cJSON *cust = cJSON_CreateObject ();
+    cJSON *prod = cJSON_CreateObject ();
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        const char *k = r->element [i]->str, *v = r->element [i + 1]->str;
+        if (strcmp (k, "rank") == 0 || strcmp (k, "trace") == 0)
+            continue;
+        if (strcmp (k, "customer_phone") == 0) {
+            char masked [64];
+            asp_mask_phone (v, masked, sizeof masked);
+            cJSON_AddStringToObject (cust, "phone", masked);
+        }
+        else
+        if (strncmp (k, "customer_", 9) == 0)
+            cJSON_AddStringToObject (cust, k + 9, v);
+        else
+        if (strcmp (k, "serial") == 0 || strcmp (k, "model") == 0 || strcmp (k, "category") == 0)
+            cJSON_AddStringToObject (prod, k, v);
+        else
+        if (strcmp (k, "priority") == 0 || strcmp (k, "created_ms") == 0
+        ||  strcmp (k, "updated_ms") == 0 || strcmp (k, "score") == 0)
+            cJSON_AddNumberToObject (out, k, strtod (v, NULL));
+        else
+            cJSON_AddStringToObject (out, k, v);
+    }
+    cJSON_AddItemToObject (out, "customer", cust);
+    cJSON_AddItemToObject (out, "product", prod);
+    freeReplyObject (r);
+    asp_http_json (res, 200, cJSON_PrintUnformatted (out));
+    cJSON_Delete (out);
+}
+
+static void
+s_timeline (intake_api_t *self, const char *id, asp_http_res_t *res)
+{
+    //  Two commands, one round trip: existence and the entries.
+    const char *a1 [] = { "EXISTS", NULL };
+    const char *a2 [] = { "LRANGE", NULL, "0", "999" };
+    char k1 [64], k2 [64];
+    snprintf (k1, sizeof k1, "t:%s", id);
+    snprintf (k2, sizeof k2, "t:%s:tl", id);
+    a1 [1] = k1;
+    a2 [1] = k2;
+    size_t l1 [] = { 6, strlen (k1) };
+    size_t l2 [] = { 6, strlen (k2), 1, 3 };
+    if (!asp_rds_ready (self->rds) || asp_rds_append (self->rds, 2, a1, l1) || asp_rds_append (self->rds, 4, a2, l2)) {
+        s_storage_down (res);
+        return;
+    }
+    redisReply *exists = asp_rds_reply (self->rds);
+    redisReply *list = exists? asp_rds_reply (self->rds): NULL;
+    if (!exists || !list || list->type != REDIS_REPLY_ARRAY) {
+        if (exists) freeReplyObject (exists);
+        if (list) freeReplyObject (list);
+        s_storage_down (res);
+        return;
+    }
+    if (exists->integer == 0)
+        asp_http_error (res, 404, "not_found", "no ticket %s", id);
+    else {
+        cJSON *out = cJSON_CreateObject ();
+        cJSON_AddStringToObject (out, "ticket_id", id);
+        cJSON *events = cJSON_AddArrayToObject (out, "events");
+        for (size_t i = 0; i < list->elements; i++) {
+            cJSON *e = cJSON_Parse (list->element [i]->str);
+            if (e)
+                cJSON_AddItemToArray (events, e);
+        }
+        asp_http_json (res, 200, cJSON_PrintUnformatted (out));
+        cJSON_Delete (out);
+    }
+    freeReplyObject (exists);
+    freeReplyObject (list);
+}
+
+static void
+s_survey (intake_api_t *self, const char *id, const asp_http_req_t *req, asp_http_res_t *res)
+{
+    cJSON *j = s_parse_body (req, res);
+    if (!j)
+        return;
+    static const char *allowed [] = { "score", "resolved", "comment", "on_time", NULL };
+    s_err_t err = { "" };
+    const cJSON *score = cJSON_GetObjectItemCaseSensitive (j, "score");
+    const cJSON *resolved = cJSON_GetObjectItemCaseSensitive (j, "resolved");
+    const cJSON *on_time = cJSON_GetObjectItemCaseSensitive (j, "on_time");
+    const char *comment = NULL;
+    bool valid = cJSON_IsObject (j) || s_fail (&err, "%s must be a JSON object", "the body");
+    valid = valid && s_only (j, allowed, "", &err);
+    if (valid && (!cJSON_IsNumber (score) || score->valuedouble != (double) (int) score->valuedouble
+              ||  score->valuedouble < 1 || score->valuedouble > 5))
+        valid = s_fail (&err, "%s is required: an integer from 1 to 5", "score");
+    if (valid && !cJSON_IsBool (resolved))
+        valid = s_fail (&err, "%s is required: true or false", "resolved");
+    if (valid && on_time && !cJSON_IsBool (on_time) && !cJSON_IsNull (on_time))
+        valid = s_fail (&err, "%s must be true or false", "on_time");
+    valid = valid && s_str (j, "comment", "comment", 0, 2000, NULL, false, &comment, &err);
+    if (!valid) {
+        asp_counter_inc (self->invalid);
+        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        cJSON_Delete (j);
+        return;
+    }
+    int64_t now = asp_now_ms ();
+    asp_msg_t *msg = asp_msg_new (ASP_EV_SURVEY_SUBMITTED, id, NULL);
+    asp_mpmap_int (msg->body, "score", (int64_t) score->valuedouble);
+    asp_mpmap_bool (msg->body, "resolved", cJSON_IsTrue (resolved));
+    asp_mpmap_str (msg->body, "comment", comment? comment: "");
+    if (cJSON_IsBool (on_time))
+        asp_mpmap_bool (msg->body, "on_time", cJSON_IsTrue (on_time));
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddNumberToObject (data, "score", score->valuedouble);
+    cJSON_AddBoolToObject (data, "resolved", cJSON_IsTrue (resolved));
+    char *entry = intake_timeline_entry (ASP_EV_SURVEY_SUBMITTED, now, data);
+    cJSON_Delete (j);
+
+    asp_txn_t *txn = asp_txn_new (self->survey);
+    asp_txn_key (txn, "t:%s", id);
+    asp_txn_key (txn, "t:%s:tl", id);
+    asp_txn_key (txn, "t:%s:survey", id);
+    asp_txn_arg (txn, "%lld", (long long) now);
+    asp_txn_arg (txn, "%s", entry);
+    asp_txn_arg (txn, "%d", INTAKE_RANK_COMPLETED);
+    cJSON_free (entry);
+    asp_txn_publish (txn, &msg);
+    asp_txn_exec (self->rds, ASP_SVC_INTAKE, &txn, 1);
+    if (asp_txn_is (txn, "ok")) {
+        asp_outbox_remote_add_txn (self->outbox, txn);
+        char *body = NULL;
+        if (asprintf (&body, "{\"ticket_id\":\"%s\",\"status\":\"survey_received\"}", id) < 0)
+            body = NULL;
+        asp_http_json (res, 202, body);
+    }
+    else
+    if (asp_txn_is (txn, "reject"))
+        asp_http_error (res, 404, "not_found", "no ticket %s", id);
+    else
+    if (asp_txn_is (txn, "stale") && strcmp (asp_txn_reason (txn), "already_answered") == 0)
+        asp_http_error (res, 409, "already_answered", "the survey of ticket %s was already answered", id);
+    else
+    if (asp_txn_is (txn, "stale"))
+        asp_http_error (res, 409, "not_completed", "ticket %s is not completed yet; retry later", id);
+    else
+        s_storage_down (res);
+    asp_txn_destroy (&txn);
+}
+
+static bool
+s_authorised (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
+{
+    if (self->ntokens == 0)
+        return true;
+    const char *auth = asp_http_header (req, "Authorization");
+    if (auth && strncmp (auth, "Bearer ", 7) == 0)
+        for (int i = 0; i < self->ntokens; i++)
+            if (strcmp (auth + 7, self->tokens [i].token) == 0)
+                return true;
+    asp_http_error (res, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+    return false;
+}
+
+void
+intake_api_handle (const asp_http_req_t *req, asp_http_res_t *res, void *arg)
+{
+    intake_api_t *self = (intake_api_t *) arg;
+    const char *url = req->url;
+    bool post = strcmp (req->method, "POST") == 0;
+    bool get = strcmp (req->method, "GET") == 0;
+    if (strncmp (url, "/v1/tickets", 11) != 0 || (url [11] && url [11] != '/')) {
+        asp_http_error (res, 404, "not_found", "no such endpoint: %s %.100s", req->method, url);
+        return;
+    }
+    if (!s_authorised (self, req, res))
+        return;
+    if (url [11] == 0 || (url [11] == '/' && url [12] == 0)) {
+        if (post)
+            s_create (self, req, res);
+        else
+            asp_http_error (res, 405, "method_not_allowed", "use POST /v1/tickets");
+        return;
+    }
+    //  /v1/tickets/{id}[/timeline|/survey]
+    const char *idp = url + 12;
+    const char *slash = strchr (idp, '/');
+    size_t idlen = slash? (size_t) (slash - idp): strlen (idp);
+    if (!asp_id_valid (idp, idlen)) {
+        asp_http_error (res, 404, "not_found", "no ticket %.*s", (int) (idlen > 64? 64: idlen), idp);
+        return;
+    }
+    char id [ASP_ID_MAX];
+    snprintf (id, sizeof id, "%.*s", (int) idlen, idp);
+    const char *rest = slash? slash: "";
+    if (*rest == 0 && get)
+        s_get (self, id, res);
+    else
+    if (strcmp (rest, "/timeline") == 0 && get)
+        s_timeline (self, id, res);
+    else
+    if (strcmp (rest, "/survey") == 0 && post)
+        s_survey (self, id, req, res);
+    else
+    if (*rest == 0 || strcmp (rest, "/timeline") == 0 || strcmp (rest, "/survey") == 0)
+        asp_http_error (res, 405, "method_not_allowed", "%s is not allowed on %.100s", req->method, url);
+    else
+        asp_http_error (res, 404, "not_found", "no such endpoint: %s %.100s", req->method, url);
+}
+
+void
+intake_api_test (void)
+{
+    s_ticket_t t;
+    s_err_t err;
+    cJSON *j = cJSON_Parse ("{\"type\":\"repair\",\"customer\":{\"name\":\"王\",\"phone\":\"13812345678\","
+                            "\"region\":\"sh\"},\"product\":{\"serial\":\"S1\",\"model\":\"M\",\"category\":\"heater\"},"
+                            "\"description\":\"no hot water\"}");
+    memset (&t, 0, sizeof t);
+    assert (s_validate_ticket (j, &t, &err));
+    assert (strcmp (t.tier, "standard") == 0 && t.priority == 3);
+    cJSON_ReplaceItemInObject (j, "type", cJSON_CreateString ("teleport"));
+    assert (!s_validate_ticket (j, &t, &err) && strstr (err.message, "type must be one of"));
+    cJSON_ReplaceItemInObject (j, "type", cJSON_CreateString ("repair"));
+    cJSON_AddNumberToObject (j, "bogus", 1);
+    assert (!s_validate_ticket (j, &t, &err) && strstr (err.message, "unknown field bogus"));
+    cJSON_DeleteItemFromObject (j, "bogus");
+    cJSON_ReplaceItemInObject (cJSON_GetObjectItem (j, "customer"), "phone", cJSON_CreateString ("call me"));
+    assert (!s_validate_ticket (j, &t, &err) && strstr (err.message, "customer.phone"));
+    cJSON_Delete (j);
+}

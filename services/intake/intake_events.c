@@ -1,0 +1,70 @@
+#include "intake_events.h"
+#include "asp_json.h"
+#include "intake_ticket.h"
+
+extern const char asp_lua_event [];
+
+typedef struct {
+    asp_script_t *script;
+} s_ctx_t;
+
+static s_ctx_t s_ctx;
+
+//  Fields an event may set on the ticket record, copied when present.
+static const char *s_copied [] = { "partner_id", "wo_id", "score", NULL };
+
+static asp_txn_t *
+s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    s_ctx_t *ctx = (s_ctx_t *) arg;
+    if (!*env->ticket) {
+        snprintf (reason, reason_len, "%s needs a ticket id", env->type);
+        return NULL;
+    }
+    int rank;
+    const char *status = intake_event_status (env->type, &rank);
+    asp_txn_t *txn = asp_txn_new (ctx->script);
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, "t:%s", env->ticket);
+    asp_txn_key (txn, "t:%s:tl", env->ticket);
+    asp_txn_arg (txn, "%d", rank);
+    asp_txn_arg (txn, "%s", status? status: "");
+    char *entry = intake_timeline_entry (env->type, env->time_ms, asp_json_from_mp (env->body));
+    asp_txn_arg (txn, "%s", entry);
+    cJSON_free (entry);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    for (int i = 0; s_copied [i]; i++) {
+        const msgpack_object *v = asp_mp_get (env->body, s_copied [i]);
+        if (!v)
+            continue;
+        char buf [128];
+        int64_t n;
+        if (asp_mp_get_str (env->body, s_copied [i], buf, sizeof buf) == 0)
+            ;
+        else
+        if (asp_mp_get_int (env->body, s_copied [i], &n) == 0)
+            snprintf (buf, sizeof buf, "%lld", (long long) n);
+        else {
+            snprintf (reason, reason_len, "field %s has the wrong type", s_copied [i]);
+            asp_txn_destroy (&txn);
+            return NULL;
+        }
+        asp_txn_arg (txn, "%s", s_copied [i]);
+        asp_txn_arg (txn, "%s", buf);
+    }
+    return txn;
+}
+
+void
+intake_events_register (asp_svc_t *svc)
+{
+    s_ctx.script = asp_svc_script (svc, "intake_event", asp_lua_event);
+    const char *types [] = {
+        ASP_EV_WO_OFFERED, ASP_EV_WO_DECLINED, ASP_EV_WO_ASSIGNED, ASP_EV_WO_PROGRESS,
+        ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED,
+        ASP_EV_SLA_WARNING, ASP_EV_SLA_BREACHED, NULL
+    };
+    for (int i = 0; types [i]; i++)
+        asp_svc_on (svc, types [i], s_prepare, NULL, &s_ctx);
+}

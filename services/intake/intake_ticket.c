@@ -1,0 +1,52 @@
+#include "intake_ticket.h"
+#include <assert.h>
+#include <string.h>
+
+static const struct {
+    const char *event;
+    const char *status;
+    int rank;
+} s_moves [] = {
+    { "workorder.offered",   "offered",         INTAKE_RANK_OFFERED },
+    { "workorder.assigned",  "assigned",        INTAKE_RANK_ASSIGNED },
+    { "workorder.progress",  "in_progress",     INTAKE_RANK_IN_PROGRESS },
+    { "workorder.completed", "completed",       INTAKE_RANK_COMPLETED },
+    { "visit.scheduled",     "visit_scheduled", INTAKE_RANK_VISIT_SCHEDULED },
+    { "ticket.closed",       "closed",          INTAKE_RANK_CLOSED },
+};
+
+const char *
+intake_event_status (const char *event_type, int *rank)
+{
+    for (size_t i = 0; i < sizeof s_moves / sizeof s_moves [0]; i++)
+        if (strcmp (s_moves [i].event, event_type) == 0) {
+            *rank = s_moves [i].rank;
+            return s_moves [i].status;
+        }
+    *rank = 0;
+    return NULL;
+}
+
+char *
+intake_timeline_entry (const char *type, int64_t time_ms, cJSON *data)
+{
+    cJSON *e = cJSON_CreateObject ();
+    cJSON_AddStringToObject (e, "type", type);
+    cJSON_AddNumberToObject (e, "time_ms", (double) time_ms);
+    cJSON_AddItemToObject (e, "data", data? data: cJSON_CreateObject ());
+    char *s = cJSON_PrintUnformatted (e);
+    cJSON_Delete (e);
+    return s;
+}
+
+void
+intake_ticket_test (void)
+{
+    int rank;
+    assert (strcmp (intake_event_status ("ticket.closed", &rank), "closed") == 0);
+    assert (rank == INTAKE_RANK_CLOSED);
+    assert (intake_event_status ("sla.breached", &rank) == NULL && rank == 0);
+    char *s = intake_timeline_entry ("x", 5, NULL);
+    assert (strcmp (s, "{\"type\":\"x\",\"time_ms\":5,\"data\":{}}") == 0);
+    cJSON_free (s);
+}

@@ -1,0 +1,30 @@
+/*  asp-intake: the public API, ticket creation, and the ticket record that
+    every other service's events update.                                   */
+#include "asp_config.h"
+#include "asp_log.h"
+#include "asp_svc.h"
+#include "intake_api.h"
+#include "intake_events.h"
+#include "intake_ticket.h"
+#include <string.h>
+
+int
+main (int argc, char *argv [])
+{
+    if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {
+        intake_ticket_test ();
+        intake_api_test ();
+        printf ("intake selftest: 2 passed\n");
+        return 0;
+    }
+    asp_svc_t *svc = asp_svc_new (ASP_SVC_INTAKE);
+    intake_events_register (svc);
+    intake_api_t *api = intake_api_new (svc);
+    asp_svc_http (svc, (int) asp_cfg_int ("ASP_HTTP_PORT", 8080, 1, 65535), intake_api_handle, api);
+    asp_svc_run (svc);
+    //  Stop HTTP first: its thread uses api.
+    asp_svc_http (svc, 0, NULL, NULL);
+    intake_api_destroy (&api);
+    asp_svc_destroy (&svc);
+    return 0;
+}

@@ -1,0 +1,255 @@
+#include "sla_clocks.h"
+#include "asp_config.h"
+#include "asp_log.h"
+#include <assert.h>
+
+extern const char asp_lua_start [];
+extern const char asp_lua_stop [];
+extern const char asp_lua_fire [];
+
+#define S_FIRE_BATCH 500
+
+struct sla_clocks_t {
+    asp_svc_t *svc;
+    asp_script_t *start, *stop, *fire;
+    int64_t response_ms, resolve_standard_ms, resolve_express_ms, return_visit_ms;
+    int64_t warn_pct;
+    int64_t hint;                   //  earliest deadline we know of (epoch ms)
+    int timer_id;
+    asp_counter_t *m_warnings, *m_breaches;
+};
+
+typedef struct {
+    const char *clock;
+    int64_t due;
+} s_clock_t;
+
+static asp_txn_t *
+s_start_txn (sla_clocks_t *self, const asp_envelope_t *env, s_clock_t *clocks, int n)
+{
+    asp_txn_t *txn = asp_txn_new (self->start);
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, "sla:due");
+    asp_txn_key (txn, "sla:t:%s", env->ticket);
+    for (int i = 0; i < n; i++) {
+        int64_t duration = clocks [i].due - env->time_ms;
+        int64_t warn = env->time_ms + duration * self->warn_pct / 100;
+        asp_txn_arg (txn, "%s", clocks [i].clock);
+        asp_txn_arg (txn, "%lld", (long long) warn);
+        asp_txn_arg (txn, "%lld", (long long) clocks [i].due);
+        if (warn < self->hint)
+            self->hint = warn;      //  set before commit: a harmless early look
+    }
+    return txn;
+}
+
+static asp_txn_t *
+s_stop_txn (sla_clocks_t *self, const asp_envelope_t *env, const char **clocks)
+{
+    asp_txn_t *txn = asp_txn_new (self->stop);
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, "sla:due");
+    asp_txn_key (txn, "sla:t:%s", env->ticket);
+    for (int i = 0; clocks [i]; i++)
+        asp_txn_arg (txn, "%s", clocks [i]);
+    return txn;
+}
+
+static bool
+s_need_ticket (const asp_envelope_t *env, char *reason, size_t len)
+{
+    if (*env->ticket)
+        return true;
+    snprintf (reason, len, "%s needs a ticket id", env->type);
+    return false;
+}
+
+static asp_txn_t *
+s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    sla_clocks_t *self = (sla_clocks_t *) arg;
+    if (!s_need_ticket (env, reason, len))
+        return NULL;
+    char tier [16] = "standard";
+    if (asp_mp_get_str (env->body, "tier", tier, sizeof tier) < 0) {
+        snprintf (reason, len, "tier must be a short string");
+        return NULL;
+    }
+    int64_t resolve = strcmp (tier, "express") == 0? self->resolve_express_ms: self->resolve_standard_ms;
+    s_clock_t clocks [] = {
+        { "response", env->time_ms + self->response_ms },
+        { "resolution", env->time_ms + resolve },
+    };
+    return s_start_txn (self, env, clocks, 2);
+}
+
+static asp_txn_t *
+s_on_visit (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    sla_clocks_t *self = (sla_clocks_t *) arg;
+    if (!s_need_ticket (env, reason, len))
+        return NULL;
+    int64_t due = env->time_ms + self->return_visit_ms;
+    if (asp_mp_get_int (env->body, "due_ms", &due) < 0) {
+        snprintf (reason, len, "due_ms must be an integer");
+        return NULL;
+    }
+    s_clock_t clocks [] = { { "return_visit", due } };
+    return s_start_txn (self, env, clocks, 1);
+}
+
+static asp_txn_t *
+s_on_stop (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    sla_clocks_t *self = (sla_clocks_t *) arg;
+    if (!s_need_ticket (env, reason, len))
+        return NULL;
+    static const char *assigned [] = { "response", NULL };
+    static const char *completed [] = { "resolution", NULL };
+    static const char *closed [] = { "response", "resolution", "return_visit", NULL };
+    const char **clocks = strcmp (env->type, ASP_EV_WO_ASSIGNED) == 0? assigned:
+                          strcmp (env->type, ASP_EV_WO_COMPLETED) == 0? completed: closed;
+    return s_stop_txn (self, env, clocks);
+}
+
+int
+sla_clocks_parse_member (const char *member, char *ticket, size_t tlen, char *clock, size_t clen,
+                         char *phase, size_t plen, int64_t *due)
+{
+    const char *a = strchr (member, '|');
+    const char *b = a? strchr (a + 1, '|'): NULL;
+    const char *c = b? strchr (b + 1, '|'): NULL;
+    if (!c || (size_t) (a - member) >= tlen || (size_t) (b - a - 1) >= clen || (size_t) (c - b - 1) >= plen)
+        return -1;
+    snprintf (ticket, tlen, "%.*s", (int) (a - member), member);
+    snprintf (clock, clen, "%.*s", (int) (b - a - 1), a + 1);
+    snprintf (phase, plen, "%.*s", (int) (c - b - 1), b + 1);
+    char *end;
+    *due = strtoll (c + 1, &end, 10);
+    return *end? -1: 0;
+}
+
+//  Builds the txn that fires one timer; NULL (and the member is dropped)
+//  when the member is malformed.
+static asp_txn_t *
+s_fire_txn (sla_clocks_t *self, const char *member)
+{
+    char ticket [ASP_ID_MAX], clock [32], phase [16];
+    int64_t due;
+    if (sla_clocks_parse_member (member, ticket, sizeof ticket, clock, sizeof clock, phase, sizeof phase, &due)) {
+        asp_log_error ("sla: malformed timer '%s' removed", member);
+        redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "ZREM sla:due %s", member);
+        if (r)
+            freeReplyObject (r);
+        return NULL;
+    }
+    bool breach = strcmp (phase, "breach") == 0;
+    asp_msg_t *msg = asp_msg_new (breach? ASP_EV_SLA_BREACHED: ASP_EV_SLA_WARNING, ticket, NULL);
+    asp_mpmap_str (msg->body, "clock", clock);
+    asp_mpmap_int (msg->body, "due_ms", due);
+    asp_mpmap_int (msg->body, "level", breach? 2: 1);
+    asp_txn_t *txn = asp_txn_new (self->fire);
+    asp_txn_key (txn, "sla:due");
+    asp_txn_key (txn, "sla:t:%s", ticket);
+    asp_txn_arg (txn, "%s", member);
+    asp_txn_arg (txn, "%s", clock);
+    asp_txn_arg (txn, "%s", phase);
+    asp_txn_publish (txn, &msg);
+    asp_txn_set_user (txn, breach? self->m_breaches: self->m_warnings);
+    return txn;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    sla_clocks_t *self = (sla_clocks_t *) arg;
+    int64_t now = asp_now_ms ();
+    if (now < self->hint)
+        return 0;
+    //  The earliest S_FIRE_BATCH timers: those due fire now; the first one
+    //  not due yet becomes the hint.
+    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc),
+                                 "ZRANGE sla:due -inf +inf BYSCORE LIMIT 0 %d WITHSCORES", S_FIRE_BATCH);
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        if (r)
+            freeReplyObject (r);
+        return 0;                   //  Redis away: try again next tick
+    }
+    asp_txn_t *txns [S_FIRE_BATCH];
+    size_t n = 0;
+    int64_t hint = INT64_MAX;
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        int64_t at = strtoll (r->element [i + 1]->str, NULL, 10);
+        if (at > now) {
+            hint = at;
+            break;
+        }
+        asp_txn_t *txn = s_fire_txn (self, r->element [i]->str);
+        if (txn)
+            txns [n++] = txn;
+    }
+    if (r->elements / 2 == S_FIRE_BATCH && hint == INT64_MAX)
+        hint = now;                 //  a full batch: more may be due
+    freeReplyObject (r);
+    int rc = n? asp_svc_commit (self->svc, txns, n): 0;
+    for (size_t i = 0; i < n; i++) {
+        if (asp_txn_is (txns [i], "ok"))
+            asp_counter_inc ((asp_counter_t *) asp_txn_user (txns [i]));
+        asp_txn_destroy (&txns [i]);
+    }
+    //  On failure keep looking every tick until Redis answers.
+    self->hint = rc == 0? hint: now;
+    return 0;
+}
+
+sla_clocks_t *
+sla_clocks_new (asp_svc_t *svc)
+{
+    sla_clocks_t *self = (sla_clocks_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->svc = svc;
+    self->start = asp_svc_script (svc, "sla_start", asp_lua_start);
+    self->stop = asp_svc_script (svc, "sla_stop", asp_lua_stop);
+    self->fire = asp_svc_script (svc, "sla_fire", asp_lua_fire);
+    self->response_ms = 1000 * asp_cfg_int ("ASP_SLA_RESPONSE_S", 7200, 1, 365 * 86400);
+    self->resolve_standard_ms = 1000 * asp_cfg_int ("ASP_SLA_RESOLVE_STANDARD_S", 86400, 1, 365 * 86400);
+    self->resolve_express_ms = 1000 * asp_cfg_int ("ASP_SLA_RESOLVE_EXPRESS_S", 21600, 1, 365 * 86400);
+    self->return_visit_ms = 1000 * asp_cfg_int ("ASP_SLA_RETURN_VISIT_S", 86400, 1, 365 * 86400);
+    self->warn_pct = asp_cfg_int ("ASP_SLA_WARN_PCT", 80, 1, 99);
+    self->hint = 0;                 //  look at once: deadlines may have passed while we were down
+    asp_metrics_t *m = asp_svc_metrics (svc);
+    self->m_warnings = asp_metrics_counter (m, "sla_warnings_total", "SLA warnings fired.");
+    self->m_breaches = asp_metrics_counter (m, "sla_breaches_total", "SLA breaches fired.");
+    asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_on_created, NULL, self);
+    asp_svc_on (svc, ASP_EV_VISIT_SCHEDULED, s_on_visit, NULL, self);
+    asp_svc_on (svc, ASP_EV_WO_ASSIGNED, s_on_stop, NULL, self);
+    asp_svc_on (svc, ASP_EV_WO_COMPLETED, s_on_stop, NULL, self);
+    asp_svc_on (svc, ASP_EV_TICKET_CLOSED, s_on_stop, NULL, self);
+    self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) asp_cfg_int ("ASP_SLA_TICK_MS", 100, 5, 60000),
+                                  0, s_on_tick, self);
+    return self;
+}
+
+void
+sla_clocks_destroy (sla_clocks_t **self_p)
+{
+    if (*self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+void
+sla_clocks_test (void)
+{
+    char t [ASP_ID_MAX], c [32], p [16];
+    int64_t due;
+    assert (sla_clocks_parse_member ("Tabc|response|breach|1700", t, sizeof t, c, sizeof c, p, sizeof p, &due) == 0);
+    assert (strcmp (t, "Tabc") == 0 && strcmp (c, "response") == 0 && strcmp (p, "breach") == 0 && due == 1700);
+    assert (sla_clocks_parse_member ("Tabc|response|breach", t, sizeof t, c, sizeof c, p, sizeof p, &due) == -1);
+    assert (sla_clocks_parse_member ("Tabc|response|breach|17x", t, sizeof t, c, sizeof c, p, sizeof p, &due) == -1);
+}
