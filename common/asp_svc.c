@@ -41,6 +41,18 @@ s_gauge_redis (void *arg)
     return atomic_load (&((asp_svc_t *) arg)->redis_up)? 1: 0;
 }
 
+static double
+s_gauge_round_trips (void *arg)
+{
+    return (double) asp_rds_round_trips (((asp_svc_t *) arg)->rds);
+}
+
+static double
+s_gauge_commands (void *arg)
+{
+    return (double) asp_rds_commands (((asp_svc_t *) arg)->rds);
+}
+
 static bool
 s_health (void *arg, char *detail, size_t len)
 {
@@ -73,6 +85,10 @@ asp_svc_new (asp_svc_id_t id)
     self->m_retry = asp_metrics_counter (self->metrics, "bus_unacked_total", "Bus messages left for the sender to resend.");
     asp_metrics_gauge (self->metrics, "outbox_pending", "Messages awaiting acknowledgement.", s_gauge_outbox, self);
     asp_metrics_gauge (self->metrics, "redis_up", "1 when Redis answers.", s_gauge_redis, self);
+    asp_metrics_gauge (self->metrics, "redis_round_trips", "Redis round trips made by the loop thread.",
+                       s_gauge_round_trips, self);
+    asp_metrics_gauge (self->metrics, "redis_commands", "Redis commands sent by the loop thread.",
+                       s_gauge_commands, self);
 
     const char *ep = asp_cfg_str ("ASP_BUS_BIND", asp_cfg_str (asp_svc_bus_var (id), asp_svc_bus_default (id)));
     self->inbox = zsock_new (ZMQ_ROUTER);

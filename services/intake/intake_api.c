@@ -60,6 +60,18 @@ s_parse_tokens (intake_api_t *self, const char *spec)
     free (copy);
 }
 
+static double
+s_gauge_round_trips (void *arg)
+{
+    return (double) asp_rds_round_trips (((intake_api_t *) arg)->rds);
+}
+
+static double
+s_gauge_commands (void *arg)
+{
+    return (double) asp_rds_commands (((intake_api_t *) arg)->rds);
+}
+
 intake_api_t *
 intake_api_new (asp_svc_t *svc)
 {
@@ -76,6 +88,10 @@ intake_api_new (asp_svc_t *svc)
     self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");
     self->created = asp_metrics_counter (m, "tickets_created_total", "Tickets created.");
     self->invalid = asp_metrics_counter (m, "requests_invalid_total", "Requests refused as invalid.");
+    asp_metrics_gauge (m, "http_redis_round_trips", "Redis round trips made by the HTTP thread.",
+                       s_gauge_round_trips, self);
+    asp_metrics_gauge (m, "http_redis_commands", "Redis commands sent by the HTTP thread.",
+                       s_gauge_commands, self);
     return self;
 }
 
