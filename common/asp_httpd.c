@@ -189,7 +189,6 @@ asp_httpd_new (int port, const char *bind_addr, size_t max_body, asp_http_handle
         MHD_OPTION_NOTIFY_COMPLETED, s_completed, self,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned) 1000,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 30,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned) 1,
         MHD_OPTION_END);
     if (!self->daemon) {
         asp_log_error ("http: cannot listen on port %d", port);

@@ -3,6 +3,7 @@
 #include "asp_id.h"
 #include "asp_log.h"
 #include <assert.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +28,9 @@ struct asp_rds_t {
     int pending;                //  replies still to read
     int64_t retry_at;           //  monotonic ms of the next connect attempt
     int backoff_ms;
-    uint64_t round_trips;
-    uint64_t commands;
+    //  Atomic: /metrics reads them from the HTTP thread.
+    atomic_uint_fast64_t round_trips;
+    atomic_uint_fast64_t commands;
     bool warned;
 };
 
@@ -261,13 +263,13 @@ asp_rds_cmd (asp_rds_t *self, const char *fmt, ...)
 uint64_t
 asp_rds_round_trips (asp_rds_t *self)
 {
-    return self->round_trips;
+    return atomic_load (&self->round_trips);
 }
 
 uint64_t
 asp_rds_commands (asp_rds_t *self)
 {
-    return self->commands;
+    return atomic_load (&self->commands);
 }
 
 void

@@ -180,6 +180,7 @@ asp_svc_commit (asp_svc_t *self, asp_txn_t **txns, size_t count)
 
 //  One inbound message in the batch being processed.
 typedef struct {
+    zmsg_t *msg;                    //  owns the frame env's strings point into
     zframe_t *identity;
     asp_envelope_t *env;
     s_handler_t *handler;
@@ -288,8 +289,10 @@ s_on_inbox (zloop_t *loop, zsock_t *reader, void *arg)
             break;
         memset (&items [n], 0, sizeof items [n]);
         asp_counter_inc (self->m_received);
+        //  The decoded envelope points into the frame: keep the message
+        //  until the whole batch, committed callbacks included, is done.
+        items [n].msg = msg;
         s_prepare (self, msg, &items [n]);
-        zmsg_destroy (&msg);
         if (items [n].txn)
             txns [ntx++] = items [n].txn;
         n++;
@@ -329,6 +332,7 @@ s_on_inbox (zloop_t *loop, zsock_t *reader, void *arg)
         zframe_destroy (&items [i].identity);
         asp_txn_destroy (&items [i].txn);
         asp_envelope_destroy (&items [i].env);
+        zmsg_destroy (&items [i].msg);
     }
     return 0;
 }

@@ -1,0 +1,47 @@
+/*  asp-notification: every message to a person or an outside system.
+
+    Consumes the bus events routed to it (common/asp_events.c), records one
+    notification per event and template, and delivers it through the
+    configured channel (webhook, file, stdout) with retries, backoff and
+    dead letters. See notify_server.h and the classes it names.
+
+    Usage: asp-notification            serve (configured by ASP_* variables)
+           asp-notification --selftest run the self-tests of its classes
+                                       (the store's against ASP_REDIS_PORT) */
+#include "asp_log.h"
+#include "notify_channel.h"
+#include "notify_events.h"
+#include "notify_server.h"
+#include "notify_store.h"
+#include "notify_text.h"
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+int
+main (int argc, char *argv [])
+{
+    if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf (stderr, "asp-notification: libcurl failed to initialise\n");
+        return 1;
+    }
+    if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {
+        asp_log_init ("notification");
+        notify_text_test ();
+        notify_events_test ();
+        notify_channel_test ();
+        notify_store_test ();
+        printf ("notification selftest: 4 passed\n");
+        curl_global_cleanup ();
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf (stderr, "usage: asp-notification [--selftest]\n");
+        return 2;
+    }
+    notify_server_t *server = notify_server_new ();
+    int rc = notify_server_run (server);
+    notify_server_destroy (&server);
+    curl_global_cleanup ();
+    return rc;
+}

@@ -1,0 +1,309 @@
+#include "notify_events.h"
+#include "asp_config.h"
+#include "asp_json.h"
+#include "asp_log.h"
+#include "notify_store.h"
+#include <assert.h>
+#include <ctype.h>
+
+extern const char asp_lua_record [];
+
+#define S_STR_MAX 4096          //  longest string field we accept (notes)
+
+typedef enum { F_STR, F_INT } s_kind_t;
+
+typedef struct {
+    const char *name;
+    s_kind_t kind;
+    bool required;
+    size_t max;                 //  strings: bytes
+} s_field_t;
+
+//  What each event becomes, and the body fields it needs. Fields not
+//  listed pass through untouched into "data" (forward compatible).
+typedef struct {
+    const char *type;
+    const char *tpl;
+    const char *audience;
+    s_field_t fields [5];
+} s_event_t;
+
+static const s_event_t s_events [] = {
+    { ASP_EV_TICKET_CREATED, "received", "customer", {
+        { "customer_name", F_STR, true, 256 }, { "customer_phone", F_STR, true, 64 },
+        { "type", F_STR, false, 64 }, { "summary", F_STR, false, S_STR_MAX } } },
+    { ASP_EV_WO_ASSIGNED, "partner_assigned", "customer", {
+        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
+    { ASP_EV_WO_PROGRESS, "progress", "customer", {
+        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "stage", F_STR, true, 64 },
+        { "note", F_STR, false, S_STR_MAX }, { "appointment_ms", F_INT, false, 0 },
+        { "seq", F_INT, false, 0 } } },
+    { ASP_EV_WO_COMPLETED, "completed", "customer", {
+        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "result", F_STR, true, 64 },
+        { "note", F_STR, false, S_STR_MAX }, { "technician", F_STR, false, 256 } } },
+    { ASP_EV_VISIT_SCHEDULED, "survey_request", "customer", {
+        { "visit_id", F_STR, true, ASP_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
+    { ASP_EV_TICKET_CLOSED, "closed", "customer", {
+        { "reason", F_STR, false, 256 }, { "score", F_INT, false, 0 } } },
+    { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
+        { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
+    { ASP_EV_SLA_BREACHED, "sla_breached", "staff", {
+        { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
+};
+#define S_NEVENTS (sizeof s_events / sizeof s_events [0])
+
+struct notify_events_t {
+    asp_script_t *record;
+    notify_lang_t lang;
+    int64_t contact_ttl_s;
+    int64_t max_queue;
+    asp_counter_t *queued;
+};
+
+void
+notify_id (const char *source_id, const char *tpl, char *out)
+{
+    zdigest_t *d = zdigest_new ();
+    assert (d);
+    zdigest_update (d, (const byte *) source_id, strlen (source_id));
+    zdigest_update (d, (const byte *) "/", 1);
+    zdigest_update (d, (const byte *) tpl, strlen (tpl));
+    const char *hex = zdigest_string (d);
+    out [0] = 'N';
+    for (int i = 0; i < 24; i++)
+        out [1 + i] = (char) tolower ((unsigned char) hex [i]);
+    out [25] = 0;
+    zdigest_destroy (&d);
+}
+
+static const s_event_t *
+s_lookup (const char *type)
+{
+    for (size_t i = 0; i < S_NEVENTS; i++)
+        if (strcmp (s_events [i].type, type) == 0)
+            return &s_events [i];
+    return NULL;
+}
+
+//  0 when the envelope carries what this event needs, else -1 and why.
+static int
+s_validate (const s_event_t *ev, const asp_envelope_t *env, char *reason, size_t reason_len)
+{
+    if (!*env->ticket) {
+        snprintf (reason, reason_len, "%s: the envelope's ticket_id is required", env->type);
+        return -1;
+    }
+    char *buf = (char *) malloc (S_STR_MAX + 1);
+    assert (buf);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < sizeof ev->fields / sizeof ev->fields [0] && ev->fields [i].name; i++) {
+        const s_field_t *f = &ev->fields [i];
+        int got;
+        if (f->kind == F_STR) {
+            got = asp_mp_get_str (env->body, f->name, buf, f->max + 1);
+            if (got == 0 && f->required && !*buf)
+                got = 1;
+        }
+        else {
+            int64_t v;
+            got = asp_mp_get_int (env->body, f->name, &v);
+        }
+        if (got == -1) {
+            if (f->kind == F_STR)
+                snprintf (reason, reason_len, "%s: field '%s' must be a string of at most %zu bytes",
+                          env->type, f->name, f->max);
+            else
+                snprintf (reason, reason_len, "%s: field '%s' must be an integer", env->type, f->name);
+            rc = -1;
+        }
+        else
+        if (got == 1 && f->required) {
+            snprintf (reason, reason_len, "%s: field '%s' is required", env->type, f->name);
+            rc = -1;
+        }
+    }
+    free (buf);
+    return rc;
+}
+
+static asp_txn_t *
+s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    notify_events_t *self = (notify_events_t *) arg;
+    const s_event_t *ev = s_lookup (env->type);
+    assert (ev);                //  registered only for the types in the table
+    if (s_validate (ev, env, reason, reason_len))
+        return NULL;
+    char *text = notify_text_render (self->lang, ev->tpl, env->ticket, env->body);
+    assert (text);              //  every template in the table has words
+    cJSON *data = asp_json_from_mp (env->body);
+    char *data_json = cJSON_PrintUnformatted (data);
+    cJSON_Delete (data);
+    assert (data_json);
+    char nid [ASP_ID_MAX];
+    notify_id (env->id, ev->tpl, nid);
+    char name [257] = "", phone [65] = "";
+    const char *contact = "get";
+    if (strcmp (ev->audience, "staff") == 0)
+        contact = "none";
+    else
+    if (strcmp (env->type, ASP_EV_TICKET_CREATED) == 0) {
+        contact = "set";
+        asp_mp_get_str (env->body, "customer_name", name, sizeof name);
+        asp_mp_get_str (env->body, "customer_phone", phone, sizeof phone);
+    }
+    asp_txn_t *txn = asp_txn_new (self->record);
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, "%s%s", NOTIFY_KEY_NOTE, nid);
+    asp_txn_key (txn, "%s%s", NOTIFY_KEY_CONTACT, env->ticket);
+    asp_txn_key (txn, "%s", NOTIFY_KEY_PENDING);
+    asp_txn_key (txn, "%s", NOTIFY_KEY_RETRY);
+    asp_txn_arg (txn, "%s", nid);
+    asp_txn_arg (txn, "%s", env->ticket);
+    asp_txn_arg (txn, "%s", env->type);
+    asp_txn_arg (txn, "%s", ev->tpl);
+    asp_txn_arg (txn, "%s", ev->audience);
+    asp_txn_arg (txn, "%s", notify_lang_name (self->lang));
+    asp_txn_argb (txn, text, strlen (text));
+    asp_txn_argb (txn, data_json, strlen (data_json));
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_txn_arg (txn, "%s", env->id);
+    asp_txn_arg (txn, "%s", env->trace);
+    asp_txn_arg (txn, "%s", contact);
+    asp_txn_arg (txn, "%s", name);
+    asp_txn_arg (txn, "%s", phone);
+    asp_txn_arg (txn, "%lld", (long long) self->contact_ttl_s);
+    asp_txn_arg (txn, "%lld", (long long) self->max_queue);
+    free (text);
+    cJSON_free (data_json);
+    return txn;
+}
+
+static void
+s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    notify_events_t *self = (notify_events_t *) arg;
+    const s_event_t *ev = s_lookup (env->type);
+    if (asp_txn_is (txn, "ok")) {
+        asp_counter_inc (self->queued);
+        const char *nid = asp_txn_reply_str (txn, 2);
+        const char *phone = asp_txn_reply_str (txn, 3);
+        char to [64];
+        if (phone && *phone)
+            asp_mask_phone (phone, to, sizeof to);
+        else
+            snprintf (to, sizeof to, "%s", strcmp (ev->audience, "staff") == 0? "staff": "unknown");
+        asp_log_kv (ASP_LOG_INFO, "notification queued", "id", nid? nid: "", "ticket", env->ticket,
+                    "event", env->type, "template", ev->tpl, "to", to, "source", env->id, NULL);
+    }
+    else
+        asp_log_kv (ASP_LOG_DEBUG, "event already notified", "ticket", env->ticket, "event", env->type,
+                    "source", env->id, "outcome", asp_txn_code (txn), NULL);
+}
+
+notify_events_t *
+notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued)
+{
+    notify_events_t *self = (notify_events_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->lang = lang;
+    self->queued = queued;
+    self->contact_ttl_s = asp_cfg_int ("ASP_NOTIFY_CONTACT_TTL_S", 90 * 86400, 60, 10LL * 365 * 86400);
+    self->max_queue = asp_cfg_int ("ASP_NOTIFY_MAX_QUEUE", 1000000, 1, 1000000000);
+    self->record = asp_svc_script (svc, "notify_record", asp_lua_record);
+    for (size_t i = 0; i < S_NEVENTS; i++)
+        asp_svc_on (svc, s_events [i].type, s_prepare, s_committed, self);
+    return self;
+}
+
+void
+notify_events_destroy (notify_events_t **self_p)
+{
+    if (*self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  Decodes an envelope built from type, ticket and a body, for the test.
+//  The envelope's strings point into *data: free it after the envelope.
+static asp_envelope_t *
+s_test_env (const char *type, const char *ticket, asp_mpmap_t **body_p, char **data)
+{
+    asp_msg_t *msg = asp_msg_new (type, ticket, NULL);
+    asp_mpmap_destroy (&msg->body);
+    msg->body = *body_p;
+    *body_p = NULL;
+    size_t size;
+    asp_msg_encode (msg, data, &size);
+    char err [160];
+    asp_envelope_t *env = asp_envelope_decode (*data, size, err, sizeof err);
+    assert (env);
+    asp_msg_destroy (&msg);
+    return env;
+}
+
+//  Validates an envelope; returns the result and frees it.
+static int
+s_test_validate (const char *type, const char *ticket, asp_mpmap_t *body, char *why, size_t len)
+{
+    char *data;
+    asp_envelope_t *env = s_test_env (type, ticket, &body, &data);
+    int rc = s_validate (s_lookup (env->type), env, why, len);
+    asp_envelope_destroy (&env);
+    free (data);
+    return rc;
+}
+
+void
+notify_events_test (void)
+{
+    //  Ids: deterministic per (message, template), valid ids, distinct.
+    char a [ASP_ID_MAX], b [ASP_ID_MAX], c [ASP_ID_MAX];
+    notify_id ("m1abc", "received", a);
+    notify_id ("m1abc", "received", b);
+    notify_id ("m1abc", "closed", c);
+    assert (strcmp (a, b) == 0 && strcmp (a, c) != 0);
+    assert (strlen (a) == 25 && a [0] == 'N' && asp_id_valid (a, strlen (a)));
+
+    //  Every event routed to notification has an entry, every entry words.
+    const char *routed [] = { ASP_EV_TICKET_CREATED, ASP_EV_WO_ASSIGNED, ASP_EV_WO_PROGRESS,
+        ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED, ASP_EV_SLA_WARNING,
+        ASP_EV_SLA_BREACHED };
+    for (size_t i = 0; i < sizeof routed / sizeof routed [0]; i++) {
+        assert (asp_event_subscribers (routed [i]) & ASP_BIT (ASP_SVC_NOTIFICATION));
+        assert (s_lookup (routed [i]));
+    }
+    for (size_t i = 0; i < S_NEVENTS; i++)
+        assert (asp_event_subscribers (s_events [i].type) & ASP_BIT (ASP_SVC_NOTIFICATION));
+
+    char why [200];
+    asp_mpmap_t *body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", "WT1");
+    asp_mpmap_str (body, "partner_id", "P1");
+    assert (s_test_validate (ASP_EV_WO_ASSIGNED, "T1", body, why, sizeof why) == 0);
+
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", "WT1");
+    asp_mpmap_int (body, "partner_id", 7);
+    assert (s_test_validate (ASP_EV_WO_ASSIGNED, "T1", body, why, sizeof why) == -1);
+    assert (strstr (why, "'partner_id' must be a string"));
+
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "clock", "response");
+    assert (s_test_validate (ASP_EV_SLA_WARNING, "T1", body, why, sizeof why) == -1);
+    assert (strstr (why, "'due_ms' is required"));
+
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "customer_name", "Li");
+    asp_mpmap_str (body, "customer_phone", "");
+    assert (s_test_validate (ASP_EV_TICKET_CREATED, "T1", body, why, sizeof why) == -1);
+    assert (strstr (why, "'customer_phone' is required"));
+
+    body = asp_mpmap_new ();
+    assert (s_test_validate (ASP_EV_TICKET_CLOSED, NULL, body, why, sizeof why) == -1);
+    assert (strstr (why, "ticket_id is required"));
+    printf ("notify_events_test: ok\n");
+}

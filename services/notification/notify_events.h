@@ -1,0 +1,40 @@
+/*  notify_events: from bus events to recorded, queued notifications.
+
+    One handler per event type that asp_events routes to notification. It
+    checks the body (a missing or mistyped field is a NAK with the reason,
+    nothing changes), renders the text, and prepares one Lua step
+    (record.lua) that, once per message id (the inbox), records the
+    notification, remembers or looks up the customer's contact, and queues
+    the notification for the workers: one atomic step, one round trip.
+
+    The notification id is derived from the source message id and the
+    template ("N" + 24 hex digits of SHA-1), so an event delivered twice
+    can never make two notifications, even after the inbox forgot it.
+
+    ticket.created remembers the customer's name and phone for the ticket
+    (ASP_NOTIFY_CONTACT_TTL_S, 90 days); later customer notifications take
+    them from there, or go out without contact ("to": null) when unknown.
+    SLA notifications are for staff and carry no contact.
+
+    Bounded: when ASP_NOTIFY_MAX_QUEUE (1000000) notifications already wait
+    (pending + retry), the step fails without writing anything; the event
+    is not acknowledged and its producer's outbox sends it again later, so
+    a long webhook outage holds events upstream instead of growing here.  */
+#ifndef NOTIFY_EVENTS_H
+#define NOTIFY_EVENTS_H
+#include "asp_svc.h"
+#include "notify_text.h"
+
+typedef struct notify_events_t notify_events_t;
+
+//  Registers every handler on svc (call before asp_svc_run). queued is
+//  counted for each notification recorded.
+notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued);
+void notify_events_destroy (notify_events_t **self_p);
+
+//  Writes the notification id for (source message id, template) into out
+//  (ASP_ID_MAX bytes).
+void notify_id (const char *source_id, const char *tpl, char *out);
+
+void notify_events_test (void);
+#endif

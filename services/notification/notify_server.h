@@ -1,0 +1,25 @@
+/*  notify_server: the notification service put together.
+
+    The bus side runs in asp_svc's loop (notify_events records and queues);
+    ASP_NOTIFY_WORKERS threads deliver (notify_worker); a 100 ms timer in
+    the loop does the housekeeping: the start-up recovery of what a crash
+    left in processing (workers wait for it), moving due retries back to
+    pending, and reading the queue lengths for /metrics.
+
+    Metrics (prefix asp_, label service="notification"):
+      notify_queued_total, notify_delivered_total, notify_retried_total,
+      notify_dead_total, notify_delivery_seconds (histogram of successful
+      attempts), gauges notify_pending, notify_processing, notify_retry,
+      notify_dead_letters.                                                 */
+#ifndef NOTIFY_SERVER_H
+#define NOTIFY_SERVER_H
+
+typedef struct notify_server_t notify_server_t;
+
+//  Reads the configuration (exits 2 when invalid) and starts the workers.
+notify_server_t *notify_server_new (void);
+//  Serves until SIGINT/SIGTERM, then stops the workers.
+int  notify_server_run (notify_server_t *self);
+void notify_server_destroy (notify_server_t **self_p);
+
+#endif

@@ -1,0 +1,106 @@
+/*  notify_store: the notifications and their delivery queue, in Redis.
+
+    Keys
+      notify:n:<id>         hash: one notification (what to send, its state)
+      notify:contact:<tkt>  hash: the customer's name and phone, from ticket.created
+      notify:pending        list: ids waiting for a worker (pushed left, taken right)
+      notify:processing     list: ids a worker took and has not settled yet
+      notify:retry          sorted set: ids waiting for their next attempt (score: due ms)
+      notify:dead           list: dead letters, ids that will not be tried again
+
+    A worker moves an id from pending to processing (BLMOVE: atomic, so no
+    two workers take the same one), sends it, and settles it with one
+    script: delivered, or failed (scheduled for a retry, or dead). A crash
+    between sending and settling leaves the id in processing; at start-up
+    notify_store_recover puts it back in pending and it is sent again. That
+    is at-least-once delivery; the notification id goes along as the
+    Idempotency-Key so the receiver can drop the repeat. Recovery assumes
+    one notification process per Redis (the deployment runs one).
+
+    Delivered notifications expire after ASP_INBOX_TTL_S (as long as the
+    inbox remembers the events that made them); dead letters stay until
+    someone deals with them.
+
+    A store wraps one asp_rds_t and is used by one thread.                  */
+#ifndef NOTIFY_STORE_H
+#define NOTIFY_STORE_H
+#include "asp_id.h"
+#include "asp_rds.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NOTIFY_KEY_NOTE       "notify:n:"       //  + notification id
+#define NOTIFY_KEY_CONTACT    "notify:contact:" //  + ticket id
+#define NOTIFY_KEY_PENDING    "notify:pending"
+#define NOTIFY_KEY_PROCESSING "notify:processing"
+#define NOTIFY_KEY_RETRY      "notify:retry"
+#define NOTIFY_KEY_DEAD       "notify:dead"
+
+//  When to try again and when to give up.
+typedef struct {
+    int max_attempts;           //  ASP_NOTIFY_RETRIES (8): attempts in all
+    int64_t backoff_ms;         //  ASP_NOTIFY_BACKOFF_MS (1000): first delay
+    int64_t backoff_max_ms;     //  ASP_NOTIFY_BACKOFF_MAX_MS (300000): cap
+} notify_policy_t;
+
+//  Reads the policy from the environment (exits 2 when invalid).
+void    notify_policy_load (notify_policy_t *self);
+//  Delay before the next attempt after `failed` failed attempts (>= 1):
+//  backoff_ms * 2^(failed-1), capped, minus up to 20% random jitter so
+//  many failures at once do not come back at the same moment.
+int64_t notify_policy_delay_ms (const notify_policy_t *self, int failed, uint64_t rnd);
+
+//  One notification as a worker sees it.
+typedef struct {
+    char id [ASP_ID_MAX];
+    char ticket [ASP_ID_MAX];
+    char tpl [32];
+    char phone [64];            //  full number: mask before logging
+    int attempts;               //  attempts made before this one
+    char *json;                 //  the body to deliver (owned)
+    size_t json_len;
+} notify_item_t;
+
+void notify_item_reset (notify_item_t *item);
+
+typedef struct {
+    int64_t pending, processing, retry, dead;
+} notify_depths_t;
+
+typedef struct notify_store_t notify_store_t;
+
+//  Registers the delivery scripts on rds (borrowed; call before it connects
+//  or the scripts are loaded only at the next reconnect).
+notify_store_t *notify_store_new (asp_rds_t *rds, const notify_policy_t *policy);
+void notify_store_destroy (notify_store_t **self_p);
+
+//  Takes the next pending id into processing, waiting up to wait_ms.
+//  1 when it got one, 0 when none came, -1 when Redis is down.
+int  notify_store_claim (notify_store_t *self, int wait_ms, char *id, size_t idlen);
+//  Loads a claimed notification and builds its JSON body. 0 ok, 1 when it
+//  no longer exists (it is then taken off processing), -1 Redis down.
+int  notify_store_load (notify_store_t *self, const char *id, notify_item_t *item);
+//  Settles a successful delivery. 0, or -1 when Redis is down (try again:
+//  the delivery must be recorded, not repeated).
+int  notify_store_delivered (notify_store_t *self, const notify_item_t *item);
+//  What became of a failed attempt.
+typedef enum {
+    NOTIFY_FATE_RETRY,          //  scheduled for another attempt
+    NOTIFY_FATE_DEAD,           //  moved to the dead letters
+    NOTIFY_FATE_GONE            //  the notification no longer exists
+} notify_fate_t;
+
+//  Settles a failed attempt: a retry after the policy's delay, or a dead
+//  letter after the last attempt or when permanent; *fate says which.
+//  0, or -1 when Redis is down.
+int  notify_store_failed (notify_store_t *self, const notify_item_t *item, const char *error,
+                          bool permanent, notify_fate_t *fate);
+//  Moves up to limit due retries back to pending. Count moved, or -1.
+int  notify_store_promote (notify_store_t *self, int limit);
+//  Moves everything in processing back to pending (start-up). Count, or -1.
+int  notify_store_recover (notify_store_t *self);
+//  Queue lengths for the gauges. 0 or -1.
+int  notify_store_depths (notify_store_t *self, notify_depths_t *depths);
+
+void notify_store_test (void);
+#endif

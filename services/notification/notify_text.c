@@ -1,0 +1,313 @@
+#include "notify_text.h"
+#include "asp_mp.h"
+#include <assert.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+//  One phrase in every language. Keys are the template name, or
+//  "<template>.<variant>" where the event says which words fit.
+typedef struct {
+    const char *key;
+    const char *text [NOTIFY_LANG_COUNT];
+} s_phrase_t;
+
+static const s_phrase_t s_phrases [] = {
+    { "received", {
+        "您的服务单 {ticket} 已受理，我们将尽快为您安排服务。",
+        "Your service ticket {ticket} has been received. We will arrange service for you shortly." } },
+    { "partner_assigned", {
+        "您的服务单 {ticket} 已由服务网点 {partner} 接单，工程师将尽快与您联系。",
+        "Your service ticket {ticket} has been taken by service center {partner}. A technician will contact you soon." } },
+    { "progress.scheduled", {
+        "您的服务单 {ticket} 已预约上门服务，时间：{appointment}。",
+        "A visit for your service ticket {ticket} is scheduled for {appointment}." } },
+    { "progress.scheduled_open", {
+        "您的服务单 {ticket} 已安排上门服务，工程师将与您确认时间。",
+        "A visit for your service ticket {ticket} has been arranged; the technician will confirm the time with you." } },
+    { "progress.on_the_way", {
+        "工程师正在前往您处（服务单 {ticket}）。",
+        "The technician is on the way to you (ticket {ticket})." } },
+    { "progress.on_site", {
+        "工程师已到达现场（服务单 {ticket}）。",
+        "The technician has arrived (ticket {ticket})." } },
+    { "progress.waiting_parts", {
+        "您的服务单 {ticket} 正在等待配件，配件到达后将尽快为您处理。",
+        "Your service ticket {ticket} is waiting for parts; work continues as soon as they arrive." } },
+    { "progress.note", {
+        "您的服务单 {ticket} 有新进展：{note}",
+        "Update on your service ticket {ticket}: {note}" } },
+    { "progress.other", {
+        "您的服务单 {ticket} 有新进展（{stage}）。",
+        "Update on your service ticket {ticket} ({stage})." } },
+    { "progress.remark", {
+        "备注：{note}",
+        "Note: {note}" } },
+    { "completed.fixed", {
+        "您的服务单 {ticket} 已维修完成。",
+        "The repair for your service ticket {ticket} is complete." } },
+    { "completed.installed", {
+        "您的服务单 {ticket} 已安装完成。",
+        "The installation for your service ticket {ticket} is complete." } },
+    { "completed.not_fixed", {
+        "您的服务单 {ticket} 本次上门服务已结束，问题尚未解决，我们将与您联系后续安排。",
+        "The visit for your service ticket {ticket} has ended but the problem is not solved yet; we will contact you about the next steps." } },
+    { "completed.other", {
+        "您的服务单 {ticket} 的服务已完成（{result}）。",
+        "The service for your ticket {ticket} is complete ({result})." } },
+    { "survey_request", {
+        "您的服务单 {ticket} 已完成，请您对本次服务进行评价（1-5 分），感谢您的支持！",
+        "Your service ticket {ticket} is complete. Please rate our service from 1 to 5. Thank you!" } },
+    { "closed", {
+        "您的服务单 {ticket} 已关闭，感谢您的支持。",
+        "Your service ticket {ticket} has been closed. Thank you for choosing us." } },
+    { "sla_warning", {
+        "【预警】服务单 {ticket} 的{clock}时限将于 {due} 到期。",
+        "[Warning] The {clock} deadline of ticket {ticket} is due at {due}." } },
+    { "sla_breached", {
+        "【超时】服务单 {ticket} 的{clock}时限已于 {due} 到期，尚未达成。",
+        "[Breach] The {clock} deadline of ticket {ticket} passed at {due} without being met." } },
+    { "clock.response",     { "响应", "response" } },
+    { "clock.resolution",   { "解决", "resolution" } },
+    { "clock.return_visit", { "回访", "return visit" } },
+};
+
+static const char *
+s_phrase (const char *key, notify_lang_t lang)
+{
+    for (size_t i = 0; i < sizeof s_phrases / sizeof s_phrases [0]; i++)
+        if (strcmp (s_phrases [i].key, key) == 0)
+            return s_phrases [i].text [lang];
+    return NULL;
+}
+
+int
+notify_lang_parse (const char *name, notify_lang_t *lang)
+{
+    if (!name)
+        return -1;
+    if (strcasecmp (name, "zh-CN") == 0 || strcasecmp (name, "zh") == 0 || strcasecmp (name, "zh_CN") == 0)
+        *lang = NOTIFY_LANG_ZH;
+    else
+    if (strcasecmp (name, "en") == 0 || strncasecmp (name, "en-", 3) == 0 || strncasecmp (name, "en_", 3) == 0)
+        *lang = NOTIFY_LANG_EN;
+    else
+        return -1;
+    return 0;
+}
+
+const char *
+notify_lang_name (notify_lang_t lang)
+{
+    return lang == NOTIFY_LANG_EN? "en": "zh-CN";
+}
+
+//  Placeholder values taken from the event body.
+#define S_VALUE_MAX 4200
+typedef struct {
+    const char *name;
+    char value [S_VALUE_MAX];
+    bool set;
+} s_var_t;
+
+enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_COUNT };
+
+static void
+s_var_str (s_var_t *v, const msgpack_object *body, const char *field)
+{
+    v->set = asp_mp_get_str (body, field, v->value, sizeof v->value) == 0 && *v->value;
+}
+
+static void
+s_var_time (s_var_t *v, const msgpack_object *body, const char *field)
+{
+    int64_t ms;
+    if (asp_mp_get_int (body, field, &ms) || ms <= 0)
+        return;
+    time_t secs = (time_t) (ms / 1000);
+    struct tm tm;
+    if (!localtime_r (&secs, &tm))
+        return;
+    v->set = strftime (v->value, sizeof v->value, "%Y-%m-%d %H:%M", &tm) > 0;
+}
+
+//  Writes phrase into out with every {name} replaced by its value; an
+//  unknown or unset placeholder stays as written (visible, never a crash).
+static void
+s_expand (FILE *out, const char *phrase, const s_var_t *vars)
+{
+    const char *p = phrase;
+    while (*p) {
+        const char *open = strchr (p, '{');
+        const char *close = open? strchr (open, '}'): NULL;
+        if (!close) {
+            fputs (p, out);
+            return;
+        }
+        fwrite (p, 1, (size_t) (open - p), out);
+        size_t n = (size_t) (close - open - 1);
+        const s_var_t *hit = NULL;
+        for (int i = 0; i < V_COUNT; i++)
+            if (vars [i].set && strlen (vars [i].name) == n && memcmp (vars [i].name, open + 1, n) == 0)
+                hit = &vars [i];
+        if (hit)
+            fputs (hit->value, out);
+        else
+            fwrite (open, 1, n + 2, out);
+        p = close + 1;
+    }
+}
+
+//  The phrase key for this template and event, e.g. progress.on_site.
+static const char *
+s_choose (const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, size_t keylen)
+{
+    const char *variant = NULL;
+    if (strcmp (tpl, "progress") == 0) {
+        variant = vars [V_STAGE].value;
+        if (strcmp (variant, "scheduled") == 0 && !vars [V_APPOINTMENT].set)
+            variant = "scheduled_open";
+        if (strcmp (variant, "note") == 0 && !vars [V_NOTE].set)
+            variant = "other";
+    }
+    else
+    if (strcmp (tpl, "completed") == 0)
+        variant = vars [V_RESULT].value;
+    if (!variant)
+        snprintf (key, keylen, "%s", tpl);
+    else {
+        snprintf (key, keylen, "%.24s.%.32s", tpl, variant);
+        if (!s_phrase (key, lang))
+            snprintf (key, keylen, "%s.other", tpl);
+    }
+    return s_phrase (key, lang);
+}
+
+char *
+notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, const msgpack_object *body)
+{
+    if (lang >= NOTIFY_LANG_COUNT)
+        return NULL;
+    static const char *names [V_COUNT] = {
+        "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due"
+    };
+    s_var_t *vars = (s_var_t *) calloc (V_COUNT, sizeof (s_var_t));
+    assert (vars);
+    for (int i = 0; i < V_COUNT; i++)
+        vars [i].name = names [i];
+    snprintf (vars [V_TICKET].value, S_VALUE_MAX, "%s", ticket);
+    vars [V_TICKET].set = true;
+    s_var_str (&vars [V_PARTNER], body, "partner_id");
+    s_var_str (&vars [V_STAGE], body, "stage");
+    s_var_str (&vars [V_NOTE], body, "note");
+    s_var_str (&vars [V_RESULT], body, "result");
+    s_var_str (&vars [V_CLOCK], body, "clock");
+    s_var_time (&vars [V_APPOINTMENT], body, "appointment_ms");
+    s_var_time (&vars [V_DUE], body, "due_ms");
+    //  The clock's name in the reader's language (the raw value if new).
+    char key [64];
+    snprintf (key, sizeof key, "clock.%.48s", vars [V_CLOCK].value);
+    const char *clock = s_phrase (key, lang);
+    if (clock)
+        snprintf (vars [V_CLOCK].value, S_VALUE_MAX, "%s", clock);
+
+    char *text = NULL;
+    const char *phrase = s_choose (tpl, vars, lang, key, sizeof key);
+    if (phrase) {
+        size_t size = 0;
+        FILE *out = open_memstream (&text, &size);
+        assert (out);
+        s_expand (out, phrase, vars);
+        //  A progress step's remark follows its headline.
+        if (strcmp (tpl, "progress") == 0 && vars [V_NOTE].set && strcmp (key, "progress.note") != 0) {
+            fputs (lang == NOTIFY_LANG_EN? " ": "", out);
+            s_expand (out, s_phrase ("progress.remark", lang), vars);
+        }
+        fclose (out);
+    }
+    free (vars);
+    return text;
+}
+
+//  Builds a msgpack map from key/value string pairs (NULL-terminated) and
+//  renders it; for the self-test.
+static char *
+s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
+{
+    asp_mpmap_t *map = asp_mpmap_new ();
+    va_list ap;
+    va_start (ap, time_ms);
+    const char *k;
+    while ((k = va_arg (ap, const char *)) != NULL)
+        asp_mpmap_str (map, k, va_arg (ap, const char *));
+    va_end (ap);
+    if (time_ms) {
+        asp_mpmap_int (map, "appointment_ms", time_ms);
+        asp_mpmap_int (map, "due_ms", time_ms);
+    }
+    char *data; size_t size;
+    asp_mpmap_bytes (map, &data, &size);
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    char err [100];
+    int rc = asp_mp_unpack (&u, data, size, err, sizeof err);
+    assert (rc == 0);
+    char *text = notify_text_render (lang, tpl, "T42", &u.data);
+    msgpack_unpacked_destroy (&u);
+    free (data);
+    asp_mpmap_destroy (&map);
+    return text;
+}
+
+void
+notify_text_test (void)
+{
+    notify_lang_t lang;
+    assert (notify_lang_parse ("zh-CN", &lang) == 0 && lang == NOTIFY_LANG_ZH);
+    assert (notify_lang_parse ("en", &lang) == 0 && lang == NOTIFY_LANG_EN);
+    assert (notify_lang_parse ("en-US", &lang) == 0 && lang == NOTIFY_LANG_EN);
+    assert (notify_lang_parse ("fr", &lang) == -1);
+    assert (strcmp (notify_lang_name (NOTIFY_LANG_ZH), "zh-CN") == 0);
+
+    char *t = s_render_test (NOTIFY_LANG_ZH, "received", 0, NULL);
+    assert (t && strcmp (t, "您的服务单 T42 已受理，我们将尽快为您安排服务。") == 0);
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "partner_assigned", 0, "partner_id", "P7", NULL);
+    assert (t && strstr (t, "ticket T42") && strstr (t, "center P7."));
+    free (t);
+    //  2021-01-01 00:00 UTC; the exact local text depends on TZ.
+    t = s_render_test (NOTIFY_LANG_EN, "progress", 1609459200000LL, "stage", "scheduled", NULL);
+    assert (t && strstr (t, "scheduled for 202") && !strchr (t, '{'));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_ZH, "progress", 0, "stage", "scheduled", NULL);
+    assert (t && strstr (t, "确认时间"));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "progress", 0, "stage", "on_site", "note", "bring a ladder", NULL);
+    assert (t && strcmp (t, "The technician has arrived (ticket T42). Note: bring a ladder") == 0);
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "progress", 0, "stage", "note", "note", "parts ordered", NULL);
+    assert (t && strcmp (t, "Update on your service ticket T42: parts ordered") == 0);
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "progress", 0, "stage", "teleported", NULL);
+    assert (t && strstr (t, "(teleported)"));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_ZH, "completed", 0, "result", "not_fixed", NULL);
+    assert (t && strstr (t, "问题尚未解决"));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_ZH, "sla_breached", 1609459200000LL, "clock", "resolution", NULL);
+    assert (t && strstr (t, "的解决时限已于 202"));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "sla_warning", 1609459200000LL, "clock", "return_visit", NULL);
+    assert (t && strstr (t, "The return visit deadline"));
+    free (t);
+    //  Braces in a value are text, never expanded again.
+    t = s_render_test (NOTIFY_LANG_EN, "progress", 0, "stage", "note", "note", "{ticket}", NULL);
+    assert (t && strcmp (t, "Update on your service ticket T42: {ticket}") == 0);
+    free (t);
+    assert (s_render_test (NOTIFY_LANG_EN, "no_such_template", 0, NULL) == NULL);
+    printf ("notify_text_test: ok\n");
+}

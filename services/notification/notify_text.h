@@ -1,0 +1,27 @@
+/*  notify_text: the words of every notification, in zh-CN and en.
+
+    A notification's text is rendered once, when it is recorded, from the
+    template name and the event body, so every delivery attempt (and every
+    redelivery after a crash) sends the same words. Placeholders such as
+    {ticket} are filled from the body; times are shown in local time (TZ).
+    The body was validated by notify_events before it gets here.            */
+#ifndef NOTIFY_TEXT_H
+#define NOTIFY_TEXT_H
+#include <msgpack.h>
+
+typedef enum { NOTIFY_LANG_ZH = 0, NOTIFY_LANG_EN, NOTIFY_LANG_COUNT } notify_lang_t;
+
+//  "zh-CN" or "en" (also "zh", "en-US"...). 0, or -1 when unsupported.
+int notify_lang_parse (const char *name, notify_lang_t *lang);
+//  The canonical name: "zh-CN" or "en".
+const char *notify_lang_name (notify_lang_t lang);
+
+//  Renders template tpl (received, partner_assigned, progress, completed,
+//  survey_request, closed, sla_warning, sla_breached) for ticket from the
+//  event body. Returns a new string the caller frees, or NULL when the
+//  template is unknown.
+char *notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket,
+                          const msgpack_object *body);
+
+void notify_text_test (void);
+#endif

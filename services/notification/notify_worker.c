@@ -1,0 +1,190 @@
+#include "notify_worker.h"
+#include "asp_log.h"
+#include "notify_channel.h"
+#include <assert.h>
+#include <czmq.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+struct notify_worker_t {
+    int index;
+    pthread_t thread;
+    bool started;
+    asp_rds_t *rds;
+    notify_store_t *store;
+    notify_channel_t *channel;
+    const notify_meters_t *meters;
+    atomic_bool *ready;
+    atomic_bool *stop;
+};
+
+static bool
+s_stopping (notify_worker_t *self)
+{
+    return atomic_load (self->stop) || zsys_interrupted;
+}
+
+static void
+s_nap (int ms)
+{
+    struct timespec ts = { ms / 1000, (long) (ms % 1000) * 1000000L };
+    nanosleep (&ts, NULL);
+}
+
+//  Records the outcome of an attempt. Redis may be away for a while; the
+//  outcome must be recorded, not the delivery repeated, so keep trying
+//  until it is back or we are told to stop (then the id stays in
+//  processing and the next start sends it again: at least once).
+static bool
+s_settle (notify_worker_t *self, const notify_item_t *item, notify_result_t result,
+          const char *err, notify_fate_t *fate)
+{
+    for (;;) {
+        int rc = result == NOTIFY_SENT? notify_store_delivered (self->store, item):
+                 notify_store_failed (self->store, item, err, result == NOTIFY_REFUSED, fate);
+        if (rc == 0)
+            return true;
+        if (s_stopping (self)) {
+            asp_log_kv (ASP_LOG_WARN, "delivery outcome not recorded (Redis down at shutdown); "
+                        "it is sent again after the restart", "id", item->id, NULL);
+            return false;
+        }
+        s_nap (100);
+    }
+}
+
+static void
+s_log (asp_log_level_t level, const char *msg, const notify_item_t *item, int attempt,
+       const char *reason)
+{
+    char to [64], tries [16];
+    asp_mask_phone (item->phone, to, sizeof to);
+    snprintf (tries, sizeof tries, "%d", attempt);
+    asp_log_kv (level, msg, "id", item->id, "ticket", item->ticket, "template", item->tpl,
+                "to", to, "attempt", tries, reason? "reason": NULL, reason, NULL);
+}
+
+static void
+s_deliver (notify_worker_t *self, const char *id)
+{
+    notify_item_t item = { 0 };
+    int rc;
+    while ((rc = notify_store_load (self->store, id, &item)) == -1) {
+        if (s_stopping (self))
+            return;             //  still in processing: recovered at start
+        s_nap (100);
+    }
+    if (rc == 1) {
+        asp_log_kv (ASP_LOG_WARN, "queued notification no longer exists; skipped", "id", id, NULL);
+        return;
+    }
+    int attempt = item.attempts + 1;
+    char err [320];
+    int64_t started = asp_mono_us ();
+    notify_result_t result = notify_channel_send (self->channel, item.id, item.json, item.json_len,
+                                                  attempt, err, sizeof err);
+    int64_t took = asp_mono_us () - started;
+    notify_fate_t fate = NOTIFY_FATE_RETRY;
+    if (s_settle (self, &item, result, err, &fate)) {
+        if (result == NOTIFY_SENT) {
+            asp_histo_observe_us (self->meters->latency, took);
+            asp_counter_inc (self->meters->delivered);
+            s_log (ASP_LOG_INFO, "notification delivered", &item, attempt, NULL);
+        }
+        else
+        if (fate == NOTIFY_FATE_GONE)
+            s_log (ASP_LOG_WARN, "notification vanished during its delivery attempt", &item, attempt, err);
+        else
+        if (fate == NOTIFY_FATE_DEAD) {
+            asp_counter_inc (self->meters->dead);
+            s_log (ASP_LOG_ERROR, result == NOTIFY_REFUSED?
+                   "notification refused by the receiver; moved to dead letters":
+                   "notification failed its last attempt; moved to dead letters",
+                   &item, attempt, err);
+        }
+        else {
+            asp_counter_inc (self->meters->retried);
+            s_log (ASP_LOG_WARN, "notification delivery failed; retry scheduled", &item, attempt, err);
+        }
+    }
+    notify_item_reset (&item);
+}
+
+static void *
+s_run (void *arg)
+{
+    notify_worker_t *self = (notify_worker_t *) arg;
+    while (!s_stopping (self)) {
+        if (!atomic_load (self->ready)) {
+            s_nap (50);
+            continue;
+        }
+        char id [ASP_ID_MAX];
+        int rc = notify_store_claim (self->store, 500, id, sizeof id);
+        if (rc == 1)
+            s_deliver (self, id);
+        else
+        if (rc == -1)
+            s_nap (200);        //  Redis down; asp_rds backs off the reconnects
+    }
+    return NULL;
+}
+
+notify_worker_t *
+notify_worker_new (int index, const notify_policy_t *policy, const notify_meters_t *meters,
+                   atomic_bool *ready, atomic_bool *stop)
+{
+    notify_worker_t *self = (notify_worker_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->index = index;
+    self->meters = meters;
+    self->ready = ready;
+    self->stop = stop;
+    self->channel = notify_channel_new ();
+    if (!self->channel) {
+        notify_worker_destroy (&self);
+        return NULL;
+    }
+    self->rds = asp_rds_new ();
+    self->store = notify_store_new (self->rds, policy);
+    //  Signals belong to the main thread, whose loop stops on them; the
+    //  worker sees the stop flag instead.
+    sigset_t block, saved;
+    sigemptyset (&block);
+    sigaddset (&block, SIGINT);
+    sigaddset (&block, SIGTERM);
+    pthread_sigmask (SIG_BLOCK, &block, &saved);
+    int rc = pthread_create (&self->thread, NULL, s_run, self);
+    pthread_sigmask (SIG_SETMASK, &saved, NULL);
+    if (rc) {
+        asp_log_error ("notification: cannot start worker %d: %s", index, strerror (rc));
+        notify_worker_destroy (&self);
+        return NULL;
+    }
+    self->started = true;
+    return self;
+}
+
+void
+notify_worker_destroy (notify_worker_t **self_p)
+{
+    notify_worker_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->started) {
+        atomic_store (self->stop, true);
+        pthread_join (self->thread, NULL);
+    }
+    notify_store_destroy (&self->store);
+    asp_rds_destroy (&self->rds);
+    notify_channel_destroy (&self->channel);
+    free (self);
+    *self_p = NULL;
+}
+
+const char *
+notify_worker_channel (notify_worker_t *self)
+{
+    return notify_channel_kind (self->channel);
+}
