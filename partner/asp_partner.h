@@ -1,0 +1,159 @@
+/*  asp_partner: the partner side of the Partner Worker Protocol (ASPW/1).
+
+    A partner service center runs one asp_partner_t per identity. It connects
+    a DEALER to the platform's ROUTER with CURVE, says READY, and then lives
+    on the caller's zloop: it answers nothing by itself except heartbeats,
+    hands offers and resumed work orders to the caller's callbacks, and sends
+    the caller's ACCEPT / DECLINE / PROGRESS / COMPLETE, keeping each until
+    the platform confirms it (resent after 2 x heartbeat and after every
+    WELCOME). Several partners can share one zloop: each uses one reader and
+    one timer.
+
+    The protocol is docs/partner-protocol.md; this class is its reference
+    client. Work orders are deduplicated by wo_id: an OFFER or ASSIGNED for
+    a wo_id the partner holds is the same job, never a second one.
+
+    Callbacks run on the loop thread. They may call the action functions
+    (accept, decline, progress, complete) but must not destroy the partner. */
+#ifndef ASP_PARTNER_H
+#define ASP_PARTNER_H
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ASP_PARTNER_SIGNATURE   "ASPW1"
+#define ASP_PARTNER_STR_MAX     256         //  protocol limit for strings
+#define ASP_PARTNER_NOTE_MAX    2000        //  protocol limit for notes
+#define ASP_PARTNER_BODY_MAX    (64 * 1024) //  larger bodies are refused
+#define ASP_PARTNER_LIST_MAX    64          //  skills / regions entries
+
+typedef struct asp_partner_t asp_partner_t;
+
+//  Where a job stands, as this partner sees it.
+typedef enum {
+    ASP_JOB_OFFERED = 0,    //  offered, not answered yet
+    ASP_JOB_ACCEPTING,      //  ACCEPT sent, not confirmed
+    ASP_JOB_ACCEPTED,       //  ours: accepted and confirmed, or ASSIGNED
+    ASP_JOB_DECLINING,      //  DECLINE sent, not confirmed
+    ASP_JOB_COMPLETING,     //  COMPLETE sent, not confirmed
+    ASP_JOB_DONE            //  COMPLETE confirmed (kept a while for dedup)
+} asp_job_state_t;
+
+//  One work order. Strings are NUL-terminated copies.
+typedef struct {
+    char wo_id [ASP_PARTNER_STR_MAX + 1];
+    char offer_id [ASP_PARTNER_STR_MAX + 1];    //  the current offer (ASSIGNED names it too)
+    char ticket_id [ASP_PARTNER_STR_MAX + 1];
+    char kind [32];
+    char category [ASP_PARTNER_STR_MAX + 1];
+    char region [ASP_PARTNER_STR_MAX + 1];
+    char tier [16];
+    char summary [ASP_PARTNER_NOTE_MAX + 1];
+    int64_t priority;
+    int64_t expires_ms;     //  as received in OFFER; 0 for ASSIGNED
+    int64_t seq;            //  last PROGRESS seq sent or known to the platform
+    asp_job_state_t state;
+} asp_partner_job_t;
+
+//  An ERROR from the platform.
+typedef struct {
+    const char *ref;        //  command refused ("" when not known)
+    const char *wo_id;      //  "" when not about one work order
+    const char *code;       //  bad_message, not_yours, offer_expired, ...
+    const char *reason;     //  human-readable
+    int64_t seq;            //  PROGRESS seq when given, else 0
+    bool job_dropped;       //  the partner no longer holds wo_id
+} asp_partner_error_t;
+
+typedef struct {
+    //  A new work order is offered: answer with accept or decline before
+    //  job->expires_ms. Required.
+    void (*offer) (asp_partner_t *self, const asp_partner_job_t *job, void *arg);
+    //  A work order is yours and this partner did not know it (for example
+    //  after a restart): resume it. job->seq is the last PROGRESS seq the
+    //  platform reported (0 when it did not say). Required.
+    void (*assigned) (asp_partner_t *self, const asp_partner_job_t *job, void *arg);
+    //  An offer is no longer yours (the platform said so, or it expired
+    //  while the platform could not tell us). Do not start it. Optional.
+    void (*withdraw) (asp_partner_t *self, const char *wo_id, const char *reason, void *arg);
+    //  The platform refused a command for good. Optional.
+    void (*error) (asp_partner_t *self, const asp_partner_error_t *error, void *arg);
+    //  The platform recorded a command (ref ACCEPT, DECLINE, PROGRESS or
+    //  COMPLETE; seq for PROGRESS). Optional.
+    void (*confirm) (asp_partner_t *self, const char *ref, const char *wo_id,
+                     int64_t seq, bool duplicate, void *arg);
+    //  A WELCOME arrived (first connection or reconnection). Optional.
+    void (*welcome) (asp_partner_t *self, const char *partner_id, void *arg);
+} asp_partner_handlers_t;
+
+//  Settings; strings are copied by asp_partner_new. Zero means default.
+typedef struct {
+    const char *endpoint;           //  e.g. tcp://routing:7110 (required)
+    const char *cert_file;          //  this partner's secret certificate (required)
+    const char *server_key;         //  platform public key, Z85 (40 chars), or
+    const char *server_cert_file;   //  the platform's public certificate file
+    int capacity;                   //  1..1000 (default 1)
+    const char *skills;             //  comma list; NULL or "" = "*"
+    const char *regions;            //  comma list; NULL or "" = "*"
+    const char *software;           //  optional, sent in READY
+    int heartbeat_ms;               //  until WELCOME says otherwise (1000)
+    int liveness;                   //  until WELCOME says otherwise (3)
+    int reconnect_ms;               //  first reconnect delay (1000)
+    int reconnect_max_ms;           //  reconnect delay cap (32000)
+} asp_partner_cfg_t;
+
+typedef struct {
+    uint64_t connects;          //  sockets opened
+    uint64_t welcomes;          //  WELCOMEs received
+    uint64_t received;          //  well-formed messages received
+    uint64_t bad_messages;      //  messages ignored as malformed
+    uint64_t sent;              //  messages handed to the socket
+    uint64_t resends;           //  commands sent again
+    uint64_t auto_declines;     //  offers declined because capacity was full
+} asp_partner_stats_t;
+
+//  Creates a partner on loop; does not connect yet. NULL with a reason in
+//  err when the settings or certificates are unusable.
+asp_partner_t *asp_partner_new (zloop_t *loop, const asp_partner_cfg_t *cfg,
+                                const asp_partner_handlers_t *handlers, void *arg,
+                                char *err, size_t errlen);
+//  Says DISCONNECT when connected (accepted work orders stay ours), then
+//  closes the socket and leaves the loop.
+void asp_partner_destroy (asp_partner_t **self_p);
+//  Connects and sends READY. 0, or -1 when already started.
+int  asp_partner_start (asp_partner_t *self);
+
+//  Actions. Each returns 0 when the command is queued (it is sent now if
+//  connected, and kept until confirmed), -1 with asp_partner_errstr set when
+//  it is refused locally (unknown work order, wrong state, bad field).
+int  asp_partner_accept (asp_partner_t *self, const char *wo_id);
+int  asp_partner_decline (asp_partner_t *self, const char *wo_id, const char *reason);
+//  stage: scheduled, on_the_way, on_site, waiting_parts, note. note may be
+//  NULL; appointment_ms 0 = none. Returns the seq used (>= 1) or -1.
+int64_t asp_partner_progress (asp_partner_t *self, const char *wo_id, const char *stage,
+                              const char *note, int64_t appointment_ms);
+//  result: fixed, not_fixed, installed. note, technician may be NULL.
+int  asp_partner_complete (asp_partner_t *self, const char *wo_id, const char *result,
+                           const char *note, const char *technician);
+//  Changes capacity and sends READY again when connected. 0 or -1.
+int  asp_partner_set_capacity (asp_partner_t *self, int capacity);
+
+//  The job for wo_id, or NULL when not held. Valid until the next call
+//  into the partner or the next loop event.
+const asp_partner_job_t *asp_partner_job (asp_partner_t *self, const char *wo_id);
+//  Jobs counted against capacity (offered or accepted, not completed).
+size_t asp_partner_held (asp_partner_t *self);
+int    asp_partner_capacity (asp_partner_t *self);
+//  True between a WELCOME and the loss of that connection.
+bool   asp_partner_connected (asp_partner_t *self);
+//  The partner_id from WELCOME, else from the certificate's metadata, else "".
+const char *asp_partner_id (asp_partner_t *self);
+//  Why the last local call returned -1.
+const char *asp_partner_errstr (asp_partner_t *self);
+asp_partner_stats_t asp_partner_stats (asp_partner_t *self);
+//  Number of commands waiting for CONFIRM or ERROR.
+size_t asp_partner_pending (asp_partner_t *self);
+
+//  Self test: runs a fake platform (ROUTER + zauth CURVE) in process.
+void asp_partner_test (void);
+#endif
