@@ -77,7 +77,8 @@ def main():
         {"capacity": 40, "accept_ratio": 0.9, "accept_delay_ms": 5, "work_ms": 30, "progress": 1},
         {"capacity": 40, "accept_ratio": 1.0, "accept_delay_ms": 10, "work_ms": 60, "progress": 2},
     ]
-    env = {"ASP_RESEND_MS": 300, "ASP_OFFER_TIMEOUT_MS": 2000, "ASP_HEARTBEAT_MS": 500}
+    env = {"ASP_RESEND_MS": 300, "ASP_OFFER_TIMEOUT_MS": 2000, "ASP_HEARTBEAT_MS": 500,
+           "ASP_REOFFER_ROUND_MS": 2000}
     with Cluster(partners=partners, env=env, name="kill") as c:
         victims = list(SERVICES) + ["P001", "P002", "redis"]
         chaos = Chaos(c, victims)

@@ -1,0 +1,66 @@
+/*  rt_orders: the open work orders, mirrored in memory.
+
+    Redis holds the truth (one hash per work order, see the .lua scripts);
+    this mirror lets routing choose partners and count credit without a
+    round trip. It is loaded from Redis at start and changed only from the
+    replies of the scripts, so it follows what was committed.
+
+    rt_orders_set is the one place that moves an order between pending,
+    offered and assigned: it keeps the pending FIFO and each partner's held
+    set (its used credit) in step with the order's state.                  */
+#ifndef RT_ORDERS_H
+#define RT_ORDERS_H
+#include "asp_id.h"
+#include "rt_registry.h"
+
+typedef struct rt_orders_t rt_orders_t;
+
+typedef enum { RT_WO_PENDING = 0, RT_WO_OFFERED, RT_WO_ASSIGNED } rt_wo_state_t;
+
+typedef struct {
+    char id [RT_WO_ID_MAX];
+    char ticket [ASP_ID_MAX];
+    char trace [ASP_ID_MAX];
+    char *kind, *tier, *category, *region, *summary;
+    int64_t priority;
+    rt_wo_state_t state;
+    rt_partner_t *partner;          //  offered to / assigned to; NULL when pending
+    int64_t attempt;                //  of the current (or last) offer
+    int64_t expires;                //  monotonic ms when the current offer lapses
+    int64_t seq;                    //  highest PROGRESS seq recorded
+    char **excluded;                //  partners that declined it or let an offer lapse
+    size_t nexcluded;
+    int64_t excluded_at;            //  monotonic ms of the latest exclusion
+    void *queued;                   //  handle in the pending FIFO, NULL when not pending
+} rt_order_t;
+
+rt_orders_t *rt_orders_new (void);
+void rt_orders_destroy (rt_orders_t **self_p);
+
+//  A new pending order; strings are copied (NULL counts as "").
+rt_order_t *rt_order_new (const char *id, const char *ticket, const char *trace,
+                          const char *kind, const char *tier, const char *category,
+                          const char *region, const char *summary, int64_t priority);
+void rt_order_destroy (rt_order_t **self_p);
+void rt_order_exclude (rt_order_t *order, const char *partner_id);
+bool rt_order_excluded (const rt_order_t *order, const char *partner_id);
+//  Starts a new round of offers: every partner may be asked again.
+void rt_order_clear_exclusions (rt_order_t *order);
+const char *rt_wo_state_name (rt_wo_state_t state);
+
+//  Takes ownership of a new pending order and queues it at the tail of
+//  the FIFO. Returns it, or NULL (and destroys it) when the id is known.
+rt_order_t *rt_orders_insert (rt_orders_t *self, rt_order_t **order_p);
+rt_order_t *rt_orders_lookup (rt_orders_t *self, const char *id);
+//  Moves an order to state with partner (NULL when pending) and attempt.
+//  A pending order goes to the head of the FIFO when front, else the tail.
+void rt_orders_set (rt_orders_t *self, rt_order_t *order, rt_wo_state_t state,
+                    rt_partner_t *partner, int64_t attempt, bool front);
+//  Forgets a completed order.
+void rt_orders_remove (rt_orders_t *self, rt_order_t *order);
+//  Pending orders, oldest first: zlistx of rt_order_t (do not modify it).
+zlistx_t *rt_orders_pending (rt_orders_t *self);
+size_t rt_orders_size (rt_orders_t *self);
+
+void rt_orders_test (void);
+#endif

@@ -1,0 +1,88 @@
+/*  rt_registry: the partners and their connections, as routing sees them.
+
+    A partner is known by the partner_id of its certificate. It is live
+    while one connection of it has said READY and has not gone silent; the
+    READY sets its capacity, skills and regions. A partner that is not live
+    is still remembered, because the work orders it accepted count against
+    it until they complete.
+
+    Connections are keyed by the ROUTER's routing id. Only a connection
+    whose READY was accepted (or refused, to answer not_ready) is known;
+    anything else is an unknown peer.
+
+    Choice of a partner for a work order: live, a skill that matches the
+    category (or "*"), a region that matches (or "*"), free credit
+    (capacity minus the open work orders it holds), not excluded; the most
+    free credit wins, ties go to the one offered least recently.           */
+#ifndef RT_REGISTRY_H
+#define RT_REGISTRY_H
+#include "rt_proto.h"
+#include <czmq.h>
+
+#define RT_PARTNER_ID_MAX 64        //  partner ids: 1..63 id characters
+
+typedef struct rt_registry_t rt_registry_t;
+typedef struct rt_conn_t rt_conn_t;
+
+typedef struct {
+    char id [RT_PARTNER_ID_MAX];
+    rt_conn_t *conn;                //  its READY connection; NULL when not live
+    int64_t capacity;
+    char **skills;
+    size_t nskills;
+    char **regions;
+    size_t nregions;
+    zhashx_t *held;                 //  wo_id -> order (borrowed): offered or assigned
+    uint64_t last_offer;            //  offer counter at its last offer, 0 = never
+} rt_partner_t;
+
+typedef enum { RT_CONN_READY = 0, RT_CONN_REFUSED } rt_conn_state_t;
+
+struct rt_conn_t {
+    char key [2 * RT_RID_MAX + 1];  //  routing id in hex
+    uint8_t rid [RT_RID_MAX];
+    size_t rid_len;
+    char user_id [41];              //  the CURVE key (Z85) it authenticated with
+    rt_partner_t *partner;
+    rt_conn_state_t state;
+    int64_t last_heard;             //  monotonic ms of its last message
+    int64_t last_sent;              //  monotonic ms of our last heartbeat to it
+};
+
+//  Says whether a partner is excluded for the caller's work order.
+typedef bool (rt_excluded_fn) (void *arg, const char *partner_id);
+
+rt_registry_t *rt_registry_new (void);
+void rt_registry_destroy (rt_registry_t **self_p);
+
+//  The partner with this id; created (not live) when create is true.
+rt_partner_t *rt_registry_partner (rt_registry_t *self, const char *id, bool create);
+//  Capacity, skills and regions from a READY (copied).
+void rt_partner_set (rt_partner_t *partner, int64_t capacity, char **skills, size_t nskills,
+                     char **regions, size_t nregions);
+bool rt_partner_live (const rt_partner_t *partner);
+//  Capacity minus what it holds; 0 when it holds more.
+int64_t rt_partner_free (const rt_partner_t *partner);
+bool rt_partner_fits (const rt_partner_t *partner, const char *category, const char *region);
+
+//  The connection with this routing id, or NULL.
+rt_conn_t *rt_registry_conn (rt_registry_t *self, const void *rid, size_t rid_len);
+//  Records a connection (or updates it). A READY connection becomes its
+//  partner's connection; the caller drops the one it replaces first.
+rt_conn_t *rt_registry_connect (rt_registry_t *self, const void *rid, size_t rid_len,
+                                const char *user_id, rt_partner_t *partner,
+                                rt_conn_state_t state, int64_t now);
+//  Forgets a connection; its partner is no longer live through it.
+void rt_registry_drop (rt_registry_t *self, rt_conn_t *conn);
+//  Every known connection (iterate with zhashx_first/next; do not drop
+//  while iterating).
+zhashx_t *rt_registry_conns (rt_registry_t *self);
+size_t rt_registry_live (rt_registry_t *self);
+//  Sum of free credit over live partners.
+int64_t rt_registry_free (rt_registry_t *self);
+//  The best partner for a work order, or NULL.
+rt_partner_t *rt_registry_choose (rt_registry_t *self, const char *category, const char *region,
+                                  rt_excluded_fn *excluded, void *arg);
+
+void rt_registry_test (void);
+#endif

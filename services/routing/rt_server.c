@@ -1,0 +1,968 @@
+#include "rt_server.h"
+#include "asp_config.h"
+#include "asp_log.h"
+#include "rt_deadlines.h"
+#include "rt_orders.h"
+#include "rt_proto.h"
+#include "rt_registry.h"
+#include "rt_store.h"
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+
+//  Partner messages read per batch, and offers made per dispatch round:
+//  each batch is one Redis pipeline.
+#define S_BATCH_MAX 256
+
+//  One Redis step in a batch, and what to do once it is known.
+typedef enum { S_COMMAND, S_OFFER, S_WITHDRAW } s_kind_t;
+
+typedef struct {
+    s_kind_t kind;
+    asp_txn_t *txn;
+    rt_cmd_t *cmd;                  //  S_COMMAND: the partner's command (owned)
+    uint8_t rid [RT_RID_MAX];       //  S_COMMAND: who asked; S_WITHDRAW: whom to tell
+    size_t rid_len;
+    char wo_id [RT_WO_ID_MAX];
+    char partner [RT_PARTNER_ID_MAX];
+    int64_t attempt;                //  S_OFFER: the new attempt; S_WITHDRAW: the one withdrawn
+    bool exclude;                   //  S_WITHDRAW: do not offer it to this partner again
+    const char *why;                //  S_WITHDRAW: reason told to the partner
+    bool lost;                      //  outcome unknown (Redis failed)
+} s_job_t;
+
+typedef struct {
+    s_job_t *items;
+    size_t size, cap;
+} s_jobs_t;
+
+struct rt_server_t {
+    asp_svc_t *svc;
+    zloop_t *loop;
+    rt_store_t *store;
+    rt_registry_t *registry;
+    rt_orders_t *orders;
+    rt_deadlines_t *deadlines;
+    zactor_t *auth;
+    zcertstore_t *certs;
+    zsock_t *router;
+    int64_t heartbeat_ms;
+    int64_t liveness;
+    int64_t offer_timeout_ms;
+    int64_t round_ms;               //  after this, partners that said no are asked again
+    int64_t next_round_check;       //  monotonic ms
+    int tick_timer;
+    int kick_timer;                 //  -1 when not armed
+    bool loaded;                    //  open work orders loaded from Redis
+    bool load_warned;
+    bool dispatch_due;              //  something changed that may allow an offer
+    uint64_t offer_counter;
+    asp_counter_t *m_messages, *m_errors, *m_unknown, *m_offers, *m_expired,
+                  *m_withdrawn, *m_created, *m_completed;
+    atomic_llong g_live, g_open, g_pending;
+};
+
+static void s_dispatch (rt_server_t *self);
+
+static void s_fatal (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+
+//  A configuration error: say what is wrong and exit with status 2.
+static void
+s_fatal (const char *fmt, ...)
+{
+    char text [512];
+    va_list ap;
+    va_start (ap, fmt);
+    vsnprintf (text, sizeof text, fmt, ap);
+    va_end (ap);
+    asp_log_error ("%s", text);
+    exit (2);
+}
+
+//  --------------------------------------------------------------------------
+//  Jobs
+
+static s_job_t *
+s_job_add (s_jobs_t *jobs, s_kind_t kind)
+{
+    if (jobs->size == jobs->cap) {
+        jobs->cap = jobs->cap? jobs->cap * 2: 16;
+        jobs->items = (s_job_t *) realloc (jobs->items, jobs->cap * sizeof (s_job_t));
+        assert (jobs->items);
+    }
+    s_job_t *job = &jobs->items [jobs->size++];
+    memset (job, 0, sizeof *job);
+    job->kind = kind;
+    return job;
+}
+
+static void
+s_jobs_free (s_jobs_t *jobs)
+{
+    for (size_t i = 0; i < jobs->size; i++) {
+        asp_txn_destroy (&jobs->items [i].txn);
+        rt_cmd_destroy (&jobs->items [i].cmd);
+    }
+    free (jobs->items);
+    memset (jobs, 0, sizeof *jobs);
+}
+
+//  --------------------------------------------------------------------------
+//  Sending to partners
+
+//  Sends and destroys body (may be NULL). A partner whose connection is
+//  gone (EHOSTUNREACH) is treated as silent at the next tick.
+static void
+s_send (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *command, asp_mpmap_t **body_p)
+{
+    int rc = rt_proto_send (self->router, rid, rid_len, command, body_p? *body_p: NULL);
+    int err = errno;
+    if (body_p)
+        asp_mpmap_destroy (body_p);
+    if (rc == 0)
+        return;
+    rt_conn_t *conn = rt_registry_conn (self->registry, rid, rid_len);
+    if (err == EHOSTUNREACH && conn)
+        conn->last_heard = INT64_MIN / 4;
+    asp_log_debug ("%s to %s not sent: %s", command, conn? conn->partner->id: "?", zmq_strerror (err));
+}
+
+//  CONFIRM and ERROR echo the offer_id (ACCEPT, DECLINE) and the seq
+//  (PROGRESS) of the command they answer, when it had them, so that the
+//  answer to an old offer is never taken for the answer to the current one.
+static void
+s_echo (asp_mpmap_t *body, const rt_cmd_t *cmd)
+{
+    if (*cmd->offer_id && (streq (cmd->name, "ACCEPT") || streq (cmd->name, "DECLINE")))
+        asp_mpmap_str (body, "offer_id", cmd->offer_id);
+    if (cmd->seq > 0 && streq (cmd->name, "PROGRESS"))
+        asp_mpmap_int (body, "seq", cmd->seq);
+}
+
+static void
+s_error (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *partner, const rt_cmd_t *cmd,
+         const char *code, const char *reason)
+{
+    asp_counter_inc (self->m_errors);
+    asp_log_kv (ASP_LOG_WARN, "partner command refused", "partner", partner, "ref", cmd->name,
+                "wo_id", cmd->wo_id, "code", code, "reason", reason, NULL);
+    asp_mpmap_t *body = asp_mpmap_new ();
+    asp_mpmap_str (body, "ref", cmd->name);
+    asp_mpmap_str (body, "wo_id", cmd->wo_id);
+    s_echo (body, cmd);
+    asp_mpmap_str (body, "code", code);
+    asp_mpmap_str (body, "reason", reason);
+    s_send (self, rid, rid_len, "ERROR", &body);
+}
+
+static void
+s_disconnect (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *reason)
+{
+    asp_mpmap_t *body = asp_mpmap_new ();
+    asp_mpmap_str (body, "reason", reason);
+    s_send (self, rid, rid_len, "DISCONNECT", &body);
+}
+
+//  OFFER body (expires_ms >= 0) or ASSIGNED body (expires_ms < 0).
+static asp_mpmap_t *
+s_order_body (const rt_order_t *order, int64_t expires_ms)
+{
+    char offer_id [RT_WO_ID_MAX + 24];
+    snprintf (offer_id, sizeof offer_id, "%s.%lld", order->id, (long long) order->attempt);
+    asp_mpmap_t *body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", order->id);
+    asp_mpmap_str (body, "offer_id", offer_id);
+    asp_mpmap_str (body, "ticket_id", order->ticket);
+    asp_mpmap_str (body, "kind", order->kind);
+    asp_mpmap_str (body, "category", order->category);
+    asp_mpmap_str (body, "region", order->region);
+    asp_mpmap_int (body, "priority", order->priority);
+    asp_mpmap_str (body, "tier", order->tier);
+    asp_mpmap_str (body, "summary", order->summary);
+    if (expires_ms >= 0)
+        asp_mpmap_int (body, "expires_ms", expires_ms);
+    else
+        asp_mpmap_int (body, "seq", order->seq);    //  extra key: where the partner left off
+    return body;
+}
+
+static void
+s_send_offer (rt_server_t *self, rt_order_t *order, int64_t now)
+{
+    rt_conn_t *conn = order->partner->conn;
+    if (!rt_partner_live (order->partner))
+        return;
+    int64_t left = order->expires - now;
+    asp_mpmap_t *body = s_order_body (order, left > 0? left: 0);
+    s_send (self, conn->rid, conn->rid_len, "OFFER", &body);
+}
+
+//  --------------------------------------------------------------------------
+//  The mirror follows Redis
+
+static void
+s_arm_offer (rt_server_t *self, rt_order_t *order)
+{
+    order->expires = asp_mono_ms () + self->offer_timeout_ms;
+    rt_deadlines_add (self->deadlines, order->expires, order->id, order->attempt);
+}
+
+//  Applies a script's view of a work order to the mirror; returns the
+//  order, or NULL when it is not (or no longer) open.
+static rt_order_t *
+s_sync (rt_server_t *self, const char *wo_id, const rt_view_t *view)
+{
+    rt_order_t *order = rt_orders_lookup (self->orders, wo_id);
+    if (!order)
+        return NULL;
+    if (!*view->state || streq (view->state, "completed")) {
+        rt_orders_remove (self->orders, order);
+        self->dispatch_due = true;              //  credit freed
+        return NULL;
+    }
+    order->seq = view->seq;
+    if (streq (view->state, "pending")) {
+        if (order->state != RT_WO_PENDING) {
+            rt_orders_set (self->orders, order, RT_WO_PENDING, NULL, view->attempt, true);
+            self->dispatch_due = true;
+        }
+        else
+            order->attempt = view->attempt;
+        return order;
+    }
+    if (!*view->partner) {
+        asp_log_error ("work order %s is %s without a partner", wo_id, view->state);
+        return order;
+    }
+    rt_partner_t *partner = rt_registry_partner (self->registry, view->partner, true);
+    if (streq (view->state, "offered")) {
+        if (order->state != RT_WO_OFFERED || order->partner != partner || order->attempt != view->attempt) {
+            //  An offer the mirror did not know (its reply was lost after
+            //  Redis applied it): make it real for the partner too.
+            rt_orders_set (self->orders, order, RT_WO_OFFERED, partner, view->attempt, false);
+            s_arm_offer (self, order);
+            s_send_offer (self, order, asp_mono_ms ());
+        }
+    }
+    else
+    if (streq (view->state, "assigned"))
+        rt_orders_set (self->orders, order, RT_WO_ASSIGNED, partner, view->attempt, false);
+    return order;
+}
+
+static bool
+s_known (asp_txn_t *txn)
+{
+    return asp_txn_is (txn, "ok") || asp_txn_is (txn, "dup")
+        || asp_txn_is (txn, "stale") || asp_txn_is (txn, "reject");
+}
+
+static const char *
+s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
+{
+    if (streq (code, "unknown_work_order"))
+        return "no such work order";
+    if (streq (code, "not_yours"))
+        return "the work order is not offered or assigned to you";
+    if (streq (code, "offer_expired"))
+        return "the offer_id is not the current offer";
+    snprintf (buf, len, "the work order is %s", *view->state? view->state: "unknown");
+    return buf;
+}
+
+//  --------------------------------------------------------------------------
+//  Finishing each kind of job once its txn ran
+
+static void
+s_finish_command (rt_server_t *self, s_job_t *job)
+{
+    rt_cmd_t *cmd = job->cmd;
+    if (!s_known (job->txn)) {
+        //  Outcome unknown (Redis down): no answer, the partner resends.
+        asp_log_kv (ASP_LOG_WARN, "partner command not stored; the partner will resend",
+                    "partner", job->partner, "ref", cmd->name, "wo_id", cmd->wo_id,
+                    "code", asp_txn_code (job->txn), NULL);
+        return;
+    }
+    rt_view_t view;
+    rt_store_view (job->txn, &view);
+    rt_order_t *order = s_sync (self, cmd->wo_id, &view);
+    bool ok = asp_txn_is (job->txn, "ok");
+    if (ok || asp_txn_is (job->txn, "dup")) {
+        if (ok) {
+            if (cmd->type == RT_CMD_DECLINE && order)
+                rt_order_exclude (order, job->partner);
+            if (cmd->type == RT_CMD_COMPLETE)
+                asp_counter_inc (self->m_completed);
+            asp_log_kv (ASP_LOG_INFO, "work order updated by partner", "partner", job->partner,
+                        "ref", cmd->name, "wo_id", cmd->wo_id, "state", view.state, NULL);
+        }
+        asp_mpmap_t *body = asp_mpmap_new ();
+        asp_mpmap_str (body, "ref", cmd->name);
+        asp_mpmap_str (body, "wo_id", cmd->wo_id);
+        s_echo (body, cmd);
+        asp_mpmap_bool (body, "duplicate", !ok);
+        s_send (self, job->rid, job->rid_len, "CONFIRM", &body);
+    }
+    else {
+        const char *code = asp_txn_is (job->txn, "reject")? view.why: "bad_state";
+        char buf [64];
+        s_error (self, job->rid, job->rid_len, job->partner, cmd, code, s_reason (code, &view, buf, sizeof buf));
+    }
+}
+
+static void
+s_finish_offer (rt_server_t *self, s_job_t *job)
+{
+    if (!s_known (job->txn)) {
+        job->lost = true;           //  reverted by s_run, in reverse order
+        return;
+    }
+    rt_view_t view;
+    rt_store_view (job->txn, &view);
+    rt_order_t *order = s_sync (self, job->wo_id, &view);
+    if (!order || !asp_txn_is (job->txn, "ok"))
+        return;                     //  stale: the mirror now follows Redis
+    s_arm_offer (self, order);
+    asp_counter_inc (self->m_offers);
+    s_send_offer (self, order, asp_mono_ms ());
+    char attempt [24];
+    snprintf (attempt, sizeof attempt, "%lld", (long long) order->attempt);
+    asp_log_kv (ASP_LOG_INFO, "work order offered", "wo_id", order->id, "partner", job->partner,
+                "attempt", attempt, NULL);
+}
+
+static void
+s_finish_withdraw (rt_server_t *self, s_job_t *job)
+{
+    if (!s_known (job->txn)) {
+        //  Try again soon: the deadline finds it still offered.
+        rt_order_t *order = rt_orders_lookup (self->orders, job->wo_id);
+        if (order && order->state == RT_WO_OFFERED && order->attempt == job->attempt)
+            rt_deadlines_add (self->deadlines, asp_mono_ms () + self->heartbeat_ms, order->id, order->attempt);
+        return;
+    }
+    rt_view_t view;
+    rt_store_view (job->txn, &view);
+    rt_order_t *order = s_sync (self, job->wo_id, &view);
+    if (!asp_txn_is (job->txn, "ok"))
+        return;
+    if (order && job->exclude)
+        rt_order_exclude (order, job->partner);
+    asp_counter_inc (job->exclude? self->m_expired: self->m_withdrawn);
+    asp_log_kv (ASP_LOG_INFO, "offer withdrawn", "wo_id", job->wo_id, "partner", job->partner,
+                "reason", job->why, NULL);
+    if (job->rid_len) {
+        asp_mpmap_t *body = asp_mpmap_new ();
+        asp_mpmap_str (body, "wo_id", job->wo_id);
+        asp_mpmap_str (body, "reason", job->why);
+        s_send (self, job->rid, job->rid_len, "WITHDRAW", &body);
+    }
+}
+
+//  Runs every job's txn as one pipeline, then finishes each. Returns the
+//  number of offers whose outcome is unknown.
+static size_t
+s_run (rt_server_t *self, s_jobs_t *jobs)
+{
+    if (jobs->size == 0)
+        return 0;
+    asp_txn_t **txns = (asp_txn_t **) malloc (jobs->size * sizeof (asp_txn_t *));
+    assert (txns);
+    for (size_t i = 0; i < jobs->size; i++)
+        txns [i] = jobs->items [i].txn;
+    asp_svc_commit (self->svc, txns, jobs->size);
+    free (txns);
+    for (size_t i = 0; i < jobs->size; i++) {
+        s_job_t *job = &jobs->items [i];
+        if (job->kind == S_COMMAND)
+            s_finish_command (self, job);
+        else
+        if (job->kind == S_OFFER)
+            s_finish_offer (self, job);
+        else
+            s_finish_withdraw (self, job);
+    }
+    //  Offers that may not have been stored go back to the head of the
+    //  FIFO; in reverse, so they keep their order.
+    size_t lost = 0;
+    for (size_t i = jobs->size; i-- > 0;) {
+        s_job_t *job = &jobs->items [i];
+        if (job->kind != S_OFFER || !job->lost)
+            continue;
+        lost++;
+        rt_order_t *order = rt_orders_lookup (self->orders, job->wo_id);
+        if (order && order->state == RT_WO_OFFERED && order->attempt == job->attempt)
+            rt_orders_set (self->orders, order, RT_WO_PENDING, NULL, job->attempt - 1, true);
+        self->dispatch_due = true;
+    }
+    s_jobs_free (jobs);
+    return lost;
+}
+
+//  --------------------------------------------------------------------------
+//  Dispatch: pending work orders to partners
+
+static bool
+s_excluded (void *arg, const char *partner_id)
+{
+    return rt_order_excluded ((const rt_order_t *) arg, partner_id);
+}
+
+static void
+s_dispatch (rt_server_t *self)
+{
+    if (!self->loaded)
+        return;
+    while (self->dispatch_due) {
+        self->dispatch_due = false;
+        int64_t credit = rt_registry_free (self->registry);
+        s_jobs_t jobs = { 0 };
+        zlistx_t *pending = rt_orders_pending (self->orders);
+        rt_order_t *order = (rt_order_t *) zlistx_first (pending);
+        while (order && credit > 0 && jobs.size < S_BATCH_MAX) {
+            rt_order_t *next = (rt_order_t *) zlistx_next (pending);
+            rt_partner_t *partner = rt_registry_choose (self->registry, order->category, order->region,
+                                                        s_excluded, order);
+            if (!partner && order->nexcluded && asp_mono_ms () - order->excluded_at >= self->round_ms) {
+                //  Every fitting partner said no (or let the offer lapse) a
+                //  while ago: start a new round rather than strand the
+                //  ticket. The SLA clocks keep running meanwhile.
+                rt_order_clear_exclusions (order);
+                partner = rt_registry_choose (self->registry, order->category, order->region,
+                                              s_excluded, order);
+                if (partner)
+                    asp_log_kv (ASP_LOG_INFO, "new round of offers", "wo_id", order->id, NULL);
+            }
+            if (partner) {
+                s_job_t *job = s_job_add (&jobs, S_OFFER);
+                job->txn = rt_store_offer (self->store, order, partner->id);
+                job->attempt = order->attempt + 1;
+                snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
+                snprintf (job->partner, sizeof job->partner, "%s", partner->id);
+                partner->last_offer = ++self->offer_counter;
+                //  Counted against the partner now, so the next choice in
+                //  this round sees the credit it has left.
+                rt_orders_set (self->orders, order, RT_WO_OFFERED, partner, job->attempt, false);
+                credit--;
+            }
+            order = next;
+        }
+        bool full = jobs.size == S_BATCH_MAX;
+        if (jobs.size == 0 || s_run (self, &jobs) > 0)
+            break;                  //  nothing fits, or Redis failed: the tick retries
+        if (full)
+            self->dispatch_due = true;
+    }
+}
+
+static int
+s_on_kick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    rt_server_t *self = (rt_server_t *) arg;
+    self->kick_timer = -1;
+    s_dispatch (self);
+    return 0;
+}
+
+//  Dispatches soon, from the loop, after the current bus batch is answered.
+static void
+s_kick (rt_server_t *self)
+{
+    if (self->kick_timer == -1)
+        self->kick_timer = zloop_timer (self->loop, 1, 1, s_on_kick, self);
+}
+
+//  --------------------------------------------------------------------------
+//  Partner connections
+
+//  The partner_id of a CURVE key, from its certificate's metadata.
+static int
+s_partner_of (rt_server_t *self, const char *user_id, char *out, size_t outlen, const char **why)
+{
+    zcert_t *cert = zcertstore_lookup (self->certs, user_id);
+    if (!cert) {
+        *why = "the certificate is no longer in ASP_PARTNER_CERTS";
+        return -1;
+    }
+    const char *pid = zcert_meta (cert, "partner_id");
+    if (!pid || !asp_id_valid (pid, strlen (pid)) || strlen (pid) >= outlen) {
+        *why = "the certificate has no valid partner_id metadata";
+        return -1;
+    }
+    snprintf (out, outlen, "%s", pid);
+    return 0;
+}
+
+//  A connection is gone (silent, or said DISCONNECT): its offers are
+//  withdrawn and go to other partners; what it accepted stays its own.
+static void
+s_conn_lost (rt_server_t *self, rt_conn_t *conn, const char *event_reason, const char *why, s_jobs_t *jobs)
+{
+    rt_partner_t *partner = conn->partner;
+    if (conn->state == RT_CONN_READY && partner->conn == conn) {
+        size_t withdrawn = 0;
+        for (rt_order_t *order = (rt_order_t *) zhashx_first (partner->held); order;
+             order = (rt_order_t *) zhashx_next (partner->held)) {
+            if (order->state != RT_WO_OFFERED)
+                continue;
+            s_job_t *job = s_job_add (jobs, S_WITHDRAW);
+            job->txn = rt_store_withdraw (self->store, order, partner->id, order->attempt, event_reason, false);
+            snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
+            snprintf (job->partner, sizeof job->partner, "%s", partner->id);
+            job->attempt = order->attempt;
+            job->why = why;
+            memcpy (job->rid, conn->rid, conn->rid_len);
+            job->rid_len = conn->rid_len;
+            withdrawn++;
+        }
+        char n [24];
+        snprintf (n, sizeof n, "%zu", withdrawn);
+        asp_log_kv (ASP_LOG_INFO, "partner gone", "partner", partner->id, "reason", why,
+                    "offers_withdrawn", n, NULL);
+    }
+    rt_registry_drop (self->registry, conn);
+}
+
+static void
+s_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user_id, rt_conn_t *conn,
+         rt_cmd_t *cmd, int64_t now, s_jobs_t *jobs)
+{
+    char pid [RT_PARTNER_ID_MAX];
+    const char *why;
+    if (s_partner_of (self, user_id, pid, sizeof pid, &why)) {
+        asp_log_kv (ASP_LOG_ERROR, "partner refused", "key", user_id, "reason", why, NULL);
+        if (conn)
+            s_conn_lost (self, conn, "partner refused", why, jobs);
+        s_disconnect (self, rid, rid_len, why);
+        return;
+    }
+    rt_partner_t *partner = rt_registry_partner (self->registry, pid, true);
+    rt_conn_t *old = partner->conn;
+    if (old && (old->rid_len != rid_len || memcmp (old->rid, rid, rid_len) != 0)) {
+        //  The partner reconnected before we noticed the old connection
+        //  die: the new one takes over what it holds, offers included.
+        s_disconnect (self, old->rid, old->rid_len, "replaced by a newer connection");
+        rt_registry_drop (self->registry, old);
+    }
+    rt_partner_set (partner, cmd->capacity, cmd->skills, cmd->nskills, cmd->regions, cmd->nregions);
+    conn = rt_registry_connect (self->registry, rid, rid_len, user_id, partner, RT_CONN_READY, now);
+    conn->last_sent = now;
+
+    asp_mpmap_t *body = asp_mpmap_new ();
+    asp_mpmap_str (body, "partner_id", partner->id);
+    asp_mpmap_int (body, "heartbeat_ms", self->heartbeat_ms);
+    asp_mpmap_int (body, "liveness", self->liveness);
+    asp_mpmap_int (body, "offer_timeout_ms", self->offer_timeout_ms);
+    s_send (self, rid, rid_len, "WELCOME", &body);
+    //  Resume: ASSIGNED for each accepted work order, and the offers still
+    //  open (the same offer_id, with the time it has left).
+    size_t assigned = 0, offered = 0;
+    for (rt_order_t *order = (rt_order_t *) zhashx_first (partner->held); order;
+         order = (rt_order_t *) zhashx_next (partner->held)) {
+        if (order->state == RT_WO_ASSIGNED) {
+            body = s_order_body (order, -1);
+            s_send (self, rid, rid_len, "ASSIGNED", &body);
+            assigned++;
+        }
+        else {
+            s_send_offer (self, order, now);
+            offered++;
+        }
+    }
+    self->dispatch_due = true;
+    char cap [24], na [24], no [24];
+    snprintf (cap, sizeof cap, "%lld", (long long) cmd->capacity);
+    snprintf (na, sizeof na, "%zu", assigned);
+    snprintf (no, sizeof no, "%zu", offered);
+    asp_log_kv (ASP_LOG_INFO, "partner ready", "partner", partner->id, "capacity", cap,
+                "assigned", na, "offered", no, "software", cmd->software, NULL);
+}
+
+//  A READY that failed to decode: remember the connection so that what it
+//  sends next gets not_ready (it must fix its READY) rather than DISCONNECT.
+static void
+s_refuse_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user_id, int64_t now)
+{
+    char pid [RT_PARTNER_ID_MAX];
+    const char *why;
+    if (s_partner_of (self, user_id, pid, sizeof pid, &why) == 0)
+        rt_registry_connect (self->registry, rid, rid_len, user_id,
+                             rt_registry_partner (self->registry, pid, true), RT_CONN_REFUSED, now);
+}
+
+static void
+s_command (rt_server_t *self, rt_conn_t *conn, rt_cmd_t **cmd_p, s_jobs_t *jobs)
+{
+    rt_cmd_t *cmd = *cmd_p;
+    if (!rt_wo_id_valid (cmd->wo_id)) {
+        s_error (self, conn->rid, conn->rid_len, conn->partner->id, cmd, "unknown_work_order",
+                 "no such work order");
+        return;
+    }
+    s_job_t *job = s_job_add (jobs, S_COMMAND);
+    job->txn = rt_store_command (self->store, cmd, conn->partner->id,
+                                 rt_orders_lookup (self->orders, cmd->wo_id));
+    job->cmd = cmd;
+    *cmd_p = NULL;
+    memcpy (job->rid, conn->rid, conn->rid_len);
+    job->rid_len = conn->rid_len;
+    snprintf (job->wo_id, sizeof job->wo_id, "%.*s", (int) sizeof job->wo_id - 1, cmd->wo_id);
+    snprintf (job->partner, sizeof job->partner, "%s", conn->partner->id);
+}
+
+static void
+s_handle (rt_server_t *self, zmsg_t *msg, s_jobs_t *jobs)
+{
+    asp_counter_inc (self->m_messages);
+    zframe_t *rid_frame = zmsg_pop (msg);
+    size_t rid_len = rid_frame? zframe_size (rid_frame): 0;
+    zframe_t *first = zmsg_first (msg);
+    //  The authenticated key, set by zauth: never trust the payload.
+    const char *user_id = first? zframe_meta (first, "User-Id"): NULL;
+    if (rid_len == 0 || rid_len > RT_RID_MAX || !user_id || strlen (user_id) != 40) {
+        asp_log_warn ("partner message without a routing id or CURVE User-Id: dropped");
+        zframe_destroy (&rid_frame);
+        return;
+    }
+    uint8_t rid [RT_RID_MAX];
+    memcpy (rid, zframe_data (rid_frame), rid_len);
+    zframe_destroy (&rid_frame);
+    int64_t now = asp_mono_ms ();
+    rt_conn_t *conn = rt_registry_conn (self->registry, rid, rid_len);
+    rt_cmd_t *cmd = rt_cmd_new ();
+    char err [200];
+    int rc = rt_cmd_decode (cmd, msg, err, sizeof err);
+    if (conn && rc == 0)
+        conn->last_heard = now;     //  any well-formed message is a sign of life
+    if (rc) {
+        if (!conn && streq (cmd->name, "READY"))
+            s_refuse_ready (self, rid, rid_len, user_id, now);
+        s_error (self, rid, rid_len, conn? conn->partner->id: "", cmd, "bad_message", err);
+    }
+    else
+    if (cmd->type == RT_CMD_READY)
+        s_ready (self, rid, rid_len, user_id, conn, cmd, now, jobs);
+    else
+    if (!conn) {
+        asp_counter_inc (self->m_unknown);
+        s_disconnect (self, rid, rid_len, "unknown connection: reconnect with a fresh socket and send READY");
+    }
+    else
+    if (conn->state != RT_CONN_READY) {
+        //  not_ready refuses the connection: the partner reconnects and
+        //  sends READY again. A HEARTBEAT is only a sign of life.
+        if (cmd->type != RT_CMD_HEARTBEAT)
+            s_error (self, rid, rid_len, conn->partner->id, cmd, "not_ready",
+                     "this connection's READY was refused: reconnect and send a valid READY");
+    }
+    else
+    if (cmd->type == RT_CMD_DISCONNECT)
+        s_conn_lost (self, conn, "partner disconnected", "partner disconnected", jobs);
+    else
+    if (cmd->type != RT_CMD_HEARTBEAT)
+        s_command (self, conn, &cmd, jobs);
+    rt_cmd_destroy (&cmd);
+}
+
+static void
+s_gauges (rt_server_t *self)
+{
+    atomic_store (&self->g_live, (long long) rt_registry_live (self->registry));
+    atomic_store (&self->g_open, (long long) rt_orders_size (self->orders));
+    atomic_store (&self->g_pending, (long long) zlistx_size (rt_orders_pending (self->orders)));
+}
+
+static int
+s_on_partner (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    rt_server_t *self = (rt_server_t *) arg;
+    s_jobs_t jobs = { 0 };
+    for (int n = 0; n < S_BATCH_MAX && (zsock_events (reader) & ZMQ_POLLIN); n++) {
+        zmsg_t *msg = zmsg_recv (reader);
+        if (!msg)
+            break;
+        s_handle (self, msg, &jobs);
+        zmsg_destroy (&msg);
+    }
+    s_run (self, &jobs);
+    s_dispatch (self);
+    s_gauges (self);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  The periodic tick: load, heartbeats, liveness, offer expiry
+
+static void
+s_try_load (rt_server_t *self)
+{
+    size_t n;
+    if (rt_store_load (self->store, self->orders, self->registry, &n)) {
+        if (!self->load_warned)
+            asp_log_warn ("cannot load open work orders from Redis yet; partners wait");
+        self->load_warned = true;
+        return;
+    }
+    self->loaded = true;
+    self->dispatch_due = true;
+    zloop_reader (self->loop, self->router, s_on_partner, self);
+    asp_log_info ("loaded %zu open work orders; serving partners", n);
+}
+
+static void
+s_heartbeats (rt_server_t *self, int64_t now, s_jobs_t *jobs)
+{
+    zhashx_t *conns = rt_registry_conns (self->registry);
+    rt_conn_t **silent = (rt_conn_t **) calloc (zhashx_size (conns) + 1, sizeof (rt_conn_t *));
+    assert (silent);
+    size_t nsilent = 0;
+    for (rt_conn_t *conn = (rt_conn_t *) zhashx_first (conns); conn; conn = (rt_conn_t *) zhashx_next (conns)) {
+        if (now - conn->last_heard > self->liveness * self->heartbeat_ms)
+            silent [nsilent++] = conn;
+        else
+        if (conn->state == RT_CONN_READY && now - conn->last_sent >= self->heartbeat_ms) {
+            conn->last_sent = now;
+            s_send (self, conn->rid, conn->rid_len, "HEARTBEAT", NULL);
+        }
+    }
+    for (size_t i = 0; i < nsilent; i++)
+        s_conn_lost (self, silent [i], "timeout", "partner silent too long", jobs);
+    free (silent);
+}
+
+static void
+s_expire_offers (rt_server_t *self, int64_t now, s_jobs_t *jobs)
+{
+    char key [RT_WO_ID_MAX];
+    int64_t attempt;
+    while (rt_deadlines_pop (self->deadlines, now, key, sizeof key, &attempt)) {
+        rt_order_t *order = rt_orders_lookup (self->orders, key);
+        if (!order || order->state != RT_WO_OFFERED || order->attempt != attempt || order->expires > now)
+            continue;               //  answered, or re-armed since
+        //  A live partner let the offer lapse: not offered it again. One
+        //  that is gone keeps its chance for when it comes back.
+        bool live = rt_partner_live (order->partner);
+        s_job_t *job = s_job_add (jobs, S_WITHDRAW);
+        job->txn = rt_store_withdraw (self->store, order, order->partner->id, attempt, "timeout", live);
+        snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
+        snprintf (job->partner, sizeof job->partner, "%s", order->partner->id);
+        job->attempt = attempt;
+        job->exclude = live;
+        job->why = live? "offer expired": "partner silent too long";
+        if (live) {
+            memcpy (job->rid, order->partner->conn->rid, order->partner->conn->rid_len);
+            job->rid_len = order->partner->conn->rid_len;
+        }
+    }
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    rt_server_t *self = (rt_server_t *) arg;
+    if (!self->loaded)
+        s_try_load (self);
+    int64_t now = asp_mono_ms ();
+    s_jobs_t jobs = { 0 };
+    s_heartbeats (self, now, &jobs);
+    s_expire_offers (self, now, &jobs);
+    s_run (self, &jobs);
+    if (now >= self->next_round_check) {
+        //  Pending orders whose exclusions have aged may now be offered.
+        self->next_round_check = now + 1000;
+        if (zlistx_size (rt_orders_pending (self->orders)))
+            self->dispatch_due = true;
+    }
+    s_dispatch (self);
+    s_gauges (self);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  ticket.created from the bus
+
+static bool
+s_ticket_wo_id (const asp_envelope_t *env, char *wo_id, size_t len)
+{
+    snprintf (wo_id, len, "W%s", env->ticket);
+    return *env->ticket && rt_wo_id_valid (wo_id);
+}
+
+static asp_txn_t *
+s_prepare_ticket (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char wo_id [RT_WO_ID_MAX];
+    rt_ticket_t ticket;
+    if (!s_ticket_wo_id (env, wo_id, sizeof wo_id)) {
+        snprintf (reason, reason_len, "ticket.created needs a ticket id that can name a work order");
+        return NULL;
+    }
+    if (rt_ticket_parse (env->body, &ticket, reason, reason_len))
+        return NULL;
+    return rt_store_create (self->store, wo_id, env->ticket, env->trace, &ticket, env->id);
+}
+
+static void
+s_committed_ticket (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char wo_id [RT_WO_ID_MAX], err [200];
+    rt_ticket_t t;
+    if (!asp_txn_is (txn, "ok") || !s_ticket_wo_id (env, wo_id, sizeof wo_id)
+    ||  rt_ticket_parse (env->body, &t, err, sizeof err))
+        return;
+    rt_order_t *order = rt_order_new (wo_id, env->ticket, env->trace, t.kind, t.tier, t.category,
+                                      t.region, t.summary, t.priority);
+    if (rt_orders_insert (self->orders, &order)) {
+        asp_counter_inc (self->m_created);
+        asp_log_kv (ASP_LOG_INFO, "work order created", "wo_id", wo_id, "category", t.category,
+                    "region", t.region, NULL);
+    }
+    self->dispatch_due = true;
+    s_kick (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Construction
+
+static double
+s_gauge_live (void *arg)
+{
+    return (double) atomic_load (&((rt_server_t *) arg)->g_live);
+}
+
+static double
+s_gauge_open (void *arg)
+{
+    return (double) atomic_load (&((rt_server_t *) arg)->g_open);
+}
+
+static double
+s_gauge_pending (void *arg)
+{
+    return (double) atomic_load (&((rt_server_t *) arg)->g_pending);
+}
+
+static void
+s_metrics (rt_server_t *self)
+{
+    asp_metrics_t *m = asp_svc_metrics (self->svc);
+    self->m_messages = asp_metrics_counter (m, "partner_messages_total", "Messages received from partners.");
+    self->m_errors = asp_metrics_counter (m, "partner_errors_total", "ERROR replies sent to partners.");
+    self->m_unknown = asp_metrics_counter (m, "partner_unknown_total", "Messages from unknown connections (answered DISCONNECT).");
+    self->m_offers = asp_metrics_counter (m, "offers_sent_total", "Work order offers made.");
+    self->m_expired = asp_metrics_counter (m, "offers_expired_total", "Offers that lapsed unanswered.");
+    self->m_withdrawn = asp_metrics_counter (m, "offers_withdrawn_total", "Offers withdrawn because the partner went away.");
+    self->m_created = asp_metrics_counter (m, "workorders_created_total", "Work orders created.");
+    self->m_completed = asp_metrics_counter (m, "workorders_completed_total", "Work orders completed.");
+    asp_metrics_gauge (m, "partners_live", "Partners connected and READY.", s_gauge_live, self);
+    asp_metrics_gauge (m, "workorders_open", "Work orders not completed.", s_gauge_open, self);
+    asp_metrics_gauge (m, "workorders_pending", "Work orders waiting for a partner.", s_gauge_pending, self);
+}
+
+//  The CURVE server socket; exits on a configuration error.
+static void
+s_partner_socket (rt_server_t *self, const char *certs_dir, const char *cert_file, const char *bind)
+{
+    if (!zsys_has_curve ())
+        s_fatal ("libzmq has no CURVE support");
+    zcert_t *cert = zcert_load (cert_file);
+    if (!cert)
+        s_fatal ("cannot load the routing certificate '%s' (ASP_ROUTING_CERT): "
+                 "file missing, unreadable or not a certificate", cert_file);
+    if (streq (zcert_secret_txt (cert), "0000000000000000000000000000000000000000"))
+        s_fatal ("'%s' has no secret key: ASP_ROUTING_CERT must name routing's secret certificate",
+                 cert_file);
+    struct stat st;
+    if (stat (certs_dir, &st) || !S_ISDIR (st.st_mode))
+        s_fatal ("ASP_PARTNER_CERTS='%s' is not a folder", certs_dir);
+    //  zauth admits only keys whose certificate is in the folder; it
+    //  rescans the folder on each handshake, so adding a partner needs no
+    //  restart.
+    self->auth = zactor_new (zauth, NULL);
+    assert (self->auth);
+    zstr_sendx (self->auth, "CURVE", certs_dir, NULL);
+    zsock_wait (self->auth);
+    self->certs = zcertstore_new (certs_dir);
+    self->router = zsock_new (ZMQ_ROUTER);
+    assert (self->router);
+    zcert_apply (cert, self->router);
+    zcert_destroy (&cert);
+    zsock_set_curve_server (self->router, 1);
+    zsock_set_zap_domain (self->router, "aspw");
+    zsock_set_maxmsgsize (self->router, RT_TRANSPORT_MAX);
+    zsock_set_router_mandatory (self->router, 1);
+    zsock_set_sndhwm (self->router, 10000);
+    zsock_set_rcvhwm (self->router, 10000);
+    if (zsock_bind (self->router, "%s", bind) < 0)
+        s_fatal ("cannot bind the partner socket on %s (ASP_PARTNER_BIND): %s", bind, zmq_strerror (zmq_errno ()));
+    asp_log_info ("partners on %s (CURVE, certificates in %s)", bind, certs_dir);
+}
+
+rt_server_t *
+rt_server_new (asp_svc_t *svc)
+{
+    const char *certs_dir = asp_cfg_str ("ASP_PARTNER_CERTS", NULL);
+    const char *cert_file = asp_cfg_str ("ASP_ROUTING_CERT", NULL);
+    const char *bind = asp_cfg_str ("ASP_PARTNER_BIND", "tcp://127.0.0.1:7110");
+    if (!cert_file)
+        s_fatal ("ASP_ROUTING_CERT is not set: it must name routing's secret certificate file");
+    if (!certs_dir)
+        s_fatal ("ASP_PARTNER_CERTS is not set: it must name the folder of partner public certificates");
+
+    rt_server_t *self = (rt_server_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->svc = svc;
+    self->loop = asp_svc_loop (svc);
+    self->heartbeat_ms = asp_cfg_int ("ASP_HEARTBEAT_MS", 1000, 10, 600000);
+    self->liveness = asp_cfg_int ("ASP_LIVENESS", 3, 1, 100);
+    self->offer_timeout_ms = asp_cfg_int ("ASP_OFFER_TIMEOUT_MS", 10000, 100, 7 * 86400 * 1000LL);
+    self->round_ms = asp_cfg_int ("ASP_REOFFER_ROUND_MS", 60000, 0, 7 * 86400 * 1000LL);
+    self->kick_timer = -1;
+    s_partner_socket (self, certs_dir, cert_file, bind);
+    self->store = rt_store_new (asp_svc_rds (svc));
+    self->registry = rt_registry_new ();
+    self->orders = rt_orders_new ();
+    self->deadlines = rt_deadlines_new ();
+    s_metrics (self);
+    asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_prepare_ticket, s_committed_ticket, self);
+
+    //  One timer for every deadline: fine enough for heartbeats and for
+    //  offer expiry, cheap whatever the number of offers.
+    int64_t tick = (self->heartbeat_ms < self->offer_timeout_ms? self->heartbeat_ms: self->offer_timeout_ms) / 4;
+    self->tick_timer = zloop_timer (self->loop, (size_t) (tick < 10? 10: tick > 100? 100: tick), 0, s_on_tick, self);
+    s_try_load (self);
+    return self;
+}
+
+void
+rt_server_destroy (rt_server_t **self_p)
+{
+    rt_server_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->loaded)
+        zloop_reader_end (self->loop, self->router);
+    zloop_timer_end (self->loop, self->tick_timer);
+    if (self->kick_timer != -1)
+        zloop_timer_end (self->loop, self->kick_timer);
+    //  Sockets before the authenticator, in that order.
+    zsock_destroy (&self->router);
+    zactor_destroy (&self->auth);
+    zcertstore_destroy (&self->certs);
+    rt_orders_destroy (&self->orders);
+    rt_registry_destroy (&self->registry);
+    rt_deadlines_destroy (&self->deadlines);
+    rt_store_destroy (&self->store);
+    free (self);
+    *self_p = NULL;
+}

@@ -1,0 +1,518 @@
+#include "rt_store.h"
+#include "asp_events.h"
+#include "asp_log.h"
+#include <assert.h>
+
+extern const char asp_lua_wo_common [];
+extern const char asp_lua_wo_create [];
+extern const char asp_lua_wo_offer [];
+extern const char asp_lua_wo_withdraw [];
+extern const char asp_lua_wo_accept [];
+extern const char asp_lua_wo_decline [];
+extern const char asp_lua_wo_progress [];
+extern const char asp_lua_wo_complete [];
+
+#define RT_KEY_OPEN     "rt:open"
+#define RT_LOAD_CHUNK   500
+
+struct rt_store_t {
+    asp_rds_t *rds;
+    asp_script_t *create, *offer, *withdraw, *accept, *decline, *progress, *complete;
+};
+
+static asp_script_t *
+s_script (asp_rds_t *rds, const char *name, const char *body)
+{
+    char *text = NULL;
+    int n = asprintf (&text, "%s\n%s", asp_lua_wo_common, body);
+    assert (n > 0 && text);
+    asp_script_t *script = asp_rds_script (rds, name, text);
+    free (text);
+    return script;
+}
+
+rt_store_t *
+rt_store_new (asp_rds_t *rds)
+{
+    rt_store_t *self = (rt_store_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->rds = rds;
+    self->create = s_script (rds, "wo_create", asp_lua_wo_create);
+    self->offer = s_script (rds, "wo_offer", asp_lua_wo_offer);
+    self->withdraw = s_script (rds, "wo_withdraw", asp_lua_wo_withdraw);
+    self->accept = s_script (rds, "wo_accept", asp_lua_wo_accept);
+    self->decline = s_script (rds, "wo_decline", asp_lua_wo_decline);
+    self->progress = s_script (rds, "wo_progress", asp_lua_wo_progress);
+    self->complete = s_script (rds, "wo_complete", asp_lua_wo_complete);
+    return self;
+}
+
+void
+rt_store_destroy (rt_store_t **self_p)
+{
+    //  The scripts belong to the Redis connection.
+    free (*self_p);
+    *self_p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+//  ticket.created
+
+static const char *s_kinds [] = {
+    "installation", "repair", "maintenance", "complaint", "consultation", "return", NULL
+};
+
+static bool
+s_one_of (const char *s, const char **values)
+{
+    for (int i = 0; values [i]; i++)
+        if (strcmp (s, values [i]) == 0)
+            return true;
+    return false;
+}
+
+#define FAIL(...) do { snprintf (err, errlen, __VA_ARGS__); return -1; } while (0)
+
+static int
+s_required_text (const msgpack_object *body, const char *key, char *out, size_t outlen,
+                 char *err, size_t errlen)
+{
+    if (asp_mp_get_str (body, key, out, outlen) != 0 || !*out || !rt_text_valid (out, strlen (out)))
+        FAIL ("field '%s' must be UTF-8 text of 1..%zu bytes", key, outlen - 1);
+    return 0;
+}
+
+int
+rt_ticket_parse (const msgpack_object *body, rt_ticket_t *t, char *err, size_t errlen)
+{
+    memset (t, 0, sizeof *t);
+    if (asp_mp_get_str (body, "type", t->kind, sizeof t->kind) != 0 || !s_one_of (t->kind, s_kinds))
+        FAIL ("field 'type' must be one of installation, repair, maintenance, complaint, "
+              "consultation, return");
+    int rc = asp_mp_get_str (body, "tier", t->tier, sizeof t->tier);
+    if (rc == 1)
+        snprintf (t->tier, sizeof t->tier, "standard");
+    else
+    if (rc == -1 || (strcmp (t->tier, "standard") != 0 && strcmp (t->tier, "express") != 0))
+        FAIL ("field 'tier' must be standard or express");
+    rc = asp_mp_get_int (body, "priority", &t->priority);
+    if (rc == 1)
+        t->priority = 3;
+    else
+    if (rc == -1 || t->priority < 1 || t->priority > 5)
+        FAIL ("field 'priority' must be an integer in 1..5");
+    if (s_required_text (body, "category", t->category, sizeof t->category, err, errlen)
+    ||  s_required_text (body, "region", t->region, sizeof t->region, err, errlen))
+        return -1;
+    const msgpack_object *summary = asp_mp_get (body, "summary");
+    if (summary && summary->type == MSGPACK_OBJECT_STR) {
+        //  Intake's summary may be longer than a protocol string: keep
+        //  the first 256 bytes, cut on a character boundary.
+        if (memchr (summary->via.str.ptr, 0, summary->via.str.size)
+        ||  !rt_text_valid (summary->via.str.ptr, summary->via.str.size))
+            FAIL ("field 'summary' must be UTF-8 text");
+        char *copy = strndup (summary->via.str.ptr, summary->via.str.size);
+        assert (copy);
+        rt_text_cut (t->summary, sizeof t->summary, copy);
+        free (copy);
+    }
+    else
+    if (summary && summary->type != MSGPACK_OBJECT_NIL)
+        FAIL ("field 'summary' must be a string");
+    return 0;
+}
+
+asp_txn_t *
+rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, const char *trace,
+                 const rt_ticket_t *t, const char *msg_id)
+{
+    asp_txn_t *txn = asp_txn_new (self->create);
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, "rt:wo:%s", wo_id);
+    asp_txn_key (txn, "%s", RT_KEY_OPEN);
+    asp_txn_arg (txn, "%s", wo_id);
+    asp_txn_arg (txn, "%s", ticket_id);
+    asp_txn_arg (txn, "%s", trace);
+    asp_txn_arg (txn, "%s", t->kind);
+    asp_txn_arg (txn, "%s", t->tier);
+    asp_txn_arg (txn, "%lld", (long long) t->priority);
+    asp_txn_arg (txn, "%s", t->category);
+    asp_txn_arg (txn, "%s", t->region);
+    asp_txn_arg (txn, "%s", t->summary);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    return txn;
+}
+
+//  --------------------------------------------------------------------------
+//  Work order steps
+
+//  An event about a work order; the ticket id is the wo_id without its "W".
+static asp_msg_t *
+s_event (const char *type, const char *wo_id, const rt_order_t *order)
+{
+    const char *trace = order && *order->trace? order->trace: NULL;
+    asp_msg_t *msg = asp_msg_new (type, order? order->ticket: wo_id + 1, trace);
+    asp_mpmap_str (msg->body, "wo_id", wo_id);
+    return msg;
+}
+
+static asp_txn_t *
+s_txn (asp_script_t *script, const char *wo_id)
+{
+    asp_txn_t *txn = asp_txn_new (script);
+    asp_txn_key (txn, "rt:wo:%s", wo_id);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_id)
+{
+    char offer_id [RT_WO_ID_MAX + 24];
+    int64_t attempt = order->attempt + 1;
+    snprintf (offer_id, sizeof offer_id, "%s.%lld", order->id, (long long) attempt);
+    asp_txn_t *txn = s_txn (self->offer, order->id);
+    asp_txn_arg (txn, "%s", partner_id);
+    asp_txn_arg (txn, "%lld", (long long) order->attempt);
+    asp_txn_arg (txn, "%s", offer_id);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_msg_t *msg = s_event (ASP_EV_WO_OFFERED, order->id, order);
+    asp_mpmap_str (msg->body, "offer_id", offer_id);
+    asp_mpmap_str (msg->body, "partner_id", partner_id);
+    asp_mpmap_int (msg->body, "attempt", attempt);
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partner_id, int64_t attempt,
+                   const char *reason, bool exclude)
+{
+    char offer_id [RT_WO_ID_MAX + 24];
+    snprintf (offer_id, sizeof offer_id, "%s.%lld", order->id, (long long) attempt);
+    asp_txn_t *txn = s_txn (self->withdraw, order->id);
+    asp_txn_arg (txn, "%s", offer_id);
+    asp_txn_arg (txn, "%s", partner_id);
+    asp_txn_arg (txn, "%s", exclude? "expired": "");
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_msg_t *msg = s_event (ASP_EV_WO_DECLINED, order->id, order);
+    asp_mpmap_str (msg->body, "offer_id", offer_id);
+    asp_mpmap_str (msg->body, "partner_id", partner_id);
+    asp_mpmap_str (msg->body, "reason", reason);
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_command (rt_store_t *self, const rt_cmd_t *cmd, const char *partner_id, const rt_order_t *order)
+{
+    asp_txn_t *txn = NULL;
+    asp_msg_t *msg = NULL;
+    long long now = (long long) asp_now_ms ();
+    switch (cmd->type) {
+        case RT_CMD_ACCEPT:
+        case RT_CMD_DECLINE: {
+            bool accept = cmd->type == RT_CMD_ACCEPT;
+            txn = s_txn (accept? self->accept: self->decline, cmd->wo_id);
+            asp_txn_arg (txn, "%s", partner_id);
+            asp_txn_arg (txn, "%s", cmd->offer_id);
+            asp_txn_arg (txn, "%lld", (long long) cmd->attempt);
+            asp_txn_arg (txn, "%lld", now);
+            msg = s_event (accept? ASP_EV_WO_ASSIGNED: ASP_EV_WO_DECLINED, cmd->wo_id, order);
+            asp_mpmap_str (msg->body, "offer_id", cmd->offer_id);
+            asp_mpmap_str (msg->body, "partner_id", partner_id);
+            if (!accept)
+                asp_mpmap_str (msg->body, "reason", *cmd->reason? cmd->reason: "declined");
+            break;
+        }
+        case RT_CMD_PROGRESS:
+            txn = s_txn (self->progress, cmd->wo_id);
+            asp_txn_arg (txn, "%s", partner_id);
+            asp_txn_arg (txn, "%lld", (long long) cmd->seq);
+            asp_txn_arg (txn, "%s", cmd->stage);
+            asp_txn_arg (txn, "%lld", now);
+            msg = s_event (ASP_EV_WO_PROGRESS, cmd->wo_id, order);
+            asp_mpmap_str (msg->body, "partner_id", partner_id);
+            asp_mpmap_int (msg->body, "seq", cmd->seq);
+            asp_mpmap_str (msg->body, "stage", cmd->stage);
+            if (cmd->has_note)
+                asp_mpmap_str (msg->body, "note", cmd->note);
+            if (cmd->has_appointment)
+                asp_mpmap_int (msg->body, "appointment_ms", cmd->appointment_ms);
+            break;
+        case RT_CMD_COMPLETE:
+            txn = s_txn (self->complete, cmd->wo_id);
+            asp_txn_key (txn, "%s", RT_KEY_OPEN);
+            asp_txn_arg (txn, "%s", partner_id);
+            asp_txn_arg (txn, "%s", cmd->result);
+            asp_txn_arg (txn, "%lld", now);
+            msg = s_event (ASP_EV_WO_COMPLETED, cmd->wo_id, order);
+            asp_mpmap_str (msg->body, "partner_id", partner_id);
+            asp_mpmap_str (msg->body, "result", cmd->result);
+            if (cmd->has_note)
+                asp_mpmap_str (msg->body, "note", cmd->note);
+            if (cmd->has_technician)
+                asp_mpmap_str (msg->body, "technician", cmd->technician);
+            break;
+        default:
+            assert (false);     //  the other commands never reach Redis
+    }
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+void
+rt_store_view (asp_txn_t *txn, rt_view_t *view)
+{
+    memset (view, 0, sizeof *view);
+    const char *s;
+    if ((s = asp_txn_reply_str (txn, 2)))
+        snprintf (view->why, sizeof view->why, "%s", s);
+    if ((s = asp_txn_reply_str (txn, 3)))
+        snprintf (view->state, sizeof view->state, "%s", s);
+    if ((s = asp_txn_reply_str (txn, 4)))
+        snprintf (view->partner, sizeof view->partner, "%s", s);
+    if ((s = asp_txn_reply_str (txn, 5)))
+        view->attempt = strtoll (s, NULL, 10);
+    if ((s = asp_txn_reply_str (txn, 6)))
+        view->seq = strtoll (s, NULL, 10);
+}
+
+//  --------------------------------------------------------------------------
+//  Loading after a start
+
+//  Value of a field in a HGETALL reply, or NULL.
+static const char *
+s_hget (const redisReply *r, const char *name)
+{
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (strcmp (r->element [i]->str, name) == 0)
+            return r->element [i + 1]->str;
+    return NULL;
+}
+
+static void
+s_load_one (rt_orders_t *orders, rt_registry_t *registry, const char *wo_id, const redisReply *r)
+{
+    const char *state = s_hget (r, "state");
+    if (!state || strcmp (state, "completed") == 0) {
+        asp_log_warn ("rt:open lists %s but its work order is %s", wo_id, state? state: "missing");
+        return;
+    }
+    const char *priority = s_hget (r, "priority");
+    rt_order_t *order = rt_order_new (wo_id, s_hget (r, "ticket"), s_hget (r, "trace"),
+                                      s_hget (r, "kind"), s_hget (r, "tier"), s_hget (r, "category"),
+                                      s_hget (r, "region"), s_hget (r, "summary"),
+                                      priority? strtoll (priority, NULL, 10): 3);
+    order = rt_orders_insert (orders, &order);
+    if (!order)
+        return;                 //  known already (created since we started)
+    const char *attempt = s_hget (r, "attempt");
+    const char *seq = s_hget (r, "seq");
+    order->attempt = attempt? strtoll (attempt, NULL, 10): 0;
+    order->seq = seq? strtoll (seq, NULL, 10): 0;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (strncmp (r->element [i]->str, "x.", 2) == 0)
+            rt_order_exclude (order, r->element [i]->str + 2);
+    const char *partner = s_hget (r, "partner");
+    if (strcmp (state, "assigned") == 0 && partner && *partner)
+        rt_orders_set (orders, order, RT_WO_ASSIGNED, rt_registry_partner (registry, partner, true),
+                       order->attempt, false);
+    //  Pending stays pending; an offer that was in flight when we stopped
+    //  is offered again (a new attempt of the same wo_id) once a partner fits.
+}
+
+int
+rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, size_t *loaded)
+{
+    *loaded = 0;
+    for (long start = 0;; start += RT_LOAD_CHUNK) {
+        redisReply *ids = asp_rds_cmd (self->rds, "ZRANGE %s %ld %ld", RT_KEY_OPEN, start,
+                                       start + RT_LOAD_CHUNK - 1);
+        if (!ids || ids->type != REDIS_REPLY_ARRAY) {
+            if (ids)
+                freeReplyObject (ids);
+            return -1;
+        }
+        size_t count = ids->elements;
+        for (size_t i = 0; i < count; i++) {
+            char key [RT_WO_ID_MAX + 16];
+            snprintf (key, sizeof key, "rt:wo:%s", ids->element [i]->str);
+            const char *argv [] = { "HGETALL", key };
+            size_t lens [] = { 7, strlen (key) };
+            if (asp_rds_append (self->rds, 2, argv, lens)) {
+                freeReplyObject (ids);
+                return -1;
+            }
+        }
+        for (size_t i = 0; i < count; i++) {
+            redisReply *r = asp_rds_reply (self->rds);
+            if (!r) {
+                freeReplyObject (ids);
+                return -1;
+            }
+            if (r->type == REDIS_REPLY_ARRAY && ids->element [i]->len < RT_WO_ID_MAX) {
+                s_load_one (orders, registry, ids->element [i]->str, r);
+                (*loaded)++;
+            }
+            freeReplyObject (r);
+        }
+        freeReplyObject (ids);
+        if (count < RT_LOAD_CHUNK)
+            break;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: runs the scripts against a real Redis.
+
+static const char *
+s_run (asp_rds_t *rds, asp_txn_t **txn_p, rt_view_t *view)
+{
+    static char code [16];
+    assert (asp_txn_exec (rds, ASP_SVC_ROUTING, txn_p, 1) == 0);
+    snprintf (code, sizeof code, "%s", asp_txn_code (*txn_p));
+    rt_store_view (*txn_p, view);
+    asp_txn_destroy (txn_p);
+    return code;
+}
+
+static rt_cmd_t *
+s_cmd (rt_cmd_type_t type, const char *wo_id, const char *offer_id, int64_t attempt)
+{
+    rt_cmd_t *cmd = rt_cmd_new ();
+    cmd->type = type;
+    snprintf (cmd->wo_id, sizeof cmd->wo_id, "%s", wo_id);
+    snprintf (cmd->offer_id, sizeof cmd->offer_id, "%s", offer_id);
+    cmd->attempt = attempt;
+    cmd->seq = 1;
+    snprintf (cmd->stage, sizeof cmd->stage, "on_site");
+    snprintf (cmd->result, sizeof cmd->result, "fixed");
+    return cmd;
+}
+
+void
+rt_store_test (void)
+{
+    printf (" * rt_store: ");
+    if (!getenv ("ASP_REDIS_PORT")) {
+        printf ("skipped (no ASP_REDIS_PORT)\n");
+        return;
+    }
+    asp_rds_t *rds = asp_rds_new ();
+    rt_store_t *self = rt_store_new (rds);
+    assert (asp_rds_ready (rds));
+    char ticket [ASP_ID_MAX], wo [RT_WO_ID_MAX], mid [ASP_ID_MAX], oid [RT_WO_ID_MAX + 24];
+    asp_id_new (ticket, "T");
+    snprintf (wo, sizeof wo, "W%s", ticket);
+    asp_id_new (mid, "m");
+    rt_ticket_t t;
+    char err [200];
+    asp_mpmap_t *m = asp_mpmap_new ();
+    asp_mpmap_str (m, "type", "repair");
+    asp_mpmap_str (m, "category", "heater");
+    asp_mpmap_str (m, "region", "sh");
+    char *data; size_t size;
+    asp_mpmap_bytes (m, &data, &size);
+    msgpack_unpacked u;
+    msgpack_unpacked_init (&u);
+    assert (asp_mp_unpack (&u, data, size, err, sizeof err) == 0);
+    assert (rt_ticket_parse (&u.data, &t, err, sizeof err) == 0);
+    assert (t.priority == 3 && strcmp (t.tier, "standard") == 0);
+    msgpack_unpacked_destroy (&u);
+    free (data);
+    asp_mpmap_destroy (&m);
+
+    rt_view_t v;
+    asp_txn_t *txn = rt_store_create (self, wo, ticket, "tr", &t, mid);
+    assert (streq (s_run (rds, &txn, &v), "ok"));
+    txn = rt_store_create (self, wo, ticket, "tr", &t, mid);
+    assert (streq (s_run (rds, &txn, &v), "dup"));
+
+    //  Offer to P1; P2 cannot touch it; P1 accepts once.
+    rt_order_t *order = rt_order_new (wo, ticket, "tr", "repair", "standard", "heater", "sh", "", 3);
+    txn = rt_store_offer (self, order, "P1");
+    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "offered") && v.attempt == 1);
+    order->attempt = 1;
+    snprintf (oid, sizeof oid, "%s.1", wo);
+    rt_cmd_t *cmd = s_cmd (RT_CMD_ACCEPT, wo, oid, 1);
+    txn = rt_store_command (self, cmd, "P2", order);
+    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "not_yours"));
+    //  The offer lapses: withdrawn, P1 excluded; a late ACCEPT is expired.
+    txn = rt_store_withdraw (self, order, "P1", 1, "timeout", true);
+    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "pending"));
+    txn = rt_store_command (self, cmd, "P1", order);
+    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "offer_expired"));
+    txn = rt_store_withdraw (self, order, "P1", 1, "timeout", true);
+    assert (streq (s_run (rds, &txn, &v), "stale"));
+    //  Offer 2 to P2: declined (twice: the second is a duplicate).
+    txn = rt_store_offer (self, order, "P2");
+    assert (streq (s_run (rds, &txn, &v), "ok") && v.attempt == 2);
+    order->attempt = 2;
+    snprintf (oid, sizeof oid, "%s.2", wo);
+    rt_cmd_t *decline = s_cmd (RT_CMD_DECLINE, wo, oid, 2);
+    txn = rt_store_command (self, decline, "P2", order);
+    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "pending"));
+    txn = rt_store_command (self, decline, "P2", order);
+    assert (streq (s_run (rds, &txn, &v), "dup"));
+    //  A stale expected attempt changes nothing.
+    order->attempt = 1;
+    txn = rt_store_offer (self, order, "P3");
+    assert (streq (s_run (rds, &txn, &v), "stale"));
+    order->attempt = 2;
+    txn = rt_store_offer (self, order, "P3");
+    assert (streq (s_run (rds, &txn, &v), "ok") && v.attempt == 3);
+    snprintf (cmd->offer_id, sizeof cmd->offer_id, "%s.3", wo);
+    cmd->attempt = 3;
+    rt_cmd_t *progress = s_cmd (RT_CMD_PROGRESS, wo, "", 0);
+    txn = rt_store_command (self, progress, "P3", order);
+    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "bad_state"));
+    txn = rt_store_command (self, cmd, "P3", order);
+    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "assigned"));
+    txn = rt_store_command (self, cmd, "P3", order);
+    assert (streq (s_run (rds, &txn, &v), "dup"));
+    txn = rt_store_command (self, decline, "P3", order);
+    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "offer_expired"));
+    txn = rt_store_command (self, progress, "P3", order);
+    assert (streq (s_run (rds, &txn, &v), "ok") && v.seq == 1);
+    txn = rt_store_command (self, progress, "P3", order);
+    assert (streq (s_run (rds, &txn, &v), "dup"));
+
+    //  The open set is loaded back with its assignment.
+    rt_registry_t *registry = rt_registry_new ();
+    rt_orders_t *orders = rt_orders_new ();
+    size_t loaded;
+    assert (rt_store_load (self, orders, registry, &loaded) == 0 && loaded >= 1);
+    rt_order_t *back = rt_orders_lookup (orders, wo);
+    assert (back && back->state == RT_WO_ASSIGNED && back->attempt == 3 && back->seq == 1);
+    assert (streq (back->partner->id, "P3") && rt_order_excluded (back, "P1") && rt_order_excluded (back, "P2"));
+    rt_orders_destroy (&orders);
+    rt_registry_destroy (&registry);
+
+    rt_cmd_t *complete = s_cmd (RT_CMD_COMPLETE, wo, "", 0);
+    txn = rt_store_command (self, complete, "P1", order);
+    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "not_yours"));
+    txn = rt_store_command (self, complete, "P3", order);
+    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "completed"));
+    txn = rt_store_command (self, complete, "P3", order);
+    assert (streq (s_run (rds, &txn, &v), "dup"));
+    rt_cmd_t *unknown = s_cmd (RT_CMD_COMPLETE, "WTnope", "", 0);
+    txn = rt_store_command (self, unknown, "P3", NULL);
+    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "unknown_work_order"));
+
+    redisReply *r = asp_rds_cmd (rds, "ZSCORE rt:open %s", wo);
+    assert (r && r->type == REDIS_REPLY_NIL);
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "DEL rt:wo:%s ob:routing:intake ob:routing:sla ob:routing:notification "
+                          "ob:routing:feedback in:routing:%s", wo, mid);
+    freeReplyObject (r);
+    rt_cmd_destroy (&cmd);
+    rt_cmd_destroy (&decline);
+    rt_cmd_destroy (&progress);
+    rt_cmd_destroy (&complete);
+    rt_cmd_destroy (&unknown);
+    rt_order_destroy (&order);
+    rt_store_destroy (&self);
+    asp_rds_destroy (&rds);
+    printf ("OK\n");
+}

@@ -1,0 +1,73 @@
+/*  rt_store: routing's state in Redis.
+
+    Each step of a work order's life is one Lua script (the .lua files next
+    to this one) run as an asp_txn: the guard, the state change and the bus
+    event it produces (published through the transactional outbox) happen
+    in one atomic step, or not at all. This class builds those txns and
+    reads their replies; the caller runs many of them as one pipeline with
+    asp_svc_commit. Partner commands carry no message id: the guards in the
+    scripts make each of them idempotent.
+
+    Keys: rt:wo:<wo_id> (hash, one per work order; fields in wo_common.lua)
+    and rt:open (zset of open work orders, scored by creation time so a
+    restart finds the pending ones in FIFO order).                        */
+#ifndef RT_STORE_H
+#define RT_STORE_H
+#include "asp_rds.h"
+#include "asp_txn.h"
+#include "rt_orders.h"
+#include "rt_proto.h"
+#include "rt_registry.h"
+
+typedef struct rt_store_t rt_store_t;
+
+//  A work order as a script left it.
+typedef struct {
+    char why [64];                  //  reject code or stale reason
+    char state [16];                //  pending, offered, assigned, completed, "" (none)
+    char partner [RT_PARTNER_ID_MAX];
+    int64_t attempt;
+    int64_t seq;
+} rt_view_t;
+
+//  Fields of a ticket.created that routing keeps.
+typedef struct {
+    char kind [16];
+    char tier [16];
+    int64_t priority;
+    char category [RT_STR_MAX + 1];
+    char region [RT_STR_MAX + 1];
+    char summary [RT_STR_MAX + 1];  //  cut to the protocol's string limit
+} rt_ticket_t;
+
+//  Registers the scripts on rds (borrowed).
+rt_store_t *rt_store_new (asp_rds_t *rds);
+void rt_store_destroy (rt_store_t **self_p);
+
+//  Reads the ticket.created body strictly; -1 with a reason when unusable.
+int rt_ticket_parse (const msgpack_object *body, rt_ticket_t *ticket, char *err, size_t errlen);
+
+//  Creates the pending work order for a ticket, once per message id.
+asp_txn_t *rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id,
+                            const char *trace, const rt_ticket_t *ticket, const char *msg_id);
+//  Offers order to partner_id as attempt order->attempt + 1 (workorder.offered).
+asp_txn_t *rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_id);
+//  Withdraws offer attempt from partner_id (workorder.declined, reason).
+//  exclude: the partner is not offered this work order again.
+asp_txn_t *rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partner_id,
+                              int64_t attempt, const char *reason, bool exclude);
+//  ACCEPT, DECLINE, PROGRESS or COMPLETE from partner_id. order may be
+//  NULL (not open in memory); the script decides.
+asp_txn_t *rt_store_command (rt_store_t *self, const rt_cmd_t *cmd, const char *partner_id,
+                             const rt_order_t *order);
+//  Reads the reply of one of the txns above.
+void rt_store_view (asp_txn_t *txn, rt_view_t *view);
+
+//  Loads every open work order into orders (skipping those it already
+//  has); assigned ones count against their partner. 0, or -1 when Redis
+//  failed (call again later).
+int rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, size_t *loaded);
+
+//  Needs a redis-server on ASP_REDIS_PORT (skipped otherwise).
+void rt_store_test (void);
+#endif

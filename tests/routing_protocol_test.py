@@ -1,0 +1,795 @@
+#!/usr/bin/python3
+"""End-to-end test of asp-routing and the partner protocol (ASPW/1).
+
+Standalone: starts its own redis-server and asp-routing (from ASP_BIN_DIR)
+on free ports, makes CURVE certificates, plays several partners (DEALER +
+CURVE, msgpack) and a bus sender (a DEALER sending ticket.created to
+routing's inbox). No other service runs: routing's outbox keeps the events
+for them in Redis (ob:routing:<service>), where this test reads them.
+
+Covers: offer -> accept -> progress -> complete with CONFIRMs and the bus
+events; decline -> re-offer to the other partner; offer timeout -> WITHDRAW
+-> re-offer; another partner's work order -> ERROR not_yours; pending when
+nothing fits, offered on READY and when credit frees; liveness expiry; an
+unknown certificate is refused without a reply; unknown peers get
+DISCONNECT; garbage -> ERROR bad_message and the service keeps serving;
+SIGKILL of routing mid-way and restart -> every work order completes once,
+under the same wo_id. Exit status 0 = pass.
+
+    ASP_BIN_DIR=build/bin /usr/bin/python3 tests/routing_protocol_test.py
+"""
+# ctest: TIMEOUT 300 LABELS integration
+
+import atexit
+import ctypes
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import msgpack
+import zmq
+
+SOURCE_DIR = os.environ.get("ASP_SOURCE_DIR") or os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))
+BIN_DIR = os.environ.get("ASP_BIN_DIR") or os.path.join(SOURCE_DIR, "build", "bin")
+SANITIZED = os.environ.get("ASP_SANITIZED") == "1"
+SCALE = float(os.environ.get("ASP_TIMEOUT_SCALE") or (3 if SANITIZED else 1))
+
+HEARTBEAT_MS = 300
+LIVENESS = 3
+OFFER_TIMEOUT_MS = int(2000 * SCALE)
+
+ctx = zmq.Context.instance()
+TMP = tempfile.mkdtemp(prefix="routing-test-")
+PROCS = []
+
+
+def log(*args):
+    print("[routing_protocol_test]", *args, flush=True)
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+# --- processes ---------------------------------------------------------------
+
+def _die_with_parent():
+    try:
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def start(argv, logname, env=None):
+    out = open(os.path.join(TMP, logname), "ab")
+    p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
+                         preexec_fn=_die_with_parent)
+    PROCS.append(p)
+    return p
+
+
+def stop_all():
+    for p in PROCS:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+atexit.register(stop_all)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+# --- Redis: a throwaway server and a tiny RESP client --------------------------
+
+class Redis:
+    def __init__(self):
+        self.port = free_port()
+        self.password = "pw-" + uuid.uuid4().hex[:12]
+        self.dir = os.path.join(TMP, "redis")
+        os.makedirs(self.dir)
+        self.proc = start(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                           "--requirepass", self.password, "--dir", self.dir,
+                           "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
+                           "--daemonize", "no"], "redis.log")
+        deadline = time.time() + 10
+        while True:
+            try:
+                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+                self.buf = b""
+                check(self.cmd("AUTH", self.password) == "OK", "redis AUTH")
+                break
+            except (OSError, Failure):
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def cmd(self, *args):
+        out = b"*%d\r\n" % len(args)
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out += b"$%d\r\n%s\r\n" % (len(a), a)
+        self.sock.sendall(out)
+        return self._read()
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Failure("redis closed the connection")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _read(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            raise Failure("redis error: " + rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise Failure("redis closed the connection")
+                self.buf += chunk
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise Failure("bad RESP reply %r" % line)
+
+    def hgetall(self, key):
+        flat = self.cmd("HGETALL", key) or []
+        return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+
+
+# --- certificates (zcert format; the public ones carry partner_id) -------------
+
+def write_cert(path, public, secret=None, meta=None):
+    with open(path, "w") as f:
+        f.write("#   ZeroMQ CURVE certificate (routing_protocol_test)\n")
+        f.write("metadata\n")
+        for k, v in (meta or {}).items():
+            f.write('    %s = "%s"\n' % (k, v))
+        f.write("curve\n")
+        f.write('    public-key = "%s"\n' % public.decode())
+        if secret:
+            f.write('    secret-key = "%s"\n' % secret.decode())
+
+
+def make_certs():
+    certs = os.path.join(TMP, "partner-certs")
+    os.makedirs(certs)
+    rpub, rsec = zmq.curve_keypair()
+    write_cert(os.path.join(TMP, "routing.cert"), rpub)
+    write_cert(os.path.join(TMP, "routing.cert_secret"), rpub, rsec)
+    keys = {}
+    for pid in ("P1", "P2", "P3"):
+        pub, sec = zmq.curve_keypair()
+        write_cert(os.path.join(certs, pid + ".cert"), pub, meta={"partner_id": pid})
+        keys[pid] = (pub, sec)
+    keys["PX"] = zmq.curve_keypair()            # never put in the folder
+    return certs, rpub, keys
+
+
+# --- routing ------------------------------------------------------------------
+
+class Routing:
+    def __init__(self, redis, certs):
+        binary = os.path.join(BIN_DIR, "asp-routing")
+        check(os.access(binary, os.X_OK), "asp-routing not found in %s (set ASP_BIN_DIR)" % BIN_DIR)
+        self.binary = binary
+        self.partner_port = free_port()
+        self.metrics_port = free_port()
+        self.bus = "tcp://127.0.0.1:%d" % free_port()
+        self.env = dict(os.environ)
+        self.env.update({
+            "ASP_REDIS_HOST": "127.0.0.1",
+            "ASP_REDIS_PORT": str(redis.port),
+            "ASP_REDIS_PASSWORD": redis.password,
+            "ASP_ROUTING_BUS": self.bus,
+            # Nobody listens there: the outbox keeps the events in Redis.
+            "ASP_INTAKE_BUS": "tcp://127.0.0.1:%d" % free_port(),
+            "ASP_SLA_BUS": "tcp://127.0.0.1:%d" % free_port(),
+            "ASP_NOTIFICATION_BUS": "tcp://127.0.0.1:%d" % free_port(),
+            "ASP_FEEDBACK_BUS": "tcp://127.0.0.1:%d" % free_port(),
+            "ASP_PARTNER_BIND": "tcp://127.0.0.1:%d" % self.partner_port,
+            "ASP_PARTNER_CERTS": certs,
+            "ASP_ROUTING_CERT": os.path.join(TMP, "routing.cert_secret"),
+            "ASP_METRICS_PORT": str(self.metrics_port),
+            "ASP_HEARTBEAT_MS": str(HEARTBEAT_MS),
+            "ASP_LIVENESS": str(LIVENESS),
+            "ASP_OFFER_TIMEOUT_MS": str(OFFER_TIMEOUT_MS),
+            "ASP_LOG_LEVEL": "info",
+        })
+        self.env.pop("ASP_BUS_BIND", None)
+        self.proc = None
+        self.start()
+
+    def start(self):
+        self.proc = start([self.binary], "routing.log", self.env)
+        deadline = time.time() + 10 * SCALE
+        while time.time() < deadline:
+            check(self.proc.poll() is None, "asp-routing exited with %s" % self.proc.poll())
+            try:
+                status, _ = self.http("/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise Failure("asp-routing did not become healthy")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def http(self, path):
+        c = http.client.HTTPConnection("127.0.0.1", self.metrics_port, timeout=5)
+        c.request("GET", path)
+        r = c.getresponse()
+        body = r.read().decode()
+        c.close()
+        return r.status, body
+
+    def metric(self, name):
+        _, text = self.http("/metrics")
+        for line in text.splitlines():
+            if line.startswith("asp_" + name + "{") or line.startswith("asp_" + name + " "):
+                return float(line.rsplit(" ", 1)[1])
+        raise Failure("metric asp_%s not found in:\n%s" % (name, text))
+
+
+# --- the bus sender -----------------------------------------------------------
+
+class Bus:
+    def __init__(self, endpoint):
+        self.sock = ctx.socket(zmq.DEALER)
+        self.sock.linger = 0
+        self.sock.connect(endpoint)
+
+    def send(self, ticket, body, msg_id=None):
+        msg_id = msg_id or "m" + uuid.uuid4().hex
+        env = [1, "ticket.created", msg_id, ticket, "tr" + uuid.uuid4().hex[:16],
+               int(time.time() * 1000), body]
+        self.sock.send(msgpack.packb(env, use_bin_type=True))
+        return msg_id
+
+    def answer(self, timeout=5.0):
+        if not self.sock.poll(int(timeout * 1000 * SCALE)):
+            raise Failure("no ACK/NAK from routing's bus inbox")
+        return [f.decode() for f in self.sock.recv_multipart()]
+
+    def ticket(self, ticket, category="heater", region="shanghai", msg_id=None):
+        body = {"type": "repair", "tier": "standard", "priority": 2, "category": category,
+                "region": region, "model": "X1", "serial": "S1", "summary": "no hot water",
+                "customer_name": "王先生", "customer_phone": "13812345678",
+                "customer_class": "B", "channel": "hotline"}
+        msg_id = self.send(ticket, body, msg_id)
+        reply = self.answer()
+        check(reply == ["ACK", msg_id], "ticket.created %s answered %r" % (ticket, reply))
+        return msg_id
+
+
+# --- partners -----------------------------------------------------------------
+
+class Partner:
+    """One partner connection: DEALER + CURVE, frames [ASPW1, CMD, msgpack]."""
+
+    def __init__(self, harness, pid, keys, capacity=3, skills=("*",), regions=("*",)):
+        self.h = harness
+        self.pid = pid
+        self.pub, self.sec = keys
+        self.capacity, self.skills, self.regions = capacity, list(skills), list(regions)
+        self.heartbeat = True           # the harness heartbeats for us while pumping
+        self.inbox = []
+        self.sock = None
+        self.connect()
+        harness.partners.append(self)
+
+    def connect(self):
+        if self.sock is not None:
+            self.sock.close(0)
+        s = ctx.socket(zmq.DEALER)
+        s.linger = 0
+        # A DEALER whose handshake failed has no peer and would block on send.
+        s.sndtimeo = 2000
+        s.curve_publickey = self.pub
+        s.curve_secretkey = self.sec
+        s.curve_serverkey = self.h.routing_pub
+        s.connect("tcp://127.0.0.1:%d" % self.h.routing.partner_port)
+        self.sock = s
+        self.inbox = []
+        self.last_hb = 0
+
+    def send_raw(self, frames):
+        self.sock.send_multipart(frames)
+
+    def send(self, cmd, body=None):
+        self.send_raw([b"ASPW1", cmd.encode(), msgpack.packb(body or {}, use_bin_type=True)])
+
+    def ready(self, expect_assigned=None):
+        self.send("READY", {"capacity": self.capacity, "skills": self.skills,
+                            "regions": self.regions, "software": "routing_protocol_test"})
+        welcome = self.h.expect(self, "WELCOME")
+        check(welcome["partner_id"] == self.pid, "WELCOME for %s: %r" % (self.pid, welcome))
+        check(welcome["heartbeat_ms"] == HEARTBEAT_MS and welcome["liveness"] == LIVENESS
+              and welcome["offer_timeout_ms"] == OFFER_TIMEOUT_MS, "WELCOME fields %r" % welcome)
+        return welcome
+
+    def command(self, cmd, body, expect="CONFIRM"):
+        """Sends cmd and returns its answer, which must echo ref, wo_id and
+        the offer_id (ACCEPT, DECLINE) or seq (PROGRESS) of the command."""
+        self.send(cmd, body)
+        echo = "offer_id" if cmd in ("ACCEPT", "DECLINE") else "seq" if cmd == "PROGRESS" else None
+        reply = self.h.expect(self, ("CONFIRM", "ERROR"), lambda b: b.get("wo_id") == body.get("wo_id"))
+        check(reply["_cmd"] == expect, "%s %s %r -> %r" % (self.pid, cmd, body, reply))
+        check(reply["ref"] == cmd, "%s ref %r for %s" % (reply["_cmd"], reply, cmd))
+        if echo:
+            check(reply.get(echo) == body[echo], "%s to %s %r does not echo %s: %r"
+                  % (reply["_cmd"], cmd, body, echo, reply))
+        return reply
+
+    def error(self, cmd, body, code):
+        reply = self.command(cmd, body, expect="ERROR")
+        check(reply["code"] == code and reply["ref"] == cmd,
+              "%s %s %r: expected ERROR %s, got %r" % (self.pid, cmd, body, code, reply))
+        return reply
+
+
+class Harness:
+    def __init__(self, routing, routing_pub):
+        self.routing = routing
+        self.routing_pub = routing_pub
+        self.partners = []
+
+    def pump(self, seconds):
+        """Reads every partner socket for a while, heartbeating for them."""
+        end = time.time() + seconds
+        while True:
+            poller = zmq.Poller()
+            for p in self.partners:
+                poller.register(p.sock, zmq.POLLIN)
+            now = time.time()
+            for p in self.partners:
+                if p.heartbeat and now - p.last_hb >= HEARTBEAT_MS / 1000.0 / 2:
+                    try:
+                        p.sock.send_multipart([b"ASPW1", b"HEARTBEAT", b"\x80"], zmq.DONTWAIT)
+                    except zmq.Again:
+                        pass
+                    p.last_hb = now
+            left = end - now
+            events = dict(poller.poll(max(0, min(50, int(left * 1000)))))
+            for p in self.partners:
+                while p.sock in events and p.sock.poll(0):
+                    frames = p.sock.recv_multipart()
+                    check(len(frames) == 3 and frames[0] == b"ASPW1",
+                          "%s got a malformed message %r" % (p.pid, frames))
+                    cmd = frames[1].decode()
+                    body = msgpack.unpackb(frames[2], raw=False)
+                    check(isinstance(body, dict), "body is not a map: %r" % frames)
+                    if cmd != "HEARTBEAT":
+                        body["_cmd"] = cmd
+                        p.inbox.append(body)
+            if time.time() >= end:
+                return
+
+    def expect(self, p, cmds, pred=None, timeout=5.0):
+        cmds = (cmds,) if isinstance(cmds, str) else cmds
+        end = time.time() + timeout * SCALE
+        while True:
+            for i, m in enumerate(p.inbox):
+                if m["_cmd"] in cmds and (pred is None or pred(m)):
+                    return p.inbox.pop(i)
+            if time.time() > end:
+                raise Failure("%s: no %s within %.1fs; inbox %r" % (p.pid, cmds, timeout, p.inbox))
+            self.pump(0.05)
+
+    def expect_any(self, partners, cmd, pred=None, timeout=5.0):
+        end = time.time() + timeout * SCALE
+        while True:
+            for p in partners:
+                for i, m in enumerate(p.inbox):
+                    if m["_cmd"] == cmd and (pred is None or pred(m)):
+                        return p, p.inbox.pop(i)
+            if time.time() > end:
+                raise Failure("no %s for any of %s within %.1fs" % (cmd, [p.pid for p in partners], timeout))
+            self.pump(0.05)
+
+    def expect_none(self, p, cmds, seconds, pred=None):
+        cmds = (cmds,) if isinstance(cmds, str) else cmds
+        self.pump(seconds)
+        bad = [m for m in p.inbox if m["_cmd"] in cmds and (pred is None or pred(m))]
+        check(not bad, "%s: unexpected %r" % (p.pid, bad))
+
+
+def offer_to(h, partners, wo, timeout=5.0):
+    return h.expect_any(partners, "OFFER", lambda b: b["wo_id"] == wo, timeout)
+
+
+def events(redis, ticket, etype, dst="intake"):
+    """Bus events routing committed for ticket, from its outbox in Redis."""
+    out = []
+    for raw in redis.hgetall("ob:routing:%s" % dst).values():
+        env = msgpack.unpackb(raw, raw=False)
+        if env[1] == etype and env[3] == ticket:
+            out.append(env[6])
+    return out
+
+
+HARNESS = None      # set by main(): waiting pumps it, so partners keep heartbeating
+
+
+def wait_events(redis, ticket, etype, count, dst="intake", timeout=5.0):
+    end = time.time() + timeout * SCALE
+    while True:
+        found = events(redis, ticket, etype, dst)
+        if len(found) >= count or time.time() > end:
+            check(len(found) == count, "%s %s to %s: expected %d events, got %r"
+                  % (ticket, etype, dst, count, found))
+            return found
+        HARNESS.pump(0.05)
+
+
+def new_ticket():
+    return "T" + uuid.uuid4().hex[:20]
+
+
+# --- the scenarios ---------------------------------------------------------------
+
+def scenario_happy_path(h, bus, redis, p1, p2):
+    log("offer -> accept -> progress -> complete")
+    t = new_ticket()
+    wo = "W" + t
+    msg_id = bus.ticket(t)
+    x, offer = offer_to(h, [p1, p2], wo)
+    check(offer["offer_id"] == wo + ".1" and offer["ticket_id"] == t and offer["kind"] == "repair"
+          and offer["category"] == "heater" and offer["region"] == "shanghai"
+          and offer["priority"] == 2 and offer["tier"] == "standard"
+          and offer["summary"] == "no hot water", "OFFER fields %r" % offer)
+    check(0 < offer["expires_ms"] <= OFFER_TIMEOUT_MS, "expires_ms %r" % offer)
+    # The same ticket.created again (resend, or a new message id): one work order.
+    bus.ticket(t, msg_id=msg_id)
+    bus.ticket(t)
+    h.expect_none(x, "OFFER", 0.4, lambda b: b["wo_id"] == wo)
+
+    c = x.command("ACCEPT", {"wo_id": wo, "offer_id": offer["offer_id"]})
+    check(c["duplicate"] is False, "first ACCEPT duplicate=%r" % c)
+    c = x.command("ACCEPT", {"wo_id": wo, "offer_id": offer["offer_id"]})
+    check(c["duplicate"] is True, "second ACCEPT duplicate=%r" % c)
+    c = x.command("PROGRESS", {"wo_id": wo, "seq": 1, "stage": "on_the_way", "note": "出发",
+                               "appointment_ms": 1700000000000})
+    check(c["duplicate"] is False, "PROGRESS CONFIRM %r" % c)
+    c = x.command("PROGRESS", {"wo_id": wo, "seq": 1, "stage": "on_the_way"})
+    check(c["duplicate"] is True, "repeated PROGRESS %r" % c)
+    c = x.command("COMPLETE", {"wo_id": wo, "result": "fixed", "technician": "李师傅"})
+    check(c["duplicate"] is False, "COMPLETE %r" % c)
+    c = x.command("COMPLETE", {"wo_id": wo, "result": "fixed"})
+    check(c["duplicate"] is True, "repeated COMPLETE %r" % c)
+
+    offered = wait_events(redis, t, "workorder.offered", 1)[0]
+    check(offered == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid, "attempt": 1},
+          "workorder.offered body %r" % offered)
+    assigned = wait_events(redis, t, "workorder.assigned", 1)[0]
+    check(assigned == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid},
+          "workorder.assigned body %r" % assigned)
+    progress = wait_events(redis, t, "workorder.progress", 1)[0]
+    check(progress == {"wo_id": wo, "partner_id": x.pid, "seq": 1, "stage": "on_the_way",
+                       "note": "出发", "appointment_ms": 1700000000000}, "progress body %r" % progress)
+    completed = wait_events(redis, t, "workorder.completed", 1)[0]
+    check(completed == {"wo_id": wo, "partner_id": x.pid, "result": "fixed", "technician": "李师傅"},
+          "completed body %r" % completed)
+    # Fan-out per the subscription table: completed also goes to sla, notification, feedback.
+    for dst in ("sla", "notification", "feedback"):
+        wait_events(redis, t, "workorder.completed", 1, dst=dst)
+    wait_events(redis, t, "workorder.assigned", 1, dst="sla")
+    check(redis.hgetall("rt:wo:" + wo)["state"] == b"completed", "work order state in Redis")
+    check(redis.cmd("ZSCORE", "rt:open", wo) is None, "completed work order still open")
+
+
+def scenario_decline(h, bus, redis, p1, p2):
+    log("decline -> re-offer to the other partner; not_yours and friends")
+    t = new_ticket()
+    wo = "W" + t
+    bus.ticket(t)
+    x, offer = offer_to(h, [p1, p2], wo)
+    y = p2 if x is p1 else p1
+    c = x.command("DECLINE", {"wo_id": wo, "offer_id": wo + ".1", "reason": "too far"})
+    check(c["duplicate"] is False, "DECLINE %r" % c)
+    got, offer2 = offer_to(h, [p1, p2], wo)
+    check(got is y and offer2["offer_id"] == wo + ".2", "re-offer went to %s: %r" % (got.pid, offer2))
+    y.command("ACCEPT", {"wo_id": wo, "offer_id": wo + ".2"})
+    declined = wait_events(redis, t, "workorder.declined", 1)[0]
+    check(declined == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid, "reason": "too far"},
+          "declined body %r" % declined)
+    # Only y may touch it now.
+    x.error("PROGRESS", {"wo_id": wo, "seq": 1, "stage": "on_site"}, "not_yours")
+    x.error("COMPLETE", {"wo_id": wo, "result": "fixed"}, "not_yours")
+    x.error("ACCEPT", {"wo_id": wo, "offer_id": wo + ".2"}, "not_yours")
+    x.error("ACCEPT", {"wo_id": wo, "offer_id": wo + ".1"}, "offer_expired")
+    c = x.command("DECLINE", {"wo_id": wo, "offer_id": wo + ".1", "reason": "too far"})
+    check(c["duplicate"] is True, "repeated DECLINE %r" % c)
+    x.error("ACCEPT", {"wo_id": "WTnope" + t, "offer_id": "WTnope" + t + ".1"}, "unknown_work_order")
+    y.error("DECLINE", {"wo_id": wo, "offer_id": wo + ".2"}, "bad_state")
+    y.command("PROGRESS", {"wo_id": wo, "seq": 1, "stage": "scheduled"})
+    check(len(events(redis, t, "workorder.progress")) == 1, "exactly one progress event")
+    return t, y
+
+
+def scenario_timeout(h, bus, redis, p1, p2):
+    log("offer timeout -> WITHDRAW -> re-offer")
+    t = new_ticket()
+    wo = "W" + t
+    bus.ticket(t)
+    x, offer = offer_to(h, [p1, p2], wo)
+    y = p2 if x is p1 else p1
+    started = time.time()
+    w = h.expect(x, "WITHDRAW", lambda b: b["wo_id"] == wo, timeout=OFFER_TIMEOUT_MS / 1000.0 + 3)
+    waited = time.time() - started
+    check(waited >= OFFER_TIMEOUT_MS / 1000.0 * 0.8, "WITHDRAW came after %.2fs only" % waited)
+    check(w.get("reason"), "WITHDRAW has a reason: %r" % w)
+    got, offer2 = offer_to(h, [p1, p2], wo)
+    check(got is y and offer2["offer_id"] == wo + ".2", "re-offer after timeout: %s %r" % (got.pid, offer2))
+    x.error("ACCEPT", {"wo_id": wo, "offer_id": wo + ".1"}, "offer_expired")
+    y.command("ACCEPT", {"wo_id": wo, "offer_id": wo + ".2"})
+    declined = wait_events(redis, t, "workorder.declined", 1)[0]
+    check(declined["reason"] == "timeout" and declined["partner_id"] == x.pid
+          and declined["offer_id"] == wo + ".1", "declined (timeout) body %r" % declined)
+    check(h.routing.metric("offers_expired_total") >= 1, "offers_expired_total")
+    return t, y
+
+
+def scenario_pending_and_liveness(h, bus, redis, keys):
+    log("pending until a partner fits; credit; liveness expiry")
+    t6, t7 = new_ticket(), new_ticket()
+    bus.ticket(t6, category="ac", region="beijing")
+    h.pump(0.5)
+    check(h.routing.metric("workorders_pending") >= 1, "a work order nobody fits stays pending")
+    p3 = Partner(h, "P3", keys["P3"], capacity=1, skills=["ac"], regions=["beijing"])
+    p3.ready()
+    offer = h.expect(p3, "OFFER", lambda b: b["wo_id"] == "W" + t6)
+    check(offer["offer_id"] == "W%s.1" % t6, "offer on READY %r" % offer)
+    bus.ticket(t7, category="ac", region="beijing")
+    h.expect_none(p3, "OFFER", 0.5, lambda b: b["wo_id"] == "W" + t7)     # no credit left
+    p3.error("PROGRESS", {"wo_id": "W" + t6, "seq": 1, "stage": "on_site"}, "bad_state")
+    p3.command("ACCEPT", {"wo_id": "W" + t6, "offer_id": "W%s.1" % t6})
+    p3.command("COMPLETE", {"wo_id": "W" + t6, "result": "installed"})
+    offer = h.expect(p3, "OFFER", lambda b: b["wo_id"] == "W" + t7)      # credit freed
+    check(offer["offer_id"] == "W%s.1" % t7, "offer when credit frees %r" % offer)
+    # P3 goes silent: its offer is withdrawn (not its fault: it may have it again).
+    p3.heartbeat = False
+    wait_events(redis, t7, "workorder.declined", 1, timeout=HEARTBEAT_MS * LIVENESS / 1000.0 + 3)
+    check(events(redis, t7, "workorder.declined")[0]["reason"] == "timeout", "liveness reason")
+    h.pump(0.2)
+    check(h.routing.metric("offers_withdrawn_total") >= 1, "offers_withdrawn_total")
+    # It comes back on a fresh socket and gets the work order again.
+    p3.heartbeat = True
+    p3.connect()
+    p3.ready()
+    offer = h.expect(p3, "OFFER", lambda b: b["wo_id"] == "W" + t7)
+    check(offer["offer_id"] == "W%s.2" % t7, "re-offer after liveness %r" % offer)
+    p3.command("ACCEPT", {"wo_id": "W" + t7, "offer_id": "W%s.2" % t7})
+    return t7, p3
+
+
+def scenario_refused(h, keys):
+    log("unknown certificate, unknown peers, not_ready")
+    stranger = Partner(h, "PX", keys["PX"])
+    stranger.heartbeat = False
+    stranger.send("READY", {"capacity": 1, "skills": ["*"], "regions": ["*"]})
+    h.expect_none(stranger, ("WELCOME", "ERROR", "DISCONNECT"), 1.0)
+    h.partners.remove(stranger)
+    stranger.sock.close(0)
+
+    fresh = Partner(h, "P1", keys["P1"])
+    fresh.heartbeat = False
+    fresh.send("HEARTBEAT")
+    d = h.expect(fresh, "DISCONNECT")
+    check(d.get("reason"), "DISCONNECT has a reason %r" % d)
+    fresh.send("READY", {"capacity": 0, "skills": ["*"], "regions": ["*"]})
+    e = h.expect(fresh, "ERROR")
+    check(e["code"] == "bad_message" and e["ref"] == "READY" and "capacity" in e["reason"], "bad READY %r" % e)
+    fresh.send("ACCEPT", {"wo_id": "WT1", "offer_id": "WT1.1"})
+    e = h.expect(fresh, "ERROR")
+    check(e["code"] == "not_ready", "command after a refused READY %r" % e)
+    h.partners.remove(fresh)
+    fresh.sock.close(0)
+
+
+def scenario_garbage(h, p, wo, seq):
+    log("garbage -> ERROR bad_message; the service keeps serving")
+    cases = [
+        [b"ASPW1", b"HEARTBEAT"],                                   # 2 frames
+        [b"ASPW1", b"HEARTBEAT", b"\x80", b"x"],                    # 4 frames
+        [b"ASPW9", b"HEARTBEAT", b"\x80"],                          # signature
+        [b"ASPW1", b"HEARTBEAT", b"\xdd\xff\x00\x00\x00"],          # msgpack bomb
+        [b"ASPW1", b"HEARTBEAT", b"\x81\xa1"],                      # truncated
+        [b"ASPW1", b"HEARTBEAT", b"\x93\x01\x02\x03"],              # not a map
+        [b"ASPW1", b"FLY", b"\x80"],                                # unknown command
+        [b"ASPW1", b"accept", b"\x80"],                             # not upper case
+        [b"ASPW1", b"ACCEPT", msgpack.packb({"wo_id": wo})],        # missing offer_id
+        [b"ASPW1", b"PROGRESS", msgpack.packb({"wo_id": wo, "seq": 0, "stage": "on_site"})],
+        [b"ASPW1", b"PROGRESS", msgpack.packb({"wo_id": wo, "seq": 5, "stage": "dancing"})],
+        [b"ASPW1", b"COMPLETE", msgpack.packb({"wo_id": 42, "result": "fixed"})],
+        [b"ASPW1", b"COMPLETE", b"\x83" + msgpack.packb("wo_id") + msgpack.packb(wo)
+         + msgpack.packb("result") + msgpack.packb("fixed")
+         + msgpack.packb("note") + b"\xa2\xff\xfe"],                  # invalid UTF-8
+        [b"ASPW1", b"HEARTBEAT", msgpack.packb({"pad": "x" * (70 * 1024)})],   # > 64 KiB
+    ]
+    for frames in cases:
+        p.send_raw(frames)
+        e = h.expect(p, "ERROR", lambda b: b["code"] == "bad_message")
+        check(e["reason"], "ERROR without a reason for %r" % frames[:2])
+        if frames[1] == b"PROGRESS" and b"dancing" in frames[2]:
+            check(e["ref"] == "PROGRESS" and e["wo_id"] == wo and e.get("seq") == 5, "echo in %r" % e)
+        if len(frames) == 3 and frames[1] == b"FLY":
+            check(e["ref"] == "FLY" and e["wo_id"] == "", "unknown command ERROR %r" % e)
+    # Beyond 1 MiB the transport drops that connection; others are unaffected.
+    big = Partner(h, p.pid, (p.pub, p.sec))
+    big.heartbeat = False
+    big.send_raw([b"ASPW1", b"HEARTBEAT", b"\x80" + b"x" * (1100 * 1024)])
+    h.pump(0.3)
+    h.partners.remove(big)
+    big.sock.close(0)
+    c = p.command("PROGRESS", {"wo_id": wo, "seq": seq, "stage": "note", "note": "still here"})
+    check(c["duplicate"] is False, "service answers after garbage: %r" % c)
+    check(h.routing.metric("partner_errors_total") >= len(cases), "partner_errors_total")
+
+
+def scenario_restart(h, bus, redis, routing, partners, assigned):
+    """assigned: {ticket: partner}, at least three accepted and open work orders."""
+    log("SIGKILL routing mid-way; restart; every work order completes once")
+    p1, p2, p3 = partners
+    items = list(assigned.items())
+    (racy_t, racy_p), (stored_t, stored_p), rest = items[0], items[1], items[2:]
+    t8 = new_ticket()
+    bus.ticket(t8)
+    offer_to(h, [p1, p2], "W" + t8)                          # an offer in flight
+    # One COMPLETE is stored but its CONFIRM never read; another races the kill.
+    stored_p.send("COMPLETE", {"wo_id": "W" + stored_t, "result": "fixed"})
+    end = time.time() + 5 * SCALE
+    while redis.hgetall("rt:wo:W" + stored_t)["state"] != b"completed":
+        check(time.time() < end, "COMPLETE of W%s not stored" % stored_t)
+        h.pump(0.01)
+    racy_p.send("COMPLETE", {"wo_id": "W" + racy_t, "result": "fixed"})
+    routing.kill9()
+    routing.start()
+    # The old connections are unknown now: DISCONNECT, then a fresh socket and READY.
+    for p in partners:
+        p.send("HEARTBEAT")
+    for p in partners:
+        h.expect(p, "DISCONNECT")
+    for p in partners:
+        p.connect()
+        p.ready()
+    h.pump(0.5)
+    resumed = {}
+    for p in partners:
+        for m in [m for m in p.inbox if m["_cmd"] == "ASSIGNED"]:
+            p.inbox.remove(m)
+            check(m["wo_id"] not in resumed, "ASSIGNED twice: %r" % m)
+            resumed[m["wo_id"]] = (p, m)
+    for t, p in assigned.items():
+        if t == stored_t or (t == racy_t and "W" + t not in resumed):
+            check("W" + t not in resumed, "completed W%s was ASSIGNED again" % t)
+            continue
+        check("W" + t in resumed and resumed["W" + t][0] is p,
+              "ASSIGNED W%s to %s after restart: %r" % (t, p.pid, list(resumed)))
+        m = resumed["W" + t][1]
+        check(m["ticket_id"] == t and m["offer_id"].startswith("W%s." % t) and "expires_ms" not in m,
+              "ASSIGNED fields %r" % m)
+    check("W" + t8 not in resumed, "an offer is not ASSIGNED")
+    # The offer in flight comes again: same wo_id, next attempt.
+    z2, offer2 = offer_to(h, [p1, p2], "W" + t8, timeout=5.0)
+    check(offer2["offer_id"] == "W%s.2" % t8, "re-offer after restart %r" % offer2)
+    z2.command("ACCEPT", {"wo_id": "W" + t8, "offer_id": offer2["offer_id"]})
+    # The partners resend what was not confirmed; then everything completes.
+    c = stored_p.command("COMPLETE", {"wo_id": "W" + stored_t, "result": "fixed"})
+    check(c["duplicate"] is True, "stored COMPLETE resent: %r" % c)
+    c = racy_p.command("COMPLETE", {"wo_id": "W" + racy_t, "result": "fixed"})
+    log("COMPLETE that raced the kill, resent: duplicate=%s" % c["duplicate"])
+    for t, p in rest + [(t8, z2)]:
+        p.command("COMPLETE", {"wo_id": "W" + t, "result": "fixed"})
+    for t in list(assigned) + [t8]:
+        wait_events(redis, t, "workorder.completed", 1)
+        wait_events(redis, t, "workorder.completed", 1, dst="feedback")
+        check(redis.hgetall("rt:wo:W" + t)["state"] == b"completed", "W%s completed" % t)
+    offers = events(redis, t8, "workorder.offered")
+    check(sorted(e["attempt"] for e in offers) == [1, 2] and all(e["wo_id"] == "W" + t8 for e in offers),
+          "offers of W%s: %r" % (t8, offers))
+    check(redis.cmd("ZCARD", "rt:open") == 0, "open work orders left: %r" % redis.cmd("ZRANGE", "rt:open", 0, -1))
+    # A late resend of a ticket.created does not bring a work order back.
+    bus.ticket(t8)
+    h.expect_none(p1, "OFFER", 0.3)
+    h.expect_none(p2, "OFFER", 0.3)
+
+
+def main():
+    redis = Redis()
+    certs, routing_pub, keys = make_certs()
+    routing = Routing(redis, certs)
+    global HARNESS
+    h = HARNESS = Harness(routing, routing_pub)
+    bus = Bus(routing.bus)
+
+    # A missing certificate is a clear configuration error (exit 2).
+    env = dict(routing.env, ASP_ROUTING_CERT=os.path.join(TMP, "nope.cert_secret"),
+               ASP_METRICS_PORT="0", ASP_ROUTING_BUS="tcp://127.0.0.1:%d" % free_port(),
+               ASP_PARTNER_BIND="tcp://127.0.0.1:%d" % free_port())
+    r = subprocess.run([routing.binary], env=env, capture_output=True, timeout=20)
+    check(r.returncode == 2 and b"ASP_ROUTING_CERT" in r.stdout + r.stderr,
+          "missing certificate: rc %d, output %r" % (r.returncode, r.stdout + r.stderr))
+
+    p1 = Partner(h, "P1", keys["P1"], capacity=3, skills=["heater"], regions=["*"])
+    p2 = Partner(h, "P2", keys["P2"], capacity=3, skills=["*"], regions=["shanghai", "suzhou"])
+    p1.ready()
+    p2.ready()
+    h.pump(0.3)
+    check(routing.metric("partners_live") == 2, "partners_live")
+
+    # A ticket.created that cannot be a work order is refused (NAK) and changes nothing.
+    bad_id = bus.send(new_ticket(), {"type": "repair", "region": "shanghai"})
+    reply = bus.answer()
+    check(reply[0] == "NAK" and reply[1] == bad_id and "category" in reply[2], "NAK %r" % reply)
+
+    scenario_happy_path(h, bus, redis, p1, p2)
+    t2, y2 = scenario_decline(h, bus, redis, p1, p2)
+    t3, y3 = scenario_timeout(h, bus, redis, p1, p2)
+    t7, p3 = scenario_pending_and_liveness(h, bus, redis, keys)
+    scenario_refused(h, keys)
+    scenario_garbage(h, y2, "W" + t2, 2)
+    check(routing.metric("offers_sent_total") >= 7, "offers_sent_total")
+    status, body = routing.http("/healthz")
+    check(status == 200 and '"redis":true' in body, "healthz %d %s" % (status, body))
+    scenario_restart(h, bus, redis, routing, [p1, p2, p3], {t2: y2, t3: y3, t7: p3})
+    check(routing.proc.poll() is None, "asp-routing still running")
+    log("PASS")
+
+
+if __name__ == "__main__":
+    ok = False
+    try:
+        main()
+        ok = True
+    except Exception as e:              # report, keep the logs, fail
+        log("FAIL: %s: %s" % (type(e).__name__, e))
+        path = os.path.join(TMP, "routing.log")
+        if os.path.exists(path):
+            with open(path, errors="replace") as f:
+                lines = f.readlines()
+            log("last lines of routing.log:")
+            sys.stdout.write("".join(lines[-60:]))
+    finally:
+        stop_all()
+        if ok and not os.environ.get("ASP_KEEP_TMP"):
+            shutil.rmtree(TMP, ignore_errors=True)
+        else:
+            log("kept %s" % TMP)
+    sys.exit(0 if ok else 1)
