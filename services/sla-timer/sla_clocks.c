@@ -14,6 +14,7 @@ struct sla_clocks_t {
     asp_script_t *start, *stop, *fire;
     int64_t response_ms, resolve_standard_ms, resolve_express_ms, return_visit_ms;
     int64_t warn_pct;
+    int64_t rescan_ms;
     int64_t hint;                   //  earliest deadline we know of (epoch ms)
     int timer_id;
     asp_counter_t *m_warnings, *m_breaches;
@@ -201,7 +202,11 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             asp_counter_inc ((asp_counter_t *) asp_txn_user (txns [i]));
         asp_txn_destroy (&txns [i]);
     }
-    //  On failure keep looking every tick until Redis answers.
+    //  On failure keep looking every tick until Redis answers. Otherwise
+    //  look again at the earliest deadline, and at least every rescan_ms:
+    //  timers another instance (or an operator) added are not missed.
+    if (hint > now + self->rescan_ms)
+        hint = now + self->rescan_ms;
     self->hint = rc == 0? hint: now;
     return 0;
 }
@@ -220,6 +225,7 @@ sla_clocks_new (asp_svc_t *svc)
     self->resolve_express_ms = 1000 * asp_cfg_int ("ASP_SLA_RESOLVE_EXPRESS_S", 21600, 1, 365 * 86400);
     self->return_visit_ms = 1000 * asp_cfg_int ("ASP_SLA_RETURN_VISIT_S", 86400, 1, 365 * 86400);
     self->warn_pct = asp_cfg_int ("ASP_SLA_WARN_PCT", 80, 1, 99);
+    self->rescan_ms = asp_cfg_int ("ASP_SLA_RESCAN_MS", 1000, 10, 3600000);
     self->hint = 0;                 //  look at once: deadlines may have passed while we were down
     asp_metrics_t *m = asp_svc_metrics (svc);
     self->m_warnings = asp_metrics_counter (m, "sla_warnings_total", "SLA warnings fired.");
