@@ -1,0 +1,96 @@
+"""Starts a whole local cluster tuned for measurement and runs asp-bench
+against it. Used by scripts/bench.sh; prints the settings it used, then
+asp-bench's figures.
+
+    /usr/bin/python3 bench/run_bench.py [--tickets N] [--concurrency C]
+        [--rate R] [--partners P] [--capacity K] [--fsync everysec|always]
+        [--perf SERVICE]   (also profile one service with perf, cpu-clock)
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import harness  # noqa: E402
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of a process (and its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tickets", type=int, default=2000)
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--rate", type=float, default=0)
+    ap.add_argument("--partners", type=int, default=2)
+    ap.add_argument("--capacity", type=int, default=500)
+    ap.add_argument("--fsync", default="everysec", choices=("everysec", "always"))
+    ap.add_argument("--perf", default=None, help="service to profile with perf record")
+    a = ap.parse_args()
+
+    partners = [{"capacity": a.capacity, "accept_ratio": 1.0, "accept_delay_ms": 0, "work_ms": 0,
+                 "progress": 1} for _ in range(a.partners)]
+    env = {"ASP_LOG_LEVEL": "warn", "ASP_RESEND_MS": 1000, "ASP_OFFER_TIMEOUT_MS": 10000}
+    with harness.Cluster(partners=partners, env=env, name="bench") as c:
+        if a.fsync != "everysec":
+            c.redis.cmd("CONFIG", "SET", "appendfsync", a.fsync)
+        info = c.redis.cmd("INFO", "server")
+        version = [l for l in info.splitlines() if l.startswith("redis_version")][0]
+        print("redis-server: %s, appendonly yes, appendfsync %s, on 127.0.0.1:%d (fresh data dir)"
+              % (version.split(":")[1], c.redis.cmd("CONFIG", "GET", "appendfsync")[1], c.redis.port))
+        print("partners: %d simulated, capacity %d each, accept ratio 1.0, accept delay 0 ms, "
+              "work 0 ms, 1 progress report" % (a.partners, a.capacity))
+        print("customer: asp-sim-customer answers each survey request at once (webhook)")
+        print("machine: %d cores; services built %s" % (os.cpu_count(), harness.BIN_DIR))
+        sys.stdout.flush()
+        perf = None
+        if a.perf:
+            pid = c.proc(a.perf).pid
+            perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-g", "-o",
+                                     "/tmp/asp-bench-%s.perf" % a.perf, "-p", str(pid)],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        metrics = ",".join("http://127.0.0.1:%d/metrics" % c.metrics_port(s) for s in harness.SERVICES)
+        argv = [harness.binary("asp-bench"), "--url", c.base_url, "--tickets", str(a.tickets),
+                "--concurrency", str(a.concurrency), "--rate", str(a.rate),
+                "--watch", "http://127.0.0.1:%d/metrics" % c.metrics_port("feedback"),
+                "--metrics", metrics, "--redis", "127.0.0.1:%d" % c.redis.port,
+                "--redis-password", c.redis.password]
+        c.redis.cmd("CONFIG", "RESETSTAT")
+        cpu0 = {n: cpu_seconds(c.proc(n).pid) for n in c.names()}
+        rc = subprocess.call(argv)
+        cpu1 = {n: cpu_seconds(c.proc(n).pid) for n in c.names()}
+        total = sum(cpu1[n] - cpu0[n] for n in cpu0) or 1
+        print("CPU time by process during the run (ms per ticket life, share):")
+        for n in sorted(cpu0, key=lambda n: cpu0[n] - cpu1[n]):
+            d = cpu1[n] - cpu0[n]
+            print("  %-13s %7.3f ms  %5.1f%%" % (n, 1000 * d / a.tickets, 100 * d / total))
+        # Where Redis's work went: commands per ticket life, by command.
+        stats = []
+        for line in c.redis.cmd("INFO", "commandstats").splitlines():
+            if line.startswith("cmdstat_"):
+                name, rest = line[8:].split(":", 1)
+                fields = dict(kv.split("=") for kv in rest.split(","))
+                stats.append((int(fields["calls"]), float(fields["usec"]), name))
+        stats.sort(reverse=True)
+        total_us = sum(s[1] for s in stats) or 1
+        print("redis commands by kind (per ticket life, share of Redis CPU):")
+        for calls, usec, name in stats[:12]:
+            print("  %-14s %8.2f calls  %5.1f%%" % (name, calls / a.tickets, 100 * usec / total_us))
+        if perf:
+            perf.send_signal(2)
+            perf.wait()
+            print("perf profile of %s: perf report -i /tmp/asp-bench-%s.perf" % (a.perf, a.perf))
+        for s in harness.SERVICES:
+            print("  %-13s outbox pending %d" % (s, c.metric(s, "asp_outbox_pending")))
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
