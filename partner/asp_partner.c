@@ -904,6 +904,13 @@ s_on_error (asp_partner_t *self, const msgpack_object *body, char *why)
     s_log (self, ASP_LOG_WARN, "partner: platform refused a command",
            "ref", ref, "wo_id", wo_id, "code", code, NULL);
     bool dropped = false;
+    if (p && streq (code, "not_accepted")) {
+        //  Our ACCEPT of the current offer crossed this command: keep it;
+        //  the next resend comes after the ACCEPT is recorded.
+        s_log (self, ASP_LOG_INFO, "partner: command waits for the ACCEPT of the current offer",
+               "ref", ref, "wo_id", wo_id, NULL);
+        return 0;
+    }
     if (p) {
         s_pending_remove (self, p, true);
         job_t *job = s_job (self, wo_id);

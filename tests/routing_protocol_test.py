@@ -578,7 +578,7 @@ def scenario_pending_and_liveness(h, bus, redis, keys):
     check(offer["offer_id"] == "W%s.1" % t6, "offer on READY %r" % offer)
     bus.ticket(t7, category="ac", region="beijing")
     h.expect_none(p3, "OFFER", 0.5, lambda b: b["wo_id"] == "W" + t7)     # no credit left
-    p3.error("PROGRESS", {"wo_id": "W" + t6, "seq": 1, "stage": "on_site"}, "bad_state")
+    p3.error("PROGRESS", {"wo_id": "W" + t6, "seq": 1, "stage": "on_site"}, "not_accepted")
     p3.command("ACCEPT", {"wo_id": "W" + t6, "offer_id": "W%s.1" % t6})
     p3.command("COMPLETE", {"wo_id": "W" + t6, "result": "installed"})
     offer = h.expect(p3, "OFFER", lambda b: b["wo_id"] == "W" + t7)      # credit freed

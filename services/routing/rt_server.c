@@ -268,6 +268,8 @@ s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
         return "the work order is not offered or assigned to you";
     if (streq (code, "offer_expired"))
         return "the offer_id is not the current offer";
+    if (streq (code, "not_accepted"))
+        return "the work order is offered to you: ACCEPT the current offer, then send this again";
     snprintf (buf, len, "the work order is %s", *view->state? view->state: "unknown");
     return buf;
 }

@@ -466,7 +466,7 @@ rt_store_test (void)
     cmd->attempt = 3;
     rt_cmd_t *progress = s_cmd (RT_CMD_PROGRESS, wo, "", 0);
     txn = rt_store_command (self, progress, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "bad_state"));
+    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "not_accepted"));
     txn = rt_store_command (self, cmd, "P3", order);
     assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "assigned"));
     txn = rt_store_command (self, cmd, "P3", order);

@@ -2,7 +2,9 @@
 local st, owner = field('state'), field('partner')
 if st == '' then return refused('unknown_work_order') end
 if owner ~= A[1] then return refused('not_yours') end
-if st == 'offered' then return refused('bad_state') end
+-- Offered to this partner but its ACCEPT of the current offer is not
+-- recorded yet (e.g. it crossed a re-offer): retryable, not final.
+if st == 'offered' then return refused('not_accepted') end
 if redis.call('HEXISTS', W, 's.' .. A[2]) == 1 then return again() end
 if st ~= 'assigned' then return refused('bad_state') end
 if (tonumber(field('nprog')) or 0) >= 1000 then return refused('bad_state') end
