@@ -108,6 +108,17 @@ ASP_LOG_FN (asp_log_info,  ASP_LOG_INFO)
 ASP_LOG_FN (asp_log_warn,  ASP_LOG_WARN)
 ASP_LOG_FN (asp_log_error, ASP_LOG_ERROR)
 
+//  Appends text to line[n..], never past size-3 (room for "}\n\0").
+static size_t
+s_put (char *line, size_t n, size_t size, const char *text)
+{
+    size_t len = strlen (text);
+    if (n + len + 3 > size)
+        return n;
+    memcpy (line + n, text, len);
+    return n + len;
+}
+
 void
 asp_log_kv (asp_log_level_t level, const char *msg, ...)
 {
@@ -122,15 +133,20 @@ asp_log_kv (asp_log_level_t level, const char *msg, ...)
         const char *val = va_arg (ap, const char *);
         if (!val)
             val = "";
-        if (n + 8 >= sizeof line)
-            break;
-        line [n++] = ',';
-        line [n++] = '"';
-        n += asp_json_escape (line + n, sizeof line - n, key, strlen (key));
-        n += (size_t) snprintf (line + n, sizeof line - n, "\":\"");
-        n += asp_json_escape (line + n, sizeof line - n, val, strlen (val));
-        if (n + 1 < sizeof line)
-            line [n++] = '"';
+        //  Each field is written whole or not at all, so the line stays
+        //  valid JSON however long the values are.
+        char field [1200];
+        size_t f = 0;
+        field [f++] = ',';
+        field [f++] = '"';
+        f += asp_json_escape (field + f, 200, key, strlen (key));
+        field [f++] = '"';
+        field [f++] = ':';
+        field [f++] = '"';
+        f += asp_json_escape (field + f, sizeof field - f - 2, val, strlen (val));
+        field [f++] = '"';
+        field [f] = 0;
+        n = s_put (line, n, sizeof line, field);
     }
     va_end (ap);
     s_emit (line, n, sizeof line);
@@ -157,6 +173,13 @@ asp_mask_phone (const char *phone, char *out, size_t outlen)
 void
 asp_log_test (void)
 {
+    //  Long fields never overflow the line.
+    char big [3000];
+    memset (big, 'x', sizeof big - 1);
+    big [sizeof big - 1] = 0;
+    asp_log_set_level (ASP_LOG_ERROR);
+    asp_log_kv (ASP_LOG_ERROR, "long fields", "a", big, "b", big, "c", big, NULL);
+    asp_log_set_level (ASP_LOG_INFO);
     char out [64];
     asp_mask_phone ("13812345678", out, sizeof out);
     assert (strcmp (out, "138****5678") == 0);

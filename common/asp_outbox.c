@@ -20,6 +20,7 @@ typedef struct {
     zsock_t *dealer;
     s_entry_t *head, *tail;         //  ordered by due (constant interval)
     bool recovered;
+    zlistx_t *forget;               //  acknowledged ids still to HDEL
 } s_peer_t;
 
 struct asp_outbox_t {
@@ -93,6 +94,9 @@ asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds)
             exit (2);
         }
         self->peers [d].dealer = s;
+        self->peers [d].forget = zlistx_new ();
+        zlistx_set_duplicator (self->peers [d].forget, (zlistx_duplicator_fn *) strdup);
+        zlistx_set_destructor (self->peers [d].forget, (zlistx_destructor_fn *) zstr_free);
     }
     snprintf (self->inproc_ep, sizeof self->inproc_ep, "inproc://outbox-%p", (void *) self);
     self->inproc = zsock_new_pull (self->inproc_ep);
@@ -113,8 +117,10 @@ asp_outbox_destroy (asp_outbox_t **self_p)
                 zloop_reader_end (self->loop, self->peers [d].dealer);
         zloop_reader_end (self->loop, self->inproc);
     }
-    for (int d = 0; d < ASP_SVC_COUNT; d++)
+    for (int d = 0; d < ASP_SVC_COUNT; d++) {
         zsock_destroy (&self->peers [d].dealer);
+        zlistx_destroy (&self->peers [d].forget);
+    }
     zsock_destroy (&self->inproc);
     zhashx_destroy (&self->entries);
     free (self);
@@ -233,8 +239,48 @@ s_dead_letter (asp_outbox_t *self, asp_svc_id_t dst, const char *id, size_t idle
     self->dead++;
 }
 
+//  Deletes acknowledged ids from the Redis outbox, 1000 per HDEL. An id
+//  stays on the list until Redis confirms, so a Redis outage does not leave
+//  acknowledged messages in the hash (to be resent after a restart).
+static void
+s_flush_forget (asp_outbox_t *self, int dst)
+{
+    zlistx_t *list = self->peers [dst].forget;
+    char key [64];
+    snprintf (key, sizeof key, "ob:%s:%s", asp_svc_name (self->self), asp_svc_name ((asp_svc_id_t) dst));
+    while (zlistx_size (list)) {
+        const char *argv [1002];
+        size_t lens [1002];
+        int argc = 2;
+        argv [0] = "HDEL"; lens [0] = 4;
+        argv [1] = key; lens [1] = strlen (key);
+        for (char *id = (char *) zlistx_first (list); id && argc < 1002; id = (char *) zlistx_next (list)) {
+            argv [argc] = id;
+            lens [argc++] = strlen (id);
+        }
+        redisReply *r = asp_rds_cmdv (self->rds, argc, argv, lens);
+        bool done = r && r->type == REDIS_REPLY_INTEGER;
+        if (r)
+            freeReplyObject (r);
+        if (!done)
+            return;                 //  Redis away: the tick tries again
+        for (int i = 2; i < argc; i++) {
+            char *done_id = (char *) zlistx_detach (list, NULL);     //  the first
+            zstr_free (&done_id);
+        }
+    }
+}
+
+static void
+s_forget_later (asp_outbox_t *self, int dst, const char *id, size_t idlen)
+{
+    char buf [ASP_ID_MAX];
+    snprintf (buf, sizeof buf, "%.*s", (int) idlen, id);
+    zlistx_add_end (self->peers [dst].forget, buf);
+}
+
 //  Reads ACK / NAK replies from one destination, then deletes the
-//  acknowledged ids from Redis with one HDEL.
+//  acknowledged ids from Redis.
 static int
 s_on_reply (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -244,25 +290,15 @@ s_on_reply (zloop_t *loop, zsock_t *reader, void *arg)
     while (dst < ASP_SVC_COUNT && self->peers [dst].dealer != reader)
         dst++;
     assert (dst < ASP_SVC_COUNT);
-    const char *argv [1026];
-    size_t lens [1026];
-    zmsg_t *batch [64];
-    int nbatch = 0, argc = 2;
-    char key [64];
-    snprintf (key, sizeof key, "ob:%s:%s", asp_svc_name (self->self), asp_svc_name ((asp_svc_id_t) dst));
-    argv [0] = "HDEL"; lens [0] = 4;
-    argv [1] = key; lens [1] = strlen (key);
-    while (nbatch < 64 && argc < 1000 && (zsock_events (reader) & ZMQ_POLLIN)) {
+    for (int n = 0; n < 64 && (zsock_events (reader) & ZMQ_POLLIN); n++) {
         zmsg_t *msg = zmsg_recv (reader);
         if (!msg)
             break;
-        batch [nbatch++] = msg;
         zframe_t *cmd = zmsg_first (msg);
         if (zframe_streq (cmd, "ACK")) {
-            for (zframe_t *f = zmsg_next (msg); f && argc < 1026; f = zmsg_next (msg))
+            for (zframe_t *f = zmsg_next (msg); f; f = zmsg_next (msg))
                 if (s_forget (self, (asp_svc_id_t) dst, (const char *) zframe_data (f), zframe_size (f))) {
-                    argv [argc] = (const char *) zframe_data (f);
-                    lens [argc++] = zframe_size (f);
+                    s_forget_later (self, dst, (const char *) zframe_data (f), zframe_size (f));
                     self->acked++;
                 }
         }
@@ -272,23 +308,14 @@ s_on_reply (zloop_t *loop, zsock_t *reader, void *arg)
             zframe_t *why = zmsg_next (msg);
             s_dead_letter (self, (asp_svc_id_t) dst, (const char *) zframe_data (id), zframe_size (id),
                            (const char *) zframe_data (why), zframe_size (why));
-            if (s_forget (self, (asp_svc_id_t) dst, (const char *) zframe_data (id), zframe_size (id))) {
-                argv [argc] = (const char *) zframe_data (id);
-                lens [argc++] = zframe_size (id);
-            }
+            if (s_forget (self, (asp_svc_id_t) dst, (const char *) zframe_data (id), zframe_size (id)))
+                s_forget_later (self, dst, (const char *) zframe_data (id), zframe_size (id));
         }
         else
             asp_log_warn ("outbox: unexpected reply from %s", asp_svc_name ((asp_svc_id_t) dst));
+        zmsg_destroy (&msg);
     }
-    if (argc > 2) {
-        //  If this fails the ids stay in Redis and are resent after a
-        //  restart; the receiver then acknowledges them as duplicates.
-        redisReply *r = asp_rds_cmdv (self->rds, argc, argv, lens);
-        if (r)
-            freeReplyObject (r);
-    }
-    for (int i = 0; i < nbatch; i++)
-        zmsg_destroy (&batch [i]);
+    s_flush_forget (self, dst);
     return 0;
 }
 
@@ -363,6 +390,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     int64_t now = asp_mono_ms ();
     for (int d = 0; d < ASP_SVC_COUNT; d++) {
         s_peer_t *p = &self->peers [d];
+        if (p->forget && zlistx_size (p->forget))
+            s_flush_forget (self, d);
         int budget = self->resend_batch;
         while (p->head && p->head->due <= now && budget-- > 0) {
             s_entry_t *e = p->head;

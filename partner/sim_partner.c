@@ -61,6 +61,7 @@ typedef struct {
     sim_opts_t opts;
     asp_partner_t *partner;
     zhashx_t *gens;             //  wo_id -> generation (uint64_t *) of live jobs
+    zhashx_t *planned;          //  wo_id -> generation whose work is planned
     uint64_t next_gen;
     action_t *heap;
     size_t heap_size;
@@ -218,6 +219,13 @@ s_random (sim_t *self)
 static void
 s_plan_work (sim_t *self, const char *wo_id, uint64_t gen, int64_t done_steps)
 {
+    uint64_t *planned = (uint64_t *) zhashx_lookup (self->planned, wo_id);
+    if (planned && *planned == gen)
+        return;                 //  this generation's work is under way
+    uint64_t *g = (uint64_t *) malloc (sizeof *g);
+    assert (g);
+    *g = gen;
+    zhashx_update (self->planned, wo_id, g);
     int64_t steps = self->opts.progress;
     for (int64_t i = done_steps + 1; i <= steps; i++)
         s_plan (self, wo_id, gen, ACT_PROGRESS, i, self->opts.work_ms * i / (steps + 1));
@@ -230,14 +238,16 @@ s_do (sim_t *self, const action_t *a)
     const asp_partner_job_t *job = asp_partner_job (self->partner, a->wo_id);
     if (!job) {
         zhashx_delete (self->gens, a->wo_id);
+        zhashx_delete (self->planned, a->wo_id);
         return;
     }
     switch (a->kind) {
         case ACT_ACCEPT:
-            if (asp_partner_accept (self->partner, a->wo_id) == 0) {
+            //  The technician goes out only once the platform CONFIRMs the
+            //  ACCEPT (s_on_confirm): an ACCEPT that crossed a re-offer
+            //  elsewhere must not lead to work done twice.
+            if (asp_partner_accept (self->partner, a->wo_id) == 0)
                 s_journal (self, "accept", a->wo_id, s_fields ("offer_id", job->offer_id, NULL));
-                s_plan_work (self, a->wo_id, a->gen, 0);
-            }
             else
                 asp_log_warn ("accept %s refused: %s", a->wo_id, asp_partner_errstr (self->partner));
             break;
@@ -246,6 +256,7 @@ s_do (sim_t *self, const action_t *a)
                 s_journal (self, "decline", a->wo_id,
                            s_fields ("offer_id", job->offer_id, "reason", "simulated decline", NULL));
             zhashx_delete (self->gens, a->wo_id);
+            zhashx_delete (self->planned, a->wo_id);
             break;
         case ACT_PROGRESS: {
             if (a->step <= job->seq)
@@ -274,6 +285,7 @@ s_do (sim_t *self, const action_t *a)
             else
                 asp_log_warn ("complete %s refused: %s", a->wo_id, asp_partner_errstr (self->partner));
             zhashx_delete (self->gens, a->wo_id);
+            zhashx_delete (self->planned, a->wo_id);
             break;
         }
     }
@@ -329,6 +341,7 @@ s_on_withdraw (asp_partner_t *partner, const char *wo_id, const char *reason, vo
     sim_t *self = (sim_t *) arg;
     s_journal (self, "withdraw", wo_id, s_fields ("reason", reason, NULL));
     zhashx_delete (self->gens, wo_id);
+    zhashx_delete (self->planned, wo_id);
 }
 
 static void
@@ -341,8 +354,10 @@ s_on_error (asp_partner_t *partner, const asp_partner_error_t *e, void *arg)
         cJSON_AddNumberToObject (f, "seq", (double) e->seq);
     cJSON_AddBoolToObject (f, "dropped", e->job_dropped);
     s_journal (self, "error", e->wo_id, f);
-    if (e->job_dropped)
+    if (e->job_dropped) {
         zhashx_delete (self->gens, e->wo_id);
+        zhashx_delete (self->planned, e->wo_id);
+    }
 }
 
 static void
@@ -356,6 +371,10 @@ s_on_confirm (asp_partner_t *partner, const char *ref, const char *wo_id, int64_
         cJSON_AddNumberToObject (f, "seq", (double) seq);
     cJSON_AddBoolToObject (f, "duplicate", duplicate);
     s_journal (self, "confirm", wo_id, f);
+    uint64_t *gen = (uint64_t *) zhashx_lookup (self->gens, wo_id);
+    const asp_partner_job_t *job = asp_partner_job (self->partner, wo_id);
+    if (streq (ref, "ACCEPT") && gen && job)
+        s_plan_work (self, wo_id, *gen, job->seq);
 }
 
 //  --------------------------------------------------------------------------
@@ -534,6 +553,8 @@ main (int argc, char *argv [])
     }
     self->gens = zhashx_new ();
     zhashx_set_destructor (self->gens, s_gen_free);
+    self->planned = zhashx_new ();
+    zhashx_set_destructor (self->planned, s_gen_free);
     zloop_timer (loop, TICK_MS, 0, s_tick, self);
     asp_partner_start (self->partner);
     char capacity [16];
@@ -548,6 +569,7 @@ main (int argc, char *argv [])
     asp_partner_destroy (&self->partner);
     zloop_destroy (&loop);
     zhashx_destroy (&self->gens);
+    zhashx_destroy (&self->planned);
     free (self->heap);
     if (self->journal_fd >= 0)
         close (self->journal_fd);

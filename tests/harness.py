@@ -40,6 +40,7 @@ import ctypes
 import http.client
 import json
 import os
+import queue
 import random
 import shutil
 import signal
@@ -103,6 +104,42 @@ def _die_with_parent():
 _LIVE = set()          # every Proc still possibly running, for atexit
 
 
+class _Spawner:
+    """Runs every fork on one daemon thread that lives until the test
+    process ends, so PR_SET_PDEATHSIG (tied to the forking thread) fires
+    only when the test process dies, even for processes that a short-lived
+    thread (e.g. a chaos thread) asked to start."""
+
+    def __init__(self):
+        self.requests = queue.Queue()
+        self.lock = threading.Lock()
+        self.thread = None
+
+    def run(self, fn):
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._loop, name="harness-spawner", daemon=True)
+                self.thread.start()
+        box, done = {}, threading.Event()
+        self.requests.put((fn, box, done))
+        done.wait()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def _loop(self):
+        while True:
+            fn, box, done = self.requests.get()
+            try:
+                box["value"] = fn()
+            except BaseException as e:      # handed to the caller
+                box["error"] = e
+            done.set()
+
+
+_SPAWNER = _Spawner()
+
+
 def _kill_everything():
     for proc in list(_LIVE):
         proc.kill()
@@ -152,12 +189,11 @@ class Proc:
             out.write(("--- %s start: %s\n" % (time.strftime("%H:%M:%S"), " ".join(self.argv))).encode())
             out.flush()
             # PR_SET_PDEATHSIG fires when the *thread* that forked exits, so
-            # only children of the main thread get it; atexit covers the rest
-            # (e.g. processes a chaos thread restarted).
-            main = threading.current_thread() is threading.main_thread()
-            self.popen = subprocess.Popen(
+            # every child is forked by the one spawner thread, which lives
+            # as long as the test process (whichever thread asks).
+            self.popen = _SPAWNER.run(lambda: subprocess.Popen(
                 self.argv, env=self.env, cwd=self.cwd, stdin=subprocess.DEVNULL,
-                stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent if main else None)
+                stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent))
         self.killed = False
         _LIVE.add(self)
         return self

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Builds and tests everything, twice:
+#   build/       RelWithDebInfo
+#   build-asan/  Debug with AddressSanitizer + UndefinedBehaviorSanitizer
+#                (-DASP_SANITIZE=ON); any leak, memory error or undefined
+#                behaviour fails the test that triggered it
+# and runs `ctest --output-on-failure` in both. Prints a summary; exits
+# non-zero when anything failed. CI runs exactly this (.ci/run).
+#
+# Environment:
+#   ASP_TEST_JOBS   parallel ctest jobs (default 2; tests marked RUN_SERIAL
+#                   always run alone)
+#   ASP_BUILD_JOBS  parallel compile jobs (default 2)
+#   ASP_TEST_ONLY   run only one tree: "build" or "asan"
+#   CTEST_ARGS      extra ctest arguments, e.g. "-R selftest" or "-L unit"
+# In build-asan/ the integration tests see ASP_SANITIZED=1 and scale their
+# load down (the sanitized binaries are several times slower).
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+BUILD_JOBS=${ASP_BUILD_JOBS:-2}
+TEST_JOBS=${ASP_TEST_JOBS:-2}
+read -r -a EXTRA <<<"${CTEST_ARGS:-}"
+
+SUMMARY=()
+FAILED=0
+T0=$SECONDS
+
+# step <label> <command...>: runs it, records status and time.
+step () {
+    local label=$1; shift
+    local t=$SECONDS
+    echo
+    echo "=== $label: $*"
+    "$@"
+    local rc=$?
+    local dt=$((SECONDS - t))
+    if [ $rc -eq 0 ]; then
+        SUMMARY+=("$(printf '  %-44s ok      %4ds' "$label" "$dt")")
+    else
+        SUMMARY+=("$(printf '  %-44s FAILED  %4ds  (status %d)' "$label" "$dt" "$rc")")
+        FAILED=1
+    fi
+    return $rc
+}
+
+skip () {
+    SUMMARY+=("$(printf '  %-44s skipped (%s)' "$1" "$2")")
+}
+
+# tree <dir> <label> <cmake args...>: configure, build, test.
+tree () {
+    local dir=$1 label=$2; shift 2
+    if step "$label: configure" cmake -S "$ROOT" -B "$ROOT/$dir" "$@" \
+    && step "$label: build" cmake --build "$ROOT/$dir" -j"$BUILD_JOBS"; then
+        step "$label: ctest" ctest --test-dir "$ROOT/$dir" --output-on-failure \
+            --no-tests=error -j"$TEST_JOBS" "${EXTRA[@]}"
+    else
+        skip "$label: ctest" "the build failed"
+    fi
+}
+
+if ! step "dependencies" bash "$ROOT/scripts/deps.sh"; then
+    echo "test: cannot install the dependencies" >&2
+    exit 1
+fi
+
+if [ "${ASP_TEST_ONLY:-}" != asan ]; then
+    tree build "build (RelWithDebInfo)" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASP_SANITIZE=OFF
+fi
+if [ "${ASP_TEST_ONLY:-}" != build ]; then
+    # Leaks count as failures; the first error stops the process (and so
+    # fails its test) instead of scrolling by.
+    export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+    export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+    tree build-asan "build-asan (Debug, ASan+UBSan)" -DCMAKE_BUILD_TYPE=Debug -DASP_SANITIZE=ON
+    unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+
+echo
+echo "=== summary ($((SECONDS - T0)) s)"
+printf '%s\n' "${SUMMARY[@]}"
+if [ $FAILED -ne 0 ]; then
+    echo "=== FAILED"
+    exit 1
+fi
+echo "=== all passed"
