@@ -629,12 +629,13 @@ class Cluster:
         service_env   {service: {var: value}} for one service only
         token         bearer token the http() helper sends by default
         start         start everything now (default True)
+        wrap          {service: argv prefix}, e.g. valgrind for a service
         check_exit    fail stop() when a process crashed or did not exit
                       cleanly on SIGTERM (sanitizer reports; default True)
     """
 
     def __init__(self, partners=None, customer=True, env=None, service_env=None,
-                 token=None, start=True, check_exit=True, name="cluster"):
+                 token=None, start=True, check_exit=True, name="cluster", wrap=None):
         if partners is None:
             partners = list(DEFAULT_PARTNERS)
         elif isinstance(partners, int):
@@ -648,6 +649,7 @@ class Cluster:
                 raise HarnessError("service_env: unknown service %r" % svc)
         self.token = token
         self.check_exit = check_exit
+        self.wrap = dict(wrap or {})        # service -> argv prefix (e.g. valgrind)
         self.dir = tempfile.mkdtemp(prefix="asp-%s-" % name)
         self.log_dir = os.path.join(self.dir, "log")
         self.cert_dir = os.path.join(self.dir, "certs")
@@ -757,7 +759,8 @@ class Cluster:
     def _make(self, name):
         log_path = os.path.join(self.log_dir, name + ".log")
         if name in SERVICES:
-            return Proc(name, [binary("asp-" + name)], self.service_environment(name), log_path)
+            argv = list(self.wrap.get(name, [])) + [binary("asp-" + name)]
+            return Proc(name, argv, self.service_environment(name), log_path)
         if name in self.partner_opts:
             return Proc(name, self.partner_argv(name), self.env(), log_path)
         if name == "customer":
