@@ -254,6 +254,10 @@ EOF
 while true; do
     wait -n "${PIDS[@]}" 2>/dev/null || true
     [ $STOPPING -eq 1 ] && exit 0
+    # Ctrl-C reaches the children and this script together: a child may be
+    # gone before our trap ran. Give the trap its moment before judging.
+    sleep 0.3
+    [ $STOPPING -eq 1 ] && exit 0
     if ! check_children; then
         say "a process stopped unexpectedly: stopping the rest" >&2
         exit 1
