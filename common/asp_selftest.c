@@ -1,6 +1,7 @@
 /*  asp-selftest: runs the self-test of every common class.
     Usage: asp-selftest [class ...]   (all when none named)                 */
 #include "asp_config.h"
+#include "asp_curl.h"
 #include "asp_envelope.h"
 #include "asp_events.h"
 #include "asp_httpd.h"
@@ -26,6 +27,7 @@ static const struct {
     { "envelope", asp_envelope_test },
     { "events", asp_events_test },
     { "json", asp_json_test },
+    { "curl", asp_curl_test },
     { "metrics", asp_metrics_test },
     { "httpd", asp_httpd_test },
     { "outbox", asp_outbox_test },

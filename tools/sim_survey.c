@@ -1,5 +1,6 @@
 #include "sim_survey.h"
 #include "asp_id.h"
+#include "asp_curl.h"
 #include "asp_log.h"
 #include <assert.h>
 #include <cjson/cJSON.h>
@@ -28,8 +29,7 @@ struct sim_survey_t {
     int max_tries;
     int delay_ms;
     CURL *curl;
-    char reply [512];
-    size_t reply_len;
+    asp_curl_head_t reply;      //  start of intake's answer
     pthread_t thread;
     bool started;
     pthread_mutex_t lock;       //  guards what follows
@@ -47,19 +47,6 @@ static const char *s_comments [] = {
     "工程师讲解很耐心，满意。",
     "Fixed on the first visit. Well done.",
 };
-
-static size_t
-s_on_reply (char *data, size_t size, size_t nmemb, void *arg)
-{
-    sim_survey_t *self = (sim_survey_t *) arg;
-    size_t n = size * nmemb;
-    size_t room = sizeof self->reply - 1 - self->reply_len;
-    size_t take = n < room? n: room;
-    memcpy (self->reply + self->reply_len, data, take);
-    self->reply_len += take;
-    self->reply [self->reply_len] = 0;
-    return n;
-}
 
 //  What intake's answer means for this survey.
 static s_outcome_t
@@ -112,8 +99,7 @@ s_post (sim_survey_t *self, const char *ticket, char *why, size_t whylen)
     curl_easy_setopt (self->curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt (self->curl, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt (self->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) strlen (json));
-    self->reply_len = 0;
-    self->reply [0] = 0;
+    asp_curl_head_reset (&self->reply);
     CURLcode rc = curl_easy_perform (self->curl);
     curl_easy_setopt (self->curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all (headers);
@@ -124,11 +110,11 @@ s_post (sim_survey_t *self, const char *ticket, char *why, size_t whylen)
     }
     long status = 0;
     curl_easy_getinfo (self->curl, CURLINFO_RESPONSE_CODE, &status);
-    for (char *p = self->reply; *p; p++)
+    for (char *p = self->reply.text; *p; p++)
         if (*p == '\n' || *p == '\r')
             *p = ' ';
-    snprintf (why, whylen, "http %ld %.300s", status, self->reply);
-    return s_classify (status, self->reply);
+    snprintf (why, whylen, "http %ld %.300s", status, self->reply.text);
+    return s_classify (status, self->reply.text);
 }
 
 //  Index of the job due first, or -1. Called with the lock held.
@@ -255,8 +241,8 @@ sim_survey_new (const sim_survey_cfg_t *cfg, asp_metrics_t *metrics)
     curl_easy_setopt (self->curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
     curl_easy_setopt (self->curl, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt (self->curl, CURLOPT_USERAGENT, "asp-sim-customer/1");
-    curl_easy_setopt (self->curl, CURLOPT_WRITEFUNCTION, s_on_reply);
-    curl_easy_setopt (self->curl, CURLOPT_WRITEDATA, self);
+    curl_easy_setopt (self->curl, CURLOPT_WRITEFUNCTION, asp_curl_keep_head);
+    curl_easy_setopt (self->curl, CURLOPT_WRITEDATA, &self->reply);
     curl_easy_setopt (self->curl, CURLOPT_PROTOCOLS_STR, "http,https");
     int rc = pthread_create (&self->thread, NULL, s_run, self);
     if (rc) {

@@ -1,5 +1,6 @@
 #include "notify_channel.h"
 #include "asp_config.h"
+#include "asp_curl.h"
 #include "asp_log.h"
 #include <assert.h>
 #include <curl/curl.h>
@@ -18,27 +19,13 @@ struct notify_channel_t {
     s_kind_t kind;
     CURL *curl;                 //  webhook: kept, so its connection is reused
     char curl_err [CURL_ERROR_SIZE];
-    char reply [256];           //  start of the receiver's answer, for errors
-    size_t reply_len;
+    asp_curl_head_t reply;      //  start of the receiver's answer, for errors
     int fd;                     //  file
     char path [512];
 };
 
 //  Workers share the file: one line at a time, never interleaved.
 static pthread_mutex_t s_file_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static size_t
-s_on_reply (char *data, size_t size, size_t nmemb, void *arg)
-{
-    notify_channel_t *self = (notify_channel_t *) arg;
-    size_t n = size * nmemb;
-    size_t room = sizeof self->reply - 1 - self->reply_len;
-    size_t take = n < room? n: room;
-    memcpy (self->reply + self->reply_len, data, take);
-    self->reply_len += take;
-    self->reply [self->reply_len] = 0;
-    return n;                   //  the rest is read and dropped
-}
 
 static int
 s_webhook_init (notify_channel_t *self, const char *url)
@@ -67,8 +54,8 @@ s_webhook_init (notify_channel_t *self, const char *url)
     curl_easy_setopt (c, CURLOPT_USERAGENT, "asp-notification/1");
     curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt (c, CURLOPT_ERRORBUFFER, self->curl_err);
-    curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, s_on_reply);
-    curl_easy_setopt (c, CURLOPT_WRITEDATA, self);
+    curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, asp_curl_keep_head);
+    curl_easy_setopt (c, CURLOPT_WRITEDATA, &self->reply);
     curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
     return 0;
 }
@@ -164,8 +151,7 @@ s_post (notify_channel_t *self, const char *id, const char *json, size_t len, in
     curl_easy_setopt (c, CURLOPT_POSTFIELDS, json);
     curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
     self->curl_err [0] = 0;
-    self->reply_len = 0;
-    self->reply [0] = 0;
+    asp_curl_head_reset (&self->reply);
     CURLcode rc = curl_easy_perform (c);
     curl_easy_setopt (c, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all (headers);
@@ -178,10 +164,10 @@ s_post (notify_channel_t *self, const char *id, const char *json, size_t len, in
     notify_result_t result = s_classify (status);
     if (result != NOTIFY_SENT) {
         //  Keep the reason short and on one line for the log.
-        for (char *p = self->reply; *p; p++)
+        for (char *p = self->reply.text; *p; p++)
             if (*p == '\n' || *p == '\r')
                 *p = ' ';
-        snprintf (err, errlen, "http %ld%s%.200s", status, *self->reply? ": ": "", self->reply);
+        snprintf (err, errlen, "http %ld%s%.200s", status, *self->reply.text? ": ": "", self->reply.text);
     }
     return result;
 }
