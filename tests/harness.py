@@ -1166,9 +1166,11 @@ def _read_jsonl(path):
     return out
 
 
-def run(test_fn):
+def run(test_fn, name=None):
     """Runs one test function as a script: exit 0 on success, 1 with the
-    traceback otherwise. Use as: if __name__ == "__main__": run(main)."""
+    traceback otherwise. Use as: if __name__ == "__main__": run(main).
+    With a name, the last line is the summary "<name>: 1 passed, 0 failed"
+    (or "<name>: 0 passed, 1 failed")."""
     import traceback
     start = time.monotonic()
     try:
@@ -1178,8 +1180,12 @@ def run(test_fn):
             raise
         traceback.print_exc()
         print("FAILED after %.1f s" % (time.monotonic() - start), flush=True)
+        if name:
+            print("%s: 0 passed, 1 failed" % name, flush=True)
         sys.exit(1)
     print("OK (%.1f s)" % (time.monotonic() - start), flush=True)
+    if name:
+        print("%s: 1 passed, 0 failed" % name, flush=True)
 
 
 def _selftest():

@@ -2,11 +2,12 @@
 # ctest: TIMEOUT 400
 """End-to-end test of asp-notification and asp-sim-customer.
 
-Starts its own redis-server(s), asp-notification and asp-sim-customer from
-ASP_BIN_DIR on free ports (redis 6420-6429, TCP 17400-17499), a Python
-stand-in for intake's survey endpoint, a Python webhook that always fails,
-and talks to the notification service's bus like another service would (a
-DEALER sending envelopes, reading ACK/NAK, resending what is unanswered).
+Starts its own redis-server(s) (harness.Redis), asp-notification and
+asp-sim-customer from ASP_BIN_DIR on free ports (harness.free_port), a
+Python stand-in for intake's survey endpoint, a Python webhook that always
+fails, and talks to the notification service's bus like another service
+would (a DEALER sending envelopes, reading ACK/NAK, resending what is
+unanswered).
 
 Covers: every event type -> one webhook with the right template, text,
 contact and data; a redelivered message -> one notification; an unknown
@@ -23,17 +24,14 @@ configuration errors (exit 2); clean exit on SIGTERM; no sanitizer reports.
 
 Exit status 0 when everything passed.
 """
-import fcntl
 import hashlib
 import http.server
 import json
 import os
 import random
 import re
-import signal
-import socket
+import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -41,20 +39,18 @@ import urllib.error
 import urllib.request
 
 import msgpack
-import zmq
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.environ.get("ASP_BIN_DIR") or os.path.join(HERE, "..", "build", "bin")
-SANITIZED = os.environ.get("ASP_SANITIZED") == "1"
-SLOW = 3 if SANITIZED else 1            # timeouts scale up under sanitizers
-KILL_BATCH = 120 if SANITIZED else 300  # events in the SIGKILL test
+import harness
+from harness import Redis, binary, envelope, free_port, new_id, run, scaled, wait_for
+
+SLOW = harness.TIMEOUT_SCALE            # timeouts scale up under sanitizers
+KILL_BATCH = scaled(300, 120)           # events in the SIGKILL test
 PHONE = "13812345678"
 TOKEN = "sim-test-token"
 
 WORK = tempfile.mkdtemp(prefix="notify-test-")
-PROCS = []
-_taken = set()
-_locks = []                      # fds of the port lock files we hold
+PROCS = []                              # every process started, for the log checks
+REDIS = []                              # every redis-server started
 
 
 def log(msg):
@@ -65,185 +61,49 @@ def fail(msg):
     raise AssertionError(msg)
 
 
-def _claim(p):
-    """Locks port p against other copies of this test (kept until exit):
-    a bind test alone races with them, and libmicrohttpd's SO_REUSEPORT
-    would let two servers share a port without an error."""
-    fd = os.open(os.path.join(tempfile.gettempdir(), "asp-notification-test-port-%d.lock" % p),
-                 os.O_CREAT | os.O_RDWR, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(fd)
-        return False
-    _locks.append(fd)
-    return True
-
-
-def pick_port(lo, hi):
-    """A port in [lo, hi] that is free now (bind test), not handed out before."""
-    ports = list(range(lo, hi + 1))
-    random.shuffle(ports)
-    for p in ports:
-        if p in _taken or not _claim(p):
-            continue
-        s = socket.socket()
-        # As the servers do (redis, libmicrohttpd, ZeroMQ): a port that only
-        # has connections in TIME_WAIT is free for them.
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", p))
-        except OSError:
-            os.close(_locks.pop())
-            continue
-        finally:
-            s.close()
-        _taken.add(p)
-        return p
-    fail("no free port in %d-%d" % (lo, hi))
-
-
-def tcp_port():
-    return pick_port(17400, 17499)
-
-
-def wait_until(fn, timeout, what):
-    deadline = time.time() + timeout * SLOW
-    last = None
-    while time.time() < deadline:
-        last = fn()
-        if last:
-            return last
-        time.sleep(0.05)
-    fail("timed out waiting for %s" % what)
-
-
-def new_id(prefix):
-    return prefix + "%x%016x" % (int(time.time() * 1000), random.getrandbits(64))
-
-
 def expected_nid(msg_id, template):
     return "N" + hashlib.sha1(("%s/%s" % (msg_id, template)).encode()).hexdigest()[:24]
 
 
 # --- processes ---------------------------------------------------------------
 
-class Proc:
-    def __init__(self, name, argv, env=None):
-        self.name = name
-        self.logpath = os.path.join(WORK, name + ".log")
-        self.argv = argv
-        self.env = env
-        self.p = None
+class Proc(harness.Proc):
+    """A harness.Proc that logs into WORK and is remembered for the log checks."""
+
+    def __init__(self, name, argv, env):
+        super().__init__(name, argv, env, os.path.join(WORK, name + ".log"))
 
     def start(self):
-        out = open(self.logpath, "ab")
-        self.p = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT, env=self.env)
-        out.close()
-        PROCS.append(self)
+        super().start()
+        if self not in PROCS:
+            PROCS.append(self)
         return self
-
-    def alive(self):
-        return self.p is not None and self.p.poll() is None
-
-    def kill9(self):
-        self.p.kill()
-        self.p.wait()
 
     def term(self, timeout=15):
         """SIGTERM; returns the exit status (fails when it hangs)."""
-        self.p.send_signal(signal.SIGTERM)
-        try:
-            return self.p.wait(timeout * SLOW)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
+        status = self.terminate(timeout * SLOW)
+        if status is None:
             fail("%s did not stop within %ds of SIGTERM" % (self.name, timeout * SLOW))
+        return status
 
     def text(self):
-        with open(self.logpath, "rb") as f:
+        with open(self.log_path, "rb") as f:
             return f.read().decode("utf-8", "replace")
 
-    def stop(self):
-        if self.alive():
-            self.p.kill()
-            self.p.wait()
 
-
-class Redis:
-    """A throwaway redis-server with AOF and a password, and a tiny client."""
-
-    def __init__(self):
-        self.port = pick_port(6420, 6429)
-        self.password = "pw-%x" % random.getrandbits(32)
-        d = os.path.join(WORK, "redis-%d" % self.port)
-        os.makedirs(d)
-        self.proc = Proc("redis-%d" % self.port, [
-            "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-            "--requirepass", self.password, "--dir", d, "--appendonly", "yes",
-            "--save", "", "--daemonize", "no"]).start()
-        self.sock = None
-        wait_until(self._connect, 10, "redis on port %d" % self.port)
-
-    def _connect(self):
-        try:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-            self.buf = b""
-            return self.cmd("AUTH", self.password) == "OK" and self.cmd("PING") == "PONG"
-        except OSError:
-            return False
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise OSError("redis closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _read(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise RuntimeError(rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                self.buf += self.sock.recv(65536)
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data.decode("utf-8", "replace")
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError("bad RESP line %r" % line)
-
-    def cmd(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
-        return self._read()
-
-    def hash(self, key):
-        flat = self.cmd("HGETALL", key) or []
-        return dict(zip(flat[0::2], flat[1::2]))
+def start_redis(name):
+    """A throwaway redis-server (AOF, a password) whose files stay in WORK."""
+    redis = Redis(dir=os.path.join(WORK, name), log_path=os.path.join(WORK, name + ".log"))
+    REDIS.append(redis)
+    return redis.start()
 
 
 def notification_env(redis, bus_port, metrics_port, webhook, **extra):
     env = dict(os.environ)
-    # Every bus endpoint on our own range: the outbox must never reach
-    # another helper's (or a real) service.
+    # Every bus endpoint on a free port of our own: the outbox must never
+    # reach another test's (or a real) service.
+    env.update(redis.env())
     env.update({
-        "ASP_REDIS_HOST": "127.0.0.1", "ASP_REDIS_PORT": str(redis.port),
-        "ASP_REDIS_PASSWORD": redis.password,
         "ASP_NOTIFICATION_BUS": "tcp://127.0.0.1:%d" % bus_port,
         "ASP_METRICS_PORT": str(metrics_port),
         "ASP_NOTIFY_WEBHOOK_URL": webhook,
@@ -253,7 +113,7 @@ def notification_env(redis, bus_port, metrics_port, webhook, **extra):
         "ASP_LOG_LEVEL": "info", "TZ": "Asia/Shanghai",
     })
     for var in ("ASP_INTAKE_BUS", "ASP_ROUTING_BUS", "ASP_SLA_BUS", "ASP_FEEDBACK_BUS"):
-        env[var] = "tcp://127.0.0.1:%d" % tcp_port()
+        env[var] = "tcp://127.0.0.1:%d" % free_port()
     env.pop("ASP_NOTIFY_FILE", None)
     env.pop("ASP_BUS_BIND", None)
     env.update(extra)
@@ -285,23 +145,21 @@ def metric(port, name):
 
 # --- the bus -------------------------------------------------------------------
 
-class Bus:
-    """A producer as the outbox is: sends envelopes, reads ACK / NAK."""
+class Bus(harness.Bus):
+    """A producer as the outbox is: posts envelopes without waiting, collects
+    the ACKs / NAKs as they come (pump) and resends what is unanswered."""
 
     def __init__(self, endpoint):
-        self.sock = zmq.Context.instance().socket(zmq.DEALER)
-        self.sock.setsockopt(zmq.LINGER, 0)
-        self.sock.connect(endpoint)
+        super().__init__(endpoint)
         self.acked = set()
         self.naks = {}              # id -> reason
         self.anonymous = []         # NAKs for frames without a readable id
 
     @staticmethod
-    def envelope(etype, ticket, body, msg_id=None):
+    def encode(etype, ticket, body, msg_id=None):
+        """(message id, encoded envelope)."""
         msg_id = msg_id or new_id("m")
-        frame = msgpack.packb([1, etype, msg_id, ticket, new_id("tr"), int(time.time() * 1000), body],
-                              use_bin_type=True)
-        return msg_id, frame
+        return msg_id, envelope(etype, ticket, body, id=msg_id)
 
     def pump(self, timeout_ms=50):
         while self.sock.poll(timeout_ms):
@@ -317,34 +175,36 @@ class Bus:
             else:
                 fail("unexpected reply on the bus: %r" % frames)
 
-    def send(self, frame):
+    def post(self, frame):
         self.sock.send(frame)
 
     def call(self, etype, ticket, body, msg_id=None, timeout=10):
         """Sends until answered (as the outbox resends); ('ACK'|'NAK', reason)."""
-        msg_id, frame = self.envelope(etype, ticket, body, msg_id)
+        msg_id, frame = self.encode(etype, ticket, body, msg_id)
         return msg_id, self.call_frame(msg_id, frame, timeout)
 
     def call_frame(self, msg_id, frame, timeout=10):
         self.acked.discard(msg_id)
         self.naks.pop(msg_id, None)
-        deadline = time.time() + timeout * SLOW
-        while time.time() < deadline:
-            self.send(frame)
-            until = time.time() + 1
-            while time.time() < until:
-                self.pump(50)
-                if msg_id in self.acked:
-                    return ("ACK", None)
-                if msg_id in self.naks:
-                    return ("NAK", self.naks[msg_id])
-        fail("no answer on the bus for %s" % msg_id)
+        sent = [0.0]
+
+        def answered():
+            if time.monotonic() - sent[0] >= 1:       # resend once a second
+                self.post(frame)
+                sent[0] = time.monotonic()
+            self.pump(50)
+            if msg_id in self.acked:
+                return ("ACK", None)
+            if msg_id in self.naks:
+                return ("NAK", self.naks[msg_id])
+            return None
+        return wait_for(answered, timeout, interval=0, what="an answer on the bus for %s" % msg_id)
 
     def raw(self, frames, timeout=5):
         """Sends frames that may not even decode; returns the NAK reason."""
         before = len(self.anonymous)
         self.sock.send_multipart(frames)
-        wait_until(lambda: self.pump(50) or len(self.anonymous) > before, timeout, "a NAK")
+        wait_for(lambda: self.pump(50) or len(self.anonymous) > before, timeout, what="a NAK")
         return self.anonymous[before]
 
 
@@ -382,12 +242,7 @@ class IntakeHandler(http.server.BaseHTTPRequestHandler):
                     status, reply = 202, {"ticket_id": ticket, "status": "survey_received"}
                 srv.posts.append({"ticket": ticket, "auth": self.headers.get("Authorization"),
                                   "body": json.loads(body), "status": status})
-        raw = json.dumps(reply).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, status, json.dumps(reply).encode())
 
     def log_message(self, *args):
         pass
@@ -412,15 +267,19 @@ class FailingHandler(http.server.BaseHTTPRequestHandler):
             self.server.posts.append({"key": self.headers.get("Idempotency-Key"),
                                       "attempt": self.headers.get("X-ASP-Attempt"), "body": body})
         status = 422 if body["ticket_id"].startswith("TREF") else 503
-        raw = b'{"error":{"code":"nope","message":"not today"}}'
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, status, b'{"error":{"code":"nope","message":"not today"}}')
 
     def log_message(self, *args):
         pass
+
+
+def send_json(handler, status, raw):
+    """Writes one JSON answer of a stand-in server."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    handler.wfile.write(raw)
 
 
 def serve(server):
@@ -457,12 +316,11 @@ class World:
 
 def run_selftests(redis):
     """The class self-tests; the store's uses this Redis before the service does."""
-    env = dict(os.environ, ASP_REDIS_HOST="127.0.0.1", ASP_REDIS_PORT=str(redis.port),
-               ASP_REDIS_PASSWORD=redis.password)
+    env = dict(os.environ, **redis.env())
     env.pop("ASP_NOTIFY_WEBHOOK_URL", None)
     env.pop("ASP_NOTIFY_FILE", None)
     for b in ("asp-notification", "asp-sim-customer"):
-        r = subprocess.run([os.path.join(BIN, b), "--selftest"], env=env, capture_output=True,
+        r = subprocess.run([binary(b), "--selftest"], env=env, capture_output=True,
                            timeout=60 * SLOW)
         if r.returncode != 0:
             fail("%s --selftest: status %s\n%s" % (b, r.returncode, (r.stdout + r.stderr).decode()[-2000:]))
@@ -471,10 +329,10 @@ def run_selftests(redis):
 
 def start_world():
     w = World()
-    w.redis = Redis()
+    w.redis = start_redis("redis")
     run_selftests(w.redis)
-    w.bus_port, w.metrics_port = tcp_port(), tcp_port()
-    w.sim_port, w.intake_port = tcp_port(), tcp_port()
+    w.bus_port, w.metrics_port = free_port(), free_port()
+    w.sim_port, w.intake_port = free_port(), free_port()
     w.record = os.path.join(WORK, "sink.jsonl")
     w.intake = serve(Intake(w.intake_port))
     w.sim = start_sim(w)
@@ -487,17 +345,17 @@ def start_world():
 
 def start_sim(w):
     env = dict(os.environ, ASP_SIM_TOKEN=TOKEN, ASP_SIM_SURVEY_TRIES="10", ASP_LOG_LEVEL="info")
-    p = Proc("sim-customer", [os.path.join(BIN, "asp-sim-customer"), "--port", str(w.sim_port),
+    p = Proc("sim-customer", [binary("asp-sim-customer"), "--port", str(w.sim_port),
                               "--record", w.record, "--intake", "http://127.0.0.1:%d" % w.intake_port],
              env).start()
-    wait_until(lambda: http_ok("http://127.0.0.1:%d/stats" % w.sim_port), 10, "the sim customer")
+    wait_for(lambda: http_ok("http://127.0.0.1:%d/stats" % w.sim_port), 10, what="the sim customer")
     return p
 
 
 def start_notification(w, name, env=None, port=None):
-    p = Proc(name, [os.path.join(BIN, "asp-notification")], env or w.env).start()
+    p = Proc(name, [binary("asp-notification")], env or w.env).start()
     port = port or w.metrics_port
-    wait_until(lambda: http_ok("http://127.0.0.1:%d/healthz" % port), 10, name + " /healthz")
+    wait_for(lambda: http_ok("http://127.0.0.1:%d/healthz" % port), 10, what=name + " /healthz")
     return p
 
 
@@ -543,8 +401,8 @@ def test_every_event(w):
         if answer != "ACK":
             fail("%s refused: %s" % (etype, why))
         sent[tpl] = (msg_id, etype, body, audience, words)
-    got = wait_until(lambda: len(for_ticket(w.record, t)) >= 8 and for_ticket(w.record, t), 15,
-                     "8 webhooks for " + t)
+    got = wait_for(lambda: len(for_ticket(w.record, t)) >= 8 and for_ticket(w.record, t), 15,
+                   what="8 webhooks for " + t)
     time.sleep(0.5)
     got = for_ticket(w.record, t)
     if len(got) != 8:
@@ -578,7 +436,7 @@ def test_unknown_contact(w):
                                                             "partner_id": "P002"})
     if answer != "ACK":
         fail("refused: %s" % why)
-    r = wait_until(lambda: for_ticket(w.record, t), 10, "the webhook for " + t)[0]
+    r = wait_for(lambda: for_ticket(w.record, t), 10, what="the webhook for " + t)[0]
     if r["to"] is not None or r["template"] != "partner_assigned":
         fail("unknown contact: %r" % r)
     log("ok - a ticket whose contact is unknown is still notified, with \"to\": null")
@@ -586,11 +444,11 @@ def test_unknown_contact(w):
 
 def test_redelivery(w):
     t = new_id("T")
-    msg_id, frame = Bus.envelope("ticket.created", t, created_body("Wang", "13900001111"))
+    msg_id, frame = Bus.encode("ticket.created", t, created_body("Wang", "13900001111"))
     for _ in range(3):
         if w.bus.call_frame(msg_id, frame) != ("ACK", None):
             fail("redelivered message not acknowledged")
-    wait_until(lambda: for_ticket(w.record, t), 10, "the webhook for " + t)
+    wait_for(lambda: for_ticket(w.record, t), 10, what="the webhook for " + t)
     time.sleep(1.0)
     got = for_ticket(w.record, t)
     if len(got) != 1 or got[0]["duplicate"]:
@@ -602,8 +460,8 @@ def test_redelivery(w):
 
 def test_survey(w, ticket):
     # The visit.scheduled of test_every_event asked for a survey.
-    wait_until(lambda: any(p["status"] == 202 for p in w.intake.posts if p["ticket"] == ticket), 20,
-               "the survey answer for " + ticket)
+    wait_for(lambda: any(p["status"] == 202 for p in w.intake.posts if p["ticket"] == ticket), 20,
+             what="the survey answer for " + ticket)
     posts = [p for p in w.intake.posts if p["ticket"] == ticket]
     if [p["status"] for p in posts] != [409, 409, 202]:
         fail("survey posts: %r" % [p["status"] for p in posts])
@@ -613,14 +471,14 @@ def test_survey(w, ticket):
             fail("survey without the bearer token: %r" % p["auth"])
         if b.get("score") not in (4, 5) or b.get("resolved") is not True or not b.get("comment"):
             fail("survey body %r" % b)
-    st = wait_until(lambda: (lambda s: s["surveys_answered"] == 1 and s)(sim_stats(w)), 5, "stats")
+    st = wait_for(lambda: (lambda s: s["surveys_answered"] == 1 and s)(sim_stats(w)), 5, what="stats")
     # A second survey request for the same ticket (a new message): intake
     # says already_answered, which the customer takes as done.
     _, (answer, _) = w.bus.call("visit.scheduled", ticket, {"visit_id": "V2" + ticket})
     if answer != "ACK":
         fail("second visit.scheduled refused")
-    st = wait_until(lambda: (lambda s: s["surveys_already_answered"] == 1 and s)(sim_stats(w)), 15,
-                    "already_answered to be taken as done")
+    st = wait_for(lambda: (lambda s: s["surveys_already_answered"] == 1 and s)(sim_stats(w)), 15,
+                  what="already_answered to be taken as done")
     if st["surveys_failed"] or st["surveys_pending"]:
         fail("survey stats %r" % st)
     log("ok - survey_request: the sim customer answered (after 2x 409 not_completed), "
@@ -654,7 +512,7 @@ def test_garbage(w):
         _, (answer, why) = w.bus.call(etype, ticket, body)
         if answer != "NAK" or words not in why:
             fail("%s: expected NAK with %r, got %s %r" % (etype, words, answer, why))
-    if not w.notify.alive():
+    if not w.notify.running():
         fail("asp-notification died on bad input")
     if for_ticket(w.record, t):
         fail("a refused message made a notification")
@@ -663,7 +521,7 @@ def test_garbage(w):
     _, (answer, _) = w.bus.call("ticket.created", t2, created_body())
     if answer != "ACK":
         fail("valid message after garbage refused")
-    wait_until(lambda: for_ticket(w.record, t2), 10, "a webhook after the garbage")
+    wait_for(lambda: for_ticket(w.record, t2), 10, what="a webhook after the garbage")
     if (metric(w.metrics_port, "bus_refused_total") or 0) < len(cases) + len(typed):
         fail("bus_refused_total did not count the refusals")
     log("ok - garbage frames and unknown types got NAKs with reasons; the service kept serving")
@@ -678,13 +536,13 @@ def test_webhook_down(w):
     msg_id, (answer, _) = w.bus.call("ticket.created", t, created_body())
     if answer != "ACK":
         fail("refused while the webhook is down")
-    wait_until(lambda: (metric(w.metrics_port, "notify_retried_total") or 0) >= retried + 2, 15,
-               "failed attempts while the webhook is down")
+    wait_for(lambda: (metric(w.metrics_port, "notify_retried_total") or 0) >= retried + 2, 15,
+             what="failed attempts while the webhook is down")
     w.sim = start_sim(w)
-    got = wait_until(lambda: for_ticket(w.record, t), 15, "the delayed webhook")
+    got = wait_for(lambda: for_ticket(w.record, t), 15, what="the delayed webhook")
     nid = expected_nid(msg_id, "received")
-    h = wait_until(lambda: (lambda h: h.get("state") == "delivered" and h)(w.redis.hash("notify:n:" + nid)),
-                   5, "delivered state")
+    h = wait_for(lambda: (lambda h: h.get("state") == "delivered" and h)(w.redis.hgetall("notify:n:" + nid)),
+                 5, what="delivered state")
     if int(h["attempts"]) < 3 or len(got) != 1:
         fail("expected one delivery after >= 3 attempts: %r, %d records" % (h, len(got)))
     log("ok - webhook down for a while: retried (%s attempts) and delivered later" % h["attempts"])
@@ -692,8 +550,8 @@ def test_webhook_down(w):
 
 def test_dead_letters(w):
     """A second Redis and notification whose webhook always fails."""
-    redis = Redis()
-    hook_port, bus_port, metrics_port = tcp_port(), tcp_port(), tcp_port()
+    redis = start_redis("redis-failing")
+    hook_port, bus_port, metrics_port = free_port(), free_port(), free_port()
     hook = serve(FailingHook(hook_port))
     env = notification_env(redis, bus_port, metrics_port, "http://127.0.0.1:%d/hook" % hook_port,
                            ASP_NOTIFY_RETRIES="3", ASP_NOTIFY_BACKOFF_MS="100", ASP_NOTIFY_WORKERS="1",
@@ -705,22 +563,22 @@ def test_dead_letters(w):
     if answer != "ACK":
         fail("refused")
     nid = expected_nid(msg_id, "received")
-    wait_until(lambda: nid in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 15, "the dead letter")
+    wait_for(lambda: nid in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 15, what="the dead letter")
     time.sleep(0.5)
     posts = [x for x in hook.posts if x["body"]["ticket_id"] == t]
     if [x["attempt"] for x in posts] != ["1", "2", "3"] or {x["key"] for x in posts} != {nid}:
         fail("expected 3 attempts with Idempotency-Key %s: %r" % (nid, [(x["key"], x["attempt"]) for x in posts]))
-    h = redis.hash("notify:n:" + nid)
+    h = redis.hgetall("notify:n:" + nid)
     if h.get("state") != "dead" or h.get("attempts") != "3" or "503" not in h.get("last_error", ""):
         fail("dead notification: %r" % h)
     # A 4xx refusal is final: dead after one attempt.
     tref = "TREF" + new_id("")
     msg_id, _ = bus.call("ticket.created", tref, created_body())
     nref = expected_nid(msg_id, "received")
-    wait_until(lambda: nref in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 10, "the refused one")
+    wait_for(lambda: nref in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 10, what="the refused one")
     if len([x for x in hook.posts if x["body"]["ticket_id"] == tref]) != 1:
         fail("a 422 was retried")
-    wait_until(lambda: metric(metrics_port, "notify_dead_letters") == 2, 5, "the dead-letter gauge")
+    wait_for(lambda: metric(metrics_port, "notify_dead_letters") == 2, 5, what="the dead-letter gauge")
     if metric(metrics_port, "notify_dead_total") != 2 or metric(metrics_port, "notify_retried_total") != 2:
         fail("dead/retried counters wrong")
     if "moved to dead letters" not in p.text():
@@ -730,17 +588,17 @@ def test_dead_letters(w):
     far = 9999999999999
     redis.cmd("ZADD", "notify:retry", far, "Nfiller1", far, "Nfiller2")
     tq = new_id("T")
-    msg_id, frame = Bus.envelope("ticket.created", tq, created_body())
-    bus.send(frame)
+    msg_id, frame = Bus.encode("ticket.created", tq, created_body())
+    bus.post(frame)
     time.sleep(1.5 * SLOW)
     bus.pump(100)
     nq = expected_nid(msg_id, "received")
-    if msg_id in bus.acked or msg_id in bus.naks or redis.hash("notify:n:" + nq):
+    if msg_id in bus.acked or msg_id in bus.naks or redis.hgetall("notify:n:" + nq):
         fail("an event was taken although the queue was full")
     redis.cmd("ZREM", "notify:retry", "Nfiller1")
     if bus.call_frame(msg_id, frame) != ("ACK", None):
         fail("the event was not taken once there was room")
-    wait_until(lambda: nq in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 10, "the held-back event")
+    wait_for(lambda: nq in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 10, what="the held-back event")
     redis.cmd("ZREM", "notify:retry", "Nfiller2")
     if "notification queue full" not in p.text():
         fail("the full queue was not logged")
@@ -759,7 +617,7 @@ def test_channels(w, redis):
     """ASP_NOTIFY_FILE, then neither: JSON lines in the file, on stdout."""
     path = os.path.join(WORK, "notifications.jsonl")
     for kind in ("file", "stdout"):
-        bus_port, metrics_port = tcp_port(), tcp_port()
+        bus_port, metrics_port = free_port(), free_port()
         env = notification_env(redis, bus_port, metrics_port, "")
         env.pop("ASP_NOTIFY_WEBHOOK_URL")
         if kind == "file":
@@ -782,12 +640,12 @@ def test_channels(w, redis):
                     continue
                 if j.get("id") == nid and "level" not in j:      # not a log line
                     return j
-        j = wait_until(line, 10, "the %s line" % kind)
+        j = wait_for(line, 10, what="the %s line" % kind)
         if j["template"] != "completed" or "已安装完成" not in j["text"] or j["to"] is not None:
             fail("%s line %r" % (kind, j))
         if p.term() != 0:
             fail("notification (%s) did not exit cleanly" % kind)
-    redis.proc.stop()
+    redis.stop()
     log("ok - the file and stdout channels write one JSON line per notification")
 
 
@@ -796,16 +654,16 @@ def test_kill(w):
     msgs = {}                       # ticket -> (msg_id, frame)
     for _ in range(KILL_BATCH):
         t = new_id("TK")
-        msgs[t] = Bus.envelope("ticket.created", t, created_body("Kill", "13700000000"))
+        msgs[t] = Bus.encode("ticket.created", t, created_body("Kill", "13700000000"))
     order = list(msgs)
     bus = w.bus
     for t in order:
-        bus.send(msgs[t][1])
+        bus.post(msgs[t][1])
     # Kill once part of it reached the sink.
     kill_at = KILL_BATCH // 4
-    wait_until(lambda: sum(1 for r in records(w.record) if r["ticket_id"].startswith("TK")) >= kill_at,
-               20, "deliveries before the kill")
-    w.notify.kill9()
+    wait_for(lambda: sum(1 for r in records(w.record) if r["ticket_id"].startswith("TK")) >= kill_at,
+             20, what="deliveries before the kill")
+    w.notify.kill()
     bus.pump(100)
     # Simulate the worst moment for one of them: taken by a worker, sent or
     # not, not settled. Recovery must send it again.
@@ -817,20 +675,20 @@ def test_kill(w):
     # acknowledged (an ACK lost in the crash).
     acked_before = [t for t in order if msgs[t][0] in bus.acked]
     for t in random.sample(acked_before, min(20, len(acked_before))):
-        bus.send(msgs[t][1])
+        bus.post(msgs[t][1])
 
     def all_acked():
         for t in order:
             if msgs[t][0] not in bus.acked:
-                bus.send(msgs[t][1])
+                bus.post(msgs[t][1])
         bus.pump(300)
         return all(msgs[t][0] in bus.acked for t in order)
-    wait_until(all_acked, 30, "every message acknowledged after the restart")
+    wait_for(all_acked, 30, what="every message acknowledged after the restart")
 
     def all_delivered():
         seen = {r["ticket_id"] for r in records(w.record)}
         return all(t in seen for t in order)
-    wait_until(all_delivered, 30, "every notification delivered")
+    wait_for(all_delivered, 30, what="every notification delivered")
     time.sleep(1.0)
     by_ticket = {}
     for r in records(w.record):
@@ -845,9 +703,9 @@ def test_kill(w):
         if len(firsts) != 1:
             fail("ticket %s: %d first deliveries" % (t, len(firsts)))
         dups += len(by_ticket[t]) - 1
-    wait_until(lambda: w.redis.cmd("LLEN", "notify:processing") == 0 and
-               w.redis.cmd("LLEN", "notify:pending") == 0 and w.redis.cmd("ZCARD", "notify:retry") == 0,
-               10, "empty queues")
+    wait_for(lambda: w.redis.cmd("LLEN", "notify:processing") == 0 and
+             w.redis.cmd("LLEN", "notify:pending") == 0 and w.redis.cmd("ZCARD", "notify:retry") == 0,
+             10, what="empty queues")
     if left and "left in processing" not in w.notify.text():
         fail("no recovery logged although %d were in processing" % left)
     log("ok - SIGKILL mid-stream: all %d delivered, none created twice (%d redelivered with the same id, "
@@ -862,7 +720,7 @@ def test_english(w):
     _, (answer, _) = w.bus.call("ticket.created", t, created_body())
     if answer != "ACK":
         fail("refused")
-    r = wait_until(lambda: for_ticket(w.record, t), 10, "the English webhook")[0]
+    r = wait_for(lambda: for_ticket(w.record, t), 10, what="the English webhook")[0]
     if r["lang"] != "en" or not r["text"].startswith("Your service ticket %s has been received" % t):
         fail("English text: %r" % r)
     log("ok - ASP_NOTIFY_LANG=en renders English texts")
@@ -927,14 +785,14 @@ def test_bad_config(w):
         ({"ASP_NOTIFY_WEBHOOK_URL": "ftp://example.com/"}, "http:// or https://"),
     ]
     for extra, words in cases:
-        env = notification_env(w.redis, tcp_port(), 0, "http://127.0.0.1:1/", **extra)
+        env = notification_env(w.redis, free_port(), 0, "http://127.0.0.1:1/", **extra)
         env["ASP_METRICS_PORT"] = "0"
-        r = subprocess.run([os.path.join(BIN, "asp-notification")], env=env, capture_output=True,
+        r = subprocess.run([binary("asp-notification")], env=env, capture_output=True,
                            timeout=20 * SLOW)
         out = (r.stdout + r.stderr).decode("utf-8", "replace")
         if r.returncode != 2 or words not in out:
             fail("bad config %r: status %s, output %r" % (extra, r.returncode, out[-300:]))
-    r = subprocess.run([os.path.join(BIN, "asp-sim-customer"), "--port", "nope"], capture_output=True,
+    r = subprocess.run([binary("asp-sim-customer"), "--port", "nope"], capture_output=True,
                        timeout=20 * SLOW)
     if r.returncode != 2 or b"--port" not in r.stderr:
         fail("sim customer with a bad port: %s %r" % (r.returncode, r.stderr))
@@ -944,8 +802,6 @@ def test_bad_config(w):
 def check_sanitizers():
     """Under ASP_SANITIZE any report in any log is a failure."""
     for p in PROCS:
-        if p.name.startswith("redis"):
-            continue
         t = p.text()
         for words in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:"):
             if words in t:
@@ -954,13 +810,11 @@ def check_sanitizers():
 
 
 def main():
-    for b in ("asp-notification", "asp-sim-customer"):
-        if not os.access(os.path.join(BIN, b), os.X_OK):
-            log("missing %s in ASP_BIN_DIR=%s" % (b, BIN))
-            return 1
     ok = False
     w = None
     try:
+        for b in ("asp-notification", "asp-sim-customer"):
+            binary(b)               # a clear error when it is not built
         w = start_world()
         ticket = test_every_event(w)
         test_unknown_contact(w)
@@ -983,30 +837,25 @@ def main():
         log("ok - clean exit of both on SIGTERM")
         check_sanitizers()
         ok = True
-    except AssertionError as e:
-        log("FAIL: %s" % e)
-    except Exception:
-        import traceback
-        log("FAIL: %s" % traceback.format_exc())
     finally:
         for p in PROCS:
-            p.stop()
+            p.kill()
+        for r in REDIS:
+            r.stop()
         if w:
             w.intake.shutdown()
-        if ok:
-            import shutil
+        if ok and os.environ.get("ASP_KEEP_TMP") != "1":
             shutil.rmtree(WORK, ignore_errors=True)
         else:
             log("logs kept in %s" % WORK)
+        if not ok:
             shown = set()
             for p in PROCS:
-                if (p.name.startswith("notification") or p.name == "sim-customer") and p.logpath not in shown:
-                    shown.add(p.logpath)
+                if (p.name.startswith("notification") or p.name == "sim-customer") and p.log_path not in shown:
+                    shown.add(p.log_path)
                     log("--- tail of %s" % p.name)
-                    log("\n".join(p.text().splitlines()[-15:]))
-    log("notification_test: %s" % ("PASS" if ok else "FAIL"))
-    return 0 if ok else 1
+                    log(p.tail(15))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main, name="notification_test")

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """End-to-end test of asp-routing and the partner protocol (ASPW/1).
 
-Standalone: starts its own redis-server and asp-routing (from ASP_BIN_DIR)
-on free ports, makes CURVE certificates, plays several partners (DEALER +
-CURVE, msgpack) and a bus sender (a DEALER sending ticket.created to
+Standalone, with the pieces of tests/harness.py: starts its own
+redis-server (harness.Redis) and asp-routing (from ASP_BIN_DIR) on free
+ports, makes CURVE certificates, plays several partners (DEALER + CURVE,
+msgpack) and a bus sender (a harness.Bus sending ticket.created to
 routing's inbox). No other service runs: routing's outbox keeps the events
 for them in Redis (ob:routing:<service>), where this test reads them.
 
@@ -20,27 +21,20 @@ under the same wo_id. Exit status 0 = pass.
 """
 # ctest: TIMEOUT 300 LABELS integration
 
-import atexit
-import ctypes
 import http.client
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
-import uuid
 
 import msgpack
 import zmq
 
-SOURCE_DIR = os.environ.get("ASP_SOURCE_DIR") or os.path.dirname(
-    os.path.dirname(os.path.abspath(__file__)))
-BIN_DIR = os.environ.get("ASP_BIN_DIR") or os.path.join(SOURCE_DIR, "build", "bin")
-SANITIZED = os.environ.get("ASP_SANITIZED") == "1"
-SCALE = float(os.environ.get("ASP_TIMEOUT_SCALE") or (3 if SANITIZED else 1))
+import harness
+from harness import HarnessError, Proc, Redis, binary, free_port, new_id, run, wait_for
+
+SCALE = harness.TIMEOUT_SCALE
 
 HEARTBEAT_MS = 300
 LIVENESS = 3
@@ -48,7 +42,6 @@ OFFER_TIMEOUT_MS = int(2000 * SCALE)
 
 ctx = zmq.Context.instance()
 TMP = tempfile.mkdtemp(prefix="routing-test-")
-PROCS = []
 
 
 def log(*args):
@@ -64,110 +57,13 @@ def check(cond, what):
         raise Failure(what)
 
 
-# --- processes ---------------------------------------------------------------
-
-def _die_with_parent():
+def waiting(predicate, timeout, failure):
+    """harness.wait_for for a predicate that pumps the sockets itself (so no
+    sleep in between); on a time-out, fails with failure(): the state then."""
     try:
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)    # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def start(argv, logname, env=None):
-    out = open(os.path.join(TMP, logname), "ab")
-    p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
-                         preexec_fn=_die_with_parent)
-    PROCS.append(p)
-    return p
-
-
-def stop_all():
-    for p in PROCS:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-
-
-atexit.register(stop_all)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-# --- Redis: a throwaway server and a tiny RESP client --------------------------
-
-class Redis:
-    def __init__(self):
-        self.port = free_port()
-        self.password = "pw-" + uuid.uuid4().hex[:12]
-        self.dir = os.path.join(TMP, "redis")
-        os.makedirs(self.dir)
-        self.proc = start(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                           "--requirepass", self.password, "--dir", self.dir,
-                           "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-                           "--daemonize", "no"], "redis.log")
-        deadline = time.time() + 10
-        while True:
-            try:
-                self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
-                self.buf = b""
-                check(self.cmd("AUTH", self.password) == "OK", "redis AUTH")
-                break
-            except (OSError, Failure):
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.05)
-
-    def cmd(self, *args):
-        out = b"*%d\r\n" % len(args)
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += b"$%d\r\n%s\r\n" % (len(a), a)
-        self.sock.sendall(out)
-        return self._read()
-
-    def _line(self):
-        while b"\r\n" not in self.buf:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise Failure("redis closed the connection")
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def _read(self):
-        line = self._line()
-        kind, rest = line[:1], line[1:]
-        if kind == b"+":
-            return rest.decode()
-        if kind == b"-":
-            raise Failure("redis error: " + rest.decode())
-        if kind == b":":
-            return int(rest)
-        if kind == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            while len(self.buf) < n + 2:
-                chunk = self.sock.recv(65536)
-                if not chunk:
-                    raise Failure("redis closed the connection")
-                self.buf += chunk
-            data, self.buf = self.buf[:n], self.buf[n + 2:]
-            return data
-        if kind == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise Failure("bad RESP reply %r" % line)
-
-    def hgetall(self, key):
-        flat = self.cmd("HGETALL", key) or []
-        return {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+        return wait_for(predicate, timeout, interval=0)
+    except HarnessError:
+        raise Failure(failure())
 
 
 # --- certificates (zcert format; the public ones carry partner_id) -------------
@@ -203,17 +99,13 @@ def make_certs():
 
 class Routing:
     def __init__(self, redis, certs):
-        binary = os.path.join(BIN_DIR, "asp-routing")
-        check(os.access(binary, os.X_OK), "asp-routing not found in %s (set ASP_BIN_DIR)" % BIN_DIR)
-        self.binary = binary
+        self.binary = binary("asp-routing")
         self.partner_port = free_port()
         self.metrics_port = free_port()
         self.bus = "tcp://127.0.0.1:%d" % free_port()
         self.env = dict(os.environ)
+        self.env.update(redis.env())
         self.env.update({
-            "ASP_REDIS_HOST": "127.0.0.1",
-            "ASP_REDIS_PORT": str(redis.port),
-            "ASP_REDIS_PASSWORD": redis.password,
             "ASP_ROUTING_BUS": self.bus,
             # Nobody listens there: the outbox keeps the events in Redis.
             "ASP_INTAKE_BUS": "tcp://127.0.0.1:%d" % free_port(),
@@ -230,26 +122,18 @@ class Routing:
             "ASP_LOG_LEVEL": "info",
         })
         self.env.pop("ASP_BUS_BIND", None)
-        self.proc = None
-        self.start()
+        self.proc = Proc("routing", [self.binary], self.env, os.path.join(TMP, "routing.log"))
 
     def start(self):
-        self.proc = start([self.binary], "routing.log", self.env)
-        deadline = time.time() + 10 * SCALE
-        while time.time() < deadline:
-            check(self.proc.poll() is None, "asp-routing exited with %s" % self.proc.poll())
-            try:
-                status, _ = self.http("/healthz")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.05)
-        raise Failure("asp-routing did not become healthy")
+        self.proc.start()
 
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
+        def healthy():
+            check(self.proc.running(), "asp-routing exited with %s" % self.proc.popen.poll())
+            try:
+                return self.http("/healthz")[0] == 200
+            except OSError:
+                return False
+        wait_for(healthy, 10, what="asp-routing to become healthy")
 
     def http(self, path):
         c = http.client.HTTPConnection("127.0.0.1", self.metrics_port, timeout=5)
@@ -269,31 +153,22 @@ class Routing:
 
 # --- the bus sender -----------------------------------------------------------
 
-class Bus:
-    def __init__(self, endpoint):
-        self.sock = ctx.socket(zmq.DEALER)
-        self.sock.linger = 0
-        self.sock.connect(endpoint)
+class Bus(harness.Bus):
+    """Routing's bus inbox, as the producer of ticket.created (intake) sees it."""
 
-    def send(self, ticket, body, msg_id=None):
-        msg_id = msg_id or "m" + uuid.uuid4().hex
-        env = [1, "ticket.created", msg_id, ticket, "tr" + uuid.uuid4().hex[:16],
-               int(time.time() * 1000), body]
-        self.sock.send(msgpack.packb(env, use_bin_type=True))
-        return msg_id
-
-    def answer(self, timeout=5.0):
-        if not self.sock.poll(int(timeout * 1000 * SCALE)):
-            raise Failure("no ACK/NAK from routing's bus inbox")
-        return [f.decode() for f in self.sock.recv_multipart()]
+    def send_ticket(self, ticket, body, msg_id=None):
+        """Sends one ticket.created; returns (its id, the ACK/NAK answer)."""
+        msg_id = msg_id or new_id("m")
+        reply = self.publish("ticket.created", ticket, body, id=msg_id)
+        check(reply is not None, "no ACK/NAK from routing's bus inbox")
+        return msg_id, reply
 
     def ticket(self, ticket, category="heater", region="shanghai", msg_id=None):
         body = {"type": "repair", "tier": "standard", "priority": 2, "category": category,
                 "region": region, "model": "X1", "serial": "S1", "summary": "no hot water",
                 "customer_name": "王先生", "customer_phone": "13812345678",
                 "customer_class": "B", "channel": "hotline"}
-        msg_id = self.send(ticket, body, msg_id)
-        reply = self.answer()
+        msg_id, reply = self.send_ticket(ticket, body, msg_id)
         check(reply == ["ACK", msg_id], "ticket.created %s answered %r" % (ticket, reply))
         return msg_id
 
@@ -303,16 +178,16 @@ class Bus:
 class Partner:
     """One partner connection: DEALER + CURVE, frames [ASPW1, CMD, msgpack]."""
 
-    def __init__(self, harness, pid, keys, capacity=3, skills=("*",), regions=("*",)):
-        self.h = harness
+    def __init__(self, side, pid, keys, capacity=3, skills=("*",), regions=("*",)):
+        self.h = side
         self.pid = pid
         self.pub, self.sec = keys
         self.capacity, self.skills, self.regions = capacity, list(skills), list(regions)
-        self.heartbeat = True           # the harness heartbeats for us while pumping
+        self.heartbeat = True           # the PartnerSide heartbeats for us while pumping
         self.inbox = []
         self.sock = None
         self.connect()
-        harness.partners.append(self)
+        side.partners.append(self)
 
     def connect(self):
         if self.sock is not None:
@@ -364,7 +239,9 @@ class Partner:
         return reply
 
 
-class Harness:
+class PartnerSide:
+    """Every partner socket of the test, read (and heartbeated) together."""
+
     def __init__(self, routing, routing_pub):
         self.routing = routing
         self.routing_pub = routing_pub
@@ -401,27 +278,26 @@ class Harness:
             if time.time() >= end:
                 return
 
-    def expect(self, p, cmds, pred=None, timeout=5.0):
-        cmds = (cmds,) if isinstance(cmds, str) else cmds
-        end = time.time() + timeout * SCALE
-        while True:
+    @staticmethod
+    def take(partners, cmds, pred):
+        """(partner, message): the first message of one of cmds (for which
+        pred holds) in the partners' inboxes, taken out; None if none is."""
+        for p in partners:
             for i, m in enumerate(p.inbox):
                 if m["_cmd"] in cmds and (pred is None or pred(m)):
-                    return p.inbox.pop(i)
-            if time.time() > end:
-                raise Failure("%s: no %s within %.1fs; inbox %r" % (p.pid, cmds, timeout, p.inbox))
-            self.pump(0.05)
+                    return p, p.inbox.pop(i)
+        return None
 
-    def expect_any(self, partners, cmd, pred=None, timeout=5.0):
-        end = time.time() + timeout * SCALE
-        while True:
-            for p in partners:
-                for i, m in enumerate(p.inbox):
-                    if m["_cmd"] == cmd and (pred is None or pred(m)):
-                        return p, p.inbox.pop(i)
-            if time.time() > end:
-                raise Failure("no %s for any of %s within %.1fs" % (cmd, [p.pid for p in partners], timeout))
-            self.pump(0.05)
+    def expect(self, p, cmds, pred=None, timeout=5.0):
+        return self.expect_any([p], cmds, pred, timeout)[1]
+
+    def expect_any(self, partners, cmds, pred=None, timeout=5.0):
+        cmds = (cmds,) if isinstance(cmds, str) else tuple(cmds)
+        return waiting(lambda: self.take(partners, cmds, pred) or self.pump(0.05)
+                       or self.take(partners, cmds, pred), timeout,
+                       lambda: "no %s for any of %s within %.1fs; inboxes %r" % (
+                           cmds, [p.pid for p in partners], timeout * SCALE,
+                           {p.pid: p.inbox for p in partners}))
 
     def expect_none(self, p, cmds, seconds, pred=None):
         cmds = (cmds,) if isinstance(cmds, str) else cmds
@@ -434,8 +310,20 @@ def offer_to(h, partners, wo, timeout=5.0):
     return h.expect_any(partners, "OFFER", lambda b: b["wo_id"] == wo, timeout)
 
 
+def offer_new(h, bus, p1, p2):
+    """A new ticket, offered to p1 or p2: (ticket, wo_id, the partner it was
+    offered to, the other one)."""
+    t = new_id("T")
+    wo = "W" + t
+    bus.ticket(t)
+    x, _ = offer_to(h, [p1, p2], wo)
+    return t, wo, x, (p2 if x is p1 else p1)
+
+
 def events(redis, ticket, etype, dst="intake"):
-    """Bus events routing committed for ticket, from its outbox in Redis."""
+    """Bus events routing committed for ticket, from its outbox in Redis
+    (harness.Redis hands them over as bytes: an envelope, a msgpack array,
+    is never valid UTF-8)."""
     out = []
     for raw in redis.hgetall("ob:routing:%s" % dst).values():
         env = msgpack.unpackb(raw, raw=False)
@@ -444,29 +332,29 @@ def events(redis, ticket, etype, dst="intake"):
     return out
 
 
-HARNESS = None      # set by main(): waiting pumps it, so partners keep heartbeating
+SIDE = None         # set by scenarios(): waiting pumps it, so partners keep heartbeating
 
 
 def wait_events(redis, ticket, etype, count, dst="intake", timeout=5.0):
-    end = time.time() + timeout * SCALE
-    while True:
+    def wrong(found):
+        return "%s %s to %s: expected %d events, got %r" % (ticket, etype, dst, count, found)
+
+    def enough():
         found = events(redis, ticket, etype, dst)
-        if len(found) >= count or time.time() > end:
-            check(len(found) == count, "%s %s to %s: expected %d events, got %r"
-                  % (ticket, etype, dst, count, found))
+        if len(found) >= count:
             return found
-        HARNESS.pump(0.05)
-
-
-def new_ticket():
-    return "T" + uuid.uuid4().hex[:20]
+        SIDE.pump(0.05)
+        return None
+    found = waiting(enough, timeout, lambda: wrong(events(redis, ticket, etype, dst)))
+    check(len(found) == count, wrong(found))
+    return found
 
 
 # --- the scenarios ---------------------------------------------------------------
 
 def scenario_happy_path(h, bus, redis, p1, p2):
     log("offer -> accept -> progress -> complete")
-    t = new_ticket()
+    t = new_id("T")
     wo = "W" + t
     msg_id = bus.ticket(t)
     x, offer = offer_to(h, [p1, p2], wo)
@@ -510,17 +398,13 @@ def scenario_happy_path(h, bus, redis, p1, p2):
     for dst in ("sla", "notification", "feedback"):
         wait_events(redis, t, "workorder.completed", 1, dst=dst)
     wait_events(redis, t, "workorder.assigned", 1, dst="sla")
-    check(redis.hgetall("rt:wo:" + wo)["state"] == b"completed", "work order state in Redis")
+    check(redis.hgetall("rt:wo:" + wo)["state"] == "completed", "work order state in Redis")
     check(redis.cmd("ZSCORE", "rt:open", wo) is None, "completed work order still open")
 
 
 def scenario_decline(h, bus, redis, p1, p2):
     log("decline -> re-offer to the other partner; not_yours and friends")
-    t = new_ticket()
-    wo = "W" + t
-    bus.ticket(t)
-    x, offer = offer_to(h, [p1, p2], wo)
-    y = p2 if x is p1 else p1
+    t, wo, x, y = offer_new(h, bus, p1, p2)
     c = x.command("DECLINE", {"wo_id": wo, "offer_id": wo + ".1", "reason": "too far"})
     check(c["duplicate"] is False, "DECLINE %r" % c)
     got, offer2 = offer_to(h, [p1, p2], wo)
@@ -545,11 +429,7 @@ def scenario_decline(h, bus, redis, p1, p2):
 
 def scenario_timeout(h, bus, redis, p1, p2):
     log("offer timeout -> WITHDRAW -> re-offer")
-    t = new_ticket()
-    wo = "W" + t
-    bus.ticket(t)
-    x, offer = offer_to(h, [p1, p2], wo)
-    y = p2 if x is p1 else p1
+    t, wo, x, y = offer_new(h, bus, p1, p2)
     started = time.time()
     w = h.expect(x, "WITHDRAW", lambda b: b["wo_id"] == wo, timeout=OFFER_TIMEOUT_MS / 1000.0 + 3)
     waited = time.time() - started
@@ -568,7 +448,7 @@ def scenario_timeout(h, bus, redis, p1, p2):
 
 def scenario_pending_and_liveness(h, bus, redis, keys):
     log("pending until a partner fits; credit; liveness expiry")
-    t6, t7 = new_ticket(), new_ticket()
+    t6, t7 = new_id("T"), new_id("T")
     bus.ticket(t6, category="ac", region="beijing")
     h.pump(0.5)
     check(h.routing.metric("workorders_pending") >= 1, "a work order nobody fits stays pending")
@@ -669,17 +549,15 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
     p1, p2, p3 = partners
     items = list(assigned.items())
     (racy_t, racy_p), (stored_t, stored_p), rest = items[0], items[1], items[2:]
-    t8 = new_ticket()
+    t8 = new_id("T")
     bus.ticket(t8)
     offer_to(h, [p1, p2], "W" + t8)                          # an offer in flight
     # One COMPLETE is stored but its CONFIRM never read; another races the kill.
     stored_p.send("COMPLETE", {"wo_id": "W" + stored_t, "result": "fixed"})
-    end = time.time() + 5 * SCALE
-    while redis.hgetall("rt:wo:W" + stored_t)["state"] != b"completed":
-        check(time.time() < end, "COMPLETE of W%s not stored" % stored_t)
-        h.pump(0.01)
+    waiting(lambda: redis.hgetall("rt:wo:W" + stored_t)["state"] == "completed" or h.pump(0.01), 5,
+            lambda: "COMPLETE of W%s not stored" % stored_t)
     racy_p.send("COMPLETE", {"wo_id": "W" + racy_t, "result": "fixed"})
-    routing.kill9()
+    routing.proc.kill()
     routing.start()
     # The old connections are unknown now: DISCONNECT, then a fresh socket and READY.
     for p in partners:
@@ -720,7 +598,7 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
     for t in list(assigned) + [t8]:
         wait_events(redis, t, "workorder.completed", 1)
         wait_events(redis, t, "workorder.completed", 1, dst="feedback")
-        check(redis.hgetall("rt:wo:W" + t)["state"] == b"completed", "W%s completed" % t)
+        check(redis.hgetall("rt:wo:W" + t)["state"] == "completed", "W%s completed" % t)
     offers = events(redis, t8, "workorder.offered")
     check(sorted(e["attempt"] for e in offers) == [1, 2] and all(e["wo_id"] == "W" + t8 for e in offers),
           "offers of W%s: %r" % (t8, offers))
@@ -731,12 +609,9 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
     h.expect_none(p2, "OFFER", 0.3)
 
 
-def main():
-    redis = Redis()
-    certs, routing_pub, keys = make_certs()
-    routing = Routing(redis, certs)
-    global HARNESS
-    h = HARNESS = Harness(routing, routing_pub)
+def scenarios(redis, routing, routing_pub, keys):
+    global SIDE
+    h = SIDE = PartnerSide(routing, routing_pub)
     bus = Bus(routing.bus)
 
     # A missing certificate is a clear configuration error (exit 2).
@@ -755,8 +630,7 @@ def main():
     check(routing.metric("partners_live") == 2, "partners_live")
 
     # A ticket.created that cannot be a work order is refused (NAK) and changes nothing.
-    bad_id = bus.send(new_ticket(), {"type": "repair", "region": "shanghai"})
-    reply = bus.answer()
+    bad_id, reply = bus.send_ticket(new_id("T"), {"type": "repair", "region": "shanghai"})
     check(reply[0] == "NAK" and reply[1] == bad_id and "category" in reply[2], "NAK %r" % reply)
 
     scenario_happy_path(h, bus, redis, p1, p2)
@@ -769,27 +643,32 @@ def main():
     status, body = routing.http("/healthz")
     check(status == 200 and '"redis":true' in body, "healthz %d %s" % (status, body))
     scenario_restart(h, bus, redis, routing, [p1, p2, p3], {t2: y2, t3: y3, t7: p3})
-    check(routing.proc.poll() is None, "asp-routing still running")
-    log("PASS")
+    check(routing.proc.running(), "asp-routing still running")
+    bus.close()
 
 
-if __name__ == "__main__":
+def main():
+    redis = Redis(dir=os.path.join(TMP, "redis"), log_path=os.path.join(TMP, "redis.log"))
+    routing = None
     ok = False
     try:
-        main()
+        redis.start()
+        certs, routing_pub, keys = make_certs()
+        routing = Routing(redis, certs)
+        routing.start()
+        scenarios(redis, routing, routing_pub, keys)
         ok = True
-    except Exception as e:              # report, keep the logs, fail
-        log("FAIL: %s: %s" % (type(e).__name__, e))
-        path = os.path.join(TMP, "routing.log")
-        if os.path.exists(path):
-            with open(path, errors="replace") as f:
-                lines = f.readlines()
-            log("last lines of routing.log:")
-            sys.stdout.write("".join(lines[-60:]))
     finally:
-        stop_all()
+        if routing:
+            if not ok:
+                log("last lines of routing.log:\n" + routing.proc.tail(60))
+            routing.proc.kill()
+        redis.stop()
         if ok and not os.environ.get("ASP_KEEP_TMP"):
             shutil.rmtree(TMP, ignore_errors=True)
         else:
             log("kept %s" % TMP)
-    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    run(main, name="routing_protocol_test")
