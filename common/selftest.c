@@ -1,5 +1,7 @@
-/*  asp-selftest: runs the self-test of every common class.
-    Usage: asp-selftest [class ...]   (all when none named)                 */
+/*  asp-selftest: the self-tests of the common classes.
+    Usage: asp-selftest [--list | class ...]   (all when none named)
+    The list below is checked against ASP_COMMON_SELFTESTS in
+    tests/CMakeLists.txt, which registers one ctest per class.              */
 #include "asp_config.h"
 #include "asp_curl.h"
 #include "asp_envelope.h"
@@ -12,49 +14,31 @@
 #include "asp_mp.h"
 #include "asp_outbox.h"
 #include "asp_rds.h"
+#include "asp_selftest.h"
+#include "asp_svc.h"
 #include "asp_txn.h"
-#include <stdio.h>
-#include <string.h>
 
-static const struct {
-    const char *name;
-    void (*test) (void);
-} s_tests [] = {
-    { "id", asp_id_test },
-    { "config", asp_config_test },
-    { "log", asp_log_test },
-    { "mp", asp_mp_test },
-    { "envelope", asp_envelope_test },
-    { "events", asp_events_test },
-    { "json", asp_json_test },
-    { "curl", asp_curl_test },
-    { "metrics", asp_metrics_test },
-    { "httpd", asp_httpd_test },
-    { "outbox", asp_outbox_test },
-    { "rds", asp_rds_test },
-    { "txn", asp_txn_test },
+static const asp_selftest_t s_tests [] = {
+    { "id", asp_id_test, 0 },
+    { "config", asp_config_test, 0 },
+    { "log", asp_log_test, 0 },
+    { "mp", asp_mp_test, 0 },
+    { "envelope", asp_envelope_test, 0 },
+    { "events", asp_events_test, 0 },
+    { "json", asp_json_test, 0 },
+    { "curl", asp_curl_test, 0 },
+    { "metrics", asp_metrics_test, 0 },
+    { "httpd", asp_httpd_test, 0 },
+    { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
+    { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
+    { "outbox", asp_outbox_test, ASP_SELFTEST_REDIS },
+    { "svc", asp_svc_test, ASP_SELFTEST_REDIS },
 };
 
 int
 main (int argc, char *argv [])
 {
     asp_log_init ("selftest");
-    int ran = 0;
-    for (size_t i = 0; i < sizeof s_tests / sizeof s_tests [0]; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            if (strcmp (argv [a], s_tests [i].name) == 0)
-                wanted = true;
-        if (!wanted)
-            continue;
-        printf ("selftest %s ...\n", s_tests [i].name);
-        s_tests [i].test ();
-        ran++;
-    }
-    if (ran == 0) {
-        fprintf (stderr, "no such test\n");
-        return 1;
-    }
-    printf ("selftest: %d passed\n", ran);
-    return 0;
+    return asp_selftest_main ("asp-selftest", s_tests, sizeof s_tests / sizeof s_tests [0],
+                              argc - 1, argv + 1);
 }
