@@ -4,13 +4,16 @@
 if seen() then return dup() end
 local state = redis.call('HGET', K[1], 'state')
 if state == 'closed' then
-  -- The survey came first (redelivery order): close stays; count the score
-  -- for the partner now that we know who did the work.
+  -- The survey came first (redelivery order): close stays; count for the
+  -- partner now what each message would have counted in the usual order:
+  -- this one's completed, the survey's surveys, score_sum and resolved.
   if not redis.call('HGET', K[1], 'partner_id') and A[3] ~= '' then
-    redis.call('HSET', K[1], 'partner_id', A[3], 'wo_id', A[4], 'result', A[5])
+    redis.call('HSET', K[1], 'partner_id', A[3], 'wo_id', A[4], 'result', A[5], 'completed_ms', A[6])
     local score = redis.call('HGET', K[1], 'score')
+    redis.call('HINCRBY', K[2], 'completed', 1)
     redis.call('HINCRBY', K[2], 'surveys', 1)
     redis.call('HINCRBY', K[2], 'score_sum', score)
+    if redis.call('HGET', K[1], 'resolved') == '1' then redis.call('HINCRBY', K[2], 'resolved', 1) end
   end
   return stale('already closed')
 end

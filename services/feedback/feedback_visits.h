@@ -16,4 +16,6 @@ typedef struct feedback_visits_t feedback_visits_t;
 feedback_visits_t *feedback_visits_new (asp_svc_t *svc);
 void feedback_visits_destroy (feedback_visits_t **self_p);
 
+void feedback_visits_test (void);
+
 #endif
