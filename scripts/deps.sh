@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config
       libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libsodium-dev
       redis-server redis-tools curl
       python3 python3-zmq python3-msgpack python3-yaml
-      valgrind docker-compose)
+      valgrind docker-compose
+      clang libclang-rt-14-dev)   # fuzz/: libFuzzer is in clang's runtime package
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
