@@ -8,7 +8,7 @@
     Usage: asp-notification            serve (configured by ASP_* variables)
            asp-notification --selftest [--list | name...]
                                        the self-tests of its classes (the
-                                       store's needs Redis)                 */
+                                       store's and server's need Redis)     */
 #include "asp_log.h"
 #include "asp_selftest.h"
 #include "notify_channel.h"
@@ -34,6 +34,7 @@ main (int argc, char *argv [])
             { "events", notify_events_test, 0 },
             { "channel", notify_channel_test, 0 },
             { "store", notify_store_test, ASP_SELFTEST_REDIS },
+            { "server", notify_server_test, ASP_SELFTEST_REDIS },
         };
         asp_log_init ("notification");
         int rc = asp_selftest_main ("asp-notification", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
