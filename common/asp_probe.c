@@ -159,6 +159,18 @@ asp_probe_recv (asp_probe_t *self, asp_svc_id_t peer, zframe_t **identity, int t
     return env;
 }
 
+int
+asp_probe_drain (asp_probe_t *self, asp_svc_id_t peer, int quiet_ms)
+{
+    int n = 0;
+    asp_envelope_t *env;
+    while ((env = asp_probe_recv (self, peer, NULL, quiet_ms))) {
+        asp_envelope_destroy (&env);
+        n++;
+    }
+    return n;
+}
+
 void
 asp_probe_reply (asp_probe_t *self, asp_svc_id_t peer, zframe_t *identity,
                  const char *verdict, const char *id, const char *reason)

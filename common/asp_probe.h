@@ -37,6 +37,9 @@ bool asp_probe_expect (asp_probe_t *self, const char *verdict, const char *id, i
 //  for asp_probe_reply.
 asp_envelope_t *asp_probe_recv (asp_probe_t *self, asp_svc_id_t peer, zframe_t **identity,
                                 int timeout_ms);
+//  Receives (and drops) what the service sends peer until nothing came for
+//  quiet_ms; returns how many messages that was.
+int asp_probe_drain (asp_probe_t *self, asp_svc_id_t peer, int quiet_ms);
 //  Answers as peer: verdict "ACK" (reason NULL) or "NAK".
 void asp_probe_reply (asp_probe_t *self, asp_svc_id_t peer, zframe_t *identity,
                       const char *verdict, const char *id, const char *reason);

@@ -456,15 +456,6 @@ s_test_outbox_is (asp_probe_t *probe, long long n)
     return false;
 }
 
-//  Receives until no message has come for quiet_ms.
-static void
-s_test_drain (asp_probe_t *probe, int quiet_ms)
-{
-    asp_envelope_t *env;
-    while ((env = asp_probe_recv (probe, ASP_SVC_NOTIFICATION, NULL, quiet_ms)))
-        asp_envelope_destroy (&env);
-}
-
 //  A NAK that names nothing (or the id) and gives a reason containing what.
 static void
 s_test_nak (asp_probe_t *probe, const char *what)
@@ -509,15 +500,16 @@ asp_svc_test (void)
     zframe_destroy (&who2);
     //  Acknowledged: deleted from Redis, never sent again.
     asp_probe_reply (probe, ASP_SVC_NOTIFICATION, who, "ACK", out_id, NULL);
+    zframe_destroy (&who);
     assert (s_test_outbox_is (probe, 0));
-    s_test_drain (probe, 600);
-    assert (!asp_probe_recv (probe, ASP_SVC_NOTIFICATION, NULL, 600));
+    asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 600);
+    assert (asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 600) == 0);
 
     //  A duplicate: ACK again, applied once, nothing sent twice.
     asp_probe_send_msg (probe, msg);
     assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
     assert (s_test_applied (probe, "T1") == 1);
-    assert (!asp_probe_recv (probe, ASP_SVC_NOTIFICATION, NULL, 500));
+    assert (asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 500) == 0);
     asp_msg_destroy (&msg);
     //  A guard that fails (stale): ACK, nothing changed, nothing sent.
     msg = s_test_send (probe, "T9", "stale");
@@ -536,7 +528,7 @@ asp_svc_test (void)
     s_test_nak (probe, "told to refuse");
     asp_msg_destroy (&msg);
     assert (s_test_applied (probe, "T2") == 0);
-    assert (!asp_probe_recv (probe, ASP_SVC_NOTIFICATION, NULL, 300));
+    assert (asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 300) == 0);
 
     //  The receiver refuses what we sent: a dead letter, out of the outbox.
     msg = s_test_send (probe, "T3", NULL);
@@ -549,7 +541,7 @@ asp_svc_test (void)
     zframe_destroy (&who);
     assert (s_test_outbox_is (probe, 0));
     assert (asp_probe_dead_len (probe, ASP_SVC_NOTIFICATION) == 1);
-    s_test_drain (probe, 500);
+    asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 500);
 
     //  Restart with a message unacknowledged: the new process recovers it
     //  from Redis and sends it again.
@@ -562,7 +554,7 @@ asp_svc_test (void)
     asp_envelope_destroy (&out);
     asp_probe_stop (probe);
     asp_svc_destroy (&svc);
-    s_test_drain (probe, 300);
+    asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 300);
     svc = s_test_service (probe);
     out = asp_probe_recv (probe, ASP_SVC_NOTIFICATION, &who, 5000);
     assert (out && strcmp (out->id, out_id) == 0);
@@ -570,7 +562,7 @@ asp_svc_test (void)
     asp_envelope_destroy (&out);
     zframe_destroy (&who);
     assert (s_test_outbox_is (probe, 0));
-    s_test_drain (probe, 500);
+    asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 500);
 
     //  Backpressure: with more than ASP_OUTBOX_MAX unacknowledged, the inbox
     //  pauses (no answer); once the receiver acknowledges, it resumes.
