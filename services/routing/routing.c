@@ -29,6 +29,7 @@ main (int argc, char *argv [])
             { "registry", rt_registry_test, 0 },
             { "orders", rt_orders_test, 0 },
             { "store", rt_store_test, ASP_SELFTEST_REDIS },
+            { "server", rt_server_test, ASP_SELFTEST_REDIS },
         };
         asp_log_init ("routing");
         return asp_selftest_main ("asp-routing", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);

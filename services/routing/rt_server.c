@@ -968,3 +968,177 @@ rt_server_destroy (rt_server_t **self_p)
     free (self);
     *self_p = NULL;
 }
+
+//  --------------------------------------------------------------------------
+//  Self-test: the engine on a real service loop (asp_probe), real Redis, a
+//  real partner DEALER over CURVE: a ticket in from the bus becomes an
+//  offer, the partner accepts, the bus hears workorder.assigned. Garbage
+//  and an unknown key change nothing.
+
+#include "asp_probe.h"
+#include "asp_selftest.h"
+
+//  Sends [ASPW1, command, body] from a partner socket.
+static void
+s_test_send (zsock_t *partner, const char *command, asp_mpmap_t *body)
+{
+    char *data; size_t size;
+    asp_mpmap_bytes (body, &data, &size);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, RT_SIGNATURE);
+    zmsg_addstr (msg, command);
+    zmsg_addmem (msg, data, size);
+    assert (zmsg_send (&msg, partner) == 0);
+    free (data);
+    asp_mpmap_destroy (&body);
+}
+
+//  Waits for the platform's next command other than HEARTBEAT, up to 5 s;
+//  copies the body's field into value (may be NULL). True when it is want.
+static bool
+s_test_expect (zsock_t *partner, const char *want, const char *field, char *value, size_t len)
+{
+    zpoller_t *poller = zpoller_new (partner, NULL);
+    bool found = false;
+    for (int64_t until = asp_mono_ms () + 5000; !found && asp_mono_ms () < until;) {
+        if (!zpoller_wait (poller, 200))
+            continue;
+        zmsg_t *msg = zmsg_recv (partner);
+        assert (msg && zmsg_size (msg) == 3);
+        zframe_t *command = zmsg_next (msg);
+        command = zmsg_next (msg);
+        if (zframe_streq (command, "HEARTBEAT")) {
+            zmsg_destroy (&msg);
+            continue;
+        }
+        found = zframe_streq (command, want);
+        zframe_t *body = zmsg_next (msg);
+        if (found && field) {
+            msgpack_unpacked u;
+            msgpack_unpacked_init (&u);
+            char err [128];
+            assert (asp_mp_unpack (&u, zframe_data (body), zframe_size (body), err, sizeof err) == 0);
+            assert (asp_mp_get_str (&u.data, field, value, len) == 0);
+            msgpack_unpacked_destroy (&u);
+        }
+        zmsg_destroy (&msg);
+        break;
+    }
+    zpoller_destroy (&poller);
+    return found;
+}
+
+//  A partner DEALER with its own key pair, connected over CURVE.
+static zsock_t *
+s_test_partner (zcert_t *mine, zcert_t *server, const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    assert (sock);
+    zcert_apply (mine, sock);
+    zsock_set_curve_serverkey (sock, zcert_public_txt (server));
+    assert (zsock_connect (sock, "%s", endpoint) == 0);
+    return sock;
+}
+
+//  Waits for the next bus event of type sent to intake; true when it came.
+static bool
+s_test_event (asp_probe_t *probe, const char *type)
+{
+    for (int64_t until = asp_mono_ms () + 5000; asp_mono_ms () < until;) {
+        zframe_t *who = NULL;
+        asp_envelope_t *env = asp_probe_recv (probe, ASP_SVC_INTAKE, &who, 500);
+        if (!env)
+            continue;
+        bool match = streq (env->type, type);
+        asp_probe_reply (probe, ASP_SVC_INTAKE, who, "ACK", env->id, NULL);
+        zframe_destroy (&who);
+        asp_envelope_destroy (&env);
+        if (match)
+            return true;
+    }
+    return false;
+}
+
+void
+rt_server_test (void)
+{
+    asp_selftest_need_redis ("rt_server_test");
+    char dir [] = "/tmp/asp-rt-test-XXXXXX";
+    assert (mkdtemp (dir));
+    char path [128], partners [64], endpoint [96];
+    zcert_t *routing = zcert_new ();
+    snprintf (path, sizeof path, "%s/routing.cert", dir);
+    assert (zcert_save (routing, path) == 0);
+    snprintf (partners, sizeof partners, "%s/partners", dir);
+    assert (zsys_dir_create ("%s", partners) == 0);
+    zcert_t *known = zcert_new ();
+    zcert_set_meta (known, "partner_id", "P1");
+    snprintf (path, sizeof path, "%s/P1.cert", partners);
+    assert (zcert_save_public (known, path) == 0);
+    zcert_t *stranger = zcert_new ();
+    snprintf (path, sizeof path, "%s/routing.cert_secret", dir);
+    setenv ("ASP_ROUTING_CERT", path, 1);
+    setenv ("ASP_PARTNER_CERTS", partners, 1);
+    snprintf (endpoint, sizeof endpoint, "ipc://%s/partners.ipc", dir);
+    setenv ("ASP_PARTNER_BIND", endpoint, 1);
+    setenv ("ASP_HEARTBEAT_MS", "200", 1);
+
+    asp_probe_t *probe = asp_probe_new (ASP_SVC_ROUTING);
+    asp_svc_t *svc = asp_svc_new (ASP_SVC_ROUTING);
+    rt_server_t *self = rt_server_new (svc);
+    asp_probe_start (probe, svc);
+
+    //  An unknown key is refused at the handshake: no answer at all.
+    zsock_t *intruder = s_test_partner (stranger, routing, endpoint);
+    asp_mpmap_t *ready = asp_mpmap_new ();
+    asp_mpmap_int (ready, "capacity", 1);
+    s_test_send (intruder, "READY", ready);
+    zpoller_t *poller = zpoller_new (intruder, NULL);
+    assert (!zpoller_wait (poller, 500));
+    zpoller_destroy (&poller);
+    zsock_destroy (&intruder);
+
+    //  The known partner: READY → WELCOME; garbage → ERROR bad_message.
+    zsock_t *partner = s_test_partner (known, routing, endpoint);
+    ready = asp_mpmap_new ();
+    asp_mpmap_int (ready, "capacity", 1);
+    const char *any [] = { "*" };
+    asp_mpmap_strv (ready, "skills", any, 1);
+    asp_mpmap_strv (ready, "regions", any, 1);
+    s_test_send (partner, "READY", ready);
+    char value [RT_STR_MAX + 1], offer [RT_STR_MAX + 1];
+    assert (s_test_expect (partner, "WELCOME", "partner_id", value, sizeof value) && streq (value, "P1"));
+    zstr_sendx (partner, RT_SIGNATURE, "FLY", "\x80", NULL);
+    assert (s_test_expect (partner, "ERROR", "code", value, sizeof value) && streq (value, "bad_message"));
+
+    //  A ticket from the bus: ACK, then an OFFER to the partner.
+    asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, "TS1", NULL);
+    asp_mpmap_str (msg->body, "type", "repair");
+    asp_mpmap_str (msg->body, "category", "water_heater");
+    asp_mpmap_str (msg->body, "region", "north");
+    asp_probe_send_msg (probe, msg);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    asp_msg_destroy (&msg);
+    assert (s_test_expect (partner, "OFFER", "offer_id", offer, sizeof offer));
+    assert (s_test_event (probe, ASP_EV_WO_OFFERED));
+
+    //  ACCEPT → CONFIRM, and the bus hears workorder.assigned.
+    asp_mpmap_t *accept = asp_mpmap_new ();
+    asp_mpmap_str (accept, "wo_id", "WTS1");
+    asp_mpmap_str (accept, "offer_id", offer);
+    s_test_send (partner, "ACCEPT", accept);
+    assert (s_test_expect (partner, "CONFIRM", "ref", value, sizeof value) && streq (value, "ACCEPT"));
+    assert (s_test_event (probe, ASP_EV_WO_ASSIGNED));
+
+    zsock_destroy (&partner);
+    asp_probe_stop (probe);
+    rt_server_destroy (&self);
+    asp_svc_destroy (&svc);
+    asp_probe_destroy (&probe);
+    zcert_destroy (&routing);
+    zcert_destroy (&known);
+    zcert_destroy (&stranger);
+    zdir_t *tmp = zdir_new (dir, NULL);
+    zdir_remove (tmp, true);
+    zdir_destroy (&tmp);
+}
