@@ -7,6 +7,7 @@
 #include "asp_httpd.h"
 #include "asp_id.h"
 #include "asp_json.h"
+#include "asp_keys.h"
 #include "asp_log.h"
 #include "asp_metrics.h"
 #include "asp_mp.h"
@@ -21,6 +22,7 @@ static const struct {
     void (*test) (void);
 } s_tests [] = {
     { "id", asp_id_test },
+    { "keys", asp_keys_test },
     { "config", asp_config_test },
     { "log", asp_log_test },
     { "mp", asp_mp_test },

@@ -73,6 +73,7 @@ asp_svc_new (asp_svc_id_t id)
     assert (self);
     self->id = id;
     self->outbox_max = (size_t) asp_cfg_int ("ASP_OUTBOX_MAX", 100000, 100, 100000000);
+    asp_txn_init ();
     self->loop = zloop_new ();
     self->rds = asp_rds_new ();
     self->outbox = asp_outbox_new (id, self->rds);
@@ -306,23 +307,25 @@ s_on_inbox (zloop_t *loop, zsock_t *reader, void *arg)
         if (!it->txn)
             continue;
         asp_txn_t *txn = it->txn;
-        if (asp_txn_is (txn, "ok") || asp_txn_is (txn, "dup") || asp_txn_is (txn, "stale")) {
-            asp_outbox_add_txn (self->outbox, txn);
-            it->answer = S_ACK;
-            asp_counter_inc (asp_txn_is (txn, "ok")? self->m_applied:
-                             asp_txn_is (txn, "dup")? self->m_duplicate: self->m_stale);
-        }
-        else
-        if (asp_txn_is (txn, "reject")) {
-            it->answer = S_NAK;
-            snprintf (it->reason, sizeof it->reason, "%s", asp_txn_reason (txn));
-        }
-        else {
-            //  Lost or a Redis error (e.g. LOADING after a restart): say
-            //  nothing; the sender's resend brings it back.
-            it->answer = S_NONE;
-            asp_counter_inc (self->m_retry);
-            zframe_destroy (&it->identity);
+        switch (asp_txn_outcome (txn)) {
+            case ASP_TXN_OK:
+            case ASP_TXN_DUP:
+            case ASP_TXN_STALE:
+                asp_outbox_add_txn (self->outbox, txn);
+                it->answer = S_ACK;
+                asp_counter_inc (asp_txn_outcome (txn) == ASP_TXN_OK? self->m_applied:
+                                 asp_txn_outcome (txn) == ASP_TXN_DUP? self->m_duplicate: self->m_stale);
+                break;
+            case ASP_TXN_REJECT:
+                it->answer = S_NAK;
+                snprintf (it->reason, sizeof it->reason, "%s", asp_txn_reason (txn));
+                break;
+            default:
+                //  Lost or a Redis error (e.g. LOADING after a restart):
+                //  say nothing; the sender's resend brings it back.
+                it->answer = S_NONE;
+                asp_counter_inc (self->m_retry);
+                zframe_destroy (&it->identity);
         }
         if (it->handler->committed && it->answer != S_NONE)
             it->handler->committed (self, it->env, txn, it->handler->arg);

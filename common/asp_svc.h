@@ -22,13 +22,14 @@
 
 typedef struct asp_svc_t asp_svc_t;
 
-//  Prepares the transaction for one inbound message. Return NULL to answer
-//  without touching Redis: with reason set, a NAK (refused); with reason
-//  empty, an ACK (nothing to do).
+//  Prepares the transaction for one inbound message, in the shard of its
+//  ticket (asp_shard_of (env->ticket)). Return NULL to answer without
+//  touching Redis: with reason set, a NAK (refused); with reason empty, an
+//  ACK (nothing to do).
 typedef asp_txn_t *(asp_prepare_fn) (asp_svc_t *svc, const asp_envelope_t *env,
                                      char *reason, size_t reason_len, void *arg);
 //  Called after the batch ran, for each transaction whose outcome is known
-//  (code ok, dup, stale or reject), while env is still valid.
+//  (asp_txn_known), while env is still valid.
 typedef void (asp_committed_fn) (asp_svc_t *svc, const asp_envelope_t *env,
                                  asp_txn_t *txn, void *arg);
 

@@ -15,6 +15,11 @@ Environment:
                       when sanitized)
     ASP_KEEP_TMP=1    keep the temporary directory (logs, redis data, certs)
                       even when the test passed
+    ASP_TEST_REDIS_CLUSTER=1
+                      every Redis started here runs in cluster mode
+                      (--cluster-enabled yes, all 16384 slots on it): Redis
+                      then refuses any script that touches keys of two
+                      slots, so the test proves the key scheme
 
 What is here:
     free_port()                a free TCP port on 127.0.0.1
@@ -29,6 +34,9 @@ What is here:
     Bus                        a DEALER that talks to a service's bus inbox
                                and returns its ACK/NAK answer
     envelope(...)              encodes a bus message (common/asp_envelope.h)
+    key(fmt, owner)            a Redis key in the owner's shard
+                               (common/asp_keys.h), e.g. key("t:%s", tid)
+    shard_keys(name)           the name in every shard, e.g. the outboxes
 
 Every process started here is killed when the test ends, however it ends:
 context managers, atexit, and PR_SET_PDEATHSIG (a child dies with the test
@@ -62,6 +70,27 @@ SANITIZED = os.environ.get("ASP_SANITIZED") == "1"
 TIMEOUT_SCALE = float(os.environ.get("ASP_TIMEOUT_SCALE") or (3 if SANITIZED else 1))
 ENVELOPE_VERSION = 1
 SERVICES = ("intake", "routing", "sla-timer", "notification", "feedback")
+REDIS_CLUSTER = os.environ.get("ASP_TEST_REDIS_CLUSTER") == "1"
+SHARDS = 16                 # ASP_SHARDS in common/asp_keys.h
+
+
+def shard_of(owner):
+    """The shard of a ticket (or other owning id): FNV-1a, as asp_shard_of."""
+    h = 2166136261
+    for b in owner.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % SHARDS
+
+
+def key(fmt, owner):
+    """The Redis key fmt % owner (or fmt, when it names no %s) in owner's
+    shard: "{s<n>}:" + name."""
+    return "{s%d}:%s" % (shard_of(owner), fmt % owner if "%s" in fmt else fmt)
+
+
+def shard_keys(name):
+    """name in every shard (e.g. "sla:due", "ob:intake:routing")."""
+    return ["{s%d}:%s" % (n, name) for n in range(SHARDS)]
 # Bus names as in common/asp_events.c: service -> (env var of its bus endpoint).
 BUS_VARS = {
     "intake": "ASP_INTAKE_BUS",
@@ -390,6 +419,9 @@ class Redis:
                 "--save", "", "--daemonize", "no", "--maxmemory-policy", "noeviction"]
         if password:
             argv += ["--requirepass", password]
+        if REDIS_CLUSTER:
+            argv += ["--cluster-enabled", "yes", "--cluster-config-file",
+                     os.path.join(self.dir, "nodes.conf")]
         self.proc = Proc("redis", argv, dict(os.environ), log_path or os.path.join(self.dir, "redis.log"))
         self._sock = None
         self._buf = b""
@@ -399,6 +431,22 @@ class Redis:
         self.proc.start()
         self._close()
         wait_for(self._pingable, timeout, what="redis-server on port %d" % self.port)
+        if REDIS_CLUSTER:
+            # One node owns every slot (kept in nodes.conf across restarts).
+            if "cluster_state:ok" not in self.cmd("CLUSTER", "INFO"):
+                if not self.cmd("CLUSTER", "SLOTS"):
+                    self.cmd("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+                wait_for(lambda: "cluster_state:ok" in self.cmd("CLUSTER", "INFO"), timeout,
+                         what="redis cluster state ok")
+            # The proof works only if Redis refuses a cross-slot script.
+            try:
+                self.cmd("EVAL", "#!lua\nredis.call('GET', KEYS[1])\nreturn redis.call('GET', '{s1}:x')",
+                         1, "{s0}:x")
+            except RedisError as e:
+                if "same slot" not in str(e):
+                    raise
+            else:
+                raise HarnessError("redis in cluster mode ran a cross-slot script")
         return self
 
     def _pingable(self):

@@ -11,6 +11,17 @@ struct feedback_visits_t {
     asp_counter_t *m_scheduled, *m_closed;
 };
 
+//  A txn on the ticket's record and its shard's partner counts (K[1], K[2]).
+static asp_txn_t *
+s_txn (asp_script_t *script, const asp_envelope_t *env)
+{
+    asp_txn_t *txn = asp_txn_new (script, asp_shard_of (env->ticket));
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, FEEDBACK_KEY_TICKET, env->ticket);
+    asp_txn_key (txn, FEEDBACK_KEY_PARTNERS);
+    return txn;
+}
+
 static asp_txn_t *
 s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
@@ -31,10 +42,7 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
     asp_mpmap_str (msg->body, "visit_id", visit);
     asp_mpmap_int (msg->body, "due_ms", now + self->visit_ms);
     asp_mpmap_str (msg->body, "partner_id", partner);
-    asp_txn_t *txn = asp_txn_new (self->completed);
-    asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, "fb:%s", env->ticket);
-    asp_txn_key (txn, "fb:partner:%s", partner);
+    asp_txn_t *txn = s_txn (self->completed, env);
     asp_txn_arg (txn, "%s", visit);
     asp_txn_arg (txn, "%lld", (long long) (now + self->visit_ms));
     asp_txn_arg (txn, "%s", partner);
@@ -67,10 +75,7 @@ s_on_survey (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
     asp_msg_t *msg = asp_msg_reply (ASP_EV_TICKET_CLOSED, env);
     asp_mpmap_str (msg->body, "reason", "survey");
     asp_mpmap_int (msg->body, "score", score);
-    asp_txn_t *txn = asp_txn_new (self->survey);
-    asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, "fb:%s", env->ticket);
-    asp_txn_key (txn, "fb:partner:");
+    asp_txn_t *txn = s_txn (self->survey, env);
     asp_txn_arg (txn, "%lld", (long long) score);
     asp_txn_arg (txn, "%d", resolved? 1: 0);
     asp_txn_arg (txn, "%s", comment);
@@ -85,7 +90,7 @@ static void
 s_count (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
 {
     (void) svc; (void) env; (void) arg;
-    if (asp_txn_is (txn, "ok"))
+    if (asp_txn_outcome (txn) == ASP_TXN_OK)
         asp_counter_inc ((asp_counter_t *) asp_txn_user (txn));
 }
 
@@ -103,6 +108,44 @@ feedback_visits_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_WO_COMPLETED, s_on_completed, s_count, self);
     asp_svc_on (svc, ASP_EV_SURVEY_SUBMITTED, s_on_survey, s_count, self);
     return self;
+}
+
+int
+feedback_partner_score (asp_rds_t *rds, const char *partner, feedback_score_t *score)
+{
+    memset (score, 0, sizeof *score);
+    if (!asp_rds_ready (rds))
+        return -1;
+    char f [4][ASP_ID_MAX + 16];
+    snprintf (f [0], sizeof f [0], "%s:completed", partner);
+    snprintf (f [1], sizeof f [1], "%s:surveys", partner);
+    snprintf (f [2], sizeof f [2], "%s:score_sum", partner);
+    snprintf (f [3], sizeof f [3], "%s:resolved", partner);
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        char key [ASP_KEY_MAX];
+        asp_key_fmt (key, sizeof key, n, FEEDBACK_KEY_PARTNERS);
+        const char *argv [] = { "HMGET", key, f [0], f [1], f [2], f [3] };
+        size_t lens [6];
+        for (int i = 0; i < 6; i++)
+            lens [i] = strlen (argv [i]);
+        if (asp_rds_append (rds, 6, argv, lens))
+            return -1;
+    }
+    int rc = 0;
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        redisReply *r = asp_rds_reply (rds);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+            rc = -1;
+        else {
+            int64_t *sums [4] = { &score->completed, &score->surveys, &score->score_sum, &score->resolved };
+            for (int i = 0; i < 4; i++)
+                if (r->element [i]->type == REDIS_REPLY_STRING)
+                    *sums [i] += strtoll (r->element [i]->str, NULL, 10);
+        }
+        if (r)
+            freeReplyObject (r);
+    }
+    return rc;
 }
 
 void

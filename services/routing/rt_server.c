@@ -252,13 +252,6 @@ s_sync (rt_server_t *self, const char *wo_id, const rt_view_t *view)
     return order;
 }
 
-static bool
-s_known (asp_txn_t *txn)
-{
-    return asp_txn_is (txn, "ok") || asp_txn_is (txn, "dup")
-        || asp_txn_is (txn, "stale") || asp_txn_is (txn, "reject");
-}
-
 static const char *
 s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
 {
@@ -281,18 +274,19 @@ static void
 s_finish_command (rt_server_t *self, s_job_t *job)
 {
     rt_cmd_t *cmd = job->cmd;
-    if (!s_known (job->txn)) {
+    if (!asp_txn_known (job->txn)) {
         //  Outcome unknown (Redis down): no answer, the partner resends.
         asp_log_kv (ASP_LOG_WARN, "partner command not stored; the partner will resend",
                     "partner", job->partner, "ref", cmd->name, "wo_id", cmd->wo_id,
-                    "code", asp_txn_code (job->txn), NULL);
+                    "code", asp_txn_outcome_name (asp_txn_outcome (job->txn)), NULL);
         return;
     }
     rt_view_t view;
     rt_store_view (job->txn, &view);
     rt_order_t *order = s_sync (self, cmd->wo_id, &view);
-    bool ok = asp_txn_is (job->txn, "ok");
-    if (ok || asp_txn_is (job->txn, "dup")) {
+    asp_txn_outcome_t outcome = asp_txn_outcome (job->txn);
+    bool ok = outcome == ASP_TXN_OK;
+    if (ok || outcome == ASP_TXN_DUP) {
         if (ok) {
             if (cmd->type == RT_CMD_DECLINE && order)
                 rt_order_exclude (order, job->partner);
@@ -309,7 +303,7 @@ s_finish_command (rt_server_t *self, s_job_t *job)
         s_send (self, job->rid, job->rid_len, "CONFIRM", &body);
     }
     else {
-        const char *code = asp_txn_is (job->txn, "reject")? view.why: "bad_state";
+        const char *code = outcome == ASP_TXN_REJECT? view.why: "bad_state";
         char buf [64];
         s_error (self, job->rid, job->rid_len, job->partner, cmd, code, s_reason (code, &view, buf, sizeof buf));
     }
@@ -318,14 +312,14 @@ s_finish_command (rt_server_t *self, s_job_t *job)
 static void
 s_finish_offer (rt_server_t *self, s_job_t *job)
 {
-    if (!s_known (job->txn)) {
+    if (!asp_txn_known (job->txn)) {
         job->lost = true;           //  reverted by s_run, in reverse order
         return;
     }
     rt_view_t view;
     rt_store_view (job->txn, &view);
     rt_order_t *order = s_sync (self, job->wo_id, &view);
-    if (!order || !asp_txn_is (job->txn, "ok"))
+    if (!order || asp_txn_outcome (job->txn) != ASP_TXN_OK)
         return;                     //  stale: the mirror now follows Redis
     s_arm_offer (self, order);
     asp_counter_inc (self->m_offers);
@@ -339,7 +333,7 @@ s_finish_offer (rt_server_t *self, s_job_t *job)
 static void
 s_finish_withdraw (rt_server_t *self, s_job_t *job)
 {
-    if (!s_known (job->txn)) {
+    if (!asp_txn_known (job->txn)) {
         //  Try again soon: the deadline finds it still offered.
         rt_order_t *order = rt_orders_lookup (self->orders, job->wo_id);
         if (order && order->state == RT_WO_OFFERED && order->attempt == job->attempt)
@@ -349,7 +343,7 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
     rt_view_t view;
     rt_store_view (job->txn, &view);
     rt_order_t *order = s_sync (self, job->wo_id, &view);
-    if (!asp_txn_is (job->txn, "ok"))
+    if (asp_txn_outcome (job->txn) != ASP_TXN_OK)
         return;
     if (order && job->exclude)
         rt_order_exclude (order, job->partner);
@@ -819,7 +813,7 @@ s_committed_ticket (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, v
     rt_server_t *self = (rt_server_t *) arg;
     char wo_id [RT_WO_ID_MAX], err [200];
     rt_ticket_t t;
-    if (!asp_txn_is (txn, "ok") || !s_ticket_wo_id (env, wo_id, sizeof wo_id)
+    if (asp_txn_outcome (txn) != ASP_TXN_OK || !s_ticket_wo_id (env, wo_id, sizeof wo_id)
     ||  rt_ticket_parse (env->body, &t, err, sizeof err))
         return;
     rt_order_t *order = rt_order_new (wo_id, env->ticket, env->trace, t.kind, t.tier, t.category,
