@@ -420,8 +420,11 @@ class Redis:
         if password:
             argv += ["--requirepass", password]
         if REDIS_CLUSTER:
-            argv += ["--cluster-enabled", "yes", "--cluster-config-file",
-                     os.path.join(self.dir, "nodes.conf")]
+            # An explicit cluster bus port: the default, port + 10000, can
+            # be taken or above 65535.
+            self.cluster_port = free_port()
+            argv += ["--cluster-enabled", "yes", "--cluster-port", str(self.cluster_port),
+                     "--cluster-config-file", os.path.join(self.dir, "nodes.conf")]
         self.proc = Proc("redis", argv, dict(os.environ), log_path or os.path.join(self.dir, "redis.log"))
         self._sock = None
         self._buf = b""
