@@ -82,7 +82,7 @@ s_append (s_peer_t *p, s_entry_t *e)
 }
 
 asp_outbox_t *
-asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds)
+asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds, asp_curve_t *curve)
 {
     asp_outbox_t *self = (asp_outbox_t *) calloc (1, sizeof *self);
     assert (self);
@@ -107,6 +107,7 @@ asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds)
         zsock_set_maxmsgsize (s, 1024 * 1024);
         zsock_set_reconnect_ivl (s, 100);
         zsock_set_reconnect_ivl_max (s, 1000);
+        asp_curve_bus_client (curve, s, (asp_svc_id_t) d);
         if (zsock_connect (s, "%s", ep)) {
             asp_log_error ("outbox: cannot connect to %s at %s", asp_svc_name ((asp_svc_id_t) d), ep);
             exit (2);

@@ -23,6 +23,7 @@
     thread-safe.                                                           */
 #ifndef ASP_OUTBOX_H
 #define ASP_OUTBOX_H
+#include "asp_curve.h"
 #include "asp_events.h"
 #include "asp_rds.h"
 #include "asp_txn.h"
@@ -31,8 +32,9 @@
 typedef struct asp_outbox_t asp_outbox_t;
 typedef struct asp_outbox_remote_t asp_outbox_remote_t;
 
-//  Connects one DEALER per destination to ASP_<SVC>_BUS. rds is borrowed.
-asp_outbox_t *asp_outbox_new (asp_svc_id_t self, asp_rds_t *rds);
+//  Connects one DEALER per destination to ASP_<SVC>_BUS, each a CURVE
+//  client set up by curve (see asp_curve). rds and curve are borrowed.
+asp_outbox_t *asp_outbox_new (asp_svc_id_t self, asp_rds_t *rds, asp_curve_t *curve);
 void asp_outbox_destroy (asp_outbox_t **self_p);
 //  Registers the ACK readers, the inproc reader and the resend timer; the
 //  timer also completes recovery when Redis was down at start.

@@ -2,6 +2,7 @@
     Usage: asp-selftest [class ...]   (all when none named)                 */
 #include "asp_config.h"
 #include "asp_curl.h"
+#include "asp_curve.h"
 #include "asp_envelope.h"
 #include "asp_events.h"
 #include "asp_httpd.h"
@@ -33,6 +34,7 @@ static const struct {
     { "metrics", asp_metrics_test },
     { "httpd", asp_httpd_test },
     { "outbox", asp_outbox_test },
+    { "curve", asp_curve_test },
     { "rds", asp_rds_test },
     { "txn", asp_txn_test },
 };

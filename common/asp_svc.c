@@ -1,5 +1,6 @@
 #include "asp_svc.h"
 #include "asp_config.h"
+#include "asp_curve.h"
 #include "asp_log.h"
 #include <assert.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@ struct asp_svc_t {
     asp_outbox_t *outbox;
     asp_metrics_t *metrics;
     asp_httpd_t *httpd;
+    asp_curve_t *curve;             //  bus authentication (and the ZAP handler)
     zsock_t *inbox;
     s_handler_t handlers [32];
     int nhandlers;
@@ -27,6 +29,7 @@ struct asp_svc_t {
     bool inbox_paused;
     atomic_bool redis_up;
     asp_counter_t *m_received, *m_applied, *m_duplicate, *m_stale, *m_refused, *m_retry;
+    asp_counter_t *m_auth_refused;
 };
 
 static double
@@ -75,8 +78,9 @@ asp_svc_new (asp_svc_id_t id)
     self->outbox_max = (size_t) asp_cfg_int ("ASP_OUTBOX_MAX", 100000, 100, 100000000);
     asp_txn_init ();
     self->loop = zloop_new ();
+    self->curve = asp_curve_new (id);
     self->rds = asp_rds_new ();
-    self->outbox = asp_outbox_new (id, self->rds);
+    self->outbox = asp_outbox_new (id, self->rds, self->curve);
     self->metrics = asp_metrics_new (asp_svc_name (id));
     self->m_received = asp_metrics_counter (self->metrics, "bus_received_total", "Bus messages received.");
     self->m_applied = asp_metrics_counter (self->metrics, "bus_applied_total", "Bus messages applied.");
@@ -84,6 +88,8 @@ asp_svc_new (asp_svc_id_t id)
     self->m_stale = asp_metrics_counter (self->metrics, "bus_stale_total", "Bus messages that changed nothing.");
     self->m_refused = asp_metrics_counter (self->metrics, "bus_refused_total", "Bus messages refused (NAK).");
     self->m_retry = asp_metrics_counter (self->metrics, "bus_unacked_total", "Bus messages left for the sender to resend.");
+    self->m_auth_refused = asp_metrics_counter (self->metrics, "bus_auth_refused_total",
+                                                "Bus connections refused at the handshake (no service certificate).");
     asp_metrics_gauge (self->metrics, "outbox_pending", "Messages awaiting acknowledgement.", s_gauge_outbox, self);
     asp_metrics_gauge (self->metrics, "redis_up", "1 when Redis answers.", s_gauge_redis, self);
     asp_metrics_gauge (self->metrics, "redis_round_trips", "Redis round trips made by the loop thread.",
@@ -100,11 +106,12 @@ asp_svc_new (asp_svc_id_t id)
     zsock_set_rcvhwm (self->inbox, 100000);
     zsock_set_sndhwm (self->inbox, 100000);
     zsock_set_router_mandatory (self->inbox, 1);
+    asp_curve_bus_server (self->curve, self->inbox, self->loop, self->m_auth_refused);
     if (zsock_bind (self->inbox, "%s", ep) < 0) {
         asp_log_error ("cannot bind the bus inbox on %s: %s", ep, zmq_strerror (zmq_errno ()));
         exit (2);
     }
-    asp_log_info ("bus inbox on %s", ep);
+    asp_log_info ("bus inbox on %s (%s)", ep, asp_curve_secure (self->curve)? "CURVE": "insecure");
     asp_outbox_attach (self->outbox, self->loop);
     return self;
 }
@@ -117,8 +124,10 @@ asp_svc_destroy (asp_svc_t **self_p)
         return;
     asp_httpd_destroy (&self->httpd);
     asp_outbox_destroy (&self->outbox);
+    asp_curve_bus_server_end (self->curve);
     zsock_destroy (&self->inbox);
     zloop_destroy (&self->loop);
+    asp_curve_destroy (&self->curve);   //  after every CURVE socket
     asp_rds_destroy (&self->rds);
     asp_metrics_destroy (&self->metrics);
     free (self);
@@ -153,6 +162,7 @@ asp_svc_http (asp_svc_t *self, int port, asp_http_handler_fn *handler, void *arg
 
 asp_svc_id_t asp_svc_id (asp_svc_t *self) { return self->id; }
 zloop_t *asp_svc_loop (asp_svc_t *self) { return self->loop; }
+asp_curve_t *asp_svc_curve (asp_svc_t *self) { return self->curve; }
 asp_rds_t *asp_svc_rds (asp_svc_t *self) { return self->rds; }
 asp_outbox_t *asp_svc_outbox (asp_svc_t *self) { return self->outbox; }
 asp_metrics_t *asp_svc_metrics (asp_svc_t *self) { return self->metrics; }

@@ -7,6 +7,8 @@ checked without one:
     customer, and redis with AOF on, a password and a named volume;
   - every service has a healthcheck on /healthz, and the certificates come
     from a one-shot init service before routing and the partners start;
+  - every service has its own bus key (and no other's) and the trusted
+    public certificates;
   - every ASP_* variable it sets is read by the sources (a name only the
     compose file knows is a setting that silently does nothing);
   - every --flag it (and scripts/run.sh) passes to a simulator is one
@@ -127,6 +129,29 @@ def check_partners(cfg):
     assert "certs" in vol(init) and "certs" in vol(routing), "routing and certs must share the certs volume"
 
 
+def check_bus_certs(cfg):
+    """The bus is authenticated: each service mounts the trusted public
+    certificates and its own secret key only (common/asp_curve.h)."""
+    services = cfg["services"]
+    keys = {n: "bus-key-" + ("sla" if n == "sla-timer" else n) for n in SERVICES}
+    for name in SERVICES:
+        svc = services[name]
+        env = svc.get("environment", {})
+        assert env.get("ASP_BUS_INSECURE", "0") == "0", "%s: the bus must not be insecure" % name
+        mounts = dict(volume_of(v) for v in svc.get("volumes", []))
+        short = keys[name][len("bus-key-"):]
+        assert env.get("ASP_BUS_CERT") == "%s/%s.cert_secret" % (mounts.get(keys[name]), short), \
+            "%s: ASP_BUS_CERT must be its own key in volume %s" % (name, keys[name])
+        assert mounts.get("bus-trusted") == env.get("ASP_BUS_CERT_DIR"), \
+            "%s: ASP_BUS_CERT_DIR must be the bus-trusted volume" % name
+        others = [v for v in mounts if v.startswith("bus-key-") and v != keys[name]]
+        assert not others, "%s mounts other services' keys: %s" % (name, others)
+        assert svc["depends_on"].get("certs", {}).get("condition") == "service_completed_successfully", \
+            "%s must wait for the certificates" % name
+    init = [volume_of(v)[0] for v in services["certs"].get("volumes", [])]
+    assert set(keys.values()) | {"bus-trusted"} <= set(init), "certs must make every bus key: %s" % init
+
+
 def check_redis(cfg):
     services = cfg["services"]
     redis = services.get("redis")
@@ -204,6 +229,7 @@ def main():
     cfg = check_valid()
     check_services(cfg)
     check_partners(cfg)
+    check_bus_certs(cfg)
     check_redis(cfg)
     check_env_names(cfg)
     check_flags(cfg)

@@ -108,6 +108,16 @@ def start_redis(name):
     return redis.start()
 
 
+_BUS_CERTS = []
+
+
+def bus_certs():
+    """The bus certificates (harness.BusCerts in WORK), made once."""
+    if not _BUS_CERTS:
+        _BUS_CERTS.append(harness.BusCerts(os.path.join(WORK, "bus-certs")))
+    return _BUS_CERTS[0]
+
+
 def notification_env(redis, bus_port, metrics_port, webhook, **extra):
     env = dict(os.environ)
     # Every bus endpoint on a free port of our own: the outbox must never
@@ -126,6 +136,7 @@ def notification_env(redis, bus_port, metrics_port, webhook, **extra):
         env[var] = "tcp://127.0.0.1:%d" % free_port()
     env.pop("ASP_NOTIFY_FILE", None)
     env.pop("ASP_BUS_BIND", None)
+    env.update(bus_certs().env("notification"))
     env.update(extra)
     return env
 
@@ -160,7 +171,7 @@ class Bus(harness.Bus):
     the ACKs / NAKs as they come (pump) and resends what is unanswered."""
 
     def __init__(self, endpoint):
-        super().__init__(endpoint)
+        super().__init__(endpoint, curve=bus_certs().curve("notification"))
         self.acked = set()
         self.naks = {}              # id -> reason
         self.anonymous = []         # NAKs for frames without a readable id

@@ -122,6 +122,8 @@ class Routing:
             "ASP_LOG_LEVEL": "info",
         })
         self.env.pop("ASP_BUS_BIND", None)
+        self.bus_certs = harness.BusCerts(os.path.join(TMP, "bus-certs"))
+        self.env.update(self.bus_certs.env("routing"))
         self.proc = Proc("routing", [self.binary], self.env, os.path.join(TMP, "routing.log"))
 
     def start(self):
@@ -618,7 +620,7 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
 def scenarios(redis, routing, routing_pub, keys):
     global SIDE
     h = SIDE = PartnerSide(routing, routing_pub)
-    bus = Bus(routing.bus)
+    bus = Bus(routing.bus, curve=routing.bus_certs.curve("routing"))
 
     # A missing certificate is a clear configuration error (exit 2).
     env = dict(routing.env, ASP_ROUTING_CERT=os.path.join(TMP, "nope.cert_secret"),

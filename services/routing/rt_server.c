@@ -45,7 +45,6 @@ struct rt_server_t {
     rt_registry_t *registry;
     rt_orders_t *orders;
     rt_deadlines_t *deadlines;
-    zactor_t *auth;
     zcertstore_t *certs;
     zsock_t *router;
     int64_t heartbeat_ms;
@@ -617,7 +616,7 @@ s_handle (rt_server_t *self, zmsg_t *msg, s_jobs_t *jobs)
     zframe_t *rid_frame = zmsg_pop (msg);
     size_t rid_len = rid_frame? zframe_size (rid_frame): 0;
     zframe_t *first = zmsg_first (msg);
-    //  The authenticated key, set by zauth: never trust the payload.
+    //  The authenticated key, set by the ZAP handler: never trust the payload.
     const char *user_id = first? zframe_meta (first, "User-Id"): NULL;
     if (rid_len == 0 || rid_len > RT_RID_MAX || !user_id || strlen (user_id) != 40) {
         asp_log_warn ("partner message without a routing id or CURVE User-Id: dropped");
@@ -881,20 +880,18 @@ s_partner_socket (rt_server_t *self, const char *certs_dir, const char *cert_fil
     struct stat st;
     if (stat (certs_dir, &st) || !S_ISDIR (st.st_mode))
         s_fatal ("ASP_PARTNER_CERTS='%s' is not a folder", certs_dir);
-    //  zauth admits only keys whose certificate is in the folder; it
-    //  rescans the folder on each handshake, so adding a partner needs no
-    //  restart.
-    self->auth = zactor_new (zauth, NULL);
-    assert (self->auth);
-    zstr_sendx (self->auth, "CURVE", certs_dir, NULL);
-    zsock_wait (self->auth);
+    //  The process's ZAP handler (asp_curve, shared with the bus, which
+    //  has its own domain) admits only keys whose certificate is in the
+    //  folder; it rescans the folder when it changes, so adding a partner
+    //  needs no restart.
+    asp_curve_allow (asp_svc_curve (self->svc), ASP_CURVE_PARTNERS, certs_dir);
     self->certs = zcertstore_new (certs_dir);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zcert_apply (cert, self->router);
     zcert_destroy (&cert);
     zsock_set_curve_server (self->router, 1);
-    zsock_set_zap_domain (self->router, "aspw");
+    zsock_set_zap_domain (self->router, ASP_CURVE_PARTNERS);
     zsock_set_maxmsgsize (self->router, RT_TRANSPORT_MAX);
     zsock_set_router_mandatory (self->router, 1);
     zsock_set_sndhwm (self->router, 10000);
@@ -951,9 +948,8 @@ rt_server_destroy (rt_server_t **self_p)
     zloop_timer_end (self->loop, self->tick_timer);
     if (self->kick_timer != -1)
         zloop_timer_end (self->loop, self->kick_timer);
-    //  Sockets before the authenticator, in that order.
+    //  The ZAP handler (asp_svc's) goes after this socket.
     zsock_destroy (&self->router);
-    zactor_destroy (&self->auth);
     zcertstore_destroy (&self->certs);
     rt_orders_destroy (&self->orders);
     rt_registry_destroy (&self->registry);
