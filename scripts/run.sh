@@ -63,7 +63,9 @@ CUSTOMER_PORT=${ASP_SIM_CUSTOMER_PORT:-8090}
 if [ -z "${ASP_NOTIFY_FILE:-}" ]; then
     export ASP_NOTIFY_WEBHOOK_URL=${ASP_NOTIFY_WEBHOOK_URL:-http://127.0.0.1:$CUSTOMER_PORT/webhook}
 fi
-# With API tokens on, the simulated customer answers surveys with the first one.
+# With API tokens on, the simulated customer answers surveys with
+# ASP_SIM_TOKEN (the same setting as in docker-compose.yml), by default the
+# first token of ASP_API_TOKENS.
 if [ -n "${ASP_API_TOKENS:-}" ] && [ -z "${ASP_SIM_TOKEN:-}" ]; then
     first=${ASP_API_TOKENS%%,*}
     export ASP_SIM_TOKEN=${first%%:*}
