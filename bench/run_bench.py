@@ -33,11 +33,14 @@ def main():
     ap.add_argument("--capacity", type=int, default=500)
     ap.add_argument("--fsync", default="everysec", choices=("everysec", "always"))
     ap.add_argument("--perf", default=None, help="service to profile with perf record")
+    ap.add_argument("--insecure-bus", action="store_true",
+                    help="plain ZeroMQ between the services (ASP_BUS_INSECURE=1): CURVE's cost")
     a = ap.parse_args()
 
     partners = [{"capacity": a.capacity, "accept_ratio": 1.0, "accept_delay_ms": 0, "work_ms": 0,
                  "progress": 1} for _ in range(a.partners)]
-    env = {"ASP_LOG_LEVEL": "warn", "ASP_RESEND_MS": 1000, "ASP_OFFER_TIMEOUT_MS": 10000}
+    env = {"ASP_LOG_LEVEL": "warn", "ASP_RESEND_MS": 1000, "ASP_OFFER_TIMEOUT_MS": 10000,
+           "ASP_BUS_INSECURE": 1 if a.insecure_bus else 0}
     with harness.Cluster(partners=partners, env=env, name="bench") as c:
         if a.fsync != "everysec":
             c.redis.cmd("CONFIG", "SET", "appendfsync", a.fsync)
@@ -49,6 +52,7 @@ def main():
               "work 0 ms, 1 progress report" % (a.partners, a.capacity))
         print("customer: asp-sim-customer answers each survey request at once (webhook)")
         print("machine: %d cores; services built %s" % (os.cpu_count(), harness.BIN_DIR))
+        print("bus: %s" % ("plain ZeroMQ (--insecure-bus)" if a.insecure_bus else "CurveZMQ"))
         sys.stdout.flush()
         perf = None
         if a.perf:

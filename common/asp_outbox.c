@@ -5,9 +5,12 @@
 #include <assert.h>
 #include <stdatomic.h>
 
+extern const char asp_lua_outbox_dead [];
+
 typedef struct s_entry_t {
     struct s_entry_t *prev, *next;  //  in its destination's resend queue
     asp_svc_id_t dst;
+    unsigned shard;                 //  of the outbox hash that holds it
     char key [ASP_ID_MAX + 4];      //  "<dst>:<id>"
     const char *id;                 //  points into key
     char *data;
@@ -20,7 +23,8 @@ typedef struct {
     zsock_t *dealer;
     s_entry_t *head, *tail;         //  ordered by due (constant interval)
     bool recovered;
-    zlistx_t *forget;               //  acknowledged ids still to HDEL
+    zlistx_t *forget [ASP_SHARDS];  //  acknowledged ids still to HDEL, per shard
+    zlistx_t *dead;                 //  refused messages still to move (s_dead_letter)
 } s_peer_t;
 
 struct asp_outbox_t {
@@ -34,8 +38,20 @@ struct asp_outbox_t {
     int resend_ms;
     int resend_batch;
     atomic_size_t pending;
+    uint64_t lost_seen;             //  asp_txn_lost_total at the last (re)scan
+    asp_script_t *dead_script;
     uint64_t sent, resent, acked, dead;
 };
+
+static zlistx_t *
+s_strlist (void)
+{
+    zlistx_t *list = zlistx_new ();
+    assert (list);
+    zlistx_set_duplicator (list, (zlistx_duplicator_fn *) strdup);
+    zlistx_set_destructor (list, (zlistx_destructor_fn *) zstr_free);
+    return list;
+}
 
 static void
 s_entry_destroy (void **item)
@@ -66,7 +82,7 @@ s_append (s_peer_t *p, s_entry_t *e)
 }
 
 asp_outbox_t *
-asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds)
+asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds, asp_curve_t *curve)
 {
     asp_outbox_t *self = (asp_outbox_t *) calloc (1, sizeof *self);
     assert (self);
@@ -74,6 +90,8 @@ asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds)
     self->rds = rds;
     self->resend_ms = (int) asp_cfg_int ("ASP_RESEND_MS", 1000, 10, 600000);
     self->resend_batch = (int) asp_cfg_int ("ASP_RESEND_BATCH", 2000, 1, 1000000);
+    self->dead_script = asp_rds_script (rds, "outbox_dead", asp_lua_outbox_dead);
+    self->lost_seen = asp_txn_lost_total ();
     self->entries = zhashx_new ();
     zhashx_set_destructor (self->entries, s_entry_destroy);
     for (int d = 0; d < ASP_SVC_COUNT; d++) {
@@ -89,14 +107,15 @@ asp_outbox_new (asp_svc_id_t self_svc, asp_rds_t *rds)
         zsock_set_maxmsgsize (s, 1024 * 1024);
         zsock_set_reconnect_ivl (s, 100);
         zsock_set_reconnect_ivl_max (s, 1000);
+        asp_curve_bus_client (curve, s, (asp_svc_id_t) d);
         if (zsock_connect (s, "%s", ep)) {
             asp_log_error ("outbox: cannot connect to %s at %s", asp_svc_name ((asp_svc_id_t) d), ep);
             exit (2);
         }
         self->peers [d].dealer = s;
-        self->peers [d].forget = zlistx_new ();
-        zlistx_set_duplicator (self->peers [d].forget, (zlistx_duplicator_fn *) strdup);
-        zlistx_set_destructor (self->peers [d].forget, (zlistx_destructor_fn *) zstr_free);
+        for (int n = 0; n < ASP_SHARDS; n++)
+            self->peers [d].forget [n] = s_strlist ();
+        self->peers [d].dead = s_strlist ();
     }
     snprintf (self->inproc_ep, sizeof self->inproc_ep, "inproc://outbox-%p", (void *) self);
     self->inproc = zsock_new_pull (self->inproc_ep);
@@ -119,7 +138,9 @@ asp_outbox_destroy (asp_outbox_t **self_p)
     }
     for (int d = 0; d < ASP_SVC_COUNT; d++) {
         zsock_destroy (&self->peers [d].dealer);
-        zlistx_destroy (&self->peers [d].forget);
+        for (int n = 0; n < ASP_SHARDS; n++)
+            zlistx_destroy (&self->peers [d].forget [n]);
+        zlistx_destroy (&self->peers [d].dead);
     }
     zsock_destroy (&self->inproc);
     zhashx_destroy (&self->entries);
@@ -150,7 +171,8 @@ s_send (asp_outbox_t *self, s_entry_t *e, int64_t now)
 }
 
 static void
-s_track (asp_outbox_t *self, asp_svc_id_t dst, const char *id, const char *data, size_t size, bool send_now)
+s_track (asp_outbox_t *self, asp_svc_id_t dst, unsigned shard, const char *id, const char *data,
+         size_t size, bool send_now)
 {
     if (dst == self->self || !self->peers [dst].dealer)
         return;
@@ -161,6 +183,7 @@ s_track (asp_outbox_t *self, asp_svc_id_t dst, const char *id, const char *data,
     s_entry_t *e = (s_entry_t *) calloc (1, sizeof *e);
     assert (e);
     e->dst = dst;
+    e->shard = shard;
     snprintf (e->key, sizeof e->key, "%s", key);
     e->id = strchr (e->key, ':') + 1;
     e->data = (char *) malloc (size? size: 1);
@@ -177,9 +200,11 @@ s_track (asp_outbox_t *self, asp_svc_id_t dst, const char *id, const char *data,
 }
 
 void
-asp_outbox_add (asp_outbox_t *self, asp_svc_id_t dst, const char *id, const char *data, size_t size)
+asp_outbox_add (asp_outbox_t *self, asp_svc_id_t dst, unsigned shard, const char *id,
+                const char *data, size_t size)
 {
-    s_track (self, dst, id, data, size, true);
+    assert (shard < ASP_SHARDS);
+    s_track (self, dst, shard, id, data, size, true);
 }
 
 void
@@ -190,7 +215,7 @@ asp_outbox_add_txn (asp_outbox_t *self, asp_txn_t *txn)
     for (size_t i = 0; i < asp_txn_out_count (txn); i++) {
         asp_svc_id_t dst; const char *id, *data; size_t size;
         asp_txn_out (txn, i, &dst, &id, &data, &size);
-        asp_outbox_add (self, dst, id, data, size);
+        asp_outbox_add (self, dst, asp_txn_shard (txn), id, data, size);
     }
 }
 
@@ -200,43 +225,74 @@ asp_outbox_pending (asp_outbox_t *self)
     return atomic_load (&self->pending);
 }
 
-//  Forgets an acknowledged entry; returns true when it was tracked.
-static bool
+//  Forgets an acknowledged entry; returns its shard, or -1 when it was
+//  not tracked.
+static int
 s_forget (asp_outbox_t *self, asp_svc_id_t dst, const char *id, size_t idlen)
 {
     char key [ASP_ID_MAX + 4];
-    if (idlen >= ASP_ID_MAX)
-        return false;
+    if (idlen >= ASP_ID_MAX || memchr (id, 0, idlen))
+        return -1;
     snprintf (key, sizeof key, "%d:%.*s", (int) dst, (int) idlen, id);
     s_entry_t *e = (s_entry_t *) zhashx_lookup (self->entries, key);
     if (!e)
-        return false;
+        return -1;
+    int shard = (int) e->shard;
     s_unlink (&self->peers [dst], e);
     zhashx_delete (self->entries, key);
     atomic_fetch_sub (&self->pending, 1);
-    return true;
+    return shard;
 }
 
+//  A refused message leaves memory now (it must not be resent) and is
+//  queued to move, in Redis, from the outbox to the dead letters; the
+//  move is retried until Redis confirms it, so a Redis outage cannot
+//  drop it from the outbox without a dead letter.
 static void
 s_dead_letter (asp_outbox_t *self, asp_svc_id_t dst, const char *id, size_t idlen,
                const char *reason, size_t rlen)
 {
-    char key [ASP_ID_MAX + 4];
-    snprintf (key, sizeof key, "%d:%.*s", (int) dst, (int) (idlen < ASP_ID_MAX? idlen: 0), id);
-    s_entry_t *e = (s_entry_t *) zhashx_lookup (self->entries, key);
-    char why [256];
-    snprintf (why, sizeof why, "%.*s", (int) (rlen < 255? rlen: 255), reason);
     char idbuf [ASP_ID_MAX];
     snprintf (idbuf, sizeof idbuf, "%.*s", (int) (idlen < ASP_ID_MAX? idlen: 0), id);
-    asp_log_kv (ASP_LOG_ERROR, "message refused by receiver; moved to dead letters",
+    char why [256];
+    snprintf (why, sizeof why, "%.*s", (int) (rlen < 255? rlen: 255), reason);
+    int shard = s_forget (self, dst, id, idlen);
+    if (shard < 0)
+        return;                     //  not ours (or already settled)
+    asp_log_kv (ASP_LOG_ERROR, "message refused by receiver; moving it to the dead letters",
                 "to", asp_svc_name (dst), "id", idbuf, "reason", why, NULL);
-    if (e) {
-        redisReply *r = asp_rds_cmd (self->rds, "HSET dl:%s:%s %s %b", asp_svc_name (self->self),
-                                     asp_svc_name (dst), idbuf, e->data, e->size);
-        if (r)
-            freeReplyObject (r);
-    }
+    char *item = NULL;
+    //  "<shard>\n<id>\n<reason>": ids never hold a newline.
+    int n = asprintf (&item, "%d\n%s\n%s", shard, idbuf, why);
+    assert (n > 0 && item);
+    zlistx_add_end (self->peers [dst].dead, item);
+    zstr_free (&item);
     self->dead++;
+}
+
+//  Moves refused messages to the dead letters, one script each.
+static void
+s_flush_dead (asp_outbox_t *self, int dst)
+{
+    zlistx_t *list = self->peers [dst].dead;
+    const char *me = asp_svc_name (self->self), *to = asp_svc_name ((asp_svc_id_t) dst);
+    for (char *item = (char *) zlistx_first (list); item; item = (char *) zlistx_first (list)) {
+        char *id = strchr (item, '\n') + 1;
+        char *why = strchr (id, '\n');
+        asp_txn_t *txn = asp_txn_new (self->dead_script, (unsigned) atoi (item));
+        asp_txn_key (txn, "ob:%s:%s", me, to);
+        asp_txn_key (txn, "dl:%s:%s", me, to);
+        asp_txn_key (txn, "dlr:%s:%s", me, to);
+        asp_txn_arg (txn, "%.*s", (int) (why - id), id);
+        asp_txn_arg (txn, "%s", why + 1);
+        asp_txn_exec (self->rds, self->self, &txn, 1);
+        bool done = asp_txn_known (txn);
+        asp_txn_destroy (&txn);
+        if (!done)
+            return;                 //  Redis away: the tick tries again
+        char *gone = (char *) zlistx_detach (list, NULL);
+        zstr_free (&gone);
+    }
 }
 
 //  Deletes acknowledged ids from the Redis outbox, 1000 per HDEL. An id
@@ -245,38 +301,41 @@ s_dead_letter (asp_outbox_t *self, asp_svc_id_t dst, const char *id, size_t idle
 static void
 s_flush_forget (asp_outbox_t *self, int dst)
 {
-    zlistx_t *list = self->peers [dst].forget;
-    char key [64];
-    snprintf (key, sizeof key, "ob:%s:%s", asp_svc_name (self->self), asp_svc_name ((asp_svc_id_t) dst));
-    while (zlistx_size (list)) {
-        const char *argv [1002];
-        size_t lens [1002];
-        int argc = 2;
-        argv [0] = "HDEL"; lens [0] = 4;
-        argv [1] = key; lens [1] = strlen (key);
-        for (char *id = (char *) zlistx_first (list); id && argc < 1002; id = (char *) zlistx_next (list)) {
-            argv [argc] = id;
-            lens [argc++] = strlen (id);
-        }
-        redisReply *r = asp_rds_cmdv (self->rds, argc, argv, lens);
-        bool done = r && r->type == REDIS_REPLY_INTEGER;
-        if (r)
-            freeReplyObject (r);
-        if (!done)
-            return;                 //  Redis away: the tick tries again
-        for (int i = 2; i < argc; i++) {
-            char *done_id = (char *) zlistx_detach (list, NULL);     //  the first
-            zstr_free (&done_id);
+    for (int n = 0; n < ASP_SHARDS; n++) {
+        zlistx_t *list = self->peers [dst].forget [n];
+        char key [64];
+        asp_key_fmt (key, sizeof key, (unsigned) n, "ob:%s:%s", asp_svc_name (self->self),
+                     asp_svc_name ((asp_svc_id_t) dst));
+        while (zlistx_size (list)) {
+            const char *argv [1002];
+            size_t lens [1002];
+            int argc = 2;
+            argv [0] = "HDEL"; lens [0] = 4;
+            argv [1] = key; lens [1] = strlen (key);
+            for (char *id = (char *) zlistx_first (list); id && argc < 1002; id = (char *) zlistx_next (list)) {
+                argv [argc] = id;
+                lens [argc++] = strlen (id);
+            }
+            redisReply *r = asp_rds_cmdv (self->rds, argc, argv, lens);
+            bool done = r && r->type == REDIS_REPLY_INTEGER;
+            if (r)
+                freeReplyObject (r);
+            if (!done)
+                return;             //  Redis away: the tick tries again
+            for (int i = 2; i < argc; i++) {
+                char *done_id = (char *) zlistx_detach (list, NULL);     //  the first
+                zstr_free (&done_id);
+            }
         }
     }
 }
 
 static void
-s_forget_later (asp_outbox_t *self, int dst, const char *id, size_t idlen)
+s_forget_later (asp_outbox_t *self, int dst, int shard, const char *id, size_t idlen)
 {
     char buf [ASP_ID_MAX];
     snprintf (buf, sizeof buf, "%.*s", (int) idlen, id);
-    zlistx_add_end (self->peers [dst].forget, buf);
+    zlistx_add_end (self->peers [dst].forget [shard], buf);
 }
 
 //  Reads ACK / NAK replies from one destination, then deletes the
@@ -296,11 +355,13 @@ s_on_reply (zloop_t *loop, zsock_t *reader, void *arg)
             break;
         zframe_t *cmd = zmsg_first (msg);
         if (zframe_streq (cmd, "ACK")) {
-            for (zframe_t *f = zmsg_next (msg); f; f = zmsg_next (msg))
-                if (s_forget (self, (asp_svc_id_t) dst, (const char *) zframe_data (f), zframe_size (f))) {
-                    s_forget_later (self, dst, (const char *) zframe_data (f), zframe_size (f));
+            for (zframe_t *f = zmsg_next (msg); f; f = zmsg_next (msg)) {
+                int shard = s_forget (self, (asp_svc_id_t) dst, (const char *) zframe_data (f), zframe_size (f));
+                if (shard >= 0) {
+                    s_forget_later (self, dst, shard, (const char *) zframe_data (f), zframe_size (f));
                     self->acked++;
                 }
+            }
         }
         else
         if (zframe_streq (cmd, "NAK") && zmsg_size (msg) == 3) {
@@ -308,14 +369,13 @@ s_on_reply (zloop_t *loop, zsock_t *reader, void *arg)
             zframe_t *why = zmsg_next (msg);
             s_dead_letter (self, (asp_svc_id_t) dst, (const char *) zframe_data (id), zframe_size (id),
                            (const char *) zframe_data (why), zframe_size (why));
-            if (s_forget (self, (asp_svc_id_t) dst, (const char *) zframe_data (id), zframe_size (id)))
-                s_forget_later (self, dst, (const char *) zframe_data (id), zframe_size (id));
         }
         else
             asp_log_warn ("outbox: unexpected reply from %s", asp_svc_name ((asp_svc_id_t) dst));
         zmsg_destroy (&msg);
     }
     s_flush_forget (self, dst);
+    s_flush_dead (self, dst);
     return 0;
 }
 
@@ -328,14 +388,14 @@ s_on_inproc (zloop_t *loop, zsock_t *reader, void *arg)
         zmsg_t *msg = zmsg_recv (reader);
         if (!msg)
             break;
-        //  [dst, id, data] triples, as many as the remote packed.
+        //  [dst+shard, id, data] triples, as many as the remote packed.
         while (zmsg_size (msg) >= 3) {
             zframe_t *dst = zmsg_pop (msg);
             zframe_t *id = zmsg_pop (msg);
             zframe_t *data = zmsg_pop (msg);
             char idbuf [ASP_ID_MAX];
             snprintf (idbuf, sizeof idbuf, "%.*s", (int) zframe_size (id), (const char *) zframe_data (id));
-            asp_outbox_add (self, (asp_svc_id_t) zframe_data (dst) [0], idbuf,
+            asp_outbox_add (self, (asp_svc_id_t) zframe_data (dst) [0], zframe_data (dst) [1], idbuf,
                             (const char *) zframe_data (data), zframe_size (data));
             zframe_destroy (&dst);
             zframe_destroy (&id);
@@ -346,37 +406,58 @@ s_on_inproc (zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+//  Reads one outbox hash (one destination, one shard); 0 or -1.
+static int
+s_recover_shard (asp_outbox_t *self, int dst, unsigned shard)
+{
+    char key [64];
+    asp_key_fmt (key, sizeof key, shard, "ob:%s:%s", asp_svc_name (self->self), asp_svc_name ((asp_svc_id_t) dst));
+    char cursor [32] = "0";
+    do {
+        redisReply *r = asp_rds_cmd (self->rds, "HSCAN %s %s COUNT 1000", key, cursor);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r)
+                freeReplyObject (r);
+            return -1;
+        }
+        snprintf (cursor, sizeof cursor, "%s", r->element [0]->str);
+        redisReply *kv = r->element [1];
+        for (size_t i = 0; i + 1 < kv->elements; i += 2)
+            s_track (self, (asp_svc_id_t) dst, shard, kv->element [i]->str, kv->element [i + 1]->str,
+                     kv->element [i + 1]->len, false);
+        freeReplyObject (r);
+    } while (strcmp (cursor, "0") != 0);
+    return 0;
+}
+
 int
 asp_outbox_recover (asp_outbox_t *self)
 {
+    //  A transaction whose reply was lost may have committed messages that
+    //  no one holds in memory: read the outbox hashes again.
+    uint64_t lost = asp_txn_lost_total ();
+    if (lost != self->lost_seen) {
+        self->lost_seen = lost;
+        for (int d = 0; d < ASP_SVC_COUNT; d++)
+            self->peers [d].recovered = false;
+    }
     int rc = 0;
     for (int d = 0; d < ASP_SVC_COUNT; d++) {
         s_peer_t *p = &self->peers [d];
         if (!p->dealer || p->recovered)
             continue;
-        char cursor [32] = "0";
-        do {
-            redisReply *r = asp_rds_cmd (self->rds, "HSCAN ob:%s:%s %s COUNT 1000",
-                                         asp_svc_name (self->self), asp_svc_name ((asp_svc_id_t) d), cursor);
-            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-                if (r)
-                    freeReplyObject (r);
-                rc = -1;
-                break;
-            }
-            snprintf (cursor, sizeof cursor, "%s", r->element [0]->str);
-            redisReply *kv = r->element [1];
-            for (size_t i = 0; i + 1 < kv->elements; i += 2)
-                s_track (self, (asp_svc_id_t) d, kv->element [i]->str, kv->element [i + 1]->str,
-                         kv->element [i + 1]->len, false);
-            freeReplyObject (r);
-        } while (strcmp (cursor, "0") != 0);
-        if (rc == 0) {
+        size_t before = zhashx_size (self->entries);
+        int peer_rc = 0;
+        for (unsigned n = 0; n < ASP_SHARDS && peer_rc == 0; n++)
+            peer_rc = s_recover_shard (self, d, n);
+        if (peer_rc == 0) {
             p->recovered = true;
-            if (p->head)
-                asp_log_info ("outbox: recovered unacknowledged messages for %s",
-                              asp_svc_name ((asp_svc_id_t) d));
+            if (zhashx_size (self->entries) > before)
+                asp_log_info ("outbox: recovered %zu unacknowledged messages for %s",
+                              zhashx_size (self->entries) - before, asp_svc_name ((asp_svc_id_t) d));
         }
+        else
+            rc = -1;
     }
     return rc;
 }
@@ -390,8 +471,10 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     int64_t now = asp_mono_ms ();
     for (int d = 0; d < ASP_SVC_COUNT; d++) {
         s_peer_t *p = &self->peers [d];
-        if (p->forget && zlistx_size (p->forget))
-            s_flush_forget (self, d);
+        if (!p->dealer)
+            continue;
+        s_flush_forget (self, d);
+        s_flush_dead (self, d);
         int budget = self->resend_batch;
         while (p->head && p->head->due <= now && budget-- > 0) {
             s_entry_t *e = p->head;
@@ -456,8 +539,8 @@ asp_outbox_remote_add_txn (asp_outbox_remote_t *self, asp_txn_t *txn)
     for (size_t i = 0; i < asp_txn_out_count (txn); i++) {
         asp_svc_id_t dst; const char *id, *data; size_t size;
         asp_txn_out (txn, i, &dst, &id, &data, &size);
-        uint8_t d = (uint8_t) dst;
-        zmsg_addmem (msg, &d, 1);
+        uint8_t d [2] = { (uint8_t) dst, (uint8_t) asp_txn_shard (txn) };
+        zmsg_addmem (msg, d, 2);
         zmsg_addstr (msg, id);
         zmsg_addmem (msg, data, size);
     }
@@ -497,11 +580,11 @@ s_test_pump (zloop_t *loop, int ms)
 static asp_txn_t *
 s_test_commit (asp_rds_t *rds, asp_script_t *script, const char *ticket)
 {
-    asp_txn_t *txn = asp_txn_new (script);
+    asp_txn_t *txn = asp_txn_new (script, asp_shard_of (ticket));
     asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, ticket, NULL);
     asp_txn_inbox (txn, msg->id);
     asp_txn_send (txn, ASP_SVC_FEEDBACK, &msg);
-    assert (asp_txn_exec (rds, ASP_SVC_ROUTING, &txn, 1) == 0 && asp_txn_is (txn, "ok"));
+    assert (asp_txn_exec (rds, ASP_SVC_ROUTING, &txn, 1) == 0 && asp_txn_outcome (txn) == ASP_TXN_OK);
     return txn;
 }
 
@@ -535,11 +618,13 @@ static void
 s_test_live (void)
 {
     asp_selftest_need_redis ("asp_outbox_test");
+    asp_txn_init ();
     setenv ("ASP_RESEND_MS", "100", 1);
     asp_probe_t *probe = asp_probe_new (ASP_SVC_ROUTING);
     asp_rds_t *rds = asp_rds_new ();
     asp_script_t *script = asp_rds_script (rds, "outbox_test", s_test_lua);
-    asp_outbox_t *self = asp_outbox_new (ASP_SVC_ROUTING, rds);
+    asp_curve_t *curve = asp_curve_new (ASP_SVC_ROUTING);    //  insecure: see asp_probe
+    asp_outbox_t *self = asp_outbox_new (ASP_SVC_ROUTING, rds, curve);
     zloop_t *loop = zloop_new ();
     asp_outbox_attach (self, loop);
     assert (asp_outbox_recover (self) == 0);
@@ -587,7 +672,7 @@ s_test_live (void)
     asp_outbox_destroy (&self);
     zloop_destroy (&loop);
     asp_probe_drain (probe, ASP_SVC_FEEDBACK, 100);
-    self = asp_outbox_new (ASP_SVC_ROUTING, rds);
+    self = asp_outbox_new (ASP_SVC_ROUTING, rds, curve);
     loop = zloop_new ();
     asp_outbox_attach (self, loop);
     assert (asp_outbox_recover (self) == 0 && asp_outbox_pending (self) == 1);
@@ -601,6 +686,7 @@ s_test_live (void)
 
     asp_outbox_destroy (&self);
     zloop_destroy (&loop);
+    asp_curve_destroy (&curve);
     asp_rds_destroy (&rds);
     asp_probe_destroy (&probe);
 }

@@ -1,13 +1,17 @@
 /*  asp_outbox: reliable delivery of committed messages to other services.
 
-    Scripts commit outgoing messages to Redis hashes ob:<self>:<dst> in the
-    same atomic step as the state change (see asp_txn). This class sends
-    them over one DEALER per destination and forgets them only when the
-    receiver acknowledges: ["ACK", id...] after it has applied them durably,
-    or ["NAK", id, reason] when it refuses them (then they move to the dead
-    letter hash dl:<self>:<dst> and are logged). Unacknowledged messages are
-    sent again every ASP_RESEND_MS; after a restart asp_outbox_recover loads
-    whatever is still in Redis. Delivery is therefore at least once;
+    Scripts commit outgoing messages to Redis hashes {s<n>}:ob:<self>:<dst>
+    (one per shard, see asp_keys.h) in the same atomic step as the state
+    change (see asp_txn). This class sends them over one DEALER per
+    destination and forgets them only when the receiver acknowledges:
+    ["ACK", id...] after it has applied them durably, or ["NAK", id, reason]
+    when it refuses them: then one script moves them to the dead letters
+    {s<n>}:dl:<self>:<dst> (the reason in {s<n>}:dlr:<self>:<dst>), retried
+    until Redis confirms. Unacknowledged messages are sent again every
+    ASP_RESEND_MS. asp_outbox_recover reads whatever is in Redis: at start,
+    and again whenever a transaction's reply was lost in this process
+    (asp_txn_lost_total moved), since that script may have committed
+    messages nobody holds in memory. Delivery is therefore at least once;
     receivers apply each message id once.
 
     DEALERs use ZMQ_IMMEDIATE, so nothing queues towards a peer that is not
@@ -19,6 +23,7 @@
     thread-safe.                                                           */
 #ifndef ASP_OUTBOX_H
 #define ASP_OUTBOX_H
+#include "asp_curve.h"
 #include "asp_events.h"
 #include "asp_rds.h"
 #include "asp_txn.h"
@@ -27,16 +32,18 @@
 typedef struct asp_outbox_t asp_outbox_t;
 typedef struct asp_outbox_remote_t asp_outbox_remote_t;
 
-//  Connects one DEALER per destination to ASP_<SVC>_BUS. rds is borrowed.
-asp_outbox_t *asp_outbox_new (asp_svc_id_t self, asp_rds_t *rds);
+//  Connects one DEALER per destination to ASP_<SVC>_BUS, each a CURVE
+//  client set up by curve (see asp_curve). rds and curve are borrowed.
+asp_outbox_t *asp_outbox_new (asp_svc_id_t self, asp_rds_t *rds, asp_curve_t *curve);
 void asp_outbox_destroy (asp_outbox_t **self_p);
 //  Registers the ACK readers, the inproc reader and the resend timer; the
 //  timer also completes recovery when Redis was down at start.
 int  asp_outbox_attach (asp_outbox_t *self, zloop_t *loop);
-//  Loads unacknowledged messages from Redis. 0 when done, -1 to retry later.
+//  Loads unacknowledged messages from Redis (at start, and after a lost
+//  reply). 0 when done, -1 to retry later (the resend timer does).
 int  asp_outbox_recover (asp_outbox_t *self);
-//  Tracks a committed message and sends it now.
-void asp_outbox_add (asp_outbox_t *self, asp_svc_id_t dst, const char *id,
+//  Tracks a message committed in shard's outbox hash and sends it now.
+void asp_outbox_add (asp_outbox_t *self, asp_svc_id_t dst, unsigned shard, const char *id,
                      const char *data, size_t size);
 //  Adds every message of txn if the script emitted them.
 void asp_outbox_add_txn (asp_outbox_t *self, asp_txn_t *txn);

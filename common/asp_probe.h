@@ -8,7 +8,8 @@
     would). Create it before asp_svc_new / asp_outbox_new, which read
     those variables. asp_probe_start runs asp_svc_run on a thread of its
     own; the test thread keeps the probe's sockets and its own Redis
-    connection. The Redis keys tests look at are named here, once.
+    connection. The Redis keys tests look at are named here, once. The bus
+    runs insecure (ASP_BUS_INSECURE=1): the probe holds no service key.
     Its own test is asp_svc_test, which cannot pass without it.        */
 #ifndef ASP_PROBE_H
 #define ASP_PROBE_H

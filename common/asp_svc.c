@@ -1,5 +1,6 @@
 #include "asp_svc.h"
 #include "asp_config.h"
+#include "asp_curve.h"
 #include "asp_log.h"
 #include <assert.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@ struct asp_svc_t {
     asp_outbox_t *outbox;
     asp_metrics_t *metrics;
     asp_httpd_t *httpd;
+    asp_curve_t *curve;             //  bus authentication (and the ZAP handler)
     zsock_t *inbox;
     s_handler_t handlers [32];
     int nhandlers;
@@ -28,6 +30,7 @@ struct asp_svc_t {
     atomic_bool redis_up;
     atomic_bool stopping;           //  asp_svc_stop: end the loop at the next tick
     asp_counter_t *m_received, *m_applied, *m_duplicate, *m_stale, *m_refused, *m_retry;
+    asp_counter_t *m_auth_refused;
 };
 
 static double
@@ -74,9 +77,11 @@ asp_svc_new (asp_svc_id_t id)
     assert (self);
     self->id = id;
     self->outbox_max = (size_t) asp_cfg_int ("ASP_OUTBOX_MAX", 100000, 100, 100000000);
+    asp_txn_init ();
     self->loop = zloop_new ();
+    self->curve = asp_curve_new (id);
     self->rds = asp_rds_new ();
-    self->outbox = asp_outbox_new (id, self->rds);
+    self->outbox = asp_outbox_new (id, self->rds, self->curve);
     self->metrics = asp_metrics_new (asp_svc_name (id));
     self->m_received = asp_metrics_counter (self->metrics, "bus_received_total", "Bus messages received.");
     self->m_applied = asp_metrics_counter (self->metrics, "bus_applied_total", "Bus messages applied.");
@@ -84,6 +89,8 @@ asp_svc_new (asp_svc_id_t id)
     self->m_stale = asp_metrics_counter (self->metrics, "bus_stale_total", "Bus messages that changed nothing.");
     self->m_refused = asp_metrics_counter (self->metrics, "bus_refused_total", "Bus messages refused (NAK).");
     self->m_retry = asp_metrics_counter (self->metrics, "bus_unacked_total", "Bus messages left for the sender to resend.");
+    self->m_auth_refused = asp_metrics_counter (self->metrics, "bus_auth_refused_total",
+                                                "Bus connections refused at the handshake (no service certificate).");
     asp_metrics_gauge (self->metrics, "outbox_pending", "Messages awaiting acknowledgement.", s_gauge_outbox, self);
     asp_metrics_gauge (self->metrics, "redis_up", "1 when Redis answers.", s_gauge_redis, self);
     asp_metrics_gauge (self->metrics, "redis_round_trips", "Redis round trips made by the loop thread.",
@@ -100,11 +107,12 @@ asp_svc_new (asp_svc_id_t id)
     zsock_set_rcvhwm (self->inbox, 100000);
     zsock_set_sndhwm (self->inbox, 100000);
     zsock_set_router_mandatory (self->inbox, 1);
+    asp_curve_bus_server (self->curve, self->inbox, self->loop, self->m_auth_refused);
     if (zsock_bind (self->inbox, "%s", ep) < 0) {
         asp_log_error ("cannot bind the bus inbox on %s: %s", ep, zmq_strerror (zmq_errno ()));
         exit (2);
     }
-    asp_log_info ("bus inbox on %s", ep);
+    asp_log_info ("bus inbox on %s (%s)", ep, asp_curve_secure (self->curve)? "CURVE": "insecure");
     asp_outbox_attach (self->outbox, self->loop);
     return self;
 }
@@ -117,8 +125,10 @@ asp_svc_destroy (asp_svc_t **self_p)
         return;
     asp_httpd_destroy (&self->httpd);
     asp_outbox_destroy (&self->outbox);
+    asp_curve_bus_server_end (self->curve);
     zsock_destroy (&self->inbox);
     zloop_destroy (&self->loop);
+    asp_curve_destroy (&self->curve);   //  after every CURVE socket
     asp_rds_destroy (&self->rds);
     asp_metrics_destroy (&self->metrics);
     free (self);
@@ -153,6 +163,7 @@ asp_svc_http (asp_svc_t *self, int port, asp_http_handler_fn *handler, void *arg
 
 asp_svc_id_t asp_svc_id (asp_svc_t *self) { return self->id; }
 zloop_t *asp_svc_loop (asp_svc_t *self) { return self->loop; }
+asp_curve_t *asp_svc_curve (asp_svc_t *self) { return self->curve; }
 asp_rds_t *asp_svc_rds (asp_svc_t *self) { return self->rds; }
 asp_outbox_t *asp_svc_outbox (asp_svc_t *self) { return self->outbox; }
 asp_metrics_t *asp_svc_metrics (asp_svc_t *self) { return self->metrics; }
@@ -307,23 +318,25 @@ s_on_inbox (zloop_t *loop, zsock_t *reader, void *arg)
         if (!it->txn)
             continue;
         asp_txn_t *txn = it->txn;
-        if (asp_txn_is (txn, "ok") || asp_txn_is (txn, "dup") || asp_txn_is (txn, "stale")) {
-            asp_outbox_add_txn (self->outbox, txn);
-            it->answer = S_ACK;
-            asp_counter_inc (asp_txn_is (txn, "ok")? self->m_applied:
-                             asp_txn_is (txn, "dup")? self->m_duplicate: self->m_stale);
-        }
-        else
-        if (asp_txn_is (txn, "reject")) {
-            it->answer = S_NAK;
-            snprintf (it->reason, sizeof it->reason, "%s", asp_txn_reason (txn));
-        }
-        else {
-            //  Lost or a Redis error (e.g. LOADING after a restart): say
-            //  nothing; the sender's resend brings it back.
-            it->answer = S_NONE;
-            asp_counter_inc (self->m_retry);
-            zframe_destroy (&it->identity);
+        switch (asp_txn_outcome (txn)) {
+            case ASP_TXN_OK:
+            case ASP_TXN_DUP:
+            case ASP_TXN_STALE:
+                asp_outbox_add_txn (self->outbox, txn);
+                it->answer = S_ACK;
+                asp_counter_inc (asp_txn_outcome (txn) == ASP_TXN_OK? self->m_applied:
+                                 asp_txn_outcome (txn) == ASP_TXN_DUP? self->m_duplicate: self->m_stale);
+                break;
+            case ASP_TXN_REJECT:
+                it->answer = S_NAK;
+                snprintf (it->reason, sizeof it->reason, "%s", asp_txn_reason (txn));
+                break;
+            default:
+                //  Lost or a Redis error (e.g. LOADING after a restart):
+                //  say nothing; the sender's resend brings it back.
+                it->answer = S_NONE;
+                asp_counter_inc (self->m_retry);
+                zframe_destroy (&it->identity);
         }
         if (it->handler->committed && it->answer != S_NONE)
             it->handler->committed (self, it->env, txn, it->handler->arg);
@@ -404,7 +417,7 @@ s_test_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
         snprintf (reason, len, "told to refuse");
         return NULL;
     }
-    asp_txn_t *txn = asp_txn_new ((asp_script_t *) arg);
+    asp_txn_t *txn = asp_txn_new ((asp_script_t *) arg, asp_shard_of (env->ticket));
     asp_txn_inbox (txn, env->id);
     asp_txn_key (txn, "svctest:%s", env->ticket);
     asp_txn_arg (txn, "%s", mode);
@@ -416,7 +429,9 @@ s_test_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
 static long long
 s_test_applied (asp_probe_t *probe, const char *ticket)
 {
-    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET svctest:%s applied", ticket);
+    char key [ASP_KEY_MAX];
+    asp_key_fmt (key, sizeof key, asp_shard_of (ticket), "svctest:%s", ticket);
+    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s applied", key);
     assert (r);
     long long n = r->type == REDIS_REPLY_STRING? atoll (r->str): 0;
     freeReplyObject (r);

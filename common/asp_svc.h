@@ -11,6 +11,7 @@
     its sender sends it again.                                              */
 #ifndef ASP_SVC_H
 #define ASP_SVC_H
+#include "asp_curve.h"
 #include "asp_envelope.h"
 #include "asp_events.h"
 #include "asp_httpd.h"
@@ -22,18 +23,21 @@
 
 typedef struct asp_svc_t asp_svc_t;
 
-//  Prepares the transaction for one inbound message. Return NULL to answer
-//  without touching Redis: with reason set, a NAK (refused); with reason
-//  empty, an ACK (nothing to do).
+//  Prepares the transaction for one inbound message, in the shard of its
+//  ticket (asp_shard_of (env->ticket)). Return NULL to answer without
+//  touching Redis: with reason set, a NAK (refused); with reason empty, an
+//  ACK (nothing to do).
 typedef asp_txn_t *(asp_prepare_fn) (asp_svc_t *svc, const asp_envelope_t *env,
                                      char *reason, size_t reason_len, void *arg);
 //  Called after the batch ran, for each transaction whose outcome is known
-//  (code ok, dup, stale or reject), while env is still valid.
+//  (asp_txn_known), while env is still valid.
 typedef void (asp_committed_fn) (asp_svc_t *svc, const asp_envelope_t *env,
                                  asp_txn_t *txn, void *arg);
 
 //  Sets up everything from the environment: ASP_<SVC>_BUS (bind endpoint
-//  unless ASP_BUS_BIND is set), ASP_METRICS_PORT, the Redis settings.
+//  unless ASP_BUS_BIND is set), ASP_METRICS_PORT, the Redis settings, the
+//  bus certificates (asp_curve: the inbox is a CURVE server, the outbox
+//  CURVE clients, unless ASP_BUS_INSECURE=1).
 //  Exits with status 2 on a configuration error.
 asp_svc_t *asp_svc_new (asp_svc_id_t id);
 void asp_svc_destroy (asp_svc_t **self_p);
@@ -54,6 +58,8 @@ void asp_svc_stop (asp_svc_t *self);
 
 asp_svc_id_t   asp_svc_id (asp_svc_t *self);
 zloop_t       *asp_svc_loop (asp_svc_t *self);
+//  The process's CURVE authority (e.g. to admit partners on another socket).
+asp_curve_t   *asp_svc_curve (asp_svc_t *self);
 asp_rds_t     *asp_svc_rds (asp_svc_t *self);
 asp_outbox_t  *asp_svc_outbox (asp_svc_t *self);
 asp_metrics_t *asp_svc_metrics (asp_svc_t *self);

@@ -3,9 +3,13 @@
 #include "asp_log.h"
 #include <assert.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define streq(a, b) ((a) && strcmp ((a), (b)) == 0)
 
 typedef struct {
     char *ptr;
@@ -21,6 +25,7 @@ typedef struct {
 
 struct asp_txn_t {
     asp_script_t *script;
+    unsigned shard;
     char inbox_id [ASP_ID_MAX];
     s_buf_t *keys;
     size_t nkeys, keys_cap;
@@ -29,17 +34,29 @@ struct asp_txn_t {
     s_out_t *outs;
     size_t nouts, outs_cap;
     redisReply *reply;
-    char code [16];
+    asp_txn_outcome_t outcome;
     void *user;
 };
 
-asp_txn_t *
-asp_txn_new (asp_script_t *script)
+//  Written once by asp_txn_init before any thread starts, then only read.
+static int64_t s_inbox_ttl_s;
+static atomic_uint_fast64_t s_lost_total;
+
+void
+asp_txn_init (void)
 {
+    s_inbox_ttl_s = asp_cfg_int ("ASP_INBOX_TTL_S", 7 * 86400, 60, 365 * 86400);
+}
+
+asp_txn_t *
+asp_txn_new (asp_script_t *script, unsigned shard)
+{
+    assert (shard < ASP_SHARDS);
     asp_txn_t *self = (asp_txn_t *) calloc (1, sizeof *self);
     assert (self);
     self->script = script;
-    snprintf (self->code, sizeof self->code, "new");
+    self->shard = shard;
+    self->outcome = ASP_TXN_NEW;
     return self;
 }
 
@@ -99,9 +116,13 @@ asp_txn_key (asp_txn_t *self, const char *fmt, ...)
     va_list ap;
     va_start (ap, fmt);
     size_t len;
-    char *s = s_vformat (fmt, ap, &len);
+    char *name = s_vformat (fmt, ap, &len);
     va_end (ap);
-    s_push (&self->keys, &self->nkeys, &self->keys_cap, s, len);
+    char *key = NULL;
+    int n = asprintf (&key, "{s%u}:%s", self->shard, name);
+    assert (n > 0 && key);
+    free (name);
+    s_push (&self->keys, &self->nkeys, &self->keys_cap, key, (size_t) n);
 }
 
 void
@@ -123,6 +144,15 @@ asp_txn_argb (asp_txn_t *self, const void *data, size_t len)
     memcpy (s, data, len);
     s [len] = 0;
     s_push (&self->args, &self->nargs, &self->args_cap, s, len);
+}
+
+void
+asp_txn_arg_map (asp_txn_t *self, asp_mpmap_t **map_p)
+{
+    char *data; size_t size;
+    asp_mpmap_bytes (*map_p, &data, &size);
+    s_push (&self->args, &self->nargs, &self->args_cap, data, size);
+    asp_mpmap_destroy (map_p);
 }
 
 static void
@@ -169,34 +199,35 @@ asp_txn_publish (asp_txn_t *self, asp_msg_t **msg_p)
 
 //  Builds the argv of one EVALSHA following the prelude's convention.
 static void
-s_build (asp_txn_t *self, asp_svc_id_t me, int64_t ttl, const char ***argv_p,
+s_build (asp_txn_t *self, asp_svc_id_t me, const char ***argv_p,
          size_t **lens_p, char **scratch_p, int *nkeys_p, int *nargs_p)
 {
-    size_t nk = 1 + self->nkeys + self->nouts;
-    size_t na = 3 + self->nargs + 2 * self->nouts;
+    bool inbox = *self->inbox_id != 0;
+    size_t nk = (inbox? 1: 0) + self->nkeys + self->nouts;
+    size_t na = 4 + self->nargs + 2 * self->nouts;
     const char **argv = (const char **) calloc (nk + na, sizeof (char *));
     size_t *lens = (size_t *) calloc (nk + na, sizeof (size_t));
     //  Scratch holds the keys and numbers we format here.
-    size_t scratch_size = 3 * 24 + (1 + self->nouts) * 80;
+    size_t scratch_size = 4 * 24 + (1 + self->nouts) * (ASP_ID_MAX + 48);
     char *scratch = (char *) malloc (scratch_size);
     assert (argv && lens && scratch);
     char *sp = scratch;
     size_t i = 0;
 #define PUT_FMT(...) do { int n = snprintf (sp, scratch_size - (size_t) (sp - scratch), __VA_ARGS__); \
+        assert (n > 0 && (size_t) n < scratch_size - (size_t) (sp - scratch)); \
         argv [i] = sp; lens [i++] = (size_t) n; sp += n + 1; } while (0)
-    if (*self->inbox_id)
-        PUT_FMT ("in:%s:%s", asp_svc_name (me), self->inbox_id);
-    else
-        PUT_FMT ("%s", "");
+    if (inbox)
+        PUT_FMT ("{s%u}:in:%s:%s", self->shard, asp_svc_name (me), self->inbox_id);
     for (size_t k = 0; k < self->nkeys; k++) {
         argv [i] = self->keys [k].ptr;
         lens [i++] = self->keys [k].len;
     }
     for (size_t o = 0; o < self->nouts; o++)
-        PUT_FMT ("ob:%s:%s", asp_svc_name (me), asp_svc_name (self->outs [o].dst));
+        PUT_FMT ("{s%u}:ob:%s:%s", self->shard, asp_svc_name (me), asp_svc_name (self->outs [o].dst));
     PUT_FMT ("%zu", self->nkeys);
     PUT_FMT ("%zu", self->nouts);
-    PUT_FMT ("%lld", (long long) ttl);
+    PUT_FMT ("%lld", (long long) s_inbox_ttl_s);
+    PUT_FMT ("%d", inbox? 1: 0);
     for (size_t a = 0; a < self->nargs; a++) {
         argv [i] = self->args [a].ptr;
         lens [i++] = self->args [a].len;
@@ -216,33 +247,41 @@ s_build (asp_txn_t *self, asp_svc_id_t me, int64_t ttl, const char ***argv_p,
     *nargs_p = (int) na;
 }
 
-static void
-s_set_code (asp_txn_t *self)
+static const char *s_outcome_names [] = {
+    "new", "ok", "dup", "stale", "reject", "error", "lost"
+};
+
+const char *
+asp_txn_outcome_name (asp_txn_outcome_t outcome)
 {
-    redisReply *r = self->reply;
-    if (r->type == REDIS_REPLY_ERROR)
-        snprintf (self->code, sizeof self->code, "error");
-    else
-    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 2 && r->element [0]->type == REDIS_REPLY_STRING)
-        snprintf (self->code, sizeof self->code, "%s", r->element [0]->str);
-    else
-        snprintf (self->code, sizeof self->code, "error");
+    return (unsigned) outcome < sizeof s_outcome_names / sizeof s_outcome_names [0]?
+           s_outcome_names [outcome]: "?";
+}
+
+//  The script's code, parsed once; anything else is an error.
+static asp_txn_outcome_t
+s_parse_outcome (const redisReply *r)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 || r->element [0]->type != REDIS_REPLY_STRING)
+        return ASP_TXN_ERROR;
+    for (int o = ASP_TXN_OK; o <= ASP_TXN_REJECT; o++)
+        if (strcmp (r->element [0]->str, s_outcome_names [o]) == 0)
+            return (asp_txn_outcome_t) o;
+    return ASP_TXN_ERROR;
 }
 
 int
 asp_txn_exec (asp_rds_t *rds, asp_svc_id_t self_svc, asp_txn_t **txns, size_t count)
 {
-    static int64_t ttl = 0;
-    if (!ttl)
-        ttl = asp_cfg_int ("ASP_INBOX_TTL_S", 7 * 86400, 60, 365 * 86400);
+    assert (s_inbox_ttl_s > 0);     //  asp_txn_init not called
     for (size_t t = 0; t < count; t++)
-        snprintf (txns [t]->code, sizeof txns [t]->code, "lost");
+        txns [t]->outcome = ASP_TXN_LOST;
     if (!asp_rds_ready (rds))
-        return -1;
+        return -1;                  //  nothing sent: nothing can have run
     size_t appended = 0;
     for (size_t t = 0; t < count; t++) {
         const char **argv; size_t *lens; char *scratch; int nk, na;
-        s_build (txns [t], self_svc, ttl, &argv, &lens, &scratch, &nk, &na);
+        s_build (txns [t], self_svc, &argv, &lens, &scratch, &nk, &na);
         int rc = asp_rds_append_script (rds, txns [t]->script, nk, na, argv, lens);
         free (argv);
         free (lens);
@@ -251,31 +290,48 @@ asp_txn_exec (asp_rds_t *rds, asp_svc_id_t self_svc, asp_txn_t **txns, size_t co
             break;
         appended++;
     }
-    for (size_t t = 0; t < appended; t++) {
+    size_t answered = 0;
+    for (; answered < appended; answered++) {
+        asp_txn_t *txn = txns [answered];
         redisReply *r = asp_rds_reply (rds);
         if (!r)
-            return -1;
-        if (txns [t]->reply)
-            freeReplyObject (txns [t]->reply);
-        txns [t]->reply = r;
-        s_set_code (txns [t]);
-        if (asp_txn_is (txns [t], "error") || asp_txn_is (txns [t], "reject"))
-            asp_log_warn ("script %s: %s: %s", asp_rds_script_name (txns [t]->script),
-                          txns [t]->code, asp_txn_reason (txns [t]));
+            break;
+        if (txn->reply)
+            freeReplyObject (txn->reply);
+        txn->reply = r;
+        txn->outcome = s_parse_outcome (r);
+        if (txn->outcome == ASP_TXN_ERROR || txn->outcome == ASP_TXN_REJECT)
+            asp_log_warn ("script %s: %s: %s", asp_rds_script_name (txn->script),
+                          asp_txn_outcome_name (txn->outcome), asp_txn_reason (txn));
     }
-    return appended == count? 0: -1;
+    if (answered < appended)
+        //  Sent but unanswered: these may have committed messages.
+        atomic_fetch_add (&s_lost_total, appended - answered);
+    return answered == count? 0: -1;
 }
 
-const char *
-asp_txn_code (asp_txn_t *self)
+asp_txn_outcome_t
+asp_txn_outcome (asp_txn_t *self)
 {
-    return self->code;
+    return self->outcome;
 }
 
 bool
-asp_txn_is (asp_txn_t *self, const char *code)
+asp_txn_known (asp_txn_t *self)
 {
-    return strcmp (self->code, code) == 0;
+    return self->outcome >= ASP_TXN_OK && self->outcome <= ASP_TXN_REJECT;
+}
+
+unsigned
+asp_txn_shard (asp_txn_t *self)
+{
+    return self->shard;
+}
+
+uint64_t
+asp_txn_lost_total (void)
+{
+    return atomic_load (&s_lost_total);
 }
 
 const char *
@@ -350,24 +406,34 @@ asp_txn_test (void)
         printf ("asp_txn_test: skipped (no ASP_REDIS_PORT)\n");
         return;
     }
+    asp_txn_init ();
     asp_rds_t *rds = asp_rds_new ();
     //  Sets K[1] to A[1] once per message; emits when it changed.
     asp_script_t *set = asp_rds_script (rds, "test_set",
-        "if A[1] == 'bad' then return reject('bad value') end\n"
+        "if A[1] == 'bad' then return reject('bad_value') end\n"
         "if seen() then return dup() end\n"
         "if redis.call('GET', K[1]) == A[1] then return stale('same') end\n"
         "redis.call('SET', K[1], A[1])\n"
-        "return ok()\n");
+        "return ok(A[1])\n");
+    //  Reads a msgpack map argument.
+    asp_script_t *map = asp_rds_script (rds, "test_map",
+        "local m = arg(1)\n"
+        "redis.call('SET', K[1], m.name .. '/' .. m.count)\n"
+        "return ok_quiet(m.name)\n");
+    asp_script_t *bad = asp_rds_script (rds, "test_bad", "return {'maybe', 0, ''}\n");
     assert (asp_rds_ready (rds));
-    redisReply *r = asp_rds_cmd (rds, "DEL asp:txn:k ob:intake:routing ob:intake:sla");
+    unsigned shard = asp_shard_of ("T1");
+    redisReply *r = asp_rds_cmd (rds, "DEL {s%u}:asp:txn:k {s%u}:ob:intake:routing {s%u}:ob:intake:sla",
+                                 shard, shard, shard);
     freeReplyObject (r);
     char mid [ASP_ID_MAX];
     asp_id_new (mid, "m");
 
     asp_txn_t *txns [4];
     for (int i = 0; i < 4; i++) {
-        txns [i] = asp_txn_new (set);
+        txns [i] = asp_txn_new (set, shard);
         asp_txn_key (txns [i], "asp:txn:%s", "k");
+        assert (asp_txn_outcome (txns [i]) == ASP_TXN_NEW && asp_txn_shard (txns [i]) == shard);
     }
     asp_txn_inbox (txns [0], mid);
     asp_txn_arg (txns [0], "v1");
@@ -379,21 +445,78 @@ asp_txn_test (void)
     asp_txn_arg (txns [2], "v1");           //  no inbox id, same value: stale
     asp_txn_arg (txns [3], "bad");
     assert (asp_txn_exec (rds, ASP_SVC_INTAKE, txns, 4) == 0);
-    assert (asp_txn_is (txns [0], "ok") && asp_txn_emitted (txns [0]));
-    assert (asp_txn_is (txns [1], "dup") && !asp_txn_emitted (txns [1]));
-    assert (asp_txn_is (txns [2], "stale"));
-    assert (asp_txn_is (txns [3], "reject") && strcmp (asp_txn_reason (txns [3]), "bad value") == 0);
-    r = asp_rds_cmd (rds, "HLEN ob:intake:routing");
+    assert (asp_txn_outcome (txns [0]) == ASP_TXN_OK && asp_txn_emitted (txns [0]));
+    assert (streq (asp_txn_reply_str (txns [0], 3), "v1"));
+    assert (asp_txn_outcome (txns [1]) == ASP_TXN_DUP && !asp_txn_emitted (txns [1]));
+    assert (asp_txn_outcome (txns [2]) == ASP_TXN_STALE && streq (asp_txn_reason (txns [2]), "same"));
+    assert (asp_txn_outcome (txns [3]) == ASP_TXN_REJECT && streq (asp_txn_reason (txns [3]), "bad_value"));
+    for (int i = 0; i < 4; i++)
+        assert (asp_txn_known (txns [i]));
+    r = asp_rds_cmd (rds, "HLEN {s%u}:ob:intake:routing", shard);
+    assert (r && r->integer == 1);
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "EXISTS {s%u}:in:intake:%s", shard, mid);
     assert (r && r->integer == 1);
     freeReplyObject (r);
     asp_svc_id_t dst; const char *id, *data; size_t size;
     asp_txn_out (txns [0], 0, &dst, &id, &data, &size);
-    r = asp_rds_cmd (rds, "HGET ob:intake:%s %s", asp_svc_name (dst), id);
+    r = asp_rds_cmd (rds, "HGET {s%u}:ob:intake:%s %s", shard, asp_svc_name (dst), id);
     assert (r && r->type == REDIS_REPLY_STRING && r->len == size && memcmp (r->str, data, size) == 0);
     freeReplyObject (r);
     for (int i = 0; i < 4; i++)
         asp_txn_destroy (&txns [i]);
-    r = asp_rds_cmd (rds, "DEL asp:txn:k ob:intake:routing ob:intake:sla ob:intake:notification in:intake:%s", mid);
+
+    //  A map argument, and a code the convention does not know.
+    asp_txn_t *m = asp_txn_new (map, shard);
+    asp_txn_key (m, "asp:txn:%s", "k");
+    asp_mpmap_t *args = asp_mpmap_new ();
+    asp_mpmap_str (args, "name", "wash");
+    asp_mpmap_str (args, "count", "3");
+    asp_txn_arg_map (m, &args);
+    assert (args == NULL);
+    asp_txn_t *b = asp_txn_new (bad, shard);
+    asp_txn_t *both [2] = { m, b };
+    assert (asp_txn_exec (rds, ASP_SVC_INTAKE, both, 2) == 0);
+    assert (asp_txn_outcome (m) == ASP_TXN_OK && !asp_txn_emitted (m));
+    assert (streq (asp_txn_reply_str (m, 3), "wash"));
+    assert (asp_txn_outcome (b) == ASP_TXN_ERROR && !asp_txn_known (b));
+    r = asp_rds_cmd (rds, "GET {s%u}:asp:txn:k", shard);
+    assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "wash/3"));
+    freeReplyObject (r);
+    asp_txn_destroy (&m);
+    asp_txn_destroy (&b);
+
+    //  A reply lost after Redis applied the script (here: the reply comes
+    //  after the client's timeout): LOST, and counted, because its
+    //  messages are in the outbox hash and nobody holds them in memory.
+    setenv ("ASP_REDIS_TIMEOUT_MS", "100", 1);
+    asp_rds_t *slow_rds = asp_rds_new ();
+    unsetenv ("ASP_REDIS_TIMEOUT_MS");
+    asp_script_t *slow = asp_rds_script (slow_rds, "test_slow",
+        "local t = redis.call('TIME')\n"
+        "local start = t[1] * 1000000 + t[2]\n"
+        "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 300000\n"
+        "redis.call('SET', K[1], 'late')\n"
+        "return ok()\n");
+    assert (asp_rds_ready (slow_rds));
+    uint64_t lost = asp_txn_lost_total ();
+    asp_txn_t *l = asp_txn_new (slow, shard);
+    asp_txn_key (l, "asp:txn:%s", "k");
+    msg = asp_msg_new (ASP_EV_TICKET_CREATED, "T1", NULL);
+    asp_txn_send (l, ASP_SVC_ROUTING, &msg);
+    assert (asp_txn_exec (slow_rds, ASP_SVC_INTAKE, &l, 1) == -1);
+    assert (asp_txn_outcome (l) == ASP_TXN_LOST && !asp_txn_known (l) && !asp_txn_emitted (l));
+    assert (streq (asp_txn_outcome_name (ASP_TXN_LOST), "lost"));
+    assert (asp_txn_lost_total () == lost + 1);
+    usleep (400 * 1000);
+    r = asp_rds_cmd (rds, "HLEN {s%u}:ob:intake:routing", shard);
+    assert (r && r->integer == 2);         //  committed after all
+    freeReplyObject (r);
+    asp_txn_destroy (&l);
+    asp_rds_destroy (&slow_rds);
+    r = asp_rds_cmd (rds, "DEL {s%u}:asp:txn:k {s%u}:ob:intake:routing {s%u}:ob:intake:sla "
+                     "{s%u}:ob:intake:notification {s%u}:in:intake:%s",
+                     shard, shard, shard, shard, shard, mid);
     freeReplyObject (r);
     asp_rds_destroy (&rds);
 }

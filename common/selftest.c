@@ -4,11 +4,13 @@
     tests/CMakeLists.txt, which registers one ctest per class.              */
 #include "asp_config.h"
 #include "asp_curl.h"
+#include "asp_curve.h"
 #include "asp_envelope.h"
 #include "asp_events.h"
 #include "asp_httpd.h"
 #include "asp_id.h"
 #include "asp_json.h"
+#include "asp_keys.h"
 #include "asp_log.h"
 #include "asp_metrics.h"
 #include "asp_mp.h"
@@ -20,6 +22,7 @@
 
 static const asp_selftest_t s_tests [] = {
     { "id", asp_id_test, 0 },
+    { "keys", asp_keys_test, 0 },
     { "config", asp_config_test, 0 },
     { "log", asp_log_test, 0 },
     { "mp", asp_mp_test, 0 },
@@ -29,9 +32,10 @@ static const asp_selftest_t s_tests [] = {
     { "curl", asp_curl_test, 0 },
     { "metrics", asp_metrics_test, 0 },
     { "httpd", asp_httpd_test, 0 },
+    { "outbox", asp_outbox_test, ASP_SELFTEST_REDIS },
+    { "curve", asp_curve_test, 0 },
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
-    { "outbox", asp_outbox_test, ASP_SELFTEST_REDIS },
     { "svc", asp_svc_test, ASP_SELFTEST_REDIS },
 };
 

@@ -7,7 +7,8 @@ PKGS=(build-essential cmake pkg-config
       libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libsodium-dev
       redis-server redis-tools curl
       python3 python3-zmq python3-msgpack python3-yaml
-      valgrind docker-compose
+      valgrind procps
+      docker.io docker-compose debootstrap
       clang libclang-rt-14-dev)   # fuzz/: libFuzzer is in clang's runtime package
 missing=()
 for p in "${PKGS[@]}"; do
@@ -22,3 +23,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 # Debian starts a system redis-server on install; the project runs its own
 # instances on their own ports and never uses that one.
+# docker.io, docker-compose and debootstrap are for the compose deployment
+# and its test: scripts/docker-engine.sh starts dockerd when none runs,
+# deploy/base-image.sh makes the base images without a registry.

@@ -5,7 +5,8 @@
 #   surveys. Ctrl-C stops everything.
 #
 # Installs what is missing (scripts/deps.sh), builds into build/ (RelWithDebInfo),
-# creates the CurveZMQ certificates once (var/certs), keeps Redis data in
+# creates the CurveZMQ certificates once (var/certs: the partners', and one
+# per service for the authenticated bus), keeps Redis data in
 # var/redis and logs in var/log/<name>.log. Any ASP_* variable exported
 # before running this is passed on (e.g. ASP_SLA_RESPONSE_S=60 for short
 # SLA clocks); see README.md for the list. Ports can be moved with the
@@ -52,25 +53,31 @@ export ASP_FEEDBACK_BUS=${ASP_FEEDBACK_BUS:-tcp://127.0.0.1:7105}
 export ASP_PARTNER_BIND=${ASP_PARTNER_BIND:-tcp://127.0.0.1:7110}
 export ASP_PARTNER_CERTS=${ASP_PARTNER_CERTS:-$CERTS/partners}
 export ASP_ROUTING_CERT=${ASP_ROUTING_CERT:-$CERTS/routing.cert_secret}
+# The bus: each service's key pair in var/certs/services/, the public halves
+# in the folder every bus inbox trusts (common/asp_curve.h).
+export ASP_BUS_CERT_DIR=${ASP_BUS_CERT_DIR:-$CERTS/bus}
+BUS_KEYS=$CERTS/services
 HTTP_PORT=${ASP_HTTP_PORT:-8080}
 CUSTOMER_PORT=${ASP_SIM_CUSTOMER_PORT:-8090}
 # Notifications go to the simulated customer unless you chose a file.
 if [ -z "${ASP_NOTIFY_FILE:-}" ]; then
     export ASP_NOTIFY_WEBHOOK_URL=${ASP_NOTIFY_WEBHOOK_URL:-http://127.0.0.1:$CUSTOMER_PORT/webhook}
 fi
-# With API tokens on, the simulated customer answers surveys with the first one.
+# With API tokens on, the simulated customer answers surveys with
+# ASP_SIM_TOKEN (the same setting as in docker-compose.yml), by default the
+# first token of ASP_API_TOKENS.
 if [ -n "${ASP_API_TOKENS:-}" ] && [ -z "${ASP_SIM_TOKEN:-}" ]; then
     first=${ASP_API_TOKENS%%,*}
     export ASP_SIM_TOKEN=${first%%:*}
 fi
 # The bus binds and the metrics port are per process: never inherited.
-unset ASP_BUS_BIND ASP_METRICS_PORT ASP_HTTP_PORT
+unset ASP_BUS_BIND ASP_METRICS_PORT ASP_HTTP_PORT ASP_BUS_CERT
 # Metrics ports: routing, sla-timer, notification, feedback from this base up.
 MB=${ASP_RUN_METRICS_BASE:-9102}
 declare -A METRICS=([routing]=$MB [sla-timer]=$((MB + 1)) [notification]=$((MB + 2)) [feedback]=$((MB + 3)))
 PARTNER_ENDPOINT=$(printf '%s' "$ASP_PARTNER_BIND" | sed 's#tcp://\*:#tcp://127.0.0.1:#; s#tcp://0\.0\.0\.0:#tcp://127.0.0.1:#')
 
-mkdir -p "$LOG" "$VAR/redis" "$CERTS" "$ASP_PARTNER_CERTS"
+mkdir -p "$LOG" "$VAR/redis" "$CERTS" "$ASP_PARTNER_CERTS" "$ASP_BUS_CERT_DIR" "$BUS_KEYS"
 
 # Refuse to start over a previous run (or anything else) holding our ports.
 port_of () { printf '%s' "${1##*:}"; }
@@ -97,6 +104,18 @@ for id in P001 P002; do
     # Routing accepts exactly the public certificates in this folder.
     cp "$CERTS/$id.cert" "$ASP_PARTNER_CERTS/$id.cert"
 done
+
+# One key pair per service for the bus (the names of common/asp_events.c);
+# the secret is given to its own service only (ASP_BUS_CERT, below).
+for name in intake routing sla notification feedback; do
+    if [ ! -f "$BUS_KEYS/$name.cert_secret" ]; then
+        say "creating the $name bus certificate in var/certs/services/"
+        "$BIN/asp-certgen" --name "$name" --out "$BUS_KEYS" >>"$LOG/certgen.log" 2>&1 \
+            || die "asp-certgen failed: see var/log/certgen.log"
+    fi
+    cp "$BUS_KEYS/$name.cert" "$ASP_BUS_CERT_DIR/$name.cert"
+done
+bus_cert () { local n=$1; [ "$n" = sla-timer ] && n=sla; printf '%s' "$BUS_KEYS/$n.cert_secret"; }
 
 [ -f "$ASP_ROUTING_CERT" ] || die "ASP_ROUTING_CERT=$ASP_ROUTING_CERT does not exist"
 SERVER_CERT=${ASP_ROUTING_CERT%_secret}     # the public twin, for the partners
@@ -171,9 +190,9 @@ done
 start sim-customer "$BIN/asp-sim-customer" --port "$CUSTOMER_PORT" \
     --record "$VAR/customer.jsonl" --intake "http://127.0.0.1:$HTTP_PORT"
 
-ASP_HTTP_PORT=$HTTP_PORT start intake "$BIN/asp-intake"
+ASP_HTTP_PORT=$HTTP_PORT ASP_BUS_CERT=$(bus_cert intake) start intake "$BIN/asp-intake"
 for svc in routing sla-timer notification feedback; do
-    ASP_METRICS_PORT=${METRICS[$svc]} start "$svc" "$BIN/asp-$svc"
+    ASP_METRICS_PORT=${METRICS[$svc]} ASP_BUS_CERT=$(bus_cert "$svc") start "$svc" "$BIN/asp-$svc"
 done
 
 # Two partner centers that behave differently: a big fast one that takes
@@ -216,6 +235,8 @@ for _ in $(seq 100); do
     sleep 0.1
 done
 
+BUS_LINE="CurveZMQ: keys in var/certs/services, trusted certificates in ${ASP_BUS_CERT_DIR#"$ROOT"/}"
+[ "${ASP_BUS_INSECURE:-0}" = 1 ] && BUS_LINE="NOT authenticated (ASP_BUS_INSECURE=1)"
 AUTH=""
 if [ -n "${ASP_API_TOKENS:-}" ]; then
     token=${ASP_API_TOKENS%%,*}; token=${token%%:*}
@@ -231,6 +252,7 @@ The after-sales platform is running (Ctrl-C stops everything).
                   notification http://127.0.0.1:${METRICS[notification]}/metrics
                   feedback     http://127.0.0.1:${METRICS[feedback]}/metrics
   partners        $ASP_PARTNER_BIND (CurveZMQ; $partners)
+  bus             $BUS_LINE
   redis           127.0.0.1:$ASP_REDIS_PORT (password in ASP_REDIS_PASSWORD), data in var/redis
   logs            var/log/<name>.log   partner journals var/partners-P00x.jsonl
   notifications   ${ASP_NOTIFY_WEBHOOK_URL:-$ASP_NOTIFY_FILE} (simulated customer: var/customer.jsonl)

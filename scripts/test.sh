@@ -100,7 +100,7 @@ fi
 if want tsan; then
     # The first race stops the process with status 66 (and so fails its test).
     export TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1"
-    SELECT=(-L "unit|threads")
+    SELECT=(-L "unit|threads" -LE cluster)
     tree build-tsan "build-tsan (ThreadSanitizer)" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASP_SANITIZE=thread
     SELECT=()
     unset TSAN_OPTIONS

@@ -54,7 +54,7 @@ def main():
         # Intake refuses events about a ticket it does not know.
         reply = c.bus("intake").publish("workorder.assigned", "Tunknown",
                                         {"wo_id": "WTunknown", "partner_id": "P1", "offer_id": "x"})
-        assert reply[0] == "NAK" and "unknown ticket" in reply[2], reply
+        assert reply[0] == "NAK" and "unknown_ticket" in reply[2], reply
         # Feedback refuses a survey with a bad score.
         reply = c.bus("feedback").publish("survey.submitted", "T1", {"score": 11, "resolved": True})
         assert reply[0] == "NAK" and "score" in reply[2], reply

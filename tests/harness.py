@@ -15,6 +15,11 @@ Environment:
                       when sanitized)
     ASP_KEEP_TMP=1    keep the temporary directory (logs, redis data, certs)
                       even when the test passed
+    ASP_TEST_REDIS_CLUSTER=1
+                      every Redis started here runs in cluster mode
+                      (--cluster-enabled yes, all 16384 slots on it): Redis
+                      then refuses any script that touches keys of two
+                      slots, so the test proves the key scheme
 
 What is here:
     free_port()                a free TCP port on 127.0.0.1
@@ -27,8 +32,14 @@ What is here:
                                certificates; kill/restart any of them; HTTP
                                helpers for the public API
     Bus                        a DEALER that talks to a service's bus inbox
-                               and returns its ACK/NAK answer
+                               and returns its ACK/NAK answer (a CURVE
+                               client when given keys)
+    BusCerts, curve_client     the services' bus certificates (CurveZMQ)
+                               and the keys a test's own bus socket uses
     envelope(...)              encodes a bus message (common/asp_envelope.h)
+    key(fmt, owner)            a Redis key in the owner's shard
+                               (common/asp_keys.h), e.g. key("t:%s", tid)
+    shard_keys(name)           the name in every shard, e.g. the outboxes
 
 Every process started here is killed when the test ends, however it ends:
 context managers, atexit, and PR_SET_PDEATHSIG (a child dies with the test
@@ -54,6 +65,7 @@ import time
 
 import msgpack
 import zmq
+import zmq.auth
 
 SOURCE_DIR = os.environ.get("ASP_SOURCE_DIR") or os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))
@@ -62,6 +74,27 @@ SANITIZED = os.environ.get("ASP_SANITIZED") == "1"
 TIMEOUT_SCALE = float(os.environ.get("ASP_TIMEOUT_SCALE") or (3 if SANITIZED else 1))
 ENVELOPE_VERSION = 1
 SERVICES = ("intake", "routing", "sla-timer", "notification", "feedback")
+REDIS_CLUSTER = os.environ.get("ASP_TEST_REDIS_CLUSTER") == "1"
+SHARDS = 16                 # ASP_SHARDS in common/asp_keys.h
+
+
+def shard_of(owner):
+    """The shard of a ticket (or other owning id): FNV-1a, as asp_shard_of."""
+    h = 2166136261
+    for b in owner.encode():
+        h = ((h ^ b) * 16777619) & 0xFFFFFFFF
+    return h % SHARDS
+
+
+def key(fmt, owner):
+    """The Redis key fmt % owner (or fmt, when it names no %s) in owner's
+    shard: "{s<n>}:" + name."""
+    return "{s%d}:%s" % (shard_of(owner), fmt % owner if "%s" in fmt else fmt)
+
+
+def shard_keys(name):
+    """name in every shard (e.g. "sla:due", "ob:intake:routing")."""
+    return ["{s%d}:%s" % (n, name) for n in range(SHARDS)]
 # Bus names as in common/asp_events.c: service -> (env var of its bus endpoint).
 BUS_VARS = {
     "intake": "ASP_INTAKE_BUS",
@@ -346,12 +379,13 @@ class Bus:
     encoded envelope. Both return the service's answer as a list of str
     frames, e.g. ["ACK", id] or ["NAK", id, reason], or None on timeout."""
 
-    def __init__(self, endpoint, timeout=5.0):
+    def __init__(self, endpoint, timeout=5.0, curve=None):
         self.endpoint = endpoint
         self.timeout = timeout
         self.ctx = zmq.Context.instance()
         self.sock = self.ctx.socket(zmq.DEALER)
         self.sock.setsockopt(zmq.LINGER, 0)
+        curve_client(self.sock, curve)
         self.sock.connect(endpoint)
 
     def send(self, frames, timeout=None):
@@ -380,6 +414,71 @@ class Bus:
         self.close()
 
 
+# --- bus certificates (CurveZMQ between the services) -------------------------------
+#
+# Every bus inbox is a CURVE server that admits only the keys in
+# ASP_BUS_CERT_DIR (common/asp_curve.h), so whatever talks to a bus (the
+# services, and the tests' own Bus) needs a service certificate.
+
+# The certificate name of each service: its short name in common/asp_events.c.
+BUS_CERT_NAMES = {"intake": "intake", "routing": "routing", "sla-timer": "sla",
+                  "notification": "notification", "feedback": "feedback"}
+# The tests' own certificate, trusted like a service's.
+BUS_CLIENT = "harness"
+
+
+class BusCerts:
+    """Service certificates made with asp-certgen: dir/keys/<name>.cert_secret
+    (each one's secret), dir/trusted/<name>.cert (the public folder every
+    inbox trusts: ASP_BUS_CERT_DIR). Existing certificates are kept, so a
+    restarted service keeps its key.
+
+    env(svc) is the environment svc needs; curve(svc) the keys for a Bus
+    (or curve_client) talking to svc's inbox as the tests' own service."""
+
+    def __init__(self, dir, names=None):
+        self.dir = dir
+        self.keys = os.path.join(dir, "keys")
+        self.trusted = os.path.join(dir, "trusted")
+        os.makedirs(self.keys, exist_ok=True)
+        os.makedirs(self.trusted, exist_ok=True)
+        for name in list(names or BUS_CERT_NAMES.values()) + [BUS_CLIENT]:
+            self.make(name, trusted=True)
+
+    def make(self, name, trusted=True):
+        """Makes name's key pair unless it exists; trusted: its public
+        certificate goes into the folder the inboxes trust."""
+        secret = self.secret(name)
+        if not os.path.isfile(secret):
+            argv = [binary("asp-certgen"), "--name", name, "--out", self.keys]
+            r = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            if r.returncode != 0 or not os.path.isfile(secret):
+                raise HarnessError("%s failed (%s):\n%s" % (
+                    " ".join(argv), _rc_text(r.returncode), r.stdout.decode("utf-8", "replace")))
+        if trusted:
+            shutil.copy(os.path.join(self.keys, name + ".cert"), os.path.join(self.trusted, name + ".cert"))
+        return secret
+
+    def secret(self, name):
+        return os.path.join(self.keys, name + ".cert_secret")
+
+    def env(self, svc):
+        return {"ASP_BUS_CERT": self.secret(BUS_CERT_NAMES[svc]), "ASP_BUS_CERT_DIR": self.trusted}
+
+    def curve(self, svc, name=BUS_CLIENT):
+        """(public, secret, server public) in Z85 for a client named name."""
+        public, secret = zmq.auth.load_certificate(self.secret(name))
+        server, _ = zmq.auth.load_certificate(os.path.join(self.keys, BUS_CERT_NAMES[svc] + ".cert"))
+        return public, secret, server
+
+
+def curve_client(sock, curve):
+    """Makes sock (not yet connected) a CURVE client; curve is
+    (public, secret, server public) or None for a plain socket."""
+    if curve:
+        sock.curve_publickey, sock.curve_secretkey, sock.curve_serverkey = curve
+
+
 # --- redis -----------------------------------------------------------------------
 
 class RedisError(Exception):
@@ -404,6 +503,12 @@ class Redis:
                 "--save", "", "--daemonize", "no", "--maxmemory-policy", "noeviction"]
         if password:
             argv += ["--requirepass", password]
+        if REDIS_CLUSTER:
+            # An explicit cluster bus port: the default, port + 10000, can
+            # be taken or above 65535.
+            self.cluster_port = free_port()
+            argv += ["--cluster-enabled", "yes", "--cluster-port", str(self.cluster_port),
+                     "--cluster-config-file", os.path.join(self.dir, "nodes.conf")]
         self.proc = Proc("redis", argv, dict(os.environ), log_path or os.path.join(self.dir, "redis.log"))
         self._sock = None
         self._buf = b""
@@ -413,6 +518,22 @@ class Redis:
         self.proc.start()
         self._close()
         wait_for(self._pingable, timeout, what="redis-server on port %d" % self.port)
+        if REDIS_CLUSTER:
+            # One node owns every slot (kept in nodes.conf across restarts).
+            if "cluster_state:ok" not in self.cmd("CLUSTER", "INFO"):
+                if not self.cmd("CLUSTER", "SLOTS"):
+                    self.cmd("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+                wait_for(lambda: "cluster_state:ok" in self.cmd("CLUSTER", "INFO"), timeout,
+                         what="redis cluster state ok")
+            # The proof works only if Redis refuses a cross-slot script.
+            try:
+                self.cmd("EVAL", "#!lua\nredis.call('GET', KEYS[1])\nreturn redis.call('GET', '{s1}:x')",
+                         1, "{s0}:x")
+            except RedisError as e:
+                if "same slot" not in str(e):
+                    raise
+            else:
+                raise HarnessError("redis in cluster mode ran a cross-slot script")
         return self
 
     def _pingable(self):
@@ -681,6 +802,7 @@ class Cluster:
         self.failed = False
         self.stopped = False
         self._buses = []
+        self.bus_certs = None               # BusCerts, made by start()
         for b in SERVICES:
             binary("asp-" + b)
         binary("asp-certgen")
@@ -746,6 +868,7 @@ class Cluster:
         e = self.env()
         if svc != "intake":
             e["ASP_METRICS_PORT"] = str(self.ports["metrics:" + svc])
+        e.update(self._bus_cert_env(svc))
         e.update({k: str(v) for k, v in self.service_env.get(svc, {}).items()})
         return e
 
@@ -768,6 +891,14 @@ class Cluster:
         for f in ("routing.cert", "routing.cert_secret"):
             if not os.path.isfile(os.path.join(self.cert_dir, f)):
                 raise HarnessError("asp-certgen did not write %s" % f)
+
+    def _bus_certgen(self):
+        """The bus certificates (BusCerts in dir/bus-certs), once."""
+        if self.bus_certs is None:
+            self.bus_certs = BusCerts(os.path.join(self.dir, "bus-certs"))
+
+    def _bus_cert_env(self, svc):
+        return self.bus_certs.env(svc) if self.bus_certs else {}
 
     # -- processes ----------------------------------------------------------------------
     def _make(self, name):
@@ -822,6 +953,7 @@ class Cluster:
         until each answers /healthz), then the partners."""
         self.redis.start()
         self._certgen()
+        self._bus_certgen()
         if self.with_customer:
             self.procs["customer"] = self._make("customer").start()
             self.wait_port(self.ports["customer"], "asp-sim-customer")
@@ -1153,7 +1285,7 @@ class Cluster:
 
     def bus(self, svc, timeout=5.0):
         """A Bus connected to svc's inbox; closed by stop()."""
-        b = Bus(self.bus_endpoint(svc), timeout)
+        b = Bus(self.bus_endpoint(svc), timeout, curve=self.bus_certs.curve(svc))
         self._buses.append(b)
         return b
 

@@ -14,7 +14,7 @@ import random
 import threading
 import time
 
-from harness import SANITIZED, SERVICES, Cluster, HarnessError, log, run, scaled
+from harness import SANITIZED, SERVICES, Cluster, HarnessError, key, log, run, scaled, shard_keys
 
 N = scaled(1000, 250)
 ONCE = ("ticket.created", "workorder.assigned", "workorder.completed", "visit.scheduled",
@@ -65,7 +65,7 @@ def closed_count(c, ids):
     n = 0
     try:
         for tid in ids:
-            if c.redis.cmd("HGET", "t:" + tid, "status") == "closed":
+            if c.redis.cmd("HGET", key("t:%s", tid), "status") == "closed":
                 n += 1
     except OSError:
         return -1           # Redis restarting: ask again next time
@@ -118,15 +118,15 @@ def main():
             types = c.timeline(tid).types()
             for t in ONCE:
                 assert types.count(t) == 1, "%s: %s appears %d times: %s" % (tid, t, types.count(t), types)
-            sla = c.redis.hgetall("sla:t:" + tid)
+            sla = c.redis.hgetall(key("sla:t:%s", tid))
             for clock in ("response", "resolution", "return_visit"):
                 assert sla.get(clock) == "stopped", "%s: clock %s is %r" % (tid, clock, sla)
             assert not any(k.endswith(("fired_warning", "fired_breach")) for k in sla), (tid, sla)
         # Feedback counted each survey and each completion once.
         totals = collections.Counter()
-        for key in c.redis.keys("fb:partner:*"):
-            for k, v in c.redis.hgetall(key).items():
-                totals[k] += int(v)
+        for partners in shard_keys("fb:partners"):
+            for k, v in c.redis.hgetall(partners).items():
+                totals[k.split(":")[-1]] += int(v)
         assert totals["completed"] == N and totals["surveys"] == N, totals
         # One job per work order: completed by exactly one partner.
         done = collections.defaultdict(set)
@@ -147,9 +147,9 @@ def main():
                 assert len(got) == 1, "%s %s: %d notifications %s" % (tid, tpl, len(got), got)
         # Nothing left in flight, nothing refused.
         def drained():
-            return all(c.redis.cmd("HLEN", k) == 0 for k in c.redis.keys("ob:*"))
+            return all(c.redis.cmd("HLEN", k) == 0 for k in c.redis.keys("{s*}:ob:*"))
         c.wait_for(drained, 60, interval=0.5, what="every outbox drained")
-        dead = c.redis.keys("dl:*")
+        dead = c.redis.keys("{s*}:dl:*")
         assert not dead, "dead letters: %r" % dead
         c.check_alive()
         log("kill test: %d tickets, %d kills, every effect once" % (N, sum(chaos.kills.values())))

@@ -64,7 +64,7 @@ def check_idempotency(c):
 
 def intake_keys(c):
     """What a refused request could have written: tickets, idempotency keys."""
-    return sorted(c.redis.keys("t:*") + c.redis.keys("idem:*"))
+    return sorted(c.redis.keys("{s*}:t:*") + c.redis.keys("{s*}:idem:*"))
 
 
 def check_refusals(c, tid):

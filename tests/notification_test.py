@@ -53,6 +53,16 @@ PROCS = []                              # every process started, for the log che
 REDIS = []                              # every redis-server started
 
 
+def sk(name, ticket):
+    """A notification key (common/asp_keys.h) in ticket's shard."""
+    return "{s%d}:%s" % (harness.shard_of(ticket), name)
+
+
+def qlen(redis, cmd, name):
+    """LLEN or ZCARD of one queue, summed over the shards."""
+    return sum(redis.cmd(cmd, k) for k in harness.shard_keys(name))
+
+
 def log(msg):
     print(msg, flush=True)
 
@@ -98,6 +108,16 @@ def start_redis(name):
     return redis.start()
 
 
+_BUS_CERTS = []
+
+
+def bus_certs():
+    """The bus certificates (harness.BusCerts in WORK), made once."""
+    if not _BUS_CERTS:
+        _BUS_CERTS.append(harness.BusCerts(os.path.join(WORK, "bus-certs")))
+    return _BUS_CERTS[0]
+
+
 def notification_env(redis, bus_port, metrics_port, webhook, **extra):
     env = dict(os.environ)
     # Every bus endpoint on a free port of our own: the outbox must never
@@ -116,6 +136,7 @@ def notification_env(redis, bus_port, metrics_port, webhook, **extra):
         env[var] = "tcp://127.0.0.1:%d" % free_port()
     env.pop("ASP_NOTIFY_FILE", None)
     env.pop("ASP_BUS_BIND", None)
+    env.update(bus_certs().env("notification"))
     env.update(extra)
     return env
 
@@ -150,7 +171,7 @@ class Bus(harness.Bus):
     the ACKs / NAKs as they come (pump) and resends what is unanswered."""
 
     def __init__(self, endpoint):
-        super().__init__(endpoint)
+        super().__init__(endpoint, curve=bus_certs().curve("notification"))
         self.acked = set()
         self.naks = {}              # id -> reason
         self.anonymous = []         # NAKs for frames without a readable id
@@ -541,7 +562,7 @@ def test_webhook_down(w):
     w.sim = start_sim(w)
     got = wait_for(lambda: for_ticket(w.record, t), 15, what="the delayed webhook")
     nid = expected_nid(msg_id, "received")
-    h = wait_for(lambda: (lambda h: h.get("state") == "delivered" and h)(w.redis.hgetall("notify:n:" + nid)),
+    h = wait_for(lambda: (lambda h: h.get("state") == "delivered" and h)(w.redis.hgetall(sk("notify:n:" + nid, t))),
                  5, what="delivered state")
     if int(h["attempts"]) < 3 or len(got) != 1:
         fail("expected one delivery after >= 3 attempts: %r, %d records" % (h, len(got)))
@@ -555,7 +576,7 @@ def test_dead_letters(w):
     hook = serve(FailingHook(hook_port))
     env = notification_env(redis, bus_port, metrics_port, "http://127.0.0.1:%d/hook" % hook_port,
                            ASP_NOTIFY_RETRIES="3", ASP_NOTIFY_BACKOFF_MS="100", ASP_NOTIFY_WORKERS="1",
-                           ASP_NOTIFY_MAX_QUEUE="2")
+                           ASP_NOTIFY_MAX_QUEUE="32")
     p = start_notification(w, "notification-failing", env, metrics_port)
     bus = Bus("tcp://127.0.0.1:%d" % bus_port)
     t = new_id("T")
@@ -563,19 +584,20 @@ def test_dead_letters(w):
     if answer != "ACK":
         fail("refused")
     nid = expected_nid(msg_id, "received")
-    wait_for(lambda: nid in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 15, what="the dead letter")
+    wait_for(lambda: nid in (redis.cmd("LRANGE", sk("notify:dead", t), 0, -1) or []), 15, what="the dead letter")
     time.sleep(0.5)
     posts = [x for x in hook.posts if x["body"]["ticket_id"] == t]
     if [x["attempt"] for x in posts] != ["1", "2", "3"] or {x["key"] for x in posts} != {nid}:
         fail("expected 3 attempts with Idempotency-Key %s: %r" % (nid, [(x["key"], x["attempt"]) for x in posts]))
-    h = redis.hgetall("notify:n:" + nid)
+    h = redis.hgetall(sk("notify:n:" + nid, t))
     if h.get("state") != "dead" or h.get("attempts") != "3" or "503" not in h.get("last_error", ""):
         fail("dead notification: %r" % h)
     # A 4xx refusal is final: dead after one attempt.
     tref = "TREF" + new_id("")
     msg_id, _ = bus.call("ticket.created", tref, created_body())
     nref = expected_nid(msg_id, "received")
-    wait_for(lambda: nref in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 10, what="the refused one")
+    wait_for(lambda: nref in (redis.cmd("LRANGE", sk("notify:dead", tref), 0, -1) or []), 10,
+             what="the refused one")
     if len([x for x in hook.posts if x["body"]["ticket_id"] == tref]) != 1:
         fail("a 422 was retried")
     wait_for(lambda: metric(metrics_port, "notify_dead_letters") == 2, 5, what="the dead-letter gauge")
@@ -583,23 +605,25 @@ def test_dead_letters(w):
         fail("dead/retried counters wrong")
     if "moved to dead letters" not in p.text():
         fail("no log line for the dead letter")
-    # Bounded: with ASP_NOTIFY_MAX_QUEUE=2 waiting, an event is neither
-    # applied nor acknowledged (its producer keeps it) until there is room.
+    # Bounded: with ASP_NOTIFY_MAX_QUEUE=32, 2 waiting per shard, an event
+    # is neither applied nor acknowledged (its producer keeps it) until
+    # there is room in its ticket's shard.
     far = 9999999999999
-    redis.cmd("ZADD", "notify:retry", far, "Nfiller1", far, "Nfiller2")
     tq = new_id("T")
+    redis.cmd("ZADD", sk("notify:retry", tq), far, "Nfiller1", far, "Nfiller2")
     msg_id, frame = Bus.encode("ticket.created", tq, created_body())
     bus.post(frame)
     time.sleep(1.5 * SLOW)
     bus.pump(100)
     nq = expected_nid(msg_id, "received")
-    if msg_id in bus.acked or msg_id in bus.naks or redis.hgetall("notify:n:" + nq):
+    if msg_id in bus.acked or msg_id in bus.naks or redis.hgetall(sk("notify:n:" + nq, tq)):
         fail("an event was taken although the queue was full")
-    redis.cmd("ZREM", "notify:retry", "Nfiller1")
+    redis.cmd("ZREM", sk("notify:retry", tq), "Nfiller1")
     if bus.call_frame(msg_id, frame) != ("ACK", None):
         fail("the event was not taken once there was room")
-    wait_for(lambda: nq in (redis.cmd("LRANGE", "notify:dead", 0, -1) or []), 10, what="the held-back event")
-    redis.cmd("ZREM", "notify:retry", "Nfiller2")
+    wait_for(lambda: nq in (redis.cmd("LRANGE", sk("notify:dead", tq), 0, -1) or []), 10,
+             what="the held-back event")
+    redis.cmd("ZREM", sk("notify:retry", tq), "Nfiller2")
     if "notification queue full" not in p.text():
         fail("the full queue was not logged")
     status = p.term()
@@ -667,9 +691,11 @@ def test_kill(w):
     bus.pump(100)
     # Simulate the worst moment for one of them: taken by a worker, sent or
     # not, not settled. Recovery must send it again.
-    if not w.redis.cmd("LLEN", "notify:processing"):
-        w.redis.cmd("LMOVE", "notify:pending", "notify:processing", "RIGHT", "LEFT")
-    left = w.redis.cmd("LLEN", "notify:processing")
+    if not qlen(w.redis, "LLEN", "notify:processing"):
+        for n in range(harness.SHARDS):
+            if w.redis.cmd("LMOVE", "{s%d}:notify:pending" % n, "{s%d}:notify:processing" % n, "RIGHT", "LEFT"):
+                break
+    left = qlen(w.redis, "LLEN", "notify:processing")
     w.notify = start_notification(w, "notification")
     # Like the outbox: resend everything unacknowledged, and some that were
     # acknowledged (an ACK lost in the crash).
@@ -703,8 +729,8 @@ def test_kill(w):
         if len(firsts) != 1:
             fail("ticket %s: %d first deliveries" % (t, len(firsts)))
         dups += len(by_ticket[t]) - 1
-    wait_for(lambda: w.redis.cmd("LLEN", "notify:processing") == 0 and
-             w.redis.cmd("LLEN", "notify:pending") == 0 and w.redis.cmd("ZCARD", "notify:retry") == 0,
+    wait_for(lambda: qlen(w.redis, "LLEN", "notify:processing") == 0 and
+             qlen(w.redis, "LLEN", "notify:pending") == 0 and qlen(w.redis, "ZCARD", "notify:retry") == 0,
              10, what="empty queues")
     if left and "left in processing" not in w.notify.text():
         fail("no recovery logged although %d were in processing" % left)

@@ -32,7 +32,7 @@ import msgpack
 import zmq
 
 import harness
-from harness import HarnessError, Proc, Redis, binary, free_port, new_id, run, wait_for
+from harness import HarnessError, Proc, Redis, binary, free_port, key, new_id, run, shard_keys, wait_for
 
 SCALE = harness.TIMEOUT_SCALE
 
@@ -122,6 +122,8 @@ class Routing:
             "ASP_LOG_LEVEL": "info",
         })
         self.env.pop("ASP_BUS_BIND", None)
+        self.bus_certs = harness.BusCerts(os.path.join(TMP, "bus-certs"))
+        self.env.update(self.bus_certs.env("routing"))
         self.proc = Proc("routing", [self.binary], self.env, os.path.join(TMP, "routing.log"))
 
     def start(self):
@@ -320,12 +322,17 @@ def offer_new(h, bus, p1, p2):
     return t, wo, x, (p2 if x is p1 else p1)
 
 
+def wo_key(wo):
+    """The Redis key of work order wo ("W" + its ticket id): its ticket's shard."""
+    return "{s%d}:rt:wo:%s" % (harness.shard_of(wo[1:]), wo)
+
+
 def events(redis, ticket, etype, dst="intake"):
     """Bus events routing committed for ticket, from its outbox in Redis
     (harness.Redis hands them over as bytes: an envelope, a msgpack array,
     is never valid UTF-8)."""
     out = []
-    for raw in redis.hgetall("ob:routing:%s" % dst).values():
+    for raw in redis.hgetall(key("ob:routing:%s" % dst, ticket)).values():
         env = msgpack.unpackb(raw, raw=False)
         if env[1] == etype and env[3] == ticket:
             out.append(env[6])
@@ -398,8 +405,8 @@ def scenario_happy_path(h, bus, redis, p1, p2):
     for dst in ("sla", "notification", "feedback"):
         wait_events(redis, t, "workorder.completed", 1, dst=dst)
     wait_events(redis, t, "workorder.assigned", 1, dst="sla")
-    check(redis.hgetall("rt:wo:" + wo)["state"] == "completed", "work order state in Redis")
-    check(redis.cmd("ZSCORE", "rt:open", wo) is None, "completed work order still open")
+    check(redis.hgetall(wo_key(wo))["state"] == "completed", "work order state in Redis")
+    check(redis.cmd("ZSCORE", key("rt:open", wo[1:]), wo) is None, "completed work order still open")
 
 
 def scenario_decline(h, bus, redis, p1, p2):
@@ -554,7 +561,7 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
     offer_to(h, [p1, p2], "W" + t8)                          # an offer in flight
     # One COMPLETE is stored but its CONFIRM never read; another races the kill.
     stored_p.send("COMPLETE", {"wo_id": "W" + stored_t, "result": "fixed"})
-    waiting(lambda: redis.hgetall("rt:wo:W" + stored_t)["state"] == "completed" or h.pump(0.01), 5,
+    waiting(lambda: redis.hgetall(wo_key("W" + stored_t))["state"] == "completed" or h.pump(0.01), 5,
             lambda: "COMPLETE of W%s not stored" % stored_t)
     racy_p.send("COMPLETE", {"wo_id": "W" + racy_t, "result": "fixed"})
     routing.proc.kill()
@@ -598,11 +605,12 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
     for t in list(assigned) + [t8]:
         wait_events(redis, t, "workorder.completed", 1)
         wait_events(redis, t, "workorder.completed", 1, dst="feedback")
-        check(redis.hgetall("rt:wo:W" + t)["state"] == "completed", "W%s completed" % t)
+        check(redis.hgetall(wo_key("W" + t))["state"] == "completed", "W%s completed" % t)
     offers = events(redis, t8, "workorder.offered")
     check(sorted(e["attempt"] for e in offers) == [1, 2] and all(e["wo_id"] == "W" + t8 for e in offers),
           "offers of W%s: %r" % (t8, offers))
-    check(redis.cmd("ZCARD", "rt:open") == 0, "open work orders left: %r" % redis.cmd("ZRANGE", "rt:open", 0, -1))
+    left = [w for k in shard_keys("rt:open") for w in redis.cmd("ZRANGE", k, 0, -1)]
+    check(not left, "open work orders left: %r" % left)
     # A late resend of a ticket.created does not bring a work order back.
     bus.ticket(t8)
     h.expect_none(p1, "OFFER", 0.3)
@@ -612,7 +620,7 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
 def scenarios(redis, routing, routing_pub, keys):
     global SIDE
     h = SIDE = PartnerSide(routing, routing_pub)
-    bus = Bus(routing.bus)
+    bus = Bus(routing.bus, curve=routing.bus_certs.curve("routing"))
 
     # A missing certificate is a clear configuration error (exit 2).
     env = dict(routing.env, ASP_ROUTING_CERT=os.path.join(TMP, "nope.cert_secret"),

@@ -9,7 +9,7 @@ Redis, not in the process."""
 
 import time
 
-from harness import Cluster, log, run, scaled
+from harness import Cluster, key, log, run, scaled
 
 RESPONSE_S = 3
 RESOLVE_S = 5
@@ -28,9 +28,9 @@ def main():
            "ASP_SLA_RESOLVE_EXPRESS_S": 2, "ASP_SLA_WARN_PCT": 50, "ASP_SLA_TICK_MS": 50}
     with Cluster(partners=0, customer=False, env=env, name="sla") as c:
         tid = c.new_ticket()
-        c.wait_for(lambda: c.redis.hgetall("sla:t:" + tid).get("resolution") == "running", 5,
+        c.wait_for(lambda: c.redis.hgetall(key("sla:t:%s", tid)).get("resolution") == "running", 5,
                    what="clocks started")
-        clocks = c.redis.hgetall("sla:t:" + tid)
+        clocks = c.redis.hgetall(key("sla:t:%s", tid))
         assert clocks.get("response") == "running" and clocks.get("resolution") == "running", clocks
         # Kill sla-timer before the first warning (1.5 s); keep it down
         # while the response deadline and its warning pass.
@@ -47,10 +47,10 @@ def main():
         c.restart("sla-timer")
         time.sleep(1.0)
         assert fired(c, tid) == (2, 2), c.timeline(tid).types()
-        clocks = c.redis.hgetall("sla:t:" + tid)
+        clocks = c.redis.hgetall(key("sla:t:%s", tid))
         assert clocks["response"] == "breached" and clocks["resolution"] == "breached", clocks
         assert clocks["response:fired_breach"] == "1" and clocks["resolution:fired_warning"] == "1", clocks
-        assert c.redis.cmd("ZCARD", "sla:due") == 0
+        assert c.redis.cmd("ZCARD", key("sla:due", tid)) == 0
         # Staff were told, once per breach.
         c.wait_for(lambda: len([n for n in c.notifications()
                                 if n.get("ticket_id") == tid and n.get("template") == "sla_breached"]) == 2,
@@ -60,9 +60,13 @@ def main():
         assert {e["data"]["clock"] for e in breach} == {"response", "resolution"}, breach
         assert all(e["data"]["level"] == 2 for e in breach)
         log("breaches fired once each across a kill: %s" % [e["data"]["clock"] for e in breach])
-        # A garbage timer member in the due set is removed, not fatal.
-        c.redis.cmd("ZADD", "sla:due", 1, "garbage-without-fields")
-        c.wait_for(lambda: c.redis.cmd("ZCARD", "sla:due") == 0, scaled(5, 15), what="garbage timer dropped")
+        # A garbage timer member in a due set is removed, not fatal; so is
+        # a timer of a ticket of another shard.
+        due = key("sla:due", tid)
+        c.redis.cmd("ZADD", due, 1, "garbage-without-fields")
+        other = next(t for t in ("T%d" % i for i in range(100)) if key("sla:due", t) != due)
+        c.redis.cmd("ZADD", due, 1, "%s|response|breach|1" % other)
+        c.wait_for(lambda: c.redis.cmd("ZCARD", due) == 0, scaled(5, 15), what="garbage timers dropped")
         assert c.alive("sla-timer")
     # Clocks stopped in time never fire: partners take the work at once.
     env = {"ASP_SLA_RESPONSE_S": 2, "ASP_SLA_RESOLVE_STANDARD_S": 600, "ASP_SLA_WARN_PCT": 99,
@@ -72,7 +76,7 @@ def main():
         c.wait_status(tid, "closed", timeout=scaled(30, 60))
         time.sleep(2.5)
         assert fired(c, tid) == (0, 0), c.timeline(tid).types()
-        clocks = c.redis.hgetall("sla:t:" + tid)
+        clocks = c.redis.hgetall(key("sla:t:%s", tid))
         assert clocks["response"] == "stopped" and clocks["resolution"] == "stopped", clocks
     print("sla_test: 1 passed, 0 failed")
 

@@ -11,6 +11,17 @@ struct feedback_visits_t {
     asp_counter_t *m_scheduled, *m_closed;
 };
 
+//  A txn on the ticket's record and its shard's partner counts (K[1], K[2]).
+static asp_txn_t *
+s_txn (asp_script_t *script, const asp_envelope_t *env)
+{
+    asp_txn_t *txn = asp_txn_new (script, asp_shard_of (env->ticket));
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, FEEDBACK_KEY_TICKET, env->ticket);
+    asp_txn_key (txn, FEEDBACK_KEY_PARTNERS);
+    return txn;
+}
+
 static asp_txn_t *
 s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
@@ -31,10 +42,7 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
     asp_mpmap_str (msg->body, "visit_id", visit);
     asp_mpmap_int (msg->body, "due_ms", now + self->visit_ms);
     asp_mpmap_str (msg->body, "partner_id", partner);
-    asp_txn_t *txn = asp_txn_new (self->completed);
-    asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, "fb:%s", env->ticket);
-    asp_txn_key (txn, "fb:partner:%s", partner);
+    asp_txn_t *txn = s_txn (self->completed, env);
     asp_txn_arg (txn, "%s", visit);
     asp_txn_arg (txn, "%lld", (long long) (now + self->visit_ms));
     asp_txn_arg (txn, "%s", partner);
@@ -67,10 +75,7 @@ s_on_survey (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
     asp_msg_t *msg = asp_msg_reply (ASP_EV_TICKET_CLOSED, env);
     asp_mpmap_str (msg->body, "reason", "survey");
     asp_mpmap_int (msg->body, "score", score);
-    asp_txn_t *txn = asp_txn_new (self->survey);
-    asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, "fb:%s", env->ticket);
-    asp_txn_key (txn, "fb:partner:");
+    asp_txn_t *txn = s_txn (self->survey, env);
     asp_txn_arg (txn, "%lld", (long long) score);
     asp_txn_arg (txn, "%d", resolved? 1: 0);
     asp_txn_arg (txn, "%s", comment);
@@ -85,7 +90,7 @@ static void
 s_count (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
 {
     (void) svc; (void) env; (void) arg;
-    if (asp_txn_is (txn, "ok"))
+    if (asp_txn_outcome (txn) == ASP_TXN_OK)
         asp_counter_inc ((asp_counter_t *) asp_txn_user (txn));
 }
 
@@ -105,6 +110,44 @@ feedback_visits_new (asp_svc_t *svc)
     return self;
 }
 
+int
+feedback_partner_score (asp_rds_t *rds, const char *partner, feedback_score_t *score)
+{
+    memset (score, 0, sizeof *score);
+    if (!asp_rds_ready (rds))
+        return -1;
+    char f [4][ASP_ID_MAX + 16];
+    snprintf (f [0], sizeof f [0], "%s:completed", partner);
+    snprintf (f [1], sizeof f [1], "%s:surveys", partner);
+    snprintf (f [2], sizeof f [2], "%s:score_sum", partner);
+    snprintf (f [3], sizeof f [3], "%s:resolved", partner);
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        char key [ASP_KEY_MAX];
+        asp_key_fmt (key, sizeof key, n, FEEDBACK_KEY_PARTNERS);
+        const char *argv [] = { "HMGET", key, f [0], f [1], f [2], f [3] };
+        size_t lens [6];
+        for (int i = 0; i < 6; i++)
+            lens [i] = strlen (argv [i]);
+        if (asp_rds_append (rds, 6, argv, lens))
+            return -1;
+    }
+    int rc = 0;
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        redisReply *r = asp_rds_reply (rds);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+            rc = -1;
+        else {
+            int64_t *sums [4] = { &score->completed, &score->surveys, &score->score_sum, &score->resolved };
+            for (int i = 0; i < 4; i++)
+                if (r->element [i]->type == REDIS_REPLY_STRING)
+                    *sums [i] += strtoll (r->element [i]->str, NULL, 10);
+        }
+        if (r)
+            freeReplyObject (r);
+    }
+    return rc;
+}
+
 void
 feedback_visits_destroy (feedback_visits_t **self_p)
 {
@@ -122,13 +165,13 @@ feedback_visits_destroy (feedback_visits_t **self_p)
 #include "asp_probe.h"
 #include "asp_selftest.h"
 
-//  The feedback keys the test reads, named once (the service's own names
-//  are in s_on_completed / s_on_survey).
+//  A field of the ticket's feedback record ("-" when absent); caller frees.
 static char *
-s_test_field (asp_probe_t *probe, bool partner_record, const char *id, const char *field)
+s_test_field (asp_probe_t *probe, const char *ticket, const char *field)
 {
-    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), partner_record? "HGET fb:partner:%s %s": "HGET fb:%s %s",
-                                 id, field);
+    char key [ASP_KEY_MAX];
+    asp_key_fmt (key, sizeof key, asp_shard_of (ticket), FEEDBACK_KEY_TICKET, ticket);
+    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s %s", key, field);
     assert (r);
     char *value = strdup (r->type == REDIS_REPLY_STRING? r->str: "-");
     freeReplyObject (r);
@@ -182,29 +225,28 @@ feedback_visits_test (void)
     assert (asp_probe_expect (probe, "ACK", again->id, 5000));
     asp_msg_destroy (&again);
 
-    const char *partner_fields [] = { "completed", "surveys", "score_sum", "resolved" };
-    const char *expected [] = { "1", "1", "4", "1" };
-    for (size_t i = 0; i < sizeof partner_fields / sizeof partner_fields [0]; i++) {
-        char *a = s_test_field (probe, true, "PA", partner_fields [i]);
-        char *b = s_test_field (probe, true, "PB", partner_fields [i]);
-        if (strcmp (a, expected [i]) || strcmp (b, expected [i]))
-            fprintf (stderr, "feedback_visits_test: partner %s: %s after completed-first, "
-                             "%s after survey-first, expected %s\n", partner_fields [i], a, b, expected [i]);
-        assert (streq (a, expected [i]) && streq (b, expected [i]));
-        free (a);
-        free (b);
-    }
+    feedback_score_t pa, pb;
+    assert (feedback_partner_score (asp_probe_rds (probe), "PA", &pa) == 0);
+    assert (feedback_partner_score (asp_probe_rds (probe), "PB", &pb) == 0);
+    if (memcmp (&pa, &pb, sizeof pa))
+        fprintf (stderr, "feedback_visits_test: partner counts differ by arrival order: "
+                 "completed %lld/%lld, surveys %lld/%lld, score_sum %lld/%lld, resolved %lld/%lld\n",
+                 (long long) pa.completed, (long long) pb.completed, (long long) pa.surveys,
+                 (long long) pb.surveys, (long long) pa.score_sum, (long long) pb.score_sum,
+                 (long long) pa.resolved, (long long) pb.resolved);
+    assert (pa.completed == 1 && pa.surveys == 1 && pa.score_sum == 4 && pa.resolved == 1);
+    assert (memcmp (&pa, &pb, sizeof pa) == 0);
     const char *ticket_fields [] = { "state", "wo_id", "result", "score", "resolved" };
     for (size_t i = 0; i < sizeof ticket_fields / sizeof ticket_fields [0]; i++) {
-        char *a = s_test_field (probe, false, "TA", ticket_fields [i]);
-        char *b = s_test_field (probe, false, "TB", ticket_fields [i]);
+        char *a = s_test_field (probe, "TA", ticket_fields [i]);
+        char *b = s_test_field (probe, "TB", ticket_fields [i]);
         if (strcmp (a, b))
             fprintf (stderr, "feedback_visits_test: ticket %s: %s vs %s\n", ticket_fields [i], a, b);
         assert (streq (a, b) && !streq (a, "-"));
         free (a);
         free (b);
     }
-    char *partner = s_test_field (probe, false, "TB", "partner_id");
+    char *partner = s_test_field (probe, "TB", "partner_id");
     assert (streq (partner, "PB"));
     free (partner);
     //  Refused with a reason, nothing written.
@@ -214,7 +256,7 @@ feedback_visits_test (void)
     asp_probe_send_msg (probe, bad);
     assert (asp_probe_expect (probe, "NAK", bad->id, 5000));
     asp_msg_destroy (&bad);
-    char *state = s_test_field (probe, false, "TC", "state");
+    char *state = s_test_field (probe, "TC", "state");
     assert (streq (state, "-"));
     free (state);
 

@@ -1,16 +1,15 @@
 -- The customer answered the return-visit survey: record it, score the
--- partner, close the ticket. Once.
--- K[1] the ticket's feedback record, K[2] the partner score key prefix
+-- partner (when known yet: see completed.lua), close the ticket. Once.
+-- K[1] the ticket's feedback record, K[2] the shard's partner counts
 -- A[1] score, A[2] resolved (1/0), A[3] comment, A[4] on_time ('' unknown), A[5] now
 if seen() then return dup() end
-if redis.call('HGET', K[1], 'state') == 'closed' then return stale('already closed') end
+if redis.call('HGET', K[1], 'state') == 'closed' then return stale('already_closed') end
 redis.call('HSET', K[1], 'state', 'closed', 'score', A[1], 'resolved', A[2], 'comment', A[3],
            'on_time', A[4], 'closed_ms', A[5])
 local partner = redis.call('HGET', K[1], 'partner_id')
 if partner then
-  local key = K[2] .. partner
-  redis.call('HINCRBY', key, 'surveys', 1)
-  redis.call('HINCRBY', key, 'score_sum', A[1])
-  if A[2] == '1' then redis.call('HINCRBY', key, 'resolved', 1) end
+  redis.call('HINCRBY', K[2], partner .. ':surveys', 1)
+  redis.call('HINCRBY', K[2], partner .. ':score_sum', A[1])
+  if A[2] == '1' then redis.call('HINCRBY', K[2], partner .. ':resolved', 1) end
 end
 return ok()

@@ -363,8 +363,12 @@ s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
         cJSON_Delete (j);
         return;
     }
+    //  With an Idempotency-Key the ticket lives in the key's shard, so one
+    //  script can check the key and create the ticket.
     char id [ASP_ID_MAX];
     asp_id_new (id, "T");
+    if (idem)
+        asp_shard_id_new (id, "T", asp_shard_of (idem));
     int64_t now = asp_now_ms ();
 
     asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, id, NULL);
@@ -390,37 +394,34 @@ s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
     cJSON_AddStringToObject (data, "channel", t.channel);
     char *entry = intake_timeline_entry (ASP_EV_TICKET_CREATED, now, data);
 
-    asp_txn_t *txn = asp_txn_new (self->create);
-    asp_txn_key (txn, "t:%s", id);
-    asp_txn_key (txn, "t:%s:tl", id);
-    if (idem)
-        asp_txn_key (txn, "idem:%s", idem);
-    else
-        asp_txn_key (txn, "%s", "");
-    asp_txn_arg (txn, "%s", id);
-    asp_txn_arg (txn, "%s", entry);
-    asp_txn_arg (txn, "%lld", (long long) self->idem_ttl_s);
+    char priority [24], created [24];
+    snprintf (priority, sizeof priority, "%lld", (long long) t.priority);
+    snprintf (created, sizeof created, "%lld", (long long) now);
+    const char *fields [] = {
+        "id", id, "status", "received", "rank", "0",
+        "type", t.type, "tier", t.tier, "channel", t.channel, "agent", t.agent,
+        "description", t.description,
+        "customer_name", t.name, "customer_phone", t.phone, "customer_region", t.region,
+        "customer_address", t.address, "customer_class", t.cclass,
+        "serial", t.serial, "model", t.model, "category", t.category,
+        "trace", trace, "priority", priority, "created_ms", created, "updated_ms", created
+    };
+    asp_mpmap_t *a = asp_mpmap_new ();
+    asp_mpmap_str (a, "id", id);
+    asp_mpmap_str (a, "entry", entry);
+    asp_mpmap_int (a, "idem_ttl_s", self->idem_ttl_s);
+    asp_mpmap_strv (a, "fields", fields, sizeof fields / sizeof fields [0]);
     cJSON_free (entry);
-#define F(k, v) do { asp_txn_arg (txn, "%s", k); asp_txn_arg (txn, "%s", v); } while (0)
-    F ("id", id); F ("status", "received"); F ("rank", "0");
-    F ("type", t.type); F ("tier", t.tier); F ("channel", t.channel); F ("agent", t.agent);
-    F ("description", t.description);
-    F ("customer_name", t.name); F ("customer_phone", t.phone); F ("customer_region", t.region);
-    F ("customer_address", t.address); F ("customer_class", t.cclass);
-    F ("serial", t.serial); F ("model", t.model); F ("category", t.category);
-    F ("trace", trace);
-#undef F
-    asp_txn_arg (txn, "priority");
-    asp_txn_arg (txn, "%lld", (long long) t.priority);
-    asp_txn_arg (txn, "created_ms");
-    asp_txn_arg (txn, "%lld", (long long) now);
-    asp_txn_arg (txn, "updated_ms");
-    asp_txn_arg (txn, "%lld", (long long) now);
+    asp_txn_t *txn = asp_txn_new (self->create, asp_shard_of (id));
+    intake_ticket_keys (txn, id);
+    if (idem)
+        asp_txn_key (txn, INTAKE_KEY_IDEM, idem);
+    asp_txn_arg_map (txn, &a);
     asp_txn_publish (txn, &msg);
     cJSON_Delete (j);
 
     asp_txn_exec (self->rds, ASP_SVC_INTAKE, &txn, 1);
-    if (asp_txn_is (txn, "ok")) {
+    if (asp_txn_outcome (txn) == ASP_TXN_OK) {
         const char *what = asp_txn_reply_str (txn, 2);
         const char *tid = asp_txn_reply_str (txn, 3);
         bool created = what && strcmp (what, "created") == 0;
@@ -440,7 +441,7 @@ s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
         asp_histo_observe_us (self->ack_latency, asp_mono_us () - started);
     }
     else
-    if (asp_txn_is (txn, "reject"))
+    if (asp_txn_outcome (txn) == ASP_TXN_REJECT)
         asp_http_error (res, 500, "internal", "%s", asp_txn_reason (txn));
     else
         s_storage_down (res);
@@ -450,7 +451,9 @@ s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
 static void
 s_get (intake_api_t *self, const char *id, asp_http_res_t *res)
 {
-    redisReply *r = asp_rds_cmd (self->rds, "HGETALL t:%s", id);
+    char key [ASP_KEY_MAX];
+    intake_key (key, sizeof key, INTAKE_KEY_TICKET, id);
+    redisReply *r = asp_rds_cmd (self->rds, "HGETALL %s", key);
     if (!r || r->type != REDIS_REPLY_ARRAY) {
         if (r)
             freeReplyObject (r);
@@ -500,9 +503,9 @@ s_timeline (intake_api_t *self, const char *id, asp_http_res_t *res)
     //  Two commands, one round trip: existence and the entries.
     const char *a1 [] = { "EXISTS", NULL };
     const char *a2 [] = { "LRANGE", NULL, "0", "999" };
-    char k1 [64], k2 [64];
-    snprintf (k1, sizeof k1, "t:%s", id);
-    snprintf (k2, sizeof k2, "t:%s:tl", id);
+    char k1 [ASP_KEY_MAX], k2 [ASP_KEY_MAX];
+    intake_key (k1, sizeof k1, INTAKE_KEY_TICKET, id);
+    intake_key (k2, sizeof k2, INTAKE_KEY_TIMELINE, id);
     a1 [1] = k1;
     a2 [1] = k2;
     size_t l1 [] = { 6, strlen (k1) };
@@ -567,17 +570,17 @@ s_survey (intake_api_t *self, const char *id, const asp_http_req_t *req, asp_htt
     char *entry = intake_timeline_entry (ASP_EV_SURVEY_SUBMITTED, now, data);
     cJSON_Delete (j);
 
-    asp_txn_t *txn = asp_txn_new (self->survey);
-    asp_txn_key (txn, "t:%s", id);
-    asp_txn_key (txn, "t:%s:tl", id);
-    asp_txn_key (txn, "t:%s:survey", id);
+    asp_txn_t *txn = asp_txn_new (self->survey, asp_shard_of (id));
+    intake_ticket_keys (txn, id);
+    asp_txn_key (txn, INTAKE_KEY_SURVEY, id);
     asp_txn_arg (txn, "%lld", (long long) now);
     asp_txn_arg (txn, "%s", entry);
     asp_txn_arg (txn, "%d", INTAKE_RANK_COMPLETED);
     cJSON_free (entry);
     asp_txn_publish (txn, &msg);
     asp_txn_exec (self->rds, ASP_SVC_INTAKE, &txn, 1);
-    if (asp_txn_is (txn, "ok")) {
+    asp_txn_outcome_t outcome = asp_txn_outcome (txn);
+    if (outcome == ASP_TXN_OK) {
         asp_outbox_remote_add_txn (self->outbox, txn);
         char *body = NULL;
         if (asprintf (&body, "{\"ticket_id\":\"%s\",\"status\":\"survey_received\"}", id) < 0)
@@ -585,13 +588,13 @@ s_survey (intake_api_t *self, const char *id, const asp_http_req_t *req, asp_htt
         asp_http_json (res, 202, body);
     }
     else
-    if (asp_txn_is (txn, "reject"))
+    if (outcome == ASP_TXN_REJECT)
         asp_http_error (res, 404, "not_found", "no ticket %s", id);
     else
-    if (asp_txn_is (txn, "stale") && strcmp (asp_txn_reason (txn), "already_answered") == 0)
+    if (outcome == ASP_TXN_STALE && strcmp (asp_txn_reason (txn), "already_answered") == 0)
         asp_http_error (res, 409, "already_answered", "the survey of ticket %s was already answered", id);
     else
-    if (asp_txn_is (txn, "stale"))
+    if (outcome == ASP_TXN_STALE)
         asp_http_error (res, 409, "not_completed", "ticket %s is not completed yet; retry later", id);
     else
         s_storage_down (res);

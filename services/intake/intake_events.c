@@ -24,35 +24,45 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     }
     int rank;
     const char *status = intake_event_status (env->type, &rank);
-    asp_txn_t *txn = asp_txn_new (ctx->script);
-    asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, "t:%s", env->ticket);
-    asp_txn_key (txn, "t:%s:tl", env->ticket);
-    asp_txn_arg (txn, "%d", rank);
-    asp_txn_arg (txn, "%s", status? status: "");
+    asp_mpmap_t *a = asp_mpmap_new ();
+    asp_mpmap_int (a, "rank", rank);
+    asp_mpmap_str (a, "status", status? status: "");
     char *entry = intake_timeline_entry (env->type, env->time_ms, asp_json_from_mp (env->body));
-    asp_txn_arg (txn, "%s", entry);
+    asp_mpmap_str (a, "entry", entry);
     cJSON_free (entry);
-    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    char now [24];
+    snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
+    asp_mpmap_str (a, "now", now);
+    //  field, value, field, value...
+    char values [6][128];
+    const char *fields [6];
+    size_t nfields = 0;
     for (int i = 0; s_copied [i]; i++) {
         const msgpack_object *v = asp_mp_get (env->body, s_copied [i]);
         if (!v)
             continue;
-        char buf [128];
+        char *buf = values [nfields + 1];
+        size_t bufsize = sizeof values [0];
         int64_t n;
-        if (asp_mp_get_str (env->body, s_copied [i], buf, sizeof buf) == 0)
+        if (asp_mp_get_str (env->body, s_copied [i], buf, bufsize) == 0)
             ;
         else
         if (asp_mp_get_int (env->body, s_copied [i], &n) == 0)
-            snprintf (buf, sizeof buf, "%lld", (long long) n);
+            snprintf (buf, bufsize, "%lld", (long long) n);
         else {
             snprintf (reason, reason_len, "field %s has the wrong type", s_copied [i]);
-            asp_txn_destroy (&txn);
+            asp_mpmap_destroy (&a);
             return NULL;
         }
-        asp_txn_arg (txn, "%s", s_copied [i]);
-        asp_txn_arg (txn, "%s", buf);
+        fields [nfields] = s_copied [i];
+        fields [nfields + 1] = buf;
+        nfields += 2;
     }
+    asp_mpmap_strv (a, "fields", fields, nfields);
+    asp_txn_t *txn = asp_txn_new (ctx->script, asp_shard_of (env->ticket));
+    asp_txn_inbox (txn, env->id);
+    intake_ticket_keys (txn, env->ticket);
+    asp_txn_arg_map (txn, &a);
     return txn;
 }
 

@@ -1,5 +1,6 @@
 #include "intake_ticket.h"
 #include <assert.h>
+#include <stdio.h>
 #include <string.h>
 
 static const struct {
@@ -14,6 +15,25 @@ static const struct {
     { "visit.scheduled",     "visit_scheduled", INTAKE_RANK_VISIT_SCHEDULED },
     { "ticket.closed",       "closed",          INTAKE_RANK_CLOSED },
 };
+
+void
+intake_ticket_keys (asp_txn_t *txn, const char *id)
+{
+    assert (asp_txn_shard (txn) == asp_shard_of (id));
+    asp_txn_key (txn, INTAKE_KEY_TICKET, id);
+    asp_txn_key (txn, INTAKE_KEY_TIMELINE, id);
+}
+
+void
+intake_key (char *buf, size_t len, const char *fmt, const char *id)
+{
+    //  fmt is one of ours: a literal with one %s.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    int n = asp_key_fmt (buf, len, asp_shard_of (id), fmt, id);
+#pragma GCC diagnostic pop
+    assert (n > 0);
+}
 
 const char *
 intake_event_status (const char *event_type, int *rank)
@@ -49,4 +69,9 @@ intake_ticket_test (void)
     char *s = intake_timeline_entry ("x", 5, NULL);
     assert (strcmp (s, "{\"type\":\"x\",\"time_ms\":5,\"data\":{}}") == 0);
     cJSON_free (s);
+    char key [ASP_KEY_MAX];
+    intake_key (key, sizeof key, INTAKE_KEY_TIMELINE, "T1");
+    char want [64];
+    snprintf (want, sizeof want, "{s%u}:t:T1:tl", asp_shard_of ("T1"));
+    assert (strcmp (key, want) == 0);
 }

@@ -1,12 +1,33 @@
-/*  intake_ticket: what a ticket's status is and how its timeline reads.
+/*  intake_ticket: intake's keys, what a ticket's status is and how its
+    timeline reads.
 
-    Intake owns the ticket record (hash t:<id>) and its timeline (list
-    t:<id>:tl). Other services never write them: they publish events, and
-    intake_events applies those here.                                       */
+    Intake owns the ticket record and its timeline. Other services never
+    write them: they publish events, and intake_events applies those here.
+
+    Keys, each in the ticket's shard (asp_keys.h: "{s<n>}:" + name):
+      t:<id>            hash: the ticket record
+      t:<id>:tl         list: its timeline, one JSON entry per event
+      t:<id>:survey     string: when the customer's survey answer came
+      idem:<key>        string: the ticket an Idempotency-Key created; it
+                        lives in the key's shard, so a ticket created with
+                        one is minted in that shard (asp_shard_id_new)
+    This header is the one place that names them.                          */
 #ifndef INTAKE_TICKET_H
 #define INTAKE_TICKET_H
+#include "asp_txn.h"
 #include <cjson/cJSON.h>
 #include <stdint.h>
+
+#define INTAKE_KEY_TICKET    "t:%s"
+#define INTAKE_KEY_TIMELINE  "t:%s:tl"
+#define INTAKE_KEY_SURVEY    "t:%s:survey"
+#define INTAKE_KEY_IDEM      "idem:%s"
+
+//  Adds the ticket's record and timeline keys (K[1], K[2]) to txn, which
+//  must be in the ticket's shard.
+void intake_ticket_keys (asp_txn_t *txn, const char *id);
+//  Full key names for plain commands: fmt is one of INTAKE_KEY_*.
+void intake_key (char *buf, size_t len, const char *fmt, const char *id);
 
 //  Statuses in the order a ticket moves through them; the rank only grows.
 #define INTAKE_RANK_RECEIVED         0

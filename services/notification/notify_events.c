@@ -54,6 +54,7 @@ static const s_event_t s_events [] = {
 
 struct notify_events_t {
     asp_script_t *record;
+    notify_bell_t *bell;
     notify_lang_t lang;
     int64_t contact_ttl_s;
     int64_t max_queue;
@@ -153,28 +154,33 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         asp_mp_get_str (env->body, "customer_name", name, sizeof name);
         asp_mp_get_str (env->body, "customer_phone", phone, sizeof phone);
     }
-    asp_txn_t *txn = asp_txn_new (self->record);
+    char now [24];
+    snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
+    asp_mpmap_t *a = asp_mpmap_new ();
+    asp_mpmap_str (a, "id", nid);
+    asp_mpmap_str (a, "ticket", env->ticket);
+    asp_mpmap_str (a, "event", env->type);
+    asp_mpmap_str (a, "template", ev->tpl);
+    asp_mpmap_str (a, "audience", ev->audience);
+    asp_mpmap_str (a, "lang", notify_lang_name (self->lang));
+    asp_mpmap_str (a, "text", text);
+    asp_mpmap_str (a, "data", data_json);
+    asp_mpmap_str (a, "now", now);
+    asp_mpmap_str (a, "source", env->id);
+    asp_mpmap_str (a, "trace", env->trace);
+    asp_mpmap_str (a, "contact", contact);
+    asp_mpmap_str (a, "name", name);
+    asp_mpmap_str (a, "phone", phone);
+    asp_mpmap_int (a, "contact_ttl_s", self->contact_ttl_s);
+    //  The bound is split evenly over the shards' queues.
+    asp_mpmap_int (a, "max_waiting", (self->max_queue + ASP_SHARDS - 1) / ASP_SHARDS);
+    asp_txn_t *txn = asp_txn_new (self->record, asp_shard_of (env->ticket));
     asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, "%s%s", NOTIFY_KEY_NOTE, nid);
-    asp_txn_key (txn, "%s%s", NOTIFY_KEY_CONTACT, env->ticket);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_PENDING);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_RETRY);
-    asp_txn_arg (txn, "%s", nid);
-    asp_txn_arg (txn, "%s", env->ticket);
-    asp_txn_arg (txn, "%s", env->type);
-    asp_txn_arg (txn, "%s", ev->tpl);
-    asp_txn_arg (txn, "%s", ev->audience);
-    asp_txn_arg (txn, "%s", notify_lang_name (self->lang));
-    asp_txn_argb (txn, text, strlen (text));
-    asp_txn_argb (txn, data_json, strlen (data_json));
-    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
-    asp_txn_arg (txn, "%s", env->id);
-    asp_txn_arg (txn, "%s", env->trace);
-    asp_txn_arg (txn, "%s", contact);
-    asp_txn_arg (txn, "%s", name);
-    asp_txn_arg (txn, "%s", phone);
-    asp_txn_arg (txn, "%lld", (long long) self->contact_ttl_s);
-    asp_txn_arg (txn, "%lld", (long long) self->max_queue);
+    asp_txn_key (txn, NOTIFY_KEY_NOTE, nid);
+    asp_txn_key (txn, NOTIFY_KEY_CONTACT, env->ticket);
+    asp_txn_key (txn, NOTIFY_KEY_PENDING);
+    asp_txn_key (txn, NOTIFY_KEY_RETRY);
+    asp_txn_arg_map (txn, &a);
     free (text);
     cJSON_free (data_json);
     return txn;
@@ -186,8 +192,10 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
     (void) svc;
     notify_events_t *self = (notify_events_t *) arg;
     const s_event_t *ev = s_lookup (env->type);
-    if (asp_txn_is (txn, "ok")) {
+    if (asp_txn_outcome (txn) == ASP_TXN_OK) {
         asp_counter_inc (self->queued);
+        if (self->bell)
+            notify_bell_ring (self->bell);
         const char *nid = asp_txn_reply_str (txn, 2);
         const char *phone = asp_txn_reply_str (txn, 3);
         char to [64];
@@ -200,16 +208,17 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
     }
     else
         asp_log_kv (ASP_LOG_DEBUG, "event already notified", "ticket", env->ticket, "event", env->type,
-                    "source", env->id, "outcome", asp_txn_code (txn), NULL);
+                    "source", env->id, "outcome", asp_txn_outcome_name (asp_txn_outcome (txn)), NULL);
 }
 
 notify_events_t *
-notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued)
+notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued, notify_bell_t *bell)
 {
     notify_events_t *self = (notify_events_t *) calloc (1, sizeof *self);
     assert (self);
     self->lang = lang;
     self->queued = queued;
+    self->bell = bell;
     self->contact_ttl_s = asp_cfg_int ("ASP_NOTIFY_CONTACT_TTL_S", 90 * 86400, 60, 10LL * 365 * 86400);
     self->max_queue = asp_cfg_int ("ASP_NOTIFY_MAX_QUEUE", 1000000, 1, 1000000000);
     self->record = asp_svc_script (svc, "notify_record", asp_lua_record);

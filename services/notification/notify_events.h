@@ -24,12 +24,15 @@
 #define NOTIFY_EVENTS_H
 #include "asp_svc.h"
 #include "notify_text.h"
+#include "notify_worker.h"
 
 typedef struct notify_events_t notify_events_t;
 
 //  Registers every handler on svc (call before asp_svc_run). queued is
-//  counted for each notification recorded.
-notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued);
+//  counted and bell (may be NULL) rung for each notification recorded;
+//  both are borrowed.
+notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued,
+                                    notify_bell_t *bell);
 void notify_events_destroy (notify_events_t **self_p);
 
 //  Writes the notification id for (source message id, template) into out

@@ -19,6 +19,7 @@ struct notify_server_t {
     notify_policy_t policy;
     notify_meters_t meters;
     asp_counter_t *queued;
+    notify_bell_t *bell;        //  rung when work is queued
     notify_worker_t *workers [S_MAX_WORKERS];
     int nworkers;
     atomic_bool recovered;      //  workers wait for this
@@ -64,7 +65,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             asp_log_info ("recovered %d notification(s) left in processing; sending them again", moved);
         atomic_store (&self->recovered, true);
     }
-    notify_store_promote (self->store, S_PROMOTE_BATCH);
+    if (notify_store_promote (self->store, S_PROMOTE_BATCH) > 0)
+        notify_bell_ring (self->bell);
     notify_depths_t d;
     if (notify_store_depths (self->store, &d) == 0) {
         atomic_store (&self->pending, d.pending);
@@ -90,10 +92,12 @@ notify_server_new (void)
     int nworkers = (int) asp_cfg_int ("ASP_NOTIFY_WORKERS", 2, 1, S_MAX_WORKERS);
     notify_policy_load (&self->policy);
     s_metrics (self);
-    self->events = notify_events_new (self->svc, lang, self->queued);
+    self->bell = notify_bell_new ();
+    self->events = notify_events_new (self->svc, lang, self->queued, self->bell);
     self->store = notify_store_new (asp_svc_rds (self->svc), &self->policy);
     for (int i = 0; i < nworkers; i++) {
-        self->workers [i] = notify_worker_new (i, &self->policy, &self->meters, &self->recovered, &self->stop);
+        self->workers [i] = notify_worker_new (i, nworkers, &self->policy, &self->meters, self->bell,
+                                               &self->recovered, &self->stop);
         if (!self->workers [i])
             exit (2);           //  the channel said why
         self->nworkers++;
@@ -131,6 +135,7 @@ notify_server_destroy (notify_server_t **self_p)
     notify_store_destroy (&self->store);
     notify_events_destroy (&self->events);
     asp_svc_destroy (&self->svc);   //  stops HTTP first; its gauges read self
+    notify_bell_destroy (&self->bell);
     free (self);
     *self_p = NULL;
 }

@@ -74,63 +74,101 @@ notify_store_destroy (notify_store_t **self_p)
     }
 }
 
-//  Runs one script transaction; -1 when its outcome is unknown.
+//  Runs script transactions as one pipeline; -1 when an outcome is unknown.
 static int
-s_exec (notify_store_t *self, asp_txn_t *txn)
+s_exec (notify_store_t *self, asp_txn_t **txns, size_t n)
 {
-    if (asp_txn_exec (self->rds, ASP_SVC_NOTIFICATION, &txn, 1))
+    if (asp_txn_exec (self->rds, ASP_SVC_NOTIFICATION, txns, n))
         return -1;
-    if (asp_txn_is (txn, "ok") || asp_txn_is (txn, "stale"))
-        return 0;
-    //  A Redis error (e.g. LOADING after its restart): like down, try later.
-    asp_log_warn ("notify store: %s: %s", asp_txn_code (txn), asp_txn_reason (txn));
-    return -1;
+    for (size_t i = 0; i < n; i++) {
+        asp_txn_outcome_t o = asp_txn_outcome (txns [i]);
+        if (o != ASP_TXN_OK && o != ASP_TXN_STALE) {
+            //  A Redis error (e.g. LOADING after its restart): like down, try later.
+            asp_log_warn ("notify store: %s: %s", asp_txn_outcome_name (o), asp_txn_reason (txns [i]));
+            return -1;
+        }
+    }
+    return 0;
 }
 
-static int64_t
-s_reply_count (asp_txn_t *txn)
+//  The count (in the reply's why slot) of each txn, summed; -1 when any
+//  outcome is unknown. Destroys the txns.
+static int
+s_exec_count (notify_store_t *self, asp_txn_t **txns, size_t n)
 {
-    const char *n = asp_txn_reply_str (txn, 2);
-    return n? atoll (n): 0;
+    int rc = s_exec (self, txns, n);
+    int64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *c = asp_txn_reason (txns [i]);
+        total += atoll (c);
+        asp_txn_destroy (&txns [i]);
+    }
+    return rc? -1: (int) total;
+}
+
+//  Builds one key of shard into buf.
+static const char *
+s_key (char *buf, size_t len, unsigned shard, const char *fmt, const char *id)
+{
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    int n = asp_key_fmt (buf, len, shard, fmt, id);
+#pragma GCC diagnostic pop
+    assert (n > 0);
+    return buf;
 }
 
 int
-notify_store_claim (notify_store_t *self, int wait_ms, char *id, size_t idlen)
+notify_store_claim (notify_store_t *self, unsigned first, unsigned step, notify_claim_t *claims,
+                    size_t max)
 {
-    //  The wait must end before the socket timeout, or hiredis reports a
-    //  timeout and drops the connection. 0 would mean forever.
-    int limit = self->redis_timeout_ms / 2;
-    if (wait_ms > limit)
-        wait_ms = limit;
-    if (wait_ms < 1)
-        wait_ms = 1;
-    char secs [32];
-    snprintf (secs, sizeof secs, "%d.%03d", wait_ms / 1000, wait_ms % 1000);
-    redisReply *r = asp_rds_cmd (self->rds, "BLMOVE %s %s RIGHT LEFT %s",
-                                 NOTIFY_KEY_PENDING, NOTIFY_KEY_PROCESSING, secs);
-    if (!r)
+    assert (step > 0);
+    if (!asp_rds_ready (self->rds))
         return -1;
-    int rc = 0;
-    if (r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < idlen) {
-        memcpy (id, r->str, r->len);
-        id [r->len] = 0;
-        rc = 1;
+    unsigned shards [ASP_SHARDS];
+    size_t n = 0;
+    for (unsigned s = first; s < ASP_SHARDS && n < max; s += step) {
+        char from [ASP_KEY_MAX], to [ASP_KEY_MAX];
+        s_key (from, sizeof from, s, NOTIFY_KEY_PENDING, "");
+        s_key (to, sizeof to, s, NOTIFY_KEY_PROCESSING, "");
+        const char *argv [] = { "LMOVE", from, to, "RIGHT", "LEFT" };
+        size_t lens [] = { 5, strlen (from), strlen (to), 5, 4 };
+        if (asp_rds_append (self->rds, 5, argv, lens))
+            return -1;
+        shards [n++] = s;
     }
-    else
-    if (r->type == REDIS_REPLY_ERROR) {
-        asp_log_warn ("notify store: BLMOVE: %s", r->str);
-        rc = -1;
+    int got = 0;
+    bool down = false;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = asp_rds_reply (self->rds);
+        if (!r) {
+            down = true;
+            break;                  //  the connection is gone, and every reply with it
+        }
+        if (r->type == REDIS_REPLY_STRING && asp_id_valid (r->str, r->len)) {
+            memcpy (claims [got].id, r->str, r->len + 1);
+            claims [got++].shard = shards [i];
+        }
+        else
+        if (r->type == REDIS_REPLY_ERROR) {
+            asp_log_warn ("notify store: LMOVE: %s", r->str);
+            down = true;
+        }
+        else
+        if (r->type == REDIS_REPLY_STRING) {
+            //  Not an id we could have written: drop it from processing.
+            asp_log_error ("notify store: ignoring a malformed queue entry of %zu bytes", r->len);
+            char key [ASP_KEY_MAX];
+            s_key (key, sizeof key, shards [i], NOTIFY_KEY_PROCESSING, "");
+            redisReply *d = asp_rds_cmd (self->rds, "LREM %s 1 %b", key, r->str, r->len);
+            if (d)
+                freeReplyObject (d);
+        }
+        freeReplyObject (r);
     }
-    else
-    if (r->type == REDIS_REPLY_STRING) {
-        //  Not an id we could have written: drop it from processing.
-        asp_log_error ("notify store: ignoring a malformed queue entry of %zu bytes", r->len);
-        redisReply *d = asp_rds_cmd (self->rds, "LREM %s 1 %b", NOTIFY_KEY_PROCESSING, r->str, r->len);
-        if (d)
-            freeReplyObject (d);
-    }
-    freeReplyObject (r);
-    return rc;
+    //  What was claimed before a failure is in processing: recovered at
+    //  the next start if we cannot settle it.
+    return got? got: down? -1: 0;
 }
 
 static const char *
@@ -170,10 +208,12 @@ s_build_json (const redisReply *r)
 }
 
 int
-notify_store_load (notify_store_t *self, const char *id, notify_item_t *item)
+notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_item_t *item)
 {
     notify_item_reset (item);
-    redisReply *r = asp_rds_cmd (self->rds, "HGETALL %s%s", NOTIFY_KEY_NOTE, id);
+    const char *id = claim->id;
+    char key [ASP_KEY_MAX];
+    redisReply *r = asp_rds_cmd (self->rds, "HGETALL %s", s_key (key, sizeof key, claim->shard, NOTIFY_KEY_NOTE, id));
     if (!r)
         return -1;
     if (r->type != REDIS_REPLY_ARRAY) {
@@ -183,13 +223,15 @@ notify_store_load (notify_store_t *self, const char *id, notify_item_t *item)
     if (r->elements == 0) {
         freeReplyObject (r);
         //  Expired or deleted by hand: nothing to send.
-        redisReply *d = asp_rds_cmd (self->rds, "LREM %s 1 %s", NOTIFY_KEY_PROCESSING, id);
+        redisReply *d = asp_rds_cmd (self->rds, "LREM %s 1 %s",
+                                     s_key (key, sizeof key, claim->shard, NOTIFY_KEY_PROCESSING, ""), id);
         if (!d)
             return -1;
         freeReplyObject (d);
         return 1;
     }
     snprintf (item->id, sizeof item->id, "%s", id);
+    item->shard = claim->shard;
     snprintf (item->ticket, sizeof item->ticket, "%s", s_field (r, "ticket"));
     snprintf (item->tpl, sizeof item->tpl, "%s", s_field (r, "template"));
     snprintf (item->phone, sizeof item->phone, "%s", s_field (r, "to_phone"));
@@ -204,12 +246,12 @@ notify_store_load (notify_store_t *self, const char *id, notify_item_t *item)
 int
 notify_store_delivered (notify_store_t *self, const notify_item_t *item)
 {
-    asp_txn_t *txn = asp_txn_new (self->delivered);
-    asp_txn_key (txn, "%s%s", NOTIFY_KEY_NOTE, item->id);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_PROCESSING);
+    asp_txn_t *txn = asp_txn_new (self->delivered, item->shard);
+    asp_txn_key (txn, NOTIFY_KEY_NOTE, item->id);
+    asp_txn_key (txn, NOTIFY_KEY_PROCESSING);
     asp_txn_arg (txn, "%s", item->id);
     asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
-    int rc = s_exec (self, txn);
+    int rc = s_exec (self, &txn, 1);
     asp_txn_destroy (&txn);
     return rc;
 }
@@ -220,21 +262,20 @@ notify_store_failed (notify_store_t *self, const notify_item_t *item, const char
 {
     int64_t now = asp_now_ms ();
     int64_t due = now + notify_policy_delay_ms (&self->policy, item->attempts + 1, asp_rand64 ());
-    asp_txn_t *txn = asp_txn_new (self->failed);
-    asp_txn_key (txn, "%s%s", NOTIFY_KEY_NOTE, item->id);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_PROCESSING);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_RETRY);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_DEAD);
+    asp_txn_t *txn = asp_txn_new (self->failed, item->shard);
+    asp_txn_key (txn, NOTIFY_KEY_NOTE, item->id);
+    asp_txn_key (txn, NOTIFY_KEY_PROCESSING);
+    asp_txn_key (txn, NOTIFY_KEY_RETRY);
+    asp_txn_key (txn, NOTIFY_KEY_DEAD);
     asp_txn_arg (txn, "%s", item->id);
     asp_txn_arg (txn, "%lld", (long long) now);
     asp_txn_arg (txn, "%s", error);
     asp_txn_arg (txn, "%d", self->policy.max_attempts);
     asp_txn_arg (txn, "%lld", (long long) due);
     asp_txn_arg (txn, "%s", permanent? "1": "0");
-    int rc = s_exec (self, txn);
-    const char *what = asp_txn_reply_str (txn, 2);
-    *fate = asp_txn_is (txn, "stale")? NOTIFY_FATE_GONE:
-            what && strcmp (what, "dead") == 0? NOTIFY_FATE_DEAD: NOTIFY_FATE_RETRY;
+    int rc = s_exec (self, &txn, 1);
+    *fate = asp_txn_outcome (txn) == ASP_TXN_STALE? NOTIFY_FATE_GONE:
+            strcmp (asp_txn_reason (txn), "dead") == 0? NOTIFY_FATE_DEAD: NOTIFY_FATE_RETRY;
     asp_txn_destroy (&txn);
     return rc;
 }
@@ -242,32 +283,33 @@ notify_store_failed (notify_store_t *self, const notify_item_t *item, const char
 int
 notify_store_promote (notify_store_t *self, int limit)
 {
-    asp_txn_t *txn = asp_txn_new (self->promote);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_RETRY);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_PENDING);
-    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
-    asp_txn_arg (txn, "%d", limit);
-    int rc = s_exec (self, txn);
-    int64_t moved = rc? -1: s_reply_count (txn);
-    asp_txn_destroy (&txn);
-    return (int) moved;
+    asp_txn_t *txns [ASP_SHARDS];
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        txns [n] = asp_txn_new (self->promote, n);
+        asp_txn_key (txns [n], NOTIFY_KEY_RETRY);
+        asp_txn_key (txns [n], NOTIFY_KEY_PENDING);
+        asp_txn_arg (txns [n], "%lld", (long long) asp_now_ms ());
+        asp_txn_arg (txns [n], "%d", limit);
+    }
+    return s_exec_count (self, txns, ASP_SHARDS);
 }
 
 int
 notify_store_recover (notify_store_t *self)
 {
-    asp_txn_t *txn = asp_txn_new (self->recover);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_PROCESSING);
-    asp_txn_key (txn, "%s", NOTIFY_KEY_PENDING);
-    int rc = s_exec (self, txn);
-    int64_t moved = rc? -1: s_reply_count (txn);
-    asp_txn_destroy (&txn);
-    return (int) moved;
+    asp_txn_t *txns [ASP_SHARDS];
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        txns [n] = asp_txn_new (self->recover, n);
+        asp_txn_key (txns [n], NOTIFY_KEY_PROCESSING);
+        asp_txn_key (txns [n], NOTIFY_KEY_PENDING);
+    }
+    return s_exec_count (self, txns, ASP_SHARDS);
 }
 
 int
 notify_store_depths (notify_store_t *self, notify_depths_t *depths)
 {
+    memset (depths, 0, sizeof *depths);
     if (!asp_rds_ready (self->rds))
         return -1;
     static const char *cmds [4][2] = {
@@ -275,49 +317,82 @@ notify_store_depths (notify_store_t *self, notify_depths_t *depths)
         { "ZCARD", NOTIFY_KEY_RETRY }, { "LLEN", NOTIFY_KEY_DEAD },
     };
     int64_t *out [4] = { &depths->pending, &depths->processing, &depths->retry, &depths->dead };
-    for (int i = 0; i < 4; i++) {
-        size_t lens [2] = { strlen (cmds [i][0]), strlen (cmds [i][1]) };
-        if (asp_rds_append (self->rds, 2, cmds [i], lens))
-            return -1;
-    }
+    for (unsigned n = 0; n < ASP_SHARDS; n++)
+        for (int i = 0; i < 4; i++) {
+            char key [ASP_KEY_MAX];
+            const char *argv [2] = { cmds [i][0], s_key (key, sizeof key, n, cmds [i][1], "") };
+            size_t lens [2] = { strlen (argv [0]), strlen (argv [1]) };
+            if (asp_rds_append (self->rds, 2, argv, lens))
+                return -1;
+        }
     //  Read every reply, even after a bad one, so none is left behind.
     int rc = 0;
-    for (int i = 0; i < 4; i++) {
-        redisReply *r = asp_rds_reply (self->rds);
-        if (!r)
-            return -1;
-        if (r->type == REDIS_REPLY_INTEGER)
-            *out [i] = r->integer;
-        else
-            rc = -1;
-        freeReplyObject (r);
-    }
+    for (unsigned n = 0; n < ASP_SHARDS; n++)
+        for (int i = 0; i < 4; i++) {
+            redisReply *r = asp_rds_reply (self->rds);
+            if (!r)
+                return -1;
+            if (r->type == REDIS_REPLY_INTEGER)
+                *out [i] += r->integer;
+            else
+                rc = -1;
+            freeReplyObject (r);
+        }
     return rc;
 }
+
+//  The self-test's notifications all belong to ticket Ttest.
+#define S_TEST_SHARD (asp_shard_of ("Ttest"))
 
 //  Writes a notification the way record.lua does, for the self-test.
 static void
 s_test_put (asp_rds_t *rds, const char *id)
 {
+    char key [ASP_KEY_MAX];
     redisReply *r = asp_rds_cmd (rds,
-        "HSET %s%s id %s ticket Ttest event ticket.created template received audience customer "
+        "HSET %s id %s ticket Ttest event ticket.created template received audience customer "
         "lang en text hello data {\"k\":1} created_ms 1700000000000 to_known 1 to_name Li "
-        "to_phone 13812345678 state queued attempts 0", NOTIFY_KEY_NOTE, id, id);
+        "to_phone 13812345678 state queued attempts 0",
+        s_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_NOTE, id), id);
     assert (r && r->type == REDIS_REPLY_INTEGER);
     freeReplyObject (r);
-    r = asp_rds_cmd (rds, "LPUSH %s %s", NOTIFY_KEY_PENDING, id);
+    r = asp_rds_cmd (rds, "LPUSH %s %s", s_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_PENDING, ""), id);
     assert (r);
+    freeReplyObject (r);
+}
+
+//  cmd <the key> [a1 [a2]]
+static void
+s_test_cmd (asp_rds_t *rds, const char *cmd, const char *fmt, const char *id, const char *a1,
+            const char *a2)
+{
+    char key [ASP_KEY_MAX];
+    const char *argv [] = { cmd, s_key (key, sizeof key, S_TEST_SHARD, fmt, id), a1, a2 };
+    int argc = a2? 4: a1? 3: 2;
+    size_t lens [4];
+    for (int i = 0; i < argc; i++)
+        lens [i] = strlen (argv [i]);
+    redisReply *r = asp_rds_cmdv (rds, argc, argv, lens);
+    assert (r && r->type != REDIS_REPLY_ERROR);
     freeReplyObject (r);
 }
 
 static void
 s_test_del (asp_rds_t *rds)
 {
-    redisReply *r = asp_rds_cmd (rds, "DEL %s %s %s %s %sNtest1 %sNtest2 %sNgone", NOTIFY_KEY_PENDING,
-                                 NOTIFY_KEY_PROCESSING, NOTIFY_KEY_RETRY, NOTIFY_KEY_DEAD,
-                                 NOTIFY_KEY_NOTE, NOTIFY_KEY_NOTE, NOTIFY_KEY_NOTE);
-    assert (r);
-    freeReplyObject (r);
+    const char *lists [] = { NOTIFY_KEY_PENDING, NOTIFY_KEY_PROCESSING, NOTIFY_KEY_RETRY, NOTIFY_KEY_DEAD };
+    for (int i = 0; i < 4; i++)
+        s_test_cmd (rds, "DEL", lists [i], "", NULL, NULL);
+    const char *notes [] = { "Ntest1", "Ntest2", "Ngone" };
+    for (int i = 0; i < 3; i++)
+        s_test_cmd (rds, "DEL", NOTIFY_KEY_NOTE, notes [i], NULL, NULL);
+}
+
+//  Claims the next of the test's shard; 1 with its id in claim, or 0.
+static int
+s_test_claim (notify_store_t *store, notify_claim_t *claim)
+{
+    return notify_store_claim (store, S_TEST_SHARD, ASP_SHARDS, claim, 1);
 }
 
 void
@@ -334,6 +409,7 @@ notify_store_test (void)
         assert (d >= 800 && d <= 1000);
     }
     asp_selftest_need_redis ("notify_store_test");
+    asp_txn_init ();
     asp_rds_t *rds = asp_rds_new ();
     notify_store_t *store = notify_store_new (rds, &policy);
     assert (asp_rds_ready (rds));
@@ -342,11 +418,12 @@ notify_store_test (void)
     s_test_put (rds, "Ntest2");
 
     //  First in, first out; the body has the contract's fields.
-    char id [ASP_ID_MAX];
-    assert (notify_store_claim (store, 100, id, sizeof id) == 1 && strcmp (id, "Ntest1") == 0);
+    notify_claim_t claim;
+    assert (s_test_claim (store, &claim) == 1 && strcmp (claim.id, "Ntest1") == 0);
+    assert (claim.shard == S_TEST_SHARD);
     notify_item_t item = { 0 };
-    assert (notify_store_load (store, id, &item) == 0);
-    assert (strcmp (item.phone, "13812345678") == 0 && item.attempts == 0);
+    assert (notify_store_load (store, &claim, &item) == 0);
+    assert (strcmp (item.phone, "13812345678") == 0 && item.attempts == 0 && item.shard == S_TEST_SHARD);
     cJSON *j = cJSON_Parse (item.json);
     assert (j);
     assert (strcmp (cJSON_GetObjectItem (j, "ticket_id")->valuestring, "Ttest") == 0);
@@ -362,41 +439,45 @@ notify_store_test (void)
     assert (notify_store_depths (store, &d) == 0);
     assert (d.pending == 1 && d.processing == 0 && d.retry == 1 && d.dead == 0);
     assert (notify_store_promote (store, 10) == 0);     //  not due yet
-    redisReply *r = asp_rds_cmd (rds, "ZADD %s 1 Ntest1", NOTIFY_KEY_RETRY);
-    freeReplyObject (r);
+    s_test_cmd (rds, "ZADD", NOTIFY_KEY_RETRY, "", "1", "Ntest1");
     assert (notify_store_promote (store, 10) == 1);
     //  Ntest2 was first in pending: it comes first.
-    assert (notify_store_claim (store, 100, id, sizeof id) == 1 && strcmp (id, "Ntest2") == 0);
+    assert (s_test_claim (store, &claim) == 1 && strcmp (claim.id, "Ntest2") == 0);
     //  A crash now: recovery puts it back.
     assert (notify_store_recover (store) == 1);
-    assert (notify_store_claim (store, 100, id, sizeof id) == 1 && strcmp (id, "Ntest2") == 0);
-    assert (notify_store_load (store, id, &item) == 0);
+    assert (s_test_claim (store, &claim) == 1 && strcmp (claim.id, "Ntest2") == 0);
+    assert (notify_store_load (store, &claim, &item) == 0);
     assert (notify_store_delivered (store, &item) == 0);
-    r = asp_rds_cmd (rds, "HMGET %sNtest2 state attempts", NOTIFY_KEY_NOTE);
+    char key [ASP_KEY_MAX];
+    redisReply *r = asp_rds_cmd (rds, "HMGET %s state attempts", s_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_NOTE, "Ntest2"));
     assert (r && strcmp (r->element [0]->str, "delivered") == 0 && strcmp (r->element [1]->str, "1") == 0);
     freeReplyObject (r);
-    r = asp_rds_cmd (rds, "TTL %sNtest2", NOTIFY_KEY_NOTE);
+    r = asp_rds_cmd (rds, "TTL %s", key);
     assert (r && r->integer > 0);
     freeReplyObject (r);
 
     //  The second failure is the last allowed attempt: dead letter.
-    assert (notify_store_claim (store, 100, id, sizeof id) == 1 && strcmp (id, "Ntest1") == 0);
-    assert (notify_store_load (store, id, &item) == 0 && item.attempts == 1);
+    assert (s_test_claim (store, &claim) == 1 && strcmp (claim.id, "Ntest1") == 0);
+    assert (notify_store_load (store, &claim, &item) == 0 && item.attempts == 1);
     assert (notify_store_failed (store, &item, "http 503", false, &fate) == 0 && fate == NOTIFY_FATE_DEAD);
     assert (notify_store_depths (store, &d) == 0);
     assert (d.pending == 0 && d.processing == 0 && d.retry == 0 && d.dead == 1);
-    //  Nothing left: claim times out quietly.
-    assert (notify_store_claim (store, 50, id, sizeof id) == 0);
+    //  Nothing left in any shard: claim finds nothing.
+    notify_claim_t all [ASP_SHARDS];
+    assert (notify_store_claim (store, 0, 1, all, ASP_SHARDS) == 0);
     //  A vanished notification is dropped from processing.
-    r = asp_rds_cmd (rds, "LPUSH %s Ngone", NOTIFY_KEY_PENDING);
-    freeReplyObject (r);
-    assert (notify_store_claim (store, 100, id, sizeof id) == 1);
-    assert (notify_store_load (store, id, &item) == 1);
+    s_test_cmd (rds, "LPUSH", NOTIFY_KEY_PENDING, "", "Ngone", NULL);
+    assert (notify_store_claim (store, 0, 1, all, ASP_SHARDS) == 1 && all [0].shard == S_TEST_SHARD);
+    assert (notify_store_load (store, &all [0], &item) == 1);
     assert (notify_store_depths (store, &d) == 0 && d.processing == 0);
     //  Gone between loading and settling: said so, nothing else changes.
     snprintf (item.id, sizeof item.id, "Ngone");
     assert (notify_store_failed (store, &item, "x", false, &fate) == 0 && fate == NOTIFY_FATE_GONE);
     assert (notify_store_depths (store, &d) == 0 && d.retry == 0 && d.dead == 1);
+    //  Garbage in a queue is dropped, not claimed.
+    s_test_cmd (rds, "LPUSH", NOTIFY_KEY_PENDING, "", "bad!id", NULL);
+    assert (s_test_claim (store, &claim) == 0);
+    assert (notify_store_depths (store, &d) == 0 && d.pending == 0 && d.processing == 0);
     notify_item_reset (&item);
     s_test_del (rds);
     notify_store_destroy (&store);

@@ -1,21 +1,25 @@
-/*  notify_store: the notifications and their delivery queue, in Redis.
+/*  notify_store: the notifications and their delivery queues, in Redis.
 
-    Keys
+    Keys, each in the shard of the notification's ticket (asp_keys.h:
+    "{s<n>}:" + name), so recording one is one script in one slot:
       notify:n:<id>         hash: one notification (what to send, its state)
       notify:contact:<tkt>  hash: the customer's name and phone, from ticket.created
-      notify:pending        list: ids waiting for a worker (pushed left, taken right)
+      notify:pending        list: the shard's ids waiting for a worker
+                            (pushed left, taken right)
       notify:processing     list: ids a worker took and has not settled yet
-      notify:retry          sorted set: ids waiting for their next attempt (score: due ms)
+      notify:retry          sorted set: ids waiting for their next attempt
+                            (score: due ms)
       notify:dead           list: dead letters, ids that will not be tried again
 
-    A worker moves an id from pending to processing (BLMOVE: atomic, so no
-    two workers take the same one), sends it, and settles it with one
-    script: delivered, or failed (scheduled for a retry, or dead). A crash
-    between sending and settling leaves the id in processing; at start-up
-    notify_store_recover puts it back in pending and it is sent again. That
-    is at-least-once delivery; the notification id goes along as the
-    Idempotency-Key so the receiver can drop the repeat. Recovery assumes
-    one notification process per Redis (the deployment runs one).
+    A worker serves a fixed set of shards. It moves one id per shard from
+    pending to processing (LMOVE: atomic, so no two workers take the same
+    one; all its shards in one round trip), sends each, and settles it with
+    one script: delivered, or failed (scheduled for a retry, or dead). A
+    crash between sending and settling leaves the id in processing; at
+    start-up notify_store_recover puts it back in pending and it is sent
+    again. That is at-least-once delivery; the notification id goes along
+    as the Idempotency-Key so the receiver can drop the repeat. Recovery
+    assumes one notification process per Redis (the deployment runs one).
 
     Delivered notifications expire after ASP_INBOX_TTL_S (as long as the
     inbox remembers the events that made them); dead letters stay until
@@ -25,12 +29,13 @@
 #ifndef NOTIFY_STORE_H
 #define NOTIFY_STORE_H
 #include "asp_id.h"
+#include "asp_keys.h"
 #include "asp_rds.h"
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NOTIFY_KEY_NOTE       "notify:n:"       //  + notification id
-#define NOTIFY_KEY_CONTACT    "notify:contact:" //  + ticket id
+#define NOTIFY_KEY_NOTE       "notify:n:%s"       //  notification id
+#define NOTIFY_KEY_CONTACT    "notify:contact:%s" //  ticket id
 #define NOTIFY_KEY_PENDING    "notify:pending"
 #define NOTIFY_KEY_PROCESSING "notify:processing"
 #define NOTIFY_KEY_RETRY      "notify:retry"
@@ -53,6 +58,7 @@ int64_t notify_policy_delay_ms (const notify_policy_t *self, int failed, uint64_
 //  One notification as a worker sees it.
 typedef struct {
     char id [ASP_ID_MAX];
+    unsigned shard;             //  where its keys live
     char ticket [ASP_ID_MAX];
     char tpl [32];
     char phone [64];            //  full number: mask before logging
@@ -74,12 +80,20 @@ typedef struct notify_store_t notify_store_t;
 notify_store_t *notify_store_new (asp_rds_t *rds, const notify_policy_t *policy);
 void notify_store_destroy (notify_store_t **self_p);
 
-//  Takes the next pending id into processing, waiting up to wait_ms.
-//  1 when it got one, 0 when none came, -1 when Redis is down.
-int  notify_store_claim (notify_store_t *self, int wait_ms, char *id, size_t idlen);
+//  A claimed notification: its id and shard.
+typedef struct {
+    char id [ASP_ID_MAX];
+    unsigned shard;
+} notify_claim_t;
+
+//  Takes the oldest pending id of each shard first, first + step, ... (at
+//  most max of them) into its processing list, in one round trip. The
+//  number claimed (0: nothing pending there), or -1 when Redis is down.
+int  notify_store_claim (notify_store_t *self, unsigned first, unsigned step,
+                         notify_claim_t *claims, size_t max);
 //  Loads a claimed notification and builds its JSON body. 0 ok, 1 when it
 //  no longer exists (it is then taken off processing), -1 Redis down.
-int  notify_store_load (notify_store_t *self, const char *id, notify_item_t *item);
+int  notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_item_t *item);
 //  Settles a successful delivery. 0, or -1 when Redis is down (try again:
 //  the delivery must be recorded, not repeated).
 int  notify_store_delivered (notify_store_t *self, const notify_item_t *item);
@@ -95,11 +109,13 @@ typedef enum {
 //  0, or -1 when Redis is down.
 int  notify_store_failed (notify_store_t *self, const notify_item_t *item, const char *error,
                           bool permanent, notify_fate_t *fate);
-//  Moves up to limit due retries back to pending. Count moved, or -1.
+//  Moves up to limit due retries of each shard back to pending. Count
+//  moved, or -1.
 int  notify_store_promote (notify_store_t *self, int limit);
-//  Moves everything in processing back to pending (start-up). Count, or -1.
+//  Moves everything in processing back to pending, every shard
+//  (start-up). Count, or -1.
 int  notify_store_recover (notify_store_t *self);
-//  Queue lengths for the gauges. 0 or -1.
+//  Queue lengths, summed over the shards, for the gauges. 0 or -1.
 int  notify_store_depths (notify_store_t *self, notify_depths_t *depths);
 
 void notify_store_test (void);

@@ -7,8 +7,79 @@
 #include <signal.h>
 #include <time.h>
 
+struct notify_bell_t {
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    uint64_t rings;
+};
+
+notify_bell_t *
+notify_bell_new (void)
+{
+    notify_bell_t *self = (notify_bell_t *) calloc (1, sizeof *self);
+    assert (self);
+    pthread_mutex_init (&self->mutex, NULL);
+    //  Timed waits on the monotonic clock: a wall clock step is no wake-up.
+    pthread_condattr_t attr;
+    pthread_condattr_init (&attr);
+    pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
+    pthread_cond_init (&self->cond, &attr);
+    pthread_condattr_destroy (&attr);
+    return self;
+}
+
+void
+notify_bell_destroy (notify_bell_t **self_p)
+{
+    notify_bell_t *self = *self_p;
+    if (!self)
+        return;
+    pthread_cond_destroy (&self->cond);
+    pthread_mutex_destroy (&self->mutex);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+notify_bell_ring (notify_bell_t *self)
+{
+    pthread_mutex_lock (&self->mutex);
+    self->rings++;
+    pthread_cond_broadcast (&self->cond);
+    pthread_mutex_unlock (&self->mutex);
+}
+
+uint64_t
+notify_bell_rings (notify_bell_t *self)
+{
+    pthread_mutex_lock (&self->mutex);
+    uint64_t rings = self->rings;
+    pthread_mutex_unlock (&self->mutex);
+    return rings;
+}
+
+void
+notify_bell_wait (notify_bell_t *self, uint64_t seen, int timeout_ms)
+{
+    struct timespec until;
+    clock_gettime (CLOCK_MONOTONIC, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (long) (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock (&self->mutex);
+    while (self->rings == seen)
+        if (pthread_cond_timedwait (&self->cond, &self->mutex, &until))
+            break;                  //  timed out (or an error: look anyway)
+    pthread_mutex_unlock (&self->mutex);
+}
+
 struct notify_worker_t {
     int index;
+    unsigned first, step;           //  the shards it serves
+    notify_bell_t *bell;
     pthread_t thread;
     bool started;
     asp_rds_t *rds;
@@ -66,17 +137,17 @@ s_log (asp_log_level_t level, const char *msg, const notify_item_t *item, int at
 }
 
 static void
-s_deliver (notify_worker_t *self, const char *id)
+s_deliver (notify_worker_t *self, const notify_claim_t *claim)
 {
     notify_item_t item = { 0 };
     int rc;
-    while ((rc = notify_store_load (self->store, id, &item)) == -1) {
+    while ((rc = notify_store_load (self->store, claim, &item)) == -1) {
         if (s_stopping (self))
             return;             //  still in processing: recovered at start
         s_nap (100);
     }
     if (rc == 1) {
-        asp_log_kv (ASP_LOG_WARN, "queued notification no longer exists; skipped", "id", id, NULL);
+        asp_log_kv (ASP_LOG_WARN, "queued notification no longer exists; skipped", "id", claim->id, NULL);
         return;
     }
     int attempt = item.attempts + 1;
@@ -120,24 +191,34 @@ s_run (void *arg)
             s_nap (50);
             continue;
         }
-        char id [ASP_ID_MAX];
-        int rc = notify_store_claim (self->store, 500, id, sizeof id);
-        if (rc == 1)
-            s_deliver (self, id);
+        uint64_t rings = notify_bell_rings (self->bell);
+        notify_claim_t claims [ASP_SHARDS];
+        int n = notify_store_claim (self->store, self->first, self->step, claims, ASP_SHARDS);
+        //  Claimed ones are delivered even when stopping: each is quick,
+        //  bounded by the channel's timeout, and else would wait in
+        //  processing for the next start.
+        for (int i = 0; i < n; i++)
+            s_deliver (self, &claims [i]);
+        if (n == 0)
+            notify_bell_wait (self->bell, rings, 500);
         else
-        if (rc == -1)
+        if (n == -1)
             s_nap (200);        //  Redis down; asp_rds backs off the reconnects
     }
     return NULL;
 }
 
 notify_worker_t *
-notify_worker_new (int index, const notify_policy_t *policy, const notify_meters_t *meters,
-                   atomic_bool *ready, atomic_bool *stop)
+notify_worker_new (int index, int count, const notify_policy_t *policy, const notify_meters_t *meters,
+                   notify_bell_t *bell, atomic_bool *ready, atomic_bool *stop)
 {
+    assert (index >= 0 && index < count);
     notify_worker_t *self = (notify_worker_t *) calloc (1, sizeof *self);
     assert (self);
     self->index = index;
+    self->first = (unsigned) index % ASP_SHARDS;
+    self->step = count < ASP_SHARDS? (unsigned) count: ASP_SHARDS;
+    self->bell = bell;
     self->meters = meters;
     self->ready = ready;
     self->stop = stop;

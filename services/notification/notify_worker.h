@@ -1,10 +1,14 @@
 /*  notify_worker: one delivery thread.
 
-    Each worker has its own Redis connection (blocking BLMOVE is fine
-    here: it waits at most half a second, then looks at the stop flag) and
-    its own channel (for a webhook: its own libcurl handle, kept alive). It
-    takes a notification, sends it, and settles the outcome in Redis; see
-    notify_store for the queue and the crash story.
+    Each worker has its own Redis connection and its own channel (for a
+    webhook: its own libcurl handle, kept alive), and serves a fixed set of
+    shards: worker i of n takes shards i, i + n, ... (with more workers than
+    shards, several share one). It claims one notification per shard in
+    one round trip, sends each, and settles each outcome in Redis; see
+    notify_store for the queues and the crash story. When its shards are
+    empty it sleeps on the bell (notify_bell_t) until the loop thread rings
+    it (a notification recorded or a retry due) or half a second passed,
+    so nothing waits on a wake-up that got lost.
 
     Workers start taking work only once `ready` is true (the start-up
     recovery is done) and stop between notifications when `stop` is true
@@ -24,13 +28,23 @@ typedef struct {
     asp_histo_t *latency;       //  one delivery attempt that succeeded
 } notify_meters_t;
 
+//  A doorbell: the loop thread rings, idle workers wake. Thread-safe.
+typedef struct notify_bell_t notify_bell_t;
+notify_bell_t *notify_bell_new (void);
+void notify_bell_destroy (notify_bell_t **self_p);
+void notify_bell_ring (notify_bell_t *self);
+//  The number of rings so far; pass it to notify_bell_wait.
+uint64_t notify_bell_rings (notify_bell_t *self);
+//  Sleeps until the bell rang after `seen` rings, or timeout_ms passed.
+void notify_bell_wait (notify_bell_t *self, uint64_t seen, int timeout_ms);
+
 typedef struct notify_worker_t notify_worker_t;
 
 //  Creates the worker's Redis connection and channel and starts its thread.
-//  NULL when the channel configuration is invalid. meters, ready and stop
-//  are borrowed and must outlive the worker.
-notify_worker_t *notify_worker_new (int index, const notify_policy_t *policy,
-                                    const notify_meters_t *meters,
+//  NULL when the channel configuration is invalid. meters, bell, ready and
+//  stop are borrowed and must outlive the worker.
+notify_worker_t *notify_worker_new (int index, int count, const notify_policy_t *policy,
+                                    const notify_meters_t *meters, notify_bell_t *bell,
                                     atomic_bool *ready, atomic_bool *stop);
 //  Waits for the thread to end (set stop first), then frees everything.
 void notify_worker_destroy (notify_worker_t **self_p);

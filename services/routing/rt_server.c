@@ -45,7 +45,6 @@ struct rt_server_t {
     rt_registry_t *registry;
     rt_orders_t *orders;
     rt_deadlines_t *deadlines;
-    zactor_t *auth;
     zcertstore_t *certs;
     zsock_t *router;
     int64_t heartbeat_ms;
@@ -252,13 +251,6 @@ s_sync (rt_server_t *self, const char *wo_id, const rt_view_t *view)
     return order;
 }
 
-static bool
-s_known (asp_txn_t *txn)
-{
-    return asp_txn_is (txn, "ok") || asp_txn_is (txn, "dup")
-        || asp_txn_is (txn, "stale") || asp_txn_is (txn, "reject");
-}
-
 static const char *
 s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
 {
@@ -281,18 +273,19 @@ static void
 s_finish_command (rt_server_t *self, s_job_t *job)
 {
     rt_cmd_t *cmd = job->cmd;
-    if (!s_known (job->txn)) {
+    if (!asp_txn_known (job->txn)) {
         //  Outcome unknown (Redis down): no answer, the partner resends.
         asp_log_kv (ASP_LOG_WARN, "partner command not stored; the partner will resend",
                     "partner", job->partner, "ref", cmd->name, "wo_id", cmd->wo_id,
-                    "code", asp_txn_code (job->txn), NULL);
+                    "code", asp_txn_outcome_name (asp_txn_outcome (job->txn)), NULL);
         return;
     }
     rt_view_t view;
     rt_store_view (job->txn, &view);
     rt_order_t *order = s_sync (self, cmd->wo_id, &view);
-    bool ok = asp_txn_is (job->txn, "ok");
-    if (ok || asp_txn_is (job->txn, "dup")) {
+    asp_txn_outcome_t outcome = asp_txn_outcome (job->txn);
+    bool ok = outcome == ASP_TXN_OK;
+    if (ok || outcome == ASP_TXN_DUP) {
         if (ok) {
             if (cmd->type == RT_CMD_DECLINE && order)
                 rt_order_exclude (order, job->partner);
@@ -309,7 +302,7 @@ s_finish_command (rt_server_t *self, s_job_t *job)
         s_send (self, job->rid, job->rid_len, "CONFIRM", &body);
     }
     else {
-        const char *code = asp_txn_is (job->txn, "reject")? view.why: "bad_state";
+        const char *code = outcome == ASP_TXN_REJECT? view.why: "bad_state";
         char buf [64];
         s_error (self, job->rid, job->rid_len, job->partner, cmd, code, s_reason (code, &view, buf, sizeof buf));
     }
@@ -318,14 +311,14 @@ s_finish_command (rt_server_t *self, s_job_t *job)
 static void
 s_finish_offer (rt_server_t *self, s_job_t *job)
 {
-    if (!s_known (job->txn)) {
+    if (!asp_txn_known (job->txn)) {
         job->lost = true;           //  reverted by s_run, in reverse order
         return;
     }
     rt_view_t view;
     rt_store_view (job->txn, &view);
     rt_order_t *order = s_sync (self, job->wo_id, &view);
-    if (!order || !asp_txn_is (job->txn, "ok"))
+    if (!order || asp_txn_outcome (job->txn) != ASP_TXN_OK)
         return;                     //  stale: the mirror now follows Redis
     s_arm_offer (self, order);
     asp_counter_inc (self->m_offers);
@@ -339,7 +332,7 @@ s_finish_offer (rt_server_t *self, s_job_t *job)
 static void
 s_finish_withdraw (rt_server_t *self, s_job_t *job)
 {
-    if (!s_known (job->txn)) {
+    if (!asp_txn_known (job->txn)) {
         //  Try again soon: the deadline finds it still offered.
         rt_order_t *order = rt_orders_lookup (self->orders, job->wo_id);
         if (order && order->state == RT_WO_OFFERED && order->attempt == job->attempt)
@@ -349,7 +342,7 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
     rt_view_t view;
     rt_store_view (job->txn, &view);
     rt_order_t *order = s_sync (self, job->wo_id, &view);
-    if (!asp_txn_is (job->txn, "ok"))
+    if (asp_txn_outcome (job->txn) != ASP_TXN_OK)
         return;
     if (order && job->exclude)
         rt_order_exclude (order, job->partner);
@@ -623,7 +616,7 @@ s_handle (rt_server_t *self, zmsg_t *msg, s_jobs_t *jobs)
     zframe_t *rid_frame = zmsg_pop (msg);
     size_t rid_len = rid_frame? zframe_size (rid_frame): 0;
     zframe_t *first = zmsg_first (msg);
-    //  The authenticated key, set by zauth: never trust the payload.
+    //  The authenticated key, set by the ZAP handler: never trust the payload.
     const char *user_id = first? zframe_meta (first, "User-Id"): NULL;
     if (rid_len == 0 || rid_len > RT_RID_MAX || !user_id || strlen (user_id) != 40) {
         asp_log_warn ("partner message without a routing id or CURVE User-Id: dropped");
@@ -819,7 +812,7 @@ s_committed_ticket (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, v
     rt_server_t *self = (rt_server_t *) arg;
     char wo_id [RT_WO_ID_MAX], err [200];
     rt_ticket_t t;
-    if (!asp_txn_is (txn, "ok") || !s_ticket_wo_id (env, wo_id, sizeof wo_id)
+    if (asp_txn_outcome (txn) != ASP_TXN_OK || !s_ticket_wo_id (env, wo_id, sizeof wo_id)
     ||  rt_ticket_parse (env->body, &t, err, sizeof err))
         return;
     rt_order_t *order = rt_order_new (wo_id, env->ticket, env->trace, t.kind, t.tier, t.category,
@@ -887,20 +880,18 @@ s_partner_socket (rt_server_t *self, const char *certs_dir, const char *cert_fil
     struct stat st;
     if (stat (certs_dir, &st) || !S_ISDIR (st.st_mode))
         s_fatal ("ASP_PARTNER_CERTS='%s' is not a folder", certs_dir);
-    //  zauth admits only keys whose certificate is in the folder; it
-    //  rescans the folder on each handshake, so adding a partner needs no
-    //  restart.
-    self->auth = zactor_new (zauth, NULL);
-    assert (self->auth);
-    zstr_sendx (self->auth, "CURVE", certs_dir, NULL);
-    zsock_wait (self->auth);
+    //  The process's ZAP handler (asp_curve, shared with the bus, which
+    //  has its own domain) admits only keys whose certificate is in the
+    //  folder; it rescans the folder when it changes, so adding a partner
+    //  needs no restart.
+    asp_curve_allow (asp_svc_curve (self->svc), ASP_CURVE_PARTNERS, certs_dir);
     self->certs = zcertstore_new (certs_dir);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zcert_apply (cert, self->router);
     zcert_destroy (&cert);
     zsock_set_curve_server (self->router, 1);
-    zsock_set_zap_domain (self->router, "aspw");
+    zsock_set_zap_domain (self->router, ASP_CURVE_PARTNERS);
     zsock_set_maxmsgsize (self->router, RT_TRANSPORT_MAX);
     zsock_set_router_mandatory (self->router, 1);
     zsock_set_sndhwm (self->router, 10000);
@@ -957,9 +948,8 @@ rt_server_destroy (rt_server_t **self_p)
     zloop_timer_end (self->loop, self->tick_timer);
     if (self->kick_timer != -1)
         zloop_timer_end (self->loop, self->kick_timer);
-    //  Sockets before the authenticator, in that order.
+    //  The ZAP handler (asp_svc's) goes after this socket.
     zsock_destroy (&self->router);
-    zactor_destroy (&self->auth);
     zcertstore_destroy (&self->certs);
     rt_orders_destroy (&self->orders);
     rt_registry_destroy (&self->registry);

@@ -1,8 +1,9 @@
 /*  rt_server: the routing service's engine.
 
     It lives on asp_svc's zloop and owns:
-    - the partner ROUTER (ASPW/1 over CURVE; zauth checks each key against
-      the certificate folder ASP_PARTNER_CERTS, and every message is
+    - the partner ROUTER (ASPW/1 over CURVE; the process's ZAP handler,
+      asp_curve, checks each key against the certificate folder
+      ASP_PARTNER_CERTS in the domain "aspw", and every message is
       authorised by its "User-Id" metadata, the Z85 client key, mapped to
       the certificate's partner_id);
     - the ticket.created handler on the bus, which creates work order

@@ -13,7 +13,6 @@ extern const char asp_lua_wo_decline [];
 extern const char asp_lua_wo_progress [];
 extern const char asp_lua_wo_complete [];
 
-#define RT_KEY_OPEN     "rt:open"
 #define RT_LOAD_CHUNK   500
 
 struct rt_store_t {
@@ -123,24 +122,44 @@ rt_ticket_parse (const msgpack_object *body, rt_ticket_t *t, char *err, size_t e
     return 0;
 }
 
+//  A txn on one work order (K[1]), in its shard.
+static asp_txn_t *
+s_txn (asp_script_t *script, const char *wo_id)
+{
+    asp_txn_t *txn = asp_txn_new (script, rt_wo_shard (wo_id));
+    asp_txn_key (txn, RT_KEY_WO, wo_id);
+    return txn;
+}
+
+unsigned
+rt_wo_shard (const char *wo_id)
+{
+    assert (*wo_id == 'W');
+    return asp_shard_of (wo_id + 1);
+}
+
 asp_txn_t *
 rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, const char *trace,
                  const rt_ticket_t *t, const char *msg_id)
 {
-    asp_txn_t *txn = asp_txn_new (self->create);
+    asp_txn_t *txn = s_txn (self->create, wo_id);
     asp_txn_inbox (txn, msg_id);
-    asp_txn_key (txn, "rt:wo:%s", wo_id);
-    asp_txn_key (txn, "%s", RT_KEY_OPEN);
-    asp_txn_arg (txn, "%s", wo_id);
-    asp_txn_arg (txn, "%s", ticket_id);
-    asp_txn_arg (txn, "%s", trace);
-    asp_txn_arg (txn, "%s", t->kind);
-    asp_txn_arg (txn, "%s", t->tier);
-    asp_txn_arg (txn, "%lld", (long long) t->priority);
-    asp_txn_arg (txn, "%s", t->category);
-    asp_txn_arg (txn, "%s", t->region);
-    asp_txn_arg (txn, "%s", t->summary);
-    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_txn_key (txn, RT_KEY_OPEN);
+    char priority [24], now [24];
+    snprintf (priority, sizeof priority, "%lld", (long long) t->priority);
+    snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
+    asp_mpmap_t *a = asp_mpmap_new ();
+    asp_mpmap_str (a, "wo_id", wo_id);
+    asp_mpmap_str (a, "ticket", ticket_id);
+    asp_mpmap_str (a, "trace", trace);
+    asp_mpmap_str (a, "kind", t->kind);
+    asp_mpmap_str (a, "tier", t->tier);
+    asp_mpmap_str (a, "priority", priority);
+    asp_mpmap_str (a, "category", t->category);
+    asp_mpmap_str (a, "region", t->region);
+    asp_mpmap_str (a, "summary", t->summary);
+    asp_mpmap_str (a, "now", now);
+    asp_txn_arg_map (txn, &a);
     return txn;
 }
 
@@ -155,14 +174,6 @@ s_event (const char *type, const char *wo_id, const rt_order_t *order)
     asp_msg_t *msg = asp_msg_new (type, order? order->ticket: wo_id + 1, trace);
     asp_mpmap_str (msg->body, "wo_id", wo_id);
     return msg;
-}
-
-static asp_txn_t *
-s_txn (asp_script_t *script, const char *wo_id)
-{
-    asp_txn_t *txn = asp_txn_new (script);
-    asp_txn_key (txn, "rt:wo:%s", wo_id);
-    return txn;
 }
 
 asp_txn_t *
@@ -242,7 +253,7 @@ rt_store_command (rt_store_t *self, const rt_cmd_t *cmd, const char *partner_id,
             break;
         case RT_CMD_COMPLETE:
             txn = s_txn (self->complete, cmd->wo_id);
-            asp_txn_key (txn, "%s", RT_KEY_OPEN);
+            asp_txn_key (txn, RT_KEY_OPEN);
             asp_txn_arg (txn, "%s", partner_id);
             asp_txn_arg (txn, "%s", cmd->result);
             asp_txn_arg (txn, "%lld", now);
@@ -322,12 +333,15 @@ s_load_one (rt_orders_t *orders, rt_registry_t *registry, const char *wo_id, con
     //  is offered again (a new attempt of the same wo_id) once a partner fits.
 }
 
-int
-rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, size_t *loaded)
+//  Loads the open work orders of one shard; 0 or -1.
+static int
+s_load_shard (rt_store_t *self, unsigned shard, rt_orders_t *orders, rt_registry_t *registry,
+              size_t *loaded)
 {
-    *loaded = 0;
+    char open_key [ASP_KEY_MAX];
+    asp_key_fmt (open_key, sizeof open_key, shard, RT_KEY_OPEN);
     for (long start = 0;; start += RT_LOAD_CHUNK) {
-        redisReply *ids = asp_rds_cmd (self->rds, "ZRANGE %s %ld %ld", RT_KEY_OPEN, start,
+        redisReply *ids = asp_rds_cmd (self->rds, "ZRANGE %s %ld %ld", open_key, start,
                                        start + RT_LOAD_CHUNK - 1);
         if (!ids || ids->type != REDIS_REPLY_ARRAY) {
             if (ids)
@@ -336,8 +350,8 @@ rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, s
         }
         size_t count = ids->elements;
         for (size_t i = 0; i < count; i++) {
-            char key [RT_WO_ID_MAX + 16];
-            snprintf (key, sizeof key, "rt:wo:%s", ids->element [i]->str);
+            char key [ASP_KEY_MAX];
+            asp_key_fmt (key, sizeof key, shard, RT_KEY_WO, ids->element [i]->str);
             const char *argv [] = { "HGETALL", key };
             size_t lens [] = { 7, strlen (key) };
             if (asp_rds_append (self->rds, 2, argv, lens)) {
@@ -359,20 +373,30 @@ rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, s
         }
         freeReplyObject (ids);
         if (count < RT_LOAD_CHUNK)
-            break;
+            return 0;
     }
+}
+
+int
+rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, size_t *loaded)
+{
+    //  FIFO within each shard; the dispatcher looks at every pending order
+    //  anyway, so the order across shards matters little.
+    *loaded = 0;
+    for (unsigned n = 0; n < ASP_SHARDS; n++)
+        if (s_load_shard (self, n, orders, registry, loaded))
+            return -1;
     return 0;
 }
 
 //  --------------------------------------------------------------------------
 //  Self test: runs the scripts against a real Redis.
 
-static const char *
+static asp_txn_outcome_t
 s_run (asp_rds_t *rds, asp_txn_t **txn_p, rt_view_t *view)
 {
-    static char code [16];
     assert (asp_txn_exec (rds, ASP_SVC_ROUTING, txn_p, 1) == 0);
-    snprintf (code, sizeof code, "%s", asp_txn_code (*txn_p));
+    asp_txn_outcome_t code = asp_txn_outcome (*txn_p);
     rt_store_view (*txn_p, view);
     asp_txn_destroy (txn_p);
     return code;
@@ -397,6 +421,7 @@ rt_store_test (void)
 {
     printf (" * rt_store: ");
     asp_selftest_need_redis ("rt_store_test");
+    asp_txn_init ();
     asp_rds_t *rds = asp_rds_new ();
     rt_store_t *self = rt_store_new (rds);
     assert (asp_rds_ready (rds));
@@ -423,58 +448,58 @@ rt_store_test (void)
 
     rt_view_t v;
     asp_txn_t *txn = rt_store_create (self, wo, ticket, "tr", &t, mid);
-    assert (streq (s_run (rds, &txn, &v), "ok"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK);
     txn = rt_store_create (self, wo, ticket, "tr", &t, mid);
-    assert (streq (s_run (rds, &txn, &v), "dup"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
 
     //  Offer to P1; P2 cannot touch it; P1 accepts once.
     rt_order_t *order = rt_order_new (wo, ticket, "tr", "repair", "standard", "heater", "sh", "", 3);
     txn = rt_store_offer (self, order, "P1");
-    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "offered") && v.attempt == 1);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "offered") && v.attempt == 1);
     order->attempt = 1;
     snprintf (oid, sizeof oid, "%s.1", wo);
     rt_cmd_t *cmd = s_cmd (RT_CMD_ACCEPT, wo, oid, 1);
     txn = rt_store_command (self, cmd, "P2", order);
-    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "not_yours"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "not_yours"));
     //  The offer lapses: withdrawn, P1 excluded; a late ACCEPT is expired.
     txn = rt_store_withdraw (self, order, "P1", 1, "timeout", true);
-    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "pending"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "pending"));
     txn = rt_store_command (self, cmd, "P1", order);
-    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "offer_expired"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "offer_expired"));
     txn = rt_store_withdraw (self, order, "P1", 1, "timeout", true);
-    assert (streq (s_run (rds, &txn, &v), "stale"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_STALE);
     //  Offer 2 to P2: declined (twice: the second is a duplicate).
     txn = rt_store_offer (self, order, "P2");
-    assert (streq (s_run (rds, &txn, &v), "ok") && v.attempt == 2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.attempt == 2);
     order->attempt = 2;
     snprintf (oid, sizeof oid, "%s.2", wo);
     rt_cmd_t *decline = s_cmd (RT_CMD_DECLINE, wo, oid, 2);
     txn = rt_store_command (self, decline, "P2", order);
-    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "pending"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "pending"));
     txn = rt_store_command (self, decline, "P2", order);
-    assert (streq (s_run (rds, &txn, &v), "dup"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
     //  A stale expected attempt changes nothing.
     order->attempt = 1;
     txn = rt_store_offer (self, order, "P3");
-    assert (streq (s_run (rds, &txn, &v), "stale"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_STALE);
     order->attempt = 2;
     txn = rt_store_offer (self, order, "P3");
-    assert (streq (s_run (rds, &txn, &v), "ok") && v.attempt == 3);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.attempt == 3);
     snprintf (cmd->offer_id, sizeof cmd->offer_id, "%s.3", wo);
     cmd->attempt = 3;
     rt_cmd_t *progress = s_cmd (RT_CMD_PROGRESS, wo, "", 0);
     txn = rt_store_command (self, progress, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "not_accepted"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "not_accepted"));
     txn = rt_store_command (self, cmd, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "assigned"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "assigned"));
     txn = rt_store_command (self, cmd, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "dup"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
     txn = rt_store_command (self, decline, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "offer_expired"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "offer_expired"));
     txn = rt_store_command (self, progress, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "ok") && v.seq == 1);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.seq == 1);
     txn = rt_store_command (self, progress, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "dup"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
 
     //  The open set is loaded back with its assignment.
     rt_registry_t *registry = rt_registry_new ();
@@ -489,20 +514,22 @@ rt_store_test (void)
 
     rt_cmd_t *complete = s_cmd (RT_CMD_COMPLETE, wo, "", 0);
     txn = rt_store_command (self, complete, "P1", order);
-    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "not_yours"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "not_yours"));
     txn = rt_store_command (self, complete, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "ok") && streq (v.state, "completed"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "completed"));
     txn = rt_store_command (self, complete, "P3", order);
-    assert (streq (s_run (rds, &txn, &v), "dup"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
     rt_cmd_t *unknown = s_cmd (RT_CMD_COMPLETE, "WTnope", "", 0);
     txn = rt_store_command (self, unknown, "P3", NULL);
-    assert (streq (s_run (rds, &txn, &v), "reject") && streq (v.why, "unknown_work_order"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "unknown_work_order"));
 
-    redisReply *r = asp_rds_cmd (rds, "ZSCORE rt:open %s", wo);
+    unsigned shard = rt_wo_shard (wo);
+    redisReply *r = asp_rds_cmd (rds, "ZSCORE {s%u}:rt:open %s", shard, wo);
     assert (r && r->type == REDIS_REPLY_NIL);
     freeReplyObject (r);
-    r = asp_rds_cmd (rds, "DEL rt:wo:%s ob:routing:intake ob:routing:sla ob:routing:notification "
-                          "ob:routing:feedback in:routing:%s", wo, mid);
+    r = asp_rds_cmd (rds, "DEL {s%u}:rt:wo:%s {s%u}:ob:routing:intake {s%u}:ob:routing:sla "
+                          "{s%u}:ob:routing:notification {s%u}:ob:routing:feedback {s%u}:in:routing:%s",
+                     shard, wo, shard, shard, shard, shard, shard, mid);
     freeReplyObject (r);
     rt_cmd_destroy (&cmd);
     rt_cmd_destroy (&decline);

@@ -8,9 +8,12 @@
     asp_svc_commit. Partner commands carry no message id: the guards in the
     scripts make each of them idempotent.
 
-    Keys: rt:wo:<wo_id> (hash, one per work order; fields in wo_common.lua)
-    and rt:open (zset of open work orders, scored by creation time so a
-    restart finds the pending ones in FIFO order).                        */
+    Keys, in the shard of the work order's ticket (asp_keys.h: "{s<n>}:" +
+    name; a wo_id is "W" + its ticket id, so rt_wo_shard needs no lookup):
+      rt:wo:<wo_id>   hash: one work order (fields in wo_common.lua)
+      rt:open         sorted set: the shard's open work orders, scored by
+                      creation time so a restart finds the pending ones in
+                      FIFO order                                            */
 #ifndef RT_STORE_H
 #define RT_STORE_H
 #include "asp_rds.h"
@@ -19,7 +22,13 @@
 #include "rt_proto.h"
 #include "rt_registry.h"
 
+#define RT_KEY_WO    "rt:wo:%s"
+#define RT_KEY_OPEN  "rt:open"
+
 typedef struct rt_store_t rt_store_t;
+
+//  The shard of a work order: its ticket's.
+unsigned rt_wo_shard (const char *wo_id);
 
 //  A work order as a script left it.
 typedef struct {

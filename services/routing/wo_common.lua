@@ -8,21 +8,17 @@
 --   o.<n>      partner of offer n        d.<n>  '1' when offer n was declined
 --   x.<p>      'declined' | 'expired': partner p is not offered it again
 --   s.<seq>    stage of PROGRESS seq     seq    highest seq   nprog  count
--- Every reply carries the state after the step, so routing's in-memory
--- mirror follows what was committed:
+-- Every reply carries the state after the step as its extra values, so
+-- routing's in-memory mirror follows what was committed:
 --   { code, emitted, why, state, partner, attempt, seq }
+-- e.g. return ok(view()), reject('not_yours', view()).
 local W = K[1]
 
 local function field(f)
   return redis.call('HGET', W, f) or ''
 end
 
-local function answer(code, emitted, why)
+local function view()
   local v = redis.call('HMGET', W, 'state', 'partner', 'attempt', 'seq')
-  return {code, emitted, why or '', v[1] or '', v[2] or '', v[3] or '0', v[4] or '0'}
+  return v[1] or '', v[2] or '', v[3] or '0', v[4] or '0'
 end
-
-local function applied() emit() return answer('ok', 1) end
-local function refused(code) return answer('reject', 0, code) end
-local function again() return answer('dup', 0) end
-local function unchanged(why) return answer('stale', 0, why) end

@@ -2,9 +2,9 @@
 -- offer was in flight) to a partner: a new attempt, never a new wo_id.
 -- A: partner, expected attempt, new offer_id, now_ms
 local st = field('state')
-if st ~= 'pending' and st ~= 'offered' then return unchanged('not pending') end
-if field('attempt') ~= A[2] then return unchanged('attempt moved on') end
+if st ~= 'pending' and st ~= 'offered' then return stale('not_pending', view()) end
+if field('attempt') ~= A[2] then return stale('attempt_moved_on', view()) end
 local n = tostring(tonumber(A[2]) + 1)
 redis.call('HSET', W, 'state', 'offered', 'partner', A[1], 'attempt', n, 'offer_id', A[3],
   'o.' .. n, A[1], 'offered_ms', A[4], 'updated_ms', A[4])
-return applied()
+return ok(view())

@@ -25,13 +25,22 @@ typedef struct {
     int64_t due;
 } s_clock_t;
 
+//  A txn on the due set and clocks of ticket (K[1], K[2]).
+static asp_txn_t *
+s_txn (asp_script_t *script, const char *ticket)
+{
+    asp_txn_t *txn = asp_txn_new (script, asp_shard_of (ticket));
+    asp_txn_key (txn, SLA_KEY_DUE);
+    asp_txn_key (txn, SLA_KEY_CLOCKS, ticket);
+    return txn;
+}
+
 static asp_txn_t *
 s_start_txn (sla_clocks_t *self, const asp_envelope_t *env, s_clock_t *clocks, int n)
 {
-    asp_txn_t *txn = asp_txn_new (self->start);
+    asp_txn_t *txn = s_txn (self->start, env->ticket);
     asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, "sla:due");
-    asp_txn_key (txn, "sla:t:%s", env->ticket);
+    asp_txn_arg (txn, "%s", env->ticket);
     for (int i = 0; i < n; i++) {
         int64_t duration = clocks [i].due - env->time_ms;
         int64_t warn = env->time_ms + duration * self->warn_pct / 100;
@@ -47,10 +56,9 @@ s_start_txn (sla_clocks_t *self, const asp_envelope_t *env, s_clock_t *clocks, i
 static asp_txn_t *
 s_stop_txn (sla_clocks_t *self, const asp_envelope_t *env, const char **clocks)
 {
-    asp_txn_t *txn = asp_txn_new (self->stop);
+    asp_txn_t *txn = s_txn (self->stop, env->ticket);
     asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, "sla:due");
-    asp_txn_key (txn, "sla:t:%s", env->ticket);
+    asp_txn_arg (txn, "%s", env->ticket);
     for (int i = 0; clocks [i]; i++)
         asp_txn_arg (txn, "%s", clocks [i]);
     return txn;
@@ -136,13 +144,16 @@ sla_clocks_parse_member (const char *member, char *ticket, size_t tlen, char *cl
 //  Builds the txn that fires one timer; NULL (and the member is dropped)
 //  when the member is malformed.
 static asp_txn_t *
-s_fire_txn (sla_clocks_t *self, const char *member)
+s_fire_txn (sla_clocks_t *self, unsigned shard, const char *member)
 {
     char ticket [ASP_ID_MAX], clock [32], phase [16];
     int64_t due;
-    if (sla_clocks_parse_member (member, ticket, sizeof ticket, clock, sizeof clock, phase, sizeof phase, &due)) {
+    if (sla_clocks_parse_member (member, ticket, sizeof ticket, clock, sizeof clock, phase, sizeof phase, &due)
+    ||  asp_shard_of (ticket) != shard) {
         asp_log_error ("sla: malformed timer '%s' removed", member);
-        redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "ZREM sla:due %s", member);
+        char key [ASP_KEY_MAX];
+        asp_key_fmt (key, sizeof key, shard, SLA_KEY_DUE);
+        redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "ZREM %s %s", key, member);
         if (r)
             freeReplyObject (r);
         return NULL;
@@ -152,15 +163,64 @@ s_fire_txn (sla_clocks_t *self, const char *member)
     asp_mpmap_str (msg->body, "clock", clock);
     asp_mpmap_int (msg->body, "due_ms", due);
     asp_mpmap_int (msg->body, "level", breach? 2: 1);
-    asp_txn_t *txn = asp_txn_new (self->fire);
-    asp_txn_key (txn, "sla:due");
-    asp_txn_key (txn, "sla:t:%s", ticket);
+    asp_txn_t *txn = s_txn (self->fire, ticket);
     asp_txn_arg (txn, "%s", member);
     asp_txn_arg (txn, "%s", clock);
     asp_txn_arg (txn, "%s", phase);
     asp_txn_publish (txn, &msg);
     asp_txn_set_user (txn, breach? self->m_breaches: self->m_warnings);
     return txn;
+}
+
+//  Reads the earliest S_FIRE_BATCH timers of every shard, one pipeline;
+//  replies [shard] are owned by the caller. 0, or -1 when Redis failed.
+static int
+s_read_due (sla_clocks_t *self, redisReply **replies)
+{
+    asp_rds_t *rds = asp_svc_rds (self->svc);
+    if (!asp_rds_ready (rds))
+        return -1;
+    char limit [16];
+    snprintf (limit, sizeof limit, "%d", S_FIRE_BATCH);
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        char key [ASP_KEY_MAX];
+        asp_key_fmt (key, sizeof key, n, SLA_KEY_DUE);
+        const char *argv [] = { "ZRANGE", key, "-inf", "+inf", "BYSCORE", "LIMIT", "0", limit, "WITHSCORES" };
+        size_t lens [9];
+        for (int i = 0; i < 9; i++)
+            lens [i] = strlen (argv [i]);
+        if (asp_rds_append (rds, 9, argv, lens))
+            return -1;
+    }
+    int rc = 0;
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        replies [n] = asp_rds_reply (rds);
+        if (!replies [n] || replies [n]->type != REDIS_REPLY_ARRAY)
+            rc = -1;
+    }
+    return rc;
+}
+
+//  Prepares the due timers of one shard's reply; lowers *hint to the
+//  first that is not due yet.
+static void
+s_due_txns (sla_clocks_t *self, unsigned shard, const redisReply *r, int64_t now,
+            asp_txn_t **txns, size_t *n, int64_t *hint)
+{
+    size_t i = 0;
+    for (; i + 1 < r->elements; i += 2) {
+        int64_t at = strtoll (r->element [i + 1]->str, NULL, 10);
+        if (at > now) {
+            if (at < *hint)
+                *hint = at;
+            return;
+        }
+        asp_txn_t *txn = s_fire_txn (self, shard, r->element [i]->str);
+        if (txn)
+            txns [(*n)++] = txn;
+    }
+    if (r->elements / 2 == S_FIRE_BATCH)
+        *hint = now;                //  a full batch: more may be due
 }
 
 static int
@@ -171,37 +231,30 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     int64_t now = asp_now_ms ();
     if (now < self->hint)
         return 0;
-    //  The earliest S_FIRE_BATCH timers: those due fire now; the first one
-    //  not due yet becomes the hint.
-    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc),
-                                 "ZRANGE sla:due -inf +inf BYSCORE LIMIT 0 %d WITHSCORES", S_FIRE_BATCH);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r)
-            freeReplyObject (r);
-        return 0;                   //  Redis away: try again next tick
-    }
-    asp_txn_t *txns [S_FIRE_BATCH];
+    //  The earliest S_FIRE_BATCH timers of each shard: those due fire now;
+    //  the first one not due yet becomes the hint.
+    redisReply *replies [ASP_SHARDS] = { NULL };
+    int rc = s_read_due (self, replies);
+    asp_txn_t **txns = NULL;
     size_t n = 0;
     int64_t hint = INT64_MAX;
-    for (size_t i = 0; i + 1 < r->elements; i += 2) {
-        int64_t at = strtoll (r->element [i + 1]->str, NULL, 10);
-        if (at > now) {
-            hint = at;
-            break;
-        }
-        asp_txn_t *txn = s_fire_txn (self, r->element [i]->str);
-        if (txn)
-            txns [n++] = txn;
+    if (rc == 0) {
+        txns = (asp_txn_t **) malloc (ASP_SHARDS * S_FIRE_BATCH * sizeof (asp_txn_t *));
+        assert (txns);
+        for (unsigned s = 0; s < ASP_SHARDS; s++)
+            s_due_txns (self, s, replies [s], now, txns, &n, &hint);
     }
-    if (r->elements / 2 == S_FIRE_BATCH && hint == INT64_MAX)
-        hint = now;                 //  a full batch: more may be due
-    freeReplyObject (r);
-    int rc = n? asp_svc_commit (self->svc, txns, n): 0;
+    for (unsigned s = 0; s < ASP_SHARDS; s++)
+        if (replies [s])
+            freeReplyObject (replies [s]);
+    if (rc == 0 && n)
+        rc = asp_svc_commit (self->svc, txns, n);
     for (size_t i = 0; i < n; i++) {
-        if (asp_txn_is (txns [i], "ok"))
+        if (asp_txn_outcome (txns [i]) == ASP_TXN_OK)
             asp_counter_inc ((asp_counter_t *) asp_txn_user (txns [i]));
         asp_txn_destroy (&txns [i]);
     }
+    free (txns);
     //  On failure keep looking every tick until Redis answers. Otherwise
     //  look again at the earliest deadline, and at least every rescan_ms:
     //  timers another instance (or an operator) added are not missed.

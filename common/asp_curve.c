@@ -1,0 +1,465 @@
+#include "asp_curve.h"
+#include "asp_config.h"
+#include "asp_log.h"
+#include <assert.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define S_ZAP_ENDPOINT "inproc://zeromq.zap.01"
+#define S_LOG_EVERY_MS 10000        //  a flood of bad peers must not flood the log
+
+struct asp_curve_t {
+    asp_svc_id_t self;
+    bool secure;
+    zcert_t *cert;                  //  this service's key pair (secure only)
+    const char *cert_dir;           //  from the environment
+    zactor_t *zap;
+    zactor_t *monitor;              //  on the inbox, while it is served
+    zloop_t *loop;
+    asp_counter_t *refused;
+    int64_t logged_ms;
+};
+
+//  A service may exit () on a configuration error after this class started
+//  its actors. CZMQ's atexit handler then closes every socket, the actors'
+//  pipes included, under the running actor threads, which assert. atexit
+//  handlers run in reverse order and zsys_init registered CZMQ's first, so
+//  this one stops our actors before that happens.
+static asp_curve_t *s_live;
+
+static void
+s_at_exit (void)
+{
+    if (s_live) {
+        zactor_destroy (&s_live->monitor);
+        zactor_destroy (&s_live->zap);
+    }
+}
+
+static void
+s_fatal (const char *what)
+{
+    asp_log_error ("bus authentication: %s", what);
+    exit (2);
+}
+
+//  --------------------------------------------------------------------------
+//  The ZAP actor: one certificate store per domain
+
+typedef struct {
+    zsock_t *handler;               //  REP bound on the ZAP endpoint
+    zhashx_t *domains;              //  domain -> zcertstore_t
+} s_zap_t;
+
+static void
+s_store_destroy (void **item)
+{
+    zcertstore_destroy ((zcertstore_t **) item);
+}
+
+//  The verdict on one request: status code, and the User-Id when allowed.
+static const char *
+s_zap_judge (s_zap_t *self, const char *domain, const char *mechanism, zframe_t *cred, char *user_id)
+{
+    if (streq (mechanism, "NULL"))
+        return "200";
+    if (!streq (mechanism, "CURVE") || !cred || zframe_size (cred) != 32)
+        return "400";
+    zcertstore_t *store = (zcertstore_t *) zhashx_lookup (self->domains, domain);
+    if (!store)
+        return "400";
+    zmq_z85_encode (user_id, zframe_data (cred), 32);
+    return zcertstore_lookup (store, user_id)? "200": "400";
+}
+
+//  Request: version, request id, domain, address, routing id, mechanism,
+//  credentials. Reply: version, request id, status, text, User-Id, metadata.
+static void
+s_zap_handle (s_zap_t *self)
+{
+    zmsg_t *req = zmsg_recv (self->handler);
+    if (!req)
+        return;
+    char *version = zmsg_popstr (req);
+    zframe_t *req_id = zmsg_pop (req);
+    char *domain = zmsg_popstr (req);
+    char *address = zmsg_popstr (req);
+    zframe_t *routing_id = zmsg_pop (req);
+    char *mechanism = zmsg_popstr (req);
+    zframe_t *cred = zmsg_pop (req);
+    char user_id [41] = "";
+    const char *status = "400";
+    if (version && streq (version, "1.0") && req_id && domain && mechanism)
+        status = s_zap_judge (self, domain, mechanism, cred, user_id);
+    zmsg_t *reply = zmsg_new ();
+    zmsg_addstr (reply, "1.0");
+    if (req_id)
+        zmsg_append (reply, &req_id);
+    else
+        zmsg_addstr (reply, "");
+    zmsg_addstr (reply, status);
+    zmsg_addstr (reply, streq (status, "200")? "OK": "No access");
+    zmsg_addstr (reply, streq (status, "200")? user_id: "");
+    zmsg_addmem (reply, NULL, 0);   //  no metadata
+    if (zmsg_send (&reply, self->handler))
+        zmsg_destroy (&reply);
+    zstr_free (&version);
+    zstr_free (&domain);
+    zstr_free (&address);
+    zstr_free (&mechanism);
+    zframe_destroy (&req_id);
+    zframe_destroy (&routing_id);
+    zframe_destroy (&cred);
+    zmsg_destroy (&req);
+}
+
+//  Commands: ALLOW domain dir (answered with a signal), $TERM.
+static bool
+s_zap_command (s_zap_t *self, zsock_t *pipe)
+{
+    char *cmd = NULL, *domain = NULL, *dir = NULL;
+    if (zstr_recvx (pipe, &cmd, &domain, &dir, NULL) < 1)
+        return false;
+    bool go_on = !streq (cmd, "$TERM");
+    if (streq (cmd, "ALLOW") && domain && dir) {
+        zhashx_update (self->domains, domain, zcertstore_new (dir));
+        zsock_signal (pipe, 0);
+    }
+    zstr_free (&cmd);
+    zstr_free (&domain);
+    zstr_free (&dir);
+    return go_on;
+}
+
+static void
+s_zap_actor (zsock_t *pipe, void *arg)
+{
+    (void) arg;
+    s_zap_t self = { zsock_new (ZMQ_REP), zhashx_new () };
+    assert (self.handler && self.domains);
+    zhashx_set_destructor (self.domains, s_store_destroy);
+    //  Only one handler may exist per process (asp_svc makes it).
+    int rc = zsock_bind (self.handler, S_ZAP_ENDPOINT);
+    assert (rc == 0);
+    zpoller_t *poller = zpoller_new (pipe, self.handler, NULL);
+    zsock_signal (pipe, 0);
+    while (true) {
+        void *which = zpoller_wait (poller, -1);
+        if (which == pipe) {
+            if (!s_zap_command (&self, pipe))
+                break;
+        }
+        else
+        if (which == self.handler)
+            s_zap_handle (&self);
+        else
+            break;                  //  interrupted: wait for $TERM no more
+    }
+    zpoller_destroy (&poller);
+    zsock_unbind (self.handler, S_ZAP_ENDPOINT);
+    zsock_destroy (&self.handler);
+    zhashx_destroy (&self.domains);
+}
+
+//  --------------------------------------------------------------------------
+//  Configuration
+
+static zcert_t *
+s_load_secret (const char *file)
+{
+    zcert_t *cert = zcert_load (file);
+    if (!cert) {
+        asp_log_error ("bus authentication: cannot load ASP_BUS_CERT='%s': "
+                       "file missing, unreadable or not a certificate", file);
+        exit (2);
+    }
+    if (streq (zcert_secret_txt (cert), "0000000000000000000000000000000000000000")) {
+        asp_log_error ("bus authentication: ASP_BUS_CERT='%s' has no secret key "
+                       "(it must name this service's .cert_secret file)", file);
+        exit (2);
+    }
+    return cert;
+}
+
+//  The public certificate of svc in the folder; exits when missing.
+static zcert_t *
+s_load_public (const char *dir, asp_svc_id_t svc)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s.cert", dir, asp_svc_name (svc));
+    zcert_t *cert = access (path, R_OK) == 0? zcert_load (path): NULL;
+    if (!cert) {
+        asp_log_error ("bus authentication: no public certificate for %s: '%s' is missing "
+                       "or not a certificate (ASP_BUS_CERT_DIR)", asp_svc_name (svc), path);
+        exit (2);
+    }
+    return cert;
+}
+
+//  Reads and checks the settings; they are fatal when wrong, since a
+//  service that silently ran without authentication would be worse.
+static void
+s_configure (asp_curve_t *self)
+{
+    const char *insecure = asp_cfg_str ("ASP_BUS_INSECURE", "0");
+    if (streq (insecure, "1")) {
+        asp_log_warn ("ASP_BUS_INSECURE=1: the bus runs without authentication; "
+                      "anything that reaches a bus port can inject events");
+        return;
+    }
+    if (!streq (insecure, "0"))
+        s_fatal ("ASP_BUS_INSECURE must be 0 or 1");
+    if (!zsys_has_curve ())
+        s_fatal ("libzmq has no CURVE support");
+    const char *file = asp_cfg_str ("ASP_BUS_CERT", NULL);
+    self->cert_dir = asp_cfg_str ("ASP_BUS_CERT_DIR", NULL);
+    if (!file)
+        s_fatal ("ASP_BUS_CERT is not set: it must name this service's secret certificate "
+                 "(or set ASP_BUS_INSECURE=1 to run the bus without authentication)");
+    if (!self->cert_dir)
+        s_fatal ("ASP_BUS_CERT_DIR is not set: it must name the folder of the services' "
+                 "public certificates (or set ASP_BUS_INSECURE=1)");
+    struct stat st;
+    if (stat (self->cert_dir, &st) || !S_ISDIR (st.st_mode))
+        s_fatal ("ASP_BUS_CERT_DIR is not a folder");
+    self->cert = s_load_secret (file);
+    //  Our own public certificate must be the one the others trust, or
+    //  every message we send would be refused: say so now, not later.
+    zcert_t *mine = s_load_public (self->cert_dir, self->self);
+    bool same = streq (zcert_public_txt (mine), zcert_public_txt (self->cert));
+    zcert_destroy (&mine);
+    if (!same) {
+        asp_log_error ("bus authentication: ASP_BUS_CERT's public key differs from %s/%s.cert: "
+                       "the other services would refuse this one", self->cert_dir, asp_svc_name (self->self));
+        exit (2);
+    }
+    self->secure = true;
+    asp_log_info ("bus: CURVE on, key %s, trusted certificates in %s",
+                  zcert_public_txt (self->cert), self->cert_dir);
+}
+
+asp_curve_t *
+asp_curve_new (asp_svc_id_t svc)
+{
+    asp_curve_t *self = (asp_curve_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->self = svc;
+    s_configure (self);
+    static bool registered = false;
+    if (!registered) {
+        zsys_init ();               //  CZMQ's atexit handler before ours
+        atexit (s_at_exit);
+        registered = true;
+    }
+    s_live = self;
+    self->zap = zactor_new (s_zap_actor, NULL);
+    assert (self->zap);
+    if (self->secure)
+        asp_curve_allow (self, ASP_CURVE_BUS, self->cert_dir);
+    return self;
+}
+
+void
+asp_curve_destroy (asp_curve_t **self_p)
+{
+    asp_curve_t *self = *self_p;
+    if (!self)
+        return;
+    asp_curve_bus_server_end (self);
+    zactor_destroy (&self->zap);
+    if (s_live == self)
+        s_live = NULL;
+    zcert_destroy (&self->cert);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+asp_curve_allow (asp_curve_t *self, const char *domain, const char *dir)
+{
+    zstr_sendx (self->zap, "ALLOW", domain, dir, NULL);
+    zsock_wait (self->zap);
+}
+
+bool asp_curve_secure (asp_curve_t *self) { return self->secure; }
+
+//  --------------------------------------------------------------------------
+//  Sockets
+
+//  One event from the inbox monitor: [event name, value, endpoint].
+static int
+s_on_monitor (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void) loop;
+    asp_curve_t *self = (asp_curve_t *) arg;
+    zmsg_t *msg = zmsg_recv (reader);
+    if (!msg)
+        return 0;
+    char *event = zmsg_popstr (msg);
+    asp_counter_inc (self->refused);
+    int64_t now = zclock_mono ();
+    if (self->logged_ms == 0 || now - self->logged_ms >= S_LOG_EVERY_MS) {
+        self->logged_ms = now;
+        char total [24];
+        snprintf (total, sizeof total, "%llu", (unsigned long long) asp_counter_value (self->refused));
+        asp_log_kv (ASP_LOG_WARN, "bus handshake refused (no service certificate?)",
+                    "event", event? event: "", "refused_total", total, NULL);
+    }
+    zstr_free (&event);
+    zmsg_destroy (&msg);
+    return 0;
+}
+
+void
+asp_curve_bus_server (asp_curve_t *self, zsock_t *sock, zloop_t *loop, asp_counter_t *refused)
+{
+    assert (!self->monitor);
+    if (self->secure) {
+        zcert_apply (self->cert, sock);
+        zsock_set_curve_server (sock, 1);
+        zsock_set_zap_domain (sock, ASP_CURVE_BUS);
+    }
+    self->loop = loop;
+    self->refused = refused;
+    self->monitor = zactor_new (zmonitor, sock);
+    assert (self->monitor);
+    zstr_sendx (self->monitor, "LISTEN", "HANDSHAKE_FAILED_AUTH", "HANDSHAKE_FAILED_PROTOCOL",
+                "HANDSHAKE_FAILED_NO_DETAIL", NULL);
+    zstr_send (self->monitor, "START");
+    zsock_wait (self->monitor);
+    zloop_reader (loop, zactor_sock (self->monitor), s_on_monitor, self);
+}
+
+void
+asp_curve_bus_server_end (asp_curve_t *self)
+{
+    if (!self->monitor)
+        return;
+    zloop_reader_end (self->loop, zactor_sock (self->monitor));
+    zactor_destroy (&self->monitor);
+}
+
+void
+asp_curve_bus_client (asp_curve_t *self, zsock_t *sock, asp_svc_id_t dst)
+{
+    if (!self->secure)
+        return;
+    zcert_t *server = s_load_public (self->cert_dir, dst);
+    zcert_apply (self->cert, sock);
+    zsock_set_curve_serverkey (sock, zcert_public_txt (server));
+    zcert_destroy (&server);
+}
+
+//  --------------------------------------------------------------------------
+//  Self test: a CURVE inbox admits a service key and refuses, and counts,
+//  an unknown key, a plain socket and a partner key.
+
+static int
+s_test_stop (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id; (void) arg;
+    return -1;
+}
+
+static void
+s_test_save (zcert_t *cert, const char *dir, const char *name, bool secret)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s", dir, name);
+    int rc = secret? zcert_save_secret (cert, path): zcert_save_public (cert, path);
+    assert (rc == 0);
+}
+
+//  Sends one message from client and runs the loop a little; returns what
+//  the inbox received (or NULL).
+static zmsg_t *
+s_test_try (zloop_t *loop, zsock_t *inbox, zsock_t *client, const char *endpoint)
+{
+    int rc = zsock_connect (client, "%s", endpoint);
+    assert (rc == 0);
+    zstr_send (client, "ticket.closed");
+    zloop_timer (loop, 300, 1, s_test_stop, NULL);
+    zloop_start (loop);
+    zsock_set_rcvtimeo (inbox, 200);
+    return zmsg_recv (inbox);
+}
+
+void
+asp_curve_test (void)
+{
+    char dir [] = "/tmp/asp-curve-XXXXXX";
+    assert (mkdtemp (dir));
+    char pub [PATH_MAX], partners [PATH_MAX], secret [PATH_MAX];
+    snprintf (pub, sizeof pub, "%s/bus", dir);
+    snprintf (partners, sizeof partners, "%s/partners", dir);
+    assert (zsys_dir_create (pub) == 0 && zsys_dir_create (partners) == 0);
+    zcert_t *intake = zcert_new ();
+    zcert_t *partner = zcert_new ();
+    s_test_save (intake, pub, "intake.cert", false);
+    s_test_save (intake, dir, "intake.cert_secret", true);
+    s_test_save (partner, partners, "P1.cert", false);
+    snprintf (secret, sizeof secret, "%s/intake.cert_secret", dir);
+
+    //  Missing settings are fatal unless insecure; insecure needs none.
+    setenv ("ASP_BUS_INSECURE", "1", 1);
+    asp_curve_t *plain = asp_curve_new (ASP_SVC_INTAKE);
+    assert (!asp_curve_secure (plain));
+    asp_curve_destroy (&plain);
+    unsetenv ("ASP_BUS_INSECURE");
+    setenv ("ASP_BUS_CERT", secret, 1);
+    setenv ("ASP_BUS_CERT_DIR", pub, 1);
+    asp_curve_t *curve = asp_curve_new (ASP_SVC_INTAKE);
+    assert (asp_curve_secure (curve));
+    asp_curve_allow (curve, ASP_CURVE_PARTNERS, partners);
+
+    asp_metrics_t *metrics = asp_metrics_new ("test");
+    asp_counter_t *refused = asp_metrics_counter (metrics, "bus_auth_refused_total", "test");
+    zloop_t *loop = zloop_new ();
+    zsock_t *inbox = zsock_new (ZMQ_ROUTER);
+    asp_curve_bus_server (curve, inbox, loop, refused);
+    int port = zsock_bind (inbox, "tcp://127.0.0.1:*");
+    assert (port > 0);
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+
+    //  A service key (intake talking to itself): admitted, User-Id is its key.
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    asp_curve_bus_client (curve, client, ASP_SVC_INTAKE);
+    zmsg_t *msg = s_test_try (loop, inbox, client, endpoint);
+    assert (msg && zmsg_size (msg) == 2);
+    const char *user_id = zframe_meta (zmsg_last (msg), "User-Id");
+    assert (user_id && streq (user_id, zcert_public_txt (intake)));
+    zmsg_destroy (&msg);
+    zsock_destroy (&client);
+    assert (asp_counter_value (refused) == 0);
+
+    //  An unknown key, a partner's key (another domain) and a plain socket:
+    //  nothing arrives, each refusal is counted.
+    zcert_t *keys [] = { zcert_new (), partner, NULL };
+    for (int i = 0; i < 3; i++) {
+        uint64_t before = asp_counter_value (refused);
+        client = zsock_new (ZMQ_DEALER);
+        if (keys [i]) {
+            zcert_apply (keys [i], client);
+            zsock_set_curve_serverkey (client, zcert_public_txt (intake));
+        }
+        msg = s_test_try (loop, inbox, client, endpoint);
+        assert (msg == NULL);
+        assert (asp_counter_value (refused) > before);
+        zsock_destroy (&client);
+    }
+    zcert_destroy (&keys [0]);
+
+    asp_curve_bus_server_end (curve);
+    zsock_destroy (&inbox);
+    zloop_destroy (&loop);
+    asp_curve_destroy (&curve);
+    asp_metrics_destroy (&metrics);
+    unsetenv ("ASP_BUS_CERT");
+    unsetenv ("ASP_BUS_CERT_DIR");
+    zcert_destroy (&intake);
+    zcert_destroy (&partner);
+    zdir_t *tree = zdir_new (dir, NULL);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+}
