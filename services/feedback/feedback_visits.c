@@ -121,19 +121,11 @@ feedback_partner_score (asp_rds_t *rds, const char *partner, feedback_score_t *s
     snprintf (f [1], sizeof f [1], "%s:surveys", partner);
     snprintf (f [2], sizeof f [2], "%s:score_sum", partner);
     snprintf (f [3], sizeof f [3], "%s:resolved", partner);
+    const char *argv [] = { "HMGET", FEEDBACK_KEY_PARTNERS, f [0], f [1], f [2], f [3] };
+    redisReply *replies [ASP_SHARDS];
+    int rc = asp_rds_each_shard (rds, 6, argv, replies);
     for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        char key [ASP_KEY_MAX];
-        asp_key_fmt (key, sizeof key, n, FEEDBACK_KEY_PARTNERS);
-        const char *argv [] = { "HMGET", key, f [0], f [1], f [2], f [3] };
-        size_t lens [6];
-        for (int i = 0; i < 6; i++)
-            lens [i] = strlen (argv [i]);
-        if (asp_rds_append (rds, 6, argv, lens))
-            return -1;
-    }
-    int rc = 0;
-    for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        redisReply *r = asp_rds_reply (rds);
+        redisReply *r = replies [n];
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
             rc = -1;
         else {

@@ -177,27 +177,13 @@ s_fire_txn (sla_clocks_t *self, unsigned shard, const char *member)
 static int
 s_read_due (sla_clocks_t *self, redisReply **replies)
 {
-    asp_rds_t *rds = asp_svc_rds (self->svc);
-    if (!asp_rds_ready (rds))
-        return -1;
     char limit [16];
     snprintf (limit, sizeof limit, "%d", S_FIRE_BATCH);
-    for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        char key [ASP_KEY_MAX];
-        asp_key_fmt (key, sizeof key, n, SLA_KEY_DUE);
-        const char *argv [] = { "ZRANGE", key, "-inf", "+inf", "BYSCORE", "LIMIT", "0", limit, "WITHSCORES" };
-        size_t lens [9];
-        for (int i = 0; i < 9; i++)
-            lens [i] = strlen (argv [i]);
-        if (asp_rds_append (rds, 9, argv, lens))
-            return -1;
-    }
-    int rc = 0;
-    for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        replies [n] = asp_rds_reply (rds);
-        if (!replies [n] || replies [n]->type != REDIS_REPLY_ARRAY)
+    const char *argv [] = { "ZRANGE", SLA_KEY_DUE, "-inf", "+inf", "BYSCORE", "LIMIT", "0", limit, "WITHSCORES" };
+    int rc = asp_rds_each_shard (asp_svc_rds (self->svc), 9, argv, replies);
+    for (unsigned n = 0; rc == 0 && n < ASP_SHARDS; n++)
+        if (replies [n]->type != REDIS_REPLY_ARRAY)
             rc = -1;
-    }
     return rc;
 }
 
