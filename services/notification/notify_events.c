@@ -33,16 +33,16 @@ static const s_event_t s_events [] = {
         { "customer_name", F_STR, true, 256 }, { "customer_phone", F_STR, true, 64 },
         { "type", F_STR, false, 64 }, { "summary", F_STR, false, S_STR_MAX } } },
     { ASP_EV_WO_ASSIGNED, "partner_assigned", "customer", {
-        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
     { ASP_EV_WO_PROGRESS, "progress", "customer", {
-        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "stage", F_STR, true, 64 },
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "stage", F_STR, true, 64 },
         { "note", F_STR, false, S_STR_MAX }, { "appointment_ms", F_INT, false, 0 },
         { "seq", F_INT, false, 0 } } },
     { ASP_EV_WO_COMPLETED, "completed", "customer", {
-        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "result", F_STR, true, 64 },
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "result", F_STR, true, 64 },
         { "note", F_STR, false, S_STR_MAX }, { "technician", F_STR, false, 256 } } },
     { ASP_EV_VISIT_SCHEDULED, "survey_request", "customer", {
-        { "visit_id", F_STR, true, ASP_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
+        { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
     { ASP_EV_TICKET_CLOSED, "closed", "customer", {
         { "reason", F_STR, false, 256 }, { "score", F_INT, false, 0 } } },
     { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
