@@ -285,6 +285,23 @@ notify_events_test (void)
     asp_mpmap_str (body, "partner_id", "P1");
     assert (s_test_validate (ASP_EV_WO_ASSIGNED, "T1", body, why, sizeof why) == 0);
 
+    //  The id limit: the work order of the longest ticket id passes, one
+    //  character more does not.
+    char wo [ASP_CHILD_ID_MAX + 1];
+    memset (wo, 'x', sizeof wo);
+    wo [0] = 'W';
+    wo [ASP_CHILD_ID_MAX - 1] = 0;
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", wo);
+    asp_mpmap_str (body, "partner_id", "P1");
+    assert (s_test_validate (ASP_EV_WO_ASSIGNED, "T1", body, why, sizeof why) == 0);
+    wo [ASP_CHILD_ID_MAX - 1] = 'x';
+    wo [ASP_CHILD_ID_MAX] = 0;
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", wo);
+    asp_mpmap_str (body, "partner_id", "P1");
+    assert (s_test_validate (ASP_EV_WO_ASSIGNED, "T1", body, why, sizeof why) == -1);
+
     body = asp_mpmap_new ();
     asp_mpmap_str (body, "wo_id", "WT1");
     asp_mpmap_int (body, "partner_id", 7);

@@ -139,9 +139,9 @@ s_answer (aspw_command_t id, const aspw_msg_t *cmd)
     aspw_msg_t *m = aspw_msg_new (id);
     snprintf (m->ref, sizeof m->ref, "%s", cmd->name);
     snprintf (m->wo_id, sizeof m->wo_id, "%s", cmd->wo_id);
-    if (streq (cmd->name, "ACCEPT") || streq (cmd->name, "DECLINE"))
+    if (cmd->id == ASPW_ACCEPT || cmd->id == ASPW_DECLINE)
         snprintf (m->offer_id, sizeof m->offer_id, "%s", cmd->offer_id);
-    if (streq (cmd->name, "PROGRESS"))
+    if (cmd->id == ASPW_PROGRESS)
         m->seq = cmd->seq;
     return m;
 }
