@@ -15,6 +15,7 @@
 #include "asp_outbox.h"
 #include "asp_rds.h"
 #include "asp_txn.h"
+#include "asp_vocab.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ static const struct {
     { "config", asp_config_test },
     { "log", asp_log_test },
     { "mp", asp_mp_test },
+    { "vocab", asp_vocab_test },
     { "envelope", asp_envelope_test },
     { "events", asp_events_test },
     { "json", asp_json_test },

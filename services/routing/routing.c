@@ -10,7 +10,6 @@
 #include "asp_svc.h"
 #include "rt_deadlines.h"
 #include "rt_orders.h"
-#include "rt_proto.h"
 #include "rt_registry.h"
 #include "rt_server.h"
 #include "rt_store.h"
@@ -23,7 +22,6 @@ main (int argc, char *argv [])
     if (argc == 2 && strcmp (argv [1], "--selftest") == 0) {
         asp_log_init ("routing");
         printf ("Running asp-routing self tests...\n");
-        rt_proto_test ();
         rt_deadlines_test ();
         rt_registry_test ();
         rt_orders_test ();

@@ -1,6 +1,7 @@
 #include "sla_clocks.h"
 #include "asp_config.h"
 #include "asp_log.h"
+#include "asp_vocab.h"
 #include <assert.h>
 
 extern const char asp_lua_start [];
@@ -80,12 +81,14 @@ s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t le
     sla_clocks_t *self = (sla_clocks_t *) arg;
     if (!s_need_ticket (env, reason, len))
         return NULL;
-    char tier [16] = "standard";
-    if (asp_mp_get_str (env->body, "tier", tier, sizeof tier) < 0) {
-        snprintf (reason, len, "tier must be a short string");
+    char tier [16] = "", list [64];
+    int rc = asp_mp_get_str (env->body, "tier", tier, sizeof tier);
+    int t = rc == 1? ASP_TIER_STANDARD: asp_vocab_parse (&asp_vocab_tier, tier);
+    if (rc == -1 || t < 0) {
+        snprintf (reason, len, "tier must be one of %s", asp_vocab_join (&asp_vocab_tier, list, sizeof list));
         return NULL;
     }
-    int64_t resolve = strcmp (tier, "express") == 0? self->resolve_express_ms: self->resolve_standard_ms;
+    int64_t resolve = t == ASP_TIER_EXPRESS? self->resolve_express_ms: self->resolve_standard_ms;
     s_clock_t clocks [] = {
         { "response", env->time_ms + self->response_ms },
         { "resolution", env->time_ms + resolve },

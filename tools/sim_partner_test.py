@@ -13,7 +13,6 @@ exit with DISCONNECT), a decline-only run, and bad flags (exit 2).
 """
 import json
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -21,11 +20,12 @@ import sys
 import tempfile
 import time
 
-import msgpack
 import zmq
 from zmq.auth.thread import ThreadAuthenticator
 
-SIG = b"ASPW1"
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+import aspw  # noqa: E402  (the shared description of the protocol)
+
 HB_MS = 200
 
 
@@ -34,12 +34,7 @@ def fail(msg):
     sys.exit(1)
 
 
-def read_cert(path):
-    """Reads a CZMQ certificate file: returns (public, secret or None) as bytes."""
-    text = open(path).read()
-    pub = re.search(r'public-key = "(.{40})"', text).group(1).encode()
-    sec = re.search(r'secret-key = "(.{40})"', text)
-    return pub, sec.group(1).encode() if sec else None
+read_cert = aspw.read_cert
 
 
 class Platform:
@@ -60,7 +55,7 @@ class Platform:
         self.last_hb = 0
 
     def send(self, cmd, body):
-        self.sock.send_multipart([self.peer, SIG, cmd.encode(), msgpack.packb(body)])
+        self.sock.send_multipart([self.peer] + aspw.frames(cmd, body))
 
     def offer(self, wo_id):
         o = self.orders.setdefault(wo_id, {"state": "new", "seq": 0, "attempt": 0})
@@ -99,12 +94,14 @@ class Platform:
             if not self.sock.poll(min(left, HB_MS / 2000) * 1000):
                 continue
             frames = self.sock.recv_multipart(copy=False)
-            if len(frames) != 4 or frames[1].bytes != SIG:
+            if len(frames) != 4:
                 fail("bad framing from partner: %r" % [f.bytes for f in frames])
             if frames[1].get("User-Id") != self.partner_key:
                 fail("message from an unexpected key")
-            cmd = frames[2].bytes.decode()
-            body = msgpack.unpackb(frames[3].bytes)
+            try:
+                cmd, body = aspw.parse(frames[1:], sender="partner")
+            except ValueError as e:
+                fail("from partner: %s" % e)
             self.peer = frames[0].bytes
             seen.append(cmd)
             self.log.append((cmd, body))

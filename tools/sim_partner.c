@@ -54,7 +54,7 @@ typedef struct {
     uint64_t gen;               //  job generation it was planned for
     act_kind_t kind;
     int64_t step;               //  PROGRESS step (1-based)
-    char wo_id [ASP_PARTNER_STR_MAX + 1];
+    char wo_id [ASPW_STR_MAX + 1];
 } action_t;
 
 typedef struct {
@@ -70,8 +70,6 @@ typedef struct {
     uint64_t rng;
     int journal_fd;
 } sim_t;
-
-static const char *s_stages [] = { "scheduled", "on_the_way", "on_site", "waiting_parts", "note" };
 
 //  --------------------------------------------------------------------------
 //  Journal
@@ -261,25 +259,27 @@ s_do (sim_t *self, const action_t *a)
         case ACT_PROGRESS: {
             if (a->step <= job->seq)
                 break;          //  the platform has this step already
-            const char *stage = s_stages [(a->step - 1) % 5];
+            //  Steps walk through the stages in their order.
+            asp_stage_t stage = (asp_stage_t) ((a->step - 1) % asp_vocab_stage.count);
             char note [64];
             snprintf (note, sizeof note, "simulated step %lld", (long long) a->step);
-            int64_t appointment = streq (stage, "scheduled")? asp_now_ms () + self->opts.work_ms: 0;
+            int64_t appointment = stage == ASP_STAGE_SCHEDULED? asp_now_ms () + self->opts.work_ms: 0;
             int64_t seq = asp_partner_progress (self->partner, a->wo_id, stage, note, appointment);
             if (seq < 0) {
                 asp_log_warn ("progress %s refused: %s", a->wo_id, asp_partner_errstr (self->partner));
                 break;
             }
-            cJSON *f = s_fields ("stage", stage, NULL);
+            cJSON *f = s_fields ("stage", asp_vocab_name (&asp_vocab_stage, stage), NULL);
             cJSON_AddNumberToObject (f, "seq", (double) seq);
             s_journal (self, "progress", a->wo_id, f);
             break;
         }
         case ACT_COMPLETE: {
-            const char *result = streq (job->kind, "installation")? "installed": "fixed";
+            asp_result_t result = job->kind == ASP_KIND_INSTALLATION? ASP_RESULT_INSTALLED: ASP_RESULT_FIXED;
             if (asp_partner_complete (self->partner, a->wo_id, result, "simulated work done",
                                       "sim-technician") == 0) {
-                s_journal (self, "complete", a->wo_id, s_fields ("result", result, NULL));
+                s_journal (self, "complete", a->wo_id,
+                           s_fields ("result", asp_vocab_name (&asp_vocab_result, result), NULL));
                 asp_log_kv (ASP_LOG_DEBUG, "completed", "wo_id", a->wo_id, NULL);
             }
             else
@@ -316,7 +316,8 @@ s_on_offer (asp_partner_t *partner, const asp_partner_job_t *job, void *arg)
     sim_t *self = (sim_t *) arg;
     s_journal (self, "offer", job->wo_id,
                s_fields ("offer_id", job->offer_id, "ticket_id", job->ticket_id,
-                         "kind", job->kind, "category", job->category, "region", job->region, NULL));
+                         "kind", asp_vocab_name (&asp_vocab_kind, job->kind),
+                         "category", job->category, "region", job->region, NULL));
     uint64_t gen = s_new_gen (self, job->wo_id);
     bool accept = s_random (self) < self->opts.accept_ratio;
     s_plan (self, job->wo_id, gen, accept? ACT_ACCEPT: ACT_DECLINE, 0, self->opts.accept_delay_ms);
@@ -375,6 +376,19 @@ s_on_confirm (asp_partner_t *partner, const char *ref, const char *wo_id, int64_
     const asp_partner_job_t *job = asp_partner_job (self->partner, wo_id);
     if (streq (ref, "ACCEPT") && gen && job)
         s_plan_work (self, wo_id, *gen, job->seq);
+}
+
+//  The SDK's log lines become this process's JSON log lines.
+static void
+s_on_log (asp_partner_t *partner, asp_partner_log_level_t level, const char *msg,
+          const char *const *f, void *arg)
+{
+    (void) partner; (void) arg;
+    const char *kv [8] = { NULL };
+    for (int i = 0; i < 8 && f [i]; i++)
+        kv [i] = f [i];
+    asp_log_kv ((asp_log_level_t) level, msg, kv [0], kv [1], kv [2], kv [3], kv [4], kv [5],
+                kv [6], kv [7], NULL);
 }
 
 //  --------------------------------------------------------------------------
@@ -535,7 +549,7 @@ main (int argc, char *argv [])
     zsys_init ();
     zloop_t *loop = zloop_new ();
     asp_partner_handlers_t handlers = { s_on_offer, s_on_assigned, s_on_withdraw,
-                                        s_on_error, s_on_confirm, NULL };
+                                        s_on_error, s_on_confirm, NULL, s_on_log };
     asp_partner_cfg_t cfg = {
         .endpoint = self->opts.endpoint, .cert_file = self->opts.cert,
         .server_cert_file = self->opts.server_cert, .server_key = self->opts.server_key,
