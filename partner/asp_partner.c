@@ -643,7 +643,7 @@ s_on_assigned (asp_partner_t *self, const aspw_msg_t *m)
     asp_partner_job_t j;
     s_job_of (m, &j);
     job_t *job = s_job (self, j.wo_id);
-    bool resume = false;
+    bool resume = false, confirmed = false;
     if (!job) {
         job = (job_t *) calloc (1, sizeof *job);
         assert (job);
@@ -657,9 +657,15 @@ s_on_assigned (asp_partner_t *self, const aspw_msg_t *m)
             resume = true;      //  ours now; tell the caller to do it
             break;
         case ASP_JOB_ACCEPTING:
-            //  ASSIGNED proves our ACCEPT was recorded.
+            //  ASSIGNED proves our ACCEPT was recorded. The caller hears
+            //  it as that ACCEPT's CONFIRM: it may wait for one before it
+            //  starts the work, and the CONFIRM itself may never come (a
+            //  platform that restarted after recording the ACCEPT answers
+            //  the resent one only after this ASSIGNED, and that answer
+            //  then matches nothing pending).
             s_pending_drop (self, j.wo_id, ASPW_ACCEPT);
             job->pub.state = ASP_JOB_ACCEPTED;
+            confirmed = true;
             break;
         case ASP_JOB_DECLINING:
             s_log (self, ASP_PARTNER_LOG_WARN, "partner: work order assigned while our DECLINE is pending",
@@ -684,6 +690,8 @@ s_on_assigned (asp_partner_t *self, const aspw_msg_t *m)
         s_log (self, ASP_PARTNER_LOG_INFO, "partner: resuming assigned work order", "wo_id", j.wo_id, NULL);
         self->handlers.assigned (self, &job->pub, self->arg);
     }
+    if (confirmed && self->handlers.confirm)
+        self->handlers.confirm (self, "ACCEPT", j.wo_id, 0, true, self->arg);
 }
 
 static void
@@ -1388,7 +1396,7 @@ typedef struct {
     char p1_cert [200];
     char p2_cert [200];
     char server_cert [200];
-    atomic_int offers, assigned, withdraws, errors, confirms, welcomes;
+    atomic_int offers, assigned, withdraws, errors, confirms, welcomes, w4_confirms;
     atomic_int last_dropped, bad_messages, held, p2_connects, p2_welcomes, logs;
 } test_state_t;
 
@@ -1448,6 +1456,10 @@ s_test_confirm (asp_partner_t *self, const char *ref, const char *wo_id, int64_t
     (void) seq; (void) duplicate;
     test_state_t *ts = (test_state_t *) arg;
     ts->confirms++;
+    if (streq (ref, "ACCEPT") && streq (wo_id, "W4") && duplicate) {
+        ts->w4_confirms++;          //  ours now: do the work
+        assert (asp_partner_complete (self, wo_id, ASP_RESULT_FIXED, NULL, NULL) == 0);
+    }
     if (streq (ref, "ACCEPT") && !duplicate && (streq (wo_id, "W1") || streq (wo_id, "W3"))) {
         assert (asp_partner_progress (self, wo_id, ASP_STAGE_ON_THE_WAY, "leaving now", 0) == 1);
         assert (asp_partner_progress (self, wo_id, (asp_stage_t) 99, NULL, 0) == -1);
@@ -1985,6 +1997,19 @@ asp_partner_test (void)
     s_fake_quiet (f, 300);
     assert (ts->held == 0);
 
+    //  An ACCEPT recorded but never confirmed (the platform restarted):
+    //  ASSIGNED for it is its confirmation, and the caller hears so once;
+    //  it is not a second job, and the late CONFIRM of the resent ACCEPT
+    //  changes nothing.
+    s_fake_offer (f, "OFFER", "W4", "W4.1", 10000, NULL);
+    s_fake_expect (f, "ACCEPT", "W4", 2000, NULL);
+    s_fake_offer (f, "ASSIGNED", "W4", "W4.1", 0, NULL);
+    s_fake_expect (f, "COMPLETE", "W4", 2000, NULL);
+    s_fake_confirm (f, "ACCEPT", "W4", 0, true);
+    s_fake_confirm (f, "COMPLETE", "W4", 0, false);
+    s_fake_quiet (f, 300);
+    assert (ts->w4_confirms == 1 && ts->assigned == 0 && ts->held == 0);
+
     //  WITHDRAW of an unanswered offer; local expiry of another.
     s_fake_offer (f, "OFFER", "WH1", "WH1.1", 10000, NULL);
     s_fake_offer (f, "OFFER", "WH2", "WH2.1", 50, NULL);
@@ -1993,7 +2018,7 @@ asp_partner_test (void)
     asp_mpmap_str (wd, "reason", "expired");
     s_fake_send (f, "WITHDRAW", wd);
     s_fake_until (f, &ts->withdraws, 2, 2000);
-    assert (ts->offers == 4);
+    assert (ts->offers == 5);
 
     //  Capacity is enforced locally too: a fourth held job is declined.
     s_fake_offer (f, "OFFER", "WH3", "WH3.1", 10000, NULL);
@@ -2077,6 +2102,7 @@ asp_partner_test (void)
     s_fake_confirm (f, "PROGRESS", "W5", 3, false);
     s_fake_quiet (f, 300);
     assert (ts->assigned == 1);
+
 
     //  not_ready: reconnect, nothing refused for good.
     s_fake_error (f, "PROGRESS", "W5", "not_ready");

@@ -88,7 +88,9 @@ typedef struct {
     //  The platform refused a command for good. Optional.
     void (*error) (asp_partner_t *self, const asp_partner_error_t *error, void *arg);
     //  The platform recorded a command (ref ACCEPT, DECLINE, PROGRESS or
-    //  COMPLETE; seq for PROGRESS). Optional.
+    //  COMPLETE; seq for PROGRESS). An ASSIGNED for a job whose ACCEPT was
+    //  not confirmed yet also proves the ACCEPT recorded: it is reported
+    //  here once, as ref ACCEPT with duplicate true. Optional.
     void (*confirm) (asp_partner_t *self, const char *ref, const char *wo_id,
                      int64_t seq, bool duplicate, void *arg);
     //  A WELCOME arrived (first connection or reconnection). Optional.
