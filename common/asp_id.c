@@ -1,6 +1,7 @@
 #include "asp_id.h"
 #include <assert.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
@@ -84,6 +85,12 @@ asp_id_valid (const char *s, size_t len)
     return 1;
 }
 
+int
+asp_child_id_valid (const char *s, size_t len, char prefix)
+{
+    return s && len >= 2 && s [0] == prefix && asp_id_valid (s + 1, len - 1);
+}
+
 void
 asp_id_test (void)
 {
@@ -95,4 +102,19 @@ asp_id_test (void)
     assert (!asp_id_valid ("bad id", 6));
     assert (!asp_id_valid ("", 0));
     assert (asp_now_ms () > 1600000000000LL);
+    //  The boundary: the longest valid ticket id still names a work order
+    //  that fits ASP_CHILD_ID_MAX; one character more is not an id.
+    char ticket [ASP_ID_MAX + 1], wo [ASP_CHILD_ID_MAX + 1];
+    memset (ticket, 'x', ASP_ID_MAX);
+    ticket [ASP_ID_MAX - 1] = 0;
+    assert (asp_id_valid (ticket, ASP_ID_MAX - 1));
+    assert (snprintf (wo, ASP_CHILD_ID_MAX, "W%s", ticket) == ASP_CHILD_ID_MAX - 1);
+    assert (asp_child_id_valid (wo, strlen (wo), 'W'));
+    assert (!asp_child_id_valid (wo, strlen (wo), 'V'));
+    ticket [ASP_ID_MAX - 1] = 'x';
+    ticket [ASP_ID_MAX] = 0;
+    assert (!asp_id_valid (ticket, ASP_ID_MAX));
+    snprintf (wo, sizeof wo, "W%s", ticket);
+    assert (!asp_child_id_valid (wo, strlen (wo), 'W'));
+    assert (!asp_child_id_valid ("W", 1, 'W') && !asp_child_id_valid ("W a", 3, 'W'));
 }

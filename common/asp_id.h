@@ -8,7 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+//  The one id size limit. Every id (ticket, message, trace, partner,
+//  idempotency key) is 1..ASP_ID_MAX-1 characters; ASP_ID_MAX is the
+//  buffer that holds one with its NUL.
 #define ASP_ID_MAX 48
+//  An id made from a ticket id and a one-letter prefix ("W" + ticket id
+//  names its work order, "V" + ticket id its return visit): one byte more,
+//  so that every valid ticket id has a work order id that fits.
+#define ASP_CHILD_ID_MAX (ASP_ID_MAX + 1)
 
 //  Writes "<prefix><time36><rand64 base36>" into buf (at least ASP_ID_MAX).
 void    asp_id_new (char *buf, const char *prefix);
@@ -22,6 +29,9 @@ int64_t asp_mono_us (void);
 uint64_t asp_rand64 (void);
 //  True when s is a plausible id: 1..ASP_ID_MAX-1 chars of [A-Za-z0-9._:-].
 int     asp_id_valid (const char *s, size_t len);
+//  True when s is prefix followed by a valid id (e.g. a work order id:
+//  "W" + a ticket id); at most ASP_CHILD_ID_MAX-1 characters.
+int     asp_child_id_valid (const char *s, size_t len, char prefix);
 
 void    asp_id_test (void);
 #endif

@@ -2,6 +2,7 @@
 #include "asp_selftest.h"
 #include "asp_config.h"
 #include "asp_id.h"
+#include "asp_keys.h"
 #include "asp_log.h"
 #include <assert.h>
 #include <stdatomic.h>
@@ -243,6 +244,38 @@ asp_rds_cmdv (asp_rds_t *self, int argc, const char **argv, const size_t *lens)
     return asp_rds_reply (self);
 }
 
+int
+asp_rds_each_shard (asp_rds_t *self, int argc, const char **argv, redisReply **replies)
+{
+    assert (argc >= 2 && argc <= 32);
+    for (unsigned n = 0; n < ASP_SHARDS; n++)
+        replies [n] = NULL;
+    if (!asp_rds_ready (self))
+        return -1;
+    const char *args [32];
+    size_t lens [32];
+    for (int i = 0; i < argc; i++) {
+        args [i] = argv [i];
+        lens [i] = strlen (argv [i]);
+    }
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        char key [ASP_KEY_MAX];
+        if (asp_key_fmt (key, sizeof key, n, "%s", argv [1]) < 0)
+            return -1;
+        args [1] = key;
+        lens [1] = strlen (key);
+        if (asp_rds_append (self, argc, args, lens))
+            return -1;
+    }
+    int rc = 0;
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        replies [n] = asp_rds_reply (self);
+        if (!replies [n] || replies [n]->type == REDIS_REPLY_ERROR)
+            rc = -1;
+    }
+    return rc;
+}
+
 redisReply *
 asp_rds_cmd (asp_rds_t *self, const char *fmt, ...)
 {
@@ -310,6 +343,28 @@ asp_rds_test (void)
     assert (r && r->type == REDIS_REPLY_ARRAY);
     freeReplyObject (r);
     r = asp_rds_cmd (rds, "DEL asp:test:k");
+    freeReplyObject (r);
+
+    //  One command per shard, one round trip: shard n's key gets its tag.
+    r = asp_rds_cmd (rds, "SET {s3}:asp:test:k three");
+    freeReplyObject (r);
+    redisReply *replies [ASP_SHARDS];
+    const char *get [] = { "GET", "asp:test:k" };
+    trips = asp_rds_round_trips (rds);
+    assert (asp_rds_each_shard (rds, 2, get, replies) == 0);
+    assert (asp_rds_round_trips (rds) == trips + 1);
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        assert (replies [n]);
+        assert (n == 3? replies [n]->type == REDIS_REPLY_STRING && strcmp (replies [n]->str, "three") == 0:
+                        replies [n]->type == REDIS_REPLY_NIL);
+        freeReplyObject (replies [n]);
+    }
+    const char *bad [] = { "HGET", "asp:test:k", "f" };     //  wrong type in shard 3
+    assert (asp_rds_each_shard (rds, 3, bad, replies) == -1);
+    assert (replies [3] && replies [3]->type == REDIS_REPLY_ERROR);
+    for (unsigned n = 0; n < ASP_SHARDS; n++)
+        freeReplyObject (replies [n]);
+    r = asp_rds_cmd (rds, "DEL {s3}:asp:test:k");
     freeReplyObject (r);
     asp_rds_destroy (&rds);
 }

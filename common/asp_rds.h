@@ -39,6 +39,13 @@ int  asp_rds_append_script (asp_rds_t *self, asp_script_t *script, int nkeys, in
 //  connection failed: it is dropped and every pending reply is lost.
 redisReply *asp_rds_reply (asp_rds_t *self);
 
+//  Runs a text command once per shard, all in one round trip: argv [1]
+//  is a key name without its tag, and shard n's command gets
+//  "{s<n>}:" + argv [1] (asp_keys.h). replies must hold ASP_SHARDS; each
+//  is owned by the caller (freeReplyObject), NULL when lost. 0, or -1 when
+//  Redis failed or a reply is an error.
+int  asp_rds_each_shard (asp_rds_t *self, int argc, const char **argv, redisReply **replies);
+
 //  One command, one round trip (redisCommand format). NULL on failure.
 redisReply *asp_rds_cmd (asp_rds_t *self, const char *fmt, ...);
 //  Same with argv.

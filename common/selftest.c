@@ -19,6 +19,7 @@
 #include "asp_selftest.h"
 #include "asp_svc.h"
 #include "asp_txn.h"
+#include "asp_vocab.h"
 
 static const asp_selftest_t s_tests [] = {
     { "id", asp_id_test, 0 },
@@ -26,6 +27,7 @@ static const asp_selftest_t s_tests [] = {
     { "config", asp_config_test, 0 },
     { "log", asp_log_test, 0 },
     { "mp", asp_mp_test, 0 },
+    { "vocab", asp_vocab_test, 0 },
     { "envelope", asp_envelope_test, 0 },
     { "events", asp_events_test, 0 },
     { "json", asp_json_test, 0 },

@@ -19,8 +19,6 @@
     PROGRESS before COMPLETE of the same work order.                       */
 #include "asp_partner.h"
 #include "asp_id.h"
-#include "asp_log.h"
-#include "asp_mp.h"
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -35,16 +33,15 @@
 #define MAX_PENDING_PER_JOB 64          //  unconfirmed PROGRESS per job
 #define DONE_KEEP_MS        (10 * 60 * 1000)
 #define DONE_KEEP_MAX       1024
-#define TRANSPORT_MAX       (1024 * 1024)
 
 typedef enum { S_IDLE, S_WAITING, S_CONNECTING, S_ACTIVE } conn_state_t;
 
 //  A command waiting for CONFIRM or ERROR.
 typedef struct {
-    char cmd [12];
-    char wo_id [ASP_PARTNER_STR_MAX + 1];
-    char offer_id [ASP_PARTNER_STR_MAX + 1];    //  ACCEPT, DECLINE
-    char reason [ASP_PARTNER_STR_MAX + 1];      //  DECLINE
+    aspw_command_t cmd;
+    char wo_id [ASPW_STR_MAX + 1];
+    char offer_id [ASPW_STR_MAX + 1];           //  ACCEPT, DECLINE
+    char reason [ASPW_STR_MAX + 1];             //  DECLINE
     int64_t seq;                                //  PROGRESS
     char *body;
     size_t size;
@@ -59,9 +56,9 @@ typedef struct {
 //  answer does not name its offer_id these absorb it before it can be taken
 //  for the answer to the current offer.
 typedef struct {
-    char cmd [12];
-    char wo_id [ASP_PARTNER_STR_MAX + 1];
-    char offer_id [ASP_PARTNER_STR_MAX + 1];
+    aspw_command_t cmd;
+    char wo_id [ASPW_STR_MAX + 1];
+    char offer_id [ASPW_STR_MAX + 1];
     int count;
 } orphan_t;
 #define MAX_ORPHANS 256
@@ -104,8 +101,9 @@ struct asp_partner_t {
     int64_t handshake_deadline;
     int64_t heartbeat_at;
     int64_t expiry_at;
-    char partner_id [ASP_PARTNER_STR_MAX + 1];
-    char cert_partner_id [ASP_PARTNER_STR_MAX + 1];
+    char partner_id [ASPW_STR_MAX + 1];
+    char cert_partner_id [ASPW_STR_MAX + 1];
+    aspw_msg_t *msg;            //  the message being handled
     //  Work
     zhashx_t *jobs;             //  wo_id -> job_t
     zlistx_t *pending;          //  pending_t, oldest first
@@ -117,27 +115,11 @@ struct asp_partner_t {
     asp_partner_stats_t stats;
 };
 
-static const char *s_stages [] = { "scheduled", "on_the_way", "on_site", "waiting_parts", "note", NULL };
-static const char *s_results [] = { "fixed", "not_fixed", "installed", NULL };
-static const char *s_kinds [] = { "installation", "repair", "maintenance", "complaint",
-                                  "consultation", "return", NULL };
-static const char *s_tiers [] = { "standard", "express", NULL };
-static const char *s_refs [] = { "ACCEPT", "DECLINE", "PROGRESS", "COMPLETE", NULL };
-
 static void s_lost (asp_partner_t *self, const char *why);
 static int  s_tick (zloop_t *loop, int timer_id, void *arg);
 
 //  --------------------------------------------------------------------------
 //  Small helpers
-
-static bool
-s_in (const char *value, const char **allowed)
-{
-    for (int i = 0; allowed [i]; i++)
-        if (streq (value, allowed [i]))
-            return true;
-    return false;
-}
 
 static int
 s_fail (asp_partner_t *self, const char *fmt, ...)
@@ -149,86 +131,24 @@ s_fail (asp_partner_t *self, const char *fmt, ...)
     return -1;
 }
 
+//  Hands msg and up to three key/value pairs (NULL-terminated), tagged
+//  with the partner, to the application's log handler, if any.
 static void
-s_log (asp_partner_t *self, asp_log_level_t level, const char *msg, ...)
+s_log (asp_partner_t *self, asp_partner_log_level_t level, const char *msg, ...)
 {
-    //  Up to three extra key/value pairs, always tagged with the partner.
+    if (!self->handlers.log)
+        return;
+    const char *fields [10] = { "partner", asp_partner_id (self) };
     va_list ap;
     va_start (ap, msg);
-    const char *kv [6] = { NULL };
-    for (int i = 0; i < 6; i++) {
-        kv [i] = va_arg (ap, const char *);
-        if (!kv [i])
+    for (int i = 2; i < 8; i += 2) {
+        fields [i] = va_arg (ap, const char *);
+        if (!fields [i])
             break;
-        kv [++i] = va_arg (ap, const char *);
+        fields [i + 1] = va_arg (ap, const char *);
     }
     va_end (ap);
-    asp_log_kv (level, msg, "partner", asp_partner_id (self),
-                kv [0], kv [1], kv [2], kv [3], kv [4], kv [5], NULL);
-}
-
-//  Required string field: 0, or -1 with a reason.
-static int
-s_req_str (const msgpack_object *body, const char *key, char *out, size_t outlen,
-           bool allow_empty, char *why)
-{
-    int rc = asp_mp_get_str (body, key, out, outlen);
-    if (rc == 1)
-        snprintf (why, WHY_MAX, "missing %s", key);
-    else
-    if (rc == -1)
-        snprintf (why, WHY_MAX, "%s is not a string of at most %zu bytes", key, outlen - 1);
-    else
-    if (!allow_empty && !*out)
-        snprintf (why, WHY_MAX, "%s is empty", key);
-    else
-        return 0;
-    return -1;
-}
-
-//  Optional string field: "" when absent. 0, or -1 with a reason.
-static int
-s_opt_str (const msgpack_object *body, const char *key, char *out, size_t outlen, char *why)
-{
-    *out = 0;
-    if (asp_mp_get_str (body, key, out, outlen) == -1) {
-        snprintf (why, WHY_MAX, "%s is not a string of at most %zu bytes", key, outlen - 1);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-s_int (const msgpack_object *body, const char *key, int64_t min, int64_t max,
-       bool required, int64_t dflt, int64_t *out, char *why)
-{
-    int rc = asp_mp_get_int (body, key, out);
-    if (rc == 1 && !required) {
-        *out = dflt;
-        return 0;
-    }
-    if (rc == 1)
-        snprintf (why, WHY_MAX, "missing %s", key);
-    else
-    if (rc == -1 || *out < min || *out > max)
-        snprintf (why, WHY_MAX, "%s must be an integer in [%lld, %lld]",
-                  key, (long long) min, (long long) max);
-    else
-        return 0;
-    return -1;
-}
-
-static int
-s_enum (const msgpack_object *body, const char *key, char *out, size_t outlen,
-        const char **allowed, char *why)
-{
-    if (s_req_str (body, key, out, outlen, false, why))
-        return -1;
-    if (!s_in (out, allowed)) {
-        snprintf (why, WHY_MAX, "%s '%.40s' is not one of the allowed values", key, out);
-        return -1;
-    }
-    return 0;
+    self->handlers.log (self, level, msg, fields, self->arg);
 }
 
 //  Splits a comma list into trimmed entries. 0 or -1 with a reason.
@@ -241,7 +161,7 @@ s_split (const char *list, char ***out, size_t *count, char *err, size_t errlen)
         list = "*";
     char *copy = strdup (list);
     assert (copy);
-    char **items = (char **) calloc (ASP_PARTNER_LIST_MAX, sizeof (char *));
+    char **items = (char **) calloc (ASPW_LIST_MAX, sizeof (char *));
     assert (items);
     size_t n = 0;
     int rc = 0;
@@ -261,13 +181,13 @@ s_split (const char *list, char ***out, size_t *count, char *err, size_t errlen)
             rc = -1;
         }
         else
-        if (len > ASP_PARTNER_STR_MAX) {
-            snprintf (err, errlen, "entry longer than %d bytes in list", ASP_PARTNER_STR_MAX);
+        if (len > ASPW_STR_MAX) {
+            snprintf (err, errlen, "entry longer than %d bytes in list", ASPW_STR_MAX);
             rc = -1;
         }
         else
-        if (n == ASP_PARTNER_LIST_MAX) {
-            snprintf (err, errlen, "more than %d entries in list", ASP_PARTNER_LIST_MAX);
+        if (n == ASPW_LIST_MAX) {
+            snprintf (err, errlen, "more than %d entries in list", ASPW_LIST_MAX);
             rc = -1;
         }
         else
@@ -328,21 +248,17 @@ s_pending_free (void **item)
 //  --------------------------------------------------------------------------
 //  Sending
 
+//  Sends an encoded body (NULL: the empty map) of command cmd.
 static int
-s_send (asp_partner_t *self, const char *cmd, const char *body, size_t size)
+s_send (asp_partner_t *self, aspw_command_t cmd, const char *body, size_t size)
 {
     if (!self->sock)
         return -1;
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addmem (msg, ASP_PARTNER_SIGNATURE, strlen (ASP_PARTNER_SIGNATURE));
-    zmsg_addstr (msg, cmd);
-    zmsg_addmem (msg, body, size);
-    //  The socket has a zero send timeout: a full pipe (dead peer) fails
-    //  now instead of blocking the loop. Whatever needs delivery is pending
-    //  and goes again after the next WELCOME.
-    if (zmsg_send (&msg, self->sock)) {
-        zmsg_destroy (&msg);
-        s_log (self, ASP_LOG_DEBUG, "partner: send failed", "command", cmd,
+    //  Never blocks: a full pipe (dead peer) fails now instead of blocking
+    //  the loop. Whatever needs delivery is pending and goes again after
+    //  the next WELCOME.
+    if (aspw_send_body (self->sock, NULL, 0, cmd, body, size)) {
+        s_log (self, ASP_PARTNER_LOG_DEBUG, "partner: send failed", "command", aspw_command_name (cmd),
                "error", zmq_strerror (errno), NULL);
         return -1;
     }
@@ -350,35 +266,25 @@ s_send (asp_partner_t *self, const char *cmd, const char *body, size_t size)
     return 0;
 }
 
-static int
-s_send_map (asp_partner_t *self, const char *cmd, asp_mpmap_t *map)
-{
-    char *data;
-    size_t size;
-    asp_mpmap_bytes (map, &data, &size);
-    int rc = s_send (self, cmd, data, size);
-    free (data);
-    return rc;
-}
-
-static int
-s_send_empty (asp_partner_t *self, const char *cmd)
-{
-    const char empty_map = (char) 0x80;
-    return s_send (self, cmd, &empty_map, 1);
-}
-
 static void
 s_send_ready (asp_partner_t *self)
 {
-    asp_mpmap_t *map = asp_mpmap_new ();
-    asp_mpmap_int (map, "capacity", self->capacity);
-    asp_mpmap_strv (map, "skills", (const char **) self->skills, self->skill_count);
-    asp_mpmap_strv (map, "regions", (const char **) self->regions, self->region_count);
+    aspw_msg_t *m = aspw_msg_new (ASPW_READY);
+    m->capacity = self->capacity;
+    m->skills = self->skills;               //  borrowed for the encoding
+    m->nskills = self->skill_count;
+    m->regions = self->regions;
+    m->nregions = self->region_count;
     if (self->software)
-        asp_mpmap_str (map, "software", self->software);
-    s_send_map (self, "READY", map);
-    asp_mpmap_destroy (&map);
+        snprintf (m->software, sizeof m->software, "%s", self->software);
+    char *data;
+    size_t size;
+    aspw_msg_encode (m, &data, &size);
+    m->skills = m->regions = NULL;
+    m->nskills = m->nregions = 0;
+    aspw_msg_destroy (&m);
+    s_send (self, ASPW_READY, data, size);
+    free (data);
 }
 
 static void
@@ -398,27 +304,33 @@ s_pending_send (asp_partner_t *self, pending_t *p, bool resend)
 //  --------------------------------------------------------------------------
 //  Pending commands
 
+//  Encodes m as the body of p.
+static void
+s_pending_body (pending_t *p, const aspw_msg_t *m)
+{
+    free (p->body);
+    aspw_msg_encode (m, &p->body, &p->size);
+}
+
 //  ACCEPT and DECLINE bodies are rebuilt when a re-offer changes the
 //  offer_id; PROGRESS and COMPLETE bodies are built once by the caller.
 static void
 s_answer_body (pending_t *p)
 {
-    asp_mpmap_t *map = asp_mpmap_new ();
-    asp_mpmap_str (map, "wo_id", p->wo_id);
-    asp_mpmap_str (map, "offer_id", p->offer_id);
-    if (streq (p->cmd, "DECLINE") && *p->reason)
-        asp_mpmap_str (map, "reason", p->reason);
-    free (p->body);
-    asp_mpmap_bytes (map, &p->body, &p->size);
-    asp_mpmap_destroy (&map);
+    aspw_msg_t *m = aspw_msg_new (p->cmd);
+    snprintf (m->wo_id, sizeof m->wo_id, "%s", p->wo_id);
+    snprintf (m->offer_id, sizeof m->offer_id, "%s", p->offer_id);
+    snprintf (m->reason, sizeof m->reason, "%s", p->reason);
+    s_pending_body (p, m);
+    aspw_msg_destroy (&m);
 }
 
 static pending_t *
-s_pending_new (const char *cmd, const char *wo_id)
+s_pending_new (aspw_command_t cmd, const char *wo_id)
 {
     pending_t *p = (pending_t *) calloc (1, sizeof *p);
     assert (p);
-    snprintf (p->cmd, sizeof p->cmd, "%s", cmd);
+    p->cmd = cmd;
     snprintf (p->wo_id, sizeof p->wo_id, "%s", wo_id);
     return p;
 }
@@ -435,19 +347,19 @@ s_pending_add (asp_partner_t *self, pending_t *p, bool front)
 //  Oldest pending cmd for wo_id, and for seq unless 0, and for offer_id
 //  unless NULL or "".
 static pending_t *
-s_pending_match (asp_partner_t *self, const char *cmd, const char *wo_id, int64_t seq,
+s_pending_match (asp_partner_t *self, aspw_command_t cmd, const char *wo_id, int64_t seq,
                  const char *offer_id)
 {
     for (pending_t *p = (pending_t *) zlistx_first (self->pending); p;
          p = (pending_t *) zlistx_next (self->pending))
-        if (streq (p->cmd, cmd) && streq (p->wo_id, wo_id) && (seq == 0 || p->seq == seq)
+        if (p->cmd == cmd && streq (p->wo_id, wo_id) && (seq == 0 || p->seq == seq)
         &&  (!offer_id || !*offer_id || streq (p->offer_id, offer_id)))
             return p;
     return NULL;
 }
 
 static pending_t *
-s_pending_find (asp_partner_t *self, const char *cmd, const char *wo_id, int64_t seq)
+s_pending_find (asp_partner_t *self, aspw_command_t cmd, const char *wo_id, int64_t seq)
 {
     return s_pending_match (self, cmd, wo_id, seq, NULL);
 }
@@ -455,13 +367,13 @@ s_pending_find (asp_partner_t *self, const char *cmd, const char *wo_id, int64_t
 static void
 s_orphan_note (asp_partner_t *self, const pending_t *p, int count)
 {
-    if (count <= 0 || !(streq (p->cmd, "ACCEPT") || streq (p->cmd, "DECLINE")))
+    if (count <= 0 || !(p->cmd == ASPW_ACCEPT || p->cmd == ASPW_DECLINE))
         return;
     if (zlistx_size (self->orphans) >= MAX_ORPHANS)
         zlistx_delete (self->orphans, NULL);        //  bounded; costs a resend at worst
     orphan_t *o = (orphan_t *) calloc (1, sizeof *o);
     assert (o);
-    snprintf (o->cmd, sizeof o->cmd, "%s", p->cmd);
+    o->cmd = p->cmd;
     snprintf (o->wo_id, sizeof o->wo_id, "%s", p->wo_id);
     snprintf (o->offer_id, sizeof o->offer_id, "%s", p->offer_id);
     o->count = count;
@@ -471,11 +383,11 @@ s_orphan_note (asp_partner_t *self, const pending_t *p, int count)
 //  True when this answer (offer_id "" when not named) is owed to an
 //  orphaned send; it is then consumed.
 static bool
-s_orphan_take (asp_partner_t *self, const char *cmd, const char *wo_id, const char *offer_id)
+s_orphan_take (asp_partner_t *self, int cmd, const char *wo_id, const char *offer_id)
 {
     for (orphan_t *o = (orphan_t *) zlistx_first (self->orphans); o;
          o = (orphan_t *) zlistx_next (self->orphans))
-        if (streq (o->cmd, cmd) && streq (o->wo_id, wo_id)
+        if ((int) o->cmd == cmd && streq (o->wo_id, wo_id)
         &&  (!*offer_id || streq (o->offer_id, offer_id))) {
             if (--o->count == 0)
                 zlistx_delete (self->orphans, zlistx_cursor (self->orphans));
@@ -493,23 +405,23 @@ s_pending_remove (asp_partner_t *self, pending_t *p, bool answered)
     zlistx_delete (self->pending, p->handle);
 }
 
-//  Drops pending commands of wo_id; cmd NULL = all of them.
+//  Drops pending commands of wo_id; cmd -1 = all of them.
 static void
-s_pending_drop (asp_partner_t *self, const char *wo_id, const char *cmd)
+s_pending_drop (asp_partner_t *self, const char *wo_id, int cmd)
 {
     for (pending_t *p = (pending_t *) zlistx_first (self->pending); p;
          p = (pending_t *) zlistx_next (self->pending))
-        if (streq (p->wo_id, wo_id) && (!cmd || streq (p->cmd, cmd)))
+        if (streq (p->wo_id, wo_id) && (cmd == -1 || (int) p->cmd == cmd))
             s_pending_remove (self, p, false);
 }
 
 static size_t
-s_pending_count (asp_partner_t *self, const char *wo_id, const char *cmd)
+s_pending_count (asp_partner_t *self, const char *wo_id, aspw_command_t cmd)
 {
     size_t n = 0;
     for (pending_t *p = (pending_t *) zlistx_first (self->pending); p;
          p = (pending_t *) zlistx_next (self->pending))
-        if (streq (p->wo_id, wo_id) && streq (p->cmd, cmd))
+        if (streq (p->wo_id, wo_id) && p->cmd == cmd)
             n++;
     return n;
 }
@@ -518,7 +430,7 @@ s_pending_count (asp_partner_t *self, const char *wo_id, const char *cmd)
 //  already (a re-offer carries a new offer_id), updates it and sends it
 //  now. reason NULL keeps the queued one's reason.
 static void
-s_answer (asp_partner_t *self, const char *cmd, const char *wo_id, const char *offer_id,
+s_answer (asp_partner_t *self, aspw_command_t cmd, const char *wo_id, const char *offer_id,
           const char *reason, bool front)
 {
     pending_t *p = s_pending_find (self, cmd, wo_id, 0);
@@ -544,9 +456,9 @@ s_answer (asp_partner_t *self, const char *cmd, const char *wo_id, const char *o
 static void
 s_recomplete (asp_partner_t *self, job_t *job)
 {
-    if (!job->complete_body || s_pending_find (self, "COMPLETE", job->pub.wo_id, 0))
+    if (!job->complete_body || s_pending_find (self, ASPW_COMPLETE, job->pub.wo_id, 0))
         return;
-    pending_t *p = s_pending_new ("COMPLETE", job->pub.wo_id);
+    pending_t *p = s_pending_new (ASPW_COMPLETE, job->pub.wo_id);
     p->body = (char *) malloc (job->complete_size);
     assert (p->body);
     memcpy (p->body, job->complete_body, job->complete_size);
@@ -566,8 +478,8 @@ s_job (asp_partner_t *self, const char *wo_id)
 static void
 s_job_drop (asp_partner_t *self, const char *wo_id)
 {
-    s_pending_drop (self, wo_id, NULL);
-    char key [ASP_PARTNER_STR_MAX + 1];
+    s_pending_drop (self, wo_id, -1);
+    char key [ASPW_STR_MAX + 1];
     snprintf (key, sizeof key, "%s", wo_id);    //  wo_id may live in the job
     zhashx_delete (self->jobs, key);
 }
@@ -594,45 +506,33 @@ asp_partner_held (asp_partner_t *self)
     return n;
 }
 
-//  Reads the work order fields of OFFER (with_expiry) or ASSIGNED.
-static int
-s_decode_job (const msgpack_object *body, asp_partner_job_t *j, bool with_expiry, char *why)
+//  The job a decoded OFFER or ASSIGNED describes.
+static void
+s_job_of (const aspw_msg_t *m, asp_partner_job_t *j)
 {
     memset (j, 0, sizeof *j);
-    if (s_req_str (body, "wo_id", j->wo_id, sizeof j->wo_id, false, why)
-    ||  s_req_str (body, "offer_id", j->offer_id, sizeof j->offer_id, false, why)
-    ||  s_req_str (body, "ticket_id", j->ticket_id, sizeof j->ticket_id, false, why)
-    ||  s_enum (body, "kind", j->kind, sizeof j->kind, s_kinds, why)
-    ||  s_req_str (body, "category", j->category, sizeof j->category, true, why)
-    ||  s_req_str (body, "region", j->region, sizeof j->region, true, why)
-    ||  s_int (body, "priority", 1, 5, true, 0, &j->priority, why)
-    ||  s_enum (body, "tier", j->tier, sizeof j->tier, s_tiers, why)
-    ||  s_req_str (body, "summary", j->summary, sizeof j->summary, true, why))
-        return -1;
-    if (with_expiry
-    &&  s_int (body, "expires_ms", 0, 86400000, true, 0, &j->expires_ms, why))
-        return -1;
-    return 0;
+    snprintf (j->wo_id, sizeof j->wo_id, "%s", m->wo_id);
+    snprintf (j->offer_id, sizeof j->offer_id, "%s", m->offer_id);
+    snprintf (j->ticket_id, sizeof j->ticket_id, "%s", m->ticket_id);
+    j->kind = m->kind;
+    snprintf (j->category, sizeof j->category, "%s", m->category);
+    snprintf (j->region, sizeof j->region, "%s", m->region);
+    j->priority = m->priority;
+    j->tier = m->tier;
+    snprintf (j->summary, sizeof j->summary, "%s", m->summary);
+    j->expires_ms = m->id == ASPW_OFFER? m->expires_ms: 0;
 }
 
 //  --------------------------------------------------------------------------
-//  Commands from the platform. Each returns 0, or -1 with a reason when the
-//  message is malformed (it is then ignored and counted).
+//  Commands from the platform, decoded and checked by aspw_proto.
 
-static int
-s_on_welcome (asp_partner_t *self, const msgpack_object *body, char *why)
+static void
+s_on_welcome (asp_partner_t *self, const aspw_msg_t *m)
 {
-    char partner_id [ASP_PARTNER_STR_MAX + 1];
-    int64_t heartbeat_ms, liveness, offer_timeout_ms;
-    if (s_req_str (body, "partner_id", partner_id, sizeof partner_id, false, why)
-    ||  s_int (body, "heartbeat_ms", 10, 3600000, true, 0, &heartbeat_ms, why)
-    ||  s_int (body, "liveness", 1, 100, true, 0, &liveness, why)
-    ||  s_int (body, "offer_timeout_ms", 0, 86400000, true, 0, &offer_timeout_ms, why))
-        return -1;
-    snprintf (self->partner_id, sizeof self->partner_id, "%s", partner_id);
-    self->heartbeat_ms = (int) heartbeat_ms;
-    self->liveness = (int) liveness;
-    self->offer_timeout_ms = offer_timeout_ms;
+    snprintf (self->partner_id, sizeof self->partner_id, "%s", m->partner_id);
+    self->heartbeat_ms = (int) m->heartbeat_ms;
+    self->liveness = (int) m->liveness;
+    self->offer_timeout_ms = m->offer_timeout_ms;
     self->state = S_ACTIVE;
     self->backoff_ms = self->reconnect_ms;
     int64_t now = asp_mono_ms ();
@@ -649,7 +549,7 @@ s_on_welcome (asp_partner_t *self, const msgpack_object *body, char *why)
     snprintf (hb, sizeof hb, "%d", self->heartbeat_ms);
     char pend [24];
     snprintf (pend, sizeof pend, "%zu", zlistx_size (self->pending));
-    s_log (self, ASP_LOG_INFO, "partner: welcomed", "heartbeat_ms", hb, "pending", pend, NULL);
+    s_log (self, ASP_PARTNER_LOG_INFO, "partner: welcomed", "heartbeat_ms", hb, "pending", pend, NULL);
     //  Everything unconfirmed goes again, oldest first: the platform may
     //  have lost it with the old connection, and duplicates are harmless.
     for (pending_t *p = (pending_t *) zlistx_first (self->pending); p;
@@ -657,7 +557,6 @@ s_on_welcome (asp_partner_t *self, const msgpack_object *body, char *why)
         s_pending_send (self, p, p->sent_ms != 0);
     if (self->handlers.welcome)
         self->handlers.welcome (self, self->partner_id, self->arg);
-    return 0;
 }
 
 //  An OFFER for a work order we hold: the same job, never a new one.
@@ -668,7 +567,7 @@ s_reoffer (asp_partner_t *self, job_t *job, const asp_partner_job_t *j)
     snprintf (job->pub.offer_id, sizeof job->pub.offer_id, "%s", j->offer_id);
     job->pub.expires_ms = j->expires_ms;
     job->expires_at = asp_mono_ms () + j->expires_ms;
-    s_log (self, ASP_LOG_INFO, "partner: offer for a work order already held (same job)",
+    s_log (self, ASP_PARTNER_LOG_INFO, "partner: offer for a work order already held (same job)",
            "wo_id", j->wo_id, "offer_id", j->offer_id, NULL);
     switch (job->pub.state) {
         case ASP_JOB_OFFERED:
@@ -677,53 +576,44 @@ s_reoffer (asp_partner_t *self, job_t *job, const asp_partner_job_t *j)
         case ASP_JOB_DECLINING:
             //  Our answer named an older offer: answer this one.
             if (!same) {
-                const char *cmd = job->pub.state == ASP_JOB_ACCEPTING? "ACCEPT": "DECLINE";
+                aspw_command_t cmd = job->pub.state == ASP_JOB_ACCEPTING? ASPW_ACCEPT: ASPW_DECLINE;
                 s_answer (self, cmd, j->wo_id, j->offer_id, NULL, false);
             }
             break;
         case ASP_JOB_ACCEPTED:
             //  The platform forgot our ACCEPT (its state went back): say it
             //  again before anything else we have queued for this job.
-            s_answer (self, "ACCEPT", j->wo_id, j->offer_id, NULL, true);
+            s_answer (self, ASPW_ACCEPT, j->wo_id, j->offer_id, NULL, true);
             job->pub.state = ASP_JOB_ACCEPTING;
             break;
         case ASP_JOB_COMPLETING:
-            s_answer (self, "ACCEPT", j->wo_id, j->offer_id, NULL, true);
+            s_answer (self, ASPW_ACCEPT, j->wo_id, j->offer_id, NULL, true);
             break;
         case ASP_JOB_DONE:
-            s_answer (self, "ACCEPT", j->wo_id, j->offer_id, NULL, true);
+            s_answer (self, ASPW_ACCEPT, j->wo_id, j->offer_id, NULL, true);
             s_recomplete (self, job);
             job->pub.state = ASP_JOB_COMPLETING;
             break;
     }
 }
 
-static int
-s_on_offer (asp_partner_t *self, const msgpack_object *body, char *why)
+static void
+s_on_offer (asp_partner_t *self, const aspw_msg_t *m)
 {
     asp_partner_job_t j;
-    if (s_decode_job (body, &j, true, why)) {
-        //  When we can name the offer, refuse it so that it goes to another
-        //  partner now instead of waiting for the timeout.
-        if (*j.wo_id && *j.offer_id && !s_job (self, j.wo_id)) {
-            char reason [ASP_PARTNER_STR_MAX + 1];
-            snprintf (reason, sizeof reason, "malformed offer: %s", why);
-            s_answer (self, "DECLINE", j.wo_id, j.offer_id, reason, false);
-        }
-        return -1;
-    }
+    s_job_of (m, &j);
     job_t *job = s_job (self, j.wo_id);
     if (job) {
         s_reoffer (self, job, &j);
-        return 0;
+        return;
     }
     if (asp_partner_held (self) >= (size_t) self->capacity) {
         //  The platform must not do this (credit); refusing keeps our
         //  memory bounded whatever it does.
         self->stats.auto_declines++;
-        s_log (self, ASP_LOG_WARN, "partner: offer over capacity declined", "wo_id", j.wo_id, NULL);
-        s_answer (self, "DECLINE", j.wo_id, j.offer_id, "over capacity", false);
-        return 0;
+        s_log (self, ASP_PARTNER_LOG_WARN, "partner: offer over capacity declined", "wo_id", j.wo_id, NULL);
+        s_answer (self, ASPW_DECLINE, j.wo_id, j.offer_id, "over capacity", false);
+        return;
     }
     job = (job_t *) calloc (1, sizeof *job);
     assert (job);
@@ -731,21 +621,29 @@ s_on_offer (asp_partner_t *self, const msgpack_object *body, char *why)
     job->pub.state = ASP_JOB_OFFERED;
     job->expires_at = asp_mono_ms () + j.expires_ms;
     zhashx_insert (self->jobs, j.wo_id, job);
-    s_log (self, ASP_LOG_DEBUG, "partner: offer", "wo_id", j.wo_id, "offer_id", j.offer_id, NULL);
+    s_log (self, ASP_PARTNER_LOG_DEBUG, "partner: offer", "wo_id", j.wo_id, "offer_id", j.offer_id, NULL);
     self->handlers.offer (self, &job->pub, self->arg);
-    return 0;
 }
 
-static int
-s_on_assigned (asp_partner_t *self, const msgpack_object *body, char *why)
+//  An OFFER we can name but not read is declined at once, so that it goes
+//  to another partner now instead of waiting for its timeout.
+static void
+s_on_bad_offer (asp_partner_t *self, const aspw_msg_t *m, const char *why)
+{
+    if (!*m->wo_id || !*m->offer_id || s_job (self, m->wo_id))
+        return;
+    char reason [ASPW_STR_MAX + 1];
+    snprintf (reason, sizeof reason, "malformed offer: %s", why);
+    s_answer (self, ASPW_DECLINE, m->wo_id, m->offer_id, reason, false);
+}
+
+static void
+s_on_assigned (asp_partner_t *self, const aspw_msg_t *m)
 {
     asp_partner_job_t j;
-    int64_t seq;
-    if (s_decode_job (body, &j, false, why)
-    ||  s_int (body, "seq", 0, INT32_MAX, false, 0, &seq, why))
-        return -1;
+    s_job_of (m, &j);
     job_t *job = s_job (self, j.wo_id);
-    bool resume = false;
+    bool resume = false, confirmed = false;
     if (!job) {
         job = (job_t *) calloc (1, sizeof *job);
         assert (job);
@@ -759,14 +657,20 @@ s_on_assigned (asp_partner_t *self, const msgpack_object *body, char *why)
             resume = true;      //  ours now; tell the caller to do it
             break;
         case ASP_JOB_ACCEPTING:
-            //  ASSIGNED proves our ACCEPT was recorded.
-            s_pending_drop (self, j.wo_id, "ACCEPT");
+            //  ASSIGNED proves our ACCEPT was recorded. The caller hears
+            //  it as that ACCEPT's CONFIRM: it may wait for one before it
+            //  starts the work, and the CONFIRM itself may never come (a
+            //  platform that restarted after recording the ACCEPT answers
+            //  the resent one only after this ASSIGNED, and that answer
+            //  then matches nothing pending).
+            s_pending_drop (self, j.wo_id, ASPW_ACCEPT);
             job->pub.state = ASP_JOB_ACCEPTED;
+            confirmed = true;
             break;
         case ASP_JOB_DECLINING:
-            s_log (self, ASP_LOG_WARN, "partner: work order assigned while our DECLINE is pending",
+            s_log (self, ASP_PARTNER_LOG_WARN, "partner: work order assigned while our DECLINE is pending",
                    "wo_id", j.wo_id, NULL);
-            s_pending_drop (self, j.wo_id, "DECLINE");
+            s_pending_drop (self, j.wo_id, ASPW_DECLINE);
             resume = true;
             break;
         case ASP_JOB_ACCEPTED:
@@ -778,267 +682,178 @@ s_on_assigned (asp_partner_t *self, const msgpack_object *body, char *why)
             job->pub.state = ASP_JOB_COMPLETING;
             break;
     }
-    if (seq > job->pub.seq)
-        job->pub.seq = seq;
+    if (m->seq > job->pub.seq)
+        job->pub.seq = m->seq;
     if (resume) {
         job->pub.state = ASP_JOB_ACCEPTED;
         job->pub.expires_ms = 0;
-        s_log (self, ASP_LOG_INFO, "partner: resuming assigned work order", "wo_id", j.wo_id, NULL);
+        s_log (self, ASP_PARTNER_LOG_INFO, "partner: resuming assigned work order", "wo_id", j.wo_id, NULL);
         self->handlers.assigned (self, &job->pub, self->arg);
     }
-    return 0;
+    if (confirmed && self->handlers.confirm)
+        self->handlers.confirm (self, "ACCEPT", j.wo_id, 0, true, self->arg);
 }
 
-static int
-s_on_confirm (asp_partner_t *self, const msgpack_object *body, char *why)
+static void
+s_on_confirm (asp_partner_t *self, const aspw_msg_t *m)
 {
-    char ref [16], wo_id [ASP_PARTNER_STR_MAX + 1], offer_id [ASP_PARTNER_STR_MAX + 1];
-    int64_t seq = 0;
-    bool duplicate;
-    if (s_enum (body, "ref", ref, sizeof ref, s_refs, why)
-    ||  s_req_str (body, "wo_id", wo_id, sizeof wo_id, false, why)
-    ||  s_opt_str (body, "offer_id", offer_id, sizeof offer_id, why))
-        return -1;
-    if (streq (ref, "PROGRESS")
-    &&  s_int (body, "seq", 1, INT32_MAX, true, 0, &seq, why))
-        return -1;
-    int rc = asp_mp_get_bool (body, "duplicate", &duplicate);
-    if (rc) {
-        snprintf (why, WHY_MAX, rc == 1? "missing duplicate": "duplicate is not a boolean");
-        return -1;
-    }
+    int ref = aspw_command_parse (m->ref);      //  one of the four, checked by the codec
+    const char *wo_id = m->wo_id;
     //  offer_id (when the platform echoes it) tells the answer to an old
     //  offer from the answer to the current one.
-    if (s_orphan_take (self, ref, wo_id, offer_id)) {
-        s_log (self, ASP_LOG_DEBUG, "partner: CONFIRM for an earlier offer", "ref", ref, "wo_id", wo_id, NULL);
-        return 0;
+    if (s_orphan_take (self, ref, wo_id, m->offer_id)) {
+        s_log (self, ASP_PARTNER_LOG_DEBUG, "partner: CONFIRM for an earlier offer", "ref", m->ref,
+               "wo_id", wo_id, NULL);
+        return;
     }
-    pending_t *p = s_pending_match (self, ref, wo_id, seq, offer_id);
+    int64_t seq = ref == ASPW_PROGRESS? m->seq: 0;
+    pending_t *p = s_pending_match (self, (aspw_command_t) ref, wo_id, seq, m->offer_id);
     if (!p) {
         //  The answer to a resent copy: the first answer did the work.
-        s_log (self, ASP_LOG_DEBUG, "partner: CONFIRM for nothing pending", "ref", ref, "wo_id", wo_id, NULL);
-        return 0;
+        s_log (self, ASP_PARTNER_LOG_DEBUG, "partner: CONFIRM for nothing pending", "ref", m->ref,
+               "wo_id", wo_id, NULL);
+        return;
     }
     s_pending_remove (self, p, true);
     job_t *job = s_job (self, wo_id);
     if (job) {
-        if (streq (ref, "ACCEPT") && job->pub.state == ASP_JOB_ACCEPTING)
+        if (ref == ASPW_ACCEPT && job->pub.state == ASP_JOB_ACCEPTING)
             job->pub.state = ASP_JOB_ACCEPTED;
         else
-        if (streq (ref, "DECLINE") && job->pub.state == ASP_JOB_DECLINING)
+        if (ref == ASPW_DECLINE && job->pub.state == ASP_JOB_DECLINING)
             s_job_drop (self, wo_id);
         else
-        if (streq (ref, "COMPLETE")) {
+        if (ref == ASPW_COMPLETE) {
             //  Kept a while, so that a late OFFER or ASSIGNED for it is
             //  recognised as this job, not a new one.
-            s_pending_drop (self, wo_id, "PROGRESS");
+            s_pending_drop (self, wo_id, ASPW_PROGRESS);
             job->pub.state = ASP_JOB_DONE;
             job->done_at = asp_mono_ms ();
             zlistx_add_end (self->done, strdup (wo_id));
         }
     }
     if (self->handlers.confirm)
-        self->handlers.confirm (self, ref, wo_id, seq, duplicate, self->arg);
-    return 0;
+        self->handlers.confirm (self, m->ref, wo_id, seq, m->duplicate, self->arg);
 }
 
-static int
-s_on_withdraw (asp_partner_t *self, const msgpack_object *body, char *why)
+static void
+s_on_withdraw (asp_partner_t *self, const aspw_msg_t *m)
 {
-    char wo_id [ASP_PARTNER_STR_MAX + 1], reason [ASP_PARTNER_STR_MAX + 1];
-    if (s_req_str (body, "wo_id", wo_id, sizeof wo_id, false, why)
-    ||  s_req_str (body, "reason", reason, sizeof reason, true, why))
-        return -1;
+    const char *wo_id = m->wo_id, *reason = m->reason;
     job_t *job = s_job (self, wo_id);
     if (!job) {
         //  e.g. an offer we declined without holding it
-        s_pending_drop (self, wo_id, NULL);
-        return 0;
+        s_pending_drop (self, wo_id, -1);
+        return;
     }
     asp_job_state_t state = job->pub.state;
     if (state == ASP_JOB_ACCEPTED || state == ASP_JOB_COMPLETING || state == ASP_JOB_DONE) {
         //  Accepted work orders stay ours (protocol 6); a WITHDRAW for one
         //  is a platform mistake, and dropping the job would strand it.
-        s_log (self, ASP_LOG_WARN, "partner: WITHDRAW for an accepted work order ignored",
+        s_log (self, ASP_PARTNER_LOG_WARN, "partner: WITHDRAW for an accepted work order ignored",
                "wo_id", wo_id, "reason", reason, NULL);
-        return 0;
+        return;
     }
     s_job_drop (self, wo_id);
-    s_log (self, ASP_LOG_INFO, "partner: offer withdrawn", "wo_id", wo_id, "reason", reason, NULL);
+    s_log (self, ASP_PARTNER_LOG_INFO, "partner: offer withdrawn", "wo_id", wo_id, "reason", reason, NULL);
     if (state != ASP_JOB_DECLINING && self->handlers.withdraw)
         self->handlers.withdraw (self, wo_id, reason, self->arg);
-    return 0;
 }
 
-static int
-s_on_error (asp_partner_t *self, const msgpack_object *body, char *why)
+static void
+s_on_error (asp_partner_t *self, const aspw_msg_t *m)
 {
-    char ref [16], wo_id [ASP_PARTNER_STR_MAX + 1], offer_id [ASP_PARTNER_STR_MAX + 1];
-    char code [64], reason [ASP_PARTNER_STR_MAX + 1];
-    int64_t seq;
-    if (s_req_str (body, "ref", ref, sizeof ref, true, why)
-    ||  s_req_str (body, "wo_id", wo_id, sizeof wo_id, true, why)
-    ||  s_opt_str (body, "offer_id", offer_id, sizeof offer_id, why)
-    ||  s_req_str (body, "code", code, sizeof code, false, why)
-    ||  s_req_str (body, "reason", reason, sizeof reason, true, why)
-    ||  s_int (body, "seq", 0, INT32_MAX, false, 0, &seq, why))
-        return -1;
+    const char *ref = m->ref, *wo_id = m->wo_id, *code = m->code;
+    int ref_id = aspw_command_parse (ref);
+    bool answerable = ref_id == ASPW_ACCEPT || ref_id == ASPW_DECLINE
+                   || ref_id == ASPW_PROGRESS || ref_id == ASPW_COMPLETE;
     if (streq (code, "not_ready")) {
         //  The platform does not know this connection: nothing was refused
         //  for good. Reconnect; pending commands go again after WELCOME.
         s_lost (self, "platform says not_ready");
-        return 0;
+        return;
     }
     //  Without offer_id, an offer_expired for an ACCEPT of an older offer
     //  would end the job we just accepted again under its new offer_id.
-    if (*wo_id && s_orphan_take (self, ref, wo_id, offer_id)) {
-        s_log (self, ASP_LOG_DEBUG, "partner: ERROR for an earlier offer", "ref", ref, "wo_id", wo_id, NULL);
-        return 0;
+    if (*wo_id && s_orphan_take (self, ref_id, wo_id, m->offer_id)) {
+        s_log (self, ASP_PARTNER_LOG_DEBUG, "partner: ERROR for an earlier offer", "ref", ref, "wo_id", wo_id, NULL);
+        return;
     }
-    pending_t *p = (*ref && *wo_id)? s_pending_match (self, ref, wo_id, seq, offer_id): NULL;
-    if (!p && s_in (ref, s_refs)) {
+    pending_t *p = answerable && *wo_id?
+        s_pending_match (self, (aspw_command_t) ref_id, wo_id, m->seq, m->offer_id): NULL;
+    if (!p && answerable) {
         //  The answer to a resent copy: the first answer did the work.
-        s_log (self, ASP_LOG_DEBUG, "partner: ERROR for nothing pending", "ref", ref, "wo_id", wo_id, NULL);
-        return 0;
+        s_log (self, ASP_PARTNER_LOG_DEBUG, "partner: ERROR for nothing pending", "ref", ref, "wo_id", wo_id, NULL);
+        return;
     }
-    s_log (self, ASP_LOG_WARN, "partner: platform refused a command",
+    s_log (self, ASP_PARTNER_LOG_WARN, "partner: platform refused a command",
            "ref", ref, "wo_id", wo_id, "code", code, NULL);
     bool dropped = false;
     if (p && streq (code, "not_accepted")) {
         //  Our ACCEPT of the current offer crossed this command: keep it;
         //  the next resend comes after the ACCEPT is recorded.
-        s_log (self, ASP_LOG_INFO, "partner: command waits for the ACCEPT of the current offer",
+        s_log (self, ASP_PARTNER_LOG_INFO, "partner: command waits for the ACCEPT of the current offer",
                "ref", ref, "wo_id", wo_id, NULL);
-        return 0;
+        return;
     }
     if (p) {
         s_pending_remove (self, p, true);
         job_t *job = s_job (self, wo_id);
         //  A refused PROGRESS costs that step only, unless the job is not
         //  ours at all; anything else ends the job here.
-        bool gone = !streq (ref, "PROGRESS")
+        bool gone = ref_id != ASPW_PROGRESS
                  || streq (code, "not_yours") || streq (code, "unknown_work_order");
         if (job && gone)
             s_job_drop (self, wo_id);
         dropped = gone || !job;
     }
     if (self->handlers.error) {
-        asp_partner_error_t e = { ref, wo_id, code, reason, seq, dropped };
+        asp_partner_error_t e = { ref, wo_id, code, m->reason, m->seq, dropped };
         self->handlers.error (self, &e, self->arg);
     }
-    return 0;
 }
 
-static int
-s_on_heartbeat (asp_partner_t *self, const msgpack_object *body, char *why)
+static void
+s_on_disconnect (asp_partner_t *self, const aspw_msg_t *m)
 {
-    (void) self; (void) body; (void) why;
-    return 0;
-}
-
-static int
-s_on_disconnect (asp_partner_t *self, const msgpack_object *body, char *why)
-{
-    char reason [ASP_PARTNER_STR_MAX + 1] = "";
-    //  reason is informative; whatever it says, we must reconnect, so a
-    //  malformed one does not make us ignore the DISCONNECT.
-    if (asp_mp_get_str (body, "reason", reason, sizeof reason) != 0)
-        snprintf (reason, sizeof reason, "(none)");
-    (void) why;
-    char msg [ASP_PARTNER_STR_MAX + 40];
-    snprintf (msg, sizeof msg, "platform sent DISCONNECT: %s", reason);
+    char msg [ASPW_STR_MAX + 40];
+    snprintf (msg, sizeof msg, "platform sent DISCONNECT: %s", m->reason);
     s_lost (self, msg);
-    return 0;
 }
-
-typedef int (cmd_fn) (asp_partner_t *self, const msgpack_object *body, char *why);
-static const struct {
-    const char *name;
-    cmd_fn *fn;
-} s_commands [] = {
-    { "WELCOME", s_on_welcome },
-    { "OFFER", s_on_offer },
-    { "ASSIGNED", s_on_assigned },
-    { "CONFIRM", s_on_confirm },
-    { "WITHDRAW", s_on_withdraw },
-    { "ERROR", s_on_error },
-    { "HEARTBEAT", s_on_heartbeat },
-    { "DISCONNECT", s_on_disconnect },
-};
 
 static void
 s_bad (asp_partner_t *self, const char *why)
 {
     self->stats.bad_messages++;
-    s_log (self, ASP_LOG_WARN, "partner: ignored malformed message from platform", "reason", why, NULL);
+    s_log (self, ASP_PARTNER_LOG_WARN, "partner: ignored malformed message from platform", "reason", why, NULL);
 }
 
-//  Checks framing and body, then dispatches. Only a well-formed message is
-//  a sign of life: a peer that sends garbage is as good as gone.
+//  Decodes, then dispatches. Only a well-formed message is a sign of
+//  life: a peer that sends garbage is as good as gone.
 static void
 s_handle (asp_partner_t *self, zmsg_t *msg)
 {
-    char why [WHY_MAX + 32] = "";
-    if (zmsg_size (msg) != 3) {
-        snprintf (why, sizeof why, "expected 3 frames, got %zu", zmsg_size (msg));
+    aspw_msg_t *m = self->msg;
+    char err [WHY_MAX], why [WHY_MAX + 32];
+    if (aspw_msg_decode (m, msg, ASPW_FROM_PLATFORM, err, sizeof err)) {
+        snprintf (why, sizeof why, "%s%s%s", m->name, *m->name? ": ": "", err);
         s_bad (self, why);
+        if (m->id == ASPW_OFFER && *m->name)
+            s_on_bad_offer (self, m, err);
         return;
     }
-    zframe_t *sig = zmsg_first (msg);
-    zframe_t *cmdf = zmsg_next (msg);
-    zframe_t *bodyf = zmsg_next (msg);
-    size_t siglen = strlen (ASP_PARTNER_SIGNATURE);
-    if (zframe_size (sig) != siglen || memcmp (zframe_data (sig), ASP_PARTNER_SIGNATURE, siglen)) {
-        s_bad (self, "bad protocol signature");
-        return;
+    self->stats.received++;
+    self->expiry_at = asp_mono_ms () + (int64_t) self->heartbeat_ms * self->liveness;
+    switch (m->id) {
+        case ASPW_WELCOME:      s_on_welcome (self, m); break;
+        case ASPW_OFFER:        s_on_offer (self, m); break;
+        case ASPW_ASSIGNED:     s_on_assigned (self, m); break;
+        case ASPW_CONFIRM:      s_on_confirm (self, m); break;
+        case ASPW_WITHDRAW:     s_on_withdraw (self, m); break;
+        case ASPW_ERROR:        s_on_error (self, m); break;
+        case ASPW_DISCONNECT:   s_on_disconnect (self, m); break;
+        default:                break;          //  HEARTBEAT: a sign of life
     }
-    char cmd [16] = "";
-    size_t cmdlen = zframe_size (cmdf);
-    const byte *c = zframe_data (cmdf);
-    bool ok = cmdlen > 0 && cmdlen < sizeof cmd;
-    for (size_t i = 0; ok && i < cmdlen; i++)
-        ok = (c [i] >= 'A' && c [i] <= 'Z') || c [i] == '_';
-    if (!ok) {
-        s_bad (self, "bad command name");
-        return;
-    }
-    memcpy (cmd, c, cmdlen);
-    cmd_fn *fn = NULL;
-    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands [0]; i++)
-        if (streq (cmd, s_commands [i].name))
-            fn = s_commands [i].fn;
-    if (!fn) {
-        snprintf (why, sizeof why, "unknown command %s", cmd);
-        s_bad (self, why);
-        return;
-    }
-    if (zframe_size (bodyf) > ASP_PARTNER_BODY_MAX) {
-        snprintf (why, sizeof why, "%s body of %zu bytes is over the limit", cmd, zframe_size (bodyf));
-        s_bad (self, why);
-        return;
-    }
-    msgpack_unpacked u;
-    msgpack_unpacked_init (&u);
-    char err [WHY_MAX - 32];
-    if (asp_mp_unpack (&u, zframe_data (bodyf), zframe_size (bodyf), err, sizeof err)) {
-        snprintf (why, sizeof why, "%s body: %s", cmd, err);
-        s_bad (self, why);
-    }
-    else
-    if (u.data.type != MSGPACK_OBJECT_MAP) {
-        snprintf (why, sizeof why, "%s body is not a map", cmd);
-        s_bad (self, why);
-    }
-    else {
-        self->stats.received++;
-        self->expiry_at = asp_mono_ms () + (int64_t) self->heartbeat_ms * self->liveness;
-        char fwhy [WHY_MAX] = "";
-        if (fn (self, &u.data, fwhy)) {
-            snprintf (why, sizeof why, "%s: %s", cmd, fwhy);
-            s_bad (self, why);
-        }
-    }
-    msgpack_unpacked_destroy (&u);
 }
 
 static int
@@ -1079,7 +894,7 @@ s_lost (asp_partner_t *self, const char *why)
     self->reconnect_at = asp_mono_ms () + self->backoff_ms;
     char delay [24];
     snprintf (delay, sizeof delay, "%d", self->backoff_ms);
-    s_log (self, ASP_LOG_WARN, "partner: connection lost", "reason", why, "retry_in_ms", delay, NULL);
+    s_log (self, ASP_PARTNER_LOG_WARN, "partner: connection lost", "reason", why, "retry_in_ms", delay, NULL);
     self->backoff_ms = self->backoff_ms * 2 > self->reconnect_max_ms? self->reconnect_max_ms
                                                                      : self->backoff_ms * 2;
 }
@@ -1092,7 +907,7 @@ s_socket (asp_partner_t *self)
         return NULL;
     zcert_apply (self->cert, sock);
     zsock_set_curve_serverkey (sock, self->server_key);
-    zsock_set_maxmsgsize (sock, TRANSPORT_MAX);
+    zsock_set_maxmsgsize (sock, ASPW_TRANSPORT_MAX);
     zsock_set_sndtimeo (sock, 0);
     zsock_set_rcvtimeo (sock, 0);
     zsock_set_linger (sock, 0);
@@ -1128,7 +943,7 @@ s_connect (asp_partner_t *self)
     }
     //  Answers to the old connection's sends never come now.
     zlistx_purge (self->orphans);
-    s_log (self, ASP_LOG_INFO, "partner: connecting", "endpoint", self->endpoint, NULL);
+    s_log (self, ASP_PARTNER_LOG_INFO, "partner: connecting", "endpoint", self->endpoint, NULL);
     s_send_ready (self);
 }
 
@@ -1153,7 +968,7 @@ s_expire_offers (asp_partner_t *self, int64_t now)
     for (char *wo_id = (char *) zlistx_first (expired); wo_id;
          wo_id = (char *) zlistx_next (expired)) {
         s_job_drop (self, wo_id);
-        s_log (self, ASP_LOG_INFO, "partner: unanswered offer expired", "wo_id", wo_id, NULL);
+        s_log (self, ASP_PARTNER_LOG_INFO, "partner: unanswered offer expired", "wo_id", wo_id, NULL);
         if (self->handlers.withdraw)
             self->handlers.withdraw (self, wo_id, "expired", self->arg);
     }
@@ -1204,7 +1019,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     else
     if (self->state == S_ACTIVE) {
         if (now >= self->heartbeat_at) {
-            s_send_empty (self, "HEARTBEAT");
+            s_send (self, ASPW_HEARTBEAT, NULL, 0);
             self->heartbeat_at = now + self->heartbeat_ms;
         }
         int64_t patience = 2 * (int64_t) self->heartbeat_ms;
@@ -1299,8 +1114,8 @@ s_configure (asp_partner_t *self, const asp_partner_cfg_t *cfg, char *err, size_
         snprintf (err, errlen, "regions: %s", why);
         return -1;
     }
-    if (cfg->software && strlen (cfg->software) > ASP_PARTNER_STR_MAX) {
-        snprintf (err, errlen, "software name longer than %d bytes", ASP_PARTNER_STR_MAX);
+    if (cfg->software && strlen (cfg->software) > ASPW_STR_MAX) {
+        snprintf (err, errlen, "software name longer than %d bytes", ASPW_STR_MAX);
         return -1;
     }
     self->software = cfg->software? strdup (cfg->software): NULL;
@@ -1335,6 +1150,7 @@ asp_partner_new (zloop_t *loop, const asp_partner_cfg_t *cfg,
     self->arg = arg;
     self->jobs = zhashx_new ();
     zhashx_set_destructor (self->jobs, s_job_free);
+    self->msg = aspw_msg_new (ASPW_HEARTBEAT);
     self->pending = zlistx_new ();
     zlistx_set_destructor (self->pending, s_pending_free);
     self->done = zlistx_new ();
@@ -1372,8 +1188,8 @@ asp_partner_destroy (asp_partner_t **self_p)
     if (self->sock && self->state == S_ACTIVE) {
         //  Goodbye must leave before the socket closes.
         zsock_set_linger (self->sock, 500);
-        s_send_empty (self, "DISCONNECT");
-        s_log (self, ASP_LOG_INFO, "partner: disconnected", NULL);
+        s_send (self, ASPW_DISCONNECT, NULL, 0);
+        s_log (self, ASP_PARTNER_LOG_INFO, "partner: disconnected", NULL);
     }
     s_close (self);
     if (self->timer_id >= 0)
@@ -1383,6 +1199,7 @@ asp_partner_destroy (asp_partner_t **self_p)
     zlistx_destroy (&self->done);
     zlistx_destroy (&self->orphans);
     zcert_destroy (&self->cert);
+    aspw_msg_destroy (&self->msg);
     s_strv_free (&self->skills, self->skill_count);
     s_strv_free (&self->regions, self->region_count);
     free (self->software);
@@ -1414,7 +1231,7 @@ asp_partner_accept (asp_partner_t *self, const char *wo_id)
     if (job->pub.state != ASP_JOB_OFFERED)
         return s_fail (self, "work order %.64s is not an open offer", wo_id);
     job->pub.state = ASP_JOB_ACCEPTING;
-    s_answer (self, "ACCEPT", job->pub.wo_id, job->pub.offer_id, NULL, false);
+    s_answer (self, ASPW_ACCEPT, job->pub.wo_id, job->pub.offer_id, NULL, false);
     return 0;
 }
 
@@ -1424,19 +1241,19 @@ asp_partner_decline (asp_partner_t *self, const char *wo_id, const char *reason)
     job_t *job = s_job_for (self, wo_id);
     if (!job)
         return -1;
-    if (reason && strlen (reason) > ASP_PARTNER_STR_MAX)
-        return s_fail (self, "reason longer than %d bytes", ASP_PARTNER_STR_MAX);
+    if (reason && strlen (reason) > ASPW_STR_MAX)
+        return s_fail (self, "reason longer than %d bytes", ASPW_STR_MAX);
     if (job->pub.state == ASP_JOB_DECLINING)
         return 0;
     if (job->pub.state != ASP_JOB_OFFERED)
         return s_fail (self, "work order %.64s is not an open offer", wo_id);
     job->pub.state = ASP_JOB_DECLINING;
-    s_answer (self, "DECLINE", job->pub.wo_id, job->pub.offer_id, reason, false);
+    s_answer (self, ASPW_DECLINE, job->pub.wo_id, job->pub.offer_id, reason, false);
     return 0;
 }
 
 int64_t
-asp_partner_progress (asp_partner_t *self, const char *wo_id, const char *stage,
+asp_partner_progress (asp_partner_t *self, const char *wo_id, asp_stage_t stage,
                       const char *note, int64_t appointment_ms)
 {
     job_t *job = s_job_for (self, wo_id);
@@ -1444,34 +1261,35 @@ asp_partner_progress (asp_partner_t *self, const char *wo_id, const char *stage,
         return -1;
     if (job->pub.state != ASP_JOB_ACCEPTING && job->pub.state != ASP_JOB_ACCEPTED)
         return s_fail (self, "work order %.64s is not accepted or already completed", wo_id);
-    if (!stage || !s_in (stage, s_stages))
-        return s_fail (self, "stage '%.32s' is not one of scheduled, on_the_way, on_site, "
-                       "waiting_parts, note", stage? stage: "(null)");
-    if (note && strlen (note) > ASP_PARTNER_NOTE_MAX)
-        return s_fail (self, "note longer than %d bytes", ASP_PARTNER_NOTE_MAX);
+    char list [128];
+    if (!asp_vocab_name (&asp_vocab_stage, (int) stage))
+        return s_fail (self, "stage %d is not one of %s", (int) stage,
+                       asp_vocab_join (&asp_vocab_stage, list, sizeof list));
+    if (note && strlen (note) > ASPW_NOTE_MAX)
+        return s_fail (self, "note longer than %d bytes", ASPW_NOTE_MAX);
     if (appointment_ms < 0)
         return s_fail (self, "appointment_ms is negative");
-    if (s_pending_count (self, wo_id, "PROGRESS") >= MAX_PENDING_PER_JOB)
+    if (s_pending_count (self, wo_id, ASPW_PROGRESS) >= MAX_PENDING_PER_JOB)
         return s_fail (self, "%d progress reports of %.64s wait for confirmation",
                        MAX_PENDING_PER_JOB, wo_id);
-    pending_t *p = s_pending_new ("PROGRESS", job->pub.wo_id);
+    pending_t *p = s_pending_new (ASPW_PROGRESS, job->pub.wo_id);
     p->seq = ++job->pub.seq;
-    asp_mpmap_t *map = asp_mpmap_new ();
-    asp_mpmap_str (map, "wo_id", job->pub.wo_id);
-    asp_mpmap_int (map, "seq", p->seq);
-    asp_mpmap_str (map, "stage", stage);
-    if (note)
-        asp_mpmap_str (map, "note", note);
-    if (appointment_ms)
-        asp_mpmap_int (map, "appointment_ms", appointment_ms);
-    asp_mpmap_bytes (map, &p->body, &p->size);
-    asp_mpmap_destroy (&map);
+    aspw_msg_t *m = aspw_msg_new (ASPW_PROGRESS);
+    snprintf (m->wo_id, sizeof m->wo_id, "%s", job->pub.wo_id);
+    m->seq = p->seq;
+    m->stage = stage;
+    m->has_note = note != NULL;
+    snprintf (m->note, sizeof m->note, "%s", note? note: "");
+    m->has_appointment = appointment_ms != 0;
+    m->appointment_ms = appointment_ms;
+    s_pending_body (p, m);
+    aspw_msg_destroy (&m);
     s_pending_add (self, p, false);
     return p->seq;
 }
 
 int
-asp_partner_complete (asp_partner_t *self, const char *wo_id, const char *result,
+asp_partner_complete (asp_partner_t *self, const char *wo_id, asp_result_t result,
                       const char *note, const char *technician)
 {
     job_t *job = s_job_for (self, wo_id);
@@ -1479,23 +1297,24 @@ asp_partner_complete (asp_partner_t *self, const char *wo_id, const char *result
         return -1;
     if (job->pub.state != ASP_JOB_ACCEPTING && job->pub.state != ASP_JOB_ACCEPTED)
         return s_fail (self, "work order %.64s is not accepted or already completed", wo_id);
-    if (!result || !s_in (result, s_results))
-        return s_fail (self, "result '%.32s' is not one of fixed, not_fixed, installed",
-                       result? result: "(null)");
-    if (note && strlen (note) > ASP_PARTNER_NOTE_MAX)
-        return s_fail (self, "note longer than %d bytes", ASP_PARTNER_NOTE_MAX);
-    if (technician && strlen (technician) > ASP_PARTNER_STR_MAX)
-        return s_fail (self, "technician longer than %d bytes", ASP_PARTNER_STR_MAX);
-    pending_t *p = s_pending_new ("COMPLETE", job->pub.wo_id);
-    asp_mpmap_t *map = asp_mpmap_new ();
-    asp_mpmap_str (map, "wo_id", job->pub.wo_id);
-    asp_mpmap_str (map, "result", result);
-    if (note)
-        asp_mpmap_str (map, "note", note);
-    if (technician)
-        asp_mpmap_str (map, "technician", technician);
-    asp_mpmap_bytes (map, &p->body, &p->size);
-    asp_mpmap_destroy (&map);
+    char list [128];
+    if (!asp_vocab_name (&asp_vocab_result, (int) result))
+        return s_fail (self, "result %d is not one of %s", (int) result,
+                       asp_vocab_join (&asp_vocab_result, list, sizeof list));
+    if (note && strlen (note) > ASPW_NOTE_MAX)
+        return s_fail (self, "note longer than %d bytes", ASPW_NOTE_MAX);
+    if (technician && strlen (technician) > ASPW_STR_MAX)
+        return s_fail (self, "technician longer than %d bytes", ASPW_STR_MAX);
+    pending_t *p = s_pending_new (ASPW_COMPLETE, job->pub.wo_id);
+    aspw_msg_t *m = aspw_msg_new (ASPW_COMPLETE);
+    snprintf (m->wo_id, sizeof m->wo_id, "%s", job->pub.wo_id);
+    m->result = result;
+    m->has_note = note != NULL;
+    snprintf (m->note, sizeof m->note, "%s", note? note: "");
+    m->has_technician = technician != NULL;
+    snprintf (m->technician, sizeof m->technician, "%s", technician? technician: "");
+    s_pending_body (p, m);
+    aspw_msg_destroy (&m);
     job->complete_body = (char *) malloc (p->size);
     assert (job->complete_body);
     memcpy (job->complete_body, p->body, p->size);
@@ -1577,8 +1396,8 @@ typedef struct {
     char p1_cert [200];
     char p2_cert [200];
     char server_cert [200];
-    atomic_int offers, assigned, withdraws, errors, confirms, welcomes;
-    atomic_int last_dropped, bad_messages, held, p2_connects, p2_welcomes;
+    atomic_int offers, assigned, withdraws, errors, confirms, welcomes, w4_confirms;
+    atomic_int last_dropped, bad_messages, held, p2_connects, p2_welcomes, logs;
 } test_state_t;
 
 typedef struct {
@@ -1608,7 +1427,7 @@ s_test_assigned (asp_partner_t *self, const asp_partner_job_t *job, void *arg)
     ts->assigned++;
     assert (job->state == ASP_JOB_ACCEPTED);
     //  Continues after the platform's last recorded seq.
-    int64_t seq = asp_partner_progress (self, job->wo_id, "on_site", NULL, 0);
+    int64_t seq = asp_partner_progress (self, job->wo_id, ASP_STAGE_ON_SITE, NULL, 0);
     assert (seq == job->seq);
 }
 
@@ -1637,13 +1456,17 @@ s_test_confirm (asp_partner_t *self, const char *ref, const char *wo_id, int64_t
     (void) seq; (void) duplicate;
     test_state_t *ts = (test_state_t *) arg;
     ts->confirms++;
+    if (streq (ref, "ACCEPT") && streq (wo_id, "W4") && duplicate) {
+        ts->w4_confirms++;          //  ours now: do the work
+        assert (asp_partner_complete (self, wo_id, ASP_RESULT_FIXED, NULL, NULL) == 0);
+    }
     if (streq (ref, "ACCEPT") && !duplicate && (streq (wo_id, "W1") || streq (wo_id, "W3"))) {
-        assert (asp_partner_progress (self, wo_id, "on_the_way", "leaving now", 0) == 1);
-        assert (asp_partner_progress (self, wo_id, "bogus", NULL, 0) == -1);
+        assert (asp_partner_progress (self, wo_id, ASP_STAGE_ON_THE_WAY, "leaving now", 0) == 1);
+        assert (asp_partner_progress (self, wo_id, (asp_stage_t) 99, NULL, 0) == -1);
         assert (strstr (asp_partner_errstr (self), "stage"));
-        assert (asp_partner_complete (self, wo_id, "exploded", NULL, NULL) == -1);
-        assert (asp_partner_complete (self, wo_id, "fixed", "replaced fuse", "Li Wei") == 0);
-        assert (asp_partner_complete (self, wo_id, "fixed", NULL, NULL) == -1);
+        assert (asp_partner_complete (self, wo_id, (asp_result_t) -1, NULL, NULL) == -1);
+        assert (asp_partner_complete (self, wo_id, ASP_RESULT_FIXED, "replaced fuse", "Li Wei") == 0);
+        assert (asp_partner_complete (self, wo_id, ASP_RESULT_FIXED, NULL, NULL) == -1);
     }
 }
 
@@ -1654,6 +1477,18 @@ s_test_welcome (asp_partner_t *self, const char *partner_id, void *arg)
     test_state_t *ts = (test_state_t *) arg;
     assert (streq (partner_id, "P1"));
     ts->welcomes++;
+}
+
+//  The log handler: the library's only voice.
+static void
+s_test_log (asp_partner_t *self, asp_partner_log_level_t level, const char *msg,
+            const char *const *fields, void *arg)
+{
+    (void) level;
+    test_state_t *ts = (test_state_t *) arg;
+    assert (msg && *msg && streq (fields [0], "partner") && fields [1]);
+    if (streq (asp_partner_id (self), "P1"))
+        ts->logs++;
 }
 
 static int
@@ -1684,7 +1519,7 @@ s_test_actor (zsock_t *pipe, void *arg)
     test_state_t *ts = (test_state_t *) arg;
     zloop_t *loop = zloop_new ();
     asp_partner_handlers_t h = { s_test_offer, s_test_assigned, s_test_withdraw,
-                                 s_test_error, s_test_confirm, s_test_welcome };
+                                 s_test_error, s_test_confirm, s_test_welcome, s_test_log };
     asp_partner_cfg_t cfg = {
         .endpoint = ts->endpoint, .cert_file = ts->p1_cert,
         .server_cert_file = ts->server_cert, .capacity = 3, .skills = "heater, ac",
@@ -1753,7 +1588,7 @@ s_fake_send (fake_t *f, const char *cmd, asp_mpmap_t *map)
     char *data;
     size_t size;
     asp_mpmap_bytes (map, &data, &size);
-    s_fake_send_raw (f, ASP_PARTNER_SIGNATURE, cmd, data, size);
+    s_fake_send_raw (f, ASPW_SIGNATURE, cmd, data, size);
     free (data);
     asp_mpmap_destroy (&map);
 }
@@ -1771,7 +1606,7 @@ s_fake_recv (fake_t *f, int timeout_ms, fake_msg_t *m)
         assert (msg && zmsg_size (msg) == 4);
         zframe_t *id = zmsg_pop (msg);
         zframe_t *sig = zmsg_pop (msg);
-        assert (zframe_streq (sig, ASP_PARTNER_SIGNATURE));
+        assert (zframe_streq (sig, ASPW_SIGNATURE));
         //  CZMQ's zauth puts the client key (Z85) in User-Id and the
         //  certificate's metadata in the frame metadata.
         const char *user_id = zframe_meta (sig, "User-Id");
@@ -1796,7 +1631,7 @@ s_fake_recv (fake_t *f, int timeout_ms, fake_msg_t *m)
         f->peer = id;
         if (streq (m->cmd, "HEARTBEAT")) {
             if (f->echo)
-                s_fake_send_raw (f, ASP_PARTNER_SIGNATURE, "HEARTBEAT", "\x80", 1);
+                s_fake_send_raw (f, ASPW_SIGNATURE, "HEARTBEAT", "\x80", 1);
             s_fake_msg_done (m);
             continue;
         }
@@ -1959,7 +1794,7 @@ static void
 s_test_api (test_state_t *ts, const char *public_cert)
 {
     zloop_t *loop = zloop_new ();
-    asp_partner_handlers_t h = { s_test_offer, s_test_assigned, NULL, NULL, NULL, NULL };
+    asp_partner_handlers_t h = { s_test_offer, s_test_assigned, NULL, NULL, NULL, NULL, NULL };
     asp_partner_cfg_t cfg = { .endpoint = ts->endpoint, .cert_file = ts->p1_cert,
                               .server_cert_file = ts->server_cert };
     char err [256];
@@ -1969,7 +1804,7 @@ s_test_api (test_state_t *ts, const char *public_cert)
     assert (!asp_partner_connected (p));
     assert (asp_partner_accept (p, "W404") == -1);
     assert (strstr (asp_partner_errstr (p), "unknown work order"));
-    assert (asp_partner_progress (p, "W404", "on_site", NULL, 0) == -1);
+    assert (asp_partner_progress (p, "W404", ASP_STAGE_ON_SITE, NULL, 0) == -1);
     assert (asp_partner_set_capacity (p, 0) == -1);
     assert (asp_partner_set_capacity (p, 7) == 0 && asp_partner_capacity (p) == 7);
     assert (asp_partner_job (p, "W404") == NULL && asp_partner_held (p) == 0);
@@ -2128,16 +1963,16 @@ asp_partner_test (void)
     //  Garbage from the platform is logged, counted and ignored.
     zmsg_t *two = zmsg_new ();
     zmsg_append (two, &(zframe_t *) { zframe_dup (f->peer) });
-    zmsg_addstr (two, ASP_PARTNER_SIGNATURE);
+    zmsg_addstr (two, ASPW_SIGNATURE);
     zmsg_addstr (two, "HEARTBEAT");
     assert (zmsg_send (&two, f->router) == 0);
     s_fake_send_raw (f, "XXXX1", "HEARTBEAT", "\x80", 1);
-    s_fake_send_raw (f, ASP_PARTNER_SIGNATURE, "OFFER", "\xc1", 1);
-    s_fake_send_raw (f, ASP_PARTNER_SIGNATURE, "OFFER", "\xdd\xff\x00\x00\x00", 5);
-    s_fake_send_raw (f, ASP_PARTNER_SIGNATURE, "OFFER", "\x01", 1);
-    s_fake_send_raw (f, ASP_PARTNER_SIGNATURE, "FROB", "\x80", 1);
-    s_fake_send_raw (f, ASP_PARTNER_SIGNATURE, "offer", "\x80", 1);
-    s_fake_send_raw (f, ASP_PARTNER_SIGNATURE, "CONFIRM", "\x81\xa3" "ref" "\xa6" "ACCEPT", 12);
+    s_fake_send_raw (f, ASPW_SIGNATURE, "OFFER", "\xc1", 1);
+    s_fake_send_raw (f, ASPW_SIGNATURE, "OFFER", "\xdd\xff\x00\x00\x00", 5);
+    s_fake_send_raw (f, ASPW_SIGNATURE, "OFFER", "\x01", 1);
+    s_fake_send_raw (f, ASPW_SIGNATURE, "FROB", "\x80", 1);
+    s_fake_send_raw (f, ASPW_SIGNATURE, "offer", "\x80", 1);
+    s_fake_send_raw (f, ASPW_SIGNATURE, "CONFIRM", "\x81\xa3" "ref" "\xa6" "ACCEPT", 12);
     asp_mpmap_t *w = asp_mpmap_new ();
     asp_mpmap_str (w, "partner_id", "P1");
     asp_mpmap_str (w, "heartbeat_ms", "fast");
@@ -2147,7 +1982,7 @@ asp_partner_test (void)
     s_fake_expect (f, "DECLINE", "W9", 2000, &m);
     char reason [128];
     assert (asp_mp_get_str (m.body, "reason", reason, sizeof reason) == 0);
-    assert (strstr (reason, "malformed offer: missing kind"));
+    assert (strstr (reason, "malformed offer: field 'kind' is required"));
     s_fake_msg_done (&m);
     s_fake_confirm (f, "DECLINE", "W9", 0, false);
     s_fake_until (f, &ts->bad_messages, 10, 2000);
@@ -2162,6 +1997,19 @@ asp_partner_test (void)
     s_fake_quiet (f, 300);
     assert (ts->held == 0);
 
+    //  An ACCEPT recorded but never confirmed (the platform restarted):
+    //  ASSIGNED for it is its confirmation, and the caller hears so once;
+    //  it is not a second job, and the late CONFIRM of the resent ACCEPT
+    //  changes nothing.
+    s_fake_offer (f, "OFFER", "W4", "W4.1", 10000, NULL);
+    s_fake_expect (f, "ACCEPT", "W4", 2000, NULL);
+    s_fake_offer (f, "ASSIGNED", "W4", "W4.1", 0, NULL);
+    s_fake_expect (f, "COMPLETE", "W4", 2000, NULL);
+    s_fake_confirm (f, "ACCEPT", "W4", 0, true);
+    s_fake_confirm (f, "COMPLETE", "W4", 0, false);
+    s_fake_quiet (f, 300);
+    assert (ts->w4_confirms == 1 && ts->assigned == 0 && ts->held == 0);
+
     //  WITHDRAW of an unanswered offer; local expiry of another.
     s_fake_offer (f, "OFFER", "WH1", "WH1.1", 10000, NULL);
     s_fake_offer (f, "OFFER", "WH2", "WH2.1", 50, NULL);
@@ -2170,7 +2018,7 @@ asp_partner_test (void)
     asp_mpmap_str (wd, "reason", "expired");
     s_fake_send (f, "WITHDRAW", wd);
     s_fake_until (f, &ts->withdraws, 2, 2000);
-    assert (ts->offers == 4);
+    assert (ts->offers == 5);
 
     //  Capacity is enforced locally too: a fourth held job is declined.
     s_fake_offer (f, "OFFER", "WH3", "WH3.1", 10000, NULL);
@@ -2255,6 +2103,7 @@ asp_partner_test (void)
     s_fake_quiet (f, 300);
     assert (ts->assigned == 1);
 
+
     //  not_ready: reconnect, nothing refused for good.
     s_fake_error (f, "PROGRESS", "W5", "not_ready");
     assert (s_fake_wait_ready (f, 3000));
@@ -2265,6 +2114,9 @@ asp_partner_test (void)
     assert (ts->p2_connects >= 2);
     assert (ts->p2_welcomes == 0);
     assert (f->foreign == 0);
+
+    //  Everything the library had to say went to the log handler.
+    assert (ts->logs > 10);
 
     //  Destroying the partner says goodbye.
     zactor_destroy (&actor);

@@ -1,4 +1,5 @@
-/*  asp_partner: the partner side of the Partner Worker Protocol (ASPW/1).
+/*  asp_partner: the partner side of the Partner Worker Protocol (ASPW/1),
+    the library a partner service center links (the partner SDK).
 
     A partner service center runs one asp_partner_t per identity. It connects
     a DEALER to the platform's ROUTER with CURVE, says READY, and then lives
@@ -10,22 +11,25 @@
     one timer.
 
     The protocol is docs/partner-protocol.md; this class is its reference
-    client. Work orders are deduplicated by wo_id: an OFFER or ASSIGNED for
-    a wo_id the partner holds is the same job, never a second one.
+    client, and every message goes through the codec aspw_proto (the one
+    routing uses). Work orders are deduplicated by wo_id: an OFFER or
+    ASSIGNED for a wo_id the partner holds is the same job, never a second
+    one.
+
+    The SDK writes nothing to stdout or stderr: it reports what happens
+    through the optional log handler. It links libzmq, CZMQ and msgpack-c
+    only; after `cmake --install`, build against it with
+    `pkg-config --cflags --libs aspw-partner`.
 
     Callbacks run on the loop thread. They may call the action functions
-    (accept, decline, progress, complete) but must not destroy the partner. */
+    (accept, decline, progress, complete) but must not destroy the partner.
+    Strings passed to callbacks are valid during the call only.            */
 #ifndef ASP_PARTNER_H
 #define ASP_PARTNER_H
+#include "aspw_proto.h"
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#define ASP_PARTNER_SIGNATURE   "ASPW1"
-#define ASP_PARTNER_STR_MAX     256         //  protocol limit for strings
-#define ASP_PARTNER_NOTE_MAX    2000        //  protocol limit for notes
-#define ASP_PARTNER_BODY_MAX    (64 * 1024) //  larger bodies are refused
-#define ASP_PARTNER_LIST_MAX    64          //  skills / regions entries
 
 typedef struct asp_partner_t asp_partner_t;
 
@@ -41,14 +45,14 @@ typedef enum {
 
 //  One work order. Strings are NUL-terminated copies.
 typedef struct {
-    char wo_id [ASP_PARTNER_STR_MAX + 1];
-    char offer_id [ASP_PARTNER_STR_MAX + 1];    //  the current offer (ASSIGNED names it too)
-    char ticket_id [ASP_PARTNER_STR_MAX + 1];
-    char kind [32];
-    char category [ASP_PARTNER_STR_MAX + 1];
-    char region [ASP_PARTNER_STR_MAX + 1];
-    char tier [16];
-    char summary [ASP_PARTNER_NOTE_MAX + 1];
+    char wo_id [ASPW_STR_MAX + 1];
+    char offer_id [ASPW_STR_MAX + 1];   //  the current offer (ASSIGNED names it too)
+    char ticket_id [ASPW_STR_MAX + 1];
+    asp_kind_t kind;
+    char category [ASPW_STR_MAX + 1];
+    char region [ASPW_STR_MAX + 1];
+    asp_tier_t tier;
+    char summary [ASPW_NOTE_MAX + 1];
     int64_t priority;
     int64_t expires_ms;     //  as received in OFFER; 0 for ASSIGNED
     int64_t seq;            //  last PROGRESS seq sent or known to the platform
@@ -65,6 +69,11 @@ typedef struct {
     bool job_dropped;       //  the partner no longer holds wo_id
 } asp_partner_error_t;
 
+//  Log levels of the log handler.
+typedef enum {
+    ASP_PARTNER_LOG_DEBUG = 0, ASP_PARTNER_LOG_INFO, ASP_PARTNER_LOG_WARN, ASP_PARTNER_LOG_ERROR
+} asp_partner_log_level_t;
+
 typedef struct {
     //  A new work order is offered: answer with accept or decline before
     //  job->expires_ms. Required.
@@ -79,11 +88,18 @@ typedef struct {
     //  The platform refused a command for good. Optional.
     void (*error) (asp_partner_t *self, const asp_partner_error_t *error, void *arg);
     //  The platform recorded a command (ref ACCEPT, DECLINE, PROGRESS or
-    //  COMPLETE; seq for PROGRESS). Optional.
+    //  COMPLETE; seq for PROGRESS). An ASSIGNED for a job whose ACCEPT was
+    //  not confirmed yet also proves the ACCEPT recorded: it is reported
+    //  here once, as ref ACCEPT with duplicate true. Optional.
     void (*confirm) (asp_partner_t *self, const char *ref, const char *wo_id,
                      int64_t seq, bool duplicate, void *arg);
     //  A WELCOME arrived (first connection or reconnection). Optional.
     void (*welcome) (asp_partner_t *self, const char *partner_id, void *arg);
+    //  Something worth logging happened: msg, and fields as key, value
+    //  pairs ending with NULL (the partner's id is always the first).
+    //  Optional: without it the library says nothing.
+    void (*log) (asp_partner_t *self, asp_partner_log_level_t level, const char *msg,
+                 const char *const *fields, void *arg);
 } asp_partner_handlers_t;
 
 //  Settings; strings are copied by asp_partner_new. Zero means default.
@@ -128,12 +144,12 @@ int  asp_partner_start (asp_partner_t *self);
 //  it is refused locally (unknown work order, wrong state, bad field).
 int  asp_partner_accept (asp_partner_t *self, const char *wo_id);
 int  asp_partner_decline (asp_partner_t *self, const char *wo_id, const char *reason);
-//  stage: scheduled, on_the_way, on_site, waiting_parts, note. note may be
-//  NULL; appointment_ms 0 = none. Returns the seq used (>= 1) or -1.
-int64_t asp_partner_progress (asp_partner_t *self, const char *wo_id, const char *stage,
+//  note may be NULL; appointment_ms 0 = none. Returns the seq used (>= 1)
+//  or -1.
+int64_t asp_partner_progress (asp_partner_t *self, const char *wo_id, asp_stage_t stage,
                               const char *note, int64_t appointment_ms);
-//  result: fixed, not_fixed, installed. note, technician may be NULL.
-int  asp_partner_complete (asp_partner_t *self, const char *wo_id, const char *result,
+//  note, technician may be NULL.
+int  asp_partner_complete (asp_partner_t *self, const char *wo_id, asp_result_t result,
                            const char *note, const char *technician);
 //  Changes capacity and sends READY again when connected. 0 or -1.
 int  asp_partner_set_capacity (asp_partner_t *self, int capacity);

@@ -37,7 +37,7 @@ def forged(svc, tid):
         "sla-timer": ("ticket.created", fresh, ticket_created(fresh)),
         "notification": ("ticket.created", fresh, ticket_created(fresh)),
         "feedback": ("workorder.completed", fresh, {"wo_id": "W" + fresh, "partner_id": "P9",
-                                                    "result": "repaired"}),
+                                                    "result": "fixed"}),
     }[svc]
 
 

@@ -31,6 +31,7 @@ import time
 import msgpack
 import zmq
 
+import aspw
 import harness
 from harness import HarnessError, Proc, Redis, binary, free_port, key, new_id, run, shard_keys, wait_for
 
@@ -68,16 +69,7 @@ def waiting(predicate, timeout, failure):
 
 # --- certificates (zcert format; the public ones carry partner_id) -------------
 
-def write_cert(path, public, secret=None, meta=None):
-    with open(path, "w") as f:
-        f.write("#   ZeroMQ CURVE certificate (routing_protocol_test)\n")
-        f.write("metadata\n")
-        for k, v in (meta or {}).items():
-            f.write('    %s = "%s"\n' % (k, v))
-        f.write("curve\n")
-        f.write('    public-key = "%s"\n' % public.decode())
-        if secret:
-            f.write('    secret-key = "%s"\n' % secret.decode())
+write_cert = aspw.write_cert
 
 
 def make_certs():
@@ -210,7 +202,7 @@ class Partner:
         self.sock.send_multipart(frames)
 
     def send(self, cmd, body=None):
-        self.send_raw([b"ASPW1", cmd.encode(), msgpack.packb(body or {}, use_bin_type=True)])
+        self.send_raw(aspw.frames(cmd, body))
 
     def ready(self, expect_assigned=None):
         self.send("READY", {"capacity": self.capacity, "skills": self.skills,
@@ -260,7 +252,7 @@ class PartnerSide:
             for p in self.partners:
                 if p.heartbeat and now - p.last_hb >= HEARTBEAT_MS / 1000.0 / 2:
                     try:
-                        p.sock.send_multipart([b"ASPW1", b"HEARTBEAT", b"\x80"], zmq.DONTWAIT)
+                        p.sock.send_multipart(aspw.frames("HEARTBEAT"), zmq.DONTWAIT)
                     except zmq.Again:
                         pass
                     p.last_hb = now
@@ -269,11 +261,10 @@ class PartnerSide:
             for p in self.partners:
                 while p.sock in events and p.sock.poll(0):
                     frames = p.sock.recv_multipart()
-                    check(len(frames) == 3 and frames[0] == b"ASPW1",
-                          "%s got a malformed message %r" % (p.pid, frames))
-                    cmd = frames[1].decode()
-                    body = msgpack.unpackb(frames[2], raw=False)
-                    check(isinstance(body, dict), "body is not a map: %r" % frames)
+                    try:
+                        cmd, body = aspw.parse(frames, sender="platform")
+                    except ValueError as e:
+                        raise Failure("%s got a malformed message: %s" % (p.pid, e))
                     if cmd != "HEARTBEAT":
                         body["_cmd"] = cmd
                         p.inbox.append(body)
@@ -409,6 +400,27 @@ def scenario_happy_path(h, bus, redis, p1, p2):
     check(redis.cmd("ZSCORE", key("rt:open", wo[1:]), wo) is None, "completed work order still open")
 
 
+def scenario_id_limit(h, bus, redis, p1, p2):
+    log("the longest ticket id names a work order that every step accepts")
+    ID_MAX = 48                         # common/asp_id.h: ids are 1..47 characters
+    t = new_id("T")
+    t = t + "x" * (ID_MAX - 1 - len(t))
+    wo = "W" + t
+    check(len(wo) == ID_MAX, "wo_id of %d characters" % len(wo))
+    bus.ticket(t)
+    x, offer = offer_to(h, [p1, p2], wo)
+    x.command("ACCEPT", {"wo_id": wo, "offer_id": offer["offer_id"]})
+    x.command("PROGRESS", {"wo_id": wo, "seq": 1, "stage": "on_site"})
+    x.command("COMPLETE", {"wo_id": wo, "result": "fixed"})
+    wait_events(redis, t, "workorder.completed", 1)
+    # One character more is not an id: refused at the bus, no work order.
+    too_long = t + "x"
+    msg_id, reply = bus.send_ticket(too_long, {"type": "repair", "category": "heater",
+                                               "region": "shanghai"})
+    check(reply[0] == "NAK", "a %d-character ticket id was accepted: %r" % (len(too_long), reply))
+    check(not redis.hgetall("rt:wo:W" + too_long), "work order for a too long ticket id")
+
+
 def scenario_decline(h, bus, redis, p1, p2):
     log("decline -> re-offer to the other partner; not_yours and friends")
     t, wo, x, y = offer_new(h, bus, p1, p2)
@@ -513,22 +525,22 @@ def scenario_refused(h, keys):
 def scenario_garbage(h, p, wo, seq):
     log("garbage -> ERROR bad_message; the service keeps serving")
     cases = [
-        [b"ASPW1", b"HEARTBEAT"],                                   # 2 frames
-        [b"ASPW1", b"HEARTBEAT", b"\x80", b"x"],                    # 4 frames
+        [aspw.SIGNATURE, b"HEARTBEAT"],                                   # 2 frames
+        [aspw.SIGNATURE, b"HEARTBEAT", b"\x80", b"x"],                    # 4 frames
         [b"ASPW9", b"HEARTBEAT", b"\x80"],                          # signature
-        [b"ASPW1", b"HEARTBEAT", b"\xdd\xff\x00\x00\x00"],          # msgpack bomb
-        [b"ASPW1", b"HEARTBEAT", b"\x81\xa1"],                      # truncated
-        [b"ASPW1", b"HEARTBEAT", b"\x93\x01\x02\x03"],              # not a map
-        [b"ASPW1", b"FLY", b"\x80"],                                # unknown command
-        [b"ASPW1", b"accept", b"\x80"],                             # not upper case
-        [b"ASPW1", b"ACCEPT", msgpack.packb({"wo_id": wo})],        # missing offer_id
-        [b"ASPW1", b"PROGRESS", msgpack.packb({"wo_id": wo, "seq": 0, "stage": "on_site"})],
-        [b"ASPW1", b"PROGRESS", msgpack.packb({"wo_id": wo, "seq": 5, "stage": "dancing"})],
-        [b"ASPW1", b"COMPLETE", msgpack.packb({"wo_id": 42, "result": "fixed"})],
-        [b"ASPW1", b"COMPLETE", b"\x83" + msgpack.packb("wo_id") + msgpack.packb(wo)
+        [aspw.SIGNATURE, b"HEARTBEAT", b"\xdd\xff\x00\x00\x00"],          # msgpack bomb
+        [aspw.SIGNATURE, b"HEARTBEAT", b"\x81\xa1"],                      # truncated
+        [aspw.SIGNATURE, b"HEARTBEAT", b"\x93\x01\x02\x03"],              # not a map
+        [aspw.SIGNATURE, b"FLY", b"\x80"],                                # unknown command
+        [aspw.SIGNATURE, b"accept", b"\x80"],                             # not upper case
+        [aspw.SIGNATURE, b"ACCEPT", msgpack.packb({"wo_id": wo})],        # missing offer_id
+        [aspw.SIGNATURE, b"PROGRESS", msgpack.packb({"wo_id": wo, "seq": 0, "stage": "on_site"})],
+        [aspw.SIGNATURE, b"PROGRESS", msgpack.packb({"wo_id": wo, "seq": 5, "stage": "dancing"})],
+        [aspw.SIGNATURE, b"COMPLETE", msgpack.packb({"wo_id": 42, "result": "fixed"})],
+        [aspw.SIGNATURE, b"COMPLETE", b"\x83" + msgpack.packb("wo_id") + msgpack.packb(wo)
          + msgpack.packb("result") + msgpack.packb("fixed")
          + msgpack.packb("note") + b"\xa2\xff\xfe"],                  # invalid UTF-8
-        [b"ASPW1", b"HEARTBEAT", msgpack.packb({"pad": "x" * (70 * 1024)})],   # > 64 KiB
+        [aspw.SIGNATURE, b"HEARTBEAT", msgpack.packb({"pad": "x" * (aspw.MSG_MAX + 6 * 1024)})],   # > 64 KiB
     ]
     for frames in cases:
         p.send_raw(frames)
@@ -541,7 +553,7 @@ def scenario_garbage(h, p, wo, seq):
     # Beyond 1 MiB the transport drops that connection; others are unaffected.
     big = Partner(h, p.pid, (p.pub, p.sec))
     big.heartbeat = False
-    big.send_raw([b"ASPW1", b"HEARTBEAT", b"\x80" + b"x" * (1100 * 1024)])
+    big.send_raw([aspw.SIGNATURE, b"HEARTBEAT", b"\x80" + b"x" * (aspw.TRANSPORT_MAX + 76 * 1024)])
     h.pump(0.3)
     h.partners.remove(big)
     big.sock.close(0)
@@ -642,6 +654,7 @@ def scenarios(redis, routing, routing_pub, keys):
     check(reply[0] == "NAK" and reply[1] == bad_id and "category" in reply[2], "NAK %r" % reply)
 
     scenario_happy_path(h, bus, redis, p1, p2)
+    scenario_id_limit(h, bus, redis, p1, p2)
     t2, y2 = scenario_decline(h, bus, redis, p1, p2)
     t3, y3 = scenario_timeout(h, bus, redis, p1, p2)
     t7, p3 = scenario_pending_and_liveness(h, bus, redis, keys)

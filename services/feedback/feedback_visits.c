@@ -1,5 +1,6 @@
 #include "feedback_visits.h"
 #include "asp_config.h"
+#include "asp_vocab.h"
 #include <assert.h>
 
 extern const char asp_lua_completed [];
@@ -27,16 +28,19 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
 {
     (void) svc;
     feedback_visits_t *self = (feedback_visits_t *) arg;
-    char partner [ASP_ID_MAX] = "", wo [ASP_ID_MAX] = "", result [32] = "";
+    char partner [ASP_ID_MAX] = "", wo [ASP_CHILD_ID_MAX] = "", result [32] = "";
     if (!*env->ticket
     ||  asp_mp_get_str (env->body, "partner_id", partner, sizeof partner)
     ||  asp_mp_get_str (env->body, "wo_id", wo, sizeof wo)
-    ||  asp_mp_get_str (env->body, "result", result, sizeof result)) {
-        snprintf (reason, len, "workorder.completed needs a ticket id and string partner_id, wo_id, result");
+    ||  asp_mp_get_str (env->body, "result", result, sizeof result)
+    ||  asp_vocab_parse (&asp_vocab_result, result) < 0) {
+        char list [64];
+        snprintf (reason, len, "workorder.completed needs a ticket id, string partner_id and wo_id, "
+                  "and a result (%s)", asp_vocab_join (&asp_vocab_result, list, sizeof list));
         return NULL;
     }
     int64_t now = asp_now_ms ();
-    char visit [ASP_ID_MAX + 1];
+    char visit [ASP_CHILD_ID_MAX];
     snprintf (visit, sizeof visit, "V%s", env->ticket);
     asp_msg_t *msg = asp_msg_reply (ASP_EV_VISIT_SCHEDULED, env);
     asp_mpmap_str (msg->body, "visit_id", visit);
@@ -121,19 +125,11 @@ feedback_partner_score (asp_rds_t *rds, const char *partner, feedback_score_t *s
     snprintf (f [1], sizeof f [1], "%s:surveys", partner);
     snprintf (f [2], sizeof f [2], "%s:score_sum", partner);
     snprintf (f [3], sizeof f [3], "%s:resolved", partner);
+    const char *argv [] = { "HMGET", FEEDBACK_KEY_PARTNERS, f [0], f [1], f [2], f [3] };
+    redisReply *replies [ASP_SHARDS];
+    int rc = asp_rds_each_shard (rds, 6, argv, replies);
     for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        char key [ASP_KEY_MAX];
-        asp_key_fmt (key, sizeof key, n, FEEDBACK_KEY_PARTNERS);
-        const char *argv [] = { "HMGET", key, f [0], f [1], f [2], f [3] };
-        size_t lens [6];
-        for (int i = 0; i < 6; i++)
-            lens [i] = strlen (argv [i]);
-        if (asp_rds_append (rds, 6, argv, lens))
-            return -1;
-    }
-    int rc = 0;
-    for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        redisReply *r = asp_rds_reply (rds);
+        redisReply *r = replies [n];
         if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
             rc = -1;
         else {

@@ -2,6 +2,7 @@
 #include "asp_config.h"
 #include "asp_json.h"
 #include "asp_log.h"
+#include "asp_vocab.h"
 #include "intake_ticket.h"
 #include <assert.h>
 #include <string.h>
@@ -24,10 +25,6 @@ struct intake_api_t {
     asp_counter_t *created, *invalid;
 };
 
-static const char *s_types [] = { "installation", "repair", "maintenance", "complaint", "consultation", "return", NULL };
-static const char *s_tiers [] = { "standard", "express", NULL };
-static const char *s_classes [] = { "A", "B", "C", NULL };
-static const char *s_channels [] = { "hotline", "web", "app", "email", "letter", "visit", NULL };
 static const char *s_roles [] = { "agent", "supervisor", "ops", "admin", "system", NULL };
 
 static bool
@@ -122,10 +119,10 @@ s_fail (s_err_t *err, const char *fmt, const char *field)
 }
 
 //  Required (minlen >= 1) or optional string in [minlen, maxlen], optionally
-//  from a set. *out is NULL when optional and absent.
+//  a word of vocab. *out is NULL when optional and absent.
 static bool
 s_str (const cJSON *obj, const char *key, const char *path, size_t minlen, size_t maxlen,
-       const char **set, bool required, const char **out, s_err_t *err)
+       const asp_vocab_t *vocab, bool required, const char **out, s_err_t *err)
 {
     int rc = asp_json_str (obj, key, minlen, maxlen, out);
     if (rc == 1) {
@@ -139,11 +136,10 @@ s_str (const cJSON *obj, const char *key, const char *path, size_t minlen, size_
                   path, minlen, maxlen);
         return false;
     }
-    if (set && !s_in (*out, set)) {
-        char list [200] = "";
-        for (int i = 0; set [i]; i++)
-            snprintf (list + strlen (list), sizeof list - strlen (list), "%s%s", i? ", ": "", set [i]);
-        snprintf (err->message, sizeof err->message, "%s must be one of: %s", path, list);
+    if (vocab && asp_vocab_parse (vocab, *out) < 0) {
+        char list [200];
+        snprintf (err->message, sizeof err->message, "%s must be one of: %s", path,
+                  asp_vocab_join (vocab, list, sizeof list));
         return false;
     }
     return true;
@@ -206,9 +202,9 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, s_err_t *err)
     if (!cJSON_IsObject (j))
         return s_fail (err, "%s must be a JSON object", "the body");
     if (!s_only (j, top, "", err)
-    ||  !s_str (j, "type", "type", 1, 32, s_types, true, &t->type, err)
-    ||  !s_str (j, "tier", "tier", 1, 32, s_tiers, false, &t->tier, err)
-    ||  !s_str (j, "channel", "channel", 1, 32, s_channels, false, &t->channel, err)
+    ||  !s_str (j, "type", "type", 1, 32, &asp_vocab_kind, true, &t->type, err)
+    ||  !s_str (j, "tier", "tier", 1, 32, &asp_vocab_tier, false, &t->tier, err)
+    ||  !s_str (j, "channel", "channel", 1, 32, &asp_vocab_channel, false, &t->channel, err)
     ||  !s_str (j, "agent", "agent", 1, 64, NULL, false, &t->agent, err)
     ||  !s_str (j, "description", "description", 1, 2000, NULL, true, &t->description, err))
         return false;
@@ -228,7 +224,7 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, s_err_t *err)
     ||  !s_phone (t->phone, err)
     ||  !s_str (c, "region", "customer.region", 1, 64, NULL, true, &t->region, err)
     ||  !s_str (c, "address", "customer.address", 1, 256, NULL, false, &t->address, err)
-    ||  !s_str (c, "class", "customer.class", 1, 1, s_classes, false, &t->cclass, err))
+    ||  !s_str (c, "class", "customer.class", 1, 1, &asp_vocab_class, false, &t->cclass, err))
         return false;
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive (j, "product");
     if (!cJSON_IsObject (pr))
@@ -238,9 +234,9 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, s_err_t *err)
     ||  !s_str (pr, "model", "product.model", 1, 64, NULL, true, &t->model, err)
     ||  !s_str (pr, "category", "product.category", 1, 64, NULL, true, &t->category, err))
         return false;
-    if (!t->tier) t->tier = "standard";
-    if (!t->channel) t->channel = "web";
-    if (!t->cclass) t->cclass = "C";
+    if (!t->tier) t->tier = asp_vocab_name (&asp_vocab_tier, ASP_TIER_STANDARD);
+    if (!t->channel) t->channel = asp_vocab_name (&asp_vocab_channel, ASP_CHANNEL_WEB);
+    if (!t->cclass) t->cclass = asp_vocab_name (&asp_vocab_class, ASP_CLASS_C);
     if (!t->agent) t->agent = "";
     if (!t->address) t->address = "";
     return true;
@@ -398,7 +394,7 @@ s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
     snprintf (priority, sizeof priority, "%lld", (long long) t.priority);
     snprintf (created, sizeof created, "%lld", (long long) now);
     const char *fields [] = {
-        "id", id, "status", "received", "rank", "0",
+        "id", id, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED), "rank", "0",
         "type", t.type, "tier", t.tier, "channel", t.channel, "agent", t.agent,
         "description", t.description,
         "customer_name", t.name, "customer_phone", t.phone, "customer_region", t.region,
@@ -428,7 +424,7 @@ s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
         asp_outbox_remote_add_txn (self->outbox, txn);
         cJSON *out = cJSON_CreateObject ();
         cJSON_AddStringToObject (out, "id", tid? tid: id);
-        cJSON_AddStringToObject (out, "status", "received");
+        cJSON_AddStringToObject (out, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED));
         if (created) {
             cJSON_AddNumberToObject (out, "created_ms", (double) now);
             asp_counter_inc (self->created);
@@ -575,7 +571,7 @@ s_survey (intake_api_t *self, const char *id, const asp_http_req_t *req, asp_htt
     asp_txn_key (txn, INTAKE_KEY_SURVEY, id);
     asp_txn_arg (txn, "%lld", (long long) now);
     asp_txn_arg (txn, "%s", entry);
-    asp_txn_arg (txn, "%d", INTAKE_RANK_COMPLETED);
+    asp_txn_arg (txn, "%d", ASP_STATUS_COMPLETED);
     cJSON_free (entry);
     asp_txn_publish (txn, &msg);
     asp_txn_exec (self->rds, ASP_SVC_INTAKE, &txn, 1);

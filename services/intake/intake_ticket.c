@@ -5,15 +5,14 @@
 
 static const struct {
     const char *event;
-    const char *status;
-    int rank;
+    asp_status_t status;
 } s_moves [] = {
-    { "workorder.offered",   "offered",         INTAKE_RANK_OFFERED },
-    { "workorder.assigned",  "assigned",        INTAKE_RANK_ASSIGNED },
-    { "workorder.progress",  "in_progress",     INTAKE_RANK_IN_PROGRESS },
-    { "workorder.completed", "completed",       INTAKE_RANK_COMPLETED },
-    { "visit.scheduled",     "visit_scheduled", INTAKE_RANK_VISIT_SCHEDULED },
-    { "ticket.closed",       "closed",          INTAKE_RANK_CLOSED },
+    { "workorder.offered",   ASP_STATUS_OFFERED },
+    { "workorder.assigned",  ASP_STATUS_ASSIGNED },
+    { "workorder.progress",  ASP_STATUS_IN_PROGRESS },
+    { "workorder.completed", ASP_STATUS_COMPLETED },
+    { "visit.scheduled",     ASP_STATUS_VISIT_SCHEDULED },
+    { "ticket.closed",       ASP_STATUS_CLOSED },
 };
 
 void
@@ -40,8 +39,8 @@ intake_event_status (const char *event_type, int *rank)
 {
     for (size_t i = 0; i < sizeof s_moves / sizeof s_moves [0]; i++)
         if (strcmp (s_moves [i].event, event_type) == 0) {
-            *rank = s_moves [i].rank;
-            return s_moves [i].status;
+            *rank = (int) s_moves [i].status;
+            return asp_vocab_name (&asp_vocab_status, s_moves [i].status);
         }
     *rank = 0;
     return NULL;
@@ -64,7 +63,7 @@ intake_ticket_test (void)
 {
     int rank;
     assert (strcmp (intake_event_status ("ticket.closed", &rank), "closed") == 0);
-    assert (rank == INTAKE_RANK_CLOSED);
+    assert (rank == ASP_STATUS_CLOSED);
     assert (intake_event_status ("sla.breached", &rank) == NULL && rank == 0);
     char *s = intake_timeline_entry ("x", 5, NULL);
     assert (strcmp (s, "{\"type\":\"x\",\"time_ms\":5,\"data\":{}}") == 0);

@@ -15,6 +15,7 @@
 #ifndef INTAKE_TICKET_H
 #define INTAKE_TICKET_H
 #include "asp_txn.h"
+#include "asp_vocab.h"
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
@@ -29,17 +30,9 @@ void intake_ticket_keys (asp_txn_t *txn, const char *id);
 //  Full key names for plain commands: fmt is one of INTAKE_KEY_*.
 void intake_key (char *buf, size_t len, const char *fmt, const char *id);
 
-//  Statuses in the order a ticket moves through them; the rank only grows.
-#define INTAKE_RANK_RECEIVED         0
-#define INTAKE_RANK_OFFERED          1
-#define INTAKE_RANK_ASSIGNED         2
-#define INTAKE_RANK_IN_PROGRESS      3
-#define INTAKE_RANK_COMPLETED        4
-#define INTAKE_RANK_VISIT_SCHEDULED  5
-#define INTAKE_RANK_CLOSED           6
-
-//  The status an event moves a ticket to, and its rank; NULL and 0 when the
-//  event only adds to the timeline.
+//  The status an event moves a ticket to, and its rank (its asp_status_t:
+//  statuses are ordered, and a ticket's rank only grows); NULL and 0 when
+//  the event only adds to the timeline.
 const char *intake_event_status (const char *event_type, int *rank);
 //  A timeline entry: {"type":..,"time_ms":..,"data":data}. Takes data
 //  (may be NULL). Returns a string the caller frees.

@@ -33,16 +33,16 @@ static const s_event_t s_events [] = {
         { "customer_name", F_STR, true, 256 }, { "customer_phone", F_STR, true, 64 },
         { "type", F_STR, false, 64 }, { "summary", F_STR, false, S_STR_MAX } } },
     { ASP_EV_WO_ASSIGNED, "partner_assigned", "customer", {
-        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
     { ASP_EV_WO_PROGRESS, "progress", "customer", {
-        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "stage", F_STR, true, 64 },
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "stage", F_STR, true, 64 },
         { "note", F_STR, false, S_STR_MAX }, { "appointment_ms", F_INT, false, 0 },
         { "seq", F_INT, false, 0 } } },
     { ASP_EV_WO_COMPLETED, "completed", "customer", {
-        { "wo_id", F_STR, true, ASP_ID_MAX - 1 }, { "result", F_STR, true, 64 },
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "result", F_STR, true, 64 },
         { "note", F_STR, false, S_STR_MAX }, { "technician", F_STR, false, 256 } } },
     { ASP_EV_VISIT_SCHEDULED, "survey_request", "customer", {
-        { "visit_id", F_STR, true, ASP_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
+        { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
     { ASP_EV_TICKET_CLOSED, "closed", "customer", {
         { "reason", F_STR, false, 256 }, { "score", F_INT, false, 0 } } },
     { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
@@ -293,6 +293,23 @@ notify_events_test (void)
     asp_mpmap_str (body, "wo_id", "WT1");
     asp_mpmap_str (body, "partner_id", "P1");
     assert (s_test_validate (ASP_EV_WO_ASSIGNED, "T1", body, why, sizeof why) == 0);
+
+    //  The id limit: the work order of the longest ticket id passes, one
+    //  character more does not.
+    char wo [ASP_CHILD_ID_MAX + 1];
+    memset (wo, 'x', sizeof wo);
+    wo [0] = 'W';
+    wo [ASP_CHILD_ID_MAX - 1] = 0;
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", wo);
+    asp_mpmap_str (body, "partner_id", "P1");
+    assert (s_test_validate (ASP_EV_WO_ASSIGNED, "T1", body, why, sizeof why) == 0);
+    wo [ASP_CHILD_ID_MAX - 1] = 'x';
+    wo [ASP_CHILD_ID_MAX] = 0;
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", wo);
+    asp_mpmap_str (body, "partner_id", "P1");
+    assert (s_test_validate (ASP_EV_WO_ASSIGNED, "T1", body, why, sizeof why) == -1);
 
     body = asp_mpmap_new ();
     asp_mpmap_str (body, "wo_id", "WT1");

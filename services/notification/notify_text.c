@@ -1,5 +1,6 @@
 #include "notify_text.h"
 #include "asp_mp.h"
+#include "asp_vocab.h"
 #include <assert.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -167,16 +168,21 @@ static const char *
 s_choose (const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, size_t keylen)
 {
     const char *variant = NULL;
+    //  A stage or result outside the vocabulary (a newer partner) gets the
+    //  "other" phrase, which names it.
     if (strcmp (tpl, "progress") == 0) {
-        variant = vars [V_STAGE].value;
-        if (strcmp (variant, "scheduled") == 0 && !vars [V_APPOINTMENT].set)
+        int stage = asp_vocab_parse (&asp_vocab_stage, vars [V_STAGE].value);
+        variant = stage < 0? "other": asp_vocab_name (&asp_vocab_stage, stage);
+        if (stage == ASP_STAGE_SCHEDULED && !vars [V_APPOINTMENT].set)
             variant = "scheduled_open";
-        if (strcmp (variant, "note") == 0 && !vars [V_NOTE].set)
+        if (stage == ASP_STAGE_NOTE && !vars [V_NOTE].set)
             variant = "other";
     }
     else
-    if (strcmp (tpl, "completed") == 0)
-        variant = vars [V_RESULT].value;
+    if (strcmp (tpl, "completed") == 0) {
+        int result = asp_vocab_parse (&asp_vocab_result, vars [V_RESULT].value);
+        variant = result < 0? "other": asp_vocab_name (&asp_vocab_result, result);
+    }
     if (!variant)
         snprintf (key, keylen, "%s", tpl);
     else {
@@ -266,6 +272,19 @@ s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
 void
 notify_text_test (void)
 {
+    //  Every stage and every result of the vocabulary has its own phrase
+    //  in every language.
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
+        char key [64];
+        for (int i = 0; i < asp_vocab_stage.count; i++) {
+            snprintf (key, sizeof key, "progress.%s", asp_vocab_stage.names [i]);
+            assert (s_phrase (key, (notify_lang_t) lang));
+        }
+        for (int i = 0; i < asp_vocab_result.count; i++) {
+            snprintf (key, sizeof key, "completed.%s", asp_vocab_result.names [i]);
+            assert (s_phrase (key, (notify_lang_t) lang));
+        }
+    }
     notify_lang_t lang;
     assert (notify_lang_parse ("zh-CN", &lang) == 0 && lang == NOTIFY_LANG_ZH);
     assert (notify_lang_parse ("en", &lang) == 0 && lang == NOTIFY_LANG_EN);

@@ -11,7 +11,6 @@
 #include "asp_svc.h"
 #include "rt_deadlines.h"
 #include "rt_orders.h"
-#include "rt_proto.h"
 #include "rt_registry.h"
 #include "rt_server.h"
 #include "rt_store.h"
@@ -24,7 +23,6 @@ main (int argc, char *argv [])
     if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {
         //  Same list as ROUTING_SELFTESTS in CMakeLists.txt (routing_selftest_list).
         static const asp_selftest_t tests [] = {
-            { "proto", rt_proto_test, 0 },
             { "deadlines", rt_deadlines_test, 0 },
             { "registry", rt_registry_test, 0 },
             { "orders", rt_orders_test, 0 },

@@ -15,8 +15,8 @@ s_dup (const char *s)
 }
 
 rt_order_t *
-rt_order_new (const char *id, const char *ticket, const char *trace, const char *kind,
-              const char *tier, const char *category, const char *region, const char *summary,
+rt_order_new (const char *id, const char *ticket, const char *trace, asp_kind_t kind,
+              asp_tier_t tier, const char *category, const char *region, const char *summary,
               int64_t priority)
 {
     rt_order_t *self = (rt_order_t *) calloc (1, sizeof *self);
@@ -24,13 +24,13 @@ rt_order_new (const char *id, const char *ticket, const char *trace, const char 
     snprintf (self->id, sizeof self->id, "%s", id);
     snprintf (self->ticket, sizeof self->ticket, "%s", ticket? ticket: "");
     snprintf (self->trace, sizeof self->trace, "%s", trace? trace: "");
-    self->kind = s_dup (kind);
-    self->tier = s_dup (tier);
+    self->kind = kind;
+    self->tier = tier;
     self->category = s_dup (category);
     self->region = s_dup (region);
     self->summary = s_dup (summary);
     self->priority = priority;
-    self->state = RT_WO_PENDING;
+    self->state = ASP_WO_PENDING;
     return self;
 }
 
@@ -40,8 +40,6 @@ rt_order_destroy (rt_order_t **self_p)
     rt_order_t *self = *self_p;
     if (!self)
         return;
-    free (self->kind);
-    free (self->tier);
     free (self->category);
     free (self->region);
     free (self->summary);
@@ -80,12 +78,6 @@ rt_order_excluded (const rt_order_t *order, const char *partner_id)
         if (strcmp (order->excluded [i], partner_id) == 0)
             return true;
     return false;
-}
-
-const char *
-rt_wo_state_name (rt_wo_state_t state)
-{
-    return state == RT_WO_PENDING? "pending": state == RT_WO_OFFERED? "offered": "assigned";
 }
 
 static void
@@ -132,7 +124,7 @@ rt_orders_insert (rt_orders_t *self, rt_order_t **order_p)
         return NULL;
     }
     zhashx_insert (self->orders, order->id, order);
-    order->state = RT_WO_PENDING;
+    order->state = ASP_WO_PENDING;
     order->partner = NULL;
     order->queued = zlistx_add_end (self->pending, order);
     return order;
@@ -145,20 +137,20 @@ rt_orders_lookup (rt_orders_t *self, const char *id)
 }
 
 void
-rt_orders_set (rt_orders_t *self, rt_order_t *order, rt_wo_state_t state, rt_partner_t *partner,
+rt_orders_set (rt_orders_t *self, rt_order_t *order, asp_wo_state_t state, rt_partner_t *partner,
                int64_t attempt, bool front)
 {
-    assert ((state == RT_WO_PENDING) == (partner == NULL));
+    assert ((state == ASP_WO_PENDING) == (partner == NULL));
     if (order->partner != partner) {
         if (order->partner)
             zhashx_delete (order->partner->held, order->id);
         if (partner)
             zhashx_insert (partner->held, order->id, order);
     }
-    if (state == RT_WO_PENDING && !order->queued)
+    if (state == ASP_WO_PENDING && !order->queued)
         order->queued = front? zlistx_add_start (self->pending, order): zlistx_add_end (self->pending, order);
     else
-    if (state != RT_WO_PENDING && order->queued) {
+    if (state != ASP_WO_PENDING && order->queued) {
         zlistx_detach (self->pending, order->queued);
         order->queued = NULL;
     }
@@ -199,9 +191,9 @@ rt_orders_test (void)
     rt_partner_t *p1 = rt_registry_partner (registry, "P1", true);
     rt_partner_t *p2 = rt_registry_partner (registry, "P2", true);
     rt_orders_t *self = rt_orders_new ();
-    rt_order_t *a = rt_order_new ("WTa", "Ta", "tr1", "repair", "standard", "heater", "sh", "leaks", 3);
-    rt_order_t *b = rt_order_new ("WTb", "Tb", NULL, "repair", "express", "ac", "sh", NULL, 1);
-    rt_order_t *dup = rt_order_new ("WTa", "Ta", NULL, NULL, NULL, NULL, NULL, NULL, 3);
+    rt_order_t *a = rt_order_new ("WTa", "Ta", "tr1", ASP_KIND_REPAIR, ASP_TIER_STANDARD, "heater", "sh", "leaks", 3);
+    rt_order_t *b = rt_order_new ("WTb", "Tb", NULL, ASP_KIND_REPAIR, ASP_TIER_EXPRESS, "ac", "sh", NULL, 1);
+    rt_order_t *dup = rt_order_new ("WTa", "Ta", NULL, ASP_KIND_REPAIR, ASP_TIER_STANDARD, NULL, NULL, NULL, 3);
     assert (rt_orders_insert (self, &a) && !a);
     assert (rt_orders_insert (self, &b));
     assert (rt_orders_insert (self, &dup) == NULL && !dup);
@@ -211,13 +203,13 @@ rt_orders_test (void)
     assert (zlistx_first (rt_orders_pending (self)) == a);
 
     //  Offered then assigned: counted against the partner once.
-    rt_orders_set (self, a, RT_WO_OFFERED, p1, 1, false);
+    rt_orders_set (self, a, ASP_WO_OFFERED, p1, 1, false);
     assert (zhashx_size (p1->held) == 1 && zlistx_size (rt_orders_pending (self)) == 1);
-    rt_orders_set (self, a, RT_WO_ASSIGNED, p1, 1, false);
+    rt_orders_set (self, a, ASP_WO_ASSIGNED, p1, 1, false);
     assert (zhashx_size (p1->held) == 1);
     //  Declined back to pending at the head of the FIFO.
-    rt_orders_set (self, b, RT_WO_OFFERED, p2, 1, false);
-    rt_orders_set (self, b, RT_WO_PENDING, NULL, 1, true);
+    rt_orders_set (self, b, ASP_WO_OFFERED, p2, 1, false);
+    rt_orders_set (self, b, ASP_WO_PENDING, NULL, 1, true);
     rt_order_exclude (b, "P2");
     rt_order_exclude (b, "P2");
     assert (b->nexcluded == 1 && rt_order_excluded (b, "P2") && !rt_order_excluded (b, "P1"));
@@ -225,7 +217,7 @@ rt_orders_test (void)
     //  Completion frees the credit.
     rt_orders_remove (self, a);
     assert (zhashx_size (p1->held) == 0 && rt_orders_size (self) == 1);
-    rt_orders_set (self, b, RT_WO_OFFERED, p1, 2, false);
+    rt_orders_set (self, b, ASP_WO_OFFERED, p1, 2, false);
     rt_orders_destroy (&self);
     assert (zhashx_size (p1->held) == 0);
     rt_registry_destroy (&registry);

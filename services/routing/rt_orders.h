@@ -11,19 +11,24 @@
 #ifndef RT_ORDERS_H
 #define RT_ORDERS_H
 #include "asp_id.h"
+#include "asp_vocab.h"
 #include "rt_registry.h"
 
-typedef struct rt_orders_t rt_orders_t;
+//  A work order id: "W" + its ticket id (routing's name for the common
+//  limit, asp_id.h).
+#define RT_WO_ID_MAX ASP_CHILD_ID_MAX
 
-typedef enum { RT_WO_PENDING = 0, RT_WO_OFFERED, RT_WO_ASSIGNED } rt_wo_state_t;
+typedef struct rt_orders_t rt_orders_t;
 
 typedef struct {
     char id [RT_WO_ID_MAX];
     char ticket [ASP_ID_MAX];
     char trace [ASP_ID_MAX];
-    char *kind, *tier, *category, *region, *summary;
+    asp_kind_t kind;
+    asp_tier_t tier;
+    char *category, *region, *summary;
     int64_t priority;
-    rt_wo_state_t state;
+    asp_wo_state_t state;           //  never ASP_WO_COMPLETED: completed orders leave the mirror
     rt_partner_t *partner;          //  offered to / assigned to; NULL when pending
     int64_t attempt;                //  of the current (or last) offer
     int64_t expires;                //  monotonic ms when the current offer lapses
@@ -39,14 +44,13 @@ void rt_orders_destroy (rt_orders_t **self_p);
 
 //  A new pending order; strings are copied (NULL counts as "").
 rt_order_t *rt_order_new (const char *id, const char *ticket, const char *trace,
-                          const char *kind, const char *tier, const char *category,
+                          asp_kind_t kind, asp_tier_t tier, const char *category,
                           const char *region, const char *summary, int64_t priority);
 void rt_order_destroy (rt_order_t **self_p);
 void rt_order_exclude (rt_order_t *order, const char *partner_id);
 bool rt_order_excluded (const rt_order_t *order, const char *partner_id);
 //  Starts a new round of offers: every partner may be asked again.
 void rt_order_clear_exclusions (rt_order_t *order);
-const char *rt_wo_state_name (rt_wo_state_t state);
 
 //  Takes ownership of a new pending order and queues it at the tail of
 //  the FIFO. Returns it, or NULL (and destroys it) when the id is known.
@@ -54,7 +58,7 @@ rt_order_t *rt_orders_insert (rt_orders_t *self, rt_order_t **order_p);
 rt_order_t *rt_orders_lookup (rt_orders_t *self, const char *id);
 //  Moves an order to state with partner (NULL when pending) and attempt.
 //  A pending order goes to the head of the FIFO when front, else the tail.
-void rt_orders_set (rt_orders_t *self, rt_order_t *order, rt_wo_state_t state,
+void rt_orders_set (rt_orders_t *self, rt_order_t *order, asp_wo_state_t state,
                     rt_partner_t *partner, int64_t attempt, bool front);
 //  Forgets a completed order.
 void rt_orders_remove (rt_orders_t *self, rt_order_t *order);

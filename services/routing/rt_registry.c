@@ -142,9 +142,9 @@ s_hex (char *out, const uint8_t *data, size_t len)
 rt_conn_t *
 rt_registry_conn (rt_registry_t *self, const void *rid, size_t rid_len)
 {
-    if (rid_len == 0 || rid_len > RT_RID_MAX)
+    if (rid_len == 0 || rid_len > ASPW_RID_MAX)
         return NULL;
-    char key [2 * RT_RID_MAX + 1];
+    char key [2 * ASPW_RID_MAX + 1];
     s_hex (key, (const uint8_t *) rid, rid_len);
     return (rt_conn_t *) zhashx_lookup (self->conns, key);
 }
@@ -153,7 +153,7 @@ rt_conn_t *
 rt_registry_connect (rt_registry_t *self, const void *rid, size_t rid_len, const char *user_id,
                      rt_partner_t *partner, rt_conn_state_t state, int64_t now)
 {
-    assert (rid_len > 0 && rid_len <= RT_RID_MAX);
+    assert (rid_len > 0 && rid_len <= ASPW_RID_MAX);
     rt_conn_t *conn = rt_registry_conn (self, rid, rid_len);
     if (!conn) {
         conn = (rt_conn_t *) calloc (1, sizeof *conn);

@@ -16,10 +16,12 @@
     free credit wins, ties go to the one offered least recently.           */
 #ifndef RT_REGISTRY_H
 #define RT_REGISTRY_H
-#include "rt_proto.h"
+#include "asp_id.h"
+#include "aspw_proto.h"
 #include <czmq.h>
 
-#define RT_PARTNER_ID_MAX 64        //  partner ids: 1..63 id characters
+//  Partner ids are ids (the common limit, asp_id.h).
+#define RT_PARTNER_ID_MAX ASP_ID_MAX
 
 typedef struct rt_registry_t rt_registry_t;
 typedef struct rt_conn_t rt_conn_t;
@@ -39,8 +41,8 @@ typedef struct {
 typedef enum { RT_CONN_READY = 0, RT_CONN_REFUSED } rt_conn_state_t;
 
 struct rt_conn_t {
-    char key [2 * RT_RID_MAX + 1];  //  routing id in hex
-    uint8_t rid [RT_RID_MAX];
+    char key [2 * ASPW_RID_MAX + 1];  //  routing id in hex
+    uint8_t rid [ASPW_RID_MAX];
     size_t rid_len;
     char user_id [41];              //  the CURVE key (Z85) it authenticated with
     rt_partner_t *partner;

@@ -1,9 +1,9 @@
 #include "rt_server.h"
 #include "asp_config.h"
 #include "asp_log.h"
+#include "aspw_proto.h"
 #include "rt_deadlines.h"
 #include "rt_orders.h"
-#include "rt_proto.h"
 #include "rt_registry.h"
 #include "rt_store.h"
 #include <assert.h>
@@ -22,8 +22,8 @@ typedef enum { S_COMMAND, S_OFFER, S_WITHDRAW } s_kind_t;
 typedef struct {
     s_kind_t kind;
     asp_txn_t *txn;
-    rt_cmd_t *cmd;                  //  S_COMMAND: the partner's command (owned)
-    uint8_t rid [RT_RID_MAX];       //  S_COMMAND: who asked; S_WITHDRAW: whom to tell
+    aspw_msg_t *cmd;                //  S_COMMAND: the partner's command (owned)
+    uint8_t rid [ASPW_RID_MAX];       //  S_COMMAND: who asked; S_WITHDRAW: whom to tell
     size_t rid_len;
     char wo_id [RT_WO_ID_MAX];
     char partner [RT_PARTNER_ID_MAX];
@@ -102,7 +102,7 @@ s_jobs_free (s_jobs_t *jobs)
 {
     for (size_t i = 0; i < jobs->size; i++) {
         asp_txn_destroy (&jobs->items [i].txn);
-        rt_cmd_destroy (&jobs->items [i].cmd);
+        aspw_msg_destroy (&jobs->items [i].cmd);
     }
     free (jobs->items);
     memset (jobs, 0, sizeof *jobs);
@@ -111,80 +111,78 @@ s_jobs_free (s_jobs_t *jobs)
 //  --------------------------------------------------------------------------
 //  Sending to partners
 
-//  Sends and destroys body (may be NULL). A partner whose connection is
-//  gone (EHOSTUNREACH) is treated as silent at the next tick.
+//  Sends m and destroys it. A partner whose connection is gone
+//  (EHOSTUNREACH) is treated as silent at the next tick.
 static void
-s_send (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *command, asp_mpmap_t **body_p)
+s_send (rt_server_t *self, const uint8_t *rid, size_t rid_len, aspw_msg_t **m_p)
 {
-    int rc = rt_proto_send (self->router, rid, rid_len, command, body_p? *body_p: NULL);
+    aspw_msg_t *m = *m_p;
+    int rc = aspw_msg_send (m, self->router, rid, rid_len);
     int err = errno;
-    if (body_p)
-        asp_mpmap_destroy (body_p);
-    if (rc == 0)
-        return;
-    rt_conn_t *conn = rt_registry_conn (self->registry, rid, rid_len);
-    if (err == EHOSTUNREACH && conn)
-        conn->last_heard = INT64_MIN / 4;
-    asp_log_debug ("%s to %s not sent: %s", command, conn? conn->partner->id: "?", zmq_strerror (err));
+    if (rc) {
+        rt_conn_t *conn = rt_registry_conn (self->registry, rid, rid_len);
+        if (err == EHOSTUNREACH && conn)
+            conn->last_heard = INT64_MIN / 4;
+        asp_log_debug ("%s to %s not sent: %s", aspw_command_name (m->id),
+                       conn? conn->partner->id: "?", zmq_strerror (err));
+    }
+    aspw_msg_destroy (m_p);
 }
 
-//  CONFIRM and ERROR echo the offer_id (ACCEPT, DECLINE) and the seq
-//  (PROGRESS) of the command they answer, when it had them, so that the
+//  A CONFIRM or ERROR for cmd: they echo its ref, wo_id, and the offer_id
+//  (ACCEPT, DECLINE) and seq (PROGRESS) when it had them, so that the
 //  answer to an old offer is never taken for the answer to the current one.
-static void
-s_echo (asp_mpmap_t *body, const rt_cmd_t *cmd)
+static aspw_msg_t *
+s_answer (aspw_command_t id, const aspw_msg_t *cmd)
 {
-    if (*cmd->offer_id && (streq (cmd->name, "ACCEPT") || streq (cmd->name, "DECLINE")))
-        asp_mpmap_str (body, "offer_id", cmd->offer_id);
-    if (cmd->seq > 0 && streq (cmd->name, "PROGRESS"))
-        asp_mpmap_int (body, "seq", cmd->seq);
+    aspw_msg_t *m = aspw_msg_new (id);
+    snprintf (m->ref, sizeof m->ref, "%s", cmd->name);
+    snprintf (m->wo_id, sizeof m->wo_id, "%s", cmd->wo_id);
+    if (cmd->id == ASPW_ACCEPT || cmd->id == ASPW_DECLINE)
+        snprintf (m->offer_id, sizeof m->offer_id, "%s", cmd->offer_id);
+    if (cmd->id == ASPW_PROGRESS)
+        m->seq = cmd->seq;
+    return m;
 }
 
 static void
-s_error (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *partner, const rt_cmd_t *cmd,
+s_error (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *partner, const aspw_msg_t *cmd,
          const char *code, const char *reason)
 {
     asp_counter_inc (self->m_errors);
     asp_log_kv (ASP_LOG_WARN, "partner command refused", "partner", partner, "ref", cmd->name,
                 "wo_id", cmd->wo_id, "code", code, "reason", reason, NULL);
-    asp_mpmap_t *body = asp_mpmap_new ();
-    asp_mpmap_str (body, "ref", cmd->name);
-    asp_mpmap_str (body, "wo_id", cmd->wo_id);
-    s_echo (body, cmd);
-    asp_mpmap_str (body, "code", code);
-    asp_mpmap_str (body, "reason", reason);
-    s_send (self, rid, rid_len, "ERROR", &body);
+    aspw_msg_t *m = s_answer (ASPW_ERROR, cmd);
+    snprintf (m->code, sizeof m->code, "%s", code);
+    snprintf (m->reason, sizeof m->reason, "%s", reason);
+    s_send (self, rid, rid_len, &m);
 }
 
 static void
 s_disconnect (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *reason)
 {
-    asp_mpmap_t *body = asp_mpmap_new ();
-    asp_mpmap_str (body, "reason", reason);
-    s_send (self, rid, rid_len, "DISCONNECT", &body);
+    aspw_msg_t *m = aspw_msg_new (ASPW_DISCONNECT);
+    snprintf (m->reason, sizeof m->reason, "%s", reason);
+    s_send (self, rid, rid_len, &m);
 }
 
-//  OFFER body (expires_ms >= 0) or ASSIGNED body (expires_ms < 0).
-static asp_mpmap_t *
-s_order_body (const rt_order_t *order, int64_t expires_ms)
+//  OFFER (expires_ms >= 0) or ASSIGNED (expires_ms < 0) of order.
+static aspw_msg_t *
+s_order_msg (const rt_order_t *order, int64_t expires_ms)
 {
-    char offer_id [RT_WO_ID_MAX + 24];
-    snprintf (offer_id, sizeof offer_id, "%s.%lld", order->id, (long long) order->attempt);
-    asp_mpmap_t *body = asp_mpmap_new ();
-    asp_mpmap_str (body, "wo_id", order->id);
-    asp_mpmap_str (body, "offer_id", offer_id);
-    asp_mpmap_str (body, "ticket_id", order->ticket);
-    asp_mpmap_str (body, "kind", order->kind);
-    asp_mpmap_str (body, "category", order->category);
-    asp_mpmap_str (body, "region", order->region);
-    asp_mpmap_int (body, "priority", order->priority);
-    asp_mpmap_str (body, "tier", order->tier);
-    asp_mpmap_str (body, "summary", order->summary);
-    if (expires_ms >= 0)
-        asp_mpmap_int (body, "expires_ms", expires_ms);
-    else
-        asp_mpmap_int (body, "seq", order->seq);    //  extra key: where the partner left off
-    return body;
+    aspw_msg_t *m = aspw_msg_new (expires_ms >= 0? ASPW_OFFER: ASPW_ASSIGNED);
+    snprintf (m->wo_id, sizeof m->wo_id, "%s", order->id);
+    snprintf (m->offer_id, sizeof m->offer_id, "%s.%lld", order->id, (long long) order->attempt);
+    snprintf (m->ticket_id, sizeof m->ticket_id, "%s", order->ticket);
+    m->kind = order->kind;
+    snprintf (m->category, sizeof m->category, "%s", order->category);
+    snprintf (m->region, sizeof m->region, "%s", order->region);
+    m->priority = order->priority;
+    m->tier = order->tier;
+    snprintf (m->summary, sizeof m->summary, "%s", order->summary);
+    m->expires_ms = expires_ms;
+    m->seq = order->seq;            //  ASSIGNED: where the partner left off
+    return m;
 }
 
 static void
@@ -194,8 +192,8 @@ s_send_offer (rt_server_t *self, rt_order_t *order, int64_t now)
     if (!rt_partner_live (order->partner))
         return;
     int64_t left = order->expires - now;
-    asp_mpmap_t *body = s_order_body (order, left > 0? left: 0);
-    s_send (self, conn->rid, conn->rid_len, "OFFER", &body);
+    aspw_msg_t *m = s_order_msg (order, left > 0? left: 0);
+    s_send (self, conn->rid, conn->rid_len, &m);
 }
 
 //  --------------------------------------------------------------------------
@@ -216,15 +214,15 @@ s_sync (rt_server_t *self, const char *wo_id, const rt_view_t *view)
     rt_order_t *order = rt_orders_lookup (self->orders, wo_id);
     if (!order)
         return NULL;
-    if (!*view->state || streq (view->state, "completed")) {
+    if (!view->found || view->state == ASP_WO_COMPLETED) {
         rt_orders_remove (self->orders, order);
         self->dispatch_due = true;              //  credit freed
         return NULL;
     }
     order->seq = view->seq;
-    if (streq (view->state, "pending")) {
-        if (order->state != RT_WO_PENDING) {
-            rt_orders_set (self->orders, order, RT_WO_PENDING, NULL, view->attempt, true);
+    if (view->state == ASP_WO_PENDING) {
+        if (order->state != ASP_WO_PENDING) {
+            rt_orders_set (self->orders, order, ASP_WO_PENDING, NULL, view->attempt, true);
             self->dispatch_due = true;
         }
         else
@@ -232,22 +230,23 @@ s_sync (rt_server_t *self, const char *wo_id, const rt_view_t *view)
         return order;
     }
     if (!*view->partner) {
-        asp_log_error ("work order %s is %s without a partner", wo_id, view->state);
+        asp_log_error ("work order %s is %s without a partner", wo_id,
+                       asp_vocab_name (&asp_vocab_wo_state, view->state));
         return order;
     }
     rt_partner_t *partner = rt_registry_partner (self->registry, view->partner, true);
-    if (streq (view->state, "offered")) {
-        if (order->state != RT_WO_OFFERED || order->partner != partner || order->attempt != view->attempt) {
+    if (view->state == ASP_WO_OFFERED) {
+        if (order->state != ASP_WO_OFFERED || order->partner != partner || order->attempt != view->attempt) {
             //  An offer the mirror did not know (its reply was lost after
             //  Redis applied it): make it real for the partner too.
-            rt_orders_set (self->orders, order, RT_WO_OFFERED, partner, view->attempt, false);
+            rt_orders_set (self->orders, order, ASP_WO_OFFERED, partner, view->attempt, false);
             s_arm_offer (self, order);
             s_send_offer (self, order, asp_mono_ms ());
         }
     }
     else
-    if (streq (view->state, "assigned"))
-        rt_orders_set (self->orders, order, RT_WO_ASSIGNED, partner, view->attempt, false);
+    if (view->state == ASP_WO_ASSIGNED)
+        rt_orders_set (self->orders, order, ASP_WO_ASSIGNED, partner, view->attempt, false);
     return order;
 }
 
@@ -262,7 +261,8 @@ s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
         return "the offer_id is not the current offer";
     if (streq (code, "not_accepted"))
         return "the work order is offered to you: ACCEPT the current offer, then send this again";
-    snprintf (buf, len, "the work order is %s", *view->state? view->state: "unknown");
+    snprintf (buf, len, "the work order is %s",
+              view->found? asp_vocab_name (&asp_vocab_wo_state, view->state): "unknown");
     return buf;
 }
 
@@ -272,7 +272,7 @@ s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
 static void
 s_finish_command (rt_server_t *self, s_job_t *job)
 {
-    rt_cmd_t *cmd = job->cmd;
+    aspw_msg_t *cmd = job->cmd;
     if (!asp_txn_known (job->txn)) {
         //  Outcome unknown (Redis down): no answer, the partner resends.
         asp_log_kv (ASP_LOG_WARN, "partner command not stored; the partner will resend",
@@ -287,19 +287,17 @@ s_finish_command (rt_server_t *self, s_job_t *job)
     bool ok = outcome == ASP_TXN_OK;
     if (ok || outcome == ASP_TXN_DUP) {
         if (ok) {
-            if (cmd->type == RT_CMD_DECLINE && order)
+            if (cmd->id == ASPW_DECLINE && order)
                 rt_order_exclude (order, job->partner);
-            if (cmd->type == RT_CMD_COMPLETE)
+            if (cmd->id == ASPW_COMPLETE)
                 asp_counter_inc (self->m_completed);
             asp_log_kv (ASP_LOG_INFO, "work order updated by partner", "partner", job->partner,
-                        "ref", cmd->name, "wo_id", cmd->wo_id, "state", view.state, NULL);
+                        "ref", cmd->name, "wo_id", cmd->wo_id, "state",
+                        view.found? asp_vocab_name (&asp_vocab_wo_state, view.state): "", NULL);
         }
-        asp_mpmap_t *body = asp_mpmap_new ();
-        asp_mpmap_str (body, "ref", cmd->name);
-        asp_mpmap_str (body, "wo_id", cmd->wo_id);
-        s_echo (body, cmd);
-        asp_mpmap_bool (body, "duplicate", !ok);
-        s_send (self, job->rid, job->rid_len, "CONFIRM", &body);
+        aspw_msg_t *m = s_answer (ASPW_CONFIRM, cmd);
+        m->duplicate = !ok;
+        s_send (self, job->rid, job->rid_len, &m);
     }
     else {
         const char *code = outcome == ASP_TXN_REJECT? view.why: "bad_state";
@@ -335,7 +333,7 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
     if (!asp_txn_known (job->txn)) {
         //  Try again soon: the deadline finds it still offered.
         rt_order_t *order = rt_orders_lookup (self->orders, job->wo_id);
-        if (order && order->state == RT_WO_OFFERED && order->attempt == job->attempt)
+        if (order && order->state == ASP_WO_OFFERED && order->attempt == job->attempt)
             rt_deadlines_add (self->deadlines, asp_mono_ms () + self->heartbeat_ms, order->id, order->attempt);
         return;
     }
@@ -350,10 +348,10 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
     asp_log_kv (ASP_LOG_INFO, "offer withdrawn", "wo_id", job->wo_id, "partner", job->partner,
                 "reason", job->why, NULL);
     if (job->rid_len) {
-        asp_mpmap_t *body = asp_mpmap_new ();
-        asp_mpmap_str (body, "wo_id", job->wo_id);
-        asp_mpmap_str (body, "reason", job->why);
-        s_send (self, job->rid, job->rid_len, "WITHDRAW", &body);
+        aspw_msg_t *m = aspw_msg_new (ASPW_WITHDRAW);
+        snprintf (m->wo_id, sizeof m->wo_id, "%s", job->wo_id);
+        snprintf (m->reason, sizeof m->reason, "%s", job->why);
+        s_send (self, job->rid, job->rid_len, &m);
     }
 }
 
@@ -389,8 +387,8 @@ s_run (rt_server_t *self, s_jobs_t *jobs)
             continue;
         lost++;
         rt_order_t *order = rt_orders_lookup (self->orders, job->wo_id);
-        if (order && order->state == RT_WO_OFFERED && order->attempt == job->attempt)
-            rt_orders_set (self->orders, order, RT_WO_PENDING, NULL, job->attempt - 1, true);
+        if (order && order->state == ASP_WO_OFFERED && order->attempt == job->attempt)
+            rt_orders_set (self->orders, order, ASP_WO_PENDING, NULL, job->attempt - 1, true);
         self->dispatch_due = true;
     }
     s_jobs_free (jobs);
@@ -440,7 +438,7 @@ s_dispatch (rt_server_t *self)
                 partner->last_offer = ++self->offer_counter;
                 //  Counted against the partner now, so the next choice in
                 //  this round sees the credit it has left.
-                rt_orders_set (self->orders, order, RT_WO_OFFERED, partner, job->attempt, false);
+                rt_orders_set (self->orders, order, ASP_WO_OFFERED, partner, job->attempt, false);
                 credit--;
             }
             order = next;
@@ -502,7 +500,7 @@ s_conn_lost (rt_server_t *self, rt_conn_t *conn, const char *event_reason, const
         size_t withdrawn = 0;
         for (rt_order_t *order = (rt_order_t *) zhashx_first (partner->held); order;
              order = (rt_order_t *) zhashx_next (partner->held)) {
-            if (order->state != RT_WO_OFFERED)
+            if (order->state != ASP_WO_OFFERED)
                 continue;
             s_job_t *job = s_job_add (jobs, S_WITHDRAW);
             job->txn = rt_store_withdraw (self->store, order, partner->id, order->attempt, event_reason, false);
@@ -524,7 +522,7 @@ s_conn_lost (rt_server_t *self, rt_conn_t *conn, const char *event_reason, const
 
 static void
 s_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user_id, rt_conn_t *conn,
-         rt_cmd_t *cmd, int64_t now, s_jobs_t *jobs)
+         const aspw_msg_t *cmd, int64_t now, s_jobs_t *jobs)
 {
     char pid [RT_PARTNER_ID_MAX];
     const char *why;
@@ -547,20 +545,20 @@ s_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user
     conn = rt_registry_connect (self->registry, rid, rid_len, user_id, partner, RT_CONN_READY, now);
     conn->last_sent = now;
 
-    asp_mpmap_t *body = asp_mpmap_new ();
-    asp_mpmap_str (body, "partner_id", partner->id);
-    asp_mpmap_int (body, "heartbeat_ms", self->heartbeat_ms);
-    asp_mpmap_int (body, "liveness", self->liveness);
-    asp_mpmap_int (body, "offer_timeout_ms", self->offer_timeout_ms);
-    s_send (self, rid, rid_len, "WELCOME", &body);
+    aspw_msg_t *m = aspw_msg_new (ASPW_WELCOME);
+    snprintf (m->partner_id, sizeof m->partner_id, "%s", partner->id);
+    m->heartbeat_ms = self->heartbeat_ms;
+    m->liveness = self->liveness;
+    m->offer_timeout_ms = self->offer_timeout_ms;
+    s_send (self, rid, rid_len, &m);
     //  Resume: ASSIGNED for each accepted work order, and the offers still
     //  open (the same offer_id, with the time it has left).
     size_t assigned = 0, offered = 0;
     for (rt_order_t *order = (rt_order_t *) zhashx_first (partner->held); order;
          order = (rt_order_t *) zhashx_next (partner->held)) {
-        if (order->state == RT_WO_ASSIGNED) {
-            body = s_order_body (order, -1);
-            s_send (self, rid, rid_len, "ASSIGNED", &body);
+        if (order->state == ASP_WO_ASSIGNED) {
+            m = s_order_msg (order, -1);
+            s_send (self, rid, rid_len, &m);
             assigned++;
         }
         else {
@@ -590,10 +588,10 @@ s_refuse_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const cha
 }
 
 static void
-s_command (rt_server_t *self, rt_conn_t *conn, rt_cmd_t **cmd_p, s_jobs_t *jobs)
+s_command (rt_server_t *self, rt_conn_t *conn, aspw_msg_t **cmd_p, s_jobs_t *jobs)
 {
-    rt_cmd_t *cmd = *cmd_p;
-    if (!rt_wo_id_valid (cmd->wo_id)) {
+    aspw_msg_t *cmd = *cmd_p;
+    if (!asp_child_id_valid (cmd->wo_id, strlen (cmd->wo_id), 'W')) {
         s_error (self, conn->rid, conn->rid_len, conn->partner->id, cmd, "unknown_work_order",
                  "no such work order");
         return;
@@ -618,19 +616,19 @@ s_handle (rt_server_t *self, zmsg_t *msg, s_jobs_t *jobs)
     zframe_t *first = zmsg_first (msg);
     //  The authenticated key, set by the ZAP handler: never trust the payload.
     const char *user_id = first? zframe_meta (first, "User-Id"): NULL;
-    if (rid_len == 0 || rid_len > RT_RID_MAX || !user_id || strlen (user_id) != 40) {
+    if (rid_len == 0 || rid_len > ASPW_RID_MAX || !user_id || strlen (user_id) != 40) {
         asp_log_warn ("partner message without a routing id or CURVE User-Id: dropped");
         zframe_destroy (&rid_frame);
         return;
     }
-    uint8_t rid [RT_RID_MAX];
+    uint8_t rid [ASPW_RID_MAX];
     memcpy (rid, zframe_data (rid_frame), rid_len);
     zframe_destroy (&rid_frame);
     int64_t now = asp_mono_ms ();
     rt_conn_t *conn = rt_registry_conn (self->registry, rid, rid_len);
-    rt_cmd_t *cmd = rt_cmd_new ();
+    aspw_msg_t *cmd = aspw_msg_new (ASPW_HEARTBEAT);
     char err [200];
-    int rc = rt_cmd_decode (cmd, msg, err, sizeof err);
+    int rc = aspw_msg_decode (cmd, msg, ASPW_FROM_PARTNER, err, sizeof err);
     if (conn && rc == 0)
         conn->last_heard = now;     //  any well-formed message is a sign of life
     if (rc) {
@@ -639,7 +637,7 @@ s_handle (rt_server_t *self, zmsg_t *msg, s_jobs_t *jobs)
         s_error (self, rid, rid_len, conn? conn->partner->id: "", cmd, "bad_message", err);
     }
     else
-    if (cmd->type == RT_CMD_READY)
+    if (cmd->id == ASPW_READY)
         s_ready (self, rid, rid_len, user_id, conn, cmd, now, jobs);
     else
     if (!conn) {
@@ -650,17 +648,17 @@ s_handle (rt_server_t *self, zmsg_t *msg, s_jobs_t *jobs)
     if (conn->state != RT_CONN_READY) {
         //  not_ready refuses the connection: the partner reconnects and
         //  sends READY again. A HEARTBEAT is only a sign of life.
-        if (cmd->type != RT_CMD_HEARTBEAT)
+        if (cmd->id != ASPW_HEARTBEAT)
             s_error (self, rid, rid_len, conn->partner->id, cmd, "not_ready",
                      "this connection's READY was refused: reconnect and send a valid READY");
     }
     else
-    if (cmd->type == RT_CMD_DISCONNECT)
+    if (cmd->id == ASPW_DISCONNECT)
         s_conn_lost (self, conn, "partner disconnected", "partner disconnected", jobs);
     else
-    if (cmd->type != RT_CMD_HEARTBEAT)
+    if (cmd->id != ASPW_HEARTBEAT)
         s_command (self, conn, &cmd, jobs);
-    rt_cmd_destroy (&cmd);
+    aspw_msg_destroy (&cmd);
 }
 
 static void
@@ -722,7 +720,7 @@ s_heartbeats (rt_server_t *self, int64_t now, s_jobs_t *jobs)
         else
         if (conn->state == RT_CONN_READY && now - conn->last_sent >= self->heartbeat_ms) {
             conn->last_sent = now;
-            s_send (self, conn->rid, conn->rid_len, "HEARTBEAT", NULL);
+            aspw_send_body (self->router, conn->rid, conn->rid_len, ASPW_HEARTBEAT, NULL, 0);
         }
     }
     for (size_t i = 0; i < nsilent; i++)
@@ -737,7 +735,7 @@ s_expire_offers (rt_server_t *self, int64_t now, s_jobs_t *jobs)
     int64_t attempt;
     while (rt_deadlines_pop (self->deadlines, now, key, sizeof key, &attempt)) {
         rt_order_t *order = rt_orders_lookup (self->orders, key);
-        if (!order || order->state != RT_WO_OFFERED || order->attempt != attempt || order->expires > now)
+        if (!order || order->state != ASP_WO_OFFERED || order->attempt != attempt || order->expires > now)
             continue;               //  answered, or re-armed since
         //  A live partner let the offer lapse: not offered it again. One
         //  that is gone keeps its chance for when it comes back.
@@ -786,7 +784,7 @@ static bool
 s_ticket_wo_id (const asp_envelope_t *env, char *wo_id, size_t len)
 {
     snprintf (wo_id, len, "W%s", env->ticket);
-    return *env->ticket && rt_wo_id_valid (wo_id);
+    return *env->ticket && asp_child_id_valid (wo_id, strlen (wo_id), 'W');
 }
 
 static asp_txn_t *
@@ -892,7 +890,7 @@ s_partner_socket (rt_server_t *self, const char *certs_dir, const char *cert_fil
     zcert_destroy (&cert);
     zsock_set_curve_server (self->router, 1);
     zsock_set_zap_domain (self->router, ASP_CURVE_PARTNERS);
-    zsock_set_maxmsgsize (self->router, RT_TRANSPORT_MAX);
+    zsock_set_maxmsgsize (self->router, ASPW_TRANSPORT_MAX);
     zsock_set_router_mandatory (self->router, 1);
     zsock_set_sndhwm (self->router, 10000);
     zsock_set_rcvhwm (self->router, 10000);
@@ -968,50 +966,34 @@ rt_server_destroy (rt_server_t **self_p)
 #include "asp_probe.h"
 #include "asp_selftest.h"
 
-//  Sends [ASPW1, command, body] from a partner socket.
+//  Sends command with body (the codec frames it) from a partner socket.
 static void
-s_test_send (zsock_t *partner, const char *command, asp_mpmap_t *body)
+s_test_send (zsock_t *partner, aspw_command_t command, asp_mpmap_t *body)
 {
     char *data; size_t size;
     asp_mpmap_bytes (body, &data, &size);
-    zmsg_t *msg = zmsg_new ();
-    zmsg_addstr (msg, RT_SIGNATURE);
-    zmsg_addstr (msg, command);
-    zmsg_addmem (msg, data, size);
-    assert (zmsg_send (&msg, partner) == 0);
+    assert (aspw_send_body (partner, NULL, 0, command, data, size) == 0);
     free (data);
     asp_mpmap_destroy (&body);
 }
 
-//  Waits for the platform's next command other than HEARTBEAT, up to 5 s;
-//  copies the body's field into value (may be NULL). True when it is want.
+//  Waits up to 5 s for the platform's next command other than HEARTBEAT,
+//  decoded by the codec into reply; true when it is want.
 static bool
-s_test_expect (zsock_t *partner, const char *want, const char *field, char *value, size_t len)
+s_test_expect (zsock_t *partner, aspw_command_t want, aspw_msg_t *reply)
 {
     zpoller_t *poller = zpoller_new (partner, NULL);
     bool found = false;
-    for (int64_t until = asp_mono_ms () + 5000; !found && asp_mono_ms () < until;) {
+    for (int64_t until = asp_mono_ms () + 5000; asp_mono_ms () < until;) {
         if (!zpoller_wait (poller, 200))
             continue;
         zmsg_t *msg = zmsg_recv (partner);
-        assert (msg && zmsg_size (msg) == 3);
-        zframe_t *command = zmsg_next (msg);
-        command = zmsg_next (msg);
-        if (zframe_streq (command, "HEARTBEAT")) {
-            zmsg_destroy (&msg);
-            continue;
-        }
-        found = zframe_streq (command, want);
-        zframe_t *body = zmsg_next (msg);
-        if (found && field) {
-            msgpack_unpacked u;
-            msgpack_unpacked_init (&u);
-            char err [128];
-            assert (asp_mp_unpack (&u, zframe_data (body), zframe_size (body), err, sizeof err) == 0);
-            assert (asp_mp_get_str (&u.data, field, value, len) == 0);
-            msgpack_unpacked_destroy (&u);
-        }
+        char err [160];
+        assert (msg && aspw_msg_decode (reply, msg, ASPW_FROM_PLATFORM, err, sizeof err) == 0);
         zmsg_destroy (&msg);
+        if (reply->id == ASPW_HEARTBEAT)
+            continue;
+        found = reply->id == want;
         break;
     }
     zpoller_destroy (&poller);
@@ -1082,7 +1064,7 @@ rt_server_test (void)
     zsock_t *intruder = s_test_partner (stranger, routing, endpoint);
     asp_mpmap_t *ready = asp_mpmap_new ();
     asp_mpmap_int (ready, "capacity", 1);
-    s_test_send (intruder, "READY", ready);
+    s_test_send (intruder, ASPW_READY, ready);
     zpoller_t *poller = zpoller_new (intruder, NULL);
     assert (!zpoller_wait (poller, 500));
     zpoller_destroy (&poller);
@@ -1095,11 +1077,11 @@ rt_server_test (void)
     const char *any [] = { "*" };
     asp_mpmap_strv (ready, "skills", any, 1);
     asp_mpmap_strv (ready, "regions", any, 1);
-    s_test_send (partner, "READY", ready);
-    char value [RT_STR_MAX + 1], offer [RT_STR_MAX + 1];
-    assert (s_test_expect (partner, "WELCOME", "partner_id", value, sizeof value) && streq (value, "P1"));
-    zstr_sendx (partner, RT_SIGNATURE, "FLY", "\x80", NULL);
-    assert (s_test_expect (partner, "ERROR", "code", value, sizeof value) && streq (value, "bad_message"));
+    s_test_send (partner, ASPW_READY, ready);
+    aspw_msg_t *reply = aspw_msg_new (ASPW_HEARTBEAT);
+    assert (s_test_expect (partner, ASPW_WELCOME, reply) && streq (reply->partner_id, "P1"));
+    zstr_sendx (partner, ASPW_SIGNATURE, "FLY", "\x80", NULL);
+    assert (s_test_expect (partner, ASPW_ERROR, reply) && streq (reply->code, "bad_message"));
 
     //  A ticket from the bus: ACK, then an OFFER to the partner.
     asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, "TS1", NULL);
@@ -1109,16 +1091,17 @@ rt_server_test (void)
     asp_probe_send_msg (probe, msg);
     assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
     asp_msg_destroy (&msg);
-    assert (s_test_expect (partner, "OFFER", "offer_id", offer, sizeof offer));
+    assert (s_test_expect (partner, ASPW_OFFER, reply) && streq (reply->wo_id, "WTS1"));
     assert (s_test_event (probe, ASP_EV_WO_OFFERED));
 
     //  ACCEPT → CONFIRM, and the bus hears workorder.assigned.
     asp_mpmap_t *accept = asp_mpmap_new ();
-    asp_mpmap_str (accept, "wo_id", "WTS1");
-    asp_mpmap_str (accept, "offer_id", offer);
-    s_test_send (partner, "ACCEPT", accept);
-    assert (s_test_expect (partner, "CONFIRM", "ref", value, sizeof value) && streq (value, "ACCEPT"));
+    asp_mpmap_str (accept, "wo_id", reply->wo_id);
+    asp_mpmap_str (accept, "offer_id", reply->offer_id);
+    s_test_send (partner, ASPW_ACCEPT, accept);
+    assert (s_test_expect (partner, ASPW_CONFIRM, reply) && streq (reply->ref, "ACCEPT"));
     assert (s_test_event (probe, ASP_EV_WO_ASSIGNED));
+    aspw_msg_destroy (&reply);
 
     zsock_destroy (&partner);
     asp_probe_stop (probe);

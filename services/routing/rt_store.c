@@ -58,26 +58,13 @@ rt_store_destroy (rt_store_t **self_p)
 //  --------------------------------------------------------------------------
 //  ticket.created
 
-static const char *s_kinds [] = {
-    "installation", "repair", "maintenance", "complaint", "consultation", "return", NULL
-};
-
-static bool
-s_one_of (const char *s, const char **values)
-{
-    for (int i = 0; values [i]; i++)
-        if (strcmp (s, values [i]) == 0)
-            return true;
-    return false;
-}
-
 #define FAIL(...) do { snprintf (err, errlen, __VA_ARGS__); return -1; } while (0)
 
 static int
 s_required_text (const msgpack_object *body, const char *key, char *out, size_t outlen,
                  char *err, size_t errlen)
 {
-    if (asp_mp_get_str (body, key, out, outlen) != 0 || !*out || !rt_text_valid (out, strlen (out)))
+    if (asp_mp_get_str (body, key, out, outlen) != 0 || !*out || !aspw_text_valid (out, strlen (out)))
         FAIL ("field '%s' must be UTF-8 text of 1..%zu bytes", key, outlen - 1);
     return 0;
 }
@@ -86,16 +73,18 @@ int
 rt_ticket_parse (const msgpack_object *body, rt_ticket_t *t, char *err, size_t errlen)
 {
     memset (t, 0, sizeof *t);
-    if (asp_mp_get_str (body, "type", t->kind, sizeof t->kind) != 0 || !s_one_of (t->kind, s_kinds))
-        FAIL ("field 'type' must be one of installation, repair, maintenance, complaint, "
-              "consultation, return");
-    int rc = asp_mp_get_str (body, "tier", t->tier, sizeof t->tier);
-    if (rc == 1)
-        snprintf (t->tier, sizeof t->tier, "standard");
-    else
-    if (rc == -1 || (strcmp (t->tier, "standard") != 0 && strcmp (t->tier, "express") != 0))
-        FAIL ("field 'tier' must be standard or express");
-    rc = asp_mp_get_int (body, "priority", &t->priority);
+    int word;
+    if (aspw_get_word (body, "type", &asp_vocab_kind, &word, err, errlen))
+        return -1;
+    t->kind = (asp_kind_t) word;
+    t->tier = ASP_TIER_STANDARD;
+    const msgpack_object *tier = asp_mp_get (body, "tier");
+    if (tier && tier->type != MSGPACK_OBJECT_NIL) {
+        if (aspw_get_word (body, "tier", &asp_vocab_tier, &word, err, errlen))
+            return -1;
+        t->tier = (asp_tier_t) word;
+    }
+    int rc = asp_mp_get_int (body, "priority", &t->priority);
     if (rc == 1)
         t->priority = 3;
     else
@@ -109,11 +98,11 @@ rt_ticket_parse (const msgpack_object *body, rt_ticket_t *t, char *err, size_t e
         //  Intake's summary may be longer than a protocol string: keep
         //  the first 256 bytes, cut on a character boundary.
         if (memchr (summary->via.str.ptr, 0, summary->via.str.size)
-        ||  !rt_text_valid (summary->via.str.ptr, summary->via.str.size))
+        ||  !aspw_text_valid (summary->via.str.ptr, summary->via.str.size))
             FAIL ("field 'summary' must be UTF-8 text");
         char *copy = strndup (summary->via.str.ptr, summary->via.str.size);
         assert (copy);
-        rt_text_cut (t->summary, sizeof t->summary, copy);
+        aspw_text_cut (t->summary, sizeof t->summary, copy);
         free (copy);
     }
     else
@@ -152,8 +141,8 @@ rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, con
     asp_mpmap_str (a, "wo_id", wo_id);
     asp_mpmap_str (a, "ticket", ticket_id);
     asp_mpmap_str (a, "trace", trace);
-    asp_mpmap_str (a, "kind", t->kind);
-    asp_mpmap_str (a, "tier", t->tier);
+    asp_mpmap_str (a, "kind", asp_vocab_name (&asp_vocab_kind, t->kind));
+    asp_mpmap_str (a, "tier", asp_vocab_name (&asp_vocab_tier, t->tier));
     asp_mpmap_str (a, "priority", priority);
     asp_mpmap_str (a, "category", t->category);
     asp_mpmap_str (a, "region", t->region);
@@ -215,15 +204,15 @@ rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partne
 }
 
 asp_txn_t *
-rt_store_command (rt_store_t *self, const rt_cmd_t *cmd, const char *partner_id, const rt_order_t *order)
+rt_store_command (rt_store_t *self, const aspw_msg_t *cmd, const char *partner_id, const rt_order_t *order)
 {
     asp_txn_t *txn = NULL;
     asp_msg_t *msg = NULL;
     long long now = (long long) asp_now_ms ();
-    switch (cmd->type) {
-        case RT_CMD_ACCEPT:
-        case RT_CMD_DECLINE: {
-            bool accept = cmd->type == RT_CMD_ACCEPT;
+    switch (cmd->id) {
+        case ASPW_ACCEPT:
+        case ASPW_DECLINE: {
+            bool accept = cmd->id == ASPW_ACCEPT;
             txn = s_txn (accept? self->accept: self->decline, cmd->wo_id);
             asp_txn_arg (txn, "%s", partner_id);
             asp_txn_arg (txn, "%s", cmd->offer_id);
@@ -236,30 +225,30 @@ rt_store_command (rt_store_t *self, const rt_cmd_t *cmd, const char *partner_id,
                 asp_mpmap_str (msg->body, "reason", *cmd->reason? cmd->reason: "declined");
             break;
         }
-        case RT_CMD_PROGRESS:
+        case ASPW_PROGRESS:
             txn = s_txn (self->progress, cmd->wo_id);
             asp_txn_arg (txn, "%s", partner_id);
             asp_txn_arg (txn, "%lld", (long long) cmd->seq);
-            asp_txn_arg (txn, "%s", cmd->stage);
+            asp_txn_arg (txn, "%s", asp_vocab_name (&asp_vocab_stage, cmd->stage));
             asp_txn_arg (txn, "%lld", now);
             msg = s_event (ASP_EV_WO_PROGRESS, cmd->wo_id, order);
             asp_mpmap_str (msg->body, "partner_id", partner_id);
             asp_mpmap_int (msg->body, "seq", cmd->seq);
-            asp_mpmap_str (msg->body, "stage", cmd->stage);
+            asp_mpmap_str (msg->body, "stage", asp_vocab_name (&asp_vocab_stage, cmd->stage));
             if (cmd->has_note)
                 asp_mpmap_str (msg->body, "note", cmd->note);
             if (cmd->has_appointment)
                 asp_mpmap_int (msg->body, "appointment_ms", cmd->appointment_ms);
             break;
-        case RT_CMD_COMPLETE:
+        case ASPW_COMPLETE:
             txn = s_txn (self->complete, cmd->wo_id);
             asp_txn_key (txn, RT_KEY_OPEN);
             asp_txn_arg (txn, "%s", partner_id);
-            asp_txn_arg (txn, "%s", cmd->result);
+            asp_txn_arg (txn, "%s", asp_vocab_name (&asp_vocab_result, cmd->result));
             asp_txn_arg (txn, "%lld", now);
             msg = s_event (ASP_EV_WO_COMPLETED, cmd->wo_id, order);
             asp_mpmap_str (msg->body, "partner_id", partner_id);
-            asp_mpmap_str (msg->body, "result", cmd->result);
+            asp_mpmap_str (msg->body, "result", asp_vocab_name (&asp_vocab_result, cmd->result));
             if (cmd->has_note)
                 asp_mpmap_str (msg->body, "note", cmd->note);
             if (cmd->has_technician)
@@ -279,8 +268,13 @@ rt_store_view (asp_txn_t *txn, rt_view_t *view)
     const char *s;
     if ((s = asp_txn_reply_str (txn, 2)))
         snprintf (view->why, sizeof view->why, "%s", s);
-    if ((s = asp_txn_reply_str (txn, 3)))
-        snprintf (view->state, sizeof view->state, "%s", s);
+    if ((s = asp_txn_reply_str (txn, 3)) && *s) {
+        int state = asp_vocab_parse (&asp_vocab_wo_state, s);
+        if (state < 0)
+            asp_log_error ("a routing script answered the unknown work order state '%.32s'", s);
+        view->found = state >= 0;
+        view->state = state >= 0? (asp_wo_state_t) state: ASP_WO_PENDING;
+    }
     if ((s = asp_txn_reply_str (txn, 4)))
         snprintf (view->partner, sizeof view->partner, "%s", s);
     if ((s = asp_txn_reply_str (txn, 5)))
@@ -305,14 +299,18 @@ s_hget (const redisReply *r, const char *name)
 static void
 s_load_one (rt_orders_t *orders, rt_registry_t *registry, const char *wo_id, const redisReply *r)
 {
-    const char *state = s_hget (r, "state");
-    if (!state || strcmp (state, "completed") == 0) {
-        asp_log_warn ("rt:open lists %s but its work order is %s", wo_id, state? state: "missing");
+    const char *name = s_hget (r, "state");
+    int state = asp_vocab_parse (&asp_vocab_wo_state, name);
+    int kind = asp_vocab_parse (&asp_vocab_kind, s_hget (r, "kind"));
+    int tier = asp_vocab_parse (&asp_vocab_tier, s_hget (r, "tier"));
+    if (state < 0 || state == ASP_WO_COMPLETED || kind < 0 || tier < 0) {
+        asp_log_warn ("rt:open lists %s but its work order is %s", wo_id,
+                      state == ASP_WO_COMPLETED? "completed": "missing or unreadable");
         return;
     }
     const char *priority = s_hget (r, "priority");
     rt_order_t *order = rt_order_new (wo_id, s_hget (r, "ticket"), s_hget (r, "trace"),
-                                      s_hget (r, "kind"), s_hget (r, "tier"), s_hget (r, "category"),
+                                      (asp_kind_t) kind, (asp_tier_t) tier, s_hget (r, "category"),
                                       s_hget (r, "region"), s_hget (r, "summary"),
                                       priority? strtoll (priority, NULL, 10): 3);
     order = rt_orders_insert (orders, &order);
@@ -326,8 +324,8 @@ s_load_one (rt_orders_t *orders, rt_registry_t *registry, const char *wo_id, con
         if (strncmp (r->element [i]->str, "x.", 2) == 0)
             rt_order_exclude (order, r->element [i]->str + 2);
     const char *partner = s_hget (r, "partner");
-    if (strcmp (state, "assigned") == 0 && partner && *partner)
-        rt_orders_set (orders, order, RT_WO_ASSIGNED, rt_registry_partner (registry, partner, true),
+    if (state == ASP_WO_ASSIGNED && partner && *partner)
+        rt_orders_set (orders, order, ASP_WO_ASSIGNED, rt_registry_partner (registry, partner, true),
                        order->attempt, false);
     //  Pending stays pending; an offer that was in flight when we stopped
     //  is offered again (a new attempt of the same wo_id) once a partner fits.
@@ -402,17 +400,16 @@ s_run (asp_rds_t *rds, asp_txn_t **txn_p, rt_view_t *view)
     return code;
 }
 
-static rt_cmd_t *
-s_cmd (rt_cmd_type_t type, const char *wo_id, const char *offer_id, int64_t attempt)
+static aspw_msg_t *
+s_cmd (aspw_command_t type, const char *wo_id, const char *offer_id, int64_t attempt)
 {
-    rt_cmd_t *cmd = rt_cmd_new ();
-    cmd->type = type;
+    aspw_msg_t *cmd = aspw_msg_new (type);
     snprintf (cmd->wo_id, sizeof cmd->wo_id, "%s", wo_id);
     snprintf (cmd->offer_id, sizeof cmd->offer_id, "%s", offer_id);
     cmd->attempt = attempt;
     cmd->seq = 1;
-    snprintf (cmd->stage, sizeof cmd->stage, "on_site");
-    snprintf (cmd->result, sizeof cmd->result, "fixed");
+    cmd->stage = ASP_STAGE_ON_SITE;
+    cmd->result = ASP_RESULT_FIXED;
     return cmd;
 }
 
@@ -441,7 +438,7 @@ rt_store_test (void)
     msgpack_unpacked_init (&u);
     assert (asp_mp_unpack (&u, data, size, err, sizeof err) == 0);
     assert (rt_ticket_parse (&u.data, &t, err, sizeof err) == 0);
-    assert (t.priority == 3 && strcmp (t.tier, "standard") == 0);
+    assert (t.priority == 3 && t.kind == ASP_KIND_REPAIR && t.tier == ASP_TIER_STANDARD);
     msgpack_unpacked_destroy (&u);
     free (data);
     asp_mpmap_destroy (&m);
@@ -453,17 +450,17 @@ rt_store_test (void)
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
 
     //  Offer to P1; P2 cannot touch it; P1 accepts once.
-    rt_order_t *order = rt_order_new (wo, ticket, "tr", "repair", "standard", "heater", "sh", "", 3);
+    rt_order_t *order = rt_order_new (wo, ticket, "tr", ASP_KIND_REPAIR, ASP_TIER_STANDARD, "heater", "sh", "", 3);
     txn = rt_store_offer (self, order, "P1");
-    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "offered") && v.attempt == 1);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_OFFERED && v.attempt == 1);
     order->attempt = 1;
     snprintf (oid, sizeof oid, "%s.1", wo);
-    rt_cmd_t *cmd = s_cmd (RT_CMD_ACCEPT, wo, oid, 1);
+    aspw_msg_t *cmd = s_cmd (ASPW_ACCEPT, wo, oid, 1);
     txn = rt_store_command (self, cmd, "P2", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "not_yours"));
     //  The offer lapses: withdrawn, P1 excluded; a late ACCEPT is expired.
     txn = rt_store_withdraw (self, order, "P1", 1, "timeout", true);
-    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "pending"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_PENDING);
     txn = rt_store_command (self, cmd, "P1", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "offer_expired"));
     txn = rt_store_withdraw (self, order, "P1", 1, "timeout", true);
@@ -473,9 +470,9 @@ rt_store_test (void)
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.attempt == 2);
     order->attempt = 2;
     snprintf (oid, sizeof oid, "%s.2", wo);
-    rt_cmd_t *decline = s_cmd (RT_CMD_DECLINE, wo, oid, 2);
+    aspw_msg_t *decline = s_cmd (ASPW_DECLINE, wo, oid, 2);
     txn = rt_store_command (self, decline, "P2", order);
-    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "pending"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_PENDING);
     txn = rt_store_command (self, decline, "P2", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
     //  A stale expected attempt changes nothing.
@@ -487,11 +484,11 @@ rt_store_test (void)
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.attempt == 3);
     snprintf (cmd->offer_id, sizeof cmd->offer_id, "%s.3", wo);
     cmd->attempt = 3;
-    rt_cmd_t *progress = s_cmd (RT_CMD_PROGRESS, wo, "", 0);
+    aspw_msg_t *progress = s_cmd (ASPW_PROGRESS, wo, "", 0);
     txn = rt_store_command (self, progress, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "not_accepted"));
     txn = rt_store_command (self, cmd, "P3", order);
-    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "assigned"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_ASSIGNED);
     txn = rt_store_command (self, cmd, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
     txn = rt_store_command (self, decline, "P3", order);
@@ -507,21 +504,21 @@ rt_store_test (void)
     size_t loaded;
     assert (rt_store_load (self, orders, registry, &loaded) == 0 && loaded >= 1);
     rt_order_t *back = rt_orders_lookup (orders, wo);
-    assert (back && back->state == RT_WO_ASSIGNED && back->attempt == 3 && back->seq == 1);
+    assert (back && back->state == ASP_WO_ASSIGNED && back->attempt == 3 && back->seq == 1);
     assert (streq (back->partner->id, "P3") && rt_order_excluded (back, "P1") && rt_order_excluded (back, "P2"));
     rt_orders_destroy (&orders);
     rt_registry_destroy (&registry);
 
-    rt_cmd_t *complete = s_cmd (RT_CMD_COMPLETE, wo, "", 0);
+    aspw_msg_t *complete = s_cmd (ASPW_COMPLETE, wo, "", 0);
     txn = rt_store_command (self, complete, "P1", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "not_yours"));
     txn = rt_store_command (self, complete, "P3", order);
-    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && streq (v.state, "completed"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_COMPLETED);
     txn = rt_store_command (self, complete, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
-    rt_cmd_t *unknown = s_cmd (RT_CMD_COMPLETE, "WTnope", "", 0);
+    aspw_msg_t *unknown = s_cmd (ASPW_COMPLETE, "WTnope", "", 0);
     txn = rt_store_command (self, unknown, "P3", NULL);
-    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "unknown_work_order"));
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "unknown_work_order") && !v.found);
 
     unsigned shard = rt_wo_shard (wo);
     redisReply *r = asp_rds_cmd (rds, "ZSCORE {s%u}:rt:open %s", shard, wo);
@@ -531,11 +528,11 @@ rt_store_test (void)
                           "{s%u}:ob:routing:notification {s%u}:ob:routing:feedback {s%u}:in:routing:%s",
                      shard, wo, shard, shard, shard, shard, shard, mid);
     freeReplyObject (r);
-    rt_cmd_destroy (&cmd);
-    rt_cmd_destroy (&decline);
-    rt_cmd_destroy (&progress);
-    rt_cmd_destroy (&complete);
-    rt_cmd_destroy (&unknown);
+    aspw_msg_destroy (&cmd);
+    aspw_msg_destroy (&decline);
+    aspw_msg_destroy (&progress);
+    aspw_msg_destroy (&complete);
+    aspw_msg_destroy (&unknown);
     rt_order_destroy (&order);
     rt_store_destroy (&self);
     asp_rds_destroy (&rds);

@@ -18,8 +18,8 @@
 #define RT_STORE_H
 #include "asp_rds.h"
 #include "asp_txn.h"
+#include "aspw_proto.h"
 #include "rt_orders.h"
-#include "rt_proto.h"
 #include "rt_registry.h"
 
 #define RT_KEY_WO    "rt:wo:%s"
@@ -30,10 +30,11 @@ typedef struct rt_store_t rt_store_t;
 //  The shard of a work order: its ticket's.
 unsigned rt_wo_shard (const char *wo_id);
 
-//  A work order as a script left it.
+//  A work order as a script left it; the state is parsed once, here.
 typedef struct {
     char why [64];                  //  reject code or stale reason
-    char state [16];                //  pending, offered, assigned, completed, "" (none)
+    bool found;                     //  false: the script saw no such work order
+    asp_wo_state_t state;           //  when found
     char partner [RT_PARTNER_ID_MAX];
     int64_t attempt;
     int64_t seq;
@@ -41,12 +42,12 @@ typedef struct {
 
 //  Fields of a ticket.created that routing keeps.
 typedef struct {
-    char kind [16];
-    char tier [16];
+    asp_kind_t kind;                //  the ticket's type
+    asp_tier_t tier;
     int64_t priority;
-    char category [RT_STR_MAX + 1];
-    char region [RT_STR_MAX + 1];
-    char summary [RT_STR_MAX + 1];  //  cut to the protocol's string limit
+    char category [ASPW_STR_MAX + 1];
+    char region [ASPW_STR_MAX + 1];
+    char summary [ASPW_STR_MAX + 1];    //  cut to the protocol's string limit
 } rt_ticket_t;
 
 //  Registers the scripts on rds (borrowed).
@@ -67,7 +68,7 @@ asp_txn_t *rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const c
                               int64_t attempt, const char *reason, bool exclude);
 //  ACCEPT, DECLINE, PROGRESS or COMPLETE from partner_id. order may be
 //  NULL (not open in memory); the script decides.
-asp_txn_t *rt_store_command (rt_store_t *self, const rt_cmd_t *cmd, const char *partner_id,
+asp_txn_t *rt_store_command (rt_store_t *self, const aspw_msg_t *cmd, const char *partner_id,
                              const rt_order_t *order);
 //  Reads the reply of one of the txns above.
 void rt_store_view (asp_txn_t *txn, rt_view_t *view);

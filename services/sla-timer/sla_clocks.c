@@ -1,6 +1,7 @@
 #include "sla_clocks.h"
 #include "asp_config.h"
 #include "asp_log.h"
+#include "asp_vocab.h"
 #include <assert.h>
 
 extern const char asp_lua_start [];
@@ -80,12 +81,14 @@ s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t le
     sla_clocks_t *self = (sla_clocks_t *) arg;
     if (!s_need_ticket (env, reason, len))
         return NULL;
-    char tier [16] = "standard";
-    if (asp_mp_get_str (env->body, "tier", tier, sizeof tier) < 0) {
-        snprintf (reason, len, "tier must be a short string");
+    char tier [16] = "", list [64];
+    int rc = asp_mp_get_str (env->body, "tier", tier, sizeof tier);
+    int t = rc == 1? ASP_TIER_STANDARD: asp_vocab_parse (&asp_vocab_tier, tier);
+    if (rc == -1 || t < 0) {
+        snprintf (reason, len, "tier must be one of %s", asp_vocab_join (&asp_vocab_tier, list, sizeof list));
         return NULL;
     }
-    int64_t resolve = strcmp (tier, "express") == 0? self->resolve_express_ms: self->resolve_standard_ms;
+    int64_t resolve = t == ASP_TIER_EXPRESS? self->resolve_express_ms: self->resolve_standard_ms;
     s_clock_t clocks [] = {
         { "response", env->time_ms + self->response_ms },
         { "resolution", env->time_ms + resolve },
@@ -177,27 +180,13 @@ s_fire_txn (sla_clocks_t *self, unsigned shard, const char *member)
 static int
 s_read_due (sla_clocks_t *self, redisReply **replies)
 {
-    asp_rds_t *rds = asp_svc_rds (self->svc);
-    if (!asp_rds_ready (rds))
-        return -1;
     char limit [16];
     snprintf (limit, sizeof limit, "%d", S_FIRE_BATCH);
-    for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        char key [ASP_KEY_MAX];
-        asp_key_fmt (key, sizeof key, n, SLA_KEY_DUE);
-        const char *argv [] = { "ZRANGE", key, "-inf", "+inf", "BYSCORE", "LIMIT", "0", limit, "WITHSCORES" };
-        size_t lens [9];
-        for (int i = 0; i < 9; i++)
-            lens [i] = strlen (argv [i]);
-        if (asp_rds_append (rds, 9, argv, lens))
-            return -1;
-    }
-    int rc = 0;
-    for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        replies [n] = asp_rds_reply (rds);
-        if (!replies [n] || replies [n]->type != REDIS_REPLY_ARRAY)
+    const char *argv [] = { "ZRANGE", SLA_KEY_DUE, "-inf", "+inf", "BYSCORE", "LIMIT", "0", limit, "WITHSCORES" };
+    int rc = asp_rds_each_shard (asp_svc_rds (self->svc), 9, argv, replies);
+    for (unsigned n = 0; rc == 0 && n < ASP_SHARDS; n++)
+        if (replies [n]->type != REDIS_REPLY_ARRAY)
             rc = -1;
-    }
     return rc;
 }
 

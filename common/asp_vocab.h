@@ -1,0 +1,85 @@
+/*  asp_vocab: the domain vocabularies, defined once.
+
+    Every closed set of words the platform speaks (ticket types, tiers,
+    customer classes, channels, progress stages, completion results,
+    ticket statuses, work order states) is an enum here with its one name
+    table. Services, the partner SDK, the tools and the docs' tables use
+    these: a word is parsed once where it enters (HTTP, bus, partner
+    message, Redis reply) and travels as the enum; its name is written
+    only where it leaves. tools/asp-vocab prints them all as JSON, and a
+    test checks that the docs' tables list exactly these names.
+
+    Enum values are the index in the name table. Where the order means
+    something (ticket statuses), it is the order of the table: a ticket
+    never moves to a status of a lower value.
+
+    No dependencies beyond libc: the partner SDK links it.                 */
+#ifndef ASP_VOCAB_H
+#define ASP_VOCAB_H
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct {
+    const char *name;               //  e.g. "stage"
+    const char *const *names;       //  the words, in enum order
+    int count;
+} asp_vocab_t;
+
+//  Ticket type (HTTP "type"), the work order's "kind" in ASPW/1.
+typedef enum {
+    ASP_KIND_INSTALLATION = 0, ASP_KIND_REPAIR, ASP_KIND_MAINTENANCE,
+    ASP_KIND_COMPLAINT, ASP_KIND_CONSULTATION, ASP_KIND_RETURN
+} asp_kind_t;
+//  Service tier: standard, or express (the paid fast tier).
+typedef enum { ASP_TIER_STANDARD = 0, ASP_TIER_EXPRESS } asp_tier_t;
+//  Customer class A, B, C.
+typedef enum { ASP_CLASS_A = 0, ASP_CLASS_B, ASP_CLASS_C } asp_class_t;
+//  Where a ticket came from.
+typedef enum {
+    ASP_CHANNEL_HOTLINE = 0, ASP_CHANNEL_WEB, ASP_CHANNEL_APP,
+    ASP_CHANNEL_EMAIL, ASP_CHANNEL_LETTER, ASP_CHANNEL_VISIT
+} asp_channel_t;
+//  A partner's PROGRESS stage.
+typedef enum {
+    ASP_STAGE_SCHEDULED = 0, ASP_STAGE_ON_THE_WAY, ASP_STAGE_ON_SITE,
+    ASP_STAGE_WAITING_PARTS, ASP_STAGE_NOTE
+} asp_stage_t;
+//  A partner's COMPLETE result.
+typedef enum { ASP_RESULT_FIXED = 0, ASP_RESULT_NOT_FIXED, ASP_RESULT_INSTALLED } asp_result_t;
+//  A ticket's status, in the order a ticket moves through them.
+typedef enum {
+    ASP_STATUS_RECEIVED = 0, ASP_STATUS_OFFERED, ASP_STATUS_ASSIGNED,
+    ASP_STATUS_IN_PROGRESS, ASP_STATUS_COMPLETED, ASP_STATUS_VISIT_SCHEDULED,
+    ASP_STATUS_CLOSED
+} asp_status_t;
+//  A work order's state in routing.
+typedef enum {
+    ASP_WO_PENDING = 0, ASP_WO_OFFERED, ASP_WO_ASSIGNED, ASP_WO_COMPLETED
+} asp_wo_state_t;
+
+extern const asp_vocab_t asp_vocab_kind;
+extern const asp_vocab_t asp_vocab_tier;
+extern const asp_vocab_t asp_vocab_class;
+extern const asp_vocab_t asp_vocab_channel;
+extern const asp_vocab_t asp_vocab_stage;
+extern const asp_vocab_t asp_vocab_result;
+extern const asp_vocab_t asp_vocab_status;
+extern const asp_vocab_t asp_vocab_wo_state;
+//  All of the above, NULL-terminated (for tools and tests).
+extern const asp_vocab_t *const asp_vocabs [];
+
+//  The value of the word s (len bytes, need not be NUL-terminated), or
+//  -1 when it is not one of the vocabulary's words.
+int  asp_vocab_parsen (const asp_vocab_t *vocab, const char *s, size_t len);
+//  Same, for a NUL-terminated word (NULL gives -1).
+int  asp_vocab_parse (const asp_vocab_t *vocab, const char *s);
+//  The word of value, or NULL when value is out of range.
+const char *asp_vocab_name (const asp_vocab_t *vocab, int value);
+//  Writes the words as "a, b, c" (for error messages) into out; returns
+//  out. Truncated, always NUL-terminated.
+const char *asp_vocab_join (const asp_vocab_t *vocab, char *out, size_t outlen);
+//  The vocabulary called name ("stage", ...), or NULL.
+const asp_vocab_t *asp_vocab_lookup (const char *name);
+
+void asp_vocab_test (void);
+#endif
