@@ -6,12 +6,17 @@
 
 #define FAIL(...) do { snprintf (err, errlen, __VA_ARGS__); asp_envelope_destroy (&self); return NULL; } while (0)
 
+//  Copies a string field. An embedded NUL is refused (as asp_mp_get_str does):
+//  the copy would end there, and "m1\0a" and "m1\0b" would both become "m1",
+//  two different messages sharing one dedup key.
 static int
 s_copy_str (const msgpack_object *o, char *out, size_t outlen, bool allow_empty)
 {
     if (o->type != MSGPACK_OBJECT_STR || o->via.str.size >= outlen)
         return -1;
     if (!allow_empty && o->via.str.size == 0)
+        return -1;
+    if (memchr (o->via.str.ptr, 0, o->via.str.size))
         return -1;
     memcpy (out, o->via.str.ptr, o->via.str.size);
     out [o->via.str.size] = 0;
@@ -189,6 +194,16 @@ asp_envelope_test (void)
     //  Bad type characters.
     const uint8_t badtype [] = { 0x97, 0x01, 0xa1, 'X', 0xa2, 'i', 'd', 0xa0, 0xa0, 0x01, 0x80 };
     assert (!asp_envelope_decode (badtype, sizeof badtype, err, sizeof err));
+    //  An embedded NUL in any string field is refused, never cut short: else
+    //  ids "id\0a" and "id\0b" would be one message to the inbox's dedup.
+    const uint8_t nul_id [] = { 0x97, 0x01, 0xa1, 'x', 0xa4, 'i', 'd', 0, 'a', 0xa0, 0xa0, 0x01, 0x80 };
+    assert (!asp_envelope_decode (nul_id, sizeof nul_id, err, sizeof err) && strstr (err, "id"));
+    const uint8_t nul_type [] = { 0x97, 0x01, 0xa3, 'x', 0, 'y', 0xa2, 'i', 'd', 0xa0, 0xa0, 0x01, 0x80 };
+    assert (!asp_envelope_decode (nul_type, sizeof nul_type, err, sizeof err) && strstr (err, "type"));
+    const uint8_t nul_ticket [] = { 0x97, 0x01, 0xa1, 'x', 0xa2, 'i', 'd', 0xa3, 'T', 0, '1', 0xa0, 0x01, 0x80 };
+    assert (!asp_envelope_decode (nul_ticket, sizeof nul_ticket, err, sizeof err) && strstr (err, "ticket"));
+    const uint8_t nul_trace [] = { 0x97, 0x01, 0xa1, 'x', 0xa2, 'i', 'd', 0xa0, 0xa1, 0, 0x01, 0x80 };
+    assert (!asp_envelope_decode (nul_trace, sizeof nul_trace, err, sizeof err) && strstr (err, "trace"));
     //  Body not a map.
     const uint8_t badbody [] = { 0x97, 0x01, 0xa1, 'x', 0xa2, 'i', 'd', 0xa0, 0xa0, 0x01, 0x90 };
     assert (!asp_envelope_decode (badbody, sizeof badbody, err, sizeof err) && strstr (err, "body"));

@@ -49,6 +49,14 @@ asp_json_from_mp (const msgpack_object *o)
     }
 }
 
+//  True when d is an integer that int64_t holds. The range comes first:
+//  casting 1e300 or NaN to an integer is undefined behaviour.
+static bool
+s_is_int64 (double d)
+{
+    return d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == (double) (int64_t) d;
+}
+
 static void
 s_pack_json (const cJSON *j, msgpack_packer *pk)
 {
@@ -64,7 +72,7 @@ s_pack_json (const cJSON *j, msgpack_packer *pk)
     else
     if (cJSON_IsNumber (j)) {
         double d = j->valuedouble;
-        if (d == (double) (int64_t) d)
+        if (s_is_int64 (d))
             msgpack_pack_int64 (pk, (int64_t) d);
         else
             msgpack_pack_double (pk, d);
@@ -99,7 +107,7 @@ asp_json_to_mpmap (const cJSON *obj, asp_mpmap_t *map)
         if (cJSON_IsBool (c))
             asp_mpmap_bool (map, c->string, cJSON_IsTrue (c));
         else
-        if (cJSON_IsNumber (c) && c->valuedouble == (double) (int64_t) c->valuedouble)
+        if (cJSON_IsNumber (c) && s_is_int64 (c->valuedouble))
             asp_mpmap_int (map, c->string, (int64_t) c->valuedouble);
         else {
             //  Pack through a scratch buffer, then add as an object.
@@ -164,4 +172,11 @@ asp_json_test (void)
     msgpack_unpacked_destroy (&u);
     free (data);
     asp_mpmap_destroy (&m);
+    //  Numbers no integer type holds stay doubles (no undefined cast: the
+    //  sanitizer trees would abort here).
+    cJSON *big = cJSON_Parse ("{\"x\":1e300,\"y\":-9.3e18,\"z\":[1e300,-1e19]}");
+    asp_mpmap_t *bm = asp_mpmap_new ();
+    asp_json_to_mpmap (big, bm);
+    asp_mpmap_destroy (&bm);
+    cJSON_Delete (big);
 }

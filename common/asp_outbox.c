@@ -550,10 +550,150 @@ asp_outbox_remote_add_txn (asp_outbox_remote_t *self, asp_txn_t *txn)
         zmsg_destroy (&msg);
 }
 
+//  --------------------------------------------------------------------------
+//  Self-test: the queue logic, then a real outbox on a real Redis sending
+//  to real ROUTERs (asp_probe), its loop pumped by this thread.
+
+#include "asp_probe.h"
+#include "asp_selftest.h"
+#include <pthread.h>
+
+static const char s_test_lua [] = "if seen() then return dup() end\nreturn ok()\n";
+
+static int
+s_test_end (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id; (void) arg;
+    return -1;
+}
+
+//  Runs the loop for ms milliseconds.
+static void
+s_test_pump (zloop_t *loop, int ms)
+{
+    zloop_timer (loop, (size_t) ms, 1, s_test_end, NULL);
+    zloop_start (loop);
+}
+
+//  Commits one message for feedback with script (registered on rds before
+//  it connected), as a service does.
+static asp_txn_t *
+s_test_commit (asp_rds_t *rds, asp_script_t *script, const char *ticket)
+{
+    asp_txn_t *txn = asp_txn_new (script, asp_shard_of (ticket));
+    asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, ticket, NULL);
+    asp_txn_inbox (txn, msg->id);
+    asp_txn_send (txn, ASP_SVC_FEEDBACK, &msg);
+    assert (asp_txn_exec (rds, ASP_SVC_ROUTING, &txn, 1) == 0 && asp_txn_outcome (txn) == ASP_TXN_OK);
+    return txn;
+}
+
+//  Another thread commits with its own Redis connection and hands the
+//  message over through a remote (as intake's HTTP threads do).
+static void *
+s_test_remote (void *arg)
+{
+    asp_outbox_remote_t *remote = asp_outbox_remote_new ((asp_outbox_t *) arg);
+    asp_rds_t *rds = asp_rds_new ();
+    asp_script_t *script = asp_rds_script (rds, "outbox_test", s_test_lua);
+    asp_txn_t *txn = s_test_commit (rds, script, "TR");
+    asp_outbox_remote_add_txn (remote, txn);
+    asp_txn_destroy (&txn);
+    asp_rds_destroy (&rds);
+    asp_outbox_remote_destroy (&remote);
+    return NULL;
+}
+
+//  The next message feedback's ROUTER got: its id into id, its sender into *who.
+static void
+s_test_recv (asp_probe_t *probe, char *id, zframe_t **who)
+{
+    asp_envelope_t *env = asp_probe_recv (probe, ASP_SVC_FEEDBACK, who, 2000);
+    assert (env);
+    snprintf (id, ASP_ID_MAX, "%s", env->id);
+    asp_envelope_destroy (&env);
+}
+
+static void
+s_test_live (void)
+{
+    asp_selftest_need_redis ("asp_outbox_test");
+    asp_txn_init ();
+    setenv ("ASP_RESEND_MS", "100", 1);
+    asp_probe_t *probe = asp_probe_new (ASP_SVC_ROUTING);
+    asp_rds_t *rds = asp_rds_new ();
+    asp_script_t *script = asp_rds_script (rds, "outbox_test", s_test_lua);
+    asp_curve_t *curve = asp_curve_new (ASP_SVC_ROUTING);    //  insecure: see asp_probe
+    asp_outbox_t *self = asp_outbox_new (ASP_SVC_ROUTING, rds, curve);
+    zloop_t *loop = zloop_new ();
+    asp_outbox_attach (self, loop);
+    assert (asp_outbox_recover (self) == 0);
+    s_test_pump (loop, 200);                //  connect
+
+    //  Committed, sent, acknowledged: deleted from Redis.
+    asp_txn_t *txn = s_test_commit (rds, script, "T1");
+    asp_outbox_add_txn (self, txn);
+    asp_txn_destroy (&txn);
+    assert (asp_outbox_pending (self) == 1 && asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 1);
+    char id [ASP_ID_MAX], again [ASP_ID_MAX];
+    zframe_t *who;
+    s_test_recv (probe, id, &who);
+    asp_probe_reply (probe, ASP_SVC_FEEDBACK, who, "ACK", id, NULL);
+    zframe_destroy (&who);
+    s_test_pump (loop, 100);
+    assert (asp_outbox_pending (self) == 0 && asp_outbox_acked (self) == 1);
+    assert (asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
+
+    //  From another thread; refused by the receiver: a dead letter.
+    pthread_t thread;
+    assert (pthread_create (&thread, NULL, s_test_remote, self) == 0);
+    pthread_join (thread, NULL);
+    s_test_pump (loop, 100);
+    s_test_recv (probe, id, &who);
+    asp_probe_reply (probe, ASP_SVC_FEEDBACK, who, "NAK", id, "refused by the test");
+    zframe_destroy (&who);
+    s_test_pump (loop, 100);
+    assert (asp_outbox_pending (self) == 0 && asp_outbox_dead (self) == 1);
+    assert (asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
+    assert (asp_probe_dead_len (probe, ASP_SVC_FEEDBACK) == 1);
+    s_test_pump (loop, 300);
+    asp_probe_drain (probe, ASP_SVC_FEEDBACK, 50);  //  resends of the refused one, if any
+
+    //  Not acknowledged: sent again after ASP_RESEND_MS.
+    txn = s_test_commit (rds, script, "T2");
+    asp_outbox_add_txn (self, txn);
+    asp_txn_destroy (&txn);
+    s_test_recv (probe, id, NULL);
+    s_test_pump (loop, 300);
+    s_test_recv (probe, again, NULL);
+    assert (streq (id, again) && asp_outbox_resent (self) >= 1);
+
+    //  A restart: the new outbox finds it in Redis and sends it again.
+    asp_outbox_destroy (&self);
+    zloop_destroy (&loop);
+    asp_probe_drain (probe, ASP_SVC_FEEDBACK, 100);
+    self = asp_outbox_new (ASP_SVC_ROUTING, rds, curve);
+    loop = zloop_new ();
+    asp_outbox_attach (self, loop);
+    assert (asp_outbox_recover (self) == 0 && asp_outbox_pending (self) == 1);
+    s_test_pump (loop, 300);
+    s_test_recv (probe, again, &who);
+    assert (streq (id, again));
+    asp_probe_reply (probe, ASP_SVC_FEEDBACK, who, "ACK", id, NULL);
+    zframe_destroy (&who);
+    s_test_pump (loop, 100);
+    assert (asp_outbox_pending (self) == 0 && asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
+
+    asp_outbox_destroy (&self);
+    zloop_destroy (&loop);
+    asp_curve_destroy (&curve);
+    asp_rds_destroy (&rds);
+    asp_probe_destroy (&probe);
+}
+
 void
 asp_outbox_test (void)
 {
-    //  Exercised end to end by tests/ (bus_test); here only the queue logic.
     s_peer_t p = { 0 };
     s_entry_t a = { 0 }, b = { 0 }, c = { 0 };
     s_append (&p, &a);
@@ -566,5 +706,5 @@ asp_outbox_test (void)
     assert (p.head == &c && p.tail == &a);
     s_unlink (&p, &c);
     s_unlink (&p, &a);
-    assert (!p.head && !p.tail);
+    assert (!p.head && !p.tail);    s_test_live ();
 }

@@ -1,4 +1,5 @@
 #include "asp_rds.h"
+#include "asp_selftest.h"
 #include "asp_config.h"
 #include "asp_id.h"
 #include "asp_keys.h"
@@ -309,10 +310,7 @@ void
 asp_rds_test (void)
 {
     //  Needs a redis-server on ASP_REDIS_PORT; the test runner starts one.
-    if (!getenv ("ASP_REDIS_PORT")) {
-        printf ("asp_rds_test: skipped (no ASP_REDIS_PORT)\n");
-        return;
-    }
+    asp_selftest_need_redis ("asp_rds_test");
     asp_rds_t *rds = asp_rds_new ();
     asp_script_t *echo = asp_rds_script (rds, "echo", "return {ARGV[1], KEYS[1]}");
     assert (asp_rds_ready (rds));

@@ -1,66 +1,70 @@
-/*  asp-selftest: runs the self-test of every common class.
-    Usage: asp-selftest [class ...]   (all when none named)                 */
-#include "asp_config.h"
-#include "asp_curl.h"
-#include "asp_curve.h"
-#include "asp_envelope.h"
-#include "asp_events.h"
-#include "asp_httpd.h"
-#include "asp_id.h"
-#include "asp_json.h"
-#include "asp_keys.h"
-#include "asp_log.h"
-#include "asp_metrics.h"
-#include "asp_mp.h"
-#include "asp_outbox.h"
-#include "asp_rds.h"
-#include "asp_txn.h"
-#include "asp_vocab.h"
+#include "asp_selftest.h"
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-static const struct {
-    const char *name;
-    void (*test) (void);
-} s_tests [] = {
-    { "id", asp_id_test },
-    { "keys", asp_keys_test },
-    { "config", asp_config_test },
-    { "log", asp_log_test },
-    { "mp", asp_mp_test },
-    { "vocab", asp_vocab_test },
-    { "envelope", asp_envelope_test },
-    { "events", asp_events_test },
-    { "json", asp_json_test },
-    { "curl", asp_curl_test },
-    { "metrics", asp_metrics_test },
-    { "httpd", asp_httpd_test },
-    { "outbox", asp_outbox_test },
-    { "curve", asp_curve_test },
-    { "rds", asp_rds_test },
-    { "txn", asp_txn_test },
-};
+void
+asp_selftest_skip (const char *fmt, ...)
+{
+    va_list ap;
+    va_start (ap, fmt);
+    vprintf (fmt, ap);
+    va_end (ap);
+    printf (": skipped\n");
+    fflush (stdout);
+    exit (ASP_SELFTEST_SKIP);
+}
+
+void
+asp_selftest_need_redis (const char *who)
+{
+    if (!getenv ("ASP_REDIS_PORT"))
+        asp_selftest_skip ("%s: no redis-server (ASP_REDIS_PORT unset; tests/with_redis.sh starts one)", who);
+}
+
+static bool
+s_named (const char *name, int argc, char *argv [])
+{
+    for (int a = 0; a < argc; a++)
+        if (strcmp (argv [a], name) == 0)
+            return true;
+    return false;
+}
 
 int
-main (int argc, char *argv [])
+asp_selftest_main (const char *program, const asp_selftest_t *tests, size_t count,
+                   int argc, char *argv [])
 {
-    asp_log_init ("selftest");
-    int ran = 0;
-    for (size_t i = 0; i < sizeof s_tests / sizeof s_tests [0]; i++) {
-        bool wanted = argc < 2;
-        for (int a = 1; a < argc; a++)
-            if (strcmp (argv [a], s_tests [i].name) == 0)
-                wanted = true;
-        if (!wanted)
+    if (argc == 1 && strcmp (argv [0], "--list") == 0) {
+        for (size_t i = 0; i < count; i++)
+            printf ("%s\n", tests [i].name);
+        return 0;
+    }
+    for (int a = 0; a < argc; a++) {
+        size_t i = 0;
+        while (i < count && strcmp (tests [i].name, argv [a]) != 0)
+            i++;
+        if (i == count) {
+            fprintf (stderr, "%s: no self-test named '%s' (--list shows them)\n", program, argv [a]);
+            return 1;
+        }
+    }
+    bool redis = getenv ("ASP_REDIS_PORT") != NULL;
+    int ran = 0, skipped = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (argc > 0 && !s_named (tests [i].name, argc, argv))
             continue;
-        printf ("selftest %s ...\n", s_tests [i].name);
-        s_tests [i].test ();
+        if ((tests [i].flags & ASP_SELFTEST_REDIS) && !redis) {
+            printf ("%s %s: no redis-server (ASP_REDIS_PORT unset): skipped\n", program, tests [i].name);
+            skipped++;
+            continue;
+        }
+        printf ("%s %s ...\n", program, tests [i].name);
+        fflush (stdout);
+        tests [i].test ();
         ran++;
     }
-    if (ran == 0) {
-        fprintf (stderr, "no such test\n");
-        return 1;
-    }
-    printf ("selftest: %d passed\n", ran);
-    return 0;
+    printf ("%s: %d passed, %d skipped\n", program, ran, skipped);
+    return skipped? ASP_SELFTEST_SKIP: 0;
 }

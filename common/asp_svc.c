@@ -28,6 +28,7 @@ struct asp_svc_t {
     size_t outbox_max;
     bool inbox_paused;
     atomic_bool redis_up;
+    atomic_bool stopping;           //  asp_svc_stop: end the loop at the next tick
     asp_counter_t *m_received, *m_applied, *m_duplicate, *m_stale, *m_refused, *m_retry;
     asp_counter_t *m_auth_refused;
 };
@@ -355,6 +356,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop; (void) timer_id;
     asp_svc_t *self = (asp_svc_t *) arg;
+    if (atomic_load (&self->stopping))
+        return -1;
     atomic_store (&self->redis_up, asp_rds_ready (self->rds));
     if (self->inbox_paused && asp_outbox_pending (self->outbox) < self->outbox_max / 2) {
         zloop_reader (self->loop, self->inbox, s_on_inbox, self);
@@ -380,4 +383,231 @@ asp_svc_run (asp_svc_t *self)
     zloop_start (self->loop);
     asp_log_info ("%s stopping", asp_svc_name (self->id));
     return 0;
+}
+
+void
+asp_svc_stop (asp_svc_t *self)
+{
+    atomic_store (&self->stopping, true);
+}
+
+//  --------------------------------------------------------------------------
+//  Self-test: a real service loop on its own thread, a real Redis, real
+//  sockets (asp_probe): what a sender and a receiver of the bus see.
+
+#include "asp_probe.h"
+#include "asp_selftest.h"
+
+#define S_TEST_IN  ASP_EV_TICKET_CREATED   //  one sla-timer consumes
+#define S_TEST_OUT "svctest.out"
+
+//  Counts each applied message once; body "mode" = "stale" changes nothing.
+static const char s_test_lua [] =
+    "if A[1] == 'stale' then return stale('told to') end\n"
+    "if seen() then return dup() end\n"
+    "redis.call('HINCRBY', K[1], 'applied', 1)\n"
+    "return ok()\n";
+
+static asp_txn_t *
+s_test_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    char mode [16] = "";
+    if (asp_mp_get_str (env->body, "mode", mode, sizeof mode) < 0 || strcmp (mode, "refuse") == 0) {
+        snprintf (reason, len, "told to refuse");
+        return NULL;
+    }
+    asp_txn_t *txn = asp_txn_new ((asp_script_t *) arg, asp_shard_of (env->ticket));
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, "svctest:%s", env->ticket);
+    asp_txn_arg (txn, "%s", mode);
+    asp_msg_t *out = asp_msg_reply (S_TEST_OUT, env);
+    asp_txn_send (txn, ASP_SVC_NOTIFICATION, &out);
+    return txn;
+}
+
+static long long
+s_test_applied (asp_probe_t *probe, const char *ticket)
+{
+    char key [ASP_KEY_MAX];
+    asp_key_fmt (key, sizeof key, asp_shard_of (ticket), "svctest:%s", ticket);
+    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s applied", key);
+    assert (r);
+    long long n = r->type == REDIS_REPLY_STRING? atoll (r->str): 0;
+    freeReplyObject (r);
+    return n;
+}
+
+static asp_svc_t *
+s_test_service (asp_probe_t *probe)
+{
+    asp_svc_t *svc = asp_svc_new (ASP_SVC_SLA);
+    asp_script_t *script = asp_svc_script (svc, "svc_test", s_test_lua);
+    asp_svc_on (svc, S_TEST_IN, s_test_prepare, NULL, script);
+    asp_probe_start (probe, svc);
+    return svc;
+}
+
+//  Sends one S_TEST_IN for ticket with mode; returns it (caller destroys).
+static asp_msg_t *
+s_test_send (asp_probe_t *probe, const char *ticket, const char *mode)
+{
+    asp_msg_t *msg = asp_msg_new (S_TEST_IN, ticket, NULL);
+    if (mode)
+        asp_mpmap_str (msg->body, "mode", mode);
+    asp_probe_send_msg (probe, msg);
+    return msg;
+}
+
+//  Waits until the outbox hash towards notification holds n entries.
+static bool
+s_test_outbox_is (asp_probe_t *probe, long long n)
+{
+    for (int i = 0; i < 100; i++) {
+        if (asp_probe_outbox_len (probe, ASP_SVC_NOTIFICATION) == n)
+            return true;
+        zclock_sleep (50);
+    }
+    return false;
+}
+
+//  A NAK that names nothing (or the id) and gives a reason containing what.
+static void
+s_test_nak (asp_probe_t *probe, const char *what)
+{
+    zmsg_t *nak = asp_probe_answer (probe, 5000);
+    assert (nak && zmsg_size (nak) == 3);
+    assert (zframe_streq (zmsg_first (nak), "NAK"));
+    zmsg_next (nak);
+    char *reason = zframe_strdup (zmsg_next (nak));
+    if (!strstr (reason, what))
+        fprintf (stderr, "asp_svc_test: NAK reason '%s' lacks '%s'\n", reason, what);
+    assert (strstr (reason, what));
+    free (reason);
+    zmsg_destroy (&nak);
+}
+
+void
+asp_svc_test (void)
+{
+    asp_selftest_need_redis ("asp_svc_test");
+    setenv ("ASP_RESEND_MS", "200", 1);
+    setenv ("ASP_OUTBOX_MAX", "100", 1);        //  the smallest allowed
+    asp_probe_t *probe = asp_probe_new (ASP_SVC_SLA);
+    asp_svc_t *svc = s_test_service (probe);
+
+    //  Applied: ACK, state changed once, the emitted message is sent.
+    asp_msg_t *msg = s_test_send (probe, "T1", NULL);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    assert (s_test_applied (probe, "T1") == 1);
+    zframe_t *who = NULL;
+    asp_envelope_t *out = asp_probe_recv (probe, ASP_SVC_NOTIFICATION, &who, 5000);
+    assert (out && strcmp (out->type, S_TEST_OUT) == 0 && strcmp (out->ticket, "T1") == 0);
+    char out_id [ASP_ID_MAX];
+    snprintf (out_id, sizeof out_id, "%s", out->id);
+    asp_envelope_destroy (&out);
+    assert (asp_probe_outbox_len (probe, ASP_SVC_NOTIFICATION) == 1);
+    //  Not acknowledged: sent again after ASP_RESEND_MS.
+    zframe_t *who2 = NULL;
+    out = asp_probe_recv (probe, ASP_SVC_NOTIFICATION, &who2, 3000);
+    assert (out && strcmp (out->id, out_id) == 0);
+    asp_envelope_destroy (&out);
+    zframe_destroy (&who2);
+    //  Acknowledged: deleted from Redis, never sent again.
+    asp_probe_reply (probe, ASP_SVC_NOTIFICATION, who, "ACK", out_id, NULL);
+    zframe_destroy (&who);
+    assert (s_test_outbox_is (probe, 0));
+    asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 600);
+    assert (asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 600) == 0);
+
+    //  A duplicate: ACK again, applied once, nothing sent twice.
+    asp_probe_send_msg (probe, msg);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    assert (s_test_applied (probe, "T1") == 1);
+    assert (asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 500) == 0);
+    asp_msg_destroy (&msg);
+    //  A guard that fails (stale): ACK, nothing changed, nothing sent.
+    msg = s_test_send (probe, "T9", "stale");
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    assert (s_test_applied (probe, "T9") == 0);
+    asp_msg_destroy (&msg);
+
+    //  Refusals: a NAK that says why; nothing written.
+    asp_probe_send (probe, "\xc1", 1);
+    s_test_nak (probe, "msgpack");
+    msg = asp_msg_new ("svctest.unknown", "T2", NULL);
+    asp_probe_send_msg (probe, msg);
+    s_test_nak (probe, "does not handle");
+    asp_msg_destroy (&msg);
+    msg = s_test_send (probe, "T2", "refuse");
+    s_test_nak (probe, "told to refuse");
+    asp_msg_destroy (&msg);
+    assert (s_test_applied (probe, "T2") == 0);
+    assert (asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 300) == 0);
+
+    //  The receiver refuses what we sent: a dead letter, out of the outbox.
+    msg = s_test_send (probe, "T3", NULL);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    asp_msg_destroy (&msg);
+    out = asp_probe_recv (probe, ASP_SVC_NOTIFICATION, &who, 5000);
+    assert (out);
+    asp_probe_reply (probe, ASP_SVC_NOTIFICATION, who, "NAK", out->id, "no thanks");
+    asp_envelope_destroy (&out);
+    zframe_destroy (&who);
+    assert (s_test_outbox_is (probe, 0));
+    assert (asp_probe_dead_len (probe, ASP_SVC_NOTIFICATION) == 1);
+    asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 500);
+
+    //  Restart with a message unacknowledged: the new process recovers it
+    //  from Redis and sends it again.
+    msg = s_test_send (probe, "T4", NULL);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    asp_msg_destroy (&msg);
+    out = asp_probe_recv (probe, ASP_SVC_NOTIFICATION, NULL, 5000);
+    assert (out);
+    snprintf (out_id, sizeof out_id, "%s", out->id);
+    asp_envelope_destroy (&out);
+    asp_probe_stop (probe);
+    asp_svc_destroy (&svc);
+    asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 300);
+    svc = s_test_service (probe);
+    out = asp_probe_recv (probe, ASP_SVC_NOTIFICATION, &who, 5000);
+    assert (out && strcmp (out->id, out_id) == 0);
+    asp_probe_reply (probe, ASP_SVC_NOTIFICATION, who, "ACK", out->id, NULL);
+    asp_envelope_destroy (&out);
+    zframe_destroy (&who);
+    assert (s_test_outbox_is (probe, 0));
+    asp_probe_drain (probe, ASP_SVC_NOTIFICATION, 500);
+
+    //  Backpressure: with more than ASP_OUTBOX_MAX unacknowledged, the inbox
+    //  pauses (no answer); once the receiver acknowledges, it resumes.
+    const int flood = 101;
+    for (int i = 0; i < flood; i++) {
+        char ticket [16];
+        snprintf (ticket, sizeof ticket, "B%d", i);
+        msg = s_test_send (probe, ticket, NULL);
+        assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+        asp_msg_destroy (&msg);
+    }
+    assert (s_test_outbox_is (probe, flood));
+    asp_msg_t *held = s_test_send (probe, "held", NULL);
+    assert (!asp_probe_answer (probe, 1000));
+    assert (s_test_applied (probe, "held") == 0);
+    zhashx_t *acked = zhashx_new ();
+    while (zhashx_size (acked) < (size_t) flood) {
+        out = asp_probe_recv (probe, ASP_SVC_NOTIFICATION, &who, 5000);
+        assert (out);
+        asp_probe_reply (probe, ASP_SVC_NOTIFICATION, who, "ACK", out->id, NULL);
+        zhashx_update (acked, out->id, (void *) 1);
+        asp_envelope_destroy (&out);
+        zframe_destroy (&who);
+    }
+    zhashx_destroy (&acked);
+    assert (asp_probe_expect (probe, "ACK", held->id, 5000));
+    assert (s_test_applied (probe, "held") == 1);
+    asp_msg_destroy (&held);
+
+    asp_probe_stop (probe);
+    asp_svc_destroy (&svc);
+    asp_probe_destroy (&probe);
 }

@@ -51,8 +51,10 @@ void asp_svc_http (asp_svc_t *self, int port, asp_http_handler_fn *handler, void
 //  HTTP) as one pipeline, and hands their committed messages to the
 //  outbox. Returns asp_txn_exec's result.
 int  asp_svc_commit (asp_svc_t *self, asp_txn_t **txns, size_t count);
-//  Runs the loop until SIGINT/SIGTERM.
+//  Runs the loop until SIGINT/SIGTERM or asp_svc_stop.
 int  asp_svc_run (asp_svc_t *self);
+//  Ends asp_svc_run from any thread, within one tick (250 ms).
+void asp_svc_stop (asp_svc_t *self);
 
 asp_svc_id_t   asp_svc_id (asp_svc_t *self);
 zloop_t       *asp_svc_loop (asp_svc_t *self);
@@ -66,5 +68,7 @@ asp_script_t  *asp_svc_script (asp_svc_t *self, const char *name, const char *bo
 //  True when the outbox holds more than ASP_OUTBOX_MAX messages: callers
 //  refuse new work (HTTP 503) instead of growing without bound.
 bool asp_svc_overloaded (asp_svc_t *self);
+
+void asp_svc_test (void);
 
 #endif

@@ -8,7 +8,8 @@ PKGS=(build-essential cmake pkg-config
       redis-server redis-tools curl
       python3 python3-zmq python3-msgpack python3-yaml
       valgrind procps
-      docker.io docker-compose debootstrap)
+      docker.io docker-compose debootstrap
+      clang libclang-rt-14-dev)   # fuzz/: libFuzzer is in clang's runtime package
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,20 +1,33 @@
 #!/usr/bin/env bash
-# Builds and tests everything, twice:
-#   build/       RelWithDebInfo
+# Builds and tests everything:
+#   build/       RelWithDebInfo: every test
 #   build-asan/  Debug with AddressSanitizer + UndefinedBehaviorSanitizer
 #                (-DASP_SANITIZE=ON); any leak, memory error or undefined
-#                behaviour fails the test that triggered it
-# and runs `ctest --output-on-failure` in both. Prints a summary; exits
-# non-zero when anything failed. CI runs exactly this (.ci/run).
+#                behaviour fails the test that triggered it: every test
+#   build-tsan/  RelWithDebInfo with ThreadSanitizer (-DASP_SANITIZE=thread):
+#                the tests labelled unit or threads (the self-tests, which
+#                run services' loops on threads of their own, and the
+#                integration tests that drive intake's HTTP threads,
+#                notification's delivery threads and asp_outbox_remote);
+#                any data race fails the test (tests/tsan.supp suppresses
+#                only races inside libzmq, which is not instrumented)
+#   build-fuzz/  clang with libFuzzer: each fuzz target for
+#                ASP_FUZZ_SECONDS (default 20) from its seed corpus
+#                (scripts/fuzz.sh)
+# and runs `ctest --output-on-failure` in the first three. A test that could
+# not run is reported as skipped, not passed. Prints a summary with the time
+# of each step; exits non-zero when anything failed. CI runs exactly this
+# (.ci/run).
 #
 # Environment:
-#   ASP_TEST_JOBS   parallel ctest jobs (default 2; tests marked RUN_SERIAL
-#                   always run alone)
-#   ASP_BUILD_JOBS  parallel compile jobs (default 2)
-#   ASP_TEST_ONLY   run only one tree: "build" or "asan"
-#   CTEST_ARGS      extra ctest arguments, e.g. "-R selftest" or "-L unit"
-# In build-asan/ the integration tests see ASP_SANITIZED=1 and scale their
-# load down (the sanitized binaries are several times slower).
+#   ASP_TEST_JOBS    parallel ctest jobs (default 2; tests marked RUN_SERIAL
+#                    always run alone)
+#   ASP_BUILD_JOBS   parallel compile jobs (default 2)
+#   ASP_TEST_ONLY    run only one of: build, asan, tsan, fuzz
+#   ASP_FUZZ_SECONDS seconds per fuzz target (default 20; 0 skips fuzzing)
+#   CTEST_ARGS       extra ctest arguments, e.g. "-R selftest" or "-L unit"
+# In build-asan/ and build-tsan/ the integration tests see ASP_SANITIZED=1
+# and scale their load down (the sanitized binaries are several times slower).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,16 +62,23 @@ skip () {
     SUMMARY+=("$(printf '  %-44s skipped (%s)' "$1" "$2")")
 }
 
-# tree <dir> <label> <cmake args...>: configure, build, test.
+# tree <dir> <label> <cmake args...>: configure, build, test (with the
+# ctest arguments in SELECT, e.g. a label filter, then CTEST_ARGS).
+SELECT=()
 tree () {
     local dir=$1 label=$2; shift 2
     if step "$label: configure" cmake -S "$ROOT" -B "$ROOT/$dir" "$@" \
     && step "$label: build" cmake --build "$ROOT/$dir" -j"$BUILD_JOBS"; then
         step "$label: ctest" ctest --test-dir "$ROOT/$dir" --output-on-failure \
-            --no-tests=error -j"$TEST_JOBS" "${EXTRA[@]}"
+            --no-tests=error -j"$TEST_JOBS" "${SELECT[@]}" "${EXTRA[@]}"
     else
         skip "$label: ctest" "the build failed"
     fi
+}
+
+# want <name>: true unless ASP_TEST_ONLY names another tree.
+want () {
+    [ -z "${ASP_TEST_ONLY:-}" ] || [ "$ASP_TEST_ONLY" = "$1" ]
 }
 
 if ! step "dependencies" bash "$ROOT/scripts/deps.sh"; then
@@ -66,16 +86,29 @@ if ! step "dependencies" bash "$ROOT/scripts/deps.sh"; then
     exit 1
 fi
 
-if [ "${ASP_TEST_ONLY:-}" != asan ]; then
+if want build; then
     tree build "build (RelWithDebInfo)" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASP_SANITIZE=OFF
 fi
-if [ "${ASP_TEST_ONLY:-}" != build ]; then
+if want asan; then
     # Leaks count as failures; the first error stops the process (and so
     # fails its test) instead of scrolling by.
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
     export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
     tree build-asan "build-asan (Debug, ASan+UBSan)" -DCMAKE_BUILD_TYPE=Debug -DASP_SANITIZE=ON
     unset ASAN_OPTIONS UBSAN_OPTIONS
+fi
+if want tsan; then
+    # The first race stops the process with status 66 (and so fails its test).
+    export TSAN_OPTIONS="suppressions=$ROOT/tests/tsan.supp halt_on_error=1 second_deadlock_stack=1"
+    SELECT=(-L "unit|threads" -LE cluster)
+    tree build-tsan "build-tsan (ThreadSanitizer)" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASP_SANITIZE=thread
+    SELECT=()
+    unset TSAN_OPTIONS
+fi
+FUZZ_SECONDS=${ASP_FUZZ_SECONDS:-20}
+if want fuzz && [ "$FUZZ_SECONDS" -gt 0 ]; then
+    step "build-fuzz (libFuzzer, ${FUZZ_SECONDS}s per target)" \
+        env ASP_BUILD_JOBS="$BUILD_JOBS" bash "$ROOT/scripts/fuzz.sh" "$FUZZ_SECONDS"
 fi
 
 echo

@@ -105,6 +105,20 @@ BUS_VARS = {
 }
 
 
+# A test that cannot run exits with this status; ctest (SKIP_RETURN_CODE,
+# CMakeLists.txt's ASP_SKIP_CODE) reports it as skipped, never as passed.
+SKIP_CODE = 77
+
+
+class Skip(Exception):
+    """Raised by skip(): the test did not run, and says why."""
+
+
+def skip(reason):
+    """Ends the test as skipped (exit SKIP_CODE via run()), with the reason."""
+    raise Skip(reason)
+
+
 class HarnessError(Exception):
     """The harness could not do what the test asked (not an assertion)."""
 
@@ -1300,13 +1314,19 @@ def _read_jsonl(path):
 
 def run(test_fn, name=None):
     """Runs one test function as a script: exit 0 on success, 1 with the
-    traceback otherwise. Use as: if __name__ == "__main__": run(main).
-    With a name, the last line is the summary "<name>: 1 passed, 0 failed"
-    (or "<name>: 0 passed, 1 failed")."""
+    traceback otherwise, SKIP_CODE when it called skip(reason). Use as:
+    if __name__ == "__main__": run(main). With a name, the last line is the
+    summary "<name>: 1 passed, 0 failed" (or "0 passed, 1 failed", or
+    "0 passed, 0 failed, 1 skipped")."""
     import traceback
     start = time.monotonic()
     try:
         test_fn()
+    except Skip as e:
+        print("%s: skipped: %s" % (name or "test", e), flush=True)
+        if name:
+            print("%s: 0 passed, 0 failed, 1 skipped" % name, flush=True)
+        sys.exit(SKIP_CODE)
     except BaseException as e:          # noqa: B902 (report everything)
         if isinstance(e, SystemExit) and not e.code:
             raise

@@ -1,3 +1,4 @@
+# ctest: LABELS integration threads
 """A repair ticket's whole life through the real cluster, read back over
 the API: received -> offered -> assigned -> in progress -> completed ->
 return visit scheduled -> survey answered (by the simulated customer, who
@@ -33,11 +34,14 @@ def check_life(c):
     pos = {t: types.index(t) for t in ORDER}
     assert pos["ticket.created"] == 0
     assert pos["survey.submitted"] < pos["ticket.closed"]
-    # The customer heard about every step that matters to them.
-    notes = [n for n in c.customer_records() if n.get("ticket_id") == tid]
-    templates = {n["template"] for n in notes}
-    for want in ("received", "partner_assigned", "completed", "survey_request", "closed"):
-        assert want in templates, "no %s notification: %s" % (want, sorted(templates))
+    # The customer heard about every step that matters to them (delivery is
+    # asynchronous: the last one may still be on its way when intake says
+    # closed, and a sanitized build is slower).
+    wanted = {"received", "partner_assigned", "completed", "survey_request", "closed"}
+
+    def templates():
+        return {n["template"] for n in c.customer_records() if n.get("ticket_id") == tid}
+    c.wait_for(lambda: wanted <= templates(), 30, what="every notification of the life")
     # A second survey is refused, the first stands.
     r = c.survey(tid, score=1)
     assert r.status == 409 and r["error"]["code"] == "already_answered", r

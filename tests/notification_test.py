@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# ctest: TIMEOUT 400
+# ctest: TIMEOUT 400 LABELS integration threads
 """End-to-end test of asp-notification and asp-sim-customer.
 
 Starts its own redis-server(s) (harness.Redis), asp-notification and

@@ -152,3 +152,112 @@ feedback_visits_destroy (feedback_visits_t **self_p)
         *self_p = NULL;
     }
 }
+
+//  --------------------------------------------------------------------------
+//  Self-test: the real service loop (asp_probe), a real Redis. Both arrival
+//  orders of workorder.completed and survey.submitted must leave the same
+//  ticket and partner records (the header's promise).
+
+#include "asp_probe.h"
+#include "asp_selftest.h"
+
+//  A field of the ticket's feedback record ("-" when absent); caller frees.
+static char *
+s_test_field (asp_probe_t *probe, const char *ticket, const char *field)
+{
+    char key [ASP_KEY_MAX];
+    asp_key_fmt (key, sizeof key, asp_shard_of (ticket), FEEDBACK_KEY_TICKET, ticket);
+    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s %s", key, field);
+    assert (r);
+    char *value = strdup (r->type == REDIS_REPLY_STRING? r->str: "-");
+    freeReplyObject (r);
+    return value;
+}
+
+static void
+s_test_deliver (asp_probe_t *probe, const char *type, const char *ticket, const char *partner,
+                asp_msg_t **resend)
+{
+    asp_msg_t *msg = asp_msg_new (type, ticket, NULL);
+    if (streq (type, ASP_EV_WO_COMPLETED)) {
+        asp_mpmap_str (msg->body, "partner_id", partner);
+        asp_mpmap_str (msg->body, "wo_id", "W1");
+        asp_mpmap_str (msg->body, "result", "fixed");
+    }
+    else {
+        asp_mpmap_int (msg->body, "score", 4);
+        asp_mpmap_bool (msg->body, "resolved", true);
+        asp_mpmap_str (msg->body, "comment", "ok");
+    }
+    asp_probe_send_msg (probe, msg);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    if (resend)
+        *resend = msg;
+    else
+        asp_msg_destroy (&msg);
+}
+
+void
+feedback_visits_test (void)
+{
+    asp_selftest_need_redis ("feedback_visits_test");
+    asp_probe_t *probe = asp_probe_new (ASP_SVC_FEEDBACK);
+    asp_svc_t *svc = asp_svc_new (ASP_SVC_FEEDBACK);
+    feedback_visits_t *self = feedback_visits_new (svc);
+    asp_probe_start (probe, svc);
+
+    //  Ticket TA: completed, then the survey (the usual order). Ticket TB:
+    //  the survey first (a redelivery after a restart), then completed;
+    //  each message twice (at-least-once delivery).
+    asp_msg_t *again;
+    s_test_deliver (probe, ASP_EV_WO_COMPLETED, "TA", "PA", &again);
+    s_test_deliver (probe, ASP_EV_SURVEY_SUBMITTED, "TA", NULL, NULL);
+    asp_probe_send_msg (probe, again);
+    assert (asp_probe_expect (probe, "ACK", again->id, 5000));
+    asp_msg_destroy (&again);
+    s_test_deliver (probe, ASP_EV_SURVEY_SUBMITTED, "TB", NULL, NULL);
+    s_test_deliver (probe, ASP_EV_WO_COMPLETED, "TB", "PB", &again);
+    asp_probe_send_msg (probe, again);
+    assert (asp_probe_expect (probe, "ACK", again->id, 5000));
+    asp_msg_destroy (&again);
+
+    feedback_score_t pa, pb;
+    assert (feedback_partner_score (asp_probe_rds (probe), "PA", &pa) == 0);
+    assert (feedback_partner_score (asp_probe_rds (probe), "PB", &pb) == 0);
+    if (memcmp (&pa, &pb, sizeof pa))
+        fprintf (stderr, "feedback_visits_test: partner counts differ by arrival order: "
+                 "completed %lld/%lld, surveys %lld/%lld, score_sum %lld/%lld, resolved %lld/%lld\n",
+                 (long long) pa.completed, (long long) pb.completed, (long long) pa.surveys,
+                 (long long) pb.surveys, (long long) pa.score_sum, (long long) pb.score_sum,
+                 (long long) pa.resolved, (long long) pb.resolved);
+    assert (pa.completed == 1 && pa.surveys == 1 && pa.score_sum == 4 && pa.resolved == 1);
+    assert (memcmp (&pa, &pb, sizeof pa) == 0);
+    const char *ticket_fields [] = { "state", "wo_id", "result", "score", "resolved" };
+    for (size_t i = 0; i < sizeof ticket_fields / sizeof ticket_fields [0]; i++) {
+        char *a = s_test_field (probe, "TA", ticket_fields [i]);
+        char *b = s_test_field (probe, "TB", ticket_fields [i]);
+        if (strcmp (a, b))
+            fprintf (stderr, "feedback_visits_test: ticket %s: %s vs %s\n", ticket_fields [i], a, b);
+        assert (streq (a, b) && !streq (a, "-"));
+        free (a);
+        free (b);
+    }
+    char *partner = s_test_field (probe, "TB", "partner_id");
+    assert (streq (partner, "PB"));
+    free (partner);
+    //  Refused with a reason, nothing written.
+    asp_msg_t *bad = asp_msg_new (ASP_EV_SURVEY_SUBMITTED, "TC", NULL);
+    asp_mpmap_int (bad->body, "score", 9);
+    asp_mpmap_bool (bad->body, "resolved", true);
+    asp_probe_send_msg (probe, bad);
+    assert (asp_probe_expect (probe, "NAK", bad->id, 5000));
+    asp_msg_destroy (&bad);
+    char *state = s_test_field (probe, "TC", "state");
+    assert (streq (state, "-"));
+    free (state);
+
+    asp_probe_stop (probe);
+    asp_svc_destroy (&svc);
+    feedback_visits_destroy (&self);
+    asp_probe_destroy (&probe);
+}

@@ -35,4 +35,6 @@ void feedback_visits_destroy (feedback_visits_t **self_p);
 //  failed.
 int  feedback_partner_score (asp_rds_t *rds, const char *partner, feedback_score_t *score);
 
+void feedback_visits_test (void);
+
 #endif

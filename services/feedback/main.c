@@ -1,10 +1,26 @@
-/*  asp-feedback: return visits, surveys, scores, closure.                  */
+/*  asp-feedback: return visits, surveys, scores, closure.
+
+    Usage: asp-feedback                               serve (ASP_* variables)
+           asp-feedback --selftest [--list | name...] its classes' self-tests
+                                                      (against Redis)      */
+#include "asp_selftest.h"
 #include "asp_svc.h"
 #include "feedback_visits.h"
 
 int
-main (void)
+main (int argc, char *argv [])
 {
+    if (argc > 1 && streq (argv [1], "--selftest")) {
+        //  Same list as FEEDBACK_SELFTESTS in CMakeLists.txt (feedback_selftest_list).
+        static const asp_selftest_t tests [] = {
+            { "visits", feedback_visits_test, ASP_SELFTEST_REDIS },
+        };
+        return asp_selftest_main ("asp-feedback", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
+    }
+    if (argc > 1) {
+        fprintf (stderr, "usage: asp-feedback [--selftest [--list | name...]]   (configured by ASP_* variables)\n");
+        return 2;
+    }
     asp_svc_t *svc = asp_svc_new (ASP_SVC_FEEDBACK);
     feedback_visits_t *visits = feedback_visits_new (svc);
     asp_svc_run (svc);

@@ -173,6 +173,18 @@ s_phone (const char *phone, s_err_t *err)
     return true;
 }
 
+//  True when j is a JSON number holding an integer in lo..hi. The range is
+//  checked before the cast: casting 1e300 (or NaN) to an integer is
+//  undefined behaviour (found by fuzz/fuzz_intake_body).
+static bool
+s_int_in (const cJSON *j, int lo, int hi)
+{
+    if (!cJSON_IsNumber (j))
+        return false;
+    double v = j->valuedouble;
+    return v >= lo && v <= hi && v == (double) (int) v;
+}
+
 typedef struct {
     const char *type, *tier, *channel, *agent, *description;
     const char *name, *phone, *region, *address, *cclass;
@@ -199,8 +211,7 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, s_err_t *err)
     const cJSON *p = cJSON_GetObjectItemCaseSensitive (j, "priority");
     t->priority = 3;
     if (p && !cJSON_IsNull (p)) {
-        if (!cJSON_IsNumber (p) || p->valuedouble != (double) (int) p->valuedouble
-        ||  p->valuedouble < 1 || p->valuedouble > 5)
+        if (!s_int_in (p, 1, 5))
             return s_fail (err, "%s must be an integer from 1 to 5", "priority");
         t->priority = (int64_t) p->valuedouble;
     }
@@ -241,6 +252,23 @@ s_storage_down (asp_http_res_t *res)
     res->retry_after = 1;
 }
 
+//  One JSON document without NUL bytes (body holds len bytes and a NUL
+//  after them); NULL with the reason in err.
+static cJSON *
+s_parse_json (const char *body, size_t len, s_err_t *err)
+{
+    if (len == 0 || strlen (body) != len) {
+        s_fail (err, "%s must be a JSON document without NUL bytes", "the body");
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithOpts (body, &end, 1);
+    if (!j)
+        snprintf (err->message, sizeof err->message, "the body is not valid JSON (near byte %ld)",
+                  end? (long) (end - body): 0L);
+    return j;
+}
+
 static cJSON *
 s_parse_body (const asp_http_req_t *req, asp_http_res_t *res)
 {
@@ -249,18 +277,60 @@ s_parse_body (const asp_http_req_t *req, asp_http_res_t *res)
         asp_http_error (res, 415, "unsupported_media_type", "Content-Type must be application/json");
         return NULL;
     }
-    if (req->body_len == 0 || strlen (req->body) != req->body_len) {
-        asp_http_error (res, 400, "invalid_json", "the body must be a JSON document without NUL bytes");
-        return NULL;
-    }
-    const char *end = NULL;
-    cJSON *j = cJSON_ParseWithOpts (req->body, &end, 1);
-    if (!j) {
-        asp_http_error (res, 400, "invalid_json", "the body is not valid JSON (near byte %ld)",
-                        end? (long) (end - req->body): 0L);
-        return NULL;
-    }
+    s_err_t err = { "" };
+    cJSON *j = s_parse_json (req->body, req->body_len, &err);
+    if (!j)
+        asp_http_error (res, 400, "invalid_json", "%s", err.message);
     return j;
+}
+
+typedef struct {
+    const cJSON *score, *resolved, *on_time;
+    const char *comment;
+} s_survey_t;
+
+static bool
+s_validate_survey (const cJSON *j, s_survey_t *s, s_err_t *err)
+{
+    static const char *allowed [] = { "score", "resolved", "comment", "on_time", NULL };
+    s->score = cJSON_GetObjectItemCaseSensitive (j, "score");
+    s->resolved = cJSON_GetObjectItemCaseSensitive (j, "resolved");
+    s->on_time = cJSON_GetObjectItemCaseSensitive (j, "on_time");
+    s->comment = NULL;
+    bool valid = cJSON_IsObject (j) || s_fail (err, "%s must be a JSON object", "the body");
+    valid = valid && s_only (j, allowed, "", err);
+    if (valid && !s_int_in (s->score, 1, 5))
+        valid = s_fail (err, "%s is required: an integer from 1 to 5", "score");
+    if (valid && !cJSON_IsBool (s->resolved))
+        valid = s_fail (err, "%s is required: true or false", "resolved");
+    if (valid && s->on_time && !cJSON_IsBool (s->on_time) && !cJSON_IsNull (s->on_time))
+        valid = s_fail (err, "%s must be true or false", "on_time");
+    return valid && s_str (j, "comment", "comment", 0, 2000, NULL, false, &s->comment, err);
+}
+
+int
+intake_api_check_body (const char *what, const char *body, size_t len, char *err, size_t errlen)
+{
+    char *copy = (char *) malloc (len + 1);
+    assert (copy);
+    memcpy (copy, body, len);
+    copy [len] = 0;
+    s_err_t why = { "" };
+    cJSON *j = s_parse_json (copy, len, &why);
+    bool valid = j != NULL;
+    if (valid && streq (what, "ticket")) {
+        s_ticket_t t = { 0 };
+        valid = s_validate_ticket (j, &t, &why);
+    }
+    else
+    if (valid) {
+        s_survey_t s;
+        valid = s_validate_survey (j, &s, &why);
+    }
+    cJSON_Delete (j);
+    free (copy);
+    snprintf (err, errlen, "%s", valid? "": why.message);
+    return valid? 0: -1;
 }
 
 static void
@@ -472,22 +542,11 @@ s_survey (intake_api_t *self, const char *id, const asp_http_req_t *req, asp_htt
     cJSON *j = s_parse_body (req, res);
     if (!j)
         return;
-    static const char *allowed [] = { "score", "resolved", "comment", "on_time", NULL };
     s_err_t err = { "" };
-    const cJSON *score = cJSON_GetObjectItemCaseSensitive (j, "score");
-    const cJSON *resolved = cJSON_GetObjectItemCaseSensitive (j, "resolved");
-    const cJSON *on_time = cJSON_GetObjectItemCaseSensitive (j, "on_time");
-    const char *comment = NULL;
-    bool valid = cJSON_IsObject (j) || s_fail (&err, "%s must be a JSON object", "the body");
-    valid = valid && s_only (j, allowed, "", &err);
-    if (valid && (!cJSON_IsNumber (score) || score->valuedouble != (double) (int) score->valuedouble
-              ||  score->valuedouble < 1 || score->valuedouble > 5))
-        valid = s_fail (&err, "%s is required: an integer from 1 to 5", "score");
-    if (valid && !cJSON_IsBool (resolved))
-        valid = s_fail (&err, "%s is required: true or false", "resolved");
-    if (valid && on_time && !cJSON_IsBool (on_time) && !cJSON_IsNull (on_time))
-        valid = s_fail (&err, "%s must be true or false", "on_time");
-    valid = valid && s_str (j, "comment", "comment", 0, 2000, NULL, false, &comment, &err);
+    s_survey_t survey;
+    bool valid = s_validate_survey (j, &survey, &err);
+    const cJSON *score = survey.score, *resolved = survey.resolved, *on_time = survey.on_time;
+    const char *comment = survey.comment;
     if (!valid) {
         asp_counter_inc (self->invalid);
         asp_http_error (res, 400, "invalid_field", "%s", err.message);
@@ -618,4 +677,21 @@ intake_api_test (void)
     cJSON_ReplaceItemInObject (cJSON_GetObjectItem (j, "customer"), "phone", cJSON_CreateString ("call me"));
     assert (!s_validate_ticket (j, &t, &err) && strstr (err.message, "customer.phone"));
     cJSON_Delete (j);
+
+    //  Whole bodies, as the handlers (and the fuzz target) see them.
+    char why [256];
+    const char survey [] = "{\"score\":4,\"resolved\":true,\"comment\":\"ok\"}";
+    assert (intake_api_check_body ("survey", survey, strlen (survey), why, sizeof why) == 0 && !*why);
+    assert (intake_api_check_body ("survey", survey, 10, why, sizeof why) == -1 && strstr (why, "not valid JSON"));
+    const char nul [] = "{\"score\":4,\0\"resolved\":true}";
+    assert (intake_api_check_body ("survey", nul, sizeof nul - 1, why, sizeof why) == -1 && strstr (why, "NUL"));
+    const char score [] = "{\"score\":6,\"resolved\":true}";
+    assert (intake_api_check_body ("survey", score, strlen (score), why, sizeof why) == -1 && strstr (why, "score"));
+    assert (intake_api_check_body ("ticket", "[]", 2, why, sizeof why) == -1 && strstr (why, "JSON object"));
+    //  Numbers far out of range are refused, not cast (undefined behaviour).
+    const char huge [] = "{\"score\":1e300,\"resolved\":true}";
+    assert (intake_api_check_body ("survey", huge, strlen (huge), why, sizeof why) == -1 && strstr (why, "score"));
+    const char prio [] = "{\"type\":\"repair\",\"priority\":-2e121,\"description\":\"x\"}";
+    assert (intake_api_check_body ("ticket", prio, strlen (prio), why, sizeof why) == -1 && strstr (why, "priority"));
+    assert (intake_api_check_body ("ticket", "", 0, why, sizeof why) == -1);
 }

@@ -15,5 +15,12 @@ void intake_api_destroy (intake_api_t **self_p);
 //  The asp_http_handler_fn to give asp_svc_http.
 void intake_api_handle (const asp_http_req_t *req, asp_http_res_t *res, void *arg);
 
+//  Decodes and validates a request body as POST /v1/tickets (what "ticket")
+//  or POST /v1/tickets/{id}/survey ("survey") does, without a server or
+//  Redis: 0 when it would be accepted, else -1 and the 400 answer's
+//  message in err. Any bytes (len of them) are safe: the fuzz target
+//  (fuzz/fuzz_intake_body.c) calls it.
+int intake_api_check_body (const char *what, const char *body, size_t len, char *err, size_t errlen);
+
 void intake_api_test (void);
 #endif

@@ -2,6 +2,7 @@
     every other service's events update.                                   */
 #include "asp_config.h"
 #include "asp_log.h"
+#include "asp_selftest.h"
 #include "asp_svc.h"
 #include "intake_api.h"
 #include "intake_events.h"
@@ -12,10 +13,12 @@ int
 main (int argc, char *argv [])
 {
     if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {
-        intake_ticket_test ();
-        intake_api_test ();
-        printf ("intake selftest: 2 passed\n");
-        return 0;
+        //  Same list as INTAKE_SELFTESTS in CMakeLists.txt (intake_selftest_list).
+        static const asp_selftest_t tests [] = {
+            { "ticket", intake_ticket_test, 0 },
+            { "api", intake_api_test, 0 },
+        };
+        return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }
     asp_svc_t *svc = asp_svc_new (ASP_SVC_INTAKE);
     intake_events_register (svc);

@@ -6,9 +6,11 @@
     dead letters. See notify_server.h and the classes it names.
 
     Usage: asp-notification            serve (configured by ASP_* variables)
-           asp-notification --selftest run the self-tests of its classes
-                                       (the store's against ASP_REDIS_PORT) */
+           asp-notification --selftest [--list | name...]
+                                       the self-tests of its classes (the
+                                       store's and server's need Redis)     */
 #include "asp_log.h"
+#include "asp_selftest.h"
 #include "notify_channel.h"
 #include "notify_events.h"
 #include "notify_server.h"
@@ -26,17 +28,21 @@ main (int argc, char *argv [])
         return 1;
     }
     if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {
+        //  Same list as NOTIFY_SELFTESTS in CMakeLists.txt (notification_selftest_list).
+        static const asp_selftest_t tests [] = {
+            { "text", notify_text_test, 0 },
+            { "events", notify_events_test, 0 },
+            { "channel", notify_channel_test, 0 },
+            { "store", notify_store_test, ASP_SELFTEST_REDIS },
+            { "server", notify_server_test, ASP_SELFTEST_REDIS },
+        };
         asp_log_init ("notification");
-        notify_text_test ();
-        notify_events_test ();
-        notify_channel_test ();
-        notify_store_test ();
-        printf ("notification selftest: 4 passed\n");
+        int rc = asp_selftest_main ("asp-notification", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
         curl_global_cleanup ();
-        return 0;
+        return rc;
     }
     if (argc > 1) {
-        fprintf (stderr, "usage: asp-notification [--selftest]\n");
+        fprintf (stderr, "usage: asp-notification [--selftest [--list | name...]]\n");
         return 2;
     }
     notify_server_t *server = notify_server_new ();

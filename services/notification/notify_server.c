@@ -7,6 +7,7 @@
 #include "notify_worker.h"
 #include <assert.h>
 #include <stdatomic.h>
+#include <unistd.h>
 
 #define S_MAX_WORKERS 64
 #define S_PROMOTE_BATCH 1000
@@ -137,4 +138,112 @@ notify_server_destroy (notify_server_t **self_p)
     notify_bell_destroy (&self->bell);
     free (self);
     *self_p = NULL;
+}
+
+asp_svc_t *
+notify_server_svc (notify_server_t *self)
+{
+    return self->svc;
+}
+
+//  --------------------------------------------------------------------------
+//  Self-test: events in over the bus (asp_probe), notifications out through
+//  the worker threads into a file channel; each once, bad input refused.
+
+#include "asp_probe.h"
+#include "asp_selftest.h"
+
+//  Lines in path (0 when it does not exist yet).
+static int
+s_test_lines (const char *path)
+{
+    FILE *f = fopen (path, "r");
+    int lines = 0, c;
+    while (f && (c = fgetc (f)) != EOF)
+        lines += c == '\n';
+    if (f)
+        fclose (f);
+    return lines;
+}
+
+static bool
+s_test_lines_are (const char *path, int n)
+{
+    for (int i = 0; i < 100 && s_test_lines (path) < n; i++)
+        zclock_sleep (50);
+    return s_test_lines (path) == n;
+}
+
+void
+notify_server_test (void)
+{
+    asp_selftest_need_redis ("notify_server_test");
+    char path [] = "/tmp/asp-notify-test-XXXXXX";
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    close (fd);
+    setenv ("ASP_NOTIFY_FILE", path, 1);
+    unsetenv ("ASP_NOTIFY_WEBHOOK_URL");
+    setenv ("ASP_NOTIFY_WORKERS", "3", 1);
+    asp_probe_t *probe = asp_probe_new (ASP_SVC_NOTIFICATION);
+    notify_server_t *self = notify_server_new ();
+    asp_probe_start (probe, notify_server_svc (self));
+
+    //  Many events at once: the three workers deliver in parallel.
+    const int count = 40;
+    asp_msg_t *first = NULL;
+    for (int i = 0; i < count; i++) {
+        char ticket [16];
+        snprintf (ticket, sizeof ticket, "TN%d", i);
+        asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, ticket, NULL);
+        asp_mpmap_str (msg->body, "customer_name", "Li Lei");
+        asp_mpmap_str (msg->body, "customer_phone", "13812345678");
+        asp_probe_send_msg (probe, msg);
+        assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+        if (i == 0)
+            first = msg;
+        else
+            asp_msg_destroy (&msg);
+    }
+    assert (s_test_lines_are (path, count));
+    //  Delivered once: the same event again is acknowledged, not resent.
+    asp_probe_send_msg (probe, first);
+    assert (asp_probe_expect (probe, "ACK", first->id, 5000));
+    asp_msg_destroy (&first);
+    zclock_sleep (300);
+    assert (s_test_lines (path) == count);
+    //  Refused with the field named, nothing delivered.
+    asp_msg_t *bad = asp_msg_new (ASP_EV_TICKET_CREATED, "TNX", NULL);
+    asp_mpmap_str (bad->body, "customer_name", "Li Lei");
+    asp_probe_send_msg (probe, bad);
+    zmsg_t *nak = asp_probe_answer (probe, 5000);
+    assert (nak && zframe_streq (zmsg_first (nak), "NAK") && zmsg_size (nak) == 3);
+    char *reason = zframe_strdup (zmsg_last (nak));
+    assert (strstr (reason, "customer_phone"));
+    free (reason);
+    zmsg_destroy (&nak);
+    asp_msg_destroy (&bad);
+    zclock_sleep (300);
+    assert (s_test_lines (path) == count);
+    //  One notification per ticket: every line names a different one.
+    zhashx_t *seen = zhashx_new ();
+    FILE *f = fopen (path, "r");
+    char line [4096];
+    while (f && fgets (line, sizeof line, f)) {
+        const char *at = strstr (line, "\"ticket_id\":\"TN");
+        assert (at);
+        char ticket [16] = "";
+        sscanf (at + 13, "%15[A-Z0-9]", ticket);
+        assert (zhashx_insert (seen, ticket, (void *) 1) == 0);
+    }
+    assert (zhashx_size (seen) == (size_t) count);
+    zhashx_destroy (&seen);
+    if (f)
+        fclose (f);
+
+    asp_probe_stop (probe);
+    notify_server_destroy (&self);
+    asp_probe_destroy (&probe);
+    unlink (path);
+    unsetenv ("ASP_NOTIFY_FILE");
 }

@@ -13,6 +13,7 @@
       notify_dead_letters.                                                 */
 #ifndef NOTIFY_SERVER_H
 #define NOTIFY_SERVER_H
+#include "asp_svc.h"
 
 typedef struct notify_server_t notify_server_t;
 
@@ -21,5 +22,10 @@ notify_server_t *notify_server_new (void);
 //  Serves until SIGINT/SIGTERM, then stops the workers.
 int  notify_server_run (notify_server_t *self);
 void notify_server_destroy (notify_server_t **self_p);
+//  The service runtime underneath (borrowed), e.g. to run it from a test.
+asp_svc_t *notify_server_svc (notify_server_t *self);
+
+//  The whole service over real sockets, Redis and its delivery threads.
+void notify_server_test (void);
 
 #endif

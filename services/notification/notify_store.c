@@ -1,4 +1,5 @@
 #include "notify_store.h"
+#include "asp_selftest.h"
 #include "asp_config.h"
 #include "asp_log.h"
 #include "asp_txn.h"
@@ -407,10 +408,7 @@ notify_store_test (void)
         int64_t d = notify_policy_delay_ms (&policy, 1, rnd);
         assert (d >= 800 && d <= 1000);
     }
-    if (!getenv ("ASP_REDIS_PORT")) {
-        printf ("notify_store_test: Redis part skipped (no ASP_REDIS_PORT)\n");
-        return;
-    }
+    asp_selftest_need_redis ("notify_store_test");
     asp_txn_init ();
     asp_rds_t *rds = asp_rds_new ();
     notify_store_t *store = notify_store_new (rds, &policy);

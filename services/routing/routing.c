@@ -5,8 +5,9 @@
     their answers, progress and completion. See rt_server.h.
 
     Usage: asp-routing              run (configured by environment variables)
-           asp-routing --selftest   run the classes' self tests             */
+           asp-routing --selftest [--list | name...]   the classes' self tests */
 #include "asp_log.h"
+#include "asp_selftest.h"
 #include "asp_svc.h"
 #include "rt_deadlines.h"
 #include "rt_orders.h"
@@ -19,18 +20,20 @@
 int
 main (int argc, char *argv [])
 {
-    if (argc == 2 && strcmp (argv [1], "--selftest") == 0) {
+    if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {
+        //  Same list as ROUTING_SELFTESTS in CMakeLists.txt (routing_selftest_list).
+        static const asp_selftest_t tests [] = {
+            { "deadlines", rt_deadlines_test, 0 },
+            { "registry", rt_registry_test, 0 },
+            { "orders", rt_orders_test, 0 },
+            { "store", rt_store_test, ASP_SELFTEST_REDIS },
+            { "server", rt_server_test, ASP_SELFTEST_REDIS },
+        };
         asp_log_init ("routing");
-        printf ("Running asp-routing self tests...\n");
-        rt_deadlines_test ();
-        rt_registry_test ();
-        rt_orders_test ();
-        rt_store_test ();
-        printf ("Tests passed OK\n");
-        return 0;
+        return asp_selftest_main ("asp-routing", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }
     if (argc > 1) {
-        fprintf (stderr, "usage: asp-routing [--selftest]   (configured by ASP_* environment variables)\n");
+        fprintf (stderr, "usage: asp-routing [--selftest [--list | name...]]   (configured by ASP_* environment variables)\n");
         return 2;
     }
     asp_svc_t *svc = asp_svc_new (ASP_SVC_ROUTING);

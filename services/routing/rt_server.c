@@ -956,3 +956,162 @@ rt_server_destroy (rt_server_t **self_p)
     free (self);
     *self_p = NULL;
 }
+
+//  --------------------------------------------------------------------------
+//  Self-test: the engine on a real service loop (asp_probe), real Redis, a
+//  real partner DEALER over CURVE: a ticket in from the bus becomes an
+//  offer, the partner accepts, the bus hears workorder.assigned. Garbage
+//  and an unknown key change nothing.
+
+#include "asp_probe.h"
+#include "asp_selftest.h"
+
+//  Sends command with body (the codec frames it) from a partner socket.
+static void
+s_test_send (zsock_t *partner, aspw_command_t command, asp_mpmap_t *body)
+{
+    char *data; size_t size;
+    asp_mpmap_bytes (body, &data, &size);
+    assert (aspw_send_body (partner, NULL, 0, command, data, size) == 0);
+    free (data);
+    asp_mpmap_destroy (&body);
+}
+
+//  Waits up to 5 s for the platform's next command other than HEARTBEAT,
+//  decoded by the codec into reply; true when it is want.
+static bool
+s_test_expect (zsock_t *partner, aspw_command_t want, aspw_msg_t *reply)
+{
+    zpoller_t *poller = zpoller_new (partner, NULL);
+    bool found = false;
+    for (int64_t until = asp_mono_ms () + 5000; asp_mono_ms () < until;) {
+        if (!zpoller_wait (poller, 200))
+            continue;
+        zmsg_t *msg = zmsg_recv (partner);
+        char err [160];
+        assert (msg && aspw_msg_decode (reply, msg, ASPW_FROM_PLATFORM, err, sizeof err) == 0);
+        zmsg_destroy (&msg);
+        if (reply->id == ASPW_HEARTBEAT)
+            continue;
+        found = reply->id == want;
+        break;
+    }
+    zpoller_destroy (&poller);
+    return found;
+}
+
+//  A partner DEALER with its own key pair, connected over CURVE.
+static zsock_t *
+s_test_partner (zcert_t *mine, zcert_t *server, const char *endpoint)
+{
+    zsock_t *sock = zsock_new (ZMQ_DEALER);
+    assert (sock);
+    zcert_apply (mine, sock);
+    zsock_set_curve_serverkey (sock, zcert_public_txt (server));
+    assert (zsock_connect (sock, "%s", endpoint) == 0);
+    return sock;
+}
+
+//  Waits for the next bus event of type sent to intake; true when it came.
+static bool
+s_test_event (asp_probe_t *probe, const char *type)
+{
+    for (int64_t until = asp_mono_ms () + 5000; asp_mono_ms () < until;) {
+        zframe_t *who = NULL;
+        asp_envelope_t *env = asp_probe_recv (probe, ASP_SVC_INTAKE, &who, 500);
+        if (!env)
+            continue;
+        bool match = streq (env->type, type);
+        asp_probe_reply (probe, ASP_SVC_INTAKE, who, "ACK", env->id, NULL);
+        zframe_destroy (&who);
+        asp_envelope_destroy (&env);
+        if (match)
+            return true;
+    }
+    return false;
+}
+
+void
+rt_server_test (void)
+{
+    asp_selftest_need_redis ("rt_server_test");
+    char dir [] = "/tmp/asp-rt-test-XXXXXX";
+    assert (mkdtemp (dir));
+    char path [128], partners [64], endpoint [96];
+    zcert_t *routing = zcert_new ();
+    snprintf (path, sizeof path, "%s/routing.cert", dir);
+    assert (zcert_save (routing, path) == 0);
+    snprintf (partners, sizeof partners, "%s/partners", dir);
+    assert (zsys_dir_create ("%s", partners) == 0);
+    zcert_t *known = zcert_new ();
+    zcert_set_meta (known, "partner_id", "P1");
+    snprintf (path, sizeof path, "%s/P1.cert", partners);
+    assert (zcert_save_public (known, path) == 0);
+    zcert_t *stranger = zcert_new ();
+    snprintf (path, sizeof path, "%s/routing.cert_secret", dir);
+    setenv ("ASP_ROUTING_CERT", path, 1);
+    setenv ("ASP_PARTNER_CERTS", partners, 1);
+    snprintf (endpoint, sizeof endpoint, "ipc://%s/partners.ipc", dir);
+    setenv ("ASP_PARTNER_BIND", endpoint, 1);
+    setenv ("ASP_HEARTBEAT_MS", "200", 1);
+
+    asp_probe_t *probe = asp_probe_new (ASP_SVC_ROUTING);
+    asp_svc_t *svc = asp_svc_new (ASP_SVC_ROUTING);
+    rt_server_t *self = rt_server_new (svc);
+    asp_probe_start (probe, svc);
+
+    //  An unknown key is refused at the handshake: no answer at all.
+    zsock_t *intruder = s_test_partner (stranger, routing, endpoint);
+    asp_mpmap_t *ready = asp_mpmap_new ();
+    asp_mpmap_int (ready, "capacity", 1);
+    s_test_send (intruder, ASPW_READY, ready);
+    zpoller_t *poller = zpoller_new (intruder, NULL);
+    assert (!zpoller_wait (poller, 500));
+    zpoller_destroy (&poller);
+    zsock_destroy (&intruder);
+
+    //  The known partner: READY → WELCOME; garbage → ERROR bad_message.
+    zsock_t *partner = s_test_partner (known, routing, endpoint);
+    ready = asp_mpmap_new ();
+    asp_mpmap_int (ready, "capacity", 1);
+    const char *any [] = { "*" };
+    asp_mpmap_strv (ready, "skills", any, 1);
+    asp_mpmap_strv (ready, "regions", any, 1);
+    s_test_send (partner, ASPW_READY, ready);
+    aspw_msg_t *reply = aspw_msg_new (ASPW_HEARTBEAT);
+    assert (s_test_expect (partner, ASPW_WELCOME, reply) && streq (reply->partner_id, "P1"));
+    zstr_sendx (partner, ASPW_SIGNATURE, "FLY", "\x80", NULL);
+    assert (s_test_expect (partner, ASPW_ERROR, reply) && streq (reply->code, "bad_message"));
+
+    //  A ticket from the bus: ACK, then an OFFER to the partner.
+    asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, "TS1", NULL);
+    asp_mpmap_str (msg->body, "type", "repair");
+    asp_mpmap_str (msg->body, "category", "water_heater");
+    asp_mpmap_str (msg->body, "region", "north");
+    asp_probe_send_msg (probe, msg);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    asp_msg_destroy (&msg);
+    assert (s_test_expect (partner, ASPW_OFFER, reply) && streq (reply->wo_id, "WTS1"));
+    assert (s_test_event (probe, ASP_EV_WO_OFFERED));
+
+    //  ACCEPT → CONFIRM, and the bus hears workorder.assigned.
+    asp_mpmap_t *accept = asp_mpmap_new ();
+    asp_mpmap_str (accept, "wo_id", reply->wo_id);
+    asp_mpmap_str (accept, "offer_id", reply->offer_id);
+    s_test_send (partner, ASPW_ACCEPT, accept);
+    assert (s_test_expect (partner, ASPW_CONFIRM, reply) && streq (reply->ref, "ACCEPT"));
+    assert (s_test_event (probe, ASP_EV_WO_ASSIGNED));
+    aspw_msg_destroy (&reply);
+
+    zsock_destroy (&partner);
+    asp_probe_stop (probe);
+    rt_server_destroy (&self);
+    asp_svc_destroy (&svc);
+    asp_probe_destroy (&probe);
+    zcert_destroy (&routing);
+    zcert_destroy (&known);
+    zcert_destroy (&stranger);
+    zdir_t *tmp = zdir_new (dir, NULL);
+    zdir_remove (tmp, true);
+    zdir_destroy (&tmp);
+}

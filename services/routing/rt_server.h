@@ -29,4 +29,7 @@ typedef struct rt_server_t rt_server_t;
 rt_server_t *rt_server_new (asp_svc_t *svc);
 void rt_server_destroy (rt_server_t **self_p);
 
+//  The engine over a real loop, Redis and a partner socket (CURVE).
+void rt_server_test (void);
+
 #endif

@@ -1,4 +1,5 @@
 #include "rt_store.h"
+#include "asp_selftest.h"
 #include "asp_events.h"
 #include "asp_log.h"
 #include <assert.h>
@@ -416,10 +417,7 @@ void
 rt_store_test (void)
 {
     printf (" * rt_store: ");
-    if (!getenv ("ASP_REDIS_PORT")) {
-        printf ("skipped (no ASP_REDIS_PORT)\n");
-        return;
-    }
+    asp_selftest_need_redis ("rt_store_test");
     asp_txn_init ();
     asp_rds_t *rds = asp_rds_new ();
     rt_store_t *self = rt_store_new (rds);

@@ -1,4 +1,5 @@
 /*  asp-sla-timer: every deadline, fired once.                             */
+#include "asp_selftest.h"
 #include "asp_svc.h"
 #include "sla_clocks.h"
 #include <string.h>
@@ -7,9 +8,11 @@ int
 main (int argc, char *argv [])
 {
     if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {
-        sla_clocks_test ();
-        printf ("sla-timer selftest: 1 passed\n");
-        return 0;
+        //  Same list as SLA_SELFTESTS in CMakeLists.txt (sla_selftest_list).
+        static const asp_selftest_t tests [] = {
+            { "clocks", sla_clocks_test, 0 },
+        };
+        return asp_selftest_main ("asp-sla-timer", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }
     asp_svc_t *svc = asp_svc_new (ASP_SVC_SLA);
     sla_clocks_t *clocks = sla_clocks_new (svc);
