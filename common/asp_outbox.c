@@ -684,6 +684,39 @@ s_test_live (void)
     s_test_pump (loop, 100);
     assert (asp_outbox_pending (self) == 0 && asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
 
+    //  A reply lost after Redis applied the script (it comes after the
+    //  client's timeout): the caller holds nothing to add, the inbound
+    //  message would only be a dup when resent, and still the outbox
+    //  finds the committed message, without a restart, and sends it.
+    setenv ("ASP_REDIS_TIMEOUT_MS", "100", 1);
+    asp_rds_t *slow_rds = asp_rds_new ();
+    unsetenv ("ASP_REDIS_TIMEOUT_MS");
+    asp_script_t *slow = asp_rds_script (slow_rds, "outbox_slow",
+        "local t = redis.call('TIME')\n"
+        "local start = t[1] * 1000000 + t[2]\n"
+        "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 300000\n"
+        "return ok()\n");
+    assert (asp_rds_ready (slow_rds));
+    asp_txn_t *lost = asp_txn_new (slow, asp_shard_of ("T3"));
+    asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, "T3", NULL);
+    char lost_id [ASP_ID_MAX];
+    snprintf (lost_id, sizeof lost_id, "%s", msg->id);
+    asp_txn_send (lost, ASP_SVC_FEEDBACK, &msg);
+    assert (asp_txn_exec (slow_rds, ASP_SVC_ROUTING, &lost, 1) == -1);
+    assert (asp_txn_outcome (lost) == ASP_TXN_LOST);
+    asp_outbox_add_txn (self, lost);       //  as services do: adds nothing
+    asp_txn_destroy (&lost);
+    asp_rds_destroy (&slow_rds);
+    assert (asp_outbox_pending (self) == 0);
+    asp_probe_drain (probe, ASP_SVC_FEEDBACK, 50);      //  late resends of T2
+    s_test_pump (loop, 500);               //  the script ends; a tick rereads
+    s_test_recv (probe, again, &who);
+    assert (streq (lost_id, again));
+    asp_probe_reply (probe, ASP_SVC_FEEDBACK, who, "ACK", again, NULL);
+    zframe_destroy (&who);
+    s_test_pump (loop, 100);
+    assert (asp_outbox_pending (self) == 0 && asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
+
     asp_outbox_destroy (&self);
     zloop_destroy (&loop);
     asp_curve_destroy (&curve);
@@ -706,5 +739,6 @@ asp_outbox_test (void)
     assert (p.head == &c && p.tail == &a);
     s_unlink (&p, &c);
     s_unlink (&p, &a);
-    assert (!p.head && !p.tail);    s_test_live ();
+    assert (!p.head && !p.tail);
+    s_test_live ();
 }
