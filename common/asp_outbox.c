@@ -688,25 +688,8 @@ s_test_live (void)
     //  client's timeout): the caller holds nothing to add, the inbound
     //  message would only be a dup when resent, and still the outbox
     //  finds the committed message, without a restart, and sends it.
-    setenv ("ASP_REDIS_TIMEOUT_MS", "100", 1);
-    asp_rds_t *slow_rds = asp_rds_new ();
-    unsetenv ("ASP_REDIS_TIMEOUT_MS");
-    asp_script_t *slow = asp_rds_script (slow_rds, "outbox_slow",
-        "local t = redis.call('TIME')\n"
-        "local start = t[1] * 1000000 + t[2]\n"
-        "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 300000\n"
-        "return ok()\n");
-    assert (asp_rds_ready (slow_rds));
-    asp_txn_t *lost = asp_txn_new (slow, asp_shard_of ("T3"));
-    asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, "T3", NULL);
     char lost_id [ASP_ID_MAX];
-    snprintf (lost_id, sizeof lost_id, "%s", msg->id);
-    asp_txn_send (lost, ASP_SVC_FEEDBACK, &msg);
-    assert (asp_txn_exec (slow_rds, ASP_SVC_ROUTING, &lost, 1) == -1);
-    assert (asp_txn_outcome (lost) == ASP_TXN_LOST);
-    asp_outbox_add_txn (self, lost);       //  as services do: adds nothing
-    asp_txn_destroy (&lost);
-    asp_rds_destroy (&slow_rds);
+    asp_txn_test_lost (ASP_SVC_ROUTING, ASP_SVC_FEEDBACK, "T3", lost_id);
     assert (asp_outbox_pending (self) == 0);
     asp_probe_drain (probe, ASP_SVC_FEEDBACK, 50);      //  late resends of T2
     s_test_pump (loop, 500);               //  the script ends; a tick rereads

@@ -400,6 +400,30 @@ asp_txn_user (asp_txn_t *self)
 }
 
 void
+asp_txn_test_lost (asp_svc_id_t self_svc, asp_svc_id_t dst, const char *ticket, char *msg_id)
+{
+    //  The script outlasts the client's timeout: hiredis gives up, Redis
+    //  still runs it to the end and commits the message.
+    setenv ("ASP_REDIS_TIMEOUT_MS", "100", 1);
+    asp_rds_t *rds = asp_rds_new ();
+    unsetenv ("ASP_REDIS_TIMEOUT_MS");
+    asp_script_t *slow = asp_rds_script (rds, "test_slow",
+        "local t = redis.call('TIME')\n"
+        "local start = t[1] * 1000000 + t[2]\n"
+        "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 300000\n"
+        "return ok()\n");
+    assert (asp_rds_ready (rds));
+    asp_txn_t *txn = asp_txn_new (slow, asp_shard_of (ticket));
+    asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, ticket, NULL);
+    snprintf (msg_id, ASP_ID_MAX, "%s", msg->id);
+    asp_txn_send (txn, dst, &msg);
+    assert (asp_txn_exec (rds, self_svc, &txn, 1) == -1);
+    assert (asp_txn_outcome (txn) == ASP_TXN_LOST && !asp_txn_known (txn) && !asp_txn_emitted (txn));
+    asp_txn_destroy (&txn);
+    asp_rds_destroy (&rds);
+}
+
+void
 asp_txn_test (void)
 {
     if (!getenv ("ASP_REDIS_PORT")) {
@@ -489,31 +513,15 @@ asp_txn_test (void)
     //  A reply lost after Redis applied the script (here: the reply comes
     //  after the client's timeout): LOST, and counted, because its
     //  messages are in the outbox hash and nobody holds them in memory.
-    setenv ("ASP_REDIS_TIMEOUT_MS", "100", 1);
-    asp_rds_t *slow_rds = asp_rds_new ();
-    unsetenv ("ASP_REDIS_TIMEOUT_MS");
-    asp_script_t *slow = asp_rds_script (slow_rds, "test_slow",
-        "local t = redis.call('TIME')\n"
-        "local start = t[1] * 1000000 + t[2]\n"
-        "repeat t = redis.call('TIME') until t[1] * 1000000 + t[2] - start > 300000\n"
-        "redis.call('SET', K[1], 'late')\n"
-        "return ok()\n");
-    assert (asp_rds_ready (slow_rds));
     uint64_t lost = asp_txn_lost_total ();
-    asp_txn_t *l = asp_txn_new (slow, shard);
-    asp_txn_key (l, "asp:txn:%s", "k");
-    msg = asp_msg_new (ASP_EV_TICKET_CREATED, "T1", NULL);
-    asp_txn_send (l, ASP_SVC_ROUTING, &msg);
-    assert (asp_txn_exec (slow_rds, ASP_SVC_INTAKE, &l, 1) == -1);
-    assert (asp_txn_outcome (l) == ASP_TXN_LOST && !asp_txn_known (l) && !asp_txn_emitted (l));
+    char lost_id [ASP_ID_MAX];
+    asp_txn_test_lost (ASP_SVC_INTAKE, ASP_SVC_ROUTING, "T1", lost_id);
     assert (streq (asp_txn_outcome_name (ASP_TXN_LOST), "lost"));
     assert (asp_txn_lost_total () == lost + 1);
     usleep (400 * 1000);
     r = asp_rds_cmd (rds, "HLEN {s%u}:ob:intake:routing", shard);
     assert (r && r->integer == 2);         //  committed after all
     freeReplyObject (r);
-    asp_txn_destroy (&l);
-    asp_rds_destroy (&slow_rds);
     r = asp_rds_cmd (rds, "DEL {s%u}:asp:txn:k {s%u}:ob:intake:routing {s%u}:ob:intake:sla "
                      "{s%u}:ob:intake:notification {s%u}:in:intake:%s",
                      shard, shard, shard, shard, shard, mid);

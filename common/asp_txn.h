@@ -94,5 +94,11 @@ void asp_txn_out (asp_txn_t *self, size_t i, asp_svc_id_t *dst, const char **id,
 void  asp_txn_set_user (asp_txn_t *self, void *user);
 void *asp_txn_user (asp_txn_t *self);
 
+//  Test support: commits a message from self_svc to dst about ticket with
+//  a script that outlasts a 100 ms client timeout, so that its reply is
+//  lost after Redis applied it (outcome LOST, counted); the message id
+//  goes into msg_id (ASP_ID_MAX bytes). Needs ASP_REDIS_PORT's Redis.
+void asp_txn_test_lost (asp_svc_id_t self_svc, asp_svc_id_t dst, const char *ticket, char *msg_id);
+
 void asp_txn_test (void);
 #endif
