@@ -324,16 +324,76 @@ def _rc_text(rc):
 _HANDED_OUT = set()
 
 
+def _port_range():
+    """Where free_port() picks: just below the kernel's ephemeral range, so
+    an outgoing connection (any process's) never takes a port between our
+    pick and the server's bind."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    return (max(1024, low - 12000), low - 1) if low > 3048 else (1024, 65535)
+
+
+def _reserve(port):
+    """True when this process may hand out port: a file per port in a shared
+    folder, created exclusively, so concurrent tests never pick the same
+    one; a file whose owner is gone is taken over."""
+    os.makedirs(_PORT_DIR, exist_ok=True)
+    path = os.path.join(_PORT_DIR, str(port))
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                with open(path) as f:
+                    owner = int(f.read().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and os.path.exists("/proc/%d" % owner):
+                return False
+            try:
+                os.unlink(path)         # its owner died: take it over
+            except OSError:
+                pass
+            continue
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
+        return True
+    return False
+
+
+def _release_ports():
+    for port in _HANDED_OUT:
+        try:
+            os.unlink(os.path.join(_PORT_DIR, str(port)))
+        except OSError:
+            pass
+
+
+_PORT_DIR = os.path.join(tempfile.gettempdir(), "asp-test-ports")
+atexit.register(_release_ports)
+
+
 def free_port():
-    """A TCP port that is free now on 127.0.0.1 (never the same twice in one
-    test process, so ports picked together do not collide)."""
-    for _ in range(100):
+    """A TCP port that is free now on 127.0.0.1, reserved for this test
+    process (never handed out twice, nor to a concurrent test), below the
+    ephemeral range (see _port_range)."""
+    lo, hi = _port_range()
+    rng = random.Random()
+    for _ in range(500):
+        port = rng.randint(lo, hi)
+        if port in _HANDED_OUT or not _reserve(port):
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                os.unlink(os.path.join(_PORT_DIR, str(port)))
+                continue
+        _HANDED_OUT.add(port)
+        return port
     raise HarnessError("no free port found")
 
 

@@ -113,6 +113,12 @@ def main():
                    what="all %d tickets closed" % N)
         log("all %d closed after %.1f s" % (N, time.monotonic() - t0))
 
+        # Everything in flight has arrived (a service killed last may still
+        # be catching up on what its peers' outboxes resend).
+        def drained():
+            return all(c.redis.cmd("HLEN", k) == 0 for k in c.redis.keys("{s*}:ob:*"))
+        c.wait_for(drained, 60, interval=0.5, what="every outbox drained")
+
         # Every step of every life applied exactly once.
         for tid in ids:
             types = c.timeline(tid).types()
@@ -146,9 +152,6 @@ def main():
                 got = made.get((tid, tpl), set())
                 assert len(got) == 1, "%s %s: %d notifications %s" % (tid, tpl, len(got), got)
         # Nothing left in flight, nothing refused.
-        def drained():
-            return all(c.redis.cmd("HLEN", k) == 0 for k in c.redis.keys("{s*}:ob:*"))
-        c.wait_for(drained, 60, interval=0.5, what="every outbox drained")
         dead = c.redis.keys("{s*}:dl:*")
         assert not dead, "dead letters: %r" % dead
         c.check_alive()
