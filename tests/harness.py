@@ -1230,13 +1230,18 @@ class Cluster:
             "agent": "agent-1",
         }
 
-    def create_ticket(self, idempotency_key=None, headers=None, **overrides):
-        """POST /v1/tickets with a valid default body, deep-merged with
-        overrides (customer={"region": "south"} changes only the region; a
-        value None removes the field). Returns the Response: unpack it as
-        (status, body) or index it: c.create_ticket()["id"]."""
-        body = _merge(self.default_ticket(), overrides)
-        body = _drop_none(body)
+    def ticket_body(self, **overrides):
+        """A valid ticket body (the default, deep-merged with overrides:
+        customer={"region": "south"} changes only the region; a value None
+        removes the field)."""
+        return _drop_none(_merge(self.default_ticket(), overrides))
+
+    def create_ticket(self, idempotency_key=None, headers=None, body=None, **overrides):
+        """POST /v1/tickets with body, or a valid default body (see
+        ticket_body). Returns the Response: unpack it as (status, body) or
+        index it: c.create_ticket()["id"]."""
+        if body is None:
+            body = self.ticket_body(**overrides)
         hdrs = dict(headers or {})
         if idempotency_key:
             hdrs["Idempotency-Key"] = idempotency_key
@@ -1248,10 +1253,11 @@ class Cluster:
         same Idempotency-Key, as a well-behaved client would. Raises
         HarnessError on any other answer or after timeout."""
         key = overrides.pop("idempotency_key", None) or new_id("idem")
+        body = self.ticket_body(**overrides)    # a retry is the same request
         last = []
 
         def created():
-            r = self.create_ticket(idempotency_key=key, **overrides)
+            r = self.create_ticket(idempotency_key=key, body=body)
             last[:] = [r]
             if r.status in (200, 201):
                 return r["id"]

@@ -1,16 +1,25 @@
 -- Creates a ticket, its first timeline entry and its ticket.created messages,
--- atomically. With an idempotency key already used, returns the earlier ticket.
--- K[1] ticket hash, K[2] timeline list, K[3] idempotency key (only with one)
--- A[1] map: id, entry (timeline JSON), idem_ttl_s, fields (field, value, ...)
+-- atomically. With an idempotency key already used for the same request
+-- (its fingerprint), returns the earlier ticket; for another request,
+-- refuses (idempotency_key_reused).
+-- K[1] ticket hash, K[2] timeline list, K[3] idempotency key hash (only with one:
+--   ticket, fingerprint)
+-- A[1] map: id, entry (timeline JSON), idem_ttl_s, fingerprint, fields (field, value, ...)
 -- Reply: ok, emitted, 'created' | 'exists', ticket id
 local a = arg(1)
 if K[3] then
-  local earlier = redis.call('GET', K[3])
-  if earlier then return {'ok', 0, 'exists', earlier} end
+  local earlier = redis.call('HMGET', K[3], 'ticket', 'fingerprint')
+  if earlier[1] then
+    if earlier[2] ~= a.fingerprint then return reject('idempotency_key_reused', earlier[1]) end
+    return {'ok', 0, 'exists', earlier[1]}
+  end
 end
 if redis.call('EXISTS', K[1]) == 1 then return reject('ticket_id_collision') end
 redis.call('HSET', K[1], unpack(a.fields))
 redis.call('RPUSH', K[2], a.entry)
-if K[3] then redis.call('SET', K[3], a.id, 'EX', a.idem_ttl_s) end
+if K[3] then
+  redis.call('HSET', K[3], 'ticket', a.id, 'fingerprint', a.fingerprint)
+  redis.call('EXPIRE', K[3], a.idem_ttl_s)
+end
 emit()
 return {'ok', 1, 'created', a.id}

@@ -5,12 +5,28 @@
 #include "asp_vocab.h"
 #include "intake_ticket.h"
 #include <assert.h>
+#include <sodium.h>
 #include <string.h>
 
 extern const char asp_lua_create [];
 extern const char asp_lua_survey [];
 
 #define S_MAX_TOKENS 32
+
+typedef enum {
+    S_ROLE_AGENT = 0,
+    S_ROLE_SUPERVISOR,
+    S_ROLE_OPS,
+    S_ROLE_ADMIN,
+    S_ROLE_SYSTEM,
+    S_ROLE_ANY = 100                //  tokens off: everything is allowed
+} s_role_t;
+
+typedef enum {
+    S_ROUTE_CREATE = 0,
+    S_ROUTE_READ,                   //  the ticket and its timeline
+    S_ROUTE_SURVEY
+} s_route_t;
 
 struct intake_api_t {
     asp_svc_t *svc;
@@ -19,7 +35,7 @@ struct intake_api_t {
     asp_script_t *survey;
     asp_outbox_remote_t *outbox;
     int64_t idem_ttl_s;
-    struct { char token [128]; char role [16]; } tokens [S_MAX_TOKENS];
+    struct { char token [128]; s_role_t role; } tokens [S_MAX_TOKENS];
     int ntokens;
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
@@ -36,6 +52,32 @@ s_in (const char *value, const char **set)
     return false;
 }
 
+static int
+s_role_parse (const char *name)
+{
+    for (int i = 0; s_roles [i]; i++)
+        if (strcmp (name, s_roles [i]) == 0)
+            return i;
+    return -1;
+}
+
+//  Who may use each route (docs/http-api.md, "Roles"). Ops watch; agents
+//  and supervisors serve customers; systems integrate (order management,
+//  the survey channel); admin may do everything.
+#define S_ROLE(r) (1u << (r))
+static const struct {
+    const char *what;               //  for the 403's message
+    unsigned roles;
+} s_routes [] = {
+    [S_ROUTE_CREATE]   = { "create tickets",
+        S_ROLE (S_ROLE_AGENT) | S_ROLE (S_ROLE_SUPERVISOR) | S_ROLE (S_ROLE_ADMIN) | S_ROLE (S_ROLE_SYSTEM) },
+    [S_ROUTE_READ]     = { "read tickets",
+        S_ROLE (S_ROLE_AGENT) | S_ROLE (S_ROLE_SUPERVISOR) | S_ROLE (S_ROLE_OPS) | S_ROLE (S_ROLE_ADMIN)
+        | S_ROLE (S_ROLE_SYSTEM) },
+    [S_ROUTE_SURVEY]   = { "record survey answers",
+        S_ROLE (S_ROLE_AGENT) | S_ROLE (S_ROLE_SUPERVISOR) | S_ROLE (S_ROLE_ADMIN) | S_ROLE (S_ROLE_SYSTEM) },
+};
+
 static void
 s_parse_tokens (intake_api_t *self, const char *spec)
 {
@@ -44,14 +86,14 @@ s_parse_tokens (intake_api_t *self, const char *spec)
     for (char *item = strtok_r (copy, ",", &save); item; item = strtok_r (NULL, ",", &save)) {
         char *colon = strchr (item, ':');
         if (!colon || colon == item || self->ntokens == S_MAX_TOKENS
-        ||  strlen (item) >= sizeof self->tokens [0].token || !s_in (colon + 1, s_roles)) {
+        ||  strlen (item) >= sizeof self->tokens [0].token || s_role_parse (colon + 1) < 0) {
             asp_log_error ("bad configuration: ASP_API_TOKENS must be token:role pairs, roles %s",
                            "agent|supervisor|ops|admin|system");
             exit (2);
         }
         *colon = 0;
         snprintf (self->tokens [self->ntokens].token, sizeof self->tokens [0].token, "%s", item);
-        snprintf (self->tokens [self->ntokens].role, sizeof self->tokens [0].role, "%s", colon + 1);
+        self->tokens [self->ntokens].role = (s_role_t) s_role_parse (colon + 1);
         self->ntokens++;
     }
     free (copy);
@@ -333,6 +375,28 @@ intake_api_check_body (const char *what, const char *body, size_t len, char *err
     return valid? 0: -1;
 }
 
+//  The first S_ASKED_FIELDS entries of a ticket's fields are the caller's
+//  request; an Idempotency-Key is bound to their fingerprint (BLAKE2b of
+//  the length-prefixed names and values), so the same key with another
+//  request is refused instead of silently answering with the first ticket.
+#define S_ASKED_FIELDS      28
+#define S_FINGERPRINT_BYTES 16
+
+static void
+s_fingerprint (const char **fields, size_t n, char *hex)
+{
+    crypto_generichash_state st;
+    crypto_generichash_init (&st, NULL, 0, S_FINGERPRINT_BYTES);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t len = (uint32_t) strlen (fields [i]);
+        crypto_generichash_update (&st, (const unsigned char *) &len, sizeof len);
+        crypto_generichash_update (&st, (const unsigned char *) fields [i], len);
+    }
+    unsigned char out [S_FINGERPRINT_BYTES];
+    crypto_generichash_final (&st, out, sizeof out);
+    sodium_bin2hex (hex, 2 * S_FINGERPRINT_BYTES + 1, out, sizeof out);
+}
+
 static void
 s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
 {
@@ -393,19 +457,25 @@ s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
     char priority [24], created [24];
     snprintf (priority, sizeof priority, "%lld", (long long) t.priority);
     snprintf (created, sizeof created, "%lld", (long long) now);
+    //  What the caller asked for (the fingerprint an Idempotency-Key is
+    //  bound to), then what intake adds.
     const char *fields [] = {
-        "id", id, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED), "rank", "0",
         "type", t.type, "tier", t.tier, "channel", t.channel, "agent", t.agent,
         "description", t.description,
         "customer_name", t.name, "customer_phone", t.phone, "customer_region", t.region,
         "customer_address", t.address, "customer_class", t.cclass,
-        "serial", t.serial, "model", t.model, "category", t.category,
-        "trace", trace, "priority", priority, "created_ms", created, "updated_ms", created
+        "serial", t.serial, "model", t.model, "category", t.category, "priority", priority,
+        "id", id, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED), "rank", "0",
+        "trace", trace, "created_ms", created, "updated_ms", created
     };
+    assert (strcmp (fields [S_ASKED_FIELDS], "id") == 0);
+    char fingerprint [2 * S_FINGERPRINT_BYTES + 1];
+    s_fingerprint (fields, S_ASKED_FIELDS, fingerprint);
     asp_mpmap_t *a = asp_mpmap_new ();
     asp_mpmap_str (a, "id", id);
     asp_mpmap_str (a, "entry", entry);
     asp_mpmap_int (a, "idem_ttl_s", self->idem_ttl_s);
+    asp_mpmap_str (a, "fingerprint", fingerprint);
     asp_mpmap_strv (a, "fields", fields, sizeof fields / sizeof fields [0]);
     cJSON_free (entry);
     asp_txn_t *txn = asp_txn_new (self->create, asp_shard_of (id));
@@ -436,6 +506,11 @@ s_create (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
         cJSON_Delete (out);
         asp_histo_observe_us (self->ack_latency, asp_mono_us () - started);
     }
+    else
+    if (asp_txn_outcome (txn) == ASP_TXN_REJECT && strcmp (asp_txn_reason (txn), "idempotency_key_reused") == 0)
+        asp_http_error (res, 422, "idempotency_key_reused",
+                        "Idempotency-Key %s was used for a different request (ticket %s); use a new key",
+                        idem, asp_txn_reply_str (txn, 3)? asp_txn_reply_str (txn, 3): "?");
     else
     if (asp_txn_outcome (txn) == ASP_TXN_REJECT)
         asp_http_error (res, 500, "internal", "%s", asp_txn_reason (txn));
@@ -597,17 +672,29 @@ s_survey (intake_api_t *self, const char *id, const asp_http_req_t *req, asp_htt
     asp_txn_destroy (&txn);
 }
 
-static bool
-s_authorised (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
+//  The caller's role: S_ROLE_ANY when tokens are off (a demo), -1 after
+//  answering 401.
+static int
+s_caller (intake_api_t *self, const asp_http_req_t *req, asp_http_res_t *res)
 {
     if (self->ntokens == 0)
-        return true;
+        return S_ROLE_ANY;
     const char *auth = asp_http_header (req, "Authorization");
     if (auth && strncmp (auth, "Bearer ", 7) == 0)
         for (int i = 0; i < self->ntokens; i++)
             if (strcmp (auth + 7, self->tokens [i].token) == 0)
-                return true;
+                return (int) self->tokens [i].role;
     asp_http_error (res, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
+    return -1;
+}
+
+//  True when role may use route; otherwise answers 403 (nothing changes).
+static bool
+s_allowed (int role, s_route_t route, asp_http_res_t *res)
+{
+    if (role == S_ROLE_ANY || (s_routes [route].roles & S_ROLE (role)))
+        return true;
+    asp_http_error (res, 403, "forbidden", "role %s may not %s", s_roles [role], s_routes [route].what);
     return false;
 }
 
@@ -622,11 +709,15 @@ intake_api_handle (const asp_http_req_t *req, asp_http_res_t *res, void *arg)
         asp_http_error (res, 404, "not_found", "no such endpoint: %s %.100s", req->method, url);
         return;
     }
-    if (!s_authorised (self, req, res))
+    int role = s_caller (self, req, res);
+    if (role < 0)
         return;
     if (url [11] == 0 || (url [11] == '/' && url [12] == 0)) {
-        if (post)
+        if (post && s_allowed (role, S_ROUTE_CREATE, res))
             s_create (self, req, res);
+        else
+        if (post)
+            ;                       //  refused: 403 written
         else
             asp_http_error (res, 405, "method_not_allowed", "use POST /v1/tickets");
         return;
@@ -642,14 +733,20 @@ intake_api_handle (const asp_http_req_t *req, asp_http_res_t *res, void *arg)
     char id [ASP_ID_MAX];
     snprintf (id, sizeof id, "%.*s", (int) idlen, idp);
     const char *rest = slash? slash: "";
-    if (*rest == 0 && get)
-        s_get (self, id, res);
+    if (*rest == 0 && get) {
+        if (s_allowed (role, S_ROUTE_READ, res))
+            s_get (self, id, res);
+    }
     else
-    if (strcmp (rest, "/timeline") == 0 && get)
-        s_timeline (self, id, res);
+    if (strcmp (rest, "/timeline") == 0 && get) {
+        if (s_allowed (role, S_ROUTE_READ, res))
+            s_timeline (self, id, res);
+    }
     else
-    if (strcmp (rest, "/survey") == 0 && post)
-        s_survey (self, id, req, res);
+    if (strcmp (rest, "/survey") == 0 && post) {
+        if (s_allowed (role, S_ROUTE_SURVEY, res))
+            s_survey (self, id, req, res);
+    }
     else
     if (*rest == 0 || strcmp (rest, "/timeline") == 0 || strcmp (rest, "/survey") == 0)
         asp_http_error (res, 405, "method_not_allowed", "%s is not allowed on %.100s", req->method, url);
