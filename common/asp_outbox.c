@@ -575,6 +575,11 @@ s_test_pump (zloop_t *loop, int ms)
     zloop_start (loop);
 }
 
+//  Runs the loop in short slices until cond holds (at most 2 s): a slow
+//  build (TSan, valgrind) needs longer than a fixed pause would give.
+#define S_PUMP_UNTIL(loop, cond) \
+    do { for (int i_ = 0; i_ < 100 && !(cond); i_++) s_test_pump ((loop), 20); } while (0)
+
 //  Commits one message for feedback with script (registered on rds before
 //  it connected), as a service does.
 static asp_txn_t *
@@ -640,7 +645,7 @@ s_test_live (void)
     s_test_recv (probe, id, &who);
     asp_probe_reply (probe, ASP_SVC_FEEDBACK, who, "ACK", id, NULL);
     zframe_destroy (&who);
-    s_test_pump (loop, 100);
+    S_PUMP_UNTIL (loop, asp_outbox_pending (self) == 0);
     assert (asp_outbox_pending (self) == 0 && asp_outbox_acked (self) == 1);
     assert (asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
 
@@ -652,7 +657,7 @@ s_test_live (void)
     s_test_recv (probe, id, &who);
     asp_probe_reply (probe, ASP_SVC_FEEDBACK, who, "NAK", id, "refused by the test");
     zframe_destroy (&who);
-    s_test_pump (loop, 100);
+    S_PUMP_UNTIL (loop, asp_outbox_dead (self) == 1);
     assert (asp_outbox_pending (self) == 0 && asp_outbox_dead (self) == 1);
     assert (asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
     assert (asp_probe_dead_len (probe, ASP_SVC_FEEDBACK) == 1);
@@ -681,7 +686,7 @@ s_test_live (void)
     assert (streq (id, again));
     asp_probe_reply (probe, ASP_SVC_FEEDBACK, who, "ACK", id, NULL);
     zframe_destroy (&who);
-    s_test_pump (loop, 100);
+    S_PUMP_UNTIL (loop, asp_outbox_pending (self) == 0 && asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
     assert (asp_outbox_pending (self) == 0 && asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
 
     //  A reply lost after Redis applied the script (it comes after the
@@ -692,12 +697,12 @@ s_test_live (void)
     asp_txn_test_lost (ASP_SVC_ROUTING, ASP_SVC_FEEDBACK, "T3", lost_id);
     assert (asp_outbox_pending (self) == 0);
     asp_probe_drain (probe, ASP_SVC_FEEDBACK, 50);      //  late resends of T2
-    s_test_pump (loop, 500);               //  the script ends; a tick rereads
+    S_PUMP_UNTIL (loop, asp_outbox_pending (self) == 1);    //  a tick rereads
     s_test_recv (probe, again, &who);
     assert (streq (lost_id, again));
     asp_probe_reply (probe, ASP_SVC_FEEDBACK, who, "ACK", again, NULL);
     zframe_destroy (&who);
-    s_test_pump (loop, 100);
+    S_PUMP_UNTIL (loop, asp_outbox_pending (self) == 0 && asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
     assert (asp_outbox_pending (self) == 0 && asp_probe_outbox_len (probe, ASP_SVC_FEEDBACK) == 0);
 
     asp_outbox_destroy (&self);

@@ -392,6 +392,7 @@ class Deployment:
 
     http = Cluster.http
     default_ticket = Cluster.default_ticket
+    ticket_body = Cluster.ticket_body
     create_ticket = Cluster.create_ticket
     new_ticket = Cluster.new_ticket
     ticket = Cluster.ticket
