@@ -13,6 +13,7 @@ without its certificate refuses to start (exit 2) unless ASP_BUS_INSECURE=1.
 
 import os
 import shutil
+import time
 import subprocess
 
 import zmq.auth
@@ -47,8 +48,16 @@ def snapshot(redis):
 
 
 def settle(c):
-    """Waits until no service has anything left to deliver."""
-    c.wait_for(lambda: all(c.metric(s, "asp_outbox_pending") == 0 for s in SERVICES),
+    """Waits until no service has anything left to deliver: none holds an
+    unacknowledged message, no outbox hash holds one (a message intake's
+    HTTP thread committed reaches the loop's count a moment later), and
+    notification has sent everything it queued."""
+    def drained():
+        return all(c.metric(s, "asp_outbox_pending") == 0 for s in SERVICES) and \
+            all(c.redis.cmd("HLEN", k) == 0 for k in c.redis.keys("{s*}:ob:*")) and \
+            all(c.redis.cmd("LLEN", k) == 0 for q in ("notify:pending", "notify:processing")
+                for k in harness.shard_keys(q))
+    c.wait_for(lambda: drained() and (time.sleep(0.2) or drained()),
                scaled(20, 40), what="outboxes to drain")
 
 
