@@ -395,6 +395,7 @@ class Deployment:
     ticket_body = Cluster.ticket_body
     create_ticket = Cluster.create_ticket
     new_ticket = Cluster.new_ticket
+    get = Cluster.get
     ticket = Cluster.ticket
     status = Cluster.status
     timeline = Cluster.timeline

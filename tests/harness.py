@@ -1271,9 +1271,26 @@ class Cluster:
                 log("last answer: %s %r" % (last[0].status, last[0].body))
             raise
 
+    def get(self, path, timeout=10.0):
+        """GET path, retrying a retryable answer (no connection, 429, 503:
+        e.g. intake's first request after Redis restarted finds its
+        connection gone) as a well-behaved client would, for timeout s."""
+        last = []
+
+        def answered():
+            r = self.http("GET", path)
+            last[:] = [r]
+            return r if r.status not in (0, 429, 503) else None
+        try:
+            return self.wait_for(answered, timeout, interval=0.1, what="GET %s" % path)
+        except HarnessError:
+            if last:
+                return last[0]
+            raise
+
     def ticket(self, tid):
         """The ticket as GET /v1/tickets/{id} returns it; None on 404."""
-        r = self.http("GET", "/v1/tickets/%s" % tid)
+        r = self.get("/v1/tickets/%s" % tid)
         if r.status == 404:
             return None
         if r.status != 200:
@@ -1286,7 +1303,7 @@ class Cluster:
 
     def timeline(self, tid):
         """The ticket's timeline events (a Timeline list); None on 404."""
-        r = self.http("GET", "/v1/tickets/%s/timeline" % tid)
+        r = self.get("/v1/tickets/%s/timeline" % tid)
         if r.status == 404:
             return None
         if r.status != 200:
