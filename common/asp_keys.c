@@ -47,6 +47,18 @@ asp_key_fmt (char *buf, size_t len, unsigned shard, const char *fmt, ...)
     return n + m;
 }
 
+const char *
+asp_key (char *buf, size_t len, unsigned shard, const char *pattern, const char *id)
+{
+    //  pattern comes from a service's key header, not from outside.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    int n = asp_key_fmt (buf, len, shard, pattern, id);
+#pragma GCC diagnostic pop
+    assert (n > 0);
+    return buf;
+}
+
 void
 asp_keys_test (void)
 {
@@ -71,6 +83,8 @@ asp_keys_test (void)
     char key [ASP_KEY_MAX];
     assert (asp_key_fmt (key, sizeof key, 7, "tk:%s", "T1") == 10);
     assert (strcmp (key, "{s7}:tk:T1") == 0);
+    assert (strcmp (asp_key (key, sizeof key, 3, "t:%s:tl", "T9"), "{s3}:t:T9:tl") == 0);
+    assert (strcmp (asp_key (key, sizeof key, 3, "sla:due", ""), "{s3}:sla:due") == 0);
     char small [8];
     assert (asp_key_fmt (small, sizeof small, 12, "tk:%s", "T1") == -1 && !*small);
     assert (asp_key_fmt (small, 3, 12, "x") == -1 && !*small);

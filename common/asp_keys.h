@@ -43,5 +43,10 @@ void asp_shard_id_new (char *buf, const char *prefix, unsigned shard);
 int asp_key_fmt (char *buf, size_t len, unsigned shard, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
 
+//  The key a service names with a pattern of its header (one %s, or none)
+//  and an id, in shard: "{s<shard>}:" + pattern with id. Returns buf.
+//  Asserts that it fits (services size buf ASP_KEY_MAX and ids are short).
+const char *asp_key (char *buf, size_t len, unsigned shard, const char *pattern, const char *id);
+
 void asp_keys_test (void);
 #endif

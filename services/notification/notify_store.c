@@ -106,17 +106,6 @@ s_exec_count (notify_store_t *self, asp_txn_t **txns, size_t n)
     return rc? -1: (int) total;
 }
 
-//  Builds one key of shard into buf.
-static const char *
-s_key (char *buf, size_t len, unsigned shard, const char *fmt, const char *id)
-{
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    int n = asp_key_fmt (buf, len, shard, fmt, id);
-#pragma GCC diagnostic pop
-    assert (n > 0);
-    return buf;
-}
 
 int
 notify_store_claim (notify_store_t *self, unsigned first, unsigned step, notify_claim_t *claims,
@@ -129,8 +118,8 @@ notify_store_claim (notify_store_t *self, unsigned first, unsigned step, notify_
     size_t n = 0;
     for (unsigned s = first; s < ASP_SHARDS && n < max; s += step) {
         char from [ASP_KEY_MAX], to [ASP_KEY_MAX];
-        s_key (from, sizeof from, s, NOTIFY_KEY_PENDING, "");
-        s_key (to, sizeof to, s, NOTIFY_KEY_PROCESSING, "");
+        asp_key (from, sizeof from, s, NOTIFY_KEY_PENDING, "");
+        asp_key (to, sizeof to, s, NOTIFY_KEY_PROCESSING, "");
         const char *argv [] = { "LMOVE", from, to, "RIGHT", "LEFT" };
         size_t lens [] = { 5, strlen (from), strlen (to), 5, 4 };
         if (asp_rds_append (self->rds, 5, argv, lens))
@@ -159,7 +148,7 @@ notify_store_claim (notify_store_t *self, unsigned first, unsigned step, notify_
             //  Not an id we could have written: drop it from processing.
             asp_log_error ("notify store: ignoring a malformed queue entry of %zu bytes", r->len);
             char key [ASP_KEY_MAX];
-            s_key (key, sizeof key, shards [i], NOTIFY_KEY_PROCESSING, "");
+            asp_key (key, sizeof key, shards [i], NOTIFY_KEY_PROCESSING, "");
             redisReply *d = asp_rds_cmd (self->rds, "LREM %s 1 %b", key, r->str, r->len);
             if (d)
                 freeReplyObject (d);
@@ -213,7 +202,7 @@ notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_ite
     notify_item_reset (item);
     const char *id = claim->id;
     char key [ASP_KEY_MAX];
-    redisReply *r = asp_rds_cmd (self->rds, "HGETALL %s", s_key (key, sizeof key, claim->shard, NOTIFY_KEY_NOTE, id));
+    redisReply *r = asp_rds_cmd (self->rds, "HGETALL %s", asp_key (key, sizeof key, claim->shard, NOTIFY_KEY_NOTE, id));
     if (!r)
         return -1;
     if (r->type != REDIS_REPLY_ARRAY) {
@@ -224,7 +213,7 @@ notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_ite
         freeReplyObject (r);
         //  Expired or deleted by hand: nothing to send.
         redisReply *d = asp_rds_cmd (self->rds, "LREM %s 1 %s",
-                                     s_key (key, sizeof key, claim->shard, NOTIFY_KEY_PROCESSING, ""), id);
+                                     asp_key (key, sizeof key, claim->shard, NOTIFY_KEY_PROCESSING, ""), id);
         if (!d)
             return -1;
         freeReplyObject (d);
@@ -320,7 +309,7 @@ notify_store_depths (notify_store_t *self, notify_depths_t *depths)
     for (unsigned n = 0; n < ASP_SHARDS; n++)
         for (int i = 0; i < 4; i++) {
             char key [ASP_KEY_MAX];
-            const char *argv [2] = { cmds [i][0], s_key (key, sizeof key, n, cmds [i][1], "") };
+            const char *argv [2] = { cmds [i][0], asp_key (key, sizeof key, n, cmds [i][1], "") };
             size_t lens [2] = { strlen (argv [0]), strlen (argv [1]) };
             if (asp_rds_append (self->rds, 2, argv, lens))
                 return -1;
@@ -353,10 +342,10 @@ s_test_put (asp_rds_t *rds, const char *id)
         "HSET %s id %s ticket Ttest event ticket.created template received audience customer "
         "lang en text hello data {\"k\":1} created_ms 1700000000000 to_known 1 to_name Li "
         "to_phone 13812345678 state queued attempts 0",
-        s_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_NOTE, id), id);
+        asp_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_NOTE, id), id);
     assert (r && r->type == REDIS_REPLY_INTEGER);
     freeReplyObject (r);
-    r = asp_rds_cmd (rds, "LPUSH %s %s", s_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_PENDING, ""), id);
+    r = asp_rds_cmd (rds, "LPUSH %s %s", asp_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_PENDING, ""), id);
     assert (r);
     freeReplyObject (r);
 }
@@ -367,7 +356,7 @@ s_test_cmd (asp_rds_t *rds, const char *cmd, const char *fmt, const char *id, co
             const char *a2)
 {
     char key [ASP_KEY_MAX];
-    const char *argv [] = { cmd, s_key (key, sizeof key, S_TEST_SHARD, fmt, id), a1, a2 };
+    const char *argv [] = { cmd, asp_key (key, sizeof key, S_TEST_SHARD, fmt, id), a1, a2 };
     int argc = a2? 4: a1? 3: 2;
     size_t lens [4];
     for (int i = 0; i < argc; i++)
@@ -449,7 +438,7 @@ notify_store_test (void)
     assert (notify_store_load (store, &claim, &item) == 0);
     assert (notify_store_delivered (store, &item) == 0);
     char key [ASP_KEY_MAX];
-    redisReply *r = asp_rds_cmd (rds, "HMGET %s state attempts", s_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_NOTE, "Ntest2"));
+    redisReply *r = asp_rds_cmd (rds, "HMGET %s state attempts", asp_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_NOTE, "Ntest2"));
     assert (r && strcmp (r->element [0]->str, "delivered") == 0 && strcmp (r->element [1]->str, "1") == 0);
     freeReplyObject (r);
     r = asp_rds_cmd (rds, "TTL %s", key);
