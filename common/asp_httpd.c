@@ -57,6 +57,12 @@ asp_http_header (const asp_http_req_t *req, const char *name)
     return MHD_lookup_connection_value ((struct MHD_Connection *) req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *
+asp_http_query (const asp_http_req_t *req, const char *name)
+{
+    return MHD_lookup_connection_value ((struct MHD_Connection *) req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 static void
 s_builtin (asp_httpd_t *self, const char *url, asp_http_res_t *res)
 {

@@ -41,6 +41,8 @@ asp_httpd_t *asp_httpd_new (int port, const char *bind_addr, size_t max_body,
 void asp_httpd_destroy (asp_httpd_t **self_p);
 
 const char *asp_http_header (const asp_http_req_t *req, const char *name);
+//  A query parameter ("?phone=..."), decoded; NULL when absent.
+const char *asp_http_query (const asp_http_req_t *req, const char *name);
 //  Sets a JSON body (takes ownership of json) and status.
 void asp_http_json (asp_http_res_t *res, int status, char *json);
 //  Sets a JSON error body.

@@ -127,6 +127,31 @@ asp_json_to_mpmap (const cJSON *obj, asp_mpmap_t *map)
     }
 }
 
+bool
+asp_utf8_valid (const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *) s, *end = p + len;
+    while (p < end) {
+        unsigned c = *p;
+        size_t n = c < 0x80? 0: (c & 0xE0) == 0xC0? 1: (c & 0xF0) == 0xE0? 2: (c & 0xF8) == 0xF0? 3: 9;
+        if (n == 9 || (size_t) (end - p) <= n)
+            return n == 0;
+        unsigned cp = n == 0? c: c & (0x3F >> n);
+        for (size_t i = 1; i <= n; i++) {
+            if ((p [i] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (p [i] & 0x3F);
+        }
+        //  Overlong forms, UTF-16 surrogates and values past U+10FFFF are
+        //  not UTF-8 (RFC 3629).
+        static const unsigned least [] = { 0, 0x80, 0x800, 0x10000 };
+        if (cp < least [n] || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return false;
+        p += n + 1;
+    }
+    return true;
+}
+
 int
 asp_json_str (const cJSON *obj, const char *key, size_t minlen, size_t maxlen, const char **out)
 {
@@ -142,6 +167,8 @@ asp_json_str (const cJSON *obj, const char *key, size_t minlen, size_t maxlen, c
     for (size_t i = 0; i < n; i++)
         if ((unsigned char) j->valuestring [i] < 0x20)
             return -1;
+    if (!asp_utf8_valid (j->valuestring, n))
+        return -2;
     *out = j->valuestring;
     return 0;
 }
@@ -167,6 +194,13 @@ asp_json_test (void)
     assert (asp_json_str (j, "n", 1, 5, &s) == -1);
     assert (asp_json_str (j, "zz", 1, 5, &s) == 1);
     assert (asp_json_str (j, "a", 2, 5, &s) == -1);
+    assert (asp_utf8_valid ("\xe7\x8e\x8b", 3) && asp_utf8_valid ("", 0));
+    assert (!asp_utf8_valid ("\xe7\x8e", 2));             //  cut short
+    assert (!asp_utf8_valid ("\xff", 1));
+    assert (!asp_utf8_valid ("\xc0\xaf", 2));             //  overlong '/'
+    assert (!asp_utf8_valid ("\xed\xa0\x80", 3));         //  a surrogate
+    assert (!asp_utf8_valid ("\xf4\x90\x80\x80", 4));     //  past U+10FFFF
+    assert (!asp_utf8_valid ("a\x80", 2));
     cJSON_Delete (back);
     cJSON_Delete (j);
     msgpack_unpacked_destroy (&u);

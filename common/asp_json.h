@@ -13,8 +13,13 @@ cJSON *asp_json_from_mp (const msgpack_object *o);
 //  builder (nested objects and arrays are packed recursively).
 void asp_json_to_mpmap (const cJSON *obj, asp_mpmap_t *map);
 //  Strict string field: 0 ok, 1 absent/null, -1 wrong type or length out of
-//  [minlen, maxlen] or contains control characters.
+//  [minlen, maxlen] or contains control characters, -2 not valid UTF-8
+//  (cJSON passes any bytes through).
 int asp_json_str (const cJSON *obj, const char *key, size_t minlen, size_t maxlen, const char **out);
+
+//  True when len bytes at s are well-formed UTF-8 (RFC 3629: no overlong
+//  forms, no surrogates, nothing past U+10FFFF).
+bool asp_utf8_valid (const char *s, size_t len);
 
 void asp_json_test (void);
 #endif

@@ -69,13 +69,21 @@ asp_rds_destroy (asp_rds_t **self_p)
 asp_script_t *
 asp_rds_script (asp_rds_t *self, const char *name, const char *body)
 {
+    return asp_rds_script_lib (self, name, NULL, body);
+}
+
+asp_script_t *
+asp_rds_script_lib (asp_rds_t *self, const char *name, const char *lib, const char *body)
+{
     asp_script_t *s = (asp_script_t *) calloc (1, sizeof *s);
     assert (s);
     snprintf (s->name, sizeof s->name, "%s", name);
-    size_t n = strlen (asp_lua_prelude) + strlen (body) + 2;
+    if (!lib)
+        lib = "";
+    size_t n = strlen (asp_lua_prelude) + strlen (lib) + strlen (body) + 3;
     s->text = (char *) malloc (n);
     assert (s->text);
-    snprintf (s->text, n, "%s\n%s", asp_lua_prelude, body);
+    snprintf (s->text, n, "%s\n%s\n%s", asp_lua_prelude, lib, body);
     s->next = self->scripts;
     self->scripts = s;
     return s;

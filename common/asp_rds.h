@@ -24,6 +24,9 @@ asp_rds_t *asp_rds_new (void);
 void asp_rds_destroy (asp_rds_t **self_p);
 //  Registers a Lua script (prelude + body); valid for the life of self.
 asp_script_t *asp_rds_script (asp_rds_t *self, const char *name, const char *body);
+//  Same, with a service's own Lua library (functions its scripts share)
+//  between the prelude and body; lib may be NULL.
+asp_script_t *asp_rds_script_lib (asp_rds_t *self, const char *name, const char *lib, const char *body);
 //  True when connected; otherwise tries to connect unless a retry is not due
 //  yet (backoff 100 ms .. 2 s). Loads every script on a new connection.
 bool asp_rds_ready (asp_rds_t *self);

@@ -174,6 +174,12 @@ asp_svc_script (asp_svc_t *self, const char *name, const char *body)
     return asp_rds_script (self->rds, name, body);
 }
 
+asp_script_t *
+asp_svc_script_lib (asp_svc_t *self, const char *name, const char *lib, const char *body)
+{
+    return asp_rds_script_lib (self->rds, name, lib, body);
+}
+
 bool
 asp_svc_overloaded (asp_svc_t *self)
 {

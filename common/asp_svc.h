@@ -65,6 +65,8 @@ asp_outbox_t  *asp_svc_outbox (asp_svc_t *self);
 asp_metrics_t *asp_svc_metrics (asp_svc_t *self);
 //  Registers a script on the service's Redis connection.
 asp_script_t  *asp_svc_script (asp_svc_t *self, const char *name, const char *body);
+//  Same, with the service's own Lua library (asp_rds_script_lib).
+asp_script_t  *asp_svc_script_lib (asp_svc_t *self, const char *name, const char *lib, const char *body);
 //  True when the outbox holds more than ASP_OUTBOX_MAX messages: callers
 //  refuse new work (HTTP 503) instead of growing without bound.
 bool asp_svc_overloaded (asp_svc_t *self);

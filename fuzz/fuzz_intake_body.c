@@ -2,7 +2,7 @@
     /v1/tickets and the survey), parsed and validated as the handlers do.
     The first byte picks the body kind; the rest is the body.              */
 #include "asp_log.h"
-#include "intake_api.h"
+#include "intake_tickets.h"
 #include <assert.h>
 
 int
@@ -12,7 +12,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         return 0;
     char err [256] = "";
     const char *what = data [0] & 1? "survey": "ticket";
-    int rc = intake_api_check_body (what, (const char *) data + 1, size - 1, err, sizeof err);
+    int rc = intake_tickets_check_body (what, (const char *) data + 1, size - 1, err, sizeof err);
     assert ((rc == 0 && !*err) || (rc == -1 && *err));
     return 0;
 }

@@ -2,13 +2,15 @@
 -- atomically. With an idempotency key already used for the same request
 -- (its fingerprint), returns the earlier ticket; for another request,
 -- refuses (idempotency_key_reused).
--- K[1] ticket hash, K[2] timeline list, K[3] idempotency key hash (only with one:
---   ticket, fingerprint)
--- A[1] map: id, entry (timeline JSON), idem_ttl_s, fingerprint, fields (field, value, ...)
+-- K[1..TK] the ticket's keys (ticket.lua), K[TK+1] idempotency key hash
+--   (only with one: ticket, fingerprint)
+-- A[1] map: id, entry (timeline JSON), idem_ttl_s, fingerprint, status,
+--   fields (field, value, ...: everything but status and rank)
 -- Reply: ok, emitted, 'created' | 'exists', ticket id
 local a = arg(1)
-if K[3] then
-  local earlier = redis.call('HMGET', K[3], 'ticket', 'fingerprint')
+local idem = K[TK + 1]
+if idem then
+  local earlier = redis.call('HMGET', idem, 'ticket', 'fingerprint')
   if earlier[1] then
     if earlier[2] ~= a.fingerprint then return reject('idempotency_key_reused', earlier[1]) end
     return {'ok', 0, 'exists', earlier[1]}
@@ -16,10 +18,11 @@ if K[3] then
 end
 if redis.call('EXISTS', K[1]) == 1 then return reject('ticket_id_collision') end
 redis.call('HSET', K[1], unpack(a.fields))
+set_status(a.status, 0)
 redis.call('RPUSH', K[2], a.entry)
-if K[3] then
-  redis.call('HSET', K[3], 'ticket', a.id, 'fingerprint', a.fingerprint)
-  redis.call('EXPIRE', K[3], a.idem_ttl_s)
+if idem then
+  redis.call('HSET', idem, 'ticket', a.id, 'fingerprint', a.fingerprint)
+  redis.call('EXPIRE', idem, a.idem_ttl_s)
 end
 emit()
 return {'ok', 1, 'created', a.id}

@@ -2,6 +2,7 @@
 #include "asp_json.h"
 #include "intake_ticket.h"
 
+extern const char asp_lua_ticket [];
 extern const char asp_lua_event [];
 
 typedef struct {
@@ -69,7 +70,7 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
 void
 intake_events_register (asp_svc_t *svc)
 {
-    s_ctx.script = asp_svc_script (svc, "intake_event", asp_lua_event);
+    s_ctx.script = asp_svc_script_lib (svc, "intake_event", asp_lua_ticket, asp_lua_event);
     const char *types [] = {
         ASP_EV_WO_OFFERED, ASP_EV_WO_DECLINED, ASP_EV_WO_ASSIGNED, ASP_EV_WO_PROGRESS,
         ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED,

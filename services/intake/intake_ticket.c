@@ -21,6 +21,8 @@ intake_ticket_keys (asp_txn_t *txn, const char *id)
     assert (asp_txn_shard (txn) == asp_shard_of (id));
     asp_txn_key (txn, INTAKE_KEY_TICKET, id);
     asp_txn_key (txn, INTAKE_KEY_TIMELINE, id);
+    asp_txn_key (txn, INTAKE_KEY_COUNTS);
+    asp_txn_key (txn, INTAKE_KEY_OPEN);
 }
 
 void

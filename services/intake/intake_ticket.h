@@ -8,6 +8,9 @@
       t:<id>            hash: the ticket record
       t:<id>:tl         list: its timeline, one JSON entry per event
       t:<id>:survey     string: when the customer's survey answer came
+      ix:status         hash, one per shard: status -> tickets in it (the
+                        agent's queue counts sum the shards)
+      ix:open           zset, one per shard: created_ms -> open ticket id
       idem:<key>        string: the ticket an Idempotency-Key created; it
                         lives in the key's shard, so a ticket created with
                         one is minted in that shard (asp_shard_id_new)
@@ -23,9 +26,12 @@
 #define INTAKE_KEY_TIMELINE  "t:%s:tl"
 #define INTAKE_KEY_SURVEY    "t:%s:survey"
 #define INTAKE_KEY_IDEM      "idem:%s"
+#define INTAKE_KEY_COUNTS    "ix:status"
+#define INTAKE_KEY_OPEN      "ix:open"
 
-//  Adds the ticket's record and timeline keys (K[1], K[2]) to txn, which
-//  must be in the ticket's shard.
+//  Adds the keys every ticket script starts with (ticket.lua: the record,
+//  the timeline, the shard's status counts and open set; K[1..TK]) to
+//  txn, which must be in the ticket's shard.
 void intake_ticket_keys (asp_txn_t *txn, const char *id);
 //  Full key names for plain commands: fmt is one of INTAKE_KEY_*.
 void intake_key (char *buf, size_t len, const char *fmt, const char *id);

@@ -5,6 +5,9 @@
 #include "asp_selftest.h"
 #include "asp_svc.h"
 #include "intake_api.h"
+#include "intake_auth.h"
+#include "intake_http.h"
+#include "intake_tickets.h"
 #include "intake_events.h"
 #include "intake_ticket.h"
 #include <string.h>
@@ -16,6 +19,9 @@ main (int argc, char *argv [])
         //  Same list as INTAKE_SELFTESTS in CMakeLists.txt (intake_selftest_list).
         static const asp_selftest_t tests [] = {
             { "ticket", intake_ticket_test, 0 },
+            { "auth", intake_auth_test, 0 },
+            { "http", intake_http_test, 0 },
+            { "tickets", intake_tickets_test, 0 },
             { "api", intake_api_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);

@@ -23,12 +23,7 @@ struct rt_store_t {
 static asp_script_t *
 s_script (asp_rds_t *rds, const char *name, const char *body)
 {
-    char *text = NULL;
-    int n = asprintf (&text, "%s\n%s", asp_lua_wo_common, body);
-    assert (n > 0 && text);
-    asp_script_t *script = asp_rds_script (rds, name, text);
-    free (text);
-    return script;
+    return asp_rds_script_lib (rds, name, asp_lua_wo_common, body);
 }
 
 rt_store_t *

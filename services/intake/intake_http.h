@@ -1,0 +1,123 @@
+/*  intake_http: what every intake route shares.
+
+    The route table (intake_api.c) maps a method and a path pattern such as
+    "/v1/tickets/{id}/timeline" to a handler and the roles that may call
+    it. The router matches the path, copies the {..} parameters (each 1 to
+    ASP_ID_MAX-1 characters of [A-Za-z0-9._:-], anything else is a 404),
+    authenticates the caller (intake_auth) and refuses a role the route does
+    not admit with 403 before the handler runs: a handler never checks
+    roles, only, where it matters, who the caller is.
+
+    Handlers run in the HTTP server's one thread and share the intake_api_t
+    below: its Redis connection, its scripts and the outbox remote. Each
+    refusal names the field and carries a stable error code; nothing is
+    written before a request is valid.
+
+    The validation helpers fill an intake_err_t with a message that names
+    the field (its JSON path) and return false, so checks chain with &&.  */
+#ifndef INTAKE_HTTP_H
+#define INTAKE_HTTP_H
+#include "asp_httpd.h"
+#include "asp_id.h"
+#include "asp_svc.h"
+#include "asp_vocab.h"
+#include "intake_auth.h"
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+//  The scripts intake's HTTP side runs (one asp_script_t each on its own
+//  connection); intake_api.c has their sources in the same order.
+typedef enum {
+    INTAKE_SCRIPT_CREATE = 0,
+    INTAKE_SCRIPT_SURVEY,
+    INTAKE_SCRIPT_COUNT
+} intake_script_id_t;
+
+typedef struct intake_api_t intake_api_t;
+struct intake_api_t {
+    asp_svc_t *svc;
+    asp_rds_t *rds;                 //  this thread's own connection
+    asp_script_t *script [INTAKE_SCRIPT_COUNT];
+    asp_outbox_remote_t *outbox;    //  messages a request committed
+    intake_auth_t *auth;
+    int64_t idem_ttl_s;
+    asp_histo_t *ack_latency;
+    asp_counter_t *created, *invalid;
+};
+
+#define INTAKE_MAX_PARAMS 2
+
+//  One request as a handler sees it: who calls, and the path parameters.
+typedef struct {
+    intake_caller_t caller;
+    const char *param [INTAKE_MAX_PARAMS];  //  {..} of the pattern, in order
+    char pbuf [INTAKE_MAX_PARAMS][ASP_ID_MAX];
+} intake_call_t;
+
+typedef void (intake_route_fn) (intake_api_t *api, const intake_call_t *call,
+                                const asp_http_req_t *req, asp_http_res_t *res);
+
+typedef struct {
+    const char *method;             //  "GET", "POST", "PATCH"
+    const char *pattern;            //  "/v1/tickets/{id}"
+    unsigned roles;                 //  INTAKE_ROLE_BIT (..) | ...
+    const char *what;               //  for the 403: "read tickets"
+    intake_route_fn *fn;
+} intake_route_t;
+
+//  Finds the route for req in routes (n of them), checks the caller and
+//  runs it; answers 404/405/401/403 itself.
+void intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
+                           const asp_http_req_t *req, asp_http_res_t *res);
+
+//  ---------------------------------------------------------------------
+//  Answers every handler gives the same way.
+
+//  503 + Retry-After: Redis is down or the reply was lost.
+void intake_storage_down (asp_http_res_t *res);
+//  503 + Retry-After when the outbox is over its limit; true if answered.
+bool intake_overloaded (intake_api_t *api, asp_http_res_t *res);
+//  The request's JSON body: answers 415 (not application/json) or 400
+//  (invalid_json, too_deep) and returns NULL; else a tree the caller
+//  deletes.
+cJSON *intake_body (const asp_http_req_t *req, asp_http_res_t *res);
+//  The same checks on bytes (len of them, a NUL after them need not be
+//  there): NULL with the reason in err. Safe on any input (fuzzed).
+#define INTAKE_JSON_MAX_DEPTH 8
+typedef struct {
+    char message [256];
+} intake_err_t;
+cJSON *intake_parse_json (const char *body, size_t len, intake_err_t *err);
+
+//  ---------------------------------------------------------------------
+//  Field validation. Each returns true when valid; else fills err (the
+//  field named by its path, e.g. "customer.phone") and returns false.
+
+bool intake_fail (intake_err_t *err, const char *fmt, const char *field);
+//  Only fields named in allowed (NULL-terminated); where = the object's
+//  path ("" at the top).
+bool intake_v_only (const cJSON *obj, const char **allowed, const char *where, intake_err_t *err);
+//  String of minlen..maxlen bytes, valid UTF-8, no control characters;
+//  with vocab, one of its words. *out is NULL when absent and optional.
+bool intake_v_str (const cJSON *obj, const char *key, const char *path, size_t minlen, size_t maxlen,
+                   const asp_vocab_t *vocab, bool required, const char **out, intake_err_t *err);
+//  Integer in lo..hi; *out keeps its value when absent and optional.
+bool intake_v_int (const cJSON *obj, const char *key, const char *path, int64_t lo, int64_t hi,
+                   bool required, int64_t *out, intake_err_t *err);
+//  A phone number: digits, '+', '-', spaces; 5 to 20 digits.
+bool intake_v_phone (const char *phone, const char *path, intake_err_t *err);
+//  The digits of a valid phone (its identity for lookups), into out.
+void intake_phone_digits (const char *phone, char *out, size_t outlen);
+//  A calendar date "YYYY-MM-DD" not after today (UTC): ms since the epoch
+//  of its midnight UTC in *out_ms.
+bool intake_v_date (const cJSON *obj, const char *key, const char *path, bool required,
+                    int64_t *out_ms, intake_err_t *err);
+
+//  An integer query parameter ("?limit=20"); absent gives def. false and
+//  a 400 answered when it is not an integer in lo..hi.
+bool intake_query_int (const asp_http_req_t *req, const char *name, int64_t lo, int64_t hi,
+                       int64_t def, int64_t *out, asp_http_res_t *res);
+
+void intake_http_test (void);
+#endif
