@@ -55,6 +55,8 @@ intake_api_new (asp_svc_t *svc)
     assert (self);
     self->svc = svc;
     self->auth = intake_auth_new ();
+    self->limit = intake_limit_new ((double) asp_cfg_int ("ASP_API_RATE", 0, 0, 1000000),
+                                    (double) asp_cfg_int ("ASP_API_BURST", 100, 1, 1000000));
     self->rds = asp_rds_new ();
     for (int i = 0; i < INTAKE_SCRIPT_COUNT; i++)
         self->script [i] = asp_rds_script_lib (self->rds, s_scripts [i].name, asp_lua_ticket, s_scripts [i].source);
@@ -79,6 +81,7 @@ intake_api_destroy (intake_api_t **self_p)
         asp_outbox_remote_destroy (&self->outbox);
         asp_rds_destroy (&self->rds);
         intake_auth_destroy (&self->auth);
+        intake_limit_destroy (&self->limit);
         free (self);
         *self_p = NULL;
     }

@@ -74,6 +74,15 @@ intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
         return;
     }
     const intake_caller_t *c = &call.caller;
+    //  Counted per caller after authentication, so an unknown token cannot
+    //  use up a real caller's allowance.
+    int retry_after = 1;
+    if (!intake_limit_take (api->limit, c->who, asp_mono_us (), &retry_after)) {
+        asp_http_error (res, 429, "rate_limited", "more than the allowed requests a second from %s; retry later",
+                        c->who);
+        res->retry_after = retry_after;
+        return;
+    }
     if (!c->open && !(route->roles & INTAKE_ROLE_BIT (c->role))) {
         asp_http_error (res, 403, "forbidden", "role %s may not %s", intake_role_name (c->role), route->what);
         return;

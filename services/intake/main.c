@@ -7,6 +7,7 @@
 #include "intake_api.h"
 #include "intake_auth.h"
 #include "intake_http.h"
+#include "intake_limit.h"
 #include "intake_tickets.h"
 #include "intake_events.h"
 #include "intake_ticket.h"
@@ -21,6 +22,7 @@ main (int argc, char *argv [])
             { "ticket", intake_ticket_test, 0 },
             { "auth", intake_auth_test, 0 },
             { "http", intake_http_test, 0 },
+            { "limit", intake_limit_test, 0 },
             { "tickets", intake_tickets_test, 0 },
             { "api", intake_api_test, 0 },
         };
