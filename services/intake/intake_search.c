@@ -214,13 +214,39 @@ s_eq (const char *a, const char *b)
     return a && strcmp (a, b) == 0;
 }
 
-//  True when the record (an HMGET reply of s_fields) matches q.
-static bool
-s_match (const s_query_t *q, const redisReply *r)
+//  The fields a filter of q reads (always the status: a record without
+//  one is gone), into want; returns how many.
+static int
+s_filter_fields (const s_query_t *q, s_field_t *want)
 {
-    const char *v [F_COUNT];
+    int n = 0;
+    want [n++] = F_STATUS;
+    if (q->type) want [n++] = F_TYPE;
+    if (q->region) want [n++] = F_REGION;
+    if (q->partner) want [n++] = F_PARTNER;
+    if (q->owner) want [n++] = F_OWNER;
+    if (q->serial) want [n++] = F_SERIAL;
+    if (*q->phone) want [n++] = F_PHONE;
+    if (q->at_risk) want [n++] = F_ALERT;
+    return n;
+}
+
+//  The values of an HMGET of the fields want (nwant) into v, by field;
+//  the fields not read and those the record lacks are NULL.
+static void
+s_values (const redisReply *r, const s_field_t *want, int nwant, const char **v)
+{
     for (int i = 0; i < F_COUNT; i++)
-        v [i] = r->element [i]->type == REDIS_REPLY_STRING? r->element [i]->str: NULL;
+        v [i] = NULL;
+    for (int i = 0; i < nwant; i++)
+        if (r->element [i]->type == REDIS_REPLY_STRING)
+            v [want [i]] = r->element [i]->str;
+}
+
+//  True when the record (its values by field) matches q.
+static bool
+s_match (const s_query_t *q, const char **v)
+{
     if (!v [F_STATUS])
         return false;               //  no such record
     char digits [24] = "";
@@ -247,6 +273,7 @@ s_filtered (const s_query_t *q)
 static cJSON *
 s_summary (const char *id, const redisReply *r)
 {
+    //  Read with every field, in s_field_t order.
     const char *v [F_COUNT];
     for (int i = 0; i < F_COUNT; i++)
         v [i] = r->element [i]->type == REDIS_REPLY_STRING? r->element [i]->str: "";
@@ -385,18 +412,20 @@ s_next (s_walk_t *w)
     return best;
 }
 
-//  HMGETs the records of cand (n of them) in one round trip into r.
+//  HMGETs the fields want (nwant) of the records of cand (n of them), in
+//  one round trip, into r.
 static int
-s_records (asp_rds_t *rds, const s_pos_t *cand, size_t n, redisReply **r)
+s_records (asp_rds_t *rds, const s_pos_t *cand, size_t n, const s_field_t *want, int nwant,
+           redisReply **r)
 {
     const char *argv [2 + F_COUNT];
     size_t lens [2 + F_COUNT];
     argv [0] = "HMGET";
     argv [1] = "";
-    for (int i = 0; i < F_COUNT; i++)
-        argv [2 + i] = s_fields [i];
-    for (int i = 0; i < 2 + F_COUNT; i++)
-        lens [i] = argv [i]? strlen (argv [i]): 0;
+    for (int i = 0; i < nwant; i++)
+        argv [2 + i] = s_fields [want [i]];
+    for (int i = 0; i < 2 + nwant; i++)
+        lens [i] = strlen (argv [i]);
     for (size_t i = 0; i < n; i++)
         r [i] = NULL;
     if (!asp_rds_ready (rds))
@@ -406,7 +435,7 @@ s_records (asp_rds_t *rds, const s_pos_t *cand, size_t n, redisReply **r)
         intake_key (key, sizeof key, INTAKE_KEY_TICKET, cand [i].id);
         argv [1] = key;
         lens [1] = strlen (key);
-        if (asp_rds_append (rds, 2 + F_COUNT, argv, lens))
+        if (asp_rds_append (rds, 2 + nwant, argv, lens))
             return -1;
     }
     int rc = 0;
@@ -414,7 +443,7 @@ s_records (asp_rds_t *rds, const s_pos_t *cand, size_t n, redisReply **r)
         r [i] = asp_rds_reply (rds);
         if (!r [i])
             return -1;
-        if (r [i]->type != REDIS_REPLY_ARRAY || r [i]->elements != F_COUNT)
+        if (r [i]->type != REDIS_REPLY_ARRAY || r [i]->elements != (size_t) nwant)
             rc = -1;
     }
     return rc;
@@ -435,6 +464,64 @@ typedef struct {
     s_pos_t next;                   //  where the next page starts, if more
 } s_page_t;
 
+//  Examines the candidates cand (n, in order) against w's query: adds the
+//  matches' summaries to page until it is full. 1 when it is, 0 when the
+//  walk goes on, -1 when Redis failed.
+static int
+s_examine (asp_rds_t *rds, s_walk_t *w, const s_pos_t *cand, size_t n, s_page_t *page)
+{
+    const s_query_t *q = w->q;
+    s_pos_t match [S_FILTER_BATCH];
+    redisReply *rec [S_FILTER_BATCH], *matched [S_FILTER_BATCH];
+    const char *v [F_COUNT];
+    //  Filtered: the filters' fields first, then whole summaries of the
+    //  matches only (most candidates of a rare filter fail).
+    s_field_t want [F_COUNT];
+    bool filtered = s_filtered (q);
+    int nwant = filtered? s_filter_fields (q, want): F_COUNT;
+    for (int f = 0; !filtered && f < F_COUNT; f++)
+        want [f] = (s_field_t) f;
+    if (s_records (rds, cand, n, want, nwant, rec)) {
+        s_free_replies (rec, n);
+        return -1;
+    }
+    size_t nm = 0;
+    bool full = false;
+    for (size_t i = 0; i < n && !full; i++) {
+        s_values (rec [i], want, nwant, v);
+        page->examined++;
+        page->next = cand [i];
+        if (s_match (q, v)) {
+            match [nm] = cand [i];
+            matched [nm++] = rec [i];
+            rec [i] = NULL;
+            full = page->found + nm == (size_t) q->limit;
+            //  More only if something follows (or may: unread).
+            if (full)
+                page->more = i + 1 < n || s_next (w) != -1;
+        }
+    }
+    s_free_replies (rec, n);
+    int rc = 0;
+    if (filtered && nm > 0) {
+        s_free_replies (matched, nm);
+        for (int f = 0; f < F_COUNT; f++)
+            want [f] = (s_field_t) f;
+        rc = s_records (rds, match, nm, want, F_COUNT, matched);
+    }
+    for (size_t i = 0; rc == 0 && i < nm; i++) {
+        s_values (matched [i], want, F_COUNT, v);
+        //  A record that changed between the two reads is left out (the
+        //  page may then hold fewer than limit: next_cursor goes on).
+        if (s_match (q, v)) {
+            cJSON_AddItemToArray (page->tickets, s_summary (match [i].id, matched [i]));
+            page->found++;
+        }
+    }
+    s_free_replies (matched, nm);
+    return rc? -1: full? 1: 0;
+}
+
 //  Walks w until the page is full, the sets end or the budget is spent.
 //  -1 when Redis failed.
 static int
@@ -442,46 +529,27 @@ s_walk (asp_rds_t *rds, s_walk_t *w, size_t budget, s_page_t *page)
 {
     const s_query_t *q = w->q;
     s_pos_t cand [S_FILTER_BATCH];
-    redisReply *rec [S_FILTER_BATCH];
     while (true) {
         if (page->examined >= budget) {
             //  Spent: partial, unless the sets end here anyway.
             page->partial = page->more = s_next (w) != -1;
             return 0;
         }
-        size_t want = s_filtered (q)? S_FILTER_BATCH: (size_t) q->limit - page->found;
+        size_t room = s_filtered (q)? S_FILTER_BATCH: (size_t) q->limit - page->found;
         size_t n = 0;
         int next;
-        while ((next = s_next (w)) >= 0 && n < want && page->examined + n < budget) {
+        while ((next = s_next (w)) >= 0 && n < room && page->examined + n < budget) {
             s_shard_t *s = &w->shard [next];
             cand [n++] = s->last = s->buf [s->at++];
             s->has_last = true;
         }
         if (n == 0 && next == -1)
             return 0;                           //  the sets ended: no more
-        if (n == 0) {                           //  a shard must be read
-            if (s_fill (rds, w))
-                return -1;
-            continue;
-        }
-        if (s_records (rds, cand, n, rec)) {
-            s_free_replies (rec, n);
+        if (n == 0 && s_fill (rds, w))          //  a shard must be read
             return -1;
-        }
-        for (size_t i = 0; i < n; i++) {
-            page->examined++;
-            page->next = cand [i];
-            if (s_match (q, rec [i])) {
-                cJSON_AddItemToArray (page->tickets, s_summary (cand [i].id, rec [i]));
-                if (++page->found == (size_t) q->limit) {
-                    //  More only if something follows (or may: unread).
-                    page->more = i + 1 < n || s_next (w) != -1;
-                    s_free_replies (rec, n);
-                    return 0;
-                }
-            }
-        }
-        s_free_replies (rec, n);
+        int rc = n > 0? s_examine (rds, w, cand, n, page): 0;
+        if (rc)
+            return rc < 0? -1: 0;
     }
 }
 

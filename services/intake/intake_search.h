@@ -3,9 +3,10 @@
     Every ticket is in its shard's ix:all (created_ms -> id) and, while it
     is open, in ix:open (intake_ticket.h; ticket.lua's set_status keeps
     both). A query walks the ASP_SHARDS shards' sets merged by
-    (created_ms, id) in the sort order, reads the records of a batch of
-    candidates (one pipelined HMGET each, one round trip per batch),
-    keeps those that match every filter and stops at the page's limit.
+    (created_ms, id) in the sort order, reads the fields its filters need
+    for a batch of candidates (one pipelined HMGET each, one round trip
+    per batch), keeps those that match every filter, reads the matches'
+    summaries (one more round trip) and stops at the page's limit.
     from/to bound the walk itself (the sets' scores); a filter that
     admits only open tickets (a status of the open part of the life,
     at_risk=true) walks ix:open, which holds only the tickets still in
