@@ -8,12 +8,17 @@
     3. Reads every ticket's timeline: created -> first offer (routing sent
        the OFFER to a partner) and created -> closed (the whole life).
     4. Reads the services' Redis counters before and after: round trips and
-       commands per ticket life.                                          */
+       commands per ticket life.
+    5. Lists and searches (--queries of each kind, over every ticket in
+       Redis, not only this run's): newest page, a filtered page, a rare
+       filter (one serial: the scan budget's worst case) and the queue
+       counts; requests per second and latency.                           */
 #include "asp_id.h"
 #include "asp_log.h"
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +36,8 @@ typedef struct {
     const char *redis;              //  host:port
     const char *redis_password;
     int timeout_s;
+    int queries;                    //  per kind of list/search request
+    bool only_queries;              //  phase 5 alone, over tickets 0..N-1 made before
 } s_opts_t;
 
 typedef struct {
@@ -219,6 +226,48 @@ s_done_timeline (int i, int status, const char *body, int64_t latency_us, void *
     cJSON_Delete (j);
 }
 
+//  The list/search requests phase 5 measures, one kind at a time.
+static const struct {
+    const char *what;
+    const char *query;              //  %d: the request's number
+} s_queries [] = {
+    { "list: newest 20", "/v1/tickets?limit=20" },
+    { "search: region+status, 20", "/v1/tickets?region=shanghai&status=closed&limit=20" },
+    { "search: one serial (rare)", "/v1/tickets?serial=SN%08d&limit=20" },
+    { "search: one phone, oldest first", "/v1/tickets?phone=138%08d&sort=created&limit=20" },
+    { "queue counts of an owner", "/v1/tickets/counts?owner=agent-%d" },
+};
+
+typedef struct {
+    const s_opts_t *o;
+    int kind, tickets, failures, partial;
+    double *ms;
+} s_query_state_t;
+
+static void
+s_make_query (int i, char *url, size_t urllen, char **post, void *arg)
+{
+    s_query_state_t *st = (s_query_state_t *) arg;
+    char path [200];
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    snprintf (path, sizeof path, s_queries [st->kind].query, (i * 7919) % st->tickets);
+#pragma GCC diagnostic pop
+    snprintf (url, urllen, "%s%s", st->o->url, path);
+    *post = NULL;
+}
+
+static void
+s_done_query (int i, int status, const char *body, int64_t latency_us, void *arg)
+{
+    s_query_state_t *st = (s_query_state_t *) arg;
+    st->ms [i] = latency_us / 1000.0;
+    if (status != 200)
+        st->failures++;
+    if (strstr (body, "\"partial\":true"))
+        st->partial++;
+}
+
 //  Sums every sample of the named metric at url (0 when unreachable).
 static double
 s_metric (const char *url, const char *name)
@@ -314,12 +363,30 @@ s_report (const char *what, double *v, int n, const char *unit)
 }
 
 static void
+s_queries_run (const s_opts_t *o)
+{
+    if (o->queries > 0)
+        printf ("list and search (%d requests each, concurrency %d):\n", o->queries, o->concurrency);
+    for (int k = 0; o->queries > 0 && k < (int) (sizeof s_queries / sizeof s_queries [0]); k++) {
+        s_query_state_t qs = { o, k, o->tickets, 0, 0, malloc (sizeof (double) * (size_t) o->queries) };
+        int64_t q0 = asp_mono_us ();
+        s_run (o, o->queries, o->concurrency, 0, s_make_query, s_done_query, &qs);
+        double secs = (asp_mono_us () - q0) / 1e6;
+        printf ("  %-34s %.0f requests/s, %d failed, %d partial\n", s_queries [k].what,
+                o->queries / secs, qs.failures, qs.partial);
+        s_report ("  latency", qs.ms, o->queries, "ms");
+        free (qs.ms);
+    }
+}
+
+static void
 s_usage (void)
 {
     fprintf (stderr,
         "usage: asp-bench [--url URL] [--tickets N] [--concurrency C] [--rate R] [--token T]\n"
         "                 [--watch FEEDBACK_METRICS_URL] [--metrics URL,URL,...]\n"
-        "                 [--redis HOST:PORT] [--redis-password P] [--timeout-s S]\n");
+        "                 [--redis HOST:PORT] [--redis-password P] [--timeout-s S]\n"
+        "                 [--queries Q] [--only-queries]\n");
     exit (2);
 }
 
@@ -327,12 +394,13 @@ int
 main (int argc, char *argv [])
 {
     s_opts_t o = { "http://127.0.0.1:8080", 1000, 32, 0, NULL, "http://127.0.0.1:9105/metrics",
-                   NULL, NULL, NULL, 600 };
+                   NULL, NULL, NULL, 600, 1000, false };
     static struct option longs [] = {
         { "url", 1, 0, 'u' }, { "tickets", 1, 0, 'n' }, { "concurrency", 1, 0, 'c' },
         { "rate", 1, 0, 'r' }, { "token", 1, 0, 't' }, { "watch", 1, 0, 'w' },
         { "metrics", 1, 0, 'm' }, { "redis", 1, 0, 'R' }, { "redis-password", 1, 0, 'P' },
-        { "timeout-s", 1, 0, 'T' }, { 0, 0, 0, 0 }
+        { "timeout-s", 1, 0, 'T' }, { "queries", 1, 0, 'q' },
+        { "only-queries", 0, 0, 'Q' }, { 0, 0, 0, 0 }
     };
     int ch;
     while ((ch = getopt_long (argc, argv, "", longs, NULL)) != -1) {
@@ -347,12 +415,20 @@ main (int argc, char *argv [])
             case 'R': o.redis = optarg; break;
             case 'P': o.redis_password = optarg; break;
             case 'T': o.timeout_s = atoi (optarg); break;
+            case 'q': o.queries = atoi (optarg); break;
+            case 'Q': o.only_queries = true; break;
             default: s_usage ();
         }
     }
-    if (o.tickets < 1 || o.concurrency < 1 || o.concurrency > 1024 || o.rate < 0 || o.timeout_s < 1)
+    if (o.tickets < 1 || o.concurrency < 1 || o.concurrency > 1024 || o.rate < 0 || o.timeout_s < 1
+    ||  o.queries < 0)
         s_usage ();
     curl_global_init (CURL_GLOBAL_DEFAULT);
+    if (o.only_queries) {
+        s_queries_run (&o);
+        curl_global_cleanup ();
+        return 0;
+    }
     s_state_t st = { &o, (s_ticket_t *) calloc ((size_t) o.tickets, sizeof (s_ticket_t)), 0 };
     double closed0 = s_metric (o.watch, "asp_tickets_closed_total");
     double trips0 = s_metric_all (&o, "asp_redis_round_trips") + s_metric_all (&o, "asp_http_redis_round_trips");
@@ -412,6 +488,7 @@ main (int argc, char *argv [])
         printf ("  redis round trips per life (all services): %.2f\n", (trips1 - trips0) / nl);
     if (cmds0 >= 0 && cmds1 >= 0 && nl)
         printf ("  redis commands per life (server count, incl. this tool's INFO): %.2f\n", (cmds1 - cmds0) / nl);
+    s_queries_run (&o);
     free (ack);
     free (offer);
     free (life);

@@ -32,6 +32,7 @@ def main():
     ap.add_argument("--partners", type=int, default=2)
     ap.add_argument("--capacity", type=int, default=500)
     ap.add_argument("--fsync", default="everysec", choices=("everysec", "always"))
+    ap.add_argument("--queries", type=int, default=1000, help="list/search requests of each kind")
     ap.add_argument("--perf", default=None, help="service to profile with perf record")
     ap.add_argument("--insecure-bus", action="store_true",
                     help="plain ZeroMQ between the services (ASP_BUS_INSECURE=1): CURVE's cost")
@@ -68,7 +69,7 @@ def main():
                 "--redis-password", c.redis.password]
         c.redis.cmd("CONFIG", "RESETSTAT")
         cpu0 = {n: cpu_seconds(c.proc(n).pid) for n in c.names()}
-        rc = subprocess.call(argv)
+        rc = subprocess.call(argv + ["--queries", "0"])
         cpu1 = {n: cpu_seconds(c.proc(n).pid) for n in c.names()}
         total = sum(cpu1[n] - cpu0[n] for n in cpu0) or 1
         print("CPU time by process during the run (ms per ticket life, share):")
@@ -93,6 +94,17 @@ def main():
             print("perf profile of %s: perf report -i /tmp/asp-bench-%s.perf" % (a.perf, a.perf))
         for s in harness.SERVICES:
             print("  %-13s outbox pending %d" % (s, c.metric(s, "asp_outbox_pending")))
+        # List and search over every ticket now in Redis (after the lives,
+        # so the figures above are the lives' alone).
+        if a.queries and rc == 0:
+            sys.stdout.flush()
+            c.redis.cmd("CONFIG", "RESETSTAT")
+            cpu0 = cpu_seconds(c.proc("intake").pid)
+            rc = subprocess.call(argv + ["--queries", str(a.queries), "--only-queries"])
+            n = 5 * a.queries
+            print("  intake CPU %.3f ms per request; redis %.1f commands per request"
+                  % (1000 * (cpu_seconds(c.proc("intake").pid) - cpu0) / n,
+                     int(c.redis.cmd("INFO", "stats").split("total_commands_processed:")[1].split()[0]) / n))
     return rc
 
 

@@ -63,6 +63,30 @@ asp_http_query (const asp_http_req_t *req, const char *name)
     return MHD_lookup_connection_value ((struct MHD_Connection *) req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+typedef struct {
+    asp_http_query_fn *fn;
+    void *arg;
+    bool stopped;
+} s_query_walk_t;
+
+static enum MHD_Result
+s_query_one (void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void) kind;
+    s_query_walk_t *walk = (s_query_walk_t *) cls;
+    if (!walk->fn (key, value? value: "", walk->arg))
+        walk->stopped = true;
+    return walk->stopped? MHD_NO: MHD_YES;
+}
+
+int
+asp_http_query_each (const asp_http_req_t *req, asp_http_query_fn *fn, void *arg)
+{
+    s_query_walk_t walk = { fn, arg, false };
+    return MHD_get_connection_values ((struct MHD_Connection *) req->conn, MHD_GET_ARGUMENT_KIND,
+                                      s_query_one, &walk);
+}
+
 static void
 s_builtin (asp_httpd_t *self, const char *url, asp_http_res_t *res)
 {

@@ -43,6 +43,11 @@ void asp_httpd_destroy (asp_httpd_t **self_p);
 const char *asp_http_header (const asp_http_req_t *req, const char *name);
 //  A query parameter ("?phone=..."), decoded; NULL when absent.
 const char *asp_http_query (const asp_http_req_t *req, const char *name);
+//  Calls fn for every query parameter, in the order of the URL, with its
+//  decoded name and value (value "" for "?flag"); stops when fn returns
+//  false. Returns how many parameters fn saw.
+typedef bool (asp_http_query_fn) (const char *name, const char *value, void *arg);
+int asp_http_query_each (const asp_http_req_t *req, asp_http_query_fn *fn, void *arg);
 //  Sets a JSON body (takes ownership of json) and status.
 void asp_http_json (asp_http_res_t *res, int status, char *json);
 //  Sets a JSON error body.

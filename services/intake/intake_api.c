@@ -3,6 +3,7 @@
 #include "intake_api.h"
 #include "asp_config.h"
 #include "intake_http.h"
+#include "intake_search.h"
 #include "intake_tickets.h"
 #include <assert.h>
 #include <string.h>
@@ -30,6 +31,9 @@ static const struct {
 //  method match serves the request.
 static const intake_route_t s_routes [] = {
     { "POST", "/v1/tickets", INTAKE_STAFF | R (SYSTEM), "create tickets", intake_tickets_create },
+    { "GET",  "/v1/tickets", INTAKE_READERS, "list tickets", intake_search_list },
+    //  Before /v1/tickets/{id}, which the same path would match.
+    { "GET",  "/v1/tickets/counts", INTAKE_READERS, "read queue counts", intake_search_counts },
     { "GET",  "/v1/tickets/{id}", INTAKE_READERS | CUSTOMER, "read tickets", intake_tickets_get },
     { "GET",  "/v1/tickets/{id}/timeline", INTAKE_READERS | CUSTOMER, "read tickets", intake_tickets_timeline },
     { "POST", "/v1/tickets/{id}/survey", INTAKE_STAFF | R (SYSTEM) | CUSTOMER, "record survey answers",
@@ -62,6 +66,7 @@ intake_api_new (asp_svc_t *svc)
         self->script [i] = asp_rds_script_lib (self->rds, s_scripts [i].name, asp_lua_ticket, s_scripts [i].source);
     self->outbox = asp_outbox_remote_new (asp_svc_outbox (svc));
     self->idem_ttl_s = asp_cfg_int ("ASP_IDEMPOTENCY_TTL_S", 86400, 60, 30 * 86400);
+    self->search_scan_max = asp_cfg_int ("ASP_SEARCH_SCAN_MAX", 2000, 10, 1000000);
     asp_metrics_t *m = asp_svc_metrics (svc);
     self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");
     self->created = asp_metrics_counter (m, "tickets_created_total", "Tickets created.");

@@ -36,7 +36,7 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "now", now);
     //  field, value, field, value...
     char values [6][128];
-    const char *fields [6];
+    const char *fields [8];
     size_t nfields = 0;
     for (int i = 0; s_copied [i]; i++) {
         const msgpack_object *v = asp_mp_get (env->body, s_copied [i]);
@@ -58,6 +58,12 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         fields [nfields] = s_copied [i];
         fields [nfields + 1] = buf;
         nfields += 2;
+    }
+    //  A warned or breached clock puts the ticket at risk until it closes
+    //  (search's at_risk filter walks only open tickets).
+    if (streq (env->type, ASP_EV_SLA_WARNING) || streq (env->type, ASP_EV_SLA_BREACHED)) {
+        fields [nfields++] = "sla_alert";
+        fields [nfields++] = "1";
     }
     asp_mpmap_strv (a, "fields", fields, nfields);
     asp_txn_t *txn = asp_txn_new (ctx->script, asp_shard_of (env->ticket));

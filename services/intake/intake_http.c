@@ -295,13 +295,25 @@ intake_v_date (const cJSON *obj, const char *key, const char *path, bool require
                int64_t *out_ms, intake_err_t *err)
 {
     const char *s;
+    int64_t ms;
     if (!intake_v_str (obj, key, path, 10, 10, NULL, required, &s, err))
         return false;
     if (!s)
         return true;
+    if (!intake_parse_date (s, path, &ms, err))
+        return false;
+    if (ms > asp_now_ms ())
+        return intake_fail (err, "%s may not be in the future", path);
+    *out_ms = ms;
+    return true;
+}
+
+bool
+intake_parse_date (const char *s, const char *path, int64_t *out_ms, intake_err_t *err)
+{
     int y, m, d;
     char tail;
-    if (sscanf (s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || s [4] != '-' || s [7] != '-'
+    if (strlen (s) != 10 || sscanf (s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || s [4] != '-' || s [7] != '-'
     ||  y < 1970 || m < 1 || m > 12 || d < 1 || d > 31)
         return intake_fail (err, "%s must be a date YYYY-MM-DD", path);
     struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
@@ -311,10 +323,44 @@ intake_v_date (const cJSON *obj, const char *key, const char *path, bool require
     gmtime_r (&t, &back);
     if (back.tm_mday != d || back.tm_mon != m - 1)
         return intake_fail (err, "%s is not a calendar date", path);
-    if ((int64_t) t * 1000 > asp_now_ms ())
-        return intake_fail (err, "%s may not be in the future", path);
     *out_ms = (int64_t) t * 1000;
     return true;
+}
+
+typedef struct {
+    cJSON *obj;
+    const char **allowed;
+    bool unknown, repeated;
+    char name [65];
+} s_query_t;
+
+static bool
+s_query_one (const char *name, const char *value, void *arg)
+{
+    s_query_t *q = (s_query_t *) arg;
+    snprintf (q->name, sizeof q->name, "%s", name);
+    q->unknown = !s_in (name, q->allowed);
+    q->repeated = !q->unknown && cJSON_GetObjectItemCaseSensitive (q->obj, name);
+    if (!q->unknown && !q->repeated)
+        cJSON_AddStringToObject (q->obj, name, value);
+    return !q->unknown && !q->repeated;
+}
+
+cJSON *
+intake_query (const asp_http_req_t *req, const char **allowed, asp_http_res_t *res)
+{
+    s_query_t q = { cJSON_CreateObject (), allowed, false, false, "" };
+    asp_http_query_each (req, s_query_one, &q);
+    if (!q.unknown && !q.repeated)
+        return q.obj;
+    //  The name is the caller's: printed, never trusted (JSON-escaped by
+    //  asp_http_error, cut at 64 bytes).
+    if (q.unknown)
+        asp_http_error (res, 400, "invalid_query", "unknown query parameter %s", q.name);
+    else
+        asp_http_error (res, 400, "invalid_query", "query parameter %s is repeated", q.name);
+    cJSON_Delete (q.obj);
+    return NULL;
 }
 
 bool

@@ -44,6 +44,7 @@ struct intake_api_t {
     intake_auth_t *auth;
     intake_limit_t *limit;          //  requests per caller (429 beyond)
     int64_t idem_ttl_s;
+    int64_t search_scan_max;        //  records a list/search may examine
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
 };
@@ -116,6 +117,16 @@ void intake_phone_digits (const char *phone, char *out, size_t outlen);
 bool intake_v_date (const cJSON *obj, const char *key, const char *path, bool required,
                     int64_t *out_ms, intake_err_t *err);
 
+//  A calendar date "YYYY-MM-DD" (any, past or future): ms since the epoch
+//  of its midnight UTC in *out_ms; else false, err naming path.
+bool intake_parse_date (const char *s, const char *path, int64_t *out_ms, intake_err_t *err);
+
+//  The query parameters, each named in allowed (NULL-terminated), as a
+//  JSON object of strings, so the field validators above check them
+//  (path = the parameter's name). Answers 400 invalid_query naming an
+//  unknown or repeated parameter and returns NULL; else the caller
+//  deletes the object.
+cJSON *intake_query (const asp_http_req_t *req, const char **allowed, asp_http_res_t *res);
 //  An integer query parameter ("?limit=20"); absent gives def. false and
 //  a 400 answered when it is not an integer in lo..hi.
 bool intake_query_int (const asp_http_req_t *req, const char *name, int64_t lo, int64_t hi,

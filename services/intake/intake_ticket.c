@@ -23,6 +23,8 @@ intake_ticket_keys (asp_txn_t *txn, const char *id)
     asp_txn_key (txn, INTAKE_KEY_TIMELINE, id);
     asp_txn_key (txn, INTAKE_KEY_COUNTS);
     asp_txn_key (txn, INTAKE_KEY_OPEN);
+    asp_txn_key (txn, INTAKE_KEY_ALL);
+    asp_txn_key (txn, INTAKE_KEY_OWNER);
 }
 
 void

@@ -11,6 +11,10 @@
       ix:status         hash, one per shard: status -> tickets in it (the
                         agent's queue counts sum the shards)
       ix:open           zset, one per shard: created_ms -> open ticket id
+      ix:all            zset, one per shard: created_ms -> ticket id, every
+                        ticket (list and search walk it, or ix:open)
+      ix:owner          hash, one per shard: "<status>:<owner>" -> tickets
+                        of that owner in that status (an agent's queue)
       idem:<key>        string: the ticket an Idempotency-Key created; it
                         lives in the key's shard, so a ticket created with
                         one is minted in that shard (asp_shard_id_new)
@@ -28,10 +32,13 @@
 #define INTAKE_KEY_IDEM      "idem:%s"
 #define INTAKE_KEY_COUNTS    "ix:status"
 #define INTAKE_KEY_OPEN      "ix:open"
+#define INTAKE_KEY_ALL       "ix:all"
+#define INTAKE_KEY_OWNER     "ix:owner"
 
 //  Adds the keys every ticket script starts with (ticket.lua: the record,
-//  the timeline, the shard's status counts and open set; K[1..TK]) to
-//  txn, which must be in the ticket's shard.
+//  the timeline, the shard's status counts, open set, list of all tickets
+//  and owners' counts; K[1..TK]) to txn, which must be in the ticket's
+//  shard.
 void intake_ticket_keys (asp_txn_t *txn, const char *id);
 //  Full key names for plain commands: fmt is one of INTAKE_KEY_*.
 void intake_key (char *buf, size_t len, const char *fmt, const char *id);

@@ -8,6 +8,7 @@
 #include "intake_auth.h"
 #include "intake_http.h"
 #include "intake_limit.h"
+#include "intake_search.h"
 #include "intake_tickets.h"
 #include "intake_events.h"
 #include "intake_ticket.h"
@@ -24,6 +25,7 @@ main (int argc, char *argv [])
             { "http", intake_http_test, 0 },
             { "limit", intake_limit_test, 0 },
             { "tickets", intake_tickets_test, 0 },
+            { "search", intake_search_test, 0 },
             { "api", intake_api_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);

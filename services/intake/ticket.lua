@@ -5,28 +5,51 @@
 -- order, all in the ticket's shard:
 --   K[1] the ticket hash, K[2] its timeline list,
 --   K[3] the shard's status counts (hash: status -> tickets in it),
---   K[4] the shard's open tickets (zset: created_ms -> ticket id)
+--   K[4] the shard's open tickets (zset: created_ms -> ticket id),
+--   K[5] the shard's tickets, all of them (zset: created_ms -> ticket id),
+--   K[6] the shard's counts per owner (hash: "<status>:<owner>" -> tickets)
 -- and its own keys after them: K[TK + 1], K[TK + 2], ...
-local TK = 4
+local TK = 6
 
 -- Statuses a ticket leaves only by an explicit staff action (reopen).
 local TERMINAL = { closed = true, cancelled = true }
 
 -- Moves the ticket to status (rank: its asp_status_t) and keeps the shard's
--- counts and open set true. Call it for every status change: the agent's
--- queue counts and the open list are only as right as this.
+-- counts, open set and list of all tickets true. Call it for every status
+-- change: the agent's queue counts, the open list and search are only as
+-- right as this. A ticket's first status (creation) enters it in K[5].
 local function set_status (status, rank)
-  local old = redis.call('HGET', K[1], 'status')
+  local t = redis.call('HMGET', K[1], 'status', 'id', 'created_ms', 'owner')
+  local old, id, created, owner = t[1], t[2], tonumber(t[3] or '0'), t[4]
   redis.call('HSET', K[1], 'status', status, 'rank', tostring(rank))
   if old == status then return end
-  if old then redis.call('HINCRBY', K[3], old, -1) end
+  if old then
+    redis.call('HINCRBY', K[3], old, -1)
+  else
+    redis.call('ZADD', K[5], created, id)
+  end
   redis.call('HINCRBY', K[3], status, 1)
-  local id = redis.call('HGET', K[1], 'id')
+  if owner and owner ~= '' then
+    if old then redis.call('HINCRBY', K[6], old .. ':' .. owner, -1) end
+    redis.call('HINCRBY', K[6], status .. ':' .. owner, 1)
+  end
   if TERMINAL[status] then
     redis.call('ZREM', K[4], id)
   else
-    redis.call('ZADD', K[4], tonumber(redis.call('HGET', K[1], 'created_ms') or '0'), id)
+    redis.call('ZADD', K[4], created, id)
   end
+end
+
+-- Gives the ticket to owner ('' for nobody) and moves its count in the
+-- owners' queue counts (K[6]). Call it for every change of owner.
+local function set_owner (owner)
+  local t = redis.call('HMGET', K[1], 'status', 'owner')
+  local status, old = t[1], t[2]
+  if old == owner then return end
+  redis.call('HSET', K[1], 'owner', owner)
+  if not status then return end
+  if old and old ~= '' then redis.call('HINCRBY', K[6], status .. ':' .. old, -1) end
+  if owner ~= '' then redis.call('HINCRBY', K[6], status .. ':' .. owner, 1) end
 end
 
 -- Appends a timeline entry (JSON) and stamps the ticket as updated at now.
