@@ -7,7 +7,9 @@
    (docs/openapi/redocly.yaml). The pinned packages' engines admit Debian
    12's nodejs 18.
 2. The document describes exactly intake's routes (services/intake/
-   intake_api.c, s_routes) plus /healthz and /metrics.
+   intake_api.c, s_routes) plus /healthz and /metrics, each response has
+   an example, and every error code its examples show is in the Errors
+   table of docs/http-api.md.
 3. Against the real cluster (tokens on, partners that complete work),
    every documented example runs (the x-run convention, docs/openapi/
    README.md): each request example, and each response example with the
@@ -49,13 +51,29 @@ def check_routes(doc):
     if documented != code:
         raise HarnessError("the OpenAPI paths and intake's route table differ: only documented %s, "
                            "only in s_routes %s" % (sorted(documented - code), sorted(code - documented)))
+    listed = errors_table()
     for op in doc.operations():
+        runs, _ = op.runs()
+        for r in runs:
+            if r.expect_code and r.expect_code not in listed:
+                raise HarnessError("%r: code %s is not in the Errors table of docs/http-api.md"
+                                   % (r, r.expect_code))
         if not op.id:
             raise HarnessError("%s has no operationId" % op)
         for status, resp in op.responses().items():
             for media, m in (resp.value.get("content") or {}).items():
                 if not m.get("examples"):
                     raise HarnessError("%s response %d (%s) has no examples" % (op, status, media))
+
+
+def errors_table():
+    """The codes of the Errors table of docs/http-api.md."""
+    codes = set()
+    for line in open(os.path.join(harness.SOURCE_DIR, "docs", "http-api.md"), encoding="utf-8"):
+        cells = line.split("|")
+        if len(cells) > 3 and re.fullmatch(r" [1-5][0-9][0-9] ", cells[1]):
+            codes.update(re.findall(r"`([a-z_]+)`", cells[2]))
+    return codes
 
 
 def lint():
