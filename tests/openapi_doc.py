@@ -189,7 +189,14 @@ class Run:
     expect_status: the status the answer must have; expect_code: the error
     code (error examples); name: where in the document it comes from."""
 
+    FIELDS = {"role", "params", "example", "merge", "body", "raw", "raw_size", "headers", "before",
+              "redis"}
+
     def __init__(self, op, name, spec, expect_status, expect_code=None):
+        unknown = set(spec) - self.FIELDS
+        if unknown:
+            raise DocError("%s %s: unknown x-run fields %s (docs/openapi/README.md)"
+                           % (op, name, sorted(unknown)))
         self.op = op
         self.name = name
         self.spec = spec
@@ -297,6 +304,12 @@ class Operation:
                         and isinstance(value.get("error"), dict) else None
                     runs.append(Run(self, "response %d example %s" % (status, name), spec, status, code))
         return runs, skipped
+
+
+def shape(path):
+    """A path with its parameters' names erased (/v1/tickets/{}): the
+    route table, the matrix and the document may name them differently."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
 
 
 def route_table():

@@ -33,16 +33,11 @@ import subprocess
 
 import harness
 from harness import Cluster, HarnessError, log, run
-from openapi_doc import Doc, Runner, cluster_env, intake_state, route_table, settled
+from openapi_doc import Doc, Run, Runner, cluster_env, intake_state, route_table, settled, shape
 
 OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/metrics")}
 # Debian 12's nodejs (apt-cache policy nodejs): CI starts from it.
 DEBIAN_NODE = "18.20.4"
-
-
-def shape(path):
-    """A path with its parameters' names erased: /v1/tickets/{}."""
-    return re.sub(r"\{[^}]*\}", "{}", path)
 
 
 def check_routes(doc):
@@ -134,7 +129,7 @@ def run_one(c, doc, runner, r):
     for before in r.get("before") or []:
         spec = dict(r.spec, **before)
         spec.pop("before", None)
-        runner.send(runner.prepare(type(r)(r.op, r.name + " (before)", spec, 200)))
+        runner.send(runner.prepare(Run(r.op, r.name + " (before)", spec, 200)))
     prepared = runner.prepare(r)
     refusal = 400 <= r.expect_status < 500
     state = settled(c) if refusal else None

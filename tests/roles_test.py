@@ -28,17 +28,12 @@ The matrix must name exactly the document's secured operations.
 """
 # ctest: TIMEOUT 600 LABELS integration docs
 
-import re
 import time
 
 from harness import Cluster, HarnessError, log, run
-from openapi_doc import STAFF_ROLES, Doc, Run, Runner, cluster_env, customer_token, roles_matrix, settled
+from openapi_doc import STAFF_ROLES, Doc, Run, Runner, cluster_env, customer_token, roles_matrix, settled, shape
 
 ROLES = STAFF_ROLES + ("customer",)
-
-
-def shape(path):
-    return re.sub(r"\{[^}]*\}", "{}", path)
 
 
 def redis_state(c):
