@@ -381,24 +381,13 @@ def customer_token(ticket, expiry_s, key=CUSTOMER_KEY):
     return "%s.%s" % (signed, mac.hex())
 
 
-def intake_state(c):
-    """{key: value} of every key in Redis whose family intake's API writes
-    (tickets, timelines, survey markers, indexes, idempotency keys): what a
-    refused request must leave as it was."""
-    out = {}
-    for k in c.redis.keys("*"):
-        family = k.split("}:", 1)[-1].split(":", 1)[0]
-        if family in INTAKE_FAMILIES:
-            out[k] = c.redis.cmd("DUMP", k)
-    return out
+def redis_state(c):
+    """Every key in Redis and its value (DUMP): what a refused request must
+    leave as it was. Compare it once the cluster settled (settled())."""
+    return {k: c.redis.cmd("DUMP", k) for k in c.redis.keys("*")}
 
 
-# The first word after the shard tag of the keys intake's HTTP side writes
-# (services/intake/intake_ticket.h names them).
-INTAKE_FAMILIES = {"t", "ix", "idem"}
-
-
-def settled(c, state=intake_state, quiet_s=0.3, timeout=30.0):
+def settled(c, state=redis_state, quiet_s=0.3, timeout=30.0):
     """state(c) once it stayed the same for quiet_s (other services finish
     applying what earlier requests started)."""
     last = [state(c)]

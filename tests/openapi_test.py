@@ -17,7 +17,8 @@
    its body must validate against the documented schema for that status
    (tests/openapi_doc.py: a JSON-schema subset), an error's code must be
    the example's, a documented required header must be there, and a
-   refusal (4xx) must leave intake's keys in Redis as they were. Examples
+   refusal (4xx) must leave Redis as it was (every key and value, once
+   the services settled). Examples
    that need Redis down run last, after Redis is killed.
 
 Exit 77 (skipped), loudly, only when npm is missing so the linter cannot be
@@ -33,7 +34,7 @@ import subprocess
 
 import harness
 from harness import Cluster, HarnessError, log, run
-from openapi_doc import Doc, Run, Runner, cluster_env, intake_state, route_table, settled, shape
+from openapi_doc import Doc, Run, Runner, cluster_env, redis_state, route_table, settled, shape
 
 OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/metrics")}
 # Debian 12's nodejs (apt-cache policy nodejs): CI starts from it.
@@ -135,8 +136,8 @@ def run_one(c, doc, runner, r):
     state = settled(c) if refusal else None
     answer = runner.send(prepared)
     check_answer(doc, r, answer)
-    if refusal and intake_state(c) != state:
-        raise HarnessError("%r: a refusal changed intake's keys in Redis" % r)
+    if refusal and redis_state(c) != state:
+        raise HarnessError("%r: a refusal changed Redis" % r)
 
 
 def run_examples(doc):

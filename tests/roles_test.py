@@ -31,15 +31,9 @@ The matrix must name exactly the document's secured operations.
 import time
 
 from harness import Cluster, HarnessError, log, run
-from openapi_doc import STAFF_ROLES, Doc, Run, Runner, cluster_env, customer_token, roles_matrix, settled, shape
+from openapi_doc import STAFF_ROLES, Doc, Run, Runner, cluster_env, customer_token, redis_state, roles_matrix, settled, shape
 
 ROLES = STAFF_ROLES + ("customer",)
-
-
-def redis_state(c):
-    """Every key and its value: with no partner and no customer simulator
-    nothing moves once a request's effects are applied."""
-    return {k: c.redis.cmd("DUMP", k) for k in c.redis.keys("*")}
 
 
 def call(c, runner, op, role, headers=None):
@@ -51,7 +45,7 @@ def call(c, runner, op, role, headers=None):
 
 
 def refused(c, runner, op, role, status, code, headers=None, names_role=False):
-    before = settled(c, redis_state)
+    before = settled(c)
     r = call(c, runner, op, role, headers)
     where = "%s as %s%s" % (op, role, " (%s)" % headers if headers else "")
     if r.status != status or not isinstance(r.body, dict) or r.body.get("error", {}).get("code") != code:
