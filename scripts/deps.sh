@@ -14,6 +14,13 @@ missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The OpenAPI linter (scripts/openapi.sh, tests/openapi_test.py) runs on
+# node: Debian's nodejs and npm, unless the machine has a node and npm of
+# its own already (e.g. a newer nodejs package, which Debian's npm would
+# conflict with).
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+    missing+=(nodejs npm)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: installing ${missing[*]}"
     SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
@@ -26,3 +33,8 @@ fi
 # docker.io, docker-compose and debootstrap are for the compose deployment
 # and its test: scripts/docker-engine.sh starts dockerd when none runs,
 # deploy/base-image.sh makes the base images without a registry.
+# The pinned linter itself, from the npm registry into .cache/openapi (a
+# no-op when the lock file has not changed). Not fatal here: the test that
+# needs it says what went wrong.
+bash "$(dirname "${BASH_SOURCE[0]}")/openapi.sh" --install \
+    || echo "deps: WARNING: could not install the OpenAPI linter (scripts/openapi.sh --install)" >&2

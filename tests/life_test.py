@@ -124,59 +124,12 @@ def check_refusals(c, tid):
     assert intake_keys(c) == before, "refused requests changed Redis"
 
 
-# Who may do what (docs/http-api.md, "Roles"): route -> roles allowed.
-ROLES = ("agent", "supervisor", "ops", "admin", "system")
-MATRIX = {
-    "create": {"agent", "supervisor", "admin", "system"},
-    "read": set(ROLES),
-    "timeline": set(ROLES),
-    "survey": {"agent", "supervisor", "admin", "system"},
-}
-
-
-def check_auth():
-    tokens = ",".join("%s-tok:%s" % (r, r) for r in ROLES)
-    with Cluster(partners=0, customer=False, token=None, env={"ASP_API_TOKENS": tokens},
-                 name="auth") as c:
-        r = c.create_ticket()
-        assert r.status == 401 and r["error"]["code"] == "unauthorized", r
-        r = c.create_ticket(headers={"Authorization": "Bearer wrong"})
-        assert r.status == 401, r
-        auth = {role: {"Authorization": "Bearer %s-tok" % role} for role in ROLES}
-        tid = c.create_ticket(headers=auth["agent"])["id"]
-        before = intake_keys(c)
-        for role in ROLES:
-            calls = {
-                "create": lambda: c.create_ticket(headers=auth[role]),
-                "read": lambda: c.http("GET", "/v1/tickets/" + tid, None, auth[role]),
-                "timeline": lambda: c.http("GET", "/v1/tickets/%s/timeline" % tid, None, auth[role]),
-                # Not completed yet: an allowed role gets 409, never 403.
-                "survey": lambda: c.http("POST", "/v1/tickets/%s/survey" % tid,
-                                         {"score": 5, "resolved": True}, auth[role]),
-            }
-            for route, call in calls.items():
-                if route == "create" and role in MATRIX["create"]:
-                    continue            # checked below: it writes
-                r = call()
-                if role in MATRIX[route]:
-                    assert r.status in (200, 409), (role, route, r.status, r.body)
-                else:
-                    assert r.status == 403 and r["error"]["code"] == "forbidden", (role, route, r)
-                    assert role in r["error"]["message"], r.body
-        assert intake_keys(c) == before, "a refused role changed Redis"
-        for role in MATRIX["create"]:
-            r = c.create_ticket(headers=auth[role])
-            assert r.status == 201, (role, r)
-        assert c.healthz("intake").status == 200
-
-
 def main():
     with Cluster(name="life") as c:
         tid = check_life(c)
         check_idempotency(c)
         check_refusals(c, tid)
         c.check_alive()
-    check_auth()
     print("life_test: 1 passed, 0 failed")
     return 0
 

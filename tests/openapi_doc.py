@@ -1,0 +1,512 @@
+"""The OpenAPI document (docs/openapi/) as the tests read it: one reader
+for openapi_test.py, roles_test.py and docs_vocab_test.py.
+
+    Doc()                  the root openapi.yaml with its fragments; $refs
+                           (in-file "#/..." and "./file.yaml#/...") are
+                           followed lazily, relative to the file that
+                           holds them
+    Doc.operations()       every (method, path, Operation) of the root
+    Doc.validate(v, s)     errors of value v against schema s: the subset
+                           of JSON Schema OpenAPI 3.0 uses here
+    Operation.runs()       the runnable examples (the x-run convention of
+                           docs/openapi/README.md), as Run objects
+    Doc.vocab_enums()      every schema that names an asp_vocab
+                           vocabulary (x-asp-vocab) with its enum
+
+Stdlib + python3-yaml (Debian's) only: the machine has no PyPI.
+"""
+import hashlib
+import hmac
+import json
+import os
+import re
+import time
+
+import yaml
+
+import harness
+
+OPENAPI_DIR = os.path.join(harness.SOURCE_DIR, "docs", "openapi")
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
+class DocError(Exception):
+    """The document breaks a convention the tests rely on."""
+
+
+class Node:
+    """A value of the document and the file it is in (for relative $refs)."""
+
+    def __init__(self, value, file, pointer=""):
+        self.value = value
+        self.file = file
+        self.pointer = pointer
+
+    def where(self):
+        return "%s#%s" % (os.path.basename(self.file), self.pointer)
+
+
+class Doc:
+    def __init__(self, root=None):
+        self.root_file = os.path.abspath(root or os.path.join(OPENAPI_DIR, "openapi.yaml"))
+        self.files = {}
+        self.root = Node(self.load(self.root_file), self.root_file)
+
+    def load(self, path):
+        if path not in self.files:
+            with open(path, encoding="utf-8") as f:
+                self.files[path] = yaml.safe_load(f)
+        return self.files[path]
+
+    def deref(self, node):
+        """node with every $ref at its top followed (a chain of them too)."""
+        seen = 0
+        while isinstance(node.value, dict) and "$ref" in node.value:
+            ref = node.value["$ref"]
+            target, _, pointer = ref.partition("#")
+            file = os.path.normpath(os.path.join(os.path.dirname(node.file), target)) if target else node.file
+            value = self.load(file)
+            for part in [p for p in pointer.split("/") if p]:
+                part = part.replace("~1", "/").replace("~0", "~")
+                if not isinstance(value, dict) or part not in value:
+                    raise DocError("%s: $ref %s does not resolve" % (node.where(), ref))
+                value = value[part]
+            node = Node(value, file, pointer)
+            seen += 1
+            if seen > 32:
+                raise DocError("%s: $ref loop" % node.where())
+        return node
+
+    def child(self, node, *keys):
+        """node[k1][k2]... with $refs followed at each step; None if absent."""
+        node = self.deref(node)
+        for k in keys:
+            if not isinstance(node.value, dict) or k not in node.value:
+                return None
+            node = self.deref(Node(node.value[k], node.file, "%s/%s" % (node.pointer, k)))
+        return node
+
+    def operations(self):
+        paths = self.child(self.root, "paths")
+        for path in paths.value:
+            item = self.child(paths, path)
+            for method in METHODS:
+                if method in item.value:
+                    yield Operation(self, method.upper(), path, self.child(item, method), item)
+
+    # -- the JSON Schema subset ------------------------------------------------------
+    def validate(self, value, schema, path="$"):
+        """A list of errors (empty: valid) of value against schema (a Node)."""
+        s = self.deref(schema)
+        v = s.value
+        if v is True or v == {}:
+            return []
+        errors = []
+        for part in v.get("allOf", []):
+            errors += self.validate(value, Node(part, s.file), path)
+        for key in ("oneOf", "anyOf"):
+            if key in v:
+                ok = [p for p in v[key] if not self.validate(value, Node(p, s.file), path)]
+                if not ok or (key == "oneOf" and len(ok) > 1):
+                    errors.append("%s: matches %d of %s" % (path, len(ok), key))
+        if value is None:
+            if v.get("nullable") or "type" not in v:
+                return errors
+            return errors + ["%s: null, want %s" % (path, v["type"])]
+        want = v.get("type")
+        if want and not _is_type(value, want):
+            return errors + ["%s: %r is not of type %s" % (path, value, want)]
+        if "enum" in v and value not in v["enum"]:
+            errors.append("%s: %r not in enum %r" % (path, value, v["enum"]))
+        if isinstance(value, str):
+            if len(value) < v.get("minLength", 0) or len(value) > v.get("maxLength", len(value)):
+                errors.append("%s: length %d out of %s..%s" % (path, len(value), v.get("minLength"),
+                                                                v.get("maxLength")))
+            if "pattern" in v and not re.search(v["pattern"], value):
+                errors.append("%s: %r does not match %s" % (path, value, v["pattern"]))
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if "minimum" in v and value < v["minimum"] or "maximum" in v and value > v["maximum"]:
+                errors.append("%s: %r out of %s..%s" % (path, value, v.get("minimum"), v.get("maximum")))
+        if isinstance(value, list) and "items" in v:
+            for i, item in enumerate(value):
+                errors += self.validate(item, Node(v["items"], s.file), "%s[%d]" % (path, i))
+        if isinstance(value, dict):
+            errors += self._validate_object(value, s, path)
+        return errors
+
+    def _validate_object(self, value, s, path):
+        v = s.value
+        errors = ["%s: %s is required" % (path, k) for k in v.get("required", []) if k not in value]
+        props = v.get("properties", {})
+        extra = v.get("additionalProperties", True)
+        for k, item in value.items():
+            if k in props:
+                errors += self.validate(item, Node(props[k], s.file), "%s.%s" % (path, k))
+            elif extra is False:
+                errors.append("%s: %s is not documented (additionalProperties: false)" % (path, k))
+            elif isinstance(extra, dict):
+                errors += self.validate(item, Node(extra, s.file), "%s.%s" % (path, k))
+        return errors
+
+    def vocab_enums(self):
+        """[(where, vocabulary name, enum list)] of every schema in the
+        document's files that carries x-asp-vocab."""
+        for f in os.listdir(OPENAPI_DIR):
+            if f.endswith(".yaml"):
+                self.load(os.path.join(OPENAPI_DIR, f))
+        out = []
+
+        def walk(value, where):
+            if isinstance(value, dict):
+                if "x-asp-vocab" in value:
+                    out.append((where, value["x-asp-vocab"], value.get("enum")))
+                for k, item in value.items():
+                    walk(item, "%s/%s" % (where, k))
+            elif isinstance(value, list):
+                for i, item in enumerate(value):
+                    walk(item, "%s/%d" % (where, i))
+        for path, value in sorted(self.files.items()):
+            walk(value, os.path.basename(path) + "#")
+        return out
+
+
+def _is_type(value, want):
+    if want == "integer":
+        return isinstance(value, int) and not isinstance(value, bool) or (
+            isinstance(value, float) and value.is_integer())
+    return {
+        "object": lambda: isinstance(value, dict),
+        "array": lambda: isinstance(value, list),
+        "string": lambda: isinstance(value, str),
+        "number": lambda: isinstance(value, (int, float)) and not isinstance(value, bool),
+        "boolean": lambda: isinstance(value, bool),
+    }[want]()
+
+
+class Run:
+    """One request to make and what must come back (docs/openapi/README.md):
+    the fields of x-run, merged over the operation's own x-run defaults.
+    expect_status: the status the answer must have; expect_code: the error
+    code (error examples); name: where in the document it comes from."""
+
+    FIELDS = {"role", "params", "example", "merge", "body", "raw", "raw_size", "headers", "before",
+              "redis"}
+
+    def __init__(self, op, name, spec, expect_status, expect_code=None):
+        unknown = set(spec) - self.FIELDS
+        if unknown:
+            raise DocError("%s %s: unknown x-run fields %s (docs/openapi/README.md)"
+                           % (op, name, sorted(unknown)))
+        self.op = op
+        self.name = name
+        self.spec = spec
+        self.expect_status = expect_status
+        self.expect_code = expect_code
+
+    def get(self, key, default=None):
+        return self.spec.get(key, default)
+
+    def body(self):
+        """(bytes or None, content type or None) to send."""
+        if "raw" in self.spec:
+            return self.spec["raw"].encode(), "application/json"
+        if "raw_size" in self.spec:
+            return b" " * int(self.spec["raw_size"]), "application/json"
+        value = None
+        if "example" in self.spec:
+            value = self.op.request_example(self.spec["example"])
+        if "body" in self.spec:
+            value = self.spec["body"]
+        if "merge" in self.spec:
+            value = harness._drop_none(harness._merge(value or {}, self.spec["merge"]))
+        if value is None:
+            return None, None
+        return json.dumps(value, ensure_ascii=False).encode(), "application/json"
+
+    def __repr__(self):
+        return "%s %s [%s]" % (self.op.method, self.op.path, self.name)
+
+
+class Operation:
+    def __init__(self, doc, method, path, node, item):
+        self.doc = doc
+        self.method = method
+        self.path = path
+        self.node = node
+        self.item = item
+        self.id = node.value.get("operationId")
+        self.defaults = dict(node.value.get("x-run") or {})
+
+    def __repr__(self):
+        return "%s %s" % (self.method, self.path)
+
+    def secured(self):
+        """False when the operation is open (security: [])."""
+        sec = self.node.value.get("security", self.doc.root.value.get("security"))
+        return bool(sec)
+
+    def request_examples(self):
+        """{name: example Node} of the JSON request body."""
+        media = self.doc.child(self.node, "requestBody", "content", "application/json")
+        if media is None or "examples" not in media.value:
+            return {}
+        return {n: self.doc.child(media, "examples", n) for n in media.value["examples"]}
+
+    def request_example(self, name):
+        ex = self.request_examples().get(name)
+        if ex is None:
+            raise DocError("%s: no request example %r" % (self, name))
+        return ex.value["value"]
+
+    def request_schema(self):
+        return self.doc.child(self.node, "requestBody", "content", "application/json", "schema")
+
+    def responses(self):
+        """{status (int): response Node}."""
+        rs = self.doc.child(self.node, "responses")
+        return {int(code): self.doc.child(rs, code) for code in rs.value}
+
+    def response_schema(self, status, content_type):
+        """The documented schema for an answer (None: not documented)."""
+        r = self.responses().get(status)
+        if r is None:
+            return None
+        media = (content_type or "").split(";")[0].strip()
+        return self.doc.child(r, "content", media, "schema")
+
+    def runs(self):
+        """(runs, skipped): every request example and every response
+        example as a Run, and [(where, reason)] of those marked
+        x-run-skip."""
+        runs, skipped = [], []
+        success = sorted(s for s in self.responses() if s < 300)
+        for name, ex in self.request_examples().items():
+            spec = dict(self.defaults, example=name, **(ex.value.get("x-run") or {}))
+            status = spec.pop("status", success[0] if len(success) == 1 else None)
+            if status is None:
+                raise DocError("%s: request example %r needs x-run.status" % (self, name))
+            runs.append(Run(self, "request example " + name, spec, int(status)))
+        for status, resp in sorted(self.responses().items()):
+            content = (resp.value.get("content") or {})
+            for media in content:
+                mnode = self.doc.child(resp, "content", media)
+                for name in (mnode.value.get("examples") or {}):
+                    ex = self.doc.child(mnode, "examples", name)
+                    where = "%s response %d example %s" % (self, status, name)
+                    if "x-run-skip" in ex.value:
+                        skipped.append((where, ex.value["x-run-skip"]))
+                        continue
+                    spec = dict(self.defaults, **(ex.value.get("x-run") or {}))
+                    if "status" in spec:
+                        raise DocError("%s: a response example's status is its response's" % where)
+                    value = ex.value.get("value")
+                    code = value["error"]["code"] if status >= 400 and isinstance(value, dict) \
+                        and isinstance(value.get("error"), dict) else None
+                    runs.append(Run(self, "response %d example %s" % (status, name), spec, status, code))
+        return runs, skipped
+
+
+def shape(path):
+    """A path with its parameters' names erased (/v1/tickets/{}): the
+    route table, the matrix and the document may name them differently."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def route_table():
+    """[(method, pattern)] of intake's route table (services/intake/
+    intake_api.c, s_routes): what the document must describe."""
+    src = open(os.path.join(harness.SOURCE_DIR, "services", "intake", "intake_api.c"),
+               encoding="utf-8").read()
+    table = src.split("s_routes [] = {", 1)[1].split("};", 1)[0]
+    return re.findall(r'\{\s*"([A-Z]+)",\s*"([^"]+)"', table)
+
+
+def roles_matrix():
+    """(roles, {(method, path): {role: cell}}) of the Roles table in
+    docs/http-api.md: each route cell names one or more `METHOD /path`;
+    a role's cell is "yes", "—" or "own ticket"."""
+    text = open(os.path.join(harness.SOURCE_DIR, "docs", "http-api.md"), encoding="utf-8").read()
+    if "### Roles" not in text:
+        raise DocError("http-api.md has no '### Roles' section")
+    lines = []
+    for line in text.split("### Roles", 1)[1].splitlines():
+        if line.startswith("|"):
+            lines.append(line)
+        elif lines:
+            break               # the first table of the section ends
+    header = [c.strip() for c in lines[0].strip().strip("|").split("|")]
+    if header[0] != "route":
+        raise DocError("http-api.md: the Roles table must start with a 'route' column")
+    roles = header[1:]
+    matrix = {}
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        routes = re.findall(r"`([A-Z]+) (/[^`]*)`", cells[0])
+        if not routes or len(cells) != len(header):
+            raise DocError("http-api.md Roles: malformed row %r" % line)
+        for route in routes:
+            matrix[route] = dict(zip(roles, cells[1:]))
+    return roles, matrix
+
+
+# --- running requests against a live Cluster ----------------------------------------
+
+STAFF_ROLES = ("agent", "supervisor", "ops", "admin", "system")
+# One named token per staff role (ASP_API_TOKENS "token:role:name").
+TOKENS = {role: "%s-token-%s" % (role, "x" * 8) for role in STAFF_ROLES}
+# The key that signs customers' tokens (ASP_CUSTOMER_TOKEN_KEY): the test
+# knows it, so it can mint a token with any expiry the honest way.
+CUSTOMER_KEY = bytes(range(32))
+UNKNOWN_ID = "Tnope0000000000000000"
+
+
+def cluster_env():
+    """The environment that makes intake check tokens as production does."""
+    return {
+        "ASP_API_TOKENS": ",".join("%s:%s:%s.one" % (TOKENS[r], r, r) for r in STAFF_ROLES),
+        "ASP_CUSTOMER_TOKEN_KEY": CUSTOMER_KEY.hex(),
+    }
+
+
+def customer_token(ticket, expiry_s, key=CUSTOMER_KEY):
+    """A customer's access token as intake mints it (services/intake/
+    intake_auth.h): "c1.<ticket>.<expiry>." + hex(mac) where mac is
+    libsodium's crypto_auth. Its primitive is HMAC-SHA-512-256
+    (crypto_auth_PRIMITIVE "hmacsha512256"), which libsodium's
+    documentation (Advanced, "HMAC-SHA-2") describes as "truncated
+    HMAC-SHA-512": standard HMAC-SHA-512 under the 32-byte key, its first
+    32 bytes. roles_test proves it: a token made here is accepted."""
+    signed = "c1.%s.%d" % (ticket, expiry_s)
+    mac = hmac.new(key, signed.encode(), hashlib.sha512).digest()[:32]
+    return "%s.%s" % (signed, mac.hex())
+
+
+def redis_state(c):
+    """Every key in Redis and its value (DUMP): what a refused request must
+    leave as it was. Compare it once the cluster settled (settled())."""
+    return {k: c.redis.cmd("DUMP", k) for k in c.redis.keys("*")}
+
+
+def settled(c, state=redis_state, quiet_s=0.3, timeout=30.0):
+    """state(c) once it stayed the same for quiet_s (other services finish
+    applying what earlier requests started)."""
+    last = [state(c)]
+
+    def quiet():
+        time.sleep(quiet_s)
+        now = state(c)
+        same = now == last[0]
+        last[0] = now
+        return same
+    c.wait_for(quiet, timeout, interval=0, what="Redis to settle")
+    return last[0]
+
+
+class Runner:
+    """Sends a Run to a Cluster started with cluster_env(): fills path
+    parameters from fixtures ("$ticket", ...), chooses the token of the
+    run's role and builds the body.
+
+    Fixtures (each made once, except that a run expecting success on a
+    consumable one gets a fresh one):
+        ticket            a ticket no partner can serve: stays received
+        other_ticket      another such ticket
+        completed_ticket  a partner reported it completed; survey open
+        answered_ticket   completed, and its survey answered
+    Roles: a staff role; "customer" (the token of the ticket in the path);
+    "foreign_customer" (the token of other_ticket); "none" (no header).
+    aliases maps a fixture to another (roles_test has no partners)."""
+
+    CONSUMABLE = {"completed_ticket"}
+
+    def __init__(self, c, aliases=None):
+        self.c = c
+        self.aliases = dict(aliases or {})
+        self.made = {}          # fixture -> (id, customer token)
+        self.keys = {}          # "$key:<name>" -> an Idempotency-Key
+
+    # -- fixtures -----------------------------------------------------------------
+    def _create(self, **overrides):
+        r = self.c.create_ticket(headers=self.auth("agent"), **overrides)
+        if r.status != 201:
+            raise harness.HarnessError("fixture: POST /v1/tickets: %s %r" % (r.status, r.body))
+        return r["id"], r["customer_token"]
+
+    def _make(self, name):
+        unroutable = {"customer": {"region": "nowhere"}}
+        if name in ("ticket", "other_ticket"):
+            return self._create(**unroutable)
+        if name in ("completed_ticket", "answered_ticket"):
+            tid, token = self._create()
+            self.c.wait_for(lambda: self._status(tid) in ("completed", "visit_scheduled"), 60,
+                            interval=0.1, what="ticket %s completed" % tid)
+            if name == "answered_ticket":
+                r = self.c.http("POST", "/v1/tickets/%s/survey" % tid, {"score": 5, "resolved": True},
+                                self.auth("agent"))
+                if r.status != 202:
+                    raise harness.HarnessError("fixture: survey: %s %r" % (r.status, r.body))
+            return tid, token
+        raise DocError("unknown fixture $%s (tests/openapi_doc.py, Runner)" % name)
+
+    def _status(self, tid):
+        r = self.c.http("GET", "/v1/tickets/" + tid, None, self.auth("agent"))
+        return r.get("status")
+
+    def fixture(self, name, fresh=False):
+        name = self.aliases.get(name, name)
+        if fresh and name in self.CONSUMABLE:
+            return self._make(name)
+        if name not in self.made:
+            self.made[name] = self._make(name)
+        return self.made[name]
+
+    # -- requests --------------------------------------------------------------------
+    def auth(self, role, ticket=None, ticket_token=None):
+        if role == "none":
+            return {"Authorization": None}
+        if role in TOKENS:
+            return {"Authorization": "Bearer " + TOKENS[role]}
+        if role == "customer":
+            # A route without a ticket in its path: the token of $ticket.
+            if ticket is None:
+                ticket, ticket_token = self.fixture("ticket")
+            token = ticket_token or customer_token(ticket, int(time.time()) + 3600)
+            return {"Authorization": "Bearer " + token}
+        if role == "foreign_customer":
+            return {"Authorization": "Bearer " + self.fixture("other_ticket")[1]}
+        raise DocError("unknown role %r in x-run" % role)
+
+    def _value(self, v):
+        if isinstance(v, str) and v.startswith("$key:"):
+            return self.keys.setdefault(v, harness.new_id("idem"))
+        return v
+
+    def prepare(self, run, role=None):
+        """(method, path, body, headers) of run, fixtures made."""
+        params = run.get("params") or {}
+        names = re.findall(r"\{([^}]+)\}", run.op.path)
+        if params == "$unknown":
+            params = {n: UNKNOWN_ID for n in names}
+        path, ticket, token = run.op.path, None, None
+        fresh = run.expect_status < 300
+        for n in names:
+            v = params.get(n)
+            if v is None:
+                raise DocError("%s: x-run gives no value for {%s}" % (run, n))
+            if isinstance(v, str) and v.startswith("$"):
+                v, token = self.fixture(v[1:], fresh)
+            ticket = ticket or v
+            path = path.replace("{%s}" % n, v)
+        role = role or run.get("role") or "agent"
+        body, ctype = run.body()
+        headers = {"Content-Type": ctype} if body is not None else {}
+        if run.op.secured():
+            headers.update(self.auth(role, ticket, token))
+        else:
+            headers["Authorization"] = None
+        headers.update({k: self._value(v) for k, v in (run.get("headers") or {}).items()})
+        return run.op.method, path, body, headers
+
+    def send(self, prepared):
+        method, path, body, headers = prepared
+        return self.c.http(method, path, body, headers)
