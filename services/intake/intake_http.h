@@ -31,6 +31,12 @@
 typedef enum {
     INTAKE_SCRIPT_CREATE = 0,
     INTAKE_SCRIPT_SURVEY,
+    INTAKE_SCRIPT_IDEM,             //  claim an Idempotency-Key
+    INTAKE_SCRIPT_ARC_CUSTOMER,     //  the archive (intake_archive.h)
+    INTAKE_SCRIPT_ARC_PHONE,
+    INTAKE_SCRIPT_ARC_CUST,
+    INTAKE_SCRIPT_ARC_UNIT,
+    INTAKE_SCRIPT_ARC_MERGE,
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 
@@ -109,6 +115,10 @@ bool intake_v_int (const cJSON *obj, const char *key, const char *path, int64_t 
 bool intake_v_phone (const char *phone, const char *path, intake_err_t *err);
 //  The digits of a valid phone (its identity for lookups), into out.
 void intake_phone_digits (const char *phone, char *out, size_t outlen);
+//  A product serial: 4 to 40 characters of [A-Za-z0-9._:-].
+bool intake_serial_valid (const char *serial);
+bool intake_v_serial (const cJSON *obj, const char *key, const char *path, bool required,
+                      const char **out, intake_err_t *err);
 //  A calendar date "YYYY-MM-DD" not after today (UTC): ms since the epoch
 //  of its midnight UTC in *out_ms.
 bool intake_v_date (const cJSON *obj, const char *key, const char *path, bool required,
