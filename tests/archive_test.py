@@ -24,11 +24,14 @@ def serial():
 
 
 def archive_keys(c):
-    """Everything the archive's and ticket routes could write."""
+    """What the archive's and ticket routes could write: the archive's
+    keys with their values, and which tickets exist (other services keep
+    changing earlier tickets meanwhile)."""
     keys = []
-    for pattern in ("{s*}:c:*", "{s*}:ph:*", "{s*}:u:*", "{s*}:t:*", "{s*}:idem:*"):
+    for pattern in ("{s*}:c:*", "{s*}:ph:*", "{s*}:u:*", "{s*}:idem:*"):
         keys += c.redis.keys(pattern)
-    return sorted((k, str(dump(c, k))) for k in keys)
+    tickets = [k for k in c.redis.keys("{s*}:t:*") if k.count(":") == 2]
+    return sorted((k, str(dump(c, k))) for k in keys) + sorted(tickets)
 
 
 def dump(c, k):

@@ -307,7 +307,6 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
     asp_txn_key (txn, INTAKE_KEY_UNIT_TICKETS, t.serial);
     asp_txn_arg_map (txn, &a);
     asp_txn_publish (txn, &msg);
-    cJSON_Delete (j);
 
     asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
     if (asp_txn_outcome (txn) == ASP_TXN_OK) {
@@ -341,6 +340,7 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
     else
         intake_storage_down (res);
     asp_txn_destroy (&txn);
+    cJSON_Delete (j);       //  last: t's strings point into it
 }
 
 void
