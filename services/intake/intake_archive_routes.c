@@ -519,8 +519,7 @@ intake_customers_create (intake_api_t *api, const intake_call_t *call, const asp
     s_customer_t c;
     intake_err_t err;
     if (!s_validate_customer (j, true, &c, &err)) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        intake_invalid (api, res, &err);
         cJSON_Delete (j);
         return;
     }
@@ -609,8 +608,7 @@ intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_
     s_customer_t c;
     intake_err_t err;
     if (!s_validate_customer (j, false, &c, &err)) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        intake_invalid (api, res, &err);
         cJSON_Delete (j);
         return;
     }
@@ -680,8 +678,7 @@ intake_customers_merge (intake_api_t *api, const intake_call_t *call, const asp_
     if (valid && strcmp (from, to) == 0)
         valid = intake_fail (&err, "%s must name another customer", "from");
     if (!valid) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        intake_invalid (api, res, &err);
         cJSON_Delete (j);
         return;
     }
@@ -886,22 +883,32 @@ s_unit_checks (intake_api_t *api, const char *serial, const char *cid, bool *exi
     return rc;
 }
 
+//  The request's body as a valid unit change (create: a new unit), or NULL
+//  when answered (415, 400).
+static cJSON *
+s_unit_body (intake_api_t *api, const asp_http_req_t *req, asp_http_res_t *res, bool create, s_unit_t *u)
+{
+    cJSON *j = intake_body (req, res);
+    intake_err_t err;
+    if (j && !s_validate_unit (j, create, u, &err)) {
+        intake_invalid (api, res, &err);
+        cJSON_free (u->part);
+        cJSON_Delete (j);
+        j = NULL;
+    }
+    return j;
+}
+
 void
 intake_units_create (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                      asp_http_res_t *res)
 {
     (void) call;
-    cJSON *j = intake_body (req, res);
+    s_unit_t u;
+    bool exists = false;
+    cJSON *j = s_unit_body (api, req, res, true, &u);
     if (!j)
         return;
-    s_unit_t u;
-    intake_err_t err;
-    bool exists = false;
-    if (!s_validate_unit (j, true, &u, &err)) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
-    }
-    else
     if (s_unit_checks (api, u.serial, u.customer_id, &exists, res) == 0) {
         char final [ASP_ID_MAX] = "", why [64], now [24];
         int rc = 0;
@@ -948,17 +955,11 @@ intake_units_patch (intake_api_t *api, const intake_call_t *call, const asp_http
                     asp_http_res_t *res)
 {
     const char *serial = call->param [0];
-    cJSON *j = intake_body (req, res);
+    s_unit_t u;
+    bool exists = false;
+    cJSON *j = s_unit_body (api, req, res, false, &u);
     if (!j)
         return;
-    s_unit_t u;
-    intake_err_t err;
-    bool exists = false;
-    if (!s_validate_unit (j, false, &u, &err)) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
-    }
-    else
     if (!intake_serial_valid (serial))
         asp_http_error (res, 404, "not_found", "no unit %s", serial);
     else

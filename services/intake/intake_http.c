@@ -114,6 +114,13 @@ intake_fail (intake_err_t *err, const char *fmt, const char *field)
     return false;
 }
 
+void
+intake_invalid (intake_api_t *api, asp_http_res_t *res, const intake_err_t *err)
+{
+    asp_counter_inc (api->invalid);
+    asp_http_error (res, 400, "invalid_field", "%s", err->message);
+}
+
 //  Deepest nesting of arrays and objects outside strings: cJSON would
 //  recurse 1000 levels before refusing, and no request of ours nests more
 //  than INTAKE_JSON_MAX_DEPTH.

@@ -101,6 +101,8 @@ cJSON *intake_parse_json (const char *body, size_t len, intake_err_t *err);
 //  field named by its path, e.g. "customer.phone") and returns false.
 
 bool intake_fail (intake_err_t *err, const char *fmt, const char *field);
+//  Answers 400 invalid_field with err's message, and counts it.
+void intake_invalid (intake_api_t *api, asp_http_res_t *res, const intake_err_t *err);
 //  Only fields named in allowed (NULL-terminated); where = the object's
 //  path ("" at the top).
 bool intake_v_only (const cJSON *obj, const char **allowed, const char *where, intake_err_t *err);

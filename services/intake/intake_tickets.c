@@ -203,8 +203,7 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
     intake_err_t err;
     intake_party_t p;
     if (!s_validate_ticket (j, &t, &err)) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        intake_invalid (api, res, &err);
         cJSON_Delete (j);
         return;
     }
@@ -456,8 +455,7 @@ intake_tickets_survey (intake_api_t *api, const intake_call_t *call, const asp_h
     const cJSON *resolved = survey.resolved, *on_time = survey.on_time;
     const char *comment = survey.comment;
     if (!valid) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        intake_invalid (api, res, &err);
         cJSON_Delete (j);
         return;
     }
