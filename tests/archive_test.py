@@ -311,20 +311,23 @@ def check_kill(c):
         body["product"]["serial"] = serials[i % len(phones)]
         reqs.append((new_id("idem"), body))
     stop = threading.Event()
+    answered = []
 
     def hammer(part):
         for k, body in part:
             if stop.is_set():
                 return
-            c.create_ticket(idempotency_key=k, body=body)
+            answered.append(c.create_ticket(idempotency_key=k, body=body).status)
     threads = [threading.Thread(target=hammer, args=(reqs[i::4],)) for i in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
+    # Kill it in the middle of the stream, with requests in flight.
+    c.wait_for(lambda: len(answered) >= n // 3, 30, interval=0.001, what="a third of the creates")
     c.kill("intake")
     stop.set()
     for t in threads:
         t.join()
+    log("intake killed after %d answers (%d cut off)" % (len(answered), answered.count(0)))
     c.start_proc("intake")
     ids = {}
     for k, body in reqs:

@@ -2,6 +2,7 @@
     steps of ticket creation (see the header for the order of steps).     */
 #include "intake_archive.h"
 #include "asp_log.h"
+#include "asp_selftest.h"
 #include "intake_ticket.h"
 #include <assert.h>
 #include <string.h>
@@ -306,4 +307,29 @@ intake_archive_test (void)
     char want [64];
     snprintf (want, sizeof want, "{s%u}:ph:13812345678", asp_shard_of ("13812345678"));
     assert (strcmp (key, want) == 0);
+
+    //  The unit as the warranty decision reads it.
+    asp_selftest_need_redis ("intake_archive_test");
+    asp_rds_t *rds = asp_rds_new ();
+    assert (asp_rds_ready (rds));
+    char ku [ASP_KEY_MAX], kt [ASP_KEY_MAX];
+    intake_key (ku, sizeof ku, INTAKE_KEY_UNIT, "SN-selftest");
+    intake_key (kt, sizeof kt, INTAKE_KEY_UNIT_TICKETS, "SN-selftest");
+    redisReply *r = asp_rds_cmd (rds, "DEL %s %s", ku, kt);
+    freeReplyObject (r);
+    intake_unit_t unit;
+    assert (intake_archive_unit (rds, "SN-selftest", &unit) == 1);
+    r = asp_rds_cmd (rds, "HSET %s model WH-1 category water_heater customer C1 purchase_date 1709164800000 "
+                     "installer_partner P001", ku);
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "ZADD %s 1 T1 2 T2", kt);
+    freeReplyObject (r);
+    assert (intake_archive_unit (rds, "SN-selftest", &unit) == 0);
+    assert (strcmp (unit.category, "water_heater") == 0 && strcmp (unit.customer, "C1") == 0);
+    assert (unit.purchase_ms == 1709164800000LL && unit.install_ms == 0);
+    assert (strcmp (unit.installer_partner, "P001") == 0);
+    assert (unit.ntickets == 2 && strcmp (unit.tickets [0], "T2") == 0);     //  newest first
+    r = asp_rds_cmd (rds, "DEL %s %s", ku, kt);
+    freeReplyObject (r);
+    asp_rds_destroy (&rds);
 }

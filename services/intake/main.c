@@ -25,7 +25,7 @@ main (int argc, char *argv [])
             { "http", intake_http_test, 0 },
             { "tickets", intake_tickets_test, 0 },
             { "api", intake_api_test, 0 },
-            { "archive", intake_archive_test, 0 },
+            { "archive", intake_archive_test, ASP_SELFTEST_REDIS },
             { "archive_routes", intake_archive_routes_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
