@@ -189,6 +189,38 @@ def check_refusals(c, cid, s):
     assert archive_keys(c) == before, "refused requests changed Redis"
 
 
+def check_intent_first(c):
+    """What a SIGKILL between two steps leaves behind: references written
+    before what they point to. Readers skip them; writers may take them."""
+    r = expect(c.http("POST", "/v1/customers", {"name": "Zhao", "phone": phone(), "region": "n"}), 201)
+    cid, ph = r["id"], r["phones"][0]
+    s = serial()
+    expect(c.http("POST", "/v1/units", {"serial": s, "model": "M", "category": "c", "customer_id": cid}), 201)
+    # A ticket listed on the customer but never made, a unit listed whose
+    # owner is now someone else, a unit listed but never made.
+    c.redis.cmd("ZADD", key("c:%s:tickets", cid), "1", "Tnevermade0000000000")
+    other = serial()
+    expect(c.http("POST", "/v1/units", {"serial": other, "model": "M", "category": "c"}), 201)
+    c.redis.cmd("SADD", key("c:%s:units", cid), other, "SN-nevermade")
+    r = expect(c.get("/v1/lookup?phone=" + ph), 200)
+    assert [u["serial"] for u in r["units"]] == [s] and r["tickets"] == [], r.body
+    # A further phone claimed for a customer that was never written: the
+    # phone is free for the next customer, and for a ticket.
+    p2, p3 = phone(), phone()
+    c.redis.cmd("SET", key("ph:%s", p2), "Cnevermade000000000000")
+    c.redis.cmd("SET", key("ph:%s", p3), "Cnevermade000000000001")
+    expect(c.get("/v1/lookup?phone=" + p2), 404, "not_found")
+    r = expect(c.http("POST", "/v1/customers", {"name": "Qian", "phone": p2, "region": "n"}), 201)
+    assert c.redis.cmd("GET", key("ph:%s", p2)) == r["id"]
+    t = expect(c.create_ticket(customer={"phone": p3}), 201)
+    assert c.redis.cmd("GET", key("ph:%s", p3)) == t["customer_id"] != "Cnevermade000000000001"
+    # Media type and size on the archive's routes too.
+    before = archive_keys(c)
+    expect(c.http("POST", "/v1/customers", "{}", {"Content-Type": "text/plain"}), 415, "unsupported_media_type")
+    expect(c.http("PATCH", "/v1/units/" + s, "x" * (70 * 1024)), 413, "too_large")
+    assert archive_keys(c) == before
+
+
 def check_find_or_create(c):
     body = c.ticket_body()
     ph, sn = body["customer"]["phone"], body["product"]["serial"]
@@ -409,6 +441,7 @@ def main():
         cid = check_customers(c)
         s = check_units(c, cid)
         check_refusals(c, cid, s)
+        check_intent_first(c)
         check_find_or_create(c)
         check_merge(c)
         check_lookup_and_installer(c)

@@ -1093,6 +1093,12 @@ intake_lookup (intake_api_t *api, const intake_call_t *call, const asp_http_req_
     }
     if (ch && ch->elements == 0)
         ch = NULL;              //  a reference that does not resolve
+    if (phone && !ch) {
+        asp_http_error (res, 404, "not_found", "no customer with that phone");
+        s_free (r1, n1);
+        s_free (r2, 4);
+        return;
+    }
     //  Round trip 3: every unit and ticket listed (those that do not
     //  resolve, or whose unit now belongs to someone else, are skipped).
     const char *serials [INTAKE_LOOKUP_MAX], *tickets [2 * INTAKE_LOOKUP_MAX];
