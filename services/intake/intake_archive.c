@@ -79,13 +79,14 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
 {
     *code = *msg = 0;
     p->unit_known = p->phone_owner_exists = false;
+    p->unit_purchase_ms = 0;
     *p->unit_customer = *p->unit_model = *p->unit_category = *p->phone_owner = *p->cid = 0;
     //  The unit, and the customer (by id or by the phone's index): one
     //  round trip. A phone's owner is read in a second one, only when the
     //  index names one (a dangling index is free to take).
     char ku [ASP_KEY_MAX], kc [ASP_KEY_MAX], digits [INTAKE_DIGITS_MAX];
     intake_key (ku, sizeof ku, INTAKE_KEY_UNIT, p->serial);
-    const char *a1 [] = { "HMGET", ku, "customer", "model", "category" };
+    const char *a1 [] = { "HMGET", ku, "customer", "model", "category", "purchase_date" };
     const char *a2 [] = { "EXISTS", kc };
     const char *a3 [] = { "GET", kc };
     if (p->customer_id)
@@ -96,13 +97,13 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
         intake_key (kc, sizeof kc, INTAKE_KEY_PHONE, digits);
     }
     bool second = p->customer_id || p->phone;
-    if (!asp_rds_ready (api->rds) || asp_rds_append (api->rds, 5, a1, NULL)
+    if (!asp_rds_ready (api->rds) || asp_rds_append (api->rds, 6, a1, NULL)
     ||  (second && asp_rds_append (api->rds, 2, p->customer_id? a2: a3, NULL)))
         return -1;
     redisReply *u = asp_rds_reply (api->rds);
     redisReply *c = u && second? asp_rds_reply (api->rds): NULL;
     int rc = 0;
-    if (!u || u->type != REDIS_REPLY_ARRAY || u->elements != 3 || (second && !c))
+    if (!u || u->type != REDIS_REPLY_ARRAY || u->elements != 4 || (second && !c))
         rc = -1;
     else {
         p->unit_known = u->element [1]->type == REDIS_REPLY_STRING;
@@ -112,6 +113,8 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
             s_copy (p->unit_model, sizeof p->unit_model, u->element [1]->str);
             if (u->element [2]->type == REDIS_REPLY_STRING)
                 s_copy (p->unit_category, sizeof p->unit_category, u->element [2]->str);
+            if (u->element [3]->type == REDIS_REPLY_STRING)
+                p->unit_purchase_ms = strtoll (u->element [3]->str, NULL, 10);
         }
         if (p->customer_id && c->integer == 0) {
             snprintf (code, codelen, "unknown_customer");

@@ -93,6 +93,7 @@ typedef struct {
     bool unit_known;
     char unit_customer [ASP_ID_MAX];
     char unit_model [65], unit_category [65];
+    int64_t unit_purchase_ms;           //  0 when unknown (the warranty's start)
     char phone_owner [ASP_ID_MAX];      //  the phone index's customer, or ""
     bool phone_owner_exists;
     //  The customer the ticket is for (after intake_archive_attach), and
