@@ -82,8 +82,7 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
     p->unit_purchase_ms = 0;
     *p->unit_customer = *p->unit_model = *p->unit_category = *p->phone_owner = *p->cid = 0;
     //  The unit, and the customer (by id or by the phone's index): one
-    //  round trip. A phone's owner is read in a second one, only when the
-    //  index names one (a dangling index is free to take).
+    //  round trip.
     char ku [ASP_KEY_MAX], kc [ASP_KEY_MAX], digits [INTAKE_DIGITS_MAX];
     intake_key (ku, sizeof ku, INTAKE_KEY_UNIT, p->serial);
     const char *a1 [] = { "HMGET", ku, "customer", "model", "category", "purchase_date" };
@@ -140,16 +139,10 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
         freeReplyObject (u);
     if (c)
         freeReplyObject (c);
-    if (rc == 0 && *p->phone_owner) {
-        intake_key (kc, sizeof kc, INTAKE_KEY_CUSTOMER, p->phone_owner);
-        redisReply *e = asp_rds_cmd (api->rds, "EXISTS %s", kc);
-        if (!e || e->type != REDIS_REPLY_INTEGER)
-            rc = -1;
-        else
-            p->phone_owner_exists = e->integer == 1;
-        if (e)
-            freeReplyObject (e);
-    }
+    //  The index's customer is taken to exist: a dangling index (a crash
+    //  between a further phone's claim and its customer) shows up in the
+    //  customer's step, which then takes the phone over.
+    p->phone_owner_exists = rc == 0 && *p->phone_owner;
     return rc;
 }
 
@@ -282,9 +275,9 @@ intake_archive_attach (intake_api_t *api, intake_party_t *p, const char *ticket,
         if (rc <= 0)
             return rc;
         if (!*into) {
-            //  The customer vanished under its index (never happens but by
-            //  hand): create one for the phone, or give up.
-            if (!p->phone)
+            //  The phone's index names a customer that was never written
+            //  (intent first, cut short): the phone is free, take it.
+            if (!p->phone || p->customer_id)
                 return -1;
             s_copy (expect, sizeof expect, cid);
             *cid = 0;

@@ -95,7 +95,7 @@ typedef struct {
     char unit_model [65], unit_category [65];
     int64_t unit_purchase_ms;           //  0 when unknown (the warranty's start)
     char phone_owner [ASP_ID_MAX];      //  the phone index's customer, or ""
-    bool phone_owner_exists;
+    bool phone_owner_exists;            //  presumed; attach finds out
     //  The customer the ticket is for (after intake_archive_attach), and
     //  what the archive holds about them (for the ticket record).
     char cid [ASP_ID_MAX];
