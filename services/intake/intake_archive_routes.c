@@ -662,6 +662,74 @@ intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_
     cJSON_Delete (j);
 }
 
+//  Steps 2 and 3 of a merge, after the duplicate from was marked (m: the
+//  mark's reply): the survivor to takes the phones, units and tickets;
+//  then each phone's index and each unit's owner move to it, where they
+//  still point at the duplicate. 0, or -1 (Redis: the same merge again
+//  completes it).
+static int
+s_merge_move (intake_api_t *api, const char *from, const char *to, const redisReply *m)
+{
+    const char *plist = m->element [3]->str;
+    const redisReply *units = m->element [4], *tickets = m->element [5];
+    size_t np = 0, nu = units->elements, nt = tickets->elements;
+    char *pcopy = strdup (plist);
+    const char **phones = (const char **) calloc (strlen (plist) / 2 + 2, sizeof (char *));
+    const char **ulist = (const char **) calloc (nu + 1, sizeof (char *));
+    const char **tlist = (const char **) calloc (nt + 1, sizeof (char *));
+    assert (pcopy && phones && ulist && tlist);
+    for (char *save = NULL, *p = strtok_r (pcopy, ",", &save); p; p = strtok_r (NULL, ",", &save))
+        phones [np++] = p;
+    for (size_t i = 0; i < nu; i++)
+        ulist [i] = units->element [i]->str;
+    for (size_t i = 0; i + 1 < nt; i += 2) {
+        tlist [i] = tickets->element [i + 1]->str;      //  score, then id
+        tlist [i + 1] = tickets->element [i]->str;
+    }
+    char final [ASP_ID_MAX];
+    int rc = s_cust_edit (api, to, NULL, 0, phones, np, ulist, nu, tlist, nt, final) == 0? 0: -1;
+    size_t nsteps = np + nu;
+    asp_txn_t **steps = (asp_txn_t **) calloc (nsteps + 1, sizeof (asp_txn_t *));
+    assert (steps);
+    int64_t now = asp_now_ms ();
+    for (size_t i = 0; rc == 0 && i < np; i++) {
+        char digits [INTAKE_DIGITS_MAX];
+        intake_phone_digits (phones [i], digits, sizeof digits);
+        steps [i] = asp_txn_new (api->script [INTAKE_SCRIPT_ARC_PHONE], asp_shard_of (digits));
+        asp_txn_key (steps [i], INTAKE_KEY_PHONE, digits);
+        asp_txn_arg (steps [i], "%s", to);
+        asp_txn_arg (steps [i], "%s", from);
+        asp_txn_arg (steps [i], "claim");
+    }
+    for (size_t i = 0; rc == 0 && i < nu; i++) {
+        asp_mpmap_t *a = asp_mpmap_new ();
+        asp_mpmap_str (a, "mode", "owner");
+        asp_mpmap_str (a, "from", from);
+        asp_mpmap_str (a, "to", to);
+        asp_mpmap_int (a, "now", now);
+        asp_txn_t *t = steps [np + i] = asp_txn_new (api->script [INTAKE_SCRIPT_ARC_UNIT], asp_shard_of (ulist [i]));
+        asp_txn_key (t, INTAKE_KEY_UNIT, ulist [i]);
+        asp_txn_arg_map (t, &a);
+    }
+    if (rc == 0 && nsteps && asp_txn_exec (api->rds, ASP_SVC_INTAKE, steps, nsteps))
+        rc = -1;
+    for (size_t i = 0; i < nsteps; i++) {
+        //  A phone that moved on meanwhile, or a unit that was never
+        //  there, stays as it is: nothing to fix.
+        if (steps [i] && !asp_txn_known (steps [i]))
+            rc = -1;
+        asp_txn_destroy (&steps [i]);
+    }
+    if (rc == 0)
+        asp_log_info ("customer %s merged into %s (%zu phones, %zu units, %zu tickets)", from, to, np, nu, nt / 2);
+    free (steps);
+    free (pcopy);
+    free (phones);
+    free (ulist);
+    free (tlist);
+    return rc;
+}
+
 void
 intake_customers_merge (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                         asp_http_res_t *res)
@@ -718,74 +786,11 @@ intake_customers_merge (intake_api_t *api, const intake_call_t *call, const asp_
         else
         if (asp_txn_outcome (mark) != ASP_TXN_OK || m->elements < 6)
             intake_storage_down (res);
-        else {
-            //  2. The survivor takes the phones, units and tickets.
-            const char *plist = m->element [3]->str;
-            const redisReply *units = m->element [4], *tickets = m->element [5];
-            size_t np = 0, nu = units->elements, nt = tickets->elements;
-            char *pcopy = strdup (plist);
-            const char **phones = (const char **) calloc (strlen (plist) / 2 + 2, sizeof (char *));
-            const char **ulist = (const char **) calloc (nu + 1, sizeof (char *));
-            const char **tlist = (const char **) calloc (nt + 1, sizeof (char *));
-            assert (pcopy && phones && ulist && tlist);
-            for (char *save = NULL, *p = strtok_r (pcopy, ",", &save); p; p = strtok_r (NULL, ",", &save))
-                phones [np++] = p;
-            for (size_t i = 0; i < nu; i++)
-                ulist [i] = units->element [i]->str;
-            for (size_t i = 0; i + 1 < nt; i += 2) {
-                tlist [i] = tickets->element [i + 1]->str;      //  score, then id
-                tlist [i + 1] = tickets->element [i]->str;
-            }
-            char final [ASP_ID_MAX];
-            int rc = s_cust_edit (api, to, NULL, 0, phones, np, ulist, nu, tlist, nt, final);
-            //  3. Each phone's index and each unit's owner point at the
-            //  survivor (only where they still point at the duplicate).
-            size_t nsteps = np + nu;
-            asp_txn_t **steps = (asp_txn_t **) calloc (nsteps + 1, sizeof (asp_txn_t *));
-            assert (steps);
-            int64_t now = asp_now_ms ();
-            for (size_t i = 0; rc == 0 && i < np; i++) {
-                char digits [INTAKE_DIGITS_MAX];
-                intake_phone_digits (phones [i], digits, sizeof digits);
-                steps [i] = asp_txn_new (api->script [INTAKE_SCRIPT_ARC_PHONE], asp_shard_of (digits));
-                asp_txn_key (steps [i], INTAKE_KEY_PHONE, digits);
-                asp_txn_arg (steps [i], "%s", to);
-                asp_txn_arg (steps [i], "%s", from);
-                asp_txn_arg (steps [i], "claim");
-            }
-            for (size_t i = 0; rc == 0 && i < nu; i++) {
-                asp_mpmap_t *a = asp_mpmap_new ();
-                asp_mpmap_str (a, "mode", "owner");
-                asp_mpmap_str (a, "from", from);
-                asp_mpmap_str (a, "to", to);
-                asp_mpmap_int (a, "now", now);
-                asp_txn_t *t = steps [np + i] = asp_txn_new (api->script [INTAKE_SCRIPT_ARC_UNIT],
-                                                            asp_shard_of (ulist [i]));
-                asp_txn_key (t, INTAKE_KEY_UNIT, ulist [i]);
-                asp_txn_arg_map (t, &a);
-            }
-            if (rc == 0 && nsteps && asp_txn_exec (api->rds, ASP_SVC_INTAKE, steps, nsteps))
-                rc = -1;
-            for (size_t i = 0; i < nsteps; i++) {
-                //  A phone that moved on meanwhile, or a unit that was
-                //  never there, stays as it is: nothing to fix.
-                if (steps [i] && !asp_txn_known (steps [i]))
-                    rc = -1;
-                asp_txn_destroy (&steps [i]);
-            }
-            if (rc == 0) {
-                asp_log_info ("customer %s merged into %s (%zu phones, %zu units, %zu tickets)",
-                              from, to, np, nu, nt / 2);
-                s_answer_customer (api, call, to, 200, res);
-            }
-            else
-                intake_storage_down (res);      //  the same merge again completes it
-            free (steps);
-            free (pcopy);
-            free (phones);
-            free (ulist);
-            free (tlist);
-        }
+        else
+        if (s_merge_move (api, from, to, m) == 0)
+            s_answer_customer (api, call, to, 200, res);
+        else
+            intake_storage_down (res);
         asp_txn_destroy (&mark);
     }
     s_free (r, 2);
