@@ -12,9 +12,20 @@
     5. Lists and searches (--queries of each kind, over every ticket in
        Redis, not only this run's): newest page, a filtered page, a rare
        filter (one serial: the scan budget's worst case) and the queue
-       counts; requests per second and latency.                           */
+       counts; requests per second and latency.
+
+
+    With --lookup-units N it measures the agent's first screen instead:
+    loads N product units (two per customer, with their customers and
+    phone indexes) straight into Redis with pipelined writes, in the
+    archive's key scheme (intake_archive.h names the keys; the same
+    intake_key builds them), then times --lookups GET /v1/lookup by phone
+    and as many by serial over HTTP.                                      */
 #include "asp_id.h"
+#include "asp_keys.h"
 #include "asp_log.h"
+#include "intake_archive.h"
+#include "intake_ticket.h"
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <getopt.h>
@@ -38,6 +49,8 @@ typedef struct {
     int timeout_s;
     int queries;                    //  per kind of list/search request
     bool only_queries;              //  phase 5 alone, over tickets 0..N-1 made before
+    int lookup_units;               //  >0: the lookup benchmark
+    int lookups;
 } s_opts_t;
 
 typedef struct {
@@ -362,6 +375,150 @@ s_report (const char *what, double *v, int n, const char *unit)
             v [n / 2], v [(int) ((n - 1) * 0.99)], v [n - 1], unit, n);
 }
 
+//  ---------------------------------------------------------------------
+//  The lookup benchmark
+
+static redisContext *
+s_redis_connect (const s_opts_t *o)
+{
+    char host [256];
+    int port = 6379;
+    snprintf (host, sizeof host, "%s", o->redis? o->redis: "127.0.0.1:6379");
+    char *colon = strrchr (host, ':');
+    if (colon) {
+        *colon = 0;
+        port = atoi (colon + 1);
+    }
+    redisContext *ctx = redisConnect (host, port);
+    if (!ctx || ctx->err) {
+        fprintf (stderr, "asp-bench: cannot connect to Redis at %s:%d\n", host, port);
+        exit (1);
+    }
+    if (o->redis_password) {
+        redisReply *a = (redisReply *) redisCommand (ctx, "AUTH %s", o->redis_password);
+        if (a)
+            freeReplyObject (a);
+    }
+    return ctx;
+}
+
+//  Unit i's serial, and its customer's phone (units 2k and 2k+1 share one).
+static void
+s_unit_names (int i, char *serial, char *phone)
+{
+    snprintf (serial, INTAKE_SERIAL_MAX, "BN%08d", i);
+    snprintf (phone, INTAKE_DIGITS_MAX, "13%09d", i / 2);
+}
+
+//  Loads n units and n/2 customers, 2000 commands per round trip.
+static void
+s_load_archive (const s_opts_t *o, int n)
+{
+    redisContext *ctx = s_redis_connect (o);
+    int64_t t0 = asp_mono_us ();
+    int pending = 0;
+    char cid [ASP_ID_MAX] = "", now [24];
+    snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
+    for (int i = 0; i < n; i++) {
+        char serial [INTAKE_SERIAL_MAX], phone [INTAKE_DIGITS_MAX];
+        char ku [ASP_KEY_MAX], kc [ASP_KEY_MAX], kp [ASP_KEY_MAX], kcu [ASP_KEY_MAX];
+        s_unit_names (i, serial, phone);
+        if (i % 2 == 0) {
+            //  As intake mints it: in the shard of the first phone.
+            asp_shard_id_new (cid, "C", asp_shard_of (phone));
+            intake_key (kc, sizeof kc, INTAKE_KEY_CUSTOMER, cid);
+            intake_key (kp, sizeof kp, INTAKE_KEY_PHONE, phone);
+            const char *c [] = { "HSET", kc, "id", cid, "name", "Bench customer", "phones", phone,
+                                 "region", "shanghai", "address", "", "class", "C", "language", "zh-CN",
+                                 "created_ms", now, "updated_ms", now };
+            const char *p [] = { "SET", kp, cid };
+            redisAppendCommandArgv (ctx, sizeof c / sizeof c [0], c, NULL);
+            redisAppendCommandArgv (ctx, 3, p, NULL);
+            pending += 2;
+        }
+        intake_key (ku, sizeof ku, INTAKE_KEY_UNIT, serial);
+        intake_key (kcu, sizeof kcu, INTAKE_KEY_CUST_UNITS, cid);
+        const char *u [] = { "HSET", ku, "serial", serial, "model", "H-60", "category", "water_heater",
+                             "customer", cid, "purchase_date", "1704067200000", "attributes", "{}",
+                             "parts", "[]", "created_ms", now, "updated_ms", now };
+        const char *s [] = { "SADD", kcu, serial };
+        redisAppendCommandArgv (ctx, sizeof u / sizeof u [0], u, NULL);
+        redisAppendCommandArgv (ctx, 3, s, NULL);
+        pending += 2;
+        if (pending >= 2000 || i == n - 1) {
+            for (; pending > 0; pending--) {
+                redisReply *r = NULL;
+                if (redisGetReply (ctx, (void **) &r) != REDIS_OK || !r || r->type == REDIS_REPLY_ERROR) {
+                    fprintf (stderr, "asp-bench: loading failed: %s\n", r? r->str: ctx->errstr);
+                    exit (1);
+                }
+                freeReplyObject (r);
+            }
+        }
+    }
+    int64_t t1 = asp_mono_us ();
+    long long mem = -1;
+    redisReply *r = (redisReply *) redisCommand (ctx, "INFO memory");
+    const char *p = r && r->type == REDIS_REPLY_STRING? strstr (r->str, "used_memory:"): NULL;
+    if (p)
+        mem = atoll (p + 12);
+    if (r)
+        freeReplyObject (r);
+    redisFree (ctx);
+    printf ("  loaded %d units and %d customers in %.1f s (%.0f units/s, pipelined); Redis used_memory %.0f MB\n",
+            n, (n + 1) / 2, (t1 - t0) / 1e6, n / ((t1 - t0) / 1e6), mem / 1048576.0);
+}
+
+typedef struct {
+    const s_opts_t *o;
+    bool by_phone;
+    double *ms;
+    int failures;
+    unsigned seed;
+} s_lookup_t;
+
+static void
+s_make_lookup (int i, char *url, size_t urllen, char **post, void *arg)
+{
+    (void) i;
+    s_lookup_t *l = (s_lookup_t *) arg;
+    char serial [INTAKE_SERIAL_MAX], phone [INTAKE_DIGITS_MAX];
+    s_unit_names ((int) (rand_r (&l->seed) % (unsigned) l->o->lookup_units), serial, phone);
+    snprintf (url, urllen, "%s/v1/lookup?%s=%s", l->o->url, l->by_phone? "phone": "serial",
+              l->by_phone? phone: serial);
+    *post = NULL;
+}
+
+static void
+s_done_lookup (int i, int status, const char *body, int64_t latency_us, void *arg)
+{
+    s_lookup_t *l = (s_lookup_t *) arg;
+    l->ms [i] = latency_us / 1000.0;
+    if (status != 200 || !strstr (body, "\"units\":[{"))
+        l->failures++;
+}
+
+static void
+s_lookup_bench (const s_opts_t *o)
+{
+    printf ("asp-bench: lookup at %d units, %d lookups each by phone and by serial, concurrency %d, against %s\n",
+            o->lookup_units, o->lookups, o->concurrency, o->url);
+    s_load_archive (o, o->lookup_units);
+    printf ("results:\n");
+    for (int by_phone = 1; by_phone >= 0; by_phone--) {
+        s_lookup_t l = { o, by_phone, (double *) calloc ((size_t) o->lookups, sizeof (double)), 0,
+                         (unsigned) asp_rand64 () };
+        int64_t t0 = asp_mono_us ();
+        s_run (o, o->lookups, o->concurrency, 0, s_make_lookup, s_done_lookup, &l);
+        double secs = (asp_mono_us () - t0) / 1e6;
+        char what [64];
+        snprintf (what, sizeof what, "GET /v1/lookup?%s=", by_phone? "phone": "serial");
+        printf ("  %-34s %.0f lookups/s, %d failed\n", what, o->lookups / secs, l.failures);
+        s_report (what, l.ms, o->lookups, "ms");
+        free (l.ms);
+    }
+}
+
 static void
 s_queries_run (const s_opts_t *o)
 {
@@ -386,7 +543,9 @@ s_usage (void)
         "usage: asp-bench [--url URL] [--tickets N] [--concurrency C] [--rate R] [--token T]\n"
         "                 [--watch FEEDBACK_METRICS_URL] [--metrics URL,URL,...]\n"
         "                 [--redis HOST:PORT] [--redis-password P] [--timeout-s S]\n"
-        "                 [--queries Q] [--only-queries]\n");
+        "                 [--queries Q] [--only-queries]\n"
+
+        "                 [--lookup-units N [--lookups M]]   (the lookup benchmark)\n");
     exit (2);
 }
 
@@ -394,13 +553,14 @@ int
 main (int argc, char *argv [])
 {
     s_opts_t o = { "http://127.0.0.1:8080", 1000, 32, 0, NULL, "http://127.0.0.1:9105/metrics",
-                   NULL, NULL, NULL, 600, 1000, false };
+                   NULL, NULL, NULL, 600, 1000, false, 0, 20000 };
     static struct option longs [] = {
         { "url", 1, 0, 'u' }, { "tickets", 1, 0, 'n' }, { "concurrency", 1, 0, 'c' },
         { "rate", 1, 0, 'r' }, { "token", 1, 0, 't' }, { "watch", 1, 0, 'w' },
         { "metrics", 1, 0, 'm' }, { "redis", 1, 0, 'R' }, { "redis-password", 1, 0, 'P' },
         { "timeout-s", 1, 0, 'T' }, { "queries", 1, 0, 'q' },
-        { "only-queries", 0, 0, 'Q' }, { 0, 0, 0, 0 }
+        { "only-queries", 0, 0, 'Q' }, { "lookup-units", 1, 0, 'L' },
+        { "lookups", 1, 0, 'l' }, { 0, 0, 0, 0 }
     };
     int ch;
     while ((ch = getopt_long (argc, argv, "", longs, NULL)) != -1) {
@@ -417,6 +577,8 @@ main (int argc, char *argv [])
             case 'T': o.timeout_s = atoi (optarg); break;
             case 'q': o.queries = atoi (optarg); break;
             case 'Q': o.only_queries = true; break;
+            case 'L': o.lookup_units = atoi (optarg); break;
+            case 'l': o.lookups = atoi (optarg); break;
             default: s_usage ();
         }
     }
@@ -424,6 +586,13 @@ main (int argc, char *argv [])
     ||  o.queries < 0)
         s_usage ();
     curl_global_init (CURL_GLOBAL_DEFAULT);
+    if (o.lookup_units > 0) {
+        if (o.lookups < 1)
+            s_usage ();
+        s_lookup_bench (&o);
+        curl_global_cleanup ();
+        return 0;
+    }
     if (o.only_queries) {
         s_queries_run (&o);
         curl_global_cleanup ();

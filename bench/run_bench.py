@@ -5,6 +5,9 @@ asp-bench's figures.
     /usr/bin/python3 bench/run_bench.py [--tickets N] [--concurrency C]
         [--rate R] [--partners P] [--capacity K] [--fsync everysec|always]
         [--perf SERVICE]   (also profile one service with perf, cpu-clock)
+        [--lookup-units N [--lookups M]]  (the archive lookup instead: N
+                           units loaded straight into Redis, then M lookups
+                           by phone and M by serial over HTTP)
 """
 
 import argparse
@@ -36,7 +39,12 @@ def main():
     ap.add_argument("--perf", default=None, help="service to profile with perf record")
     ap.add_argument("--insecure-bus", action="store_true",
                     help="plain ZeroMQ between the services (ASP_BUS_INSECURE=1): CURVE's cost")
+    ap.add_argument("--lookup-units", type=int, default=0,
+                    help="benchmark GET /v1/lookup on an archive of this many units")
+    ap.add_argument("--lookups", type=int, default=20000)
     a = ap.parse_args()
+    if a.lookup_units:
+        return lookup_bench(a)
 
     partners = [{"capacity": a.capacity, "accept_ratio": 1.0, "accept_delay_ms": 0, "work_ms": 0,
                  "progress": 1} for _ in range(a.partners)]
@@ -105,6 +113,32 @@ def main():
             print("  intake CPU %.3f ms per request; redis %.1f commands per request"
                   % (1000 * (cpu_seconds(c.proc("intake").pid) - cpu0) / n,
                      int(c.redis.cmd("INFO", "stats").split("total_commands_processed:")[1].split()[0]) / n))
+    return rc
+
+
+def lookup_bench(a):
+    """The agent's first screen at scale: intake and a durable (AOF) Redis;
+    no partners (nothing else runs while it measures)."""
+    env = {"ASP_LOG_LEVEL": "warn"}
+    with harness.Cluster(partners=0, customer=False, env=env, name="bench-lookup") as c:
+        if a.fsync != "everysec":
+            c.redis.cmd("CONFIG", "SET", "appendfsync", a.fsync)
+        info = c.redis.cmd("INFO", "server")
+        version = [l for l in info.splitlines() if l.startswith("redis_version")][0]
+        print("redis-server: %s, appendonly %s, appendfsync %s, on 127.0.0.1:%d (fresh data dir)"
+              % (version.split(":")[1], c.redis.cmd("CONFIG", "GET", "appendonly")[1],
+                 c.redis.cmd("CONFIG", "GET", "appendfsync")[1], c.redis.port))
+        print("machine: %d cores; services built %s" % (os.cpu_count(), harness.BIN_DIR))
+        sys.stdout.flush()
+        argv = [harness.binary("asp-bench"), "--url", c.base_url, "--lookup-units", str(a.lookup_units),
+                "--lookups", str(a.lookups), "--concurrency", str(a.concurrency),
+                "--redis", "127.0.0.1:%d" % c.redis.port, "--redis-password", c.redis.password]
+        cpu0 = cpu_seconds(c.proc("intake").pid)
+        rc = subprocess.call(argv)
+        cpu1 = cpu_seconds(c.proc("intake").pid)
+        print("intake CPU during the run: %.1f s" % (cpu1 - cpu0))
+        aof = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(c.redis.dir) for f in fs)
+        print("redis data dir (AOF): %.0f MB" % (aof / 1048576.0))
     return rc
 
 

@@ -2,7 +2,7 @@
 
     Every closed set of words the platform speaks (ticket types, tiers,
     customer classes, channels, progress stages, completion results,
-    ticket statuses, work order states) is an enum here with its one name
+    ticket statuses, work order states, languages) is an enum here with its one name
     table. Services, the partner SDK, the tools and the docs' tables use
     these: a word is parsed once where it enters (HTTP, bus, partner
     message, Redis reply) and travels as the enum; its name is written
@@ -56,6 +56,8 @@ typedef enum {
 typedef enum {
     ASP_WO_PENDING = 0, ASP_WO_OFFERED, ASP_WO_ASSIGNED, ASP_WO_COMPLETED
 } asp_wo_state_t;
+//  A customer's language (the archive's "language"; notification's texts).
+typedef enum { ASP_LANG_ZH_CN = 0, ASP_LANG_EN } asp_lang_t;
 
 extern const asp_vocab_t asp_vocab_kind;
 extern const asp_vocab_t asp_vocab_tier;
@@ -65,6 +67,7 @@ extern const asp_vocab_t asp_vocab_stage;
 extern const asp_vocab_t asp_vocab_result;
 extern const asp_vocab_t asp_vocab_status;
 extern const asp_vocab_t asp_vocab_wo_state;
+extern const asp_vocab_t asp_vocab_lang;
 //  All of the above, NULL-terminated (for tools and tests).
 extern const asp_vocab_t *const asp_vocabs [];
 

@@ -108,7 +108,8 @@ def check_refusals(c, tid):
     bad_fields = [
         {"customer": {"phone": "call me maybe"}},
         {"customer": {"name": ""}},
-        {"product": {"category": None}},
+        {"product": {"category": 7}},
+        {"product": {"serial": "S1"}},
         {"priority": 0},
         {"priority": "high"},
         {"tier": "platinum"},

@@ -1,28 +1,34 @@
--- Creates a ticket, its first timeline entry and its ticket.created messages,
--- atomically. With an idempotency key already used for the same request
--- (its fingerprint), returns the earlier ticket; for another request,
--- refuses (idempotency_key_reused).
--- K[1..TK] the ticket's keys (ticket.lua), K[TK+1] idempotency key hash
---   (only with one: ticket, fingerprint)
--- A[1] map: id, entry (timeline JSON), idem_ttl_s, fingerprint, status,
---   fields (field, value, ...: everything but status and rank)
--- Reply: ok, emitted, 'created' | 'exists', ticket id
+-- Creates a ticket in its unit's shard: the unit (found, or registered
+-- from the request's product data), the unit's ticket list, the ticket,
+-- its first timeline entry and its ticket.created messages, atomically.
+-- The customer's step (its own shard) ran before and already lists the
+-- ticket (intent first). A ticket that exists already was made by an
+-- earlier try of the same request (its Idempotency-Key claimed the id,
+-- idem.lua): answered, not made again.
+-- K[1..TK] the ticket's keys (ticket.lua), K[TK+1] u:<serial>,
+--   K[TK+2] u:<serial>:tickets
+-- A[1] map: id, entry (timeline JSON), status, claimed (the id came from
+--   an Idempotency-Key), created_ms, customer (id), fields (field, value,
+--   ...: everything but status and rank), unit (field, value, ... of a
+--   new unit; empty: the unit must exist)
+-- Reply: ok, emitted, 'created' | 'exists', ticket id;
+--   reject unknown_unit | ticket_id_collision
 local a = arg(1)
-local idem = K[TK + 1]
-if idem then
-  local earlier = redis.call('HMGET', idem, 'ticket', 'fingerprint')
-  if earlier[1] then
-    if earlier[2] ~= a.fingerprint then return reject('idempotency_key_reused', earlier[1]) end
-    return {'ok', 0, 'exists', earlier[1]}
-  end
+if redis.call('EXISTS', K[1]) == 1 then
+  if a.claimed then return {'ok', 0, 'exists', a.id} end
+  return reject('ticket_id_collision')
 end
-if redis.call('EXISTS', K[1]) == 1 then return reject('ticket_id_collision') end
+local unit, units = K[TK + 1], K[TK + 2]
+if redis.call('EXISTS', unit) == 0 then
+  if #a.unit == 0 then return reject('unknown_unit') end
+  redis.call('HSET', unit, unpack(a.unit))
+elseif a.customer ~= '' and not redis.call('HGET', unit, 'customer') then
+  -- A unit registered without an owner belongs to its first caller.
+  redis.call('HSET', unit, 'customer', a.customer, 'updated_ms', a.created_ms)
+end
+redis.call('ZADD', units, a.created_ms, a.id)
 redis.call('HSET', K[1], unpack(a.fields))
 set_status(a.status, 0)
 redis.call('RPUSH', K[2], a.entry)
-if idem then
-  redis.call('HSET', idem, 'ticket', a.id, 'fingerprint', a.fingerprint)
-  redis.call('EXPIRE', idem, a.idem_ttl_s)
-end
 emit()
 return {'ok', 1, 'created', a.id}

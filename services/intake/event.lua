@@ -1,14 +1,30 @@
 -- Applies an event from another service to a ticket: timeline entry, status
 -- (which only moves forward: events may arrive out of order after restarts)
--- and extra fields.
--- K[1..TK] the ticket's keys (ticket.lua)
+-- and extra fields. An installation's completion also makes its partner
+-- and technician the unit's installer of record (the unit lives in the
+-- ticket's shard: one atomic step).
+-- K[1..TK] the ticket's keys (ticket.lua), K[TK+1] u:<serial> (only when
+--   install.unit)
 -- A[1] map: rank (of the status this event implies, 0: none), status,
---   entry (timeline JSON), now (ms), fields (field, value, ... to set)
+--   entry (timeline JSON), now (ms), fields (field, value, ... to set),
+--   install (true only for a completion with result installed; then:
+--   serial as the caller read it, unit (true: its key is K[TK+1]),
+--   partner, technician, date_ms)
 if redis.call('EXISTS', K[1]) == 0 then return reject('unknown_ticket') end
-if seen() then return dup() end
 local a = arg(1)
+-- The caller read the serial outside this script (it never changes once
+-- the ticket exists); a failed read is retried, not guessed.
+if a.install and a.serial ~= (redis.call('HGET', K[1], 'serial') or '') then
+  return redis.error_reply('ERR the ticket serial was not read; retry')
+end
+if seen() then return dup() end
 timeline(a.entry, a.now)
 local current = tonumber(redis.call('HGET', K[1], 'rank') or '0')
 if a.rank > current then set_status(a.status, a.rank) end
 if #a.fields > 0 then redis.call('HSET', K[1], unpack(a.fields)) end
+if a.install and a.unit and redis.call('EXISTS', K[TK + 1]) == 1 then
+  redis.call('HSET', K[TK + 1], 'installer_partner', a.partner, 'installer_technician', a.technician,
+             'install_date', a.date_ms, 'installed_by_ticket', redis.call('HGET', K[1], 'id'),
+             'updated_ms', a.now)
+end
 return ok()

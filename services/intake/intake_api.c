@@ -2,6 +2,7 @@
     the route table that says who may call what (docs/http-api.md, Roles). */
 #include "intake_api.h"
 #include "asp_config.h"
+#include "intake_archive_routes.h"
 #include "intake_http.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
@@ -11,6 +12,12 @@
 extern const char asp_lua_ticket [];
 extern const char asp_lua_create [];
 extern const char asp_lua_survey [];
+extern const char asp_lua_idem [];
+extern const char asp_lua_arc_customer [];
+extern const char asp_lua_arc_phone [];
+extern const char asp_lua_arc_cust [];
+extern const char asp_lua_arc_unit [];
+extern const char asp_lua_arc_merge [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -19,10 +26,17 @@ static const struct {
 } s_scripts [INTAKE_SCRIPT_COUNT] = {
     [INTAKE_SCRIPT_CREATE] = { "intake_create", asp_lua_create },
     [INTAKE_SCRIPT_SURVEY] = { "intake_survey", asp_lua_survey },
+    [INTAKE_SCRIPT_IDEM] = { "intake_idem", asp_lua_idem },
+    [INTAKE_SCRIPT_ARC_CUSTOMER] = { "intake_arc_customer", asp_lua_arc_customer },
+    [INTAKE_SCRIPT_ARC_PHONE] = { "intake_arc_phone", asp_lua_arc_phone },
+    [INTAKE_SCRIPT_ARC_CUST] = { "intake_arc_cust", asp_lua_arc_cust },
+    [INTAKE_SCRIPT_ARC_UNIT] = { "intake_arc_unit", asp_lua_arc_unit },
+    [INTAKE_SCRIPT_ARC_MERGE] = { "intake_arc_merge", asp_lua_arc_merge },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
 #define CUSTOMER R (CUSTOMER)
+#define MERGERS (R (SUPERVISOR) | R (ADMIN))
 
 //  Who may do what. Agents and supervisors serve customers; ops watch;
 //  systems integrate (order management, logistics, the survey channel);
@@ -38,6 +52,14 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/tickets/{id}/timeline", INTAKE_READERS | CUSTOMER, "read tickets", intake_tickets_timeline },
     { "POST", "/v1/tickets/{id}/survey", INTAKE_STAFF | R (SYSTEM) | CUSTOMER, "record survey answers",
       intake_tickets_survey },
+    { "POST", "/v1/customers", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_customers_create },
+    { "GET",  "/v1/customers/{id}", INTAKE_READERS, "read the archive", intake_customers_get },
+    { "PATCH", "/v1/customers/{id}", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_customers_patch },
+    { "POST", "/v1/customers/{id}/merge", MERGERS, "merge customers", intake_customers_merge },
+    { "POST", "/v1/units", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_units_create },
+    { "GET",  "/v1/units/{serial}", INTAKE_READERS, "read the archive", intake_units_get },
+    { "PATCH", "/v1/units/{serial}", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_units_patch },
+    { "GET",  "/v1/lookup", INTAKE_READERS, "read the archive", intake_lookup },
 };
 
 static double

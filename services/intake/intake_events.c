@@ -1,6 +1,8 @@
 #include "intake_events.h"
 #include "asp_json.h"
+#include "intake_archive.h"
 #include "intake_ticket.h"
+#include <string.h>
 
 extern const char asp_lua_ticket [];
 extern const char asp_lua_event [];
@@ -11,13 +13,51 @@ typedef struct {
 
 static s_ctx_t s_ctx;
 
+//  An installation's completion makes its partner and technician the
+//  unit's installer of record, in the same script as the event (the unit
+//  lives in the ticket's shard). The script needs the unit's key, so the
+//  ticket's serial is read here: it never changes once the ticket exists,
+//  and the script checks it (a failed read is retried, not guessed).
+//  Adds the install fields to a and returns the serial of the unit key to
+//  pass ("" for none).
+static const char *
+s_install (asp_svc_t *svc, const asp_envelope_t *env, asp_mpmap_t *a, char *serial, size_t len)
+{
+    char result [16], partner [64] = "", tech [64] = "";
+    *serial = 0;
+    if (strcmp (env->type, ASP_EV_WO_COMPLETED) != 0
+    ||  asp_mp_get_str (env->body, "result", result, sizeof result) != 0
+    ||  asp_vocab_parse (&asp_vocab_result, result) != ASP_RESULT_INSTALLED)
+        return "";
+    asp_mp_get_str (env->body, "partner_id", partner, sizeof partner);
+    asp_mp_get_str (env->body, "technician", tech, sizeof tech);
+    char key [ASP_KEY_MAX];
+    intake_key (key, sizeof key, INTAKE_KEY_TICKET, env->ticket);
+    redisReply *r = asp_rds_cmd (asp_svc_rds (svc), "HGET %s serial", key);
+    if (r && r->type == REDIS_REPLY_STRING)
+        snprintf (serial, len, "%s", r->str);
+    else
+    if (!r || r->type != REDIS_REPLY_NIL)
+        snprintf (serial, len, "?");            //  never a serial: the script refuses
+    if (r)
+        freeReplyObject (r);
+    //  Tickets from before the archive may live outside their unit's shard.
+    bool unit = *serial && *serial != '?' && asp_shard_of (serial) == asp_shard_of (env->ticket);
+    asp_mpmap_bool (a, "install", true);
+    asp_mpmap_str (a, "serial", serial);
+    asp_mpmap_bool (a, "unit", unit);
+    asp_mpmap_str (a, "partner", partner);
+    asp_mpmap_str (a, "technician", tech);
+    asp_mpmap_int (a, "date_ms", env->time_ms);
+    return unit? serial: "";
+}
+
 //  Fields an event may set on the ticket record, copied when present.
 static const char *s_copied [] = { "partner_id", "wo_id", "score", NULL };
 
 static asp_txn_t *
 s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
 {
-    (void) svc;
     s_ctx_t *ctx = (s_ctx_t *) arg;
     if (!*env->ticket) {
         snprintf (reason, reason_len, "%s needs a ticket id", env->type);
@@ -66,9 +106,13 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         fields [nfields++] = "1";
     }
     asp_mpmap_strv (a, "fields", fields, nfields);
+    char serial [80];       //  older tickets took serials of up to 64 bytes
+    const char *unit = s_install (svc, env, a, serial, sizeof serial);
     asp_txn_t *txn = asp_txn_new (ctx->script, asp_shard_of (env->ticket));
     asp_txn_inbox (txn, env->id);
     intake_ticket_keys (txn, env->ticket);
+    if (*unit)
+        asp_txn_key (txn, INTAKE_KEY_UNIT, unit);
     asp_txn_arg_map (txn, &a);
     return txn;
 }

@@ -123,6 +123,13 @@ intake_fail (intake_err_t *err, const char *fmt, const char *field)
     return false;
 }
 
+void
+intake_invalid (intake_api_t *api, asp_http_res_t *res, const intake_err_t *err)
+{
+    asp_counter_inc (api->invalid);
+    asp_http_error (res, 400, "invalid_field", "%s", err->message);
+}
+
 //  Deepest nesting of arrays and objects outside strings: cJSON would
 //  recurse 1000 levels before refusing, and no request of ours nests more
 //  than INTAKE_JSON_MAX_DEPTH.
@@ -291,6 +298,24 @@ intake_phone_digits (const char *phone, char *out, size_t outlen)
 }
 
 bool
+intake_serial_valid (const char *serial)
+{
+    size_t len = strlen (serial);
+    return len >= 4 && len <= 40 && asp_id_valid (serial, len);
+}
+
+bool
+intake_v_serial (const cJSON *obj, const char *key, const char *path, bool required,
+                 const char **out, intake_err_t *err)
+{
+    if (!intake_v_str (obj, key, path, 1, 64, NULL, required, out, err))
+        return false;
+    if (*out && !intake_serial_valid (*out))
+        return intake_fail (err, "%s must be 4 to 40 characters of A-Z a-z 0-9 . _ : -", path);
+    return true;
+}
+
+bool
 intake_v_date (const cJSON *obj, const char *key, const char *path, bool required,
                int64_t *out_ms, intake_err_t *err)
 {
@@ -423,4 +448,7 @@ intake_http_test (void)
     intake_phone_digits ("+86 138-1234 5678", digits, sizeof digits);
     assert (strcmp (digits, "8613812345678") == 0);
     assert (!intake_v_phone ("call me", "p", &err));
+    assert (intake_serial_valid ("SN-0001") && intake_serial_valid ("a.b:c_d"));
+    assert (!intake_serial_valid ("S1") && !intake_serial_valid ("SN 01") && !intake_serial_valid ("SN/001"));
+    assert (!intake_serial_valid ("0123456789012345678901234567890123456789X"));
 }

@@ -32,6 +32,12 @@
 typedef enum {
     INTAKE_SCRIPT_CREATE = 0,
     INTAKE_SCRIPT_SURVEY,
+    INTAKE_SCRIPT_IDEM,             //  claim an Idempotency-Key
+    INTAKE_SCRIPT_ARC_CUSTOMER,     //  the archive (intake_archive.h)
+    INTAKE_SCRIPT_ARC_PHONE,
+    INTAKE_SCRIPT_ARC_CUST,
+    INTAKE_SCRIPT_ARC_UNIT,
+    INTAKE_SCRIPT_ARC_MERGE,
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 
@@ -98,6 +104,8 @@ cJSON *intake_parse_json (const char *body, size_t len, intake_err_t *err);
 //  field named by its path, e.g. "customer.phone") and returns false.
 
 bool intake_fail (intake_err_t *err, const char *fmt, const char *field);
+//  Answers 400 invalid_field with err's message, and counts it.
+void intake_invalid (intake_api_t *api, asp_http_res_t *res, const intake_err_t *err);
 //  Only fields named in allowed (NULL-terminated); where = the object's
 //  path ("" at the top).
 bool intake_v_only (const cJSON *obj, const char **allowed, const char *where, intake_err_t *err);
@@ -112,6 +120,10 @@ bool intake_v_int (const cJSON *obj, const char *key, const char *path, int64_t 
 bool intake_v_phone (const char *phone, const char *path, intake_err_t *err);
 //  The digits of a valid phone (its identity for lookups), into out.
 void intake_phone_digits (const char *phone, char *out, size_t outlen);
+//  A product serial: 4 to 40 characters of [A-Za-z0-9._:-].
+bool intake_serial_valid (const char *serial);
+bool intake_v_serial (const cJSON *obj, const char *key, const char *path, bool required,
+                      const char **out, intake_err_t *err);
 //  A calendar date "YYYY-MM-DD" not after today (UTC): ms since the epoch
 //  of its midnight UTC in *out_ms.
 bool intake_v_date (const cJSON *obj, const char *key, const char *path, bool required,

@@ -2,6 +2,7 @@
 #include "intake_tickets.h"
 #include "asp_json.h"
 #include "asp_log.h"
+#include "intake_archive.h"
 #include "intake_ticket.h"
 #include <assert.h>
 #include <sodium.h>
@@ -9,16 +10,20 @@
 
 typedef struct {
     const char *type, *tier, *channel, *agent, *description;
+    const char *customer_id;
     const char *name, *phone, *region, *address, *cclass;
     const char *serial, *model, *category;
     int64_t priority;
 } s_ticket_t;
 
+//  The customer comes inline (found or created by phone), by customer_id,
+//  or not at all when the unit has one on record; the product always
+//  names its serial, with model and category when it may be new.
 static bool
 s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
 {
-    static const char *top [] = { "type", "tier", "priority", "customer", "product", "description",
-                                  "channel", "agent", NULL };
+    static const char *top [] = { "type", "tier", "priority", "customer", "customer_id", "product",
+                                  "description", "channel", "agent", NULL };
     static const char *cust [] = { "name", "phone", "region", "address", "class", NULL };
     static const char *prod [] = { "serial", "model", "category", NULL };
     if (!cJSON_IsObject (j))
@@ -28,35 +33,39 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
     ||  !intake_v_str (j, "tier", "tier", 1, 32, &asp_vocab_tier, false, &t->tier, err)
     ||  !intake_v_str (j, "channel", "channel", 1, 32, &asp_vocab_channel, false, &t->channel, err)
     ||  !intake_v_str (j, "agent", "agent", 1, 64, NULL, false, &t->agent, err)
-    ||  !intake_v_str (j, "description", "description", 1, 2000, NULL, true, &t->description, err))
+    ||  !intake_v_str (j, "description", "description", 1, 2000, NULL, true, &t->description, err)
+    ||  !intake_v_str (j, "customer_id", "customer_id", 1, ASP_ID_MAX - 1, NULL, false, &t->customer_id, err))
         return false;
+    if (t->customer_id && !asp_id_valid (t->customer_id, strlen (t->customer_id)))
+        return intake_fail (err, "%s must be a customer id", "customer_id");
     t->priority = 3;
     if (!intake_v_int (j, "priority", "priority", 1, 5, false, &t->priority, err))
         return false;
     const cJSON *c = cJSON_GetObjectItemCaseSensitive (j, "customer");
-    if (!cJSON_IsObject (c))
-        return intake_fail (err, "%s is required and must be an object", "customer");
-    if (!intake_v_only (c, cust, "customer", err)
+    if (c && t->customer_id)
+        return intake_fail (err, "give %s or customer_id, not both", "customer");
+    if (c && !cJSON_IsObject (c))
+        return intake_fail (err, "%s must be an object", "customer");
+    if (c && (!intake_v_only (c, cust, "customer", err)
     ||  !intake_v_str (c, "name", "customer.name", 1, 64, NULL, true, &t->name, err)
     ||  !intake_v_str (c, "phone", "customer.phone", 1, 32, NULL, true, &t->phone, err)
     ||  !intake_v_phone (t->phone, "customer.phone", err)
     ||  !intake_v_str (c, "region", "customer.region", 1, 64, NULL, true, &t->region, err)
     ||  !intake_v_str (c, "address", "customer.address", 1, 256, NULL, false, &t->address, err)
-    ||  !intake_v_str (c, "class", "customer.class", 1, 1, &asp_vocab_class, false, &t->cclass, err))
+    ||  !intake_v_str (c, "class", "customer.class", 1, 1, &asp_vocab_class, false, &t->cclass, err)))
         return false;
     const cJSON *pr = cJSON_GetObjectItemCaseSensitive (j, "product");
     if (!cJSON_IsObject (pr))
         return intake_fail (err, "%s is required and must be an object", "product");
     if (!intake_v_only (pr, prod, "product", err)
-    ||  !intake_v_str (pr, "serial", "product.serial", 1, 64, NULL, true, &t->serial, err)
-    ||  !intake_v_str (pr, "model", "product.model", 1, 64, NULL, true, &t->model, err)
-    ||  !intake_v_str (pr, "category", "product.category", 1, 64, NULL, true, &t->category, err))
+    ||  !intake_v_serial (pr, "serial", "product.serial", true, &t->serial, err)
+    ||  !intake_v_str (pr, "model", "product.model", 1, 64, NULL, false, &t->model, err)
+    ||  !intake_v_str (pr, "category", "product.category", 1, 64, NULL, false, &t->category, err))
         return false;
     if (!t->tier) t->tier = asp_vocab_name (&asp_vocab_tier, ASP_TIER_STANDARD);
     if (!t->channel) t->channel = asp_vocab_name (&asp_vocab_channel, ASP_CHANNEL_WEB);
-    if (!t->cclass) t->cclass = asp_vocab_name (&asp_vocab_class, ASP_CLASS_C);
     if (!t->agent) t->agent = "";
-    if (!t->address) t->address = "";
+    if (c && !t->address) t->address = "";
     return true;
 }
 
@@ -83,11 +92,9 @@ s_validate_survey (const cJSON *j, s_survey_t *s, intake_err_t *err)
     return valid && intake_v_str (j, "comment", "comment", 0, 2000, NULL, false, &s->comment, err);
 }
 
-//  The first S_ASKED_FIELDS entries of a ticket's fields are the caller's
-//  request; an Idempotency-Key is bound to their fingerprint (BLAKE2b of
-//  the length-prefixed names and values), so the same key with another
+//  An Idempotency-Key is bound to the request's fingerprint (BLAKE2b of
+//  its length-prefixed names and values), so the same key with another
 //  request is refused instead of silently answering with the first ticket.
-#define S_ASKED_FIELDS      28
 #define S_FINGERPRINT_BYTES 16
 
 static void
@@ -96,9 +103,10 @@ s_fingerprint (const char **fields, size_t n, char *hex)
     crypto_generichash_state st;
     crypto_generichash_init (&st, NULL, 0, S_FINGERPRINT_BYTES);
     for (size_t i = 0; i < n; i++) {
-        uint32_t len = (uint32_t) strlen (fields [i]);
+        const char *f = fields [i]? fields [i]: "";
+        uint32_t len = (uint32_t) strlen (f);
         crypto_generichash_update (&st, (const unsigned char *) &len, sizeof len);
-        crypto_generichash_update (&st, (const unsigned char *) fields [i], len);
+        crypto_generichash_update (&st, (const unsigned char *) f, len);
     }
     unsigned char out [S_FINGERPRINT_BYTES];
     crypto_generichash_final (&st, out, sizeof out);
@@ -116,6 +124,63 @@ s_owner (const intake_call_t *call, const s_ticket_t *t)
     if (!c->open && c->role != INTAKE_ROLE_SYSTEM)
         return c->who;
     return t->agent;
+}
+
+//  Claims the Idempotency-Key idem for the ticket id, pre-minted in the
+//  unit's shard; on a retry id becomes the ticket the key already names.
+//  0, else answered: 422 (the key
+//  was used for another request) or 503.
+static int
+s_claim (intake_api_t *api, const char *idem, const char *fingerprint, char *id, asp_http_res_t *res)
+{
+    asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_IDEM], asp_shard_of (idem));
+    asp_txn_key (txn, INTAKE_KEY_IDEM, idem);
+    asp_txn_arg (txn, "%s", id);
+    asp_txn_arg (txn, "%s", fingerprint);
+    asp_txn_arg (txn, "%lld", (long long) api->idem_ttl_s);
+    asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
+    int rc = -1;
+    const char *earlier = asp_txn_reply_str (txn, 3);
+    if (asp_txn_outcome (txn) == ASP_TXN_OK && asp_txn_reply_str (txn, 4)) {
+        snprintf (id, ASP_ID_MAX, "%s", asp_txn_reply_str (txn, 4));
+        rc = 0;
+    }
+    else
+    if (asp_txn_outcome (txn) == ASP_TXN_REJECT)
+        asp_http_error (res, 422, "idempotency_key_reused",
+                        "Idempotency-Key %s was used for a different request (ticket %s); use a new key",
+                        idem, earlier? earlier: "?");
+    else
+        intake_storage_down (res);
+    asp_txn_destroy (&txn);
+    return rc;
+}
+
+//  The ticket's customer and unit (intake_archive.h): reads first, so that
+//  a refusal (422) writes nothing. 0, or answered.
+static int
+s_find (intake_api_t *api, const s_ticket_t *t, intake_party_t *p, asp_http_res_t *res)
+{
+    memset (p, 0, sizeof *p);
+    p->customer_id = t->customer_id;
+    p->name = t->name;
+    p->phone = t->phone;
+    p->region = t->region;
+    p->address = t->address;
+    p->cclass = t->cclass? t->cclass: asp_vocab_name (&asp_vocab_class, ASP_CLASS_C);
+    p->serial = t->serial;
+    p->model = t->model;
+    p->category = t->category;
+    char code [32], why [256];
+    int rc = intake_archive_find (api, p, code, sizeof code, why, sizeof why);
+    if (rc < 0)
+        intake_storage_down (res);
+    else
+    if (rc > 0) {
+        asp_counter_inc (api->invalid);
+        asp_http_error (res, 422, code, "%s", why);
+    }
+    return rc;
 }
 
 void
@@ -136,33 +201,69 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
         return;
     s_ticket_t t = { 0 };
     intake_err_t err;
+    intake_party_t p;
     if (!s_validate_ticket (j, &t, &err)) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        intake_invalid (api, res, &err);
         cJSON_Delete (j);
         return;
     }
-    //  With an Idempotency-Key the ticket lives in the key's shard, so one
-    //  script can check the key and create the ticket.
+    if (s_find (api, &t, &p, res)) {
+        cJSON_Delete (j);
+        return;
+    }
+    //  What the caller asked for: the fingerprint an Idempotency-Key is
+    //  bound to.
+    char priority [24];
+    snprintf (priority, sizeof priority, "%lld", (long long) t.priority);
+    const char *asked [] = {
+        "type", t.type, "tier", t.tier, "channel", t.channel, "agent", t.agent,
+        "description", t.description, "customer_id", t.customer_id,
+        "customer_name", t.name, "customer_phone", t.phone, "customer_region", t.region,
+        "customer_address", t.address, "customer_class", t.cclass,
+        "serial", t.serial, "model", t.model, "category", t.category, "priority", priority
+    };
+    char fingerprint [2 * S_FINGERPRINT_BYTES + 1];
+    s_fingerprint (asked, sizeof asked / sizeof asked [0], fingerprint);
+    //  The ticket lives in its unit's shard. With an Idempotency-Key its
+    //  id is claimed first (in the key's shard): a retry after a crash
+    //  between the steps below gets the same id and completes that ticket.
     char id [ASP_ID_MAX];
-    asp_id_new (id, "T");
-    if (idem)
-        asp_shard_id_new (id, "T", asp_shard_of (idem));
+    asp_shard_id_new (id, "T", asp_shard_of (t.serial));
+    if (idem && s_claim (api, idem, fingerprint, id, res)) {
+        cJSON_Delete (j);
+        return;
+    }
     int64_t now = asp_now_ms ();
+    //  The customer's step: lists the ticket there before it exists.
+    if (intake_archive_attach (api, &p, id, now)) {
+        intake_storage_down (res);
+        cJSON_Delete (j);
+        return;
+    }
+    //  The ticket records what the request said, or what the archive
+    //  holds where the request only named the customer or the unit.
+    const char *name = t.name? t.name: p.c_name;
+    const char *phone = t.phone? t.phone: p.c_phone;
+    const char *region = t.region? t.region: p.c_region;
+    const char *address = t.address? t.address: p.c_address;
+    const char *cclass = t.cclass? t.cclass: *p.c_class? p.c_class: asp_vocab_name (&asp_vocab_class, ASP_CLASS_C);
+    const char *model = p.unit_known? p.unit_model: t.model;
+    const char *category = p.unit_known? p.unit_category: t.category;
 
     asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, id, NULL);
     asp_mpmap_t *b = msg->body;
     asp_mpmap_str (b, "type", t.type);
     asp_mpmap_str (b, "tier", t.tier);
     asp_mpmap_int (b, "priority", t.priority);
-    asp_mpmap_str (b, "category", t.category);
-    asp_mpmap_str (b, "region", t.region);
-    asp_mpmap_str (b, "model", t.model);
+    asp_mpmap_str (b, "category", category);
+    asp_mpmap_str (b, "region", region);
+    asp_mpmap_str (b, "model", model);
     asp_mpmap_str (b, "serial", t.serial);
     asp_mpmap_strn (b, "summary", t.description, strnlen (t.description, 200));
-    asp_mpmap_str (b, "customer_name", t.name);
-    asp_mpmap_str (b, "customer_phone", t.phone);
-    asp_mpmap_str (b, "customer_class", t.cclass);
+    asp_mpmap_str (b, "customer_id", p.cid);
+    asp_mpmap_str (b, "customer_name", name);
+    asp_mpmap_str (b, "customer_phone", phone);
+    asp_mpmap_str (b, "customer_class", cclass);
     asp_mpmap_str (b, "channel", t.channel);
     char trace [ASP_ID_MAX];
     snprintf (trace, sizeof trace, "%s", msg->trace);
@@ -173,73 +274,72 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
     cJSON_AddStringToObject (data, "channel", t.channel);
     char *entry = intake_timeline_entry (ASP_EV_TICKET_CREATED, now, data);
 
-    char priority [24], created [24];
-    snprintf (priority, sizeof priority, "%lld", (long long) t.priority);
+    char created [24];
     snprintf (created, sizeof created, "%lld", (long long) now);
-    //  What the caller asked for (the fingerprint an Idempotency-Key is
-    //  bound to), then what intake adds.
     const char *fields [] = {
         "type", t.type, "tier", t.tier, "channel", t.channel, "agent", t.agent,
-        "description", t.description,
-        "customer_name", t.name, "customer_phone", t.phone, "customer_region", t.region,
-        "customer_address", t.address, "customer_class", t.cclass,
-        "serial", t.serial, "model", t.model, "category", t.category, "priority", priority,
-        "id", id,
-        "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, &t)
+        "description", t.description, "customer_id", p.cid,
+        "customer_name", name, "customer_phone", phone, "customer_region", region,
+        "customer_address", address, "customer_class", cclass,
+        "serial", t.serial, "model", model, "category", category, "priority", priority,
+        "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, &t)
     };
-    assert (strcmp (fields [S_ASKED_FIELDS], "id") == 0);
-    char fingerprint [2 * S_FINGERPRINT_BYTES + 1];
-    s_fingerprint (fields, S_ASKED_FIELDS, fingerprint);
+    //  A new unit, registered with the ticket (its customer's step above
+    //  already lists it).
+    const char *unit [] = {
+        "serial", t.serial, "model", t.model, "category", t.category, "customer", p.cid,
+        "attributes", "{}", "parts", "[]", "created_ms", created, "updated_ms", created
+    };
     asp_mpmap_t *a = asp_mpmap_new ();
     asp_mpmap_str (a, "id", id);
     asp_mpmap_str (a, "entry", entry);
-    asp_mpmap_int (a, "idem_ttl_s", api->idem_ttl_s);
-    asp_mpmap_str (a, "fingerprint", fingerprint);
     asp_mpmap_str (a, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED));
+    asp_mpmap_bool (a, "claimed", idem != NULL);
+    asp_mpmap_int (a, "created_ms", now);
+    asp_mpmap_str (a, "customer", p.cid);
     asp_mpmap_strv (a, "fields", fields, sizeof fields / sizeof fields [0]);
+    asp_mpmap_strv (a, "unit", unit, t.model && t.category? sizeof unit / sizeof unit [0]: 0);
     cJSON_free (entry);
     asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_CREATE], asp_shard_of (id));
     intake_ticket_keys (txn, id);
-    if (idem)
-        asp_txn_key (txn, INTAKE_KEY_IDEM, idem);
+    asp_txn_key (txn, INTAKE_KEY_UNIT, t.serial);
+    asp_txn_key (txn, INTAKE_KEY_UNIT_TICKETS, t.serial);
     asp_txn_arg_map (txn, &a);
     asp_txn_publish (txn, &msg);
-    cJSON_Delete (j);
 
     asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
     if (asp_txn_outcome (txn) == ASP_TXN_OK) {
-        const char *what = asp_txn_reply_str (txn, 2);
-        const char *tid = asp_txn_reply_str (txn, 3);
-        bool created = what && strcmp (what, "created") == 0;
+        bool made = strcmp (asp_txn_reply_str (txn, 2), "created") == 0;
         asp_outbox_remote_add_txn (api->outbox, txn);
         cJSON *out = cJSON_CreateObject ();
-        cJSON_AddStringToObject (out, "id", tid? tid: id);
+        cJSON_AddStringToObject (out, "id", id);
         cJSON_AddStringToObject (out, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED));
+        cJSON_AddStringToObject (out, "customer_id", p.cid);
+        cJSON_AddStringToObject (out, "serial", t.serial);
         char token [INTAKE_TOKEN_MAX];
-        intake_auth_customer_token (api->auth, tid? tid: id, now / 1000, token);
+        intake_auth_customer_token (api->auth, id, now / 1000, token);
         cJSON_AddStringToObject (out, "customer_token", token);
-        if (created) {
+        if (made) {
             cJSON_AddNumberToObject (out, "created_ms", (double) now);
             asp_counter_inc (api->created);
         }
         else
             cJSON_AddBoolToObject (out, "idempotent_replay", 1);
-        asp_http_json (res, created? 201: 200, cJSON_PrintUnformatted (out));
-        snprintf (res->location, sizeof res->location, "/v1/tickets/%s", tid? tid: id);
+        asp_http_json (res, made? 201: 200, cJSON_PrintUnformatted (out));
+        snprintf (res->location, sizeof res->location, "/v1/tickets/%s", id);
         cJSON_Delete (out);
         asp_histo_observe_us (api->ack_latency, asp_mono_us () - started);
     }
     else
-    if (asp_txn_outcome (txn) == ASP_TXN_REJECT && strcmp (asp_txn_reason (txn), "idempotency_key_reused") == 0)
-        asp_http_error (res, 422, "idempotency_key_reused",
-                        "Idempotency-Key %s was used for a different request (ticket %s); use a new key",
-                        idem, asp_txn_reply_str (txn, 3)? asp_txn_reply_str (txn, 3): "?");
+    if (asp_txn_outcome (txn) == ASP_TXN_REJECT && strcmp (asp_txn_reason (txn), "unknown_unit") == 0)
+        asp_http_error (res, 422, "unknown_unit", "product.serial %s is not in the archive", t.serial);
     else
     if (asp_txn_outcome (txn) == ASP_TXN_REJECT)
         asp_http_error (res, 500, "internal", "%s", asp_txn_reason (txn));
     else
         intake_storage_down (res);
     asp_txn_destroy (&txn);
+    cJSON_Delete (j);       //  last: t's strings point into it
 }
 
 void
@@ -355,8 +455,7 @@ intake_tickets_survey (intake_api_t *api, const intake_call_t *call, const asp_h
     const cJSON *resolved = survey.resolved, *on_time = survey.on_time;
     const char *comment = survey.comment;
     if (!valid) {
-        asp_counter_inc (api->invalid);
-        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        intake_invalid (api, res, &err);
         cJSON_Delete (j);
         return;
     }
@@ -436,7 +535,7 @@ intake_tickets_test (void)
     s_ticket_t t;
     intake_err_t err;
     cJSON *j = cJSON_Parse ("{\"type\":\"repair\",\"customer\":{\"name\":\"王\",\"phone\":\"13812345678\","
-                            "\"region\":\"sh\"},\"product\":{\"serial\":\"S1\",\"model\":\"M\",\"category\":\"heater\"},"
+                            "\"region\":\"sh\"},\"product\":{\"serial\":\"SN-1\",\"model\":\"M\",\"category\":\"heater\"},"
                             "\"description\":\"no hot water\"}");
     memset (&t, 0, sizeof t);
     assert (s_validate_ticket (j, &t, &err));

@@ -5,6 +5,8 @@
 #include "asp_selftest.h"
 #include "asp_svc.h"
 #include "intake_api.h"
+#include "intake_archive.h"
+#include "intake_archive_routes.h"
 #include "intake_auth.h"
 #include "intake_http.h"
 #include "intake_limit.h"
@@ -27,6 +29,8 @@ main (int argc, char *argv [])
             { "tickets", intake_tickets_test, 0 },
             { "search", intake_search_test, 0 },
             { "api", intake_api_test, 0 },
+            { "archive", intake_archive_test, ASP_SELFTEST_REDIS },
+            { "archive_routes", intake_archive_routes_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }
