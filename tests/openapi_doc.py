@@ -5,7 +5,9 @@ for openapi_test.py, roles_test.py and docs_vocab_test.py.
                            (in-file "#/..." and "./file.yaml#/...") are
                            followed lazily, relative to the file that
                            holds them
-    Doc.operations()       every (method, path, Operation) of the root
+    Doc.operations()       every Operation of the root, in the document's
+                           order (paths, then each item's operations as
+                           written: examples run in that order)
     Doc.validate(v, s)     errors of value v against schema s: the subset
                            of JSON Schema OpenAPI 3.0 uses here
     Operation.runs()       the runnable examples (the x-run convention of
@@ -21,6 +23,7 @@ import json
 import os
 import re
 import time
+import urllib.parse
 
 import yaml
 
@@ -90,9 +93,9 @@ class Doc:
         paths = self.child(self.root, "paths")
         for path in paths.value:
             item = self.child(paths, path)
-            for method in METHODS:
-                if method in item.value:
-                    yield Operation(self, method.upper(), path, self.child(item, method), item)
+            # As written: a list's examples find what the create's made.
+            for method in [k for k in item.value if k in METHODS]:
+                yield Operation(self, method.upper(), path, self.child(item, method), item)
 
     # -- the JSON Schema subset ------------------------------------------------------
     def validate(self, value, schema, path="$"):
@@ -189,8 +192,8 @@ class Run:
     expect_status: the status the answer must have; expect_code: the error
     code (error examples); name: where in the document it comes from."""
 
-    FIELDS = {"role", "params", "example", "merge", "body", "raw", "raw_size", "headers", "before",
-              "redis"}
+    FIELDS = {"role", "params", "query", "example", "merge", "body", "raw", "raw_size", "headers",
+              "before", "redis"}
 
     def __init__(self, op, name, spec, expect_status, expect_code=None):
         unknown = set(spec) - self.FIELDS
@@ -505,8 +508,38 @@ class Runner:
         else:
             headers["Authorization"] = None
         headers.update({k: self._value(v) for k, v in (run.get("headers") or {}).items()})
+        path += self._query(run, path, headers)
         return run.op.method, path, body, headers
+
+    def _query(self, run, path, headers):
+        """The query string of run's x-run query ("" when none; a null
+        value leaves that parameter out). The value $next_cursor is the next_cursor of the same request sent first
+        without that parameter: the query's second page."""
+        query = {k: _query_value(v) for k, v in (run.get("query") or {}).items() if v is not None}
+        for name, v in query.items():
+            if v == "$next_cursor":
+                first = {k: x for k, x in query.items() if k != name}
+                r = self.send((run.op.method, path + _query_string(first), None, headers))
+                if r.status != 200 or not r.get("next_cursor"):
+                    raise DocError("%s: $next_cursor: the first page has none (%s %r); examples run "
+                                   "in the document's order, after those that make tickets"
+                                   % (run, r.status, r.body))
+                query[name] = r["next_cursor"]
+            elif v.startswith("$"):
+                raise DocError("%s: x-run query %s: unknown value %s (docs/openapi/README.md)" % (run, name, v))
+        return _query_string(query)
 
     def send(self, prepared):
         method, path, body, headers = prepared
         return self.c.http(method, path, body, headers)
+
+
+def _query_value(v):
+    """A YAML value as a query parameter: true/false as JSON writes them."""
+    return json.dumps(v) if isinstance(v, bool) else str(v)
+
+
+def _query_string(query):
+    """"?a=1&b=x%20y" ("" when empty): every byte but unreserved ones
+    percent-encoded (a space as %20, never +)."""
+    return "?" + urllib.parse.urlencode(query, quote_via=urllib.parse.quote) if query else ""
