@@ -1,6 +1,7 @@
 /*  intake_api: assembles the HTTP API: the shared state, the scripts and
     the route table that says who may call what (docs/http-api.md, Roles). */
 #include "intake_api.h"
+#include "intake_actions.h"
 #include "asp_config.h"
 #include "intake_http.h"
 #include "intake_tickets.h"
@@ -10,6 +11,12 @@
 extern const char asp_lua_ticket [];
 extern const char asp_lua_create [];
 extern const char asp_lua_survey [];
+extern const char asp_lua_note [];
+extern const char asp_lua_wait [];
+extern const char asp_lua_update [];
+extern const char asp_lua_cancel [];
+extern const char asp_lua_close [];
+extern const char asp_lua_redispatch [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -18,10 +25,17 @@ static const struct {
 } s_scripts [INTAKE_SCRIPT_COUNT] = {
     [INTAKE_SCRIPT_CREATE] = { "intake_create", asp_lua_create },
     [INTAKE_SCRIPT_SURVEY] = { "intake_survey", asp_lua_survey },
+    [INTAKE_SCRIPT_NOTE] = { "intake_note", asp_lua_note },
+    [INTAKE_SCRIPT_WAIT] = { "intake_wait", asp_lua_wait },
+    [INTAKE_SCRIPT_UPDATE] = { "intake_update", asp_lua_update },
+    [INTAKE_SCRIPT_CANCEL] = { "intake_cancel", asp_lua_cancel },
+    [INTAKE_SCRIPT_CLOSE] = { "intake_close", asp_lua_close },
+    [INTAKE_SCRIPT_REDISPATCH] = { "intake_redispatch", asp_lua_redispatch },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
 #define CUSTOMER R (CUSTOMER)
+#define LEADS (R (SUPERVISOR) | R (ADMIN))
 
 //  Who may do what. Agents and supervisors serve customers; ops watch;
 //  systems integrate (order management, logistics, the survey channel);
@@ -34,6 +48,20 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/tickets/{id}/timeline", INTAKE_READERS | CUSTOMER, "read tickets", intake_tickets_timeline },
     { "POST", "/v1/tickets/{id}/survey", INTAKE_STAFF | R (SYSTEM) | CUSTOMER, "record survey answers",
       intake_tickets_survey },
+    //  Staff actions (intake_actions). Any agent may note, park and resume
+    //  a ticket and reopen one (whoever takes the customer's call back);
+    //  cancel, close and re-dispatch are the owner's (an agent's own
+    //  tickets; the script checks) or a lead's; priority, tier and the
+    //  owner are the leads'.
+    { "POST", "/v1/tickets/{id}/notes", INTAKE_STAFF, "add notes", intake_actions_note },
+    { "POST", "/v1/tickets/{id}/waiting", INTAKE_STAFF, "park tickets", intake_actions_waiting },
+    { "POST", "/v1/tickets/{id}/resume", INTAKE_STAFF, "resume tickets", intake_actions_resume },
+    { "PATCH", "/v1/tickets/{id}", LEADS, "change priority or tier", intake_actions_update },
+    { "POST", "/v1/tickets/{id}/owner", LEADS, "reassign tickets", intake_actions_owner },
+    { "POST", "/v1/tickets/{id}/cancel", INTAKE_STAFF, "cancel tickets", intake_actions_cancel },
+    { "POST", "/v1/tickets/{id}/close", INTAKE_STAFF, "close tickets", intake_actions_close },
+    { "POST", "/v1/tickets/{id}/reopen", INTAKE_STAFF, "reopen tickets", intake_actions_reopen },
+    { "POST", "/v1/tickets/{id}/redispatch", INTAKE_STAFF, "re-dispatch tickets", intake_actions_redispatch },
 };
 
 static double
@@ -60,6 +88,7 @@ intake_api_new (asp_svc_t *svc)
         self->script [i] = asp_rds_script_lib (self->rds, s_scripts [i].name, asp_lua_ticket, s_scripts [i].source);
     self->outbox = asp_outbox_remote_new (asp_svc_outbox (svc));
     self->idem_ttl_s = asp_cfg_int ("ASP_IDEMPOTENCY_TTL_S", 86400, 60, 30 * 86400);
+    intake_actions_init (self);
     asp_metrics_t *m = asp_svc_metrics (svc);
     self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");
     self->created = asp_metrics_counter (m, "tickets_created_total", "Tickets created.");

@@ -31,6 +31,12 @@
 typedef enum {
     INTAKE_SCRIPT_CREATE = 0,
     INTAKE_SCRIPT_SURVEY,
+    INTAKE_SCRIPT_NOTE,             //  the staff actions (intake_actions)
+    INTAKE_SCRIPT_WAIT,
+    INTAKE_SCRIPT_UPDATE,
+    INTAKE_SCRIPT_CANCEL,
+    INTAKE_SCRIPT_CLOSE,
+    INTAKE_SCRIPT_REDISPATCH,
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 
@@ -42,6 +48,7 @@ struct intake_api_t {
     asp_outbox_remote_t *outbox;    //  messages a request committed
     intake_auth_t *auth;
     int64_t idem_ttl_s;
+    int64_t reopen_window_ms;       //  ASP_REOPEN_DAYS
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
 };

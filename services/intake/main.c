@@ -4,6 +4,7 @@
 #include "asp_log.h"
 #include "asp_selftest.h"
 #include "asp_svc.h"
+#include "intake_actions.h"
 #include "intake_api.h"
 #include "intake_auth.h"
 #include "intake_http.h"
@@ -23,6 +24,7 @@ main (int argc, char *argv [])
             { "http", intake_http_test, 0 },
             { "tickets", intake_tickets_test, 0 },
             { "api", intake_api_test, 0 },
+            { "actions", intake_actions_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }

@@ -12,12 +12,15 @@ extern const char asp_lua_wo_accept [];
 extern const char asp_lua_wo_decline [];
 extern const char asp_lua_wo_progress [];
 extern const char asp_lua_wo_complete [];
+extern const char asp_lua_wo_cancel [];
+extern const char asp_lua_wo_redispatch [];
 
 #define RT_LOAD_CHUNK   500
 
 struct rt_store_t {
     asp_rds_t *rds;
-    asp_script_t *create, *offer, *withdraw, *accept, *decline, *progress, *complete;
+    asp_script_t *create, *offer, *withdraw, *accept, *decline, *progress, *complete,
+                 *cancel, *redispatch;
 };
 
 static asp_script_t *
@@ -39,6 +42,8 @@ rt_store_new (asp_rds_t *rds)
     self->decline = s_script (rds, "wo_decline", asp_lua_wo_decline);
     self->progress = s_script (rds, "wo_progress", asp_lua_wo_progress);
     self->complete = s_script (rds, "wo_complete", asp_lua_wo_complete);
+    self->cancel = s_script (rds, "wo_cancel", asp_lua_wo_cancel);
+    self->redispatch = s_script (rds, "wo_redispatch", asp_lua_wo_redispatch);
     return self;
 }
 
@@ -118,17 +123,17 @@ s_txn (asp_script_t *script, const char *wo_id)
 unsigned
 rt_wo_shard (const char *wo_id)
 {
-    assert (*wo_id == 'W');
-    return asp_shard_of (wo_id + 1);
+    char ticket [ASP_ID_MAX];
+    if (asp_wo_ticket (wo_id, ticket, sizeof ticket))
+        ticket [0] = 0;             //  callers pass checked ids; any shard will refuse it
+    return asp_shard_of (ticket);
 }
 
-asp_txn_t *
-rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, const char *trace,
-                 const rt_ticket_t *t, const char *msg_id)
+//  The arguments of a new work order (wo_create.lua, wo_redispatch.lua).
+static void
+s_create_args (asp_txn_t *txn, const char *wo_id, const char *ticket_id, const char *trace,
+               const rt_ticket_t *t)
 {
-    asp_txn_t *txn = s_txn (self->create, wo_id);
-    asp_txn_inbox (txn, msg_id);
-    asp_txn_key (txn, RT_KEY_OPEN);
     char priority [24], now [24];
     snprintf (priority, sizeof priority, "%lld", (long long) t->priority);
     snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
@@ -144,18 +149,53 @@ rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, con
     asp_mpmap_str (a, "summary", t->summary);
     asp_mpmap_str (a, "now", now);
     asp_txn_arg_map (txn, &a);
+}
+
+asp_txn_t *
+rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, const char *trace,
+                 const rt_ticket_t *t, const char *msg_id)
+{
+    asp_txn_t *txn = s_txn (self->create, wo_id);
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, RT_KEY_OPEN);
+    s_create_args (txn, wo_id, ticket_id, trace, t);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_redispatch (rt_store_t *self, const char *wo_id, const char *previous, const char *ticket_id,
+                     const char *trace, const rt_ticket_t *t, const char *msg_id)
+{
+    asp_txn_t *txn = s_txn (self->redispatch, wo_id);
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, RT_KEY_OPEN);
+    asp_txn_key (txn, RT_KEY_WO, previous);
+    s_create_args (txn, wo_id, ticket_id, trace, t);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_cancel (rt_store_t *self, const char *wo_id, const char *msg_id)
+{
+    asp_txn_t *txn = s_txn (self->cancel, wo_id);
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, RT_KEY_OPEN);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
     return txn;
 }
 
 //  --------------------------------------------------------------------------
 //  Work order steps
 
-//  An event about a work order; the ticket id is the wo_id without its "W".
+//  An event about a work order, for its ticket.
 static asp_msg_t *
 s_event (const char *type, const char *wo_id, const rt_order_t *order)
 {
     const char *trace = order && *order->trace? order->trace: NULL;
-    asp_msg_t *msg = asp_msg_new (type, order? order->ticket: wo_id + 1, trace);
+    char ticket [ASP_ID_MAX] = "";
+    if (!order)
+        asp_wo_ticket (wo_id, ticket, sizeof ticket);
+    asp_msg_t *msg = asp_msg_new (type, order? order->ticket: ticket, trace);
     asp_mpmap_str (msg->body, "wo_id", wo_id);
     return msg;
 }
