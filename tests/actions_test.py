@@ -279,14 +279,22 @@ def check_staff_close(c):
     log("staff close ok")
 
 
+def while_routing_down(c, action):
+    """Runs action (an HTTP call that must succeed) while routing is down,
+    then SIGKILLs intake, so that the events it committed exist only in
+    its outbox in Redis, and starts both again."""
+    c.kill("routing")
+    r = action()
+    assert r.status == 200, r
+    c.kill("intake")
+    c.start_proc("intake")
+    c.start_proc("routing")
+
+
 def check_kill_cancel(c):
     tid = create(c, customer={"region": "hold"})
     c.wait_status(tid, ["assigned", "in_progress"], 30)
-    c.kill("routing")
-    assert act(c, tid, "cancel", {"reason": "duplicate ticket"}).status == 200
-    c.kill("intake")            # the event is only in intake's outbox now
-    c.start_proc("intake")
-    c.start_proc("routing")
+    while_routing_down(c, lambda: act(c, tid, "cancel", {"reason": "duplicate ticket"}))
     c.wait_for(lambda: wo(c, "W" + tid, tid).get("state") == "cancelled", 30, what="work order cancelled")
     c.wait_for(lambda: clocks_stopped(c, tid), 15, what="clocks stopped")
     assert c.status(tid) == "cancelled"
@@ -296,11 +304,7 @@ def check_kill_cancel(c):
 def check_kill_redispatch(c):
     tid = create(c, customer={"region": "fail"})
     c.wait_status(tid, "completed", 30)
-    c.kill("routing")
-    assert act(c, tid, "redispatch", {"reason": "still leaking"}).status == 200
-    c.kill("intake")
-    c.start_proc("intake")
-    c.start_proc("routing")
+    while_routing_down(c, lambda: act(c, tid, "redispatch", {"reason": "still leaking"}))
     t = c.wait_status(tid, "closed", 60)           # no survey: closed automatically
     assert t["wo_id"] == "W%s.2" % tid, t
     jobs = [x for x in c.journal("P002") if x.get("event") == "complete" and tid in x.get("wo_id", "")]
