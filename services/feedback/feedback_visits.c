@@ -343,6 +343,31 @@ s_test_deliver (asp_probe_t *probe, const char *type, const char *ticket, const 
         asp_msg_destroy (&msg);
 }
 
+//  workorder.completed of wo for ticket, by partner, with result.
+static void
+s_test_completed (asp_probe_t *probe, const char *ticket, const char *wo, const char *partner,
+                  const char *result)
+{
+    asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, ticket, NULL);
+    asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_mpmap_str (msg->body, "wo_id", wo);
+    asp_mpmap_str (msg->body, "result", result);
+    asp_probe_send_msg (probe, msg);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    asp_msg_destroy (&msg);
+}
+
+static bool
+s_test_is (asp_probe_t *probe, const char *ticket, const char *field, const char *want)
+{
+    char *value = s_test_field (probe, ticket, field);
+    bool same = streq (value, want);
+    if (!same)
+        fprintf (stderr, "feedback_visits_test: %s %s is %s, not %s\n", ticket, field, value, want);
+    free (value);
+    return same;
+}
+
 void
 feedback_visits_test (void)
 {
@@ -401,6 +426,33 @@ feedback_visits_test (void)
     char *state = s_test_field (probe, "TC", "state");
     assert (streq (state, "-"));
     free (state);
+
+    //  Generations: a not_fixed completion schedules no visit; the
+    //  re-dispatch starts the record over (a reopen would count a repeat
+    //  repair); a late completion of the old work order changes nothing;
+    //  the new one's schedules the visit and plans the automatic close.
+    s_test_completed (probe, "TD", "WTD", "PD", "not_fixed");
+    assert (s_test_is (probe, "TD", "state", "not_fixed") && s_test_is (probe, "TD", "visit_id", "VTD"));
+    asp_msg_t *again_rd = asp_msg_new (ASP_EV_TICKET_REDISPATCHED, "TD", NULL);
+    asp_mpmap_str (again_rd->body, "wo_id", "WTD.2");
+    asp_mpmap_bool (again_rd->body, "repeat_repair", true);
+    asp_probe_send_msg (probe, again_rd);
+    assert (asp_probe_expect (probe, "ACK", again_rd->id, 5000));
+    asp_msg_destroy (&again_rd);
+    assert (s_test_is (probe, "TD", "state", "-") && s_test_is (probe, "TD", "wo_id", "WTD.2"));
+    s_test_completed (probe, "TD", "WTD", "PD", "fixed");
+    assert (s_test_is (probe, "TD", "state", "-") && s_test_is (probe, "TD", "partner_id", "-"));
+    s_test_completed (probe, "TD", "WTD.2", "PE", "fixed");
+    assert (s_test_is (probe, "TD", "state", "visit_scheduled") && s_test_is (probe, "TD", "visit_id", "VTD.2"));
+    char key [ASP_KEY_MAX];
+    asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_PARTNERS);
+    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s PD:repeats", key);
+    assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "1"));
+    freeReplyObject (r);
+    asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_CLOSE_DUE);
+    r = asp_rds_cmd (asp_probe_rds (probe), "ZSCORE %s TD|WTD.2", key);
+    assert (r && r->type == REDIS_REPLY_STRING);
+    freeReplyObject (r);
 
     asp_probe_stop (probe);
     asp_svc_destroy (&svc);

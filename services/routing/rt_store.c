@@ -559,6 +559,49 @@ rt_store_test (void)
     redisReply *r = asp_rds_cmd (rds, "ZSCORE {s%u}:rt:open %s", shard, wo);
     assert (r && r->type == REDIS_REPLY_NIL);
     freeReplyObject (r);
+
+    //  Re-dispatch: generation 2 of the same ticket, in the same shard,
+    //  pending; the completed first one stays completed. Cancelling the
+    //  ticket then cancels generation 2, once; an ACCEPT of it is refused.
+    char wo2 [RT_WO_ID_MAX], mid2 [ASP_ID_MAX], mid3 [ASP_ID_MAX];
+    assert (asp_wo_id (ticket, 2, wo2, sizeof wo2) == 0 && rt_wo_shard (wo2) == shard);
+    asp_id_new (mid2, "m");
+    asp_id_new (mid3, "m");
+    txn = rt_store_redispatch (self, wo2, wo, ticket, "tr", &t, mid2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_PENDING);
+    txn = rt_store_redispatch (self, wo2, wo, ticket, "tr", &t, mid2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    txn = rt_store_command (self, complete, "P3", order);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP && v.state == ASP_WO_COMPLETED);
+    rt_order_t *order2 = rt_order_new (wo2, ticket, "tr", ASP_KIND_REPAIR, ASP_TIER_STANDARD, "heater", "sh", "", 3);
+    txn = rt_store_offer (self, order2, "P1");
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.state == ASP_WO_OFFERED);
+    txn = rt_store_cancel (self, wo2, mid3);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_CANCELLED);
+    txn = rt_store_cancel (self, wo2, mid3);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    aspw_msg_t *accept2 = s_cmd (ASPW_ACCEPT, wo2, "", 1);
+    snprintf (accept2->offer_id, sizeof accept2->offer_id, "%s.1", wo2);
+    txn = rt_store_command (self, accept2, "P1", order2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "offer_expired"));
+    r = asp_rds_cmd (rds, "ZSCORE {s%u}:rt:open %s", shard, wo2);
+    assert (r && r->type == REDIS_REPLY_NIL);
+    freeReplyObject (r);
+    //  A cancel that overtook ticket.created leaves a tombstone: the late
+    //  creation is stale.
+    char wo3 [RT_WO_ID_MAX], mid4 [ASP_ID_MAX];
+    assert (asp_wo_id (ticket, 3, wo3, sizeof wo3) == 0);
+    asp_id_new (mid4, "m");
+    txn = rt_store_cancel (self, wo3, mid4);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.state == ASP_WO_CANCELLED);
+    asp_id_new (mid4, "m");
+    txn = rt_store_create (self, wo3, ticket, "tr", &t, mid4);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_STALE && v.state == ASP_WO_CANCELLED);
+    r = asp_rds_cmd (rds, "DEL {s%u}:rt:wo:%s {s%u}:rt:wo:%s", shard, wo2, shard, wo3);
+    freeReplyObject (r);
+    aspw_msg_destroy (&accept2);
+    rt_order_destroy (&order2);
+
     r = asp_rds_cmd (rds, "DEL {s%u}:rt:wo:%s {s%u}:ob:routing:intake {s%u}:ob:routing:sla "
                           "{s%u}:ob:routing:notification {s%u}:ob:routing:feedback {s%u}:in:routing:%s",
                      shard, wo, shard, shard, shard, shard, shard, mid);
