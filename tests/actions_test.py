@@ -85,6 +85,11 @@ def wo(c, wo_id, tid):
     return c.redis.hgetall(key("rt:wo:" + wo_id, tid))
 
 
+def completions(c, pid, tid):
+    """The COMPLETEs partner pid reported for any work order of ticket tid."""
+    return [x for x in c.journal(pid) if x.get("event") == "complete" and tid in x.get("wo_id", "")]
+
+
 def clocks_stopped(c, tid):
     due = [m for k in shard_keys("sla:due") for m in c.redis.cmd("ZRANGE", k, 0, -1)
            if m.startswith(tid + "|")]
@@ -210,7 +215,7 @@ def check_redispatch(c):
     t = c.wait_status(tid, "closed", 60)
     assert t["wo_id"] == "W%s.2" % tid and t["result"] == "fixed", t
     assert wo(c, "W" + tid, tid).get("result") == "not_fixed"
-    jobs = [x for x in c.journal("P002") if x.get("event") == "complete" and tid in x.get("wo_id", "")]
+    jobs = completions(c, "P002", tid)
     assert [x["result"] for x in jobs] == ["not_fixed", "fixed"], jobs
     refused(c, tid, "redispatch", {"reason": "x"}, 409, "already_closed")
     log("redispatch ok")
@@ -307,7 +312,7 @@ def check_kill_redispatch(c):
     while_routing_down(c, lambda: act(c, tid, "redispatch", {"reason": "still leaking"}))
     t = c.wait_status(tid, "closed", 60)           # no survey: closed automatically
     assert t["wo_id"] == "W%s.2" % tid, t
-    jobs = [x for x in c.journal("P002") if x.get("event") == "complete" and tid in x.get("wo_id", "")]
+    jobs = completions(c, "P002", tid)
     assert [x["wo_id"] for x in jobs] == ["W" + tid, "W%s.2" % tid], jobs
     log("kill during redispatch ok")
 
