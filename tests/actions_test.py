@@ -132,6 +132,8 @@ def check_small_actions(c):
     c.wait_for(lambda: c.redis.hgetall(key("sla:t:%s", tid)).get("waiting") == "1", 10, what="sla waiting")
     refused(c, tid, "waiting", {"reason": "again"}, 409, "already_waiting")
     refused(c, tid, "waiting", {}, 400, "invalid_field")
+    refused(c, tid, "waiting", "{\"reason\": ", 400, "invalid_json")
+    refused(c, tid, "waiting", ["reason"], 400, "invalid_field")
     assert act(c, tid, "resume", {}).status == 200
     assert c.ticket(tid)["waiting"] is False
     c.wait_for(lambda: c.redis.hgetall(key("sla:t:%s", tid)).get("waiting") == "0", 10, what="sla resumed")
@@ -222,6 +224,24 @@ def check_redispatch(c):
     return tid
 
 
+def check_unable(c):
+    """The partner cannot finish what it accepted: re-dispatched from
+    assigned, its work order is taken back (WITHDRAW cancelled) and the
+    new one offered."""
+    tid = create(c, customer={"region": "hold"})
+    c.wait_status(tid, ["assigned", "in_progress"], 30)
+    r = act(c, tid, "redispatch", {"reason": "technician ill, no replacement"})
+    assert r.status == 200, r
+    assert entries(c, tid, "ticket.redispatched")[0]["data"]["cause"] == "unable_to_complete"
+    c.wait_for(lambda: wo(c, "W" + tid, tid).get("state") == "cancelled", 15, what="old work order cancelled")
+    events = lambda: [(e.get("event"), e.get("wo_id"), e.get("reason")) for e in c.journal("P001")]
+    c.wait_for(lambda: ("withdraw", "W" + tid, "cancelled") in events(), 15, what="WITHDRAW of the old one")
+    c.wait_for(lambda: any(e[:2] == ("offer", "W%s.2" % tid) for e in events()), 15, what="the new offer")
+    t = c.wait_status(tid, ["assigned", "in_progress"], 30)
+    assert t["wo_id"] == "W%s.2" % tid and t["partner_id"] == "P001", t
+    log("re-dispatch of stuck work ok")
+
+
 def check_reopen(c, tid):
     """tid: closed, its last work order done by P002."""
     r = act(c, tid, "reopen", {"reason": "no hot water again"}, who="bob")
@@ -254,6 +274,7 @@ def cluster_one():
         tid = check_small_actions(c)
         check_cancel(c, tid)
         closed = check_redispatch(c)
+        check_unable(c)
         check_reopen(c, closed)
         c.check_alive()
 
