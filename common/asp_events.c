@@ -32,9 +32,13 @@ static const struct {
     { ASP_EV_WO_COMPLETED,     I | S | N | F },
     { ASP_EV_VISIT_SCHEDULED,  I | S | N },
     { ASP_EV_SURVEY_SUBMITTED, F },
-    { ASP_EV_TICKET_CLOSED,    I | S | N },
+    { ASP_EV_TICKET_CLOSED,    I | S | N | F },
     { ASP_EV_SLA_WARNING,      I | N },
     { ASP_EV_SLA_BREACHED,     I | N },
+    { ASP_EV_TICKET_WAITING,   S },
+    { ASP_EV_TICKET_RESUMED,   S },
+    { ASP_EV_TICKET_CANCELLED, R | S | N },
+    { ASP_EV_TICKET_REDISPATCHED, R | S | N | F },
 };
 
 const char *

@@ -41,6 +41,11 @@ bool asp_event_known (const char *type);
 #define ASP_EV_TICKET_CLOSED      "ticket.closed"
 #define ASP_EV_SLA_WARNING        "sla.warning"
 #define ASP_EV_SLA_BREACHED       "sla.breached"
+//  Staff actions on a ticket (intake), for the services they concern.
+#define ASP_EV_TICKET_WAITING     "ticket.waiting"
+#define ASP_EV_TICKET_RESUMED     "ticket.resumed"
+#define ASP_EV_TICKET_CANCELLED   "ticket.cancelled"
+#define ASP_EV_TICKET_REDISPATCHED "ticket.redispatched"
 
 void asp_events_test (void);
 #endif

@@ -91,6 +91,37 @@ asp_child_id_valid (const char *s, size_t len, char prefix)
     return s && len >= 2 && s [0] == prefix && asp_id_valid (s + 1, len - 1);
 }
 
+int
+asp_wo_id (const char *ticket, int64_t gen, char *out, size_t outlen)
+{
+    int n = gen <= 1? snprintf (out, outlen, "W%s", ticket)
+                    : snprintf (out, outlen, "W%s.%lld", ticket, (long long) gen);
+    if (n < 0 || (size_t) n >= outlen || !asp_child_id_valid (out, (size_t) n, 'W')) {
+        if (outlen)
+            *out = 0;
+        return -1;
+    }
+    return 0;
+}
+
+int
+asp_wo_ticket (const char *wo_id, char *out, size_t outlen)
+{
+    size_t len = wo_id? strlen (wo_id): 0;
+    if (!asp_child_id_valid (wo_id, len, 'W'))
+        return -1;
+    const char *end = wo_id + len;
+    const char *dot = strrchr (wo_id, '.');
+    if (dot && dot [1] && strspn (dot + 1, "0123456789") == strlen (dot + 1))
+        end = dot;
+    size_t n = (size_t) (end - wo_id - 1);
+    if (n == 0 || n >= outlen)
+        return -1;
+    memcpy (out, wo_id + 1, n);
+    out [n] = 0;
+    return 0;
+}
+
 void
 asp_id_test (void)
 {
@@ -117,4 +148,14 @@ asp_id_test (void)
     snprintf (wo, sizeof wo, "W%s", ticket);
     assert (!asp_child_id_valid (wo, strlen (wo), 'W'));
     assert (!asp_child_id_valid ("W", 1, 'W') && !asp_child_id_valid ("W a", 3, 'W'));
+    //  Work order generations, and back to the ticket.
+    char t [ASP_ID_MAX];
+    assert (asp_wo_id ("T1", 1, wo, sizeof wo) == 0 && strcmp (wo, "WT1") == 0);
+    assert (asp_wo_ticket (wo, t, sizeof t) == 0 && strcmp (t, "T1") == 0);
+    assert (asp_wo_id ("T1", 12, wo, sizeof wo) == 0 && strcmp (wo, "WT1.12") == 0);
+    assert (asp_wo_ticket (wo, t, sizeof t) == 0 && strcmp (t, "T1") == 0);
+    assert (asp_wo_ticket ("WT1.x", t, sizeof t) == 0 && strcmp (t, "T1.x") == 0);
+    assert (asp_wo_ticket ("W.2", t, sizeof t) == -1 && asp_wo_ticket ("VT1", t, sizeof t) == -1);
+    ticket [ASP_ID_MAX - 1] = 0;
+    assert (asp_wo_id (ticket, 1, wo, sizeof wo) == 0 && asp_wo_id (ticket, 2, wo, sizeof wo) == -1 && !*wo);
 }

@@ -32,6 +32,15 @@ int     asp_id_valid (const char *s, size_t len);
 //  True when s is prefix followed by a valid id (e.g. a work order id:
 //  "W" + a ticket id); at most ASP_CHILD_ID_MAX-1 characters.
 int     asp_child_id_valid (const char *s, size_t len, char prefix);
+//  The id of work order generation gen of ticket: "W" + ticket for the
+//  first, "W" + ticket + "." + gen for the later ones (a reopen or a
+//  re-dispatch starts one). Minted ticket ids have no '.', so the form is
+//  unambiguous. -1 (out "") when it does not fit ASP_CHILD_ID_MAX (a
+//  ticket id near the limit has only its first work order).
+int     asp_wo_id (const char *ticket, int64_t gen, char *out, size_t outlen);
+//  The ticket id of a work order id of either form, into out; -1 when
+//  wo_id is not one.
+int     asp_wo_ticket (const char *wo_id, char *out, size_t outlen);
 
 void    asp_id_test (void);
 #endif

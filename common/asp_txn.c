@@ -182,8 +182,16 @@ asp_txn_send (asp_txn_t *self, asp_svc_id_t dst, asp_msg_t **msg_p)
 void
 asp_txn_publish (asp_txn_t *self, asp_msg_t **msg_p)
 {
+    asp_txn_publish_others (self, ASP_SVC_COUNT, msg_p);
+}
+
+void
+asp_txn_publish_others (asp_txn_t *self, asp_svc_id_t me, asp_msg_t **msg_p)
+{
     unsigned subs = asp_event_subscribers ((*msg_p)->type);
     assert (subs);              //  an unknown type is a programming error
+    if (me < ASP_SVC_COUNT)
+        subs &= ~ASP_BIT (me);
     char *data; size_t size;
     asp_msg_encode (*msg_p, &data, &size);
     for (int dst = 0; dst < ASP_SVC_COUNT; dst++)

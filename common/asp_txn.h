@@ -60,6 +60,10 @@ void asp_txn_arg_map (asp_txn_t *self, asp_mpmap_t **map_p);
 void asp_txn_send (asp_txn_t *self, asp_svc_id_t dst, asp_msg_t **msg_p);
 //  Adds msg for every subscriber of its type; takes ownership.
 void asp_txn_publish (asp_txn_t *self, asp_msg_t **msg_p);
+//  The same for an event its publisher also consumes from others (e.g.
+//  ticket.closed, which intake and feedback both publish and receive):
+//  every subscriber but me.
+void asp_txn_publish_others (asp_txn_t *self, asp_svc_id_t me, asp_msg_t **msg_p);
 
 //  Runs txns as one pipeline against rds on behalf of service self_svc.
 //  Afterwards each txn has its outcome and reply. Returns 0, or -1 when

@@ -17,8 +17,9 @@ VOCAB (asp_vocab_channel, "channel", "hotline", "web", "app", "email", "letter",
 VOCAB (asp_vocab_stage, "stage", "scheduled", "on_the_way", "on_site", "waiting_parts", "note");
 VOCAB (asp_vocab_result, "result", "fixed", "not_fixed", "installed");
 VOCAB (asp_vocab_status, "status",
-       "received", "offered", "assigned", "in_progress", "completed", "visit_scheduled", "closed");
-VOCAB (asp_vocab_wo_state, "wo_state", "pending", "offered", "assigned", "completed");
+       "received", "offered", "assigned", "in_progress", "completed", "visit_scheduled", "closed",
+       "cancelled");
+VOCAB (asp_vocab_wo_state, "wo_state", "pending", "offered", "assigned", "completed", "cancelled");
 VOCAB (asp_vocab_lang, "lang", "zh-CN", "en");
 
 const asp_vocab_t *const asp_vocabs [] = {
@@ -84,8 +85,8 @@ asp_vocab_test (void)
     assert (asp_vocab_stage.count == ASP_STAGE_NOTE + 1);
     assert (asp_vocab_result.count == ASP_RESULT_INSTALLED + 1);
     assert (asp_vocab_lang.count == ASP_LANG_EN + 1);
-    assert (asp_vocab_status.count == ASP_STATUS_CLOSED + 1);
-    assert (asp_vocab_wo_state.count == ASP_WO_COMPLETED + 1);
+    assert (asp_vocab_status.count == ASP_STATUS_CANCELLED + 1);
+    assert (asp_vocab_wo_state.count == ASP_WO_CANCELLED + 1);
     //  Round trips, and refusals of near misses.
     for (int v = 0; asp_vocabs [v]; v++)
         for (int i = 0; i < asp_vocabs [v]->count; i++) {

@@ -46,15 +46,20 @@ typedef enum {
 } asp_stage_t;
 //  A partner's COMPLETE result.
 typedef enum { ASP_RESULT_FIXED = 0, ASP_RESULT_NOT_FIXED, ASP_RESULT_INSTALLED } asp_result_t;
-//  A ticket's status, in the order a ticket moves through them.
+//  A ticket's status, in the order a ticket moves through them. Closed
+//  and cancelled are terminal: only a staff action (reopen, of a closed
+//  ticket) moves a ticket back; cancelled ranks above every status an
+//  event implies, so no late event moves a cancelled ticket.
 typedef enum {
     ASP_STATUS_RECEIVED = 0, ASP_STATUS_OFFERED, ASP_STATUS_ASSIGNED,
     ASP_STATUS_IN_PROGRESS, ASP_STATUS_COMPLETED, ASP_STATUS_VISIT_SCHEDULED,
-    ASP_STATUS_CLOSED
+    ASP_STATUS_CLOSED, ASP_STATUS_CANCELLED
 } asp_status_t;
-//  A work order's state in routing.
+//  A work order's state in routing. Completed and cancelled (its ticket
+//  was cancelled or re-dispatched: a new work order replaced it) are
+//  final.
 typedef enum {
-    ASP_WO_PENDING = 0, ASP_WO_OFFERED, ASP_WO_ASSIGNED, ASP_WO_COMPLETED
+    ASP_WO_PENDING = 0, ASP_WO_OFFERED, ASP_WO_ASSIGNED, ASP_WO_COMPLETED, ASP_WO_CANCELLED
 } asp_wo_state_t;
 //  A customer's language (the archive's "language"; notification's texts).
 typedef enum { ASP_LANG_ZH_CN = 0, ASP_LANG_EN } asp_lang_t;

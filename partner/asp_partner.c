@@ -747,15 +747,18 @@ s_on_withdraw (asp_partner_t *self, const aspw_msg_t *m)
         return;
     }
     asp_job_state_t state = job->pub.state;
-    if (state == ASP_JOB_ACCEPTED || state == ASP_JOB_COMPLETING || state == ASP_JOB_DONE) {
-        //  Accepted work orders stay ours (protocol 6); a WITHDRAW for one
-        //  is a platform mistake, and dropping the job would strand it.
+    bool cancelled = streq (reason, ASPW_WITHDRAW_CANCELLED);
+    if (!cancelled && (state == ASP_JOB_ACCEPTED || state == ASP_JOB_COMPLETING || state == ASP_JOB_DONE)) {
+        //  Accepted work orders stay ours (protocol 6) unless the platform
+        //  cancelled them; any other WITHDRAW for one is a platform
+        //  mistake, and dropping the job would strand it.
         s_log (self, ASP_PARTNER_LOG_WARN, "partner: WITHDRAW for an accepted work order ignored",
                "wo_id", wo_id, "reason", reason, NULL);
         return;
     }
     s_job_drop (self, wo_id);
-    s_log (self, ASP_PARTNER_LOG_INFO, "partner: offer withdrawn", "wo_id", wo_id, "reason", reason, NULL);
+    s_log (self, ASP_PARTNER_LOG_INFO, cancelled? "partner: work order cancelled": "partner: offer withdrawn",
+           "wo_id", wo_id, "reason", reason, NULL);
     if (state != ASP_JOB_DECLINING && self->handlers.withdraw)
         self->handlers.withdraw (self, wo_id, reason, self->arg);
 }

@@ -43,6 +43,9 @@
 #define ASPW_PRIORITY_MAX   5               //  priorities are 1..5
 #define ASPW_NAME_MAX       15              //  a command name
 #define ASPW_RID_MAX        256             //  ZeroMQ routing ids are at most 255 bytes
+//  The WITHDRAW reason that takes back even an accepted work order: its
+//  ticket was cancelled or re-dispatched (protocol 4); stop the work.
+#define ASPW_WITHDRAW_CANCELLED "cancelled"
 
 //  Every command. Both sides send HEARTBEAT and DISCONNECT.
 typedef enum {

@@ -48,7 +48,7 @@ typedef struct {
 
 static const char *s_templates [] = {
     "received", "partner_assigned", "progress", "completed", "survey_request", "closed",
-    "sla_warning", "sla_breached", NULL
+    "cancelled", "redispatched", "sla_warning", "sla_breached", NULL
 };
 
 static bool
@@ -78,7 +78,7 @@ s_check (const cJSON *j, char *why, size_t whylen)
         BAD ("'event' must be a string of 1..64 characters");
     if (asp_json_str (j, "template", 1, 64, &s) || !s_in (s, s_templates))
         BAD ("'template' must be one of received, partner_assigned, progress, completed, "
-             "survey_request, closed, sla_warning, sla_breached");
+             "survey_request, closed, cancelled, redispatched, sla_warning, sla_breached");
     if (asp_json_str (j, "audience", 1, 16, &s) || !s_in (s, audiences))
         BAD ("'audience' must be customer or staff");
     if (asp_json_str (j, "lang", 1, 16, &s))

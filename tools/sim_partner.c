@@ -44,6 +44,7 @@ typedef struct {
     int64_t progress;
     int64_t reconnect_ms;
     int64_t seed;
+    int64_t fail_first;
 } sim_opts_t;
 
 typedef enum { ACT_ACCEPT, ACT_DECLINE, ACT_PROGRESS, ACT_COMPLETE } act_kind_t;
@@ -276,6 +277,10 @@ s_do (sim_t *self, const action_t *a)
         }
         case ACT_COMPLETE: {
             asp_result_t result = job->kind == ASP_KIND_INSTALLATION? ASP_RESULT_INSTALLED: ASP_RESULT_FIXED;
+            //  A ticket's first work order (no ".<generation>") fails on
+            //  request, so tests can drive a re-dispatch.
+            if (self->opts.fail_first && !strchr (a->wo_id, '.'))
+                result = ASP_RESULT_NOT_FIXED;
             if (asp_partner_complete (self->partner, a->wo_id, result, "simulated work done",
                                       "sim-technician") == 0) {
                 s_journal (self, "complete", a->wo_id,
@@ -432,6 +437,8 @@ static const struct {
       "first reconnect delay, doubling to 32 s (1000)" },
     { "seed", "ASP_SIM_SEED", OPT_INT, 0, INT64_MAX, offsetof (sim_opts_t, seed),
       "random seed for accept decisions (0 = random)" },
+    { "fail-first", "ASP_SIM_FAIL_FIRST", OPT_INT, 0, 1, offsetof (sim_opts_t, fail_first),
+      "1: complete each ticket's first work order as not_fixed, later ones fixed (0)" },
 };
 #define OPT_COUNT (sizeof s_opts / sizeof s_opts [0])
 

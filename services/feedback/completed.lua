@@ -1,11 +1,19 @@
--- A work order is done: schedule the return visit (回访) once, and count
--- the completion for the partner.
--- K[1] the ticket's feedback record, K[2] the shard's partner counts
--- A[1] visit id, A[2] due ms, A[3] partner id, A[4] wo id, A[5] result, A[6] now
+-- A work order is done: schedule the return visit (回访) once, plan the
+-- automatic close should the survey never be answered, and count the
+-- completion for the partner. A not_fixed result gets no visit: the ticket
+-- waits for staff to re-dispatch it.
+-- K[1..3] (common.lua)
+-- A[1] visit id, A[2] due ms, A[3] partner id, A[4] wo id, A[5] result, A[6] now,
+-- A[7] ticket, A[8] when to close without a survey
 -- Both arrival orders end in the same state: when the survey came first
 -- (the ticket is closed), everything the survey could not count without
 -- knowing the partner is counted here.
 if seen() then return dup() end
+local recorded = redis.call('HGET', K[1], 'wo_id')
+if recorded and recorded ~= A[4] then
+  if gen_of(A[4]) < gen_of(recorded) then return stale('old_work_order') end
+  new_generation(A[7], A[4])
+end
 local state = redis.call('HGET', K[1], 'state')
 if state == 'visit_scheduled' or redis.call('HEXISTS', K[1], 'partner_id') == 1 then
   return stale('visit_already_scheduled')
@@ -21,5 +29,10 @@ if state == 'closed' then
   end
   return stale('already_closed')
 end
+if A[5] == 'not_fixed' then
+  redis.call('HSET', K[1], 'state', 'not_fixed')
+  return ok_quiet()
+end
 redis.call('HSET', K[1], 'state', 'visit_scheduled')
+redis.call('ZADD', K[3], A[8], A[7] .. '|' .. A[4])
 return ok()

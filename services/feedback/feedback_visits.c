@@ -1,25 +1,46 @@
 #include "feedback_visits.h"
 #include "asp_config.h"
+#include "asp_log.h"
 #include "asp_vocab.h"
 #include <assert.h>
 
+extern const char asp_lua_common [];
 extern const char asp_lua_completed [];
 extern const char asp_lua_survey [];
+extern const char asp_lua_closed [];
+extern const char asp_lua_redispatched [];
+extern const char asp_lua_autoclose [];
+
+//  Planned closes read per shard per tick.
+#define S_CLOSE_BATCH 100
 
 struct feedback_visits_t {
-    asp_script_t *completed, *survey;
+    asp_svc_t *svc;
+    asp_script_t *completed, *survey, *closed, *redispatched, *autoclose;
     int64_t visit_ms;
-    asp_counter_t *m_scheduled, *m_closed;
+    int64_t close_ms;               //  ASP_SURVEY_CLOSE_S
+    int timer_id;
+    asp_counter_t *m_scheduled, *m_closed, *m_autoclosed;
 };
 
-//  A txn on the ticket's record and its shard's partner counts (K[1], K[2]).
+//  A txn on the ticket's record, its shard's partner counts and planned
+//  closes (K[1..3], common.lua).
+static asp_txn_t *
+s_ticket_txn (asp_script_t *script, const char *ticket)
+{
+    asp_txn_t *txn = asp_txn_new (script, asp_shard_of (ticket));
+    asp_txn_key (txn, FEEDBACK_KEY_TICKET, ticket);
+    asp_txn_key (txn, FEEDBACK_KEY_PARTNERS);
+    asp_txn_key (txn, FEEDBACK_KEY_CLOSE_DUE);
+    return txn;
+}
+
+//  The same for a message from the bus, applied once.
 static asp_txn_t *
 s_txn (asp_script_t *script, const asp_envelope_t *env)
 {
-    asp_txn_t *txn = asp_txn_new (script, asp_shard_of (env->ticket));
+    asp_txn_t *txn = s_ticket_txn (script, env->ticket);
     asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, FEEDBACK_KEY_TICKET, env->ticket);
-    asp_txn_key (txn, FEEDBACK_KEY_PARTNERS);
     return txn;
 }
 
@@ -31,7 +52,7 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
     char partner [ASP_ID_MAX] = "", wo [ASP_CHILD_ID_MAX] = "", result [32] = "";
     if (!*env->ticket
     ||  asp_mp_get_str (env->body, "partner_id", partner, sizeof partner)
-    ||  asp_mp_get_str (env->body, "wo_id", wo, sizeof wo)
+    ||  asp_mp_get_str (env->body, "wo_id", wo, sizeof wo) || *wo != 'W'
     ||  asp_mp_get_str (env->body, "result", result, sizeof result)
     ||  asp_vocab_parse (&asp_vocab_result, result) < 0) {
         char list [64];
@@ -40,12 +61,14 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
         return NULL;
     }
     int64_t now = asp_now_ms ();
+    //  One visit per work order: V + the wo_id without its W.
     char visit [ASP_CHILD_ID_MAX];
-    snprintf (visit, sizeof visit, "V%s", env->ticket);
+    snprintf (visit, sizeof visit, "V%s", wo + 1);
     asp_msg_t *msg = asp_msg_reply (ASP_EV_VISIT_SCHEDULED, env);
     asp_mpmap_str (msg->body, "visit_id", visit);
     asp_mpmap_int (msg->body, "due_ms", now + self->visit_ms);
     asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_mpmap_str (msg->body, "wo_id", wo);
     asp_txn_t *txn = s_txn (self->completed, env);
     asp_txn_arg (txn, "%s", visit);
     asp_txn_arg (txn, "%lld", (long long) (now + self->visit_ms));
@@ -53,6 +76,8 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
     asp_txn_arg (txn, "%s", wo);
     asp_txn_arg (txn, "%s", result);
     asp_txn_arg (txn, "%lld", (long long) now);
+    asp_txn_arg (txn, "%s", env->ticket);
+    asp_txn_arg (txn, "%lld", (long long) (now + self->close_ms));
     asp_txn_publish (txn, &msg);
     asp_txn_set_user (txn, self->m_scheduled);
     return txn;
@@ -85,16 +110,126 @@ s_on_survey (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
     asp_txn_arg (txn, "%s", comment);
     asp_txn_arg (txn, "%s", on_time_rc == 0? (on_time? "1": "0"): "");
     asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
-    asp_txn_publish (txn, &msg);
+    asp_txn_arg (txn, "%s", env->ticket);
+    //  Not to ourselves: feedback consumes the ticket.closed of staff.
+    asp_txn_publish_others (txn, ASP_SVC_FEEDBACK, &msg);
     asp_txn_set_user (txn, self->m_closed);
     return txn;
+}
+
+//  ticket.closed from intake (staff closed it without a survey).
+static asp_txn_t *
+s_on_closed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    char why [64] = "";
+    if (!*env->ticket || asp_mp_get_str (env->body, "reason", why, sizeof why) < 0) {
+        snprintf (reason, len, "ticket.closed needs a ticket id and an optional reason string");
+        return NULL;
+    }
+    asp_txn_t *txn = s_txn (self->closed, env);
+    asp_txn_arg (txn, "%s", env->ticket);
+    asp_txn_arg (txn, "%s", *why? why: "staff");
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    return txn;
+}
+
+//  ticket.redispatched: a new work order generation.
+static asp_txn_t *
+s_on_redispatched (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    char wo [ASP_CHILD_ID_MAX] = "", ticket [ASP_ID_MAX];
+    bool repeat = false;
+    if (asp_mp_get_str (env->body, "wo_id", wo, sizeof wo) || asp_wo_ticket (wo, ticket, sizeof ticket)
+    ||  !streq (ticket, env->ticket) || asp_mp_get_bool (env->body, "repeat_repair", &repeat) < 0) {
+        snprintf (reason, len, "ticket.redispatched needs the ticket's new wo_id and an optional "
+                               "repeat_repair bool");
+        return NULL;
+    }
+    asp_txn_t *txn = s_txn (self->redispatched, env);
+    asp_txn_arg (txn, "%s", wo);
+    asp_txn_arg (txn, "%s", repeat? "1": "0");
+    asp_txn_arg (txn, "%s", env->ticket);
+    return txn;
+}
+
+//  --------------------------------------------------------------------------
+//  Automatic close: tickets whose survey was not answered ASP_SURVEY_CLOSE_S
+//  after the return visit was scheduled. One zloop timer reads the due
+//  planned closes of every shard in one pipeline; each close is a guarded
+//  step (autoclose.lua) that publishes ticket.closed (reason no_survey)
+//  once, whatever restarts or ticks race for it.
+
+static asp_txn_t *
+s_autoclose_txn (feedback_visits_t *self, unsigned shard, const char *member, int64_t now)
+{
+    char ticket [ASP_ID_MAX];
+    const char *bar = strchr (member, '|');
+    size_t n = bar? (size_t) (bar - member): 0;
+    if (!bar || n == 0 || n >= sizeof ticket)
+        return NULL;
+    memcpy (ticket, member, n);
+    ticket [n] = 0;
+    if (asp_shard_of (ticket) != shard)
+        return NULL;
+    asp_txn_t *txn = s_ticket_txn (self->autoclose, ticket);
+    asp_txn_arg (txn, "%s", member);
+    asp_txn_arg (txn, "%lld", (long long) now);
+    asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CLOSED, ticket, NULL);
+    asp_mpmap_str (msg->body, "reason", "no_survey");
+    asp_mpmap_str (msg->body, "wo_id", bar + 1);
+    asp_txn_publish_others (txn, ASP_SVC_FEEDBACK, &msg);
+    return txn;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    asp_rds_t *rds = asp_svc_rds (self->svc);
+    if (!asp_rds_ready (rds))
+        return 0;
+    int64_t now = asp_now_ms ();
+    char until [24], limit [8];
+    snprintf (until, sizeof until, "%lld", (long long) now);
+    snprintf (limit, sizeof limit, "%d", S_CLOSE_BATCH);
+    const char *argv [] = { "ZRANGEBYSCORE", FEEDBACK_KEY_CLOSE_DUE, "-inf", until, "LIMIT", "0", limit };
+    redisReply *replies [ASP_SHARDS];
+    asp_rds_each_shard (rds, 7, argv, replies);
+    asp_txn_t *txns [ASP_SHARDS * S_CLOSE_BATCH];
+    size_t count = 0;
+    for (unsigned s = 0; s < ASP_SHARDS; s++) {
+        redisReply *r = replies [s];
+        for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            asp_txn_t *txn = s_autoclose_txn (self, s, r->element [i]->str, now);
+            if (txn)
+                txns [count++] = txn;
+            else
+                asp_log_error ("feedback: malformed planned close '%.80s' left alone", r->element [i]->str);
+        }
+        if (r)
+            freeReplyObject (r);
+    }
+    if (count)
+        asp_svc_commit (self->svc, txns, count);
+    for (size_t i = 0; i < count; i++) {
+        if (asp_txn_outcome (txns [i]) == ASP_TXN_OK)
+            asp_counter_inc (self->m_autoclosed);
+        asp_txn_destroy (&txns [i]);
+    }
+    return 0;
 }
 
 static void
 s_count (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
 {
     (void) svc; (void) env; (void) arg;
-    if (asp_txn_outcome (txn) == ASP_TXN_OK)
+    //  Only what published its event: a not_fixed completion schedules no visit.
+    if (asp_txn_outcome (txn) == ASP_TXN_OK && asp_txn_emitted (txn))
         asp_counter_inc ((asp_counter_t *) asp_txn_user (txn));
 }
 
@@ -103,14 +238,25 @@ feedback_visits_new (asp_svc_t *svc)
 {
     feedback_visits_t *self = (feedback_visits_t *) calloc (1, sizeof *self);
     assert (self);
-    self->completed = asp_svc_script (svc, "feedback_completed", asp_lua_completed);
-    self->survey = asp_svc_script (svc, "feedback_survey", asp_lua_survey);
+    self->svc = svc;
+    self->completed = asp_svc_script_lib (svc, "feedback_completed", asp_lua_common, asp_lua_completed);
+    self->survey = asp_svc_script_lib (svc, "feedback_survey", asp_lua_common, asp_lua_survey);
+    self->closed = asp_svc_script_lib (svc, "feedback_closed", asp_lua_common, asp_lua_closed);
+    self->redispatched = asp_svc_script_lib (svc, "feedback_redispatched", asp_lua_common, asp_lua_redispatched);
+    self->autoclose = asp_svc_script_lib (svc, "feedback_autoclose", asp_lua_common, asp_lua_autoclose);
     self->visit_ms = 1000 * asp_cfg_int ("ASP_SLA_RETURN_VISIT_S", 86400, 1, 365 * 86400);
+    self->close_ms = 1000 * asp_cfg_int ("ASP_SURVEY_CLOSE_S", 7 * 86400, 1, 365 * 86400);
     asp_metrics_t *m = asp_svc_metrics (svc);
     self->m_scheduled = asp_metrics_counter (m, "visits_scheduled_total", "Return visits scheduled.");
     self->m_closed = asp_metrics_counter (m, "tickets_closed_total", "Tickets closed after a survey.");
+    self->m_autoclosed = asp_metrics_counter (m, "tickets_autoclosed_total",
+                                              "Tickets closed because their survey was not answered in time.");
     asp_svc_on (svc, ASP_EV_WO_COMPLETED, s_on_completed, s_count, self);
     asp_svc_on (svc, ASP_EV_SURVEY_SUBMITTED, s_on_survey, s_count, self);
+    asp_svc_on (svc, ASP_EV_TICKET_CLOSED, s_on_closed, NULL, self);
+    asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_on_redispatched, NULL, self);
+    self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) asp_cfg_int ("ASP_FEEDBACK_TICK_MS", 1000, 10, 60000),
+                                  0, s_on_tick, self);
     return self;
 }
 
@@ -197,6 +343,31 @@ s_test_deliver (asp_probe_t *probe, const char *type, const char *ticket, const 
         asp_msg_destroy (&msg);
 }
 
+//  workorder.completed of wo for ticket, by partner, with result.
+static void
+s_test_completed (asp_probe_t *probe, const char *ticket, const char *wo, const char *partner,
+                  const char *result)
+{
+    asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, ticket, NULL);
+    asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_mpmap_str (msg->body, "wo_id", wo);
+    asp_mpmap_str (msg->body, "result", result);
+    asp_probe_send_msg (probe, msg);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    asp_msg_destroy (&msg);
+}
+
+static bool
+s_test_is (asp_probe_t *probe, const char *ticket, const char *field, const char *want)
+{
+    char *value = s_test_field (probe, ticket, field);
+    bool same = streq (value, want);
+    if (!same)
+        fprintf (stderr, "feedback_visits_test: %s %s is %s, not %s\n", ticket, field, value, want);
+    free (value);
+    return same;
+}
+
 void
 feedback_visits_test (void)
 {
@@ -255,6 +426,33 @@ feedback_visits_test (void)
     char *state = s_test_field (probe, "TC", "state");
     assert (streq (state, "-"));
     free (state);
+
+    //  Generations: a not_fixed completion schedules no visit; the
+    //  re-dispatch starts the record over (a reopen would count a repeat
+    //  repair); a late completion of the old work order changes nothing;
+    //  the new one's schedules the visit and plans the automatic close.
+    s_test_completed (probe, "TD", "WTD", "PD", "not_fixed");
+    assert (s_test_is (probe, "TD", "state", "not_fixed") && s_test_is (probe, "TD", "visit_id", "VTD"));
+    asp_msg_t *again_rd = asp_msg_new (ASP_EV_TICKET_REDISPATCHED, "TD", NULL);
+    asp_mpmap_str (again_rd->body, "wo_id", "WTD.2");
+    asp_mpmap_bool (again_rd->body, "repeat_repair", true);
+    asp_probe_send_msg (probe, again_rd);
+    assert (asp_probe_expect (probe, "ACK", again_rd->id, 5000));
+    asp_msg_destroy (&again_rd);
+    assert (s_test_is (probe, "TD", "state", "-") && s_test_is (probe, "TD", "wo_id", "WTD.2"));
+    s_test_completed (probe, "TD", "WTD", "PD", "fixed");
+    assert (s_test_is (probe, "TD", "state", "-") && s_test_is (probe, "TD", "partner_id", "-"));
+    s_test_completed (probe, "TD", "WTD.2", "PE", "fixed");
+    assert (s_test_is (probe, "TD", "state", "visit_scheduled") && s_test_is (probe, "TD", "visit_id", "VTD.2"));
+    char key [ASP_KEY_MAX];
+    asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_PARTNERS);
+    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s PD:repeats", key);
+    assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "1"));
+    freeReplyObject (r);
+    asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_CLOSE_DUE);
+    r = asp_rds_cmd (asp_probe_rds (probe), "ZSCORE %s TD|WTD.2", key);
+    assert (r && r->type == REDIS_REPLY_STRING);
+    freeReplyObject (r);
 
     asp_probe_stop (probe);
     asp_svc_destroy (&svc);

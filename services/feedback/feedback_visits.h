@@ -4,7 +4,15 @@
     ASP_SLA_RETURN_VISIT_S, which sla-timer watches) and publishes
     visit.scheduled; notification then asks the customer. survey.submitted
     (from intake's API) records the answer, adds it to the partner's score
-    record and publishes ticket.closed. Either may arrive first after a
+    record and publishes ticket.closed. A survey still unanswered
+    ASP_SURVEY_CLOSE_S after the visit was scheduled closes the ticket
+    (ticket.closed, reason no_survey): feedback owns closure and the visit,
+    so the timer is here, beside the state it guards (sla-timer's
+    return_visit clock measures the promise, a different thing). A
+    not_fixed completion schedules no visit (the ticket waits for staff to
+    re-dispatch it); ticket.redispatched starts the record over for the
+    new work order, and a reopen counts a repeat repair; staff's
+    ticket.closed drops the planned close. Either may arrive first after a
     restart; the scripts make both orders end in the same state (the
     ticket's record and the partner's counts).
 
@@ -12,15 +20,19 @@
       fb:<ticket>       hash: the ticket's visit, survey and who did the work
       fb:partners       hash: per-partner counts of the shard's tickets,
                         fields "<partner>:completed", ":surveys",
-                        ":score_sum", ":resolved"; a partner's score is the
-                        sum over the ASP_SHARDS hashes
-                        (feedback_partner_score)                           */
+                        ":score_sum", ":resolved", ":repeats" (reopened
+                        for the same fault: repeat repairs); a partner's
+                        score is the sum over the ASP_SHARDS hashes
+                        (feedback_partner_score)
+      fb:close_due      sorted set: "<ticket>|<wo_id>" scored by when the
+                        ticket closes if its survey is still unanswered     */
 #ifndef FEEDBACK_VISITS_H
 #define FEEDBACK_VISITS_H
 #include "asp_svc.h"
 
 #define FEEDBACK_KEY_TICKET    "fb:%s"
 #define FEEDBACK_KEY_PARTNERS  "fb:partners"
+#define FEEDBACK_KEY_CLOSE_DUE "fb:close_due"
 
 //  A partner's counts, summed over every shard.
 typedef struct {

@@ -1,12 +1,15 @@
 -- Applies an event from another service to a ticket: timeline entry, status
 -- (which only moves forward: events may arrive out of order after restarts)
--- and extra fields. An installation's completion also makes its partner
--- and technician the unit's installer of record (the unit lives in the
--- ticket's shard: one atomic step).
+-- and extra fields. An event about another work order than the ticket's
+-- current one (an earlier generation's, late) only adds to the timeline.
+-- An installation's completion also makes its partner and technician the
+-- unit's installer of record (the unit lives in the ticket's shard: one
+-- atomic step).
 -- K[1..TK] the ticket's keys (ticket.lua), K[TK+1] u:<serial> (only when
 --   install.unit)
 -- A[1] map: rank (of the status this event implies, 0: none), status,
---   entry (timeline JSON), now (ms), fields (field, value, ... to set),
+--   entry (timeline JSON), now (ms), wo_id (the event's work order, '' when
+--   it names none), fields (field, value, ... to set),
 --   install (true only for a completion with result installed; then:
 --   serial as the caller read it, unit (true: its key is K[TK+1]),
 --   partner, technician, date_ms)
@@ -19,8 +22,11 @@ if a.install and a.serial ~= (redis.call('HGET', K[1], 'serial') or '') then
 end
 if seen() then return dup() end
 timeline(a.entry, a.now)
-local current = tonumber(redis.call('HGET', K[1], 'rank') or '0')
-if a.rank > current then set_status(a.status, a.rank) end
+if a.wo_id ~= '' and a.wo_id ~= current_wo() then return ok() end
+if a.rank > rank() then
+  set_status(a.status, a.rank)
+  if a.status == 'closed' then redis.call('HSET', K[1], 'closed_ms', a.now) end
+end
 if #a.fields > 0 then redis.call('HSET', K[1], unpack(a.fields)) end
 if a.install and a.unit and redis.call('EXISTS', K[TK + 1]) == 1 then
   redis.call('HSET', K[TK + 1], 'installer_partner', a.partner, 'installer_technician', a.technician,

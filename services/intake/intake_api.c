@@ -1,6 +1,7 @@
 /*  intake_api: assembles the HTTP API: the shared state, the scripts and
     the route table that says who may call what (docs/http-api.md, Roles). */
 #include "intake_api.h"
+#include "intake_actions.h"
 #include "asp_config.h"
 #include "intake_archive_routes.h"
 #include "intake_http.h"
@@ -18,6 +19,12 @@ extern const char asp_lua_arc_phone [];
 extern const char asp_lua_arc_cust [];
 extern const char asp_lua_arc_unit [];
 extern const char asp_lua_arc_merge [];
+extern const char asp_lua_note [];
+extern const char asp_lua_wait [];
+extern const char asp_lua_update [];
+extern const char asp_lua_cancel [];
+extern const char asp_lua_close [];
+extern const char asp_lua_redispatch [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -32,11 +39,17 @@ static const struct {
     [INTAKE_SCRIPT_ARC_CUST] = { "intake_arc_cust", asp_lua_arc_cust },
     [INTAKE_SCRIPT_ARC_UNIT] = { "intake_arc_unit", asp_lua_arc_unit },
     [INTAKE_SCRIPT_ARC_MERGE] = { "intake_arc_merge", asp_lua_arc_merge },
+    [INTAKE_SCRIPT_NOTE] = { "intake_note", asp_lua_note },
+    [INTAKE_SCRIPT_WAIT] = { "intake_wait", asp_lua_wait },
+    [INTAKE_SCRIPT_UPDATE] = { "intake_update", asp_lua_update },
+    [INTAKE_SCRIPT_CANCEL] = { "intake_cancel", asp_lua_cancel },
+    [INTAKE_SCRIPT_CLOSE] = { "intake_close", asp_lua_close },
+    [INTAKE_SCRIPT_REDISPATCH] = { "intake_redispatch", asp_lua_redispatch },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
 #define CUSTOMER R (CUSTOMER)
-#define MERGERS (R (SUPERVISOR) | R (ADMIN))
+#define LEADS (R (SUPERVISOR) | R (ADMIN))
 
 //  Who may do what. Agents and supervisors serve customers; ops watch;
 //  systems integrate (order management, logistics, the survey channel);
@@ -55,11 +68,25 @@ static const intake_route_t s_routes [] = {
     { "POST", "/v1/customers", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_customers_create },
     { "GET",  "/v1/customers/{id}", INTAKE_READERS, "read the archive", intake_customers_get },
     { "PATCH", "/v1/customers/{id}", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_customers_patch },
-    { "POST", "/v1/customers/{id}/merge", MERGERS, "merge customers", intake_customers_merge },
+    { "POST", "/v1/customers/{id}/merge", LEADS, "merge customers", intake_customers_merge },
     { "POST", "/v1/units", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_units_create },
     { "GET",  "/v1/units/{serial}", INTAKE_READERS, "read the archive", intake_units_get },
     { "PATCH", "/v1/units/{serial}", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_units_patch },
     { "GET",  "/v1/lookup", INTAKE_READERS, "read the archive", intake_lookup },
+    //  Staff actions (intake_actions). Any agent may note, park and resume
+    //  a ticket and reopen one (whoever takes the customer's call back);
+    //  cancel, close and re-dispatch are the owner's (an agent's own
+    //  tickets; the script checks) or a lead's; priority, tier and the
+    //  owner are the leads'.
+    { "POST", "/v1/tickets/{id}/notes", INTAKE_STAFF, "add notes", intake_actions_note },
+    { "POST", "/v1/tickets/{id}/waiting", INTAKE_STAFF, "park tickets", intake_actions_waiting },
+    { "POST", "/v1/tickets/{id}/resume", INTAKE_STAFF, "resume tickets", intake_actions_resume },
+    { "PATCH", "/v1/tickets/{id}", LEADS, "change priority or tier", intake_actions_update },
+    { "POST", "/v1/tickets/{id}/owner", LEADS, "reassign tickets", intake_actions_owner },
+    { "POST", "/v1/tickets/{id}/cancel", INTAKE_STAFF, "cancel tickets", intake_actions_cancel },
+    { "POST", "/v1/tickets/{id}/close", INTAKE_STAFF, "close tickets", intake_actions_close },
+    { "POST", "/v1/tickets/{id}/reopen", INTAKE_STAFF, "reopen tickets", intake_actions_reopen },
+    { "POST", "/v1/tickets/{id}/redispatch", INTAKE_STAFF, "re-dispatch tickets", intake_actions_redispatch },
 };
 
 static double
@@ -89,6 +116,7 @@ intake_api_new (asp_svc_t *svc)
     self->outbox = asp_outbox_remote_new (asp_svc_outbox (svc));
     self->idem_ttl_s = asp_cfg_int ("ASP_IDEMPOTENCY_TTL_S", 86400, 60, 30 * 86400);
     self->search_scan_max = asp_cfg_int ("ASP_SEARCH_SCAN_MAX", 2000, 10, 1000000);
+    intake_actions_init (self);
     asp_metrics_t *m = asp_svc_metrics (svc);
     self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");
     self->created = asp_metrics_counter (m, "tickets_created_total", "Tickets created.");

@@ -52,8 +52,10 @@ s_install (asp_svc_t *svc, const asp_envelope_t *env, asp_mpmap_t *a, char *seri
     return unit? serial: "";
 }
 
-//  Fields an event may set on the ticket record, copied when present.
-static const char *s_copied [] = { "partner_id", "wo_id", "score", NULL };
+//  Fields an event may set on the ticket record, copied when present and
+//  the event is about the ticket's current work order (event.lua).
+static const char *s_copied [] = { "partner_id", "wo_id", "score", "result", NULL };
+#define S_COPIED_MAX 4
 
 static asp_txn_t *
 s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
@@ -74,9 +76,16 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     char now [24];
     snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
     asp_mpmap_str (a, "now", now);
+    char wo_id [ASP_CHILD_ID_MAX] = "";
+    if (asp_mp_get_str (env->body, "wo_id", wo_id, sizeof wo_id) < 0) {
+        snprintf (reason, reason_len, "field wo_id must be a work order id");
+        asp_mpmap_destroy (&a);
+        return NULL;
+    }
+    asp_mpmap_str (a, "wo_id", wo_id);
     //  field, value, field, value...
-    char values [6][128];
-    const char *fields [8];
+    char values [2 * S_COPIED_MAX][128];
+    const char *fields [2 * S_COPIED_MAX + 2];
     size_t nfields = 0;
     for (int i = 0; s_copied [i]; i++) {
         const msgpack_object *v = asp_mp_get (env->body, s_copied [i]);

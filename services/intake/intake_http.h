@@ -38,6 +38,12 @@ typedef enum {
     INTAKE_SCRIPT_ARC_CUST,
     INTAKE_SCRIPT_ARC_UNIT,
     INTAKE_SCRIPT_ARC_MERGE,
+    INTAKE_SCRIPT_NOTE,             //  the staff actions (intake_actions)
+    INTAKE_SCRIPT_WAIT,
+    INTAKE_SCRIPT_UPDATE,
+    INTAKE_SCRIPT_CANCEL,
+    INTAKE_SCRIPT_CLOSE,
+    INTAKE_SCRIPT_REDISPATCH,
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 
@@ -51,6 +57,7 @@ struct intake_api_t {
     intake_limit_t *limit;          //  requests per caller (429 beyond)
     int64_t idem_ttl_s;
     int64_t search_scan_max;        //  records a list/search may examine
+    int64_t reopen_window_ms;       //  ASP_REOPEN_DAYS
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
 };

@@ -381,8 +381,11 @@ intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http
         if (strcmp (k, "serial") == 0 || strcmp (k, "model") == 0 || strcmp (k, "category") == 0)
             cJSON_AddStringToObject (prod, k, v);
         else
-        if (strcmp (k, "priority") == 0 || strcmp (k, "created_ms") == 0
-        ||  strcmp (k, "updated_ms") == 0 || strcmp (k, "score") == 0)
+        if (strcmp (k, "waiting") == 0)
+            cJSON_AddBoolToObject (out, k, strcmp (v, "1") == 0);
+        else
+        if (strcmp (k, "priority") == 0 || strcmp (k, "score") == 0 || strcmp (k, "gen") == 0
+        ||  strcmp (k, "repeat_repairs") == 0 || (strlen (k) > 3 && strcmp (k + strlen (k) - 3, "_ms") == 0))
             cJSON_AddNumberToObject (out, k, strtod (v, NULL));
         else
             cJSON_AddStringToObject (out, k, v);

@@ -4,6 +4,7 @@
 #include "asp_log.h"
 #include "asp_selftest.h"
 #include "asp_svc.h"
+#include "intake_actions.h"
 #include "intake_api.h"
 #include "intake_archive.h"
 #include "intake_archive_routes.h"
@@ -31,6 +32,7 @@ main (int argc, char *argv [])
             { "api", intake_api_test, 0 },
             { "archive", intake_archive_test, ASP_SELFTEST_REDIS },
             { "archive_routes", intake_archive_routes_test, 0 },
+            { "actions", intake_actions_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }

@@ -57,3 +57,34 @@ local function timeline (entry, now)
   redis.call('RPUSH', K[2], entry)
   redis.call('HSET', K[1], 'updated_ms', now)
 end
+
+-- The ticket's current work order: events about any other (an earlier
+-- generation's, arriving late) must not move the ticket. A ticket that
+-- was never re-dispatched has the first one, W<ticket id>.
+local function current_wo()
+  return redis.call('HGET', K[1], 'wo_id') or ('W' .. redis.call('HGET', K[1], 'id'))
+end
+
+-- The guards every staff action (a.: owner_is, gen) starts with: the
+-- ticket exists; an agent acts only on a ticket they own (owner_is, ''
+-- for anyone); nobody started another work order generation since the
+-- handler read the ticket (gen). Returns a refusal reason, or nil.
+local function staff_guard(a)
+  if redis.call('EXISTS', K[1]) == 0 then return 'unknown_ticket' end
+  if a.owner_is ~= '' and redis.call('HGET', K[1], 'owner') ~= a.owner_is then return 'not_owner' end
+  if (redis.call('HGET', K[1], 'gen') or '1') ~= a.gen then return 'ticket_changed' end
+  return nil
+end
+
+-- 'already_closed' / 'already_cancelled' for a ticket in a terminal
+-- status, else nil.
+local function terminal_reason()
+  local st = redis.call('HGET', K[1], 'status')
+  if TERMINAL[st] then return 'already_' .. st end
+  return nil
+end
+
+-- The ticket's rank (its asp_status_t).
+local function rank()
+  return tonumber(redis.call('HGET', K[1], 'rank') or '0')
+end

@@ -45,6 +45,10 @@ static const s_event_t s_events [] = {
         { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
     { ASP_EV_TICKET_CLOSED, "closed", "customer", {
         { "reason", F_STR, false, 256 }, { "score", F_INT, false, 0 } } },
+    { ASP_EV_TICKET_CANCELLED, "cancelled", "customer", {
+        { "reason", F_STR, true, 512 }, { "wo_id", F_STR, false, ASP_CHILD_ID_MAX - 1 } } },
+    { ASP_EV_TICKET_REDISPATCHED, "redispatched", "customer", {
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "cause", F_STR, false, 64 } } },
     { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
     { ASP_EV_SLA_BREACHED, "sla_breached", "staff", {
@@ -280,7 +284,7 @@ notify_events_test (void)
     //  Every event routed to notification has an entry, every entry words.
     const char *routed [] = { ASP_EV_TICKET_CREATED, ASP_EV_WO_ASSIGNED, ASP_EV_WO_PROGRESS,
         ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED, ASP_EV_SLA_WARNING,
-        ASP_EV_SLA_BREACHED };
+        ASP_EV_SLA_BREACHED, ASP_EV_TICKET_CANCELLED, ASP_EV_TICKET_REDISPATCHED };
     for (size_t i = 0; i < sizeof routed / sizeof routed [0]; i++) {
         assert (asp_event_subscribers (routed [i]) & ASP_BIT (ASP_SVC_NOTIFICATION));
         assert (s_lookup (routed [i]));

@@ -66,6 +66,12 @@ static const s_phrase_t s_phrases [] = {
     { "closed", {
         "您的服务单 {ticket} 已关闭，感谢您的支持。",
         "Your service ticket {ticket} has been closed. Thank you for choosing us." } },
+    { "cancelled", {
+        "您的服务单 {ticket} 已取消：{reason}。如有需要，欢迎随时再次联系我们。",
+        "Your service ticket {ticket} has been cancelled: {reason}. Contact us again whenever you need." } },
+    { "redispatched", {
+        "您的服务单 {ticket} 已重新派单，我们将尽快安排工程师再次上门。",
+        "Your service ticket {ticket} has been dispatched again; we will arrange another visit shortly." } },
     { "sla_warning", {
         "【预警】服务单 {ticket} 的{clock}时限将于 {due} 到期。",
         "[Warning] The {clock} deadline of ticket {ticket} is due at {due}." } },
@@ -115,7 +121,7 @@ typedef struct {
     bool set;
 } s_var_t;
 
-enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_COUNT };
+enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_REASON, V_COUNT };
 
 static void
 s_var_str (s_var_t *v, const msgpack_object *body, const char *field)
@@ -199,7 +205,7 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     if (lang >= NOTIFY_LANG_COUNT)
         return NULL;
     static const char *names [V_COUNT] = {
-        "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due"
+        "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason"
     };
     s_var_t *vars = (s_var_t *) calloc (V_COUNT, sizeof (s_var_t));
     assert (vars);
@@ -214,6 +220,7 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     s_var_str (&vars [V_CLOCK], body, "clock");
     s_var_time (&vars [V_APPOINTMENT], body, "appointment_ms");
     s_var_time (&vars [V_DUE], body, "due_ms");
+    s_var_str (&vars [V_REASON], body, "reason");
     //  The clock's name in the reader's language (the raw value if new).
     char key [64];
     snprintf (key, sizeof key, "clock.%.48s", vars [V_CLOCK].value);

@@ -214,7 +214,7 @@ s_sync (rt_server_t *self, const char *wo_id, const rt_view_t *view)
     rt_order_t *order = rt_orders_lookup (self->orders, wo_id);
     if (!order)
         return NULL;
-    if (!view->found || view->state == ASP_WO_COMPLETED) {
+    if (!view->found || view->state == ASP_WO_COMPLETED || view->state == ASP_WO_CANCELLED) {
         rt_orders_remove (self->orders, order);
         self->dispatch_due = true;              //  credit freed
         return NULL;
@@ -803,6 +803,21 @@ s_prepare_ticket (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_
     return rt_store_create (self->store, wo_id, env->ticket, env->trace, &ticket, env->id);
 }
 
+//  A new pending work order, committed, joins the mirror.
+static void
+s_add_order (rt_server_t *self, const asp_envelope_t *env, const char *wo_id, const rt_ticket_t *t)
+{
+    rt_order_t *order = rt_order_new (wo_id, env->ticket, env->trace, t->kind, t->tier, t->category,
+                                      t->region, t->summary, t->priority);
+    if (rt_orders_insert (self->orders, &order)) {
+        asp_counter_inc (self->m_created);
+        asp_log_kv (ASP_LOG_INFO, "work order created", "wo_id", wo_id, "category", t->category,
+                    "region", t->region, NULL);
+    }
+    self->dispatch_due = true;
+    s_kick (self);
+}
+
 static void
 s_committed_ticket (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
 {
@@ -810,18 +825,105 @@ s_committed_ticket (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, v
     rt_server_t *self = (rt_server_t *) arg;
     char wo_id [RT_WO_ID_MAX], err [200];
     rt_ticket_t t;
-    if (asp_txn_outcome (txn) != ASP_TXN_OK || !s_ticket_wo_id (env, wo_id, sizeof wo_id)
-    ||  rt_ticket_parse (env->body, &t, err, sizeof err))
-        return;
-    rt_order_t *order = rt_order_new (wo_id, env->ticket, env->trace, t.kind, t.tier, t.category,
-                                      t.region, t.summary, t.priority);
-    if (rt_orders_insert (self->orders, &order)) {
-        asp_counter_inc (self->m_created);
-        asp_log_kv (ASP_LOG_INFO, "work order created", "wo_id", wo_id, "category", t.category,
-                    "region", t.region, NULL);
+    if (asp_txn_outcome (txn) == ASP_TXN_OK && s_ticket_wo_id (env, wo_id, sizeof wo_id)
+    &&  rt_ticket_parse (env->body, &t, err, sizeof err) == 0)
+        s_add_order (self, env, wo_id, &t);
+}
+
+//  --------------------------------------------------------------------------
+//  ticket.cancelled and ticket.redispatched: the work order is withdrawn
+
+//  The body's work order id field of this ticket into wo_id; false (and
+//  a reason) when absent or another ticket's.
+static bool
+s_body_wo_id (const asp_envelope_t *env, const char *field, char *wo_id, size_t len,
+              char *reason, size_t reason_len)
+{
+    char ticket [ASP_ID_MAX];
+    if (asp_mp_get_str (env->body, field, wo_id, len) != 0
+    ||  asp_wo_ticket (wo_id, ticket, sizeof ticket) || !streq (ticket, env->ticket)) {
+        snprintf (reason, reason_len, "%s needs %s, a work order id of ticket %s", env->type, field,
+                  env->ticket);
+        return false;
     }
+    return true;
+}
+
+//  A work order Redis just cancelled leaves the mirror; the partner that
+//  holds it (offered or accepted) is told at once with WITHDRAW
+//  "cancelled". One that is not connected learns it from the ERROR its
+//  next command about it gets.
+static void
+s_withdraw_cancelled (rt_server_t *self, const char *wo_id)
+{
+    rt_order_t *order = rt_orders_lookup (self->orders, wo_id);
+    if (!order)
+        return;
+    rt_partner_t *partner = order->partner;
+    if (partner && rt_partner_live (partner)) {
+        aspw_msg_t *m = aspw_msg_new (ASPW_WITHDRAW);
+        snprintf (m->wo_id, sizeof m->wo_id, "%s", wo_id);
+        snprintf (m->reason, sizeof m->reason, "%s", ASPW_WITHDRAW_CANCELLED);
+        s_send (self, partner->conn->rid, partner->conn->rid_len, &m);
+    }
+    asp_log_kv (ASP_LOG_INFO, "work order cancelled", "wo_id", wo_id,
+                "partner", partner? partner->id: "", NULL);
+    asp_counter_inc (self->m_withdrawn);
+    rt_orders_remove (self->orders, order);
     self->dispatch_due = true;
     s_kick (self);
+}
+
+static asp_txn_t *
+s_prepare_cancel (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char wo_id [RT_WO_ID_MAX];
+    if (!s_body_wo_id (env, "wo_id", wo_id, sizeof wo_id, reason, reason_len))
+        return NULL;
+    return rt_store_cancel (self->store, wo_id, env->id);
+}
+
+static void
+s_committed_cancel (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char wo_id [RT_WO_ID_MAX], err [200];
+    if (asp_txn_outcome (txn) == ASP_TXN_OK
+    &&  s_body_wo_id (env, "wo_id", wo_id, sizeof wo_id, err, sizeof err))
+        s_withdraw_cancelled (self, wo_id);
+}
+
+static asp_txn_t *
+s_prepare_redispatch (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char wo_id [RT_WO_ID_MAX], previous [RT_WO_ID_MAX];
+    rt_ticket_t ticket;
+    if (!s_body_wo_id (env, "wo_id", wo_id, sizeof wo_id, reason, reason_len)
+    ||  !s_body_wo_id (env, "previous_wo_id", previous, sizeof previous, reason, reason_len)
+    ||  rt_ticket_parse (env->body, &ticket, reason, reason_len))
+        return NULL;
+    return rt_store_redispatch (self->store, wo_id, previous, env->ticket, env->trace, &ticket, env->id);
+}
+
+static void
+s_committed_redispatch (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char wo_id [RT_WO_ID_MAX], previous [RT_WO_ID_MAX], err [200];
+    rt_ticket_t t;
+    if (asp_txn_outcome (txn) != ASP_TXN_OK
+    ||  !s_body_wo_id (env, "wo_id", wo_id, sizeof wo_id, err, sizeof err)
+    ||  !s_body_wo_id (env, "previous_wo_id", previous, sizeof previous, err, sizeof err)
+    ||  rt_ticket_parse (env->body, &t, err, sizeof err))
+        return;
+    s_withdraw_cancelled (self, previous);
+    s_add_order (self, env, wo_id, &t);
 }
 
 //  --------------------------------------------------------------------------
@@ -926,6 +1028,8 @@ rt_server_new (asp_svc_t *svc)
     self->deadlines = rt_deadlines_new ();
     s_metrics (self);
     asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_prepare_ticket, s_committed_ticket, self);
+    asp_svc_on (svc, ASP_EV_TICKET_CANCELLED, s_prepare_cancel, s_committed_cancel, self);
+    asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_prepare_redispatch, s_committed_redispatch, self);
 
     //  One timer for every deadline: fine enough for heartbeats and for
     //  offer expiry, cheap whatever the number of offers.

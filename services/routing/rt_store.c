@@ -12,12 +12,15 @@ extern const char asp_lua_wo_accept [];
 extern const char asp_lua_wo_decline [];
 extern const char asp_lua_wo_progress [];
 extern const char asp_lua_wo_complete [];
+extern const char asp_lua_wo_cancel [];
+extern const char asp_lua_wo_redispatch [];
 
 #define RT_LOAD_CHUNK   500
 
 struct rt_store_t {
     asp_rds_t *rds;
-    asp_script_t *create, *offer, *withdraw, *accept, *decline, *progress, *complete;
+    asp_script_t *create, *offer, *withdraw, *accept, *decline, *progress, *complete,
+                 *cancel, *redispatch;
 };
 
 static asp_script_t *
@@ -39,6 +42,8 @@ rt_store_new (asp_rds_t *rds)
     self->decline = s_script (rds, "wo_decline", asp_lua_wo_decline);
     self->progress = s_script (rds, "wo_progress", asp_lua_wo_progress);
     self->complete = s_script (rds, "wo_complete", asp_lua_wo_complete);
+    self->cancel = s_script (rds, "wo_cancel", asp_lua_wo_cancel);
+    self->redispatch = s_script (rds, "wo_redispatch", asp_lua_wo_redispatch);
     return self;
 }
 
@@ -118,17 +123,17 @@ s_txn (asp_script_t *script, const char *wo_id)
 unsigned
 rt_wo_shard (const char *wo_id)
 {
-    assert (*wo_id == 'W');
-    return asp_shard_of (wo_id + 1);
+    char ticket [ASP_ID_MAX];
+    if (asp_wo_ticket (wo_id, ticket, sizeof ticket))
+        ticket [0] = 0;             //  callers pass checked ids; any shard will refuse it
+    return asp_shard_of (ticket);
 }
 
-asp_txn_t *
-rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, const char *trace,
-                 const rt_ticket_t *t, const char *msg_id)
+//  The arguments of a new work order (wo_create.lua, wo_redispatch.lua).
+static void
+s_create_args (asp_txn_t *txn, const char *wo_id, const char *ticket_id, const char *trace,
+               const rt_ticket_t *t)
 {
-    asp_txn_t *txn = s_txn (self->create, wo_id);
-    asp_txn_inbox (txn, msg_id);
-    asp_txn_key (txn, RT_KEY_OPEN);
     char priority [24], now [24];
     snprintf (priority, sizeof priority, "%lld", (long long) t->priority);
     snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
@@ -144,18 +149,53 @@ rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, con
     asp_mpmap_str (a, "summary", t->summary);
     asp_mpmap_str (a, "now", now);
     asp_txn_arg_map (txn, &a);
+}
+
+asp_txn_t *
+rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, const char *trace,
+                 const rt_ticket_t *t, const char *msg_id)
+{
+    asp_txn_t *txn = s_txn (self->create, wo_id);
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, RT_KEY_OPEN);
+    s_create_args (txn, wo_id, ticket_id, trace, t);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_redispatch (rt_store_t *self, const char *wo_id, const char *previous, const char *ticket_id,
+                     const char *trace, const rt_ticket_t *t, const char *msg_id)
+{
+    asp_txn_t *txn = s_txn (self->redispatch, wo_id);
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, RT_KEY_OPEN);
+    asp_txn_key (txn, RT_KEY_WO, previous);
+    s_create_args (txn, wo_id, ticket_id, trace, t);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_cancel (rt_store_t *self, const char *wo_id, const char *msg_id)
+{
+    asp_txn_t *txn = s_txn (self->cancel, wo_id);
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, RT_KEY_OPEN);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
     return txn;
 }
 
 //  --------------------------------------------------------------------------
 //  Work order steps
 
-//  An event about a work order; the ticket id is the wo_id without its "W".
+//  An event about a work order, for its ticket.
 static asp_msg_t *
 s_event (const char *type, const char *wo_id, const rt_order_t *order)
 {
     const char *trace = order && *order->trace? order->trace: NULL;
-    asp_msg_t *msg = asp_msg_new (type, order? order->ticket: wo_id + 1, trace);
+    char ticket [ASP_ID_MAX] = "";
+    if (!order)
+        asp_wo_ticket (wo_id, ticket, sizeof ticket);
+    asp_msg_t *msg = asp_msg_new (type, order? order->ticket: ticket, trace);
     asp_mpmap_str (msg->body, "wo_id", wo_id);
     return msg;
 }
@@ -519,6 +559,49 @@ rt_store_test (void)
     redisReply *r = asp_rds_cmd (rds, "ZSCORE {s%u}:rt:open %s", shard, wo);
     assert (r && r->type == REDIS_REPLY_NIL);
     freeReplyObject (r);
+
+    //  Re-dispatch: generation 2 of the same ticket, in the same shard,
+    //  pending; the completed first one stays completed. Cancelling the
+    //  ticket then cancels generation 2, once; an ACCEPT of it is refused.
+    char wo2 [RT_WO_ID_MAX], mid2 [ASP_ID_MAX], mid3 [ASP_ID_MAX];
+    assert (asp_wo_id (ticket, 2, wo2, sizeof wo2) == 0 && rt_wo_shard (wo2) == shard);
+    asp_id_new (mid2, "m");
+    asp_id_new (mid3, "m");
+    txn = rt_store_redispatch (self, wo2, wo, ticket, "tr", &t, mid2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_PENDING);
+    txn = rt_store_redispatch (self, wo2, wo, ticket, "tr", &t, mid2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    txn = rt_store_command (self, complete, "P3", order);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP && v.state == ASP_WO_COMPLETED);
+    rt_order_t *order2 = rt_order_new (wo2, ticket, "tr", ASP_KIND_REPAIR, ASP_TIER_STANDARD, "heater", "sh", "", 3);
+    txn = rt_store_offer (self, order2, "P1");
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.state == ASP_WO_OFFERED);
+    txn = rt_store_cancel (self, wo2, mid3);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_CANCELLED);
+    txn = rt_store_cancel (self, wo2, mid3);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    aspw_msg_t *accept2 = s_cmd (ASPW_ACCEPT, wo2, "", 1);
+    snprintf (accept2->offer_id, sizeof accept2->offer_id, "%s.1", wo2);
+    txn = rt_store_command (self, accept2, "P1", order2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "offer_expired"));
+    r = asp_rds_cmd (rds, "ZSCORE {s%u}:rt:open %s", shard, wo2);
+    assert (r && r->type == REDIS_REPLY_NIL);
+    freeReplyObject (r);
+    //  A cancel that overtook ticket.created leaves a tombstone: the late
+    //  creation is stale.
+    char wo3 [RT_WO_ID_MAX], mid4 [ASP_ID_MAX];
+    assert (asp_wo_id (ticket, 3, wo3, sizeof wo3) == 0);
+    asp_id_new (mid4, "m");
+    txn = rt_store_cancel (self, wo3, mid4);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.state == ASP_WO_CANCELLED);
+    asp_id_new (mid4, "m");
+    txn = rt_store_create (self, wo3, ticket, "tr", &t, mid4);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_STALE && v.state == ASP_WO_CANCELLED);
+    r = asp_rds_cmd (rds, "DEL {s%u}:rt:wo:%s {s%u}:rt:wo:%s", shard, wo2, shard, wo3);
+    freeReplyObject (r);
+    aspw_msg_destroy (&accept2);
+    rt_order_destroy (&order2);
+
     r = asp_rds_cmd (rds, "DEL {s%u}:rt:wo:%s {s%u}:ob:routing:intake {s%u}:ob:routing:sla "
                           "{s%u}:ob:routing:notification {s%u}:ob:routing:feedback {s%u}:in:routing:%s",
                      shard, wo, shard, shard, shard, shard, shard, mid);

@@ -9,7 +9,8 @@
     scripts make each of them idempotent.
 
     Keys, in the shard of the work order's ticket (asp_keys.h: "{s<n>}:" +
-    name; a wo_id is "W" + its ticket id, so rt_wo_shard needs no lookup):
+    name; a wo_id is "W" + its ticket id [+ "." + generation], asp_wo_id,
+    so rt_wo_shard needs no lookup):
       rt:wo:<wo_id>   hash: one work order (fields in wo_common.lua)
       rt:open         sorted set: the shard's open work orders, scored by
                       creation time so a restart finds the pending ones in
@@ -60,6 +61,16 @@ int rt_ticket_parse (const msgpack_object *body, rt_ticket_t *ticket, char *err,
 //  Creates the pending work order for a ticket, once per message id.
 asp_txn_t *rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id,
                             const char *trace, const rt_ticket_t *ticket, const char *msg_id);
+//  A new work order generation for a re-dispatched ticket, once per
+//  message id: previous (its current work order) is cancelled if still
+//  open, wo_id created pending, in one step.
+asp_txn_t *rt_store_redispatch (rt_store_t *self, const char *wo_id, const char *previous,
+                                const char *ticket_id, const char *trace, const rt_ticket_t *ticket,
+                                const char *msg_id);
+//  Cancels a work order whose ticket was cancelled, once per message id
+//  (a tombstone when it does not exist yet: a late ticket.created does not
+//  revive it).
+asp_txn_t *rt_store_cancel (rt_store_t *self, const char *wo_id, const char *msg_id);
 //  Offers order to partner_id as attempt order->attempt + 1 (workorder.offered).
 asp_txn_t *rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_id);
 //  Withdraws offer attempt from partner_id (workorder.declined, reason).

@@ -22,3 +22,26 @@ local function view()
   local v = redis.call('HMGET', W, 'state', 'partner', 'attempt', 'seq')
   return v[1] or '', v[2] or '', v[3] or '0', v[4] or '0'
 end
+
+-- Creates work order W as pending, from a (wo_id ticket trace kind tier
+-- priority category region summary now) and queues it in open (rt:open).
+local function create_wo(a, open)
+  redis.call('HSET', W, 'wo_id', a.wo_id, 'ticket', a.ticket, 'trace', a.trace, 'kind', a.kind,
+    'tier', a.tier, 'priority', a.priority, 'category', a.category, 'region', a.region,
+    'summary', a.summary, 'state', 'pending', 'partner', '', 'attempt', '0', 'offer_id', '',
+    'seq', '0', 'nprog', '0', 'created_ms', a.now, 'updated_ms', a.now)
+  redis.call('ZADD', open, a.now, a.wo_id)
+end
+
+-- Cancels work order key (its ticket was cancelled or re-dispatched)
+-- unless it is already final; one that does not exist yet gets a
+-- tombstone, so that a late ticket.created never brings it back. Its
+-- partner stays named (for the record) but no offer is current, so an
+-- ACCEPT of it is refused. Kept for the inbox TTL, like a completed one.
+local function cancel_wo(key, open, now)
+  local st = redis.call('HGET', key, 'state')
+  if st == 'completed' or st == 'cancelled' then return end
+  redis.call('HSET', key, 'state', 'cancelled', 'offer_id', '', 'cancelled_ms', now, 'updated_ms', now)
+  redis.call('ZREM', open, redis.call('HGET', key, 'wo_id') or '')
+  if TTL > 0 then redis.call('EXPIRE', key, TTL) end
+end

@@ -7,12 +7,13 @@
 extern const char asp_lua_start [];
 extern const char asp_lua_stop [];
 extern const char asp_lua_fire [];
+extern const char asp_lua_mark [];
 
 #define S_FIRE_BATCH 500
 
 struct sla_clocks_t {
     asp_svc_t *svc;
-    asp_script_t *start, *stop, *fire;
+    asp_script_t *start, *stop, *fire, *mark;
     int64_t response_ms, resolve_standard_ms, resolve_express_ms, return_visit_ms;
     int64_t warn_pct;
     int64_t rescan_ms;
@@ -121,10 +122,29 @@ s_on_stop (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, 
         return NULL;
     static const char *assigned [] = { "response", NULL };
     static const char *completed [] = { "resolution", NULL };
+    static const char *redispatched [] = { "return_visit", NULL };
+    //  Closed or cancelled: every clock.
     static const char *closed [] = { "response", "resolution", "return_visit", NULL };
     const char **clocks = strcmp (env->type, ASP_EV_WO_ASSIGNED) == 0? assigned:
-                          strcmp (env->type, ASP_EV_WO_COMPLETED) == 0? completed: closed;
+                          strcmp (env->type, ASP_EV_WO_COMPLETED) == 0? completed:
+                          strcmp (env->type, ASP_EV_TICKET_REDISPATCHED) == 0? redispatched: closed;
     return s_stop_txn (self, env, clocks);
+}
+
+//  ticket.waiting / ticket.resumed: the flag the pausing policy will read.
+static asp_txn_t *
+s_on_waiting (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    sla_clocks_t *self = (sla_clocks_t *) arg;
+    if (!s_need_ticket (env, reason, len))
+        return NULL;
+    asp_txn_t *txn = s_txn (self->mark, env->ticket);
+    asp_txn_inbox (txn, env->id);
+    asp_txn_arg (txn, "%s", env->ticket);
+    asp_txn_arg (txn, "%s", strcmp (env->type, ASP_EV_TICKET_WAITING) == 0? "1": "0");
+    asp_txn_arg (txn, "%lld", (long long) env->time_ms);
+    return txn;
 }
 
 int
@@ -262,6 +282,7 @@ sla_clocks_new (asp_svc_t *svc)
     self->start = asp_svc_script (svc, "sla_start", asp_lua_start);
     self->stop = asp_svc_script (svc, "sla_stop", asp_lua_stop);
     self->fire = asp_svc_script (svc, "sla_fire", asp_lua_fire);
+    self->mark = asp_svc_script (svc, "sla_mark", asp_lua_mark);
     self->response_ms = 1000 * asp_cfg_int ("ASP_SLA_RESPONSE_S", 7200, 1, 365 * 86400);
     self->resolve_standard_ms = 1000 * asp_cfg_int ("ASP_SLA_RESOLVE_STANDARD_S", 86400, 1, 365 * 86400);
     self->resolve_express_ms = 1000 * asp_cfg_int ("ASP_SLA_RESOLVE_EXPRESS_S", 21600, 1, 365 * 86400);
@@ -277,6 +298,10 @@ sla_clocks_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_WO_ASSIGNED, s_on_stop, NULL, self);
     asp_svc_on (svc, ASP_EV_WO_COMPLETED, s_on_stop, NULL, self);
     asp_svc_on (svc, ASP_EV_TICKET_CLOSED, s_on_stop, NULL, self);
+    asp_svc_on (svc, ASP_EV_TICKET_CANCELLED, s_on_stop, NULL, self);
+    asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_on_stop, NULL, self);
+    asp_svc_on (svc, ASP_EV_TICKET_WAITING, s_on_waiting, NULL, self);
+    asp_svc_on (svc, ASP_EV_TICKET_RESUMED, s_on_waiting, NULL, self);
     self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) asp_cfg_int ("ASP_SLA_TICK_MS", 100, 5, 60000),
                                   0, s_on_tick, self);
     return self;

@@ -15,7 +15,10 @@
       sla:due           sorted set: timers "ticket|clock|phase|due_ms" of
                         the shard's tickets, scored by when they fire
       sla:t:<ticket>    hash: each clock's state (running, stopped,
-                        breached), <clock>:due, <clock>:fired_<phase>
+                        breached), <clock>:due, <clock>:fired_<phase>;
+                        waiting ('1' while the ticket waits for the
+                        customer, ticket.waiting / ticket.resumed) and
+                        waiting_ms, for the pausing policy (not yet used)
     A tick reads the earliest timers of all ASP_SHARDS due sets in one
     pipeline.                                                               */
 #ifndef SLA_CLOCKS_H

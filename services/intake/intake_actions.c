@@ -1,0 +1,529 @@
+/*  The staff operations on a ticket (intake_actions.h).   */
+#include "intake_actions.h"
+#include "asp_config.h"
+#include "intake_ticket.h"
+#include <assert.h>
+#include <string.h>
+
+//  One action in progress: the request, the ticket as read, the script's
+//  arguments and the txn.
+typedef struct {
+    intake_api_t *api;
+    const intake_call_t *call;
+    asp_http_res_t *res;
+    const char *id;                 //  the ticket
+    cJSON *body;
+    redisReply *ticket;             //  HGETALL of the ticket
+    asp_mpmap_t *args;
+    asp_txn_t *txn;
+    int64_t now;
+} s_act_t;
+
+//  What each refusal of the scripts answers. %s is the ticket id.
+static const struct {
+    const char *code;
+    int status;
+    const char *message;
+} s_refusals [] = {
+    { "unknown_ticket",       404, "no ticket %s" },
+    { "not_owner",            403, "ticket %s is owned by another agent: its owner, a supervisor or an admin may do this" },
+    { "ticket_changed",       409, "ticket %s changed meanwhile (a new work order was started): read it and retry" },
+    { "already_closed",       409, "ticket %s is closed: reopen it first" },
+    { "already_cancelled",    409, "ticket %s is cancelled" },
+    { "already_waiting",      409, "ticket %s is already waiting for the customer" },
+    { "not_waiting",          409, "ticket %s is not waiting for the customer" },
+    { "too_late_to_change",   409, "the work of ticket %s is done: its priority and tier no longer change" },
+    { "not_cancellable",      409, "the work of ticket %s is done: close it instead of cancelling it" },
+    { "not_completed",        409, "the work of ticket %s is not done yet: cancel it or wait for completion" },
+    { "not_reopenable",       409, "only a closed ticket can be reopened; ticket %s is not closed" },
+    { "reopen_window_passed", 409, "ticket %s was closed longer ago than the reopen window (ASP_REOPEN_DAYS): create a new ticket" },
+    { "not_redispatchable",   409, "ticket %s has no failed or stuck work order to re-dispatch (its partner did not report not_fixed and holds no accepted work)" },
+};
+
+void
+intake_actions_init (intake_api_t *api)
+{
+    api->reopen_window_ms = 86400000LL * asp_cfg_int ("ASP_REOPEN_DAYS", 30, 1, 3650);
+}
+
+//  A field of the ticket as read, "" when absent.
+static const char *
+s_field (const s_act_t *act, const char *name)
+{
+    const redisReply *r = act->ticket;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (strcmp (r->element [i]->str, name) == 0)
+            return r->element [i + 1]->str;
+    return "";
+}
+
+static int64_t
+s_gen (const s_act_t *act)
+{
+    const char *g = s_field (act, "gen");
+    return *g? strtoll (g, NULL, 10): 1;
+}
+
+static void
+s_end (s_act_t *act)
+{
+    cJSON_Delete (act->body);
+    if (act->ticket)
+        freeReplyObject (act->ticket);
+    asp_mpmap_destroy (&act->args);
+    asp_txn_destroy (&act->txn);
+}
+
+//  Validates the body (only the fields in allowed; check, when given,
+//  looks at the rest) and reads the ticket. false when it answered.
+static bool
+s_begin (s_act_t *act, intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+         asp_http_res_t *res, const char **allowed,
+         bool (*check) (const cJSON *body, intake_err_t *err))
+{
+    memset (act, 0, sizeof *act);
+    act->api = api;
+    act->call = call;
+    act->res = res;
+    act->id = call->param [0];
+    act->now = asp_now_ms ();
+    if (intake_overloaded (api, res) || !(act->body = intake_body (req, res)))
+        return false;
+    intake_err_t err;
+    if (!cJSON_IsObject (act->body)) {
+        asp_counter_inc (api->invalid);
+        asp_http_error (res, 400, "invalid_field", "the body must be a JSON object");
+        return false;
+    }
+    if (!intake_v_only (act->body, allowed, "", &err) || (check && !check (act->body, &err))) {
+        asp_counter_inc (api->invalid);
+        asp_http_error (res, 400, "invalid_field", "%s", err.message);
+        return false;
+    }
+    char key [ASP_KEY_MAX];
+    intake_key (key, sizeof key, INTAKE_KEY_TICKET, act->id);
+    act->ticket = asp_rds_cmd (api->rds, "HGETALL %s", key);
+    if (!act->ticket || act->ticket->type != REDIS_REPLY_ARRAY) {
+        intake_storage_down (res);
+        return false;
+    }
+    if (act->ticket->elements == 0) {
+        asp_http_error (res, 404, "not_found", "no ticket %s", act->id);
+        return false;
+    }
+    return true;
+}
+
+//  A string field the action takes: reason, text, note.
+static const char *
+s_text (const s_act_t *act, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (act->body, name);
+    return cJSON_IsString (v)? v->valuestring: NULL;
+}
+
+static bool
+s_check_reason (const cJSON *body, intake_err_t *err)
+{
+    const char *s;
+    return intake_v_str (body, "reason", "reason", 1, 500, NULL, true, &s, err);
+}
+
+static bool
+s_check_note (const cJSON *body, intake_err_t *err)
+{
+    const char *s;
+    return intake_v_str (body, "note", "note", 1, 500, NULL, false, &s, err);
+}
+
+static bool
+s_check_text (const cJSON *body, intake_err_t *err)
+{
+    const char *s;
+    return intake_v_str (body, "text", "text", 1, 2000, NULL, true, &s, err);
+}
+
+//  Starts the script's arguments and the txn: the guards' values (an
+//  agent must own the ticket when owned_only), the timeline entry of type
+//  with data (taken; who acted is added) and now.
+static void
+s_prepare (s_act_t *act, intake_script_id_t script, bool owned_only, const char *type, cJSON *data)
+{
+    const intake_caller_t *c = &act->call->caller;
+    bool agent = !c->open && c->role == INTAKE_ROLE_AGENT;
+    act->args = asp_mpmap_new ();
+    asp_mpmap_str (act->args, "owner_is", owned_only && agent? c->who: "");
+    char gen [24], now [24];
+    snprintf (gen, sizeof gen, "%lld", (long long) s_gen (act));
+    snprintf (now, sizeof now, "%lld", (long long) act->now);
+    asp_mpmap_str (act->args, "gen", gen);
+    asp_mpmap_str (act->args, "now", now);
+    cJSON_AddStringToObject (data, "by", c->open? "": c->who);
+    cJSON_AddStringToObject (data, "role", c->open? "": intake_role_name (c->role));
+    char *entry = intake_timeline_entry (type, act->now, data);
+    asp_mpmap_str (act->args, "entry", entry);
+    cJSON_free (entry);
+    act->txn = asp_txn_new (act->api->script [script], asp_shard_of (act->id));
+    intake_ticket_keys (act->txn, act->id);
+}
+
+static void
+s_arg_rank (s_act_t *act, const char *name, asp_status_t status)
+{
+    char v [8];
+    snprintf (v, sizeof v, "%d", (int) status);
+    asp_mpmap_str (act->args, name, v);
+}
+
+//  An event about the ticket, continuing its trace, naming who acted.
+static asp_msg_t *
+s_event (const s_act_t *act, const char *type)
+{
+    const char *trace = s_field (act, "trace");
+    asp_msg_t *msg = asp_msg_new (type, act->id, *trace? trace: NULL);
+    asp_mpmap_str (msg->body, "by", act->call->caller.open? "": act->call->caller.who);
+    return msg;
+}
+
+//  Runs the txn and answers: 200 with the ticket's status after the
+//  action, or the refusal.
+static void
+s_finish (s_act_t *act, const char *status_after)
+{
+    asp_txn_arg_map (act->txn, &act->args);
+    asp_txn_exec (act->api->rds, ASP_SVC_INTAKE, &act->txn, 1);
+    asp_txn_outcome_t outcome = asp_txn_outcome (act->txn);
+    if (outcome == ASP_TXN_OK) {
+        if (asp_txn_emitted (act->txn))
+            asp_outbox_remote_add_txn (act->api->outbox, act->txn);
+        cJSON *out = cJSON_CreateObject ();
+        cJSON_AddStringToObject (out, "ticket_id", act->id);
+        cJSON_AddStringToObject (out, "status", status_after? status_after: s_field (act, "status"));
+        asp_http_json (act->res, 200, cJSON_PrintUnformatted (out));
+        cJSON_Delete (out);
+    }
+    else
+    if (outcome == ASP_TXN_REJECT) {
+        const char *why = asp_txn_reason (act->txn);
+        size_t i;
+        for (i = 0; i < sizeof s_refusals / sizeof s_refusals [0]; i++)
+            if (strcmp (s_refusals [i].code, why) == 0)
+                break;
+        if (i < sizeof s_refusals / sizeof s_refusals [0])
+            asp_http_error (act->res, s_refusals [i].status,
+                            s_refusals [i].status == 404? "not_found": s_refusals [i].code,
+                            s_refusals [i].message, act->id);
+        else
+            asp_http_error (act->res, 500, "internal", "%s", why);
+    }
+    else
+        intake_storage_down (act->res);
+    s_end (act);
+}
+
+static const char *
+s_status_name (asp_status_t status)
+{
+    return asp_vocab_name (&asp_vocab_status, status);
+}
+
+//  --------------------------------------------------------------------------
+//  The routes
+
+void
+intake_actions_note (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                     asp_http_res_t *res)
+{
+    static const char *allowed [] = { "text", NULL };
+    s_act_t act;
+    if (!s_begin (&act, api, call, req, res, allowed, s_check_text)) {
+        s_end (&act);
+        return;
+    }
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "text", s_text (&act, "text"));
+    s_prepare (&act, INTAKE_SCRIPT_NOTE, false, "ticket.note", data);
+    s_finish (&act, NULL);
+}
+
+//  Waiting for the customer, or resumed.
+static void
+s_wait (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req, asp_http_res_t *res,
+        bool waiting)
+{
+    static const char *w_allowed [] = { "reason", NULL };
+    static const char *r_allowed [] = { "note", NULL };
+    s_act_t act;
+    if (!s_begin (&act, api, call, req, res, waiting? w_allowed: r_allowed,
+                  waiting? s_check_reason: s_check_note)) {
+        s_end (&act);
+        return;
+    }
+    const char *type = waiting? ASP_EV_TICKET_WAITING: ASP_EV_TICKET_RESUMED;
+    const char *what = waiting? "reason": "note";
+    const char *text = s_text (&act, what);
+    cJSON *data = cJSON_CreateObject ();
+    if (text)
+        cJSON_AddStringToObject (data, what, text);
+    s_prepare (&act, INTAKE_SCRIPT_WAIT, false, type, data);
+    asp_mpmap_str (act.args, "waiting", waiting? "1": "0");
+    asp_msg_t *msg = s_event (&act, type);
+    asp_mpmap_str (msg->body, what, text? text: "");
+    asp_txn_publish (act.txn, &msg);
+    s_finish (&act, NULL);
+}
+
+void
+intake_actions_waiting (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                        asp_http_res_t *res)
+{
+    s_wait (api, call, req, res, true);
+}
+
+void
+intake_actions_resume (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                       asp_http_res_t *res)
+{
+    s_wait (api, call, req, res, false);
+}
+
+static bool
+s_check_update (const cJSON *body, intake_err_t *err)
+{
+    const char *s;
+    int64_t n = 0;
+    if (!intake_v_int (body, "priority", "priority", 1, 5, false, &n, err)
+    ||  !intake_v_str (body, "tier", "tier", 1, 32, &asp_vocab_tier, false, &s, err)
+    ||  !intake_v_str (body, "reason", "reason", 1, 500, NULL, false, &s, err))
+        return false;
+    if (!cJSON_HasObjectItem (body, "priority") && !cJSON_HasObjectItem (body, "tier"))
+        return intake_fail (err, "%s: give priority, tier or both", "the body");
+    return true;
+}
+
+//  The express tier is a paid on-site product: only for tickets a
+//  partner visits.
+static bool
+s_express_allowed (const char *type)
+{
+    int kind = asp_vocab_parse (&asp_vocab_kind, type);
+    return kind != ASP_KIND_COMPLAINT && kind != ASP_KIND_CONSULTATION;
+}
+
+void
+intake_actions_update (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                       asp_http_res_t *res)
+{
+    static const char *allowed [] = { "priority", "tier", "reason", NULL };
+    s_act_t act;
+    if (!s_begin (&act, api, call, req, res, allowed, s_check_update)) {
+        s_end (&act);
+        return;
+    }
+    const char *tier = s_text (&act, "tier");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive (act.body, "priority");
+    if (tier && strcmp (tier, "express") == 0 && !s_express_allowed (s_field (&act, "type"))) {
+        asp_http_error (res, 409, "tier_not_offered", "the express tier is not offered for a %s ticket",
+                        s_field (&act, "type"));
+        s_end (&act);
+        return;
+    }
+    char priority [24];
+    const char *fields [4];
+    size_t n = 0;
+    cJSON *data = cJSON_CreateObject ();
+    if (p) {
+        snprintf (priority, sizeof priority, "%d", p->valueint);
+        fields [n++] = "priority";
+        fields [n++] = priority;
+        cJSON_AddNumberToObject (data, "priority", p->valueint);
+    }
+    if (tier) {
+        fields [n++] = "tier";
+        fields [n++] = tier;
+        cJSON_AddStringToObject (data, "tier", tier);
+    }
+    if (s_text (&act, "reason"))
+        cJSON_AddStringToObject (data, "reason", s_text (&act, "reason"));
+    s_prepare (&act, INTAKE_SCRIPT_UPDATE, false, "ticket.updated", data);
+    asp_mpmap_str (act.args, "before_completion", "1");
+    s_arg_rank (&act, "completed_rank", ASP_STATUS_COMPLETED);
+    asp_mpmap_strv (act.args, "fields", fields, n);
+    s_finish (&act, NULL);
+}
+
+static bool
+s_check_owner (const cJSON *body, intake_err_t *err)
+{
+    const char *s;
+    return intake_v_str (body, "owner", "owner", 1, 63, NULL, true, &s, err)
+        && intake_v_str (body, "reason", "reason", 1, 500, NULL, false, &s, err);
+}
+
+void
+intake_actions_owner (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                      asp_http_res_t *res)
+{
+    static const char *allowed [] = { "owner", "reason", NULL };
+    s_act_t act;
+    if (!s_begin (&act, api, call, req, res, allowed, s_check_owner)) {
+        s_end (&act);
+        return;
+    }
+    const char *owner = s_text (&act, "owner");
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "from", s_field (&act, "owner"));
+    cJSON_AddStringToObject (data, "to", owner);
+    if (s_text (&act, "reason"))
+        cJSON_AddStringToObject (data, "reason", s_text (&act, "reason"));
+    s_prepare (&act, INTAKE_SCRIPT_UPDATE, false, "ticket.owner_changed", data);
+    asp_mpmap_str (act.args, "before_completion", "0");
+    s_arg_rank (&act, "completed_rank", ASP_STATUS_COMPLETED);
+    const char *fields [] = { "owner", owner };
+    asp_mpmap_strv (act.args, "fields", fields, 2);
+    s_finish (&act, NULL);
+}
+
+//  The current work order as read.
+static void
+s_current_wo (const s_act_t *act, char *out, size_t outlen)
+{
+    const char *wo = s_field (act, "wo_id");
+    if (*wo)
+        snprintf (out, outlen, "%s", wo);
+    else
+        asp_wo_id (act->id, 1, out, outlen);
+}
+
+//  Cancel (terminal) or close without survey: reason required, status
+//  to, guarded by completion (cancel before, close after).
+static void
+s_end_ticket (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+              asp_http_res_t *res, bool cancel)
+{
+    static const char *allowed [] = { "reason", NULL };
+    s_act_t act;
+    if (!s_begin (&act, api, call, req, res, allowed, s_check_reason)) {
+        s_end (&act);
+        return;
+    }
+    const char *reason = s_text (&act, "reason");
+    asp_status_t to = cancel? ASP_STATUS_CANCELLED: ASP_STATUS_CLOSED;
+    const char *type = cancel? ASP_EV_TICKET_CANCELLED: ASP_EV_TICKET_CLOSED;
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "reason", reason);
+    s_prepare (&act, cancel? INTAKE_SCRIPT_CANCEL: INTAKE_SCRIPT_CLOSE, true, type, data);
+    asp_mpmap_str (act.args, "reason", reason);
+    asp_mpmap_str (act.args, "by", call->caller.open? "": call->caller.who);
+    s_arg_rank (&act, "completed_rank", ASP_STATUS_COMPLETED);
+    s_arg_rank (&act, "rank", to);
+    char wo [ASP_CHILD_ID_MAX];
+    s_current_wo (&act, wo, sizeof wo);
+    asp_msg_t *msg = s_event (&act, type);
+    asp_mpmap_str (msg->body, "wo_id", wo);
+    if (cancel)
+        asp_mpmap_str (msg->body, "reason", reason);
+    else {
+        //  Closed by staff: feedback's own closes say "survey" or "no_survey".
+        asp_mpmap_str (msg->body, "reason", "staff");
+        asp_mpmap_str (msg->body, "note", reason);
+    }
+    //  intake consumes ticket.closed from feedback; its own goes to the others.
+    asp_txn_publish_others (act.txn, ASP_SVC_INTAKE, &msg);
+    s_finish (&act, s_status_name (to));
+}
+
+void
+intake_actions_cancel (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                       asp_http_res_t *res)
+{
+    s_end_ticket (api, call, req, res, true);
+}
+
+void
+intake_actions_close (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                      asp_http_res_t *res)
+{
+    s_end_ticket (api, call, req, res, false);
+}
+
+//  Reopen or re-dispatch: a new work order generation.
+static void
+s_redispatch (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+              asp_http_res_t *res, bool reopen)
+{
+    static const char *allowed [] = { "reason", NULL };
+    s_act_t act;
+    if (!s_begin (&act, api, call, req, res, allowed, s_check_reason)) {
+        s_end (&act);
+        return;
+    }
+    const char *reason = s_text (&act, "reason");
+    int64_t gen = s_gen (&act) + 1;
+    char old_wo [ASP_CHILD_ID_MAX], new_wo [ASP_CHILD_ID_MAX], gen_s [24], window [24];
+    s_current_wo (&act, old_wo, sizeof old_wo);
+    if (asp_wo_id (act.id, gen, new_wo, sizeof new_wo)) {
+        asp_http_error (res, 409, "too_many_work_orders", "ticket %s cannot name another work order", act.id);
+        s_end (&act);
+        return;
+    }
+    snprintf (gen_s, sizeof gen_s, "%lld", (long long) gen);
+    snprintf (window, sizeof window, "%lld", (long long) api->reopen_window_ms);
+    //  Why a new work order: the customer says the fault is back, the
+    //  partner could not fix it, or it cannot finish what it accepted.
+    const char *why = reopen? "reopen":
+                      strcmp (s_field (&act, "result"), "not_fixed") == 0? "not_fixed": "unable_to_complete";
+    const char *type = reopen? "ticket.reopened": ASP_EV_TICKET_REDISPATCHED;
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "reason", reason);
+    cJSON_AddStringToObject (data, "cause", why);
+    cJSON_AddStringToObject (data, "wo_id", new_wo);
+    cJSON_AddStringToObject (data, "previous_wo_id", old_wo);
+    s_prepare (&act, INTAKE_SCRIPT_REDISPATCH, !reopen, type, data);
+    asp_txn_key (act.txn, INTAKE_KEY_SURVEY, act.id);
+    asp_mpmap_str (act.args, "mode", reopen? "reopen": "redispatch");
+    asp_mpmap_str (act.args, "new_gen", gen_s);
+    asp_mpmap_str (act.args, "new_wo", new_wo);
+    asp_mpmap_str (act.args, "window_ms", window);
+
+    asp_msg_t *msg = s_event (&act, ASP_EV_TICKET_REDISPATCHED);
+    asp_mpmap_t *b = msg->body;
+    asp_mpmap_str (b, "wo_id", new_wo);
+    asp_mpmap_str (b, "previous_wo_id", old_wo);
+    asp_mpmap_str (b, "cause", why);
+    asp_mpmap_bool (b, "repeat_repair", reopen);
+    asp_mpmap_str (b, "reason", reason);
+    //  What routing needs to offer the new work order (as in ticket.created).
+    asp_mpmap_str (b, "type", s_field (&act, "type"));
+    asp_mpmap_str (b, "tier", s_field (&act, "tier"));
+    asp_mpmap_int (b, "priority", strtoll (s_field (&act, "priority"), NULL, 10));
+    asp_mpmap_str (b, "category", s_field (&act, "category"));
+    asp_mpmap_str (b, "region", s_field (&act, "customer_region"));
+    asp_mpmap_str (b, "model", s_field (&act, "model"));
+    asp_mpmap_str (b, "serial", s_field (&act, "serial"));
+    asp_mpmap_strn (b, "summary", s_field (&act, "description"), strnlen (s_field (&act, "description"), 200));
+    asp_txn_publish (act.txn, &msg);
+    s_finish (&act, s_status_name (ASP_STATUS_RECEIVED));
+}
+
+void
+intake_actions_reopen (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                       asp_http_res_t *res)
+{
+    s_redispatch (api, call, req, res, true);
+}
+
+void
+intake_actions_redispatch (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                           asp_http_res_t *res)
+{
+    s_redispatch (api, call, req, res, false);
+}
+
+void
+intake_actions_test (void)
+{
+    assert (s_express_allowed ("repair") && !s_express_allowed ("consultation"));
+    for (size_t i = 0; i < sizeof s_refusals / sizeof s_refusals [0]; i++)
+        assert (strstr (s_refusals [i].message, "%s") && s_refusals [i].status >= 400);
+}

@@ -1,0 +1,44 @@
+/*  intake_actions: the staff operations on a ticket (docs/http-api.md,
+    "Staff actions").
+
+    Each action is one route and one script (note, wait, update, cancel,
+    close, redispatch .lua): the guard (the ticket's status, who may act,
+    nothing changed since it was read), the change, the timeline entry
+    naming who acted and when, and the events other services need, in one
+    atomic step. Status changes go through ticket.lua's set_status.
+
+    A handler reads the ticket first (one round trip) for what its events
+    carry (the current work order, the fields routing needs for a new
+    one) and passes the work order generation it read; the script refuses
+    with ticket_changed when another action started a new generation in
+    between, so nothing is decided on a stale read. A refusal changes
+    nothing and answers a stable code: 404 not_found, 403 not_owner (an
+    agent acts on cancel, close and re-dispatch only for tickets they
+    own), 409 for an action the ticket's status does not allow.
+
+    Work order generations: a ticket's first work order is W<ticket id>;
+    reopen and re-dispatch start generation n >= 2, W<ticket id>.<n>, and
+    publish ticket.redispatched; events about any other work order than
+    the current one stay on the timeline without moving the ticket.
+
+    Configuration: ASP_REOPEN_DAYS (30): how long after closing a ticket
+    may be reopened for the same fault.                                    */
+#ifndef INTAKE_ACTIONS_H
+#define INTAKE_ACTIONS_H
+#include "intake_http.h"
+
+//  Reads the configuration into api (exits 2 on a bad value).
+void intake_actions_init (intake_api_t *api);
+
+intake_route_fn intake_actions_note;
+intake_route_fn intake_actions_waiting;
+intake_route_fn intake_actions_resume;
+intake_route_fn intake_actions_update;
+intake_route_fn intake_actions_owner;
+intake_route_fn intake_actions_cancel;
+intake_route_fn intake_actions_close;
+intake_route_fn intake_actions_reopen;
+intake_route_fn intake_actions_redispatch;
+
+void intake_actions_test (void);
+#endif
