@@ -151,8 +151,16 @@ def check_small_actions(c):
     # Reassign: alice's ticket becomes bob's; alice can no longer cancel it.
     assert t["owner"] == "alice", t
     refused(c, tid, "owner", {"owner": "bob"}, 403, "forbidden")
+
+    def queue(who):
+        r = c.http("GET", "/v1/tickets/counts?owner=" + who, None, AS["sue"])
+        assert r.status == 200, r
+        return r["queue"][t["status"]]
+    alice, bob = queue("alice"), queue("bob")
     assert act(c, tid, "owner", {"owner": "bob", "reason": "shift change"}, who="sue").status == 200
     assert c.ticket(tid)["owner"] == "bob"
+    # The ticket moved from alice's queue to bob's (the owners' counts).
+    assert (queue("alice"), queue("bob")) == (alice - 1, bob + 1), (alice, bob)
     refused(c, tid, "cancel", {"reason": "duplicate"}, 403, "not_owner")
     refused(c, tid, "cancel", {}, 400, "invalid_field", who="bob")
     refused(c, tid, "cancel", {"reason": ""}, 400, "invalid_field", who="bob")

@@ -11,6 +11,13 @@ if why then return reject(why) end
 if a.before_completion == '1' and rank() >= tonumber(a.completed_rank) then
   return reject('too_late_to_change')
 end
-redis.call('HSET', K[1], unpack(a.fields))
+-- The owner moves through set_owner, so the owners' queue counts follow.
+for i = 1, #a.fields, 2 do
+  if a.fields[i] == 'owner' then
+    set_owner(a.fields[i + 1])
+  else
+    redis.call('HSET', K[1], a.fields[i], a.fields[i + 1])
+  end
+end
 timeline(a.entry, a.now)
 return ok_quiet()
