@@ -225,7 +225,9 @@ def check_find_or_create(c):
     body = c.ticket_body()
     ph, sn = body["customer"]["phone"], body["product"]["serial"]
     a = expect(c.create_ticket(body=body), 201)
-    b = expect(c.create_ticket(body=dict(body, description="Again: no hot water.")), 201)
+    # Another fault of the same unit is another ticket (the same fault
+    # would join the open one: repeat_test).
+    b = expect(c.create_ticket(body=dict(body, description="Leaks at the valve.", fault="E2")), 201)
     assert a["customer_id"] == b["customer_id"] and a["id"] != b["id"], (a.body, b.body)
     cid = a["customer_id"]
     assert c.redis.cmd("GET", key("ph:%s", ph)) == cid
@@ -239,12 +241,13 @@ def check_find_or_create(c):
     assert c.redis.cmd("EXISTS", key("t:%s", a["id"])) == 1 and key("t:%s", a["id"]).split(":")[0] == \
         key("u:%s", sn).split(":")[0]
     # By reference: the customer's id and a known serial only.
-    r = expect(c.create_ticket(customer=None, customer_id=cid,
+    r = expect(c.create_ticket(customer=None, customer_id=cid, fault="E3",
                                product={"serial": sn, "model": None, "category": None}), 201)
     t = c.ticket(r["id"])
     assert t["customer"]["name"] == body["customer"]["name"] and t["product"]["model"] == "WH-100", t
     # Only the serial: the unit's owner is the customer.
-    r = expect(c.create_ticket(customer=None, product={"serial": sn, "model": None, "category": None}), 201)
+    r = expect(c.create_ticket(customer=None, fault="E4",
+                               product={"serial": sn, "model": None, "category": None}), 201)
     assert r["customer_id"] == cid, r.body
     assert c.redis.cmd("ZCARD", key("c:%s:tickets", cid)) == 4
 
@@ -255,7 +258,8 @@ def check_find_or_create(c):
     results = []
 
     def create(i):
-        results.append(c.create_ticket(body=dict(body, description="call %d" % i)))
+        # Each about another fault (one fault would join one ticket).
+        results.append(c.create_ticket(body=dict(body, description="call %d" % i, fault="F%d" % i)))
     threads = [threading.Thread(target=create, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
@@ -323,7 +327,7 @@ def check_merge(c):
     expect(c.http("PATCH", "/v1/customers/" + dup, {"name": "x"}), 409, "customer_merged")
     assert archive_keys(c) == before
     # A ticket for the duplicate's phone lands on the survivor.
-    r = expect(c.create_ticket(customer=b["customer"], product={"serial": b["product"]["serial"]}), 201)
+    r = expect(c.create_ticket(customer=b["customer"], product={"serial": b["product"]["serial"]}, fault="E9"), 201)
     assert r["customer_id"] == keep, r.body
     log("merge ok: %s -> %s" % (dup, keep))
 
@@ -341,6 +345,7 @@ def check_kill(c):
         body = c.ticket_body(description="kill test call %d" % i)
         body["customer"]["phone"] = phones[i % len(phones)]
         body["product"]["serial"] = serials[i % len(phones)]
+        body["fault"] = "K%d" % i         # three faults: three tickets, not joins
         reqs.append((new_id("idem"), body))
     stop = threading.Event()
     answered = []

@@ -10,15 +10,22 @@
 -- A[1] map: id, entry (timeline JSON), status, claimed (the id came from
 --   an Idempotency-Key), created_ms, customer (id), fields (field, value,
 --   ...: everything but status and rank), unit (field, value, ... of a
---   new unit; empty: the unit must exist)
+--   new unit; empty: the unit must exist), fault_key (type:fault),
+--   expect_last (the unit's latest ticket for that fault as the caller
+--   read it, '' for none)
 -- Reply: ok, emitted, 'created' | 'exists', ticket id;
---   reject unknown_unit | ticket_id_collision
+--   reject unknown_unit | ticket_id_collision | unit_changed (decide again)
 local a = arg(1)
 if redis.call('EXISTS', K[1]) == 1 then
   if a.claimed then return {'ok', 0, 'exists', a.id} end
   return reject('ticket_id_collision')
 end
 local unit, units = K[TK + 1], K[TK + 2]
+-- The unit's latest ticket for this fault must still be the one the
+-- caller decided on (join, reopen or new): a concurrent request for the
+-- same fault would otherwise open a second ticket.
+local fault = 'fault:' .. a.fault_key
+if (redis.call('HGET', unit, fault) or '') ~= a.expect_last then return reject('unit_changed') end
 if redis.call('EXISTS', unit) == 0 then
   if #a.unit == 0 then return reject('unknown_unit') end
   redis.call('HSET', unit, unpack(a.unit))
@@ -27,6 +34,7 @@ elseif a.customer ~= '' and not redis.call('HGET', unit, 'customer') then
   redis.call('HSET', unit, 'customer', a.customer, 'updated_ms', a.created_ms)
 end
 redis.call('ZADD', units, a.created_ms, a.id)
+redis.call('HSET', unit, fault, a.id)
 redis.call('HSET', K[1], unpack(a.fields))
 set_status(a.status, 0)
 redis.call('RPUSH', K[2], a.entry)

@@ -74,12 +74,26 @@ s_end (s_act_t *act)
     asp_txn_destroy (&act->txn);
 }
 
-//  Validates the body (only the fields in allowed; check, when given,
-//  looks at the rest) and reads the ticket. false when it answered.
+//  Reads the ticket the action is about. false when it answered.
 static bool
-s_begin (s_act_t *act, intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
-         asp_http_res_t *res, const char **allowed,
-         bool (*check) (const cJSON *body, intake_err_t *err))
+s_read (s_act_t *act)
+{
+    char key [ASP_KEY_MAX];
+    intake_key (key, sizeof key, INTAKE_KEY_TICKET, act->id);
+    act->ticket = asp_rds_cmd (act->api->rds, "HGETALL %s", key);
+    if (!act->ticket || act->ticket->type != REDIS_REPLY_ARRAY) {
+        intake_storage_down (act->res);
+        return false;
+    }
+    if (act->ticket->elements == 0) {
+        asp_http_error (act->res, 404, "not_found", "no ticket %s", act->id);
+        return false;
+    }
+    return true;
+}
+
+static void
+s_init (s_act_t *act, intake_api_t *api, const intake_call_t *call, asp_http_res_t *res)
 {
     memset (act, 0, sizeof *act);
     act->api = api;
@@ -87,6 +101,16 @@ s_begin (s_act_t *act, intake_api_t *api, const intake_call_t *call, const asp_h
     act->res = res;
     act->id = call->param [0];
     act->now = asp_now_ms ();
+}
+
+//  Validates the body (only the fields in allowed; check, when given,
+//  looks at the rest) and reads the ticket. false when it answered.
+static bool
+s_begin (s_act_t *act, intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+         asp_http_res_t *res, const char **allowed,
+         bool (*check) (const cJSON *body, intake_err_t *err))
+{
+    s_init (act, api, call, res);
     if (intake_overloaded (api, res) || !(act->body = intake_body (req, res)))
         return false;
     intake_err_t err;
@@ -100,18 +124,7 @@ s_begin (s_act_t *act, intake_api_t *api, const intake_call_t *call, const asp_h
         asp_http_error (res, 400, "invalid_field", "%s", err.message);
         return false;
     }
-    char key [ASP_KEY_MAX];
-    intake_key (key, sizeof key, INTAKE_KEY_TICKET, act->id);
-    act->ticket = asp_rds_cmd (api->rds, "HGETALL %s", key);
-    if (!act->ticket || act->ticket->type != REDIS_REPLY_ARRAY) {
-        intake_storage_down (res);
-        return false;
-    }
-    if (act->ticket->elements == 0) {
-        asp_http_error (res, 404, "not_found", "no ticket %s", act->id);
-        return false;
-    }
-    return true;
+    return s_read (act);
 }
 
 //  A string field the action takes: reason, text, note.
@@ -448,16 +461,13 @@ intake_actions_close (intake_api_t *api, const intake_call_t *call, const asp_ht
 }
 
 //  Reopen or re-dispatch: a new work order generation.
+//  Runs a reopen or re-dispatch of the ticket act has read; answers.
 static void
-s_redispatch (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
-              asp_http_res_t *res, bool reopen)
+s_redispatch_run (s_act_t *act_p, bool reopen)
 {
-    static const char *allowed [] = { "reason", NULL };
-    s_act_t act;
-    if (!s_begin (&act, api, call, req, res, allowed, s_check_reason)) {
-        s_end (&act);
-        return;
-    }
+    s_act_t act = *act_p;           //  ours now: s_finish / s_end free it
+    intake_api_t *api = act.api;
+    asp_http_res_t *res = act.res;
     const char *reason = s_text (&act, "reason");
     int64_t gen = s_gen (&act) + 1;
     char old_wo [ASP_CHILD_ID_MAX], new_wo [ASP_CHILD_ID_MAX], gen_s [24], window [24];
@@ -504,6 +514,42 @@ s_redispatch (intake_api_t *api, const intake_call_t *call, const asp_http_req_t
     asp_mpmap_strn (b, "summary", s_field (&act, "description"), strnlen (s_field (&act, "description"), 200));
     asp_txn_publish (act.txn, &msg);
     s_finish (&act, s_status_name (ASP_STATUS_RECEIVED));
+}
+
+static void
+s_redispatch (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+              asp_http_res_t *res, bool reopen)
+{
+    static const char *allowed [] = { "reason", NULL };
+    s_act_t act;
+    if (s_begin (&act, api, call, req, res, allowed, s_check_reason))
+        s_redispatch_run (&act, reopen);
+    else
+        s_end (&act);
+}
+
+int
+intake_actions_reopen_for (intake_api_t *api, const intake_caller_t *caller, const char *id,
+                           const char *reason)
+{
+    intake_call_t call;
+    memset (&call, 0, sizeof call);
+    call.caller = *caller;
+    snprintf (call.pbuf [0], sizeof call.pbuf [0], "%s", id);
+    call.param [0] = call.pbuf [0];
+    //  The action answers as it would over HTTP; its status is the outcome.
+    asp_http_res_t scratch;
+    memset (&scratch, 0, sizeof scratch);
+    s_act_t act;
+    s_init (&act, api, &call, &scratch);
+    act.body = cJSON_CreateObject ();
+    cJSON_AddStringToObject (act.body, "reason", reason);
+    if (s_read (&act))
+        s_redispatch_run (&act, true);
+    else
+        s_end (&act);
+    free (scratch.body);
+    return scratch.status == 200? 0: scratch.status == 503 || scratch.status == 0? -1: 1;
 }
 
 void

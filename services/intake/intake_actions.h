@@ -40,5 +40,12 @@ intake_route_fn intake_actions_close;
 intake_route_fn intake_actions_reopen;
 intake_route_fn intake_actions_redispatch;
 
+//  Reopens ticket id for caller because the customer reported its fault
+//  again (the ticket creation's automatic reopen), as POST .../reopen with
+//  reason would. 0 reopened; 1 refused (not closed, out of the window,
+//  changed meanwhile: the caller decides again); -1 Redis unavailable.
+int intake_actions_reopen_for (intake_api_t *api, const intake_caller_t *caller, const char *id,
+                               const char *reason);
+
 void intake_actions_test (void);
 #endif

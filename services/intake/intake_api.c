@@ -19,6 +19,7 @@ extern const char asp_lua_arc_phone [];
 extern const char asp_lua_arc_cust [];
 extern const char asp_lua_arc_unit [];
 extern const char asp_lua_arc_merge [];
+extern const char asp_lua_join [];
 extern const char asp_lua_note [];
 extern const char asp_lua_wait [];
 extern const char asp_lua_update [];
@@ -39,6 +40,7 @@ static const struct {
     [INTAKE_SCRIPT_ARC_CUST] = { "intake_arc_cust", asp_lua_arc_cust },
     [INTAKE_SCRIPT_ARC_UNIT] = { "intake_arc_unit", asp_lua_arc_unit },
     [INTAKE_SCRIPT_ARC_MERGE] = { "intake_arc_merge", asp_lua_arc_merge },
+    [INTAKE_SCRIPT_JOIN] = { "intake_join", asp_lua_join },
     [INTAKE_SCRIPT_NOTE] = { "intake_note", asp_lua_note },
     [INTAKE_SCRIPT_WAIT] = { "intake_wait", asp_lua_wait },
     [INTAKE_SCRIPT_UPDATE] = { "intake_update", asp_lua_update },

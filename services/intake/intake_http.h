@@ -38,6 +38,7 @@ typedef enum {
     INTAKE_SCRIPT_ARC_CUST,
     INTAKE_SCRIPT_ARC_UNIT,
     INTAKE_SCRIPT_ARC_MERGE,
+    INTAKE_SCRIPT_JOIN,             //  a repeat contact joins its open ticket
     INTAKE_SCRIPT_NOTE,             //  the staff actions (intake_actions)
     INTAKE_SCRIPT_WAIT,
     INTAKE_SCRIPT_UPDATE,

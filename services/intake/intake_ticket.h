@@ -8,6 +8,8 @@
       t:<id>            hash: the ticket record
       t:<id>:tl         list: its timeline, one JSON entry per event
       t:<id>:survey     string: when the customer's survey answer came
+      t:<id>:contacts   set: the ids of the repeat contacts joined to the
+                        ticket (so a retried request is not counted twice)
       ix:status         hash, one per shard: status -> tickets in it (the
                         agent's queue counts sum the shards)
       ix:open           zset, one per shard: created_ms -> open ticket id
@@ -29,6 +31,7 @@
 #define INTAKE_KEY_TICKET    "t:%s"
 #define INTAKE_KEY_TIMELINE  "t:%s:tl"
 #define INTAKE_KEY_SURVEY    "t:%s:survey"
+#define INTAKE_KEY_CONTACTS  "t:%s:contacts"
 #define INTAKE_KEY_IDEM      "idem:%s"
 #define INTAKE_KEY_COUNTS    "ix:status"
 #define INTAKE_KEY_OPEN      "ix:open"

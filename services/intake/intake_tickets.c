@@ -2,6 +2,7 @@
 #include "intake_tickets.h"
 #include "asp_json.h"
 #include "asp_log.h"
+#include "intake_actions.h"
 #include "intake_archive.h"
 #include "intake_ticket.h"
 #include <assert.h>
@@ -13,6 +14,7 @@ typedef struct {
     const char *customer_id;
     const char *name, *phone, *region, *address, *cclass;
     const char *serial, *model, *category;
+    const char *fault;              //  the brand's fault code, or NULL
     int64_t priority;
 } s_ticket_t;
 
@@ -23,7 +25,7 @@ static bool
 s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
 {
     static const char *top [] = { "type", "tier", "priority", "customer", "customer_id", "product",
-                                  "description", "channel", "agent", NULL };
+                                  "description", "channel", "agent", "fault", NULL };
     static const char *cust [] = { "name", "phone", "region", "address", "class", NULL };
     static const char *prod [] = { "serial", "model", "category", NULL };
     if (!cJSON_IsObject (j))
@@ -38,6 +40,10 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
         return false;
     if (t->customer_id && !asp_id_valid (t->customer_id, strlen (t->customer_id)))
         return intake_fail (err, "%s must be a customer id", "customer_id");
+    if (!intake_v_str (j, "fault", "fault", 1, 32, NULL, false, &t->fault, err))
+        return false;
+    if (t->fault && !asp_id_valid (t->fault, strlen (t->fault)))
+        return intake_fail (err, "%s must be a fault code of [A-Za-z0-9._:-]", "fault");
     t->priority = 3;
     if (!intake_v_int (j, "priority", "priority", 1, 5, false, &t->priority, err))
         return false;
@@ -183,6 +189,246 @@ s_find (intake_api_t *api, const s_ticket_t *t, intake_party_t *p, asp_http_res_
     return rc;
 }
 
+//  How often a creation decides again when the unit changed under it.
+#define S_DECIDE_TRIES 4
+
+//  200 for a request that joined (and maybe reopened) ticket id.
+static void
+s_answer_joined (intake_api_t *api, const intake_party_t *p, const char *serial, const char *id,
+                 const char *status, const char *contacts, bool reopened, asp_http_res_t *res)
+{
+    cJSON *out = cJSON_CreateObject ();
+    cJSON_AddStringToObject (out, "id", id);
+    cJSON_AddStringToObject (out, "status", status);
+    cJSON_AddStringToObject (out, "customer_id", p->cid);
+    cJSON_AddStringToObject (out, "serial", serial);
+    char token [INTAKE_TOKEN_MAX];
+    intake_auth_customer_token (api->auth, id, asp_now_ms () / 1000, token);
+    cJSON_AddStringToObject (out, "customer_token", token);
+    cJSON_AddBoolToObject (out, "joined", 1);
+    cJSON_AddBoolToObject (out, "reopened", reopened);
+    cJSON_AddNumberToObject (out, "contacts", strtod (contacts, NULL));
+    asp_http_json (res, 200, cJSON_PrintUnformatted (out));
+    snprintf (res->location, sizeof res->location, "/v1/tickets/%s", id);
+    cJSON_Delete (out);
+}
+
+//  Puts the request (whose own id is contact) on open ticket last as a
+//  repeat contact. 0 answered, 1 decide again (the ticket closed meanwhile).
+static int
+s_join (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const intake_party_t *p,
+        const char *contact, const char *last, const char *status, bool reopened, asp_http_res_t *res)
+{
+    int64_t now = asp_now_ms ();
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "contact", contact);
+    cJSON_AddStringToObject (data, "channel", t->channel);
+    cJSON_AddStringToObject (data, "by", call->caller.open? "": call->caller.who);
+    char summary [201];
+    snprintf (summary, sizeof summary, "%s", t->description);
+    cJSON_AddStringToObject (data, "description", summary);
+    char *entry = intake_timeline_entry ("contact.repeated", now, data);
+    asp_mpmap_t *a = asp_mpmap_new ();
+    asp_mpmap_str (a, "contact", contact);
+    asp_mpmap_str (a, "entry", entry);
+    asp_mpmap_int (a, "now", now);
+    cJSON_free (entry);
+    asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_JOIN], asp_shard_of (last));
+    intake_ticket_keys (txn, last);
+    asp_txn_key (txn, INTAKE_KEY_CONTACTS, last);
+    asp_txn_arg_map (txn, &a);
+    asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
+    int rc = 0;
+    if (asp_txn_outcome (txn) == ASP_TXN_OK)
+        s_answer_joined (api, p, t->serial, last, reopened? asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED): status,
+                         asp_txn_reply_str (txn, 4)? asp_txn_reply_str (txn, 4): "1", reopened, res);
+    else
+    if (asp_txn_outcome (txn) == ASP_TXN_STALE)
+        rc = 1;
+    else
+        intake_storage_down (res);
+    asp_txn_destroy (&txn);
+    return rc;
+}
+
+//  The repeat-contact decision for request t (its own ticket id: id):
+//  reads the unit's latest ticket for fault_key into last ("" for none)
+//  and, when that ticket is open, joins it; closed within the reopen
+//  window, reopens and joins it. 0 answered; 1 create a new ticket (with
+//  last as what the unit must still name).
+static int
+s_repeat (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const intake_party_t *p,
+          const char *id, const char *fault_key, char *last, asp_http_res_t *res)
+{
+    *last = 0;
+    char key [ASP_KEY_MAX];
+    intake_key (key, sizeof key, INTAKE_KEY_UNIT, t->serial);
+    redisReply *r = asp_rds_cmd (api->rds, "HGET %s fault:%s", key, fault_key);
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        if (r)
+            freeReplyObject (r);
+        intake_storage_down (res);
+        return 0;
+    }
+    if (r->type == REDIS_REPLY_STRING)
+        snprintf (last, ASP_ID_MAX, "%s", r->str);
+    freeReplyObject (r);
+    //  None yet, or it is this request's own (a retry): create.
+    if (!*last || strcmp (last, id) == 0)
+        return 1;
+    char tkey [ASP_KEY_MAX], ckey [ASP_KEY_MAX];
+    intake_key (tkey, sizeof tkey, INTAKE_KEY_TICKET, last);
+    intake_key (ckey, sizeof ckey, INTAKE_KEY_CONTACTS, last);
+    redisReply *t_r = asp_rds_cmd (api->rds, "HMGET %s status closed_ms", tkey);
+    redisReply *c_r = t_r? asp_rds_cmd (api->rds, "SISMEMBER %s %s", ckey, id): NULL;
+    if (!t_r || !c_r || t_r->type != REDIS_REPLY_ARRAY || t_r->elements != 2 || c_r->type != REDIS_REPLY_INTEGER) {
+        if (t_r) freeReplyObject (t_r);
+        if (c_r) freeReplyObject (c_r);
+        intake_storage_down (res);
+        return 0;
+    }
+    char status [32] = "";
+    if (t_r->element [0]->type == REDIS_REPLY_STRING)
+        snprintf (status, sizeof status, "%s", t_r->element [0]->str);
+    int64_t closed_ms = t_r->element [1]->type == REDIS_REPLY_STRING? strtoll (t_r->element [1]->str, NULL, 10): 0;
+    bool joined_before = c_r->integer == 1;
+    freeReplyObject (t_r);
+    freeReplyObject (c_r);
+    int st = asp_vocab_parse (&asp_vocab_status, status);
+    if (joined_before || (st >= 0 && st != ASP_STATUS_CLOSED && st != ASP_STATUS_CANCELLED))
+        return s_join (api, call, t, p, id, last, status, false, res);
+    if (st == ASP_STATUS_CLOSED && asp_now_ms () - closed_ms <= api->reopen_window_ms) {
+        int rc = intake_actions_reopen_for (api, &call->caller, last,
+                                            "the customer reported the same fault again");
+        if (rc < 0) {
+            intake_storage_down (res);
+            return 0;
+        }
+        if (rc == 0)
+            return s_join (api, call, t, p, id, last, status, true, res);
+    }
+    return 1;
+}
+
+//  Creates ticket id (the request t, its party p), unless the unit's
+//  latest ticket for the fault is no longer expect_last. Answers and
+//  returns 0, or returns 1 (unit_changed: decide again) without answering.
+static int
+s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const intake_party_t *p,
+          const char *id, const char *idem, const char *fault_key, const char *expect_last,
+          int64_t started, asp_http_res_t *res)
+{
+    int64_t now = asp_now_ms ();
+    char priority [24];
+    snprintf (priority, sizeof priority, "%lld", (long long) t->priority);
+    int rc = 0;
+    //  The ticket records what the request said, or what the archive
+    //  holds where the request only named the customer or the unit.
+    const char *name = t->name? t->name: p->c_name;
+    const char *phone = t->phone? t->phone: p->c_phone;
+    const char *region = t->region? t->region: p->c_region;
+    const char *address = t->address? t->address: p->c_address;
+    const char *cclass = t->cclass? t->cclass: *p->c_class? p->c_class: asp_vocab_name (&asp_vocab_class, ASP_CLASS_C);
+    const char *model = p->unit_known? p->unit_model: t->model;
+    const char *category = p->unit_known? p->unit_category: t->category;
+
+    asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, id, NULL);
+    asp_mpmap_t *b = msg->body;
+    asp_mpmap_str (b, "type", t->type);
+    asp_mpmap_str (b, "tier", t->tier);
+    asp_mpmap_int (b, "priority", t->priority);
+    asp_mpmap_str (b, "category", category);
+    asp_mpmap_str (b, "region", region);
+    asp_mpmap_str (b, "model", model);
+    asp_mpmap_str (b, "serial", t->serial);
+    asp_mpmap_strn (b, "summary", t->description, strnlen (t->description, 200));
+    asp_mpmap_str (b, "customer_id", p->cid);
+    asp_mpmap_str (b, "customer_name", name);
+    asp_mpmap_str (b, "customer_phone", phone);
+    asp_mpmap_str (b, "customer_class", cclass);
+    asp_mpmap_str (b, "channel", t->channel);
+    char trace [ASP_ID_MAX];
+    snprintf (trace, sizeof trace, "%s", msg->trace);
+
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "type", t->type);
+    cJSON_AddStringToObject (data, "tier", t->tier);
+    cJSON_AddStringToObject (data, "channel", t->channel);
+    char *entry = intake_timeline_entry (ASP_EV_TICKET_CREATED, now, data);
+
+    char created [24];
+    snprintf (created, sizeof created, "%lld", (long long) now);
+    const char *fields [] = {
+        "type", t->type, "tier", t->tier, "channel", t->channel, "agent", t->agent,
+        "description", t->description, "customer_id", p->cid,
+        "customer_name", name, "customer_phone", phone, "customer_region", region,
+        "customer_address", address, "customer_class", cclass,
+        "serial", t->serial, "model", model, "category", category, "priority", priority,
+        "fault", t->fault? t->fault: "", "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, t)
+    };
+    //  A new unit, registered with the ticket (its customer's step above
+    //  already lists it).
+    const char *unit [] = {
+        "serial", t->serial, "model", t->model, "category", t->category, "customer", p->cid,
+        "attributes", "{}", "parts", "[]", "created_ms", created, "updated_ms", created
+    };
+    asp_mpmap_t *a = asp_mpmap_new ();
+    asp_mpmap_str (a, "id", id);
+    asp_mpmap_str (a, "entry", entry);
+    asp_mpmap_str (a, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED));
+    asp_mpmap_bool (a, "claimed", idem != NULL);
+    asp_mpmap_int (a, "created_ms", now);
+    asp_mpmap_str (a, "customer", p->cid);
+    asp_mpmap_str (a, "fault_key", fault_key);
+    asp_mpmap_str (a, "expect_last", expect_last);
+    asp_mpmap_strv (a, "fields", fields, sizeof fields / sizeof fields [0]);
+    asp_mpmap_strv (a, "unit", unit, t->model && t->category? sizeof unit / sizeof unit [0]: 0);
+    cJSON_free (entry);
+    asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_CREATE], asp_shard_of (id));
+    intake_ticket_keys (txn, id);
+    asp_txn_key (txn, INTAKE_KEY_UNIT, t->serial);
+    asp_txn_key (txn, INTAKE_KEY_UNIT_TICKETS, t->serial);
+    asp_txn_arg_map (txn, &a);
+    asp_txn_publish (txn, &msg);
+
+    asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
+    if (asp_txn_outcome (txn) == ASP_TXN_OK) {
+        bool made = strcmp (asp_txn_reply_str (txn, 2), "created") == 0;
+        asp_outbox_remote_add_txn (api->outbox, txn);
+        cJSON *out = cJSON_CreateObject ();
+        cJSON_AddStringToObject (out, "id", id);
+        cJSON_AddStringToObject (out, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED));
+        cJSON_AddStringToObject (out, "customer_id", p->cid);
+        cJSON_AddStringToObject (out, "serial", t->serial);
+        char token [INTAKE_TOKEN_MAX];
+        intake_auth_customer_token (api->auth, id, now / 1000, token);
+        cJSON_AddStringToObject (out, "customer_token", token);
+        if (made) {
+            cJSON_AddNumberToObject (out, "created_ms", (double) now);
+            asp_counter_inc (api->created);
+        }
+        else
+            cJSON_AddBoolToObject (out, "idempotent_replay", 1);
+        asp_http_json (res, made? 201: 200, cJSON_PrintUnformatted (out));
+        snprintf (res->location, sizeof res->location, "/v1/tickets/%s", id);
+        cJSON_Delete (out);
+        asp_histo_observe_us (api->ack_latency, asp_mono_us () - started);
+    }
+    else
+    if (asp_txn_outcome (txn) == ASP_TXN_REJECT && strcmp (asp_txn_reason (txn), "unit_changed") == 0)
+        rc = 1;
+    else
+    if (asp_txn_outcome (txn) == ASP_TXN_REJECT && strcmp (asp_txn_reason (txn), "unknown_unit") == 0)
+        asp_http_error (res, 422, "unknown_unit", "product->serial %s is not in the archive", t->serial);
+    else
+    if (asp_txn_outcome (txn) == ASP_TXN_REJECT)
+        asp_http_error (res, 500, "internal", "%s", asp_txn_reason (txn));
+    else
+        intake_storage_down (res);
+    asp_txn_destroy (&txn);
+    return rc;
+}
+
 void
 intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                        asp_http_res_t *res)
@@ -220,7 +466,8 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
         "description", t.description, "customer_id", t.customer_id,
         "customer_name", t.name, "customer_phone", t.phone, "customer_region", t.region,
         "customer_address", t.address, "customer_class", t.cclass,
-        "serial", t.serial, "model", t.model, "category", t.category, "priority", priority
+        "serial", t.serial, "model", t.model, "category", t.category, "priority", priority,
+        "fault", t.fault
     };
     char fingerprint [2 * S_FINGERPRINT_BYTES + 1];
     s_fingerprint (asked, sizeof asked / sizeof asked [0], fingerprint);
@@ -240,105 +487,24 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
         cJSON_Delete (j);
         return;
     }
-    //  The ticket records what the request said, or what the archive
-    //  holds where the request only named the customer or the unit.
-    const char *name = t.name? t.name: p.c_name;
-    const char *phone = t.phone? t.phone: p.c_phone;
-    const char *region = t.region? t.region: p.c_region;
-    const char *address = t.address? t.address: p.c_address;
-    const char *cclass = t.cclass? t.cclass: *p.c_class? p.c_class: asp_vocab_name (&asp_vocab_class, ASP_CLASS_C);
-    const char *model = p.unit_known? p.unit_model: t.model;
-    const char *category = p.unit_known? p.unit_category: t.category;
-
-    asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, id, NULL);
-    asp_mpmap_t *b = msg->body;
-    asp_mpmap_str (b, "type", t.type);
-    asp_mpmap_str (b, "tier", t.tier);
-    asp_mpmap_int (b, "priority", t.priority);
-    asp_mpmap_str (b, "category", category);
-    asp_mpmap_str (b, "region", region);
-    asp_mpmap_str (b, "model", model);
-    asp_mpmap_str (b, "serial", t.serial);
-    asp_mpmap_strn (b, "summary", t.description, strnlen (t.description, 200));
-    asp_mpmap_str (b, "customer_id", p.cid);
-    asp_mpmap_str (b, "customer_name", name);
-    asp_mpmap_str (b, "customer_phone", phone);
-    asp_mpmap_str (b, "customer_class", cclass);
-    asp_mpmap_str (b, "channel", t.channel);
-    char trace [ASP_ID_MAX];
-    snprintf (trace, sizeof trace, "%s", msg->trace);
-
-    cJSON *data = cJSON_CreateObject ();
-    cJSON_AddStringToObject (data, "type", t.type);
-    cJSON_AddStringToObject (data, "tier", t.tier);
-    cJSON_AddStringToObject (data, "channel", t.channel);
-    char *entry = intake_timeline_entry (ASP_EV_TICKET_CREATED, now, data);
-
-    char created [24];
-    snprintf (created, sizeof created, "%lld", (long long) now);
-    const char *fields [] = {
-        "type", t.type, "tier", t.tier, "channel", t.channel, "agent", t.agent,
-        "description", t.description, "customer_id", p.cid,
-        "customer_name", name, "customer_phone", phone, "customer_region", region,
-        "customer_address", address, "customer_class", cclass,
-        "serial", t.serial, "model", model, "category", category, "priority", priority,
-        "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, &t)
-    };
-    //  A new unit, registered with the ticket (its customer's step above
-    //  already lists it).
-    const char *unit [] = {
-        "serial", t.serial, "model", t.model, "category", t.category, "customer", p.cid,
-        "attributes", "{}", "parts", "[]", "created_ms", created, "updated_ms", created
-    };
-    asp_mpmap_t *a = asp_mpmap_new ();
-    asp_mpmap_str (a, "id", id);
-    asp_mpmap_str (a, "entry", entry);
-    asp_mpmap_str (a, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED));
-    asp_mpmap_bool (a, "claimed", idem != NULL);
-    asp_mpmap_int (a, "created_ms", now);
-    asp_mpmap_str (a, "customer", p.cid);
-    asp_mpmap_strv (a, "fields", fields, sizeof fields / sizeof fields [0]);
-    asp_mpmap_strv (a, "unit", unit, t.model && t.category? sizeof unit / sizeof unit [0]: 0);
-    cJSON_free (entry);
-    asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_CREATE], asp_shard_of (id));
-    intake_ticket_keys (txn, id);
-    asp_txn_key (txn, INTAKE_KEY_UNIT, t.serial);
-    asp_txn_key (txn, INTAKE_KEY_UNIT_TICKETS, t.serial);
-    asp_txn_arg_map (txn, &a);
-    asp_txn_publish (txn, &msg);
-
-    asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
-    if (asp_txn_outcome (txn) == ASP_TXN_OK) {
-        bool made = strcmp (asp_txn_reply_str (txn, 2), "created") == 0;
-        asp_outbox_remote_add_txn (api->outbox, txn);
-        cJSON *out = cJSON_CreateObject ();
-        cJSON_AddStringToObject (out, "id", id);
-        cJSON_AddStringToObject (out, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED));
-        cJSON_AddStringToObject (out, "customer_id", p.cid);
-        cJSON_AddStringToObject (out, "serial", t.serial);
-        char token [INTAKE_TOKEN_MAX];
-        intake_auth_customer_token (api->auth, id, now / 1000, token);
-        cJSON_AddStringToObject (out, "customer_token", token);
-        if (made) {
-            cJSON_AddNumberToObject (out, "created_ms", (double) now);
-            asp_counter_inc (api->created);
-        }
-        else
-            cJSON_AddBoolToObject (out, "idempotent_replay", 1);
-        asp_http_json (res, made? 201: 200, cJSON_PrintUnformatted (out));
-        snprintf (res->location, sizeof res->location, "/v1/tickets/%s", id);
-        cJSON_Delete (out);
-        asp_histo_observe_us (api->ack_latency, asp_mono_us () - started);
+    char fault_key [80];
+    snprintf (fault_key, sizeof fault_key, "%s:%s", t.type, t.fault? t.fault: "");
+    //  A repeat contact joins the open ticket of the same unit and fault;
+    //  the same fault back soon after closing reopens its ticket; else a
+    //  new ticket. The decision is checked where it is committed (the
+    //  unit's latest ticket for the fault must not have changed), so
+    //  concurrent requests about one fault make one ticket.
+    int rc = 1;
+    for (int tries = 0; rc == 1 && tries < S_DECIDE_TRIES; tries++) {
+        char last [ASP_ID_MAX];
+        rc = s_repeat (api, call, &t, &p, id, fault_key, last, res);
+        if (rc == 1)
+            rc = s_commit (api, call, &t, &p, id, idem, fault_key, last, started, res);
     }
-    else
-    if (asp_txn_outcome (txn) == ASP_TXN_REJECT && strcmp (asp_txn_reason (txn), "unknown_unit") == 0)
-        asp_http_error (res, 422, "unknown_unit", "product.serial %s is not in the archive", t.serial);
-    else
-    if (asp_txn_outcome (txn) == ASP_TXN_REJECT)
-        asp_http_error (res, 500, "internal", "%s", asp_txn_reason (txn));
-    else
-        intake_storage_down (res);
-    asp_txn_destroy (&txn);
+    if (rc == 1) {
+        asp_http_error (res, 409, "busy", "ticket %s's unit changed while it was being created; retry", id);
+        res->retry_after = 1;
+    }
     cJSON_Delete (j);       //  last: t's strings point into it
 }
 

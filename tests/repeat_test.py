@@ -1,0 +1,105 @@
+# ctest: LABELS integration
+"""Repeat contacts and the automatic reopen (issue 6), through the real
+cluster: a second request about the same unit and fault while its ticket
+is open joins that ticket (counted, on its timeline) instead of opening
+another; a retry of the same request is not counted twice; concurrent
+requests about one new fault make one ticket; the same fault back within
+ASP_REOPEN_DAYS of closing reopens the closed ticket (a repeat repair,
+a new work order); later than that, or another fault, is a new ticket."""
+
+import sys
+import threading
+import time
+
+from harness import Cluster, HarnessError, key, log, new_id
+
+
+def contacts_of(c, tid):
+    return [e for e in c.timeline(tid) if e["type"] == "contact.repeated"]
+
+
+def check_join(c):
+    body = c.ticket_body()
+    a = c.create_ticket(body=body)
+    assert a.status == 201, a
+    tid = a["id"]
+    again = dict(body, description="Still no hot water, second call.", channel="app")
+    r = c.create_ticket(body=again)
+    assert r.status == 200 and r["joined"] is True and r["id"] == tid, r
+    assert r["reopened"] is False and r["contacts"] == 1, r
+    assert r["customer_token"].startswith("c1.%s." % tid), r
+    # A retry of one request (its Idempotency-Key) counts once.
+    k = new_id("idem")
+    r1 = c.create_ticket(body=dict(again, description="Third call."), idempotency_key=k)
+    r2 = c.create_ticket(body=dict(again, description="Third call."), idempotency_key=k)
+    assert r1.status == r2.status == 200 and r1["contacts"] == r2["contacts"] == 2, (r1, r2)
+    entries = contacts_of(c, tid)
+    assert len(entries) == 2, entries
+    assert entries[0]["data"]["channel"] == "app" and "second call" in entries[0]["data"]["description"]
+    assert str(c.ticket(tid)["contacts"]) == "2", c.ticket(tid)
+    # Another fault on the same unit is another ticket.
+    other = c.create_ticket(body=dict(body, fault="E2", description="Leaks at the valve."))
+    assert other.status == 201 and other["id"] != tid, other
+    assert c.redis.cmd("ZCARD", key("u:%s:tickets", body["product"]["serial"])) == 2
+    # A bad fault code is refused and changes nothing.
+    before = c.redis.keys("{s*}:t:*")
+    r = c.create_ticket(body=dict(body, fault="no heat!"))
+    assert r.status == 400 and r["error"]["code"] == "invalid_field" and "fault" in r["error"]["message"], r
+    assert sorted(c.redis.keys("{s*}:t:*")) == sorted(before)
+    return body, tid
+
+
+def check_concurrent(c):
+    body = c.ticket_body()
+    answers = []
+
+    def one(i):
+        answers.append(c.create_ticket(body=dict(body, description="Call %d." % i)))
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    made = [r for r in answers if r.status == 201]
+    joined = [r for r in answers if r.status == 200]
+    assert len(made) == 1 and len(joined) == 5, [(r.status, r.body) for r in answers]
+    assert {r["id"] for r in joined} == {made[0]["id"]}
+    assert c.redis.cmd("ZCARD", key("u:%s:tickets", body["product"]["serial"])) == 1
+    assert len(contacts_of(c, made[0]["id"])) == 5
+
+
+def check_reopen(c, body, tid):
+    closed = c.wait_status(tid, "closed", timeout=60)
+    assert closed["status"] == "closed", closed
+    r = c.create_ticket(body=dict(body, description="It broke again the same way."))
+    assert r.status == 200 and r["id"] == tid and r["reopened"] is True, r
+    t = c.ticket(tid)
+    assert t["status"] != "closed" and str(t["repeat_repairs"]) == "1", t
+    assert t["wo_id"] == "W%s.2" % tid, t
+    types = c.timeline(tid).types()
+    assert "ticket.reopened" in types and types[-1] == "contact.repeated", types
+    # The new work order goes to a partner and the ticket closes again.
+    c.wait_status(tid, "closed", timeout=60)
+    # Closed longer ago than the window: a new ticket.
+    c.redis.cmd("HSET", key("t:%s", tid), "closed_ms", str(int(time.time() * 1000) - 31 * 86400 * 1000))
+    r = c.create_ticket(body=dict(body, description="Once more, a month later."))
+    assert r.status == 201 and r["id"] != tid, r
+
+
+def main():
+    with Cluster(name="repeat") as c:
+        body, tid = check_join(c)
+        check_concurrent(c)
+        check_reopen(c, body, tid)
+        c.check_alive()
+    log("repeat ok")
+    print("repeat_test: 1 passed, 0 failed")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except (AssertionError, HarnessError) as e:
+        print("FAIL: %r" % (e,))
+        raise
