@@ -56,6 +56,12 @@ typedef enum {
 typedef enum {
     ASP_WO_PENDING = 0, ASP_WO_OFFERED, ASP_WO_ASSIGNED, ASP_WO_COMPLETED
 } asp_wo_state_t;
+//  The 三包 remedy a ticket is entitled to (intake_warranty): repair under
+//  warranty (包修), exchange (包换), refund (包退), or a repair the customer
+//  pays for (outside the guarantee).
+typedef enum {
+    ASP_REMEDY_REPAIR = 0, ASP_REMEDY_EXCHANGE, ASP_REMEDY_REFUND, ASP_REMEDY_PAID_REPAIR
+} asp_remedy_t;
 
 extern const asp_vocab_t asp_vocab_kind;
 extern const asp_vocab_t asp_vocab_tier;
@@ -65,6 +71,7 @@ extern const asp_vocab_t asp_vocab_stage;
 extern const asp_vocab_t asp_vocab_result;
 extern const asp_vocab_t asp_vocab_status;
 extern const asp_vocab_t asp_vocab_wo_state;
+extern const asp_vocab_t asp_vocab_remedy;
 //  All of the above, NULL-terminated (for tools and tests).
 extern const asp_vocab_t *const asp_vocabs [];
 

@@ -5,7 +5,8 @@ The domain vocabularies are defined once, in common/asp_vocab.c (asp-vocab
 prints them). The tables a reader relies on must say the same:
 docs/partner-protocol.md section 2.1 (kind, tier, stage, result) and
 docs/http-api.md (the type, tier, customer.class and channel rows of the
-ticket fields, and the list of ticket statuses, in order). A word added to
+ticket fields, the 三包 remedy row, and the list of ticket statuses, in
+order). A word added to
 the code and not to the docs, or the reverse, fails here.
 
     ASP_BIN_DIR=build/bin /usr/bin/python3 tests/docs_vocab_test.py
@@ -54,7 +55,7 @@ def main():
     api_path = os.path.join(docs, "http-api.md")
     api = table_rows(api_path)
     for field, name in (("`type`", "kind"), ("`tier`", "tier"), ("`customer.class`", "class"),
-                        ("`channel`", "channel")):
+                        ("`channel`", "channel"), ("`remedy`", "remedy")):
         if field not in api:
             raise HarnessError("http-api.md has no row for %s" % field)
         same("http-api.md %s" % field, words(api[field]), name)

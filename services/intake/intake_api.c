@@ -4,6 +4,7 @@
 #include "asp_config.h"
 #include "intake_http.h"
 #include "intake_tickets.h"
+#include "intake_warranty_api.h"
 #include <assert.h>
 #include <string.h>
 
@@ -34,6 +35,8 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/tickets/{id}/timeline", INTAKE_READERS | CUSTOMER, "read tickets", intake_tickets_timeline },
     { "POST", "/v1/tickets/{id}/survey", INTAKE_STAFF | R (SYSTEM) | CUSTOMER, "record survey answers",
       intake_tickets_survey },
+    { "GET",  "/v1/warranty/policy", INTAKE_READERS, "read the warranty policy", intake_warranty_api_policy },
+    { "POST", "/v1/warranty/check", INTAKE_READERS, "check warranty remedies", intake_warranty_api_check },
 };
 
 static double
@@ -49,11 +52,12 @@ s_gauge_commands (void *arg)
 }
 
 intake_api_t *
-intake_api_new (asp_svc_t *svc)
+intake_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
 {
     intake_api_t *self = (intake_api_t *) calloc (1, sizeof *self);
     assert (self);
     self->svc = svc;
+    self->warranty = warranty;
     self->auth = intake_auth_new ();
     self->rds = asp_rds_new ();
     for (int i = 0; i < INTAKE_SCRIPT_COUNT; i++)

@@ -11,8 +11,10 @@
 typedef struct intake_api_t intake_api_t;
 
 //  Reads ASP_API_TOKENS, ASP_CUSTOMER_TOKEN_*, ASP_IDEMPOTENCY_TTL_S;
-//  exits 2 naming the variable when one is malformed.
-intake_api_t *intake_api_new (asp_svc_t *svc);
+//  exits 2 naming the variable when one is malformed. warranty is the
+//  process's 三包 policy (intake_warranty.h), shared, not owned.
+typedef struct intake_warranty_t intake_warranty_t;
+intake_api_t *intake_api_new (asp_svc_t *svc, intake_warranty_t *warranty);
 void intake_api_destroy (intake_api_t **self_p);
 //  The asp_http_handler_fn to give asp_svc_http.
 void intake_api_handle (const asp_http_req_t *req, asp_http_res_t *res, void *arg);

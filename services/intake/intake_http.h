@@ -22,6 +22,7 @@
 #include "asp_svc.h"
 #include "asp_vocab.h"
 #include "intake_auth.h"
+#include "intake_warranty.h"
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@ struct intake_api_t {
     asp_script_t *script [INTAKE_SCRIPT_COUNT];
     asp_outbox_remote_t *outbox;    //  messages a request committed
     intake_auth_t *auth;
+    intake_warranty_t *warranty;    //  the process's 三包 policy (shared)
     int64_t idem_ttl_s;
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
