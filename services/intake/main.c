@@ -12,6 +12,7 @@
 #include "intake_ticket.h"
 #include "intake_warranty.h"
 #include "intake_warranty_api.h"
+#include "intake_zmq.h"
 #include <string.h>
 
 int
@@ -27,6 +28,7 @@ main (int argc, char *argv [])
             { "api", intake_api_test, 0 },
             { "warranty", intake_warranty_test, 0 },
             { "warranty_api", intake_warranty_api_test, 0 },
+            { "zmq", intake_zmq_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }
@@ -38,10 +40,12 @@ main (int argc, char *argv [])
     intake_warranty_t *warranty = intake_warranty_new_env (asp_svc_metrics (svc));
     intake_warranty_watch_sighup (warranty);
     intake_api_t *api = intake_api_new (svc, warranty);
+    intake_zmq_t *zmq = intake_zmq_new (svc, api);
     asp_svc_http (svc, (int) asp_cfg_int ("ASP_HTTP_PORT", 8080, 1, 65535), intake_api_handle, api);
     asp_svc_run (svc);
-    //  Stop HTTP first: its thread uses api.
+    //  Stop HTTP and ZeroMQ first: their threads use api.
     asp_svc_http (svc, 0, NULL, NULL);
+    intake_zmq_destroy (&zmq);
     intake_api_destroy (&api);
     intake_warranty_destroy (&warranty);
     asp_svc_destroy (&svc);
