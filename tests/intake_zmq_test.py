@@ -1,4 +1,4 @@
-# ctest: LABELS integration
+# ctest: LABELS integration threads
 """Intake's ZeroMQ endpoint for systems (ASPI/1, docs/http-api.md "ZeroMQ
 API for systems") with real CURVE clients: create with idempotency (the
 same key and body replays, another body is a 422), read, the warranty

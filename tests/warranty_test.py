@@ -1,4 +1,4 @@
-# ctest: LABELS integration
+# ctest: LABELS integration threads
 """三包 warranty through the real intake: the policy route, decisions at
 the periods' edges, a live reload (the file rewritten, the next check
 uses the new periods), a reload by SIGHUP alone, a bad file on reload
