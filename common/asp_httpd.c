@@ -51,16 +51,25 @@ asp_http_error (asp_http_res_t *res, int status, const char *code, const char *f
     asp_http_json (res, status, json);
 }
 
+static const char *
+s_lookup (const asp_http_req_t *req, asp_http_field_t field, const char *name)
+{
+    if (req->conn)
+        return MHD_lookup_connection_value ((struct MHD_Connection *) req->conn,
+                                            field == ASP_HTTP_HEADER? MHD_HEADER_KIND: MHD_GET_ARGUMENT_KIND, name);
+    return req->lookup? req->lookup (req->lookup_arg, field, name): NULL;
+}
+
 const char *
 asp_http_header (const asp_http_req_t *req, const char *name)
 {
-    return MHD_lookup_connection_value ((struct MHD_Connection *) req->conn, MHD_HEADER_KIND, name);
+    return s_lookup (req, ASP_HTTP_HEADER, name);
 }
 
 const char *
 asp_http_query (const asp_http_req_t *req, const char *name)
 {
-    return MHD_lookup_connection_value ((struct MHD_Connection *) req->conn, MHD_GET_ARGUMENT_KIND, name);
+    return s_lookup (req, ASP_HTTP_QUERY, name);
 }
 
 typedef struct {
@@ -146,7 +155,7 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         s_builtin (self, url, &res);
     else
     if (self->handler) {
-        asp_http_req_t req = { method, url, rq->body? rq->body: "", rq->len, conn };
+        asp_http_req_t req = { method, url, rq->body? rq->body: "", rq->len, conn, NULL, NULL };
         self->handler (&req, &res, self->arg);
     }
     else
@@ -239,9 +248,21 @@ asp_httpd_destroy (asp_httpd_t **self_p)
     }
 }
 
+static const char *
+s_test_lookup (void *arg, asp_http_field_t field, const char *name)
+{
+    return field == ASP_HTTP_HEADER && strcmp (name, "X") == 0? (const char *) arg: NULL;
+}
+
 void
 asp_httpd_test (void)
 {
+    //  A request without a connection reads its headers through lookup.
+    asp_http_req_t req = { "GET", "/", "", 0, NULL, s_test_lookup, (void *) "y" };
+    assert (strcmp (asp_http_header (&req, "X"), "y") == 0 && !asp_http_query (&req, "X"));
+    req.lookup = NULL;
+    assert (!asp_http_header (&req, "X"));
+
     asp_http_res_t res = { 0 };
     asp_http_error (&res, 400, "invalid", "field \"%s\" is wrong", "x");
     assert (res.status == 400);

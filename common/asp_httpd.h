@@ -12,12 +12,19 @@
 
 typedef struct asp_httpd_t asp_httpd_t;
 
+//  Where a request that did not come over HTTP keeps its headers and query
+//  parameters (intake's ZeroMQ endpoint): the value of name, or NULL.
+typedef enum { ASP_HTTP_HEADER = 0, ASP_HTTP_QUERY } asp_http_field_t;
+typedef const char *(asp_http_lookup_fn) (void *arg, asp_http_field_t field, const char *name);
+
 typedef struct {
     const char *method;
-    const char *url;
+    const char *url;            //  the path, without the query
     const char *body;           //  NUL-terminated, body_len bytes
     size_t body_len;
-    void *conn;                 //  for asp_http_header
+    void *conn;                 //  libmicrohttpd's connection, or NULL:
+    asp_http_lookup_fn *lookup; //  then asp_http_header and _query ask
+    void *lookup_arg;           //  lookup (NULL: no headers, no query)
 } asp_http_req_t;
 
 typedef struct {

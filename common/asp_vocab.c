@@ -21,11 +21,12 @@ VOCAB (asp_vocab_status, "status",
        "cancelled");
 VOCAB (asp_vocab_wo_state, "wo_state", "pending", "offered", "assigned", "completed", "cancelled");
 VOCAB (asp_vocab_lang, "lang", "zh-CN", "en");
+VOCAB (asp_vocab_remedy, "remedy", "repair", "exchange", "refund", "paid_repair");
 
 const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_kind, &asp_vocab_tier, &asp_vocab_class, &asp_vocab_channel,
     &asp_vocab_stage, &asp_vocab_result, &asp_vocab_status, &asp_vocab_wo_state,
-    &asp_vocab_lang, NULL
+    &asp_vocab_lang, &asp_vocab_remedy, NULL
 };
 
 int
@@ -87,6 +88,7 @@ asp_vocab_test (void)
     assert (asp_vocab_lang.count == ASP_LANG_EN + 1);
     assert (asp_vocab_status.count == ASP_STATUS_CANCELLED + 1);
     assert (asp_vocab_wo_state.count == ASP_WO_CANCELLED + 1);
+    assert (asp_vocab_remedy.count == ASP_REMEDY_PAID_REPAIR + 1);
     //  Round trips, and refusals of near misses.
     for (int v = 0; asp_vocabs [v]; v++)
         for (int i = 0; i < asp_vocabs [v]->count; i++) {

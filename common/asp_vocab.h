@@ -63,6 +63,12 @@ typedef enum {
 } asp_wo_state_t;
 //  A customer's language (the archive's "language"; notification's texts).
 typedef enum { ASP_LANG_ZH_CN = 0, ASP_LANG_EN } asp_lang_t;
+//  The 三包 remedy a ticket is entitled to (intake_warranty): repair under
+//  warranty (包修), exchange (包换), refund (包退), or a repair the customer
+//  pays for (outside the guarantee).
+typedef enum {
+    ASP_REMEDY_REPAIR = 0, ASP_REMEDY_EXCHANGE, ASP_REMEDY_REFUND, ASP_REMEDY_PAID_REPAIR
+} asp_remedy_t;
 
 extern const asp_vocab_t asp_vocab_kind;
 extern const asp_vocab_t asp_vocab_tier;
@@ -73,6 +79,7 @@ extern const asp_vocab_t asp_vocab_result;
 extern const asp_vocab_t asp_vocab_status;
 extern const asp_vocab_t asp_vocab_wo_state;
 extern const asp_vocab_t asp_vocab_lang;
+extern const asp_vocab_t asp_vocab_remedy;
 //  All of the above, NULL-terminated (for tools and tests).
 extern const asp_vocab_t *const asp_vocabs [];
 

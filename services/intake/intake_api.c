@@ -7,6 +7,7 @@
 #include "intake_http.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
+#include "intake_warranty_api.h"
 #include <assert.h>
 #include <string.h>
 
@@ -89,6 +90,8 @@ static const intake_route_t s_routes [] = {
     { "POST", "/v1/tickets/{id}/close", INTAKE_STAFF, "close tickets", intake_actions_close },
     { "POST", "/v1/tickets/{id}/reopen", INTAKE_STAFF, "reopen tickets", intake_actions_reopen },
     { "POST", "/v1/tickets/{id}/redispatch", INTAKE_STAFF, "re-dispatch tickets", intake_actions_redispatch },
+    { "GET",  "/v1/warranty/policy", INTAKE_READERS, "read the warranty policy", intake_warranty_api_policy },
+    { "POST", "/v1/warranty/check", INTAKE_READERS, "check warranty remedies", intake_warranty_api_check },
 };
 
 static double
@@ -103,19 +106,44 @@ s_gauge_commands (void *arg)
     return (double) asp_rds_commands (((intake_api_t *) arg)->rds);
 }
 
-intake_api_t *
-intake_api_new (asp_svc_t *svc)
+//  What every thread's api has of its own: a Redis connection with the
+//  scripts, and a way to the loop's outbox.
+static intake_api_t *
+s_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
 {
     intake_api_t *self = (intake_api_t *) calloc (1, sizeof *self);
     assert (self);
     self->svc = svc;
-    self->auth = intake_auth_new ();
     self->limit = intake_limit_new ((double) asp_cfg_int ("ASP_API_RATE", 0, 0, 1000000),
                                     (double) asp_cfg_int ("ASP_API_BURST", 100, 1, 1000000));
+    self->warranty = warranty;
     self->rds = asp_rds_new ();
     for (int i = 0; i < INTAKE_SCRIPT_COUNT; i++)
         self->script [i] = asp_rds_script_lib (self->rds, s_scripts [i].name, asp_lua_ticket, s_scripts [i].source);
     self->outbox = asp_outbox_remote_new (asp_svc_outbox (svc));
+    return self;
+}
+
+intake_api_t *
+intake_api_new_sibling (const intake_api_t *first)
+{
+    intake_api_t *self = s_api_new (first->svc, first->warranty);
+    self->auth = first->auth;
+    self->idem_ttl_s = first->idem_ttl_s;
+    self->search_scan_max = first->search_scan_max;
+    self->reopen_window_ms = first->reopen_window_ms;
+    self->ack_latency = first->ack_latency;
+    self->created = first->created;
+    self->invalid = first->invalid;
+    return self;
+}
+
+intake_api_t *
+intake_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
+{
+    intake_api_t *self = s_api_new (svc, warranty);
+    self->auth = intake_auth_new ();
+    self->owns_auth = true;
     self->idem_ttl_s = asp_cfg_int ("ASP_IDEMPOTENCY_TTL_S", 86400, 60, 30 * 86400);
     self->search_scan_max = asp_cfg_int ("ASP_SEARCH_SCAN_MAX", 2000, 10, 1000000);
     intake_actions_init (self);
@@ -137,7 +165,8 @@ intake_api_destroy (intake_api_t **self_p)
     if (self) {
         asp_outbox_remote_destroy (&self->outbox);
         asp_rds_destroy (&self->rds);
-        intake_auth_destroy (&self->auth);
+        if (self->owns_auth)
+            intake_auth_destroy (&self->auth);
         intake_limit_destroy (&self->limit);
         free (self);
         *self_p = NULL;
@@ -147,7 +176,14 @@ intake_api_destroy (intake_api_t **self_p)
 void
 intake_api_handle (const asp_http_req_t *req, asp_http_res_t *res, void *arg)
 {
-    intake_http_dispatch ((intake_api_t *) arg, s_routes, sizeof s_routes / sizeof s_routes [0], req, res);
+    intake_http_dispatch ((intake_api_t *) arg, s_routes, sizeof s_routes / sizeof s_routes [0], NULL, req, res);
+}
+
+void
+intake_api_handle_as (intake_api_t *self, const intake_caller_t *caller, const asp_http_req_t *req,
+                      asp_http_res_t *res)
+{
+    intake_http_dispatch (self, s_routes, sizeof s_routes / sizeof s_routes [0], caller, req, res);
 }
 
 void

@@ -43,7 +43,7 @@ typedef enum {
     INTAKE_AUTH_EXPIRED             //  a customer token past its expiry: 401
 } intake_auth_result_t;
 
-typedef struct {
+typedef struct intake_caller_t {
     intake_role_t role;
     bool open;                      //  tokens off: every route allowed
     char who [64];                  //  staff name; the ticket id for a customer

@@ -41,7 +41,7 @@ s_match (const char *pattern, const char *path, intake_call_t *call, bool *bad_p
 
 void
 intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
-                      const asp_http_req_t *req, asp_http_res_t *res)
+                      const intake_caller_t *caller, const asp_http_req_t *req, asp_http_res_t *res)
 {
     intake_call_t call;
     const intake_route_t *route = NULL;
@@ -63,8 +63,12 @@ intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
             asp_http_error (res, 404, "not_found", "no such endpoint or id: %s %.100s", req->method, req->url);
         return;
     }
-    intake_auth_result_t auth = intake_auth_check (api->auth, asp_http_header (req, "Authorization"),
-                                                   asp_now_ms () / 1000, &call.caller);
+    intake_auth_result_t auth = INTAKE_AUTH_OK;
+    if (caller)
+        call.caller = *caller;
+    else
+        auth = intake_auth_check (api->auth, asp_http_header (req, "Authorization"),
+                                  asp_now_ms () / 1000, &call.caller);
     if (auth == INTAKE_AUTH_EXPIRED) {
         asp_http_error (res, 401, "token_expired", "this access link has expired; ask for a new one");
         return;

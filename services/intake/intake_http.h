@@ -9,7 +9,9 @@
     roles, only, where it matters, who the caller is.
 
     Handlers run in the HTTP server's one thread and share the intake_api_t
-    below: its Redis connection, its scripts and the outbox remote. Each
+    below: its Redis connection, its scripts and the outbox remote. The
+    ZeroMQ endpoint (intake_zmq) runs the same routes in its own thread
+    with an intake_api_t of its own. Each
     refusal names the field and carries a stable error code; nothing is
     written before a request is valid.
 
@@ -23,6 +25,7 @@
 #include "asp_vocab.h"
 #include "intake_auth.h"
 #include "intake_limit.h"
+#include "intake_warranty.h"
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,7 +57,9 @@ struct intake_api_t {
     asp_rds_t *rds;                 //  this thread's own connection
     asp_script_t *script [INTAKE_SCRIPT_COUNT];
     asp_outbox_remote_t *outbox;    //  messages a request committed
-    intake_auth_t *auth;
+    intake_auth_t *auth;            //  owned by the first api, shared
+    bool owns_auth;
+    intake_warranty_t *warranty;    //  the process's 三包 policy (shared)
     intake_limit_t *limit;          //  requests per caller (429 beyond)
     int64_t idem_ttl_s;
     int64_t search_scan_max;        //  records a list/search may examine
@@ -84,9 +89,11 @@ typedef struct {
 } intake_route_t;
 
 //  Finds the route for req in routes (n of them), checks the caller and
-//  runs it; answers 404/405/401/403 itself.
+//  runs it; answers 404/405/401/403 itself. The caller is who the
+//  Authorization header names, or, when caller is not NULL, that one
+//  (authenticated another way: intake_zmq's CURVE keys).
 void intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
-                           const asp_http_req_t *req, asp_http_res_t *res);
+                           const intake_caller_t *caller, const asp_http_req_t *req, asp_http_res_t *res);
 
 //  ---------------------------------------------------------------------
 //  Answers every handler gives the same way.

@@ -15,6 +15,9 @@
 #include "intake_tickets.h"
 #include "intake_events.h"
 #include "intake_ticket.h"
+#include "intake_warranty.h"
+#include "intake_warranty_api.h"
+#include "intake_zmq.h"
 #include <string.h>
 
 int
@@ -33,17 +36,28 @@ main (int argc, char *argv [])
             { "archive", intake_archive_test, ASP_SELFTEST_REDIS },
             { "archive_routes", intake_archive_routes_test, 0 },
             { "actions", intake_actions_test, 0 },
+            { "warranty", intake_warranty_test, 0 },
+            { "warranty_api", intake_warranty_api_test, 0 },
+            { "zmq", intake_zmq_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }
+    //  Before any thread starts, so that only the warranty's watcher
+    //  takes SIGHUP (a poll interrupted by it would end the zloop).
+    intake_warranty_block_sighup ();
     asp_svc_t *svc = asp_svc_new (ASP_SVC_INTAKE);
     intake_events_register (svc);
-    intake_api_t *api = intake_api_new (svc);
+    intake_warranty_t *warranty = intake_warranty_new_env (asp_svc_metrics (svc));
+    intake_warranty_watch_sighup (warranty);
+    intake_api_t *api = intake_api_new (svc, warranty);
+    intake_zmq_t *zmq = intake_zmq_new (svc, api);
     asp_svc_http (svc, (int) asp_cfg_int ("ASP_HTTP_PORT", 8080, 1, 65535), intake_api_handle, api);
     asp_svc_run (svc);
-    //  Stop HTTP first: its thread uses api.
+    //  Stop HTTP and ZeroMQ first: their threads use api.
     asp_svc_http (svc, 0, NULL, NULL);
+    intake_zmq_destroy (&zmq);
     intake_api_destroy (&api);
+    intake_warranty_destroy (&warranty);
     asp_svc_destroy (&svc);
     return 0;
 }
