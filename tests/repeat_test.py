@@ -86,10 +86,40 @@ def check_reopen(c, body, tid):
     assert r.status == 201 and r["id"] != tid, r
 
 
+def check_warranty(c):
+    """The 三包 remedy recorded at creation (default policy: refund within
+    7 days, exchange within 15, repair for 12 months, exchange after 2
+    repairs of the same fault)."""
+    day = 86400
+
+    def date(days_ago):
+        return time.strftime("%Y-%m-%d", time.gmtime(time.time() - days_ago * day))
+    r = c.create_ticket(type="return", product={"purchase_date": date(3)})
+    assert r.status == 201 and r["remedy"] == "refund", r
+    assert c.ticket(r["id"])["remedy"] == "refund"
+    r = c.create_ticket(product={"purchase_date": date(400)})
+    assert r.status == 201 and r["remedy"] == "paid_repair", r
+    r = c.create_ticket(product={"purchase_date": None})
+    assert r.status == 201 and r["remedy"] == "paid_repair" and "purchase" in r["remedy_reason"], r
+    r = c.create_ticket(type="consultation")
+    assert r.status == 201 and "remedy" not in r.body, r
+    # Two repairs of one fault, then the third request qualifies for exchange.
+    body = c.ticket_body(product={"purchase_date": date(60)}, fault="E7")
+    for want in ("repair", "repair", "exchange"):
+        r = c.create_ticket(body=body)
+        assert r.status == 201 and r["remedy"] == want, (want, r)
+        t = c.http("POST", "/v1/tickets/%s/cancel" % r["id"], {"reason": "test: the next visit"})
+        assert t.status == 200, t
+    # A future purchase date is refused.
+    r = c.create_ticket(product={"purchase_date": date(-2)})
+    assert r.status == 400 and "purchase_date" in r["error"]["message"], r
+
+
 def main():
     with Cluster(name="repeat") as c:
         body, tid = check_join(c)
         check_concurrent(c)
+        check_warranty(c)
         check_reopen(c, body, tid)
         c.check_alive()
     log("repeat ok")

@@ -35,6 +35,8 @@ elseif a.customer ~= '' and not redis.call('HGET', unit, 'customer') then
 end
 redis.call('ZADD', units, a.created_ms, a.id)
 redis.call('HSET', unit, fault, a.id)
+-- How many tickets this unit had for the fault: the 三包 repair history.
+redis.call('HINCRBY', unit, 'faults:' .. a.fault_key, 1)
 redis.call('HSET', K[1], unpack(a.fields))
 set_status(a.status, 0)
 redis.call('RPUSH', K[2], a.entry)

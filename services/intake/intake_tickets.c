@@ -15,6 +15,7 @@ typedef struct {
     const char *name, *phone, *region, *address, *cclass;
     const char *serial, *model, *category;
     const char *fault;              //  the brand's fault code, or NULL
+    int64_t purchase_ms;            //  product.purchase_date, or 0
     int64_t priority;
 } s_ticket_t;
 
@@ -27,7 +28,7 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
     static const char *top [] = { "type", "tier", "priority", "customer", "customer_id", "product",
                                   "description", "channel", "agent", "fault", NULL };
     static const char *cust [] = { "name", "phone", "region", "address", "class", NULL };
-    static const char *prod [] = { "serial", "model", "category", NULL };
+    static const char *prod [] = { "serial", "model", "category", "purchase_date", NULL };
     if (!cJSON_IsObject (j))
         return intake_fail (err, "%s must be a JSON object", "the body");
     if (!intake_v_only (j, top, "", err)
@@ -66,7 +67,8 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
     if (!intake_v_only (pr, prod, "product", err)
     ||  !intake_v_serial (pr, "serial", "product.serial", true, &t->serial, err)
     ||  !intake_v_str (pr, "model", "product.model", 1, 64, NULL, false, &t->model, err)
-    ||  !intake_v_str (pr, "category", "product.category", 1, 64, NULL, false, &t->category, err))
+    ||  !intake_v_str (pr, "category", "product.category", 1, 64, NULL, false, &t->category, err)
+    ||  !intake_v_date (pr, "purchase_date", "product.purchase_date", false, &t->purchase_ms, err))
         return false;
     if (!t->tier) t->tier = asp_vocab_name (&asp_vocab_tier, ASP_TIER_STANDARD);
     if (!t->channel) t->channel = asp_vocab_name (&asp_vocab_channel, ASP_CHANNEL_WEB);
@@ -258,20 +260,23 @@ s_join (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const
 //  last as what the unit must still name).
 static int
 s_repeat (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const intake_party_t *p,
-          const char *id, const char *fault_key, char *last, asp_http_res_t *res)
+          const char *id, const char *fault_key, char *last, int *earlier, asp_http_res_t *res)
 {
     *last = 0;
+    *earlier = 0;
     char key [ASP_KEY_MAX];
     intake_key (key, sizeof key, INTAKE_KEY_UNIT, t->serial);
-    redisReply *r = asp_rds_cmd (api->rds, "HGET %s fault:%s", key, fault_key);
-    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+    redisReply *r = asp_rds_cmd (api->rds, "HMGET %s fault:%s faults:%s", key, fault_key, fault_key);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
         if (r)
             freeReplyObject (r);
         intake_storage_down (res);
         return 0;
     }
-    if (r->type == REDIS_REPLY_STRING)
-        snprintf (last, ASP_ID_MAX, "%s", r->str);
+    if (r->element [0]->type == REDIS_REPLY_STRING)
+        snprintf (last, ASP_ID_MAX, "%s", r->element [0]->str);
+    if (r->element [1]->type == REDIS_REPLY_STRING)
+        *earlier = atoi (r->element [1]->str);
     freeReplyObject (r);
     //  None yet, or it is this request's own (a retry): create.
     if (!*last || strcmp (last, id) == 0)
@@ -311,12 +316,14 @@ s_repeat (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
 }
 
 //  Creates ticket id (the request t, its party p), unless the unit's
-//  latest ticket for the fault is no longer expect_last. Answers and
+//  latest ticket for the fault is no longer expect_last. earlier: the
+//  unit's tickets for the same fault before this one (the 三包 decision's
+//  repair history). Answers and
 //  returns 0, or returns 1 (unit_changed: decide again) without answering.
 static int
 s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const intake_party_t *p,
           const char *id, const char *idem, const char *fault_key, const char *expect_last,
-          int64_t started, asp_http_res_t *res)
+          int earlier, int64_t started, asp_http_res_t *res)
 {
     int64_t now = asp_now_ms ();
     char priority [24];
@@ -331,6 +338,17 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     const char *cclass = t->cclass? t->cclass: *p->c_class? p->c_class: asp_vocab_name (&asp_vocab_class, ASP_CLASS_C);
     const char *model = p->unit_known? p->unit_model: t->model;
     const char *category = p->unit_known? p->unit_category: t->category;
+    //  The 三包 remedy: from the unit's purchase date (the archive's, else
+    //  the request's), its category and its tickets for the same fault.
+    int64_t purchase_ms = p->unit_known && p->unit_purchase_ms? p->unit_purchase_ms: t->purchase_ms;
+    intake_warranty_in_t win = {
+        .type = (asp_kind_t) asp_vocab_parse (&asp_vocab_kind, t->type), .category = category,
+        .purchase_ms = purchase_ms? purchase_ms: INTAKE_WARRANTY_UNKNOWN, .now_ms = now,
+        .same_fault_repairs = earlier
+    };
+    intake_warranty_out_t wout;
+    intake_warranty_decide (api->warranty, &win, &wout);
+    const char *remedy = wout.applies? asp_vocab_name (&asp_vocab_remedy, wout.remedy): "";
 
     asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, id, NULL);
     asp_mpmap_t *b = msg->body;
@@ -347,6 +365,7 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     asp_mpmap_str (b, "customer_phone", phone);
     asp_mpmap_str (b, "customer_class", cclass);
     asp_mpmap_str (b, "channel", t->channel);
+    asp_mpmap_str (b, "remedy", remedy);
     char trace [ASP_ID_MAX];
     snprintf (trace, sizeof trace, "%s", msg->trace);
 
@@ -354,9 +373,14 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     cJSON_AddStringToObject (data, "type", t->type);
     cJSON_AddStringToObject (data, "tier", t->tier);
     cJSON_AddStringToObject (data, "channel", t->channel);
+    if (wout.applies) {
+        cJSON_AddStringToObject (data, "remedy", remedy);
+        cJSON_AddStringToObject (data, "remedy_reason", wout.reason);
+    }
     char *entry = intake_timeline_entry (ASP_EV_TICKET_CREATED, now, data);
 
-    char created [24];
+    char created [24], purchase [24];
+    snprintf (purchase, sizeof purchase, "%lld", (long long) t->purchase_ms);
     snprintf (created, sizeof created, "%lld", (long long) now);
     const char *fields [] = {
         "type", t->type, "tier", t->tier, "channel", t->channel, "agent", t->agent,
@@ -364,14 +388,17 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         "customer_name", name, "customer_phone", phone, "customer_region", region,
         "customer_address", address, "customer_class", cclass,
         "serial", t->serial, "model", model, "category", category, "priority", priority,
-        "fault", t->fault? t->fault: "", "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, t)
+        "fault", t->fault? t->fault: "", "remedy", remedy, "remedy_reason", wout.applies? wout.reason: "",
+        "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, t)
     };
     //  A new unit, registered with the ticket (its customer's step above
     //  already lists it).
     const char *unit [] = {
         "serial", t->serial, "model", t->model, "category", t->category, "customer", p->cid,
-        "attributes", "{}", "parts", "[]", "created_ms", created, "updated_ms", created
+        "attributes", "{}", "parts", "[]", "created_ms", created, "updated_ms", created,
+        "purchase_date", purchase     //  last: left out when unknown
     };
+    size_t nunit = sizeof unit / sizeof unit [0] - (t->purchase_ms? 0: 2);
     asp_mpmap_t *a = asp_mpmap_new ();
     asp_mpmap_str (a, "id", id);
     asp_mpmap_str (a, "entry", entry);
@@ -382,7 +409,7 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     asp_mpmap_str (a, "fault_key", fault_key);
     asp_mpmap_str (a, "expect_last", expect_last);
     asp_mpmap_strv (a, "fields", fields, sizeof fields / sizeof fields [0]);
-    asp_mpmap_strv (a, "unit", unit, t->model && t->category? sizeof unit / sizeof unit [0]: 0);
+    asp_mpmap_strv (a, "unit", unit, t->model && t->category? nunit: 0);
     cJSON_free (entry);
     asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_CREATE], asp_shard_of (id));
     intake_ticket_keys (txn, id);
@@ -403,6 +430,10 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         char token [INTAKE_TOKEN_MAX];
         intake_auth_customer_token (api->auth, id, now / 1000, token);
         cJSON_AddStringToObject (out, "customer_token", token);
+        if (made && wout.applies) {     //  a replay reads it from the ticket
+            cJSON_AddStringToObject (out, "remedy", remedy);
+            cJSON_AddStringToObject (out, "remedy_reason", wout.reason);
+        }
         if (made) {
             cJSON_AddNumberToObject (out, "created_ms", (double) now);
             asp_counter_inc (api->created);
@@ -497,9 +528,10 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
     int rc = 1;
     for (int tries = 0; rc == 1 && tries < S_DECIDE_TRIES; tries++) {
         char last [ASP_ID_MAX];
-        rc = s_repeat (api, call, &t, &p, id, fault_key, last, res);
+        int earlier;
+        rc = s_repeat (api, call, &t, &p, id, fault_key, last, &earlier, res);
         if (rc == 1)
-            rc = s_commit (api, call, &t, &p, id, idem, fault_key, last, started, res);
+            rc = s_commit (api, call, &t, &p, id, idem, fault_key, last, earlier, started, res);
     }
     if (rc == 1) {
         asp_http_error (res, 409, "busy", "ticket %s's unit changed while it was being created; retry", id);
