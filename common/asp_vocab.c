@@ -29,6 +29,12 @@ const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_lang, &asp_vocab_remedy, NULL
 };
 
+bool
+asp_kind_field_work (asp_kind_t kind)
+{
+    return kind != ASP_KIND_CONSULTATION && kind != ASP_KIND_COMPLAINT;
+}
+
 int
 asp_vocab_parsen (const asp_vocab_t *vocab, const char *s, size_t len)
 {
@@ -87,6 +93,8 @@ asp_vocab_test (void)
     assert (asp_vocab_result.count == ASP_RESULT_INSTALLED + 1);
     assert (asp_vocab_lang.count == ASP_LANG_EN + 1);
     assert (asp_vocab_status.count == ASP_STATUS_CANCELLED + 1);
+    assert (asp_kind_field_work (ASP_KIND_REPAIR) && asp_kind_field_work (ASP_KIND_INSTALLATION));
+    assert (!asp_kind_field_work (ASP_KIND_CONSULTATION) && !asp_kind_field_work (ASP_KIND_COMPLAINT));
     assert (asp_vocab_wo_state.count == ASP_WO_CANCELLED + 1);
     assert (asp_vocab_remedy.count == ASP_REMEDY_PAID_REPAIR + 1);
     //  Round trips, and refusals of near misses.

@@ -30,6 +30,9 @@ typedef enum {
     ASP_KIND_INSTALLATION = 0, ASP_KIND_REPAIR, ASP_KIND_MAINTENANCE,
     ASP_KIND_COMPLAINT, ASP_KIND_CONSULTATION, ASP_KIND_RETURN
 } asp_kind_t;
+//  True when a ticket of kind sends a work order to a partner; a
+//  consultation or a complaint is handled by staff (no field work).
+bool asp_kind_field_work (asp_kind_t kind);
 //  Service tier: standard, or express (the paid fast tier).
 typedef enum { ASP_TIER_STANDARD = 0, ASP_TIER_EXPRESS } asp_tier_t;
 //  Customer class A, B, C.

@@ -430,6 +430,8 @@ s_end_ticket (intake_api_t *api, const intake_call_t *call, const asp_http_req_t
     asp_mpmap_str (act.args, "by", call->caller.open? "": call->caller.who);
     s_arg_rank (&act, "completed_rank", ASP_STATUS_COMPLETED);
     s_arg_rank (&act, "rank", to);
+    int kind = asp_vocab_parse (&asp_vocab_kind, s_field (&act, "type"));
+    asp_mpmap_str (act.args, "staff_handled", kind >= 0 && !asp_kind_field_work ((asp_kind_t) kind)? "1": "0");
     char wo [ASP_CHILD_ID_MAX];
     s_current_wo (&act, wo, sizeof wo);
     asp_msg_t *msg = s_event (&act, type);

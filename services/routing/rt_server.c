@@ -800,6 +800,8 @@ s_prepare_ticket (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_
     }
     if (rt_ticket_parse (env->body, &ticket, reason, reason_len))
         return NULL;
+    if (!asp_kind_field_work (ticket.kind))
+        return NULL;                //  staff handle it: no work order (ACK)
     return rt_store_create (self->store, wo_id, env->ticket, env->trace, &ticket, env->id);
 }
 
@@ -907,6 +909,8 @@ s_prepare_redispatch (asp_svc_t *svc, const asp_envelope_t *env, char *reason, s
     ||  !s_body_wo_id (env, "previous_wo_id", previous, sizeof previous, reason, reason_len)
     ||  rt_ticket_parse (env->body, &ticket, reason, reason_len))
         return NULL;
+    if (!asp_kind_field_work (ticket.kind))
+        return NULL;                //  a reopened consultation: staff again (ACK)
     return rt_store_redispatch (self->store, wo_id, previous, env->ticket, env->trace, &ticket, env->id);
 }
 
