@@ -13,7 +13,9 @@ import urllib.parse
 
 from harness import Cluster, HarnessError, log, scaled, shard_of
 
-TYPES = ("repair", "installation", "complaint")
+# Field work only: a complaint has no partner and would never close by
+# itself (staff close it).
+TYPES = ("repair", "installation", "maintenance")
 REGIONS = ("north", "south", "east")
 AGENTS = ("agent-1", "agent-2")
 BUDGET = 25                 # ASP_SEARCH_SCAN_MAX: smaller than the tickets made
