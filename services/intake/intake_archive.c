@@ -80,12 +80,20 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
     *code = *msg = 0;
     p->unit_known = p->phone_owner_exists = false;
     p->unit_purchase_ms = 0;
+    p->fault_earlier = 0;
+    *p->fault_last = 0;
     *p->unit_customer = *p->unit_model = *p->unit_category = *p->phone_owner = *p->cid = 0;
     //  The unit, and the customer (by id or by the phone's index): one
     //  round trip.
     char ku [ASP_KEY_MAX], kc [ASP_KEY_MAX], digits [INTAKE_DIGITS_MAX];
     intake_key (ku, sizeof ku, INTAKE_KEY_UNIT, p->serial);
-    const char *a1 [] = { "HMGET", ku, "customer", "model", "category", "purchase_date" };
+    //  With a fault, the unit's latest ticket and count for it too (the
+    //  repeat-contact and 三包 decisions).
+    char ff [96], fn [96];
+    snprintf (ff, sizeof ff, "fault:%s", p->fault_key? p->fault_key: "");
+    snprintf (fn, sizeof fn, "faults:%s", p->fault_key? p->fault_key: "");
+    const char *a1 [] = { "HMGET", ku, "customer", "model", "category", "purchase_date", ff, fn };
+    int n1 = p->fault_key? 8: 6;
     const char *a2 [] = { "EXISTS", kc };
     const char *a3 [] = { "GET", kc };
     if (p->customer_id)
@@ -96,13 +104,13 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
         intake_key (kc, sizeof kc, INTAKE_KEY_PHONE, digits);
     }
     bool second = p->customer_id || p->phone;
-    if (!asp_rds_ready (api->rds) || asp_rds_append (api->rds, 6, a1, NULL)
+    if (!asp_rds_ready (api->rds) || asp_rds_append (api->rds, n1, a1, NULL)
     ||  (second && asp_rds_append (api->rds, 2, p->customer_id? a2: a3, NULL)))
         return -1;
     redisReply *u = asp_rds_reply (api->rds);
     redisReply *c = u && second? asp_rds_reply (api->rds): NULL;
     int rc = 0;
-    if (!u || u->type != REDIS_REPLY_ARRAY || u->elements != 4 || (second && !c))
+    if (!u || u->type != REDIS_REPLY_ARRAY || u->elements != (size_t) n1 - 2 || (second && !c))
         rc = -1;
     else {
         p->unit_known = u->element [1]->type == REDIS_REPLY_STRING;
@@ -115,6 +123,10 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
             if (u->element [3]->type == REDIS_REPLY_STRING)
                 p->unit_purchase_ms = strtoll (u->element [3]->str, NULL, 10);
         }
+        if (p->fault_key && u->element [4]->type == REDIS_REPLY_STRING)
+            s_copy (p->fault_last, sizeof p->fault_last, u->element [4]->str);
+        if (p->fault_key && u->element [5]->type == REDIS_REPLY_STRING)
+            p->fault_earlier = atoi (u->element [5]->str);
         if (p->customer_id && c->integer == 0) {
             snprintf (code, codelen, "unknown_customer");
             snprintf (msg, msglen, "no customer %s", p->customer_id);

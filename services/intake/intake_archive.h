@@ -89,11 +89,14 @@ typedef struct {
     const char *customer_id;
     const char *name, *phone, *region, *address, *cclass;
     const char *serial, *model, *category;
+    const char *fault_key;              //  "<type>:<fault>": the unit's history read too
     //  What intake_archive_find saw.
     bool unit_known;
     char unit_customer [ASP_ID_MAX];
     char unit_model [65], unit_category [65];
     int64_t unit_purchase_ms;           //  0 when unknown (the warranty's start)
+    char fault_last [ASP_ID_MAX];       //  the unit's latest ticket for fault_key, or ""
+    int fault_earlier;                  //  the unit's tickets for fault_key
     char phone_owner [ASP_ID_MAX];      //  the phone index's customer, or ""
     bool phone_owner_exists;            //  presumed; attach finds out
     //  The customer the ticket is for (after intake_archive_attach), and

@@ -167,9 +167,10 @@ s_claim (intake_api_t *api, const char *idem, const char *fingerprint, char *id,
 //  The ticket's customer and unit (intake_archive.h): reads first, so that
 //  a refusal (422) writes nothing. 0, or answered.
 static int
-s_find (intake_api_t *api, const s_ticket_t *t, intake_party_t *p, asp_http_res_t *res)
+s_find (intake_api_t *api, const s_ticket_t *t, const char *fault_key, intake_party_t *p, asp_http_res_t *res)
 {
     memset (p, 0, sizeof *p);
+    p->fault_key = fault_key;
     p->customer_id = t->customer_id;
     p->name = t->name;
     p->phone = t->phone;
@@ -253,31 +254,40 @@ s_join (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const
     return rc;
 }
 
-//  The repeat-contact decision for request t (its own ticket id: id):
-//  reads the unit's latest ticket for fault_key into last ("" for none)
-//  and, when that ticket is open, joins it; closed within the reopen
-//  window, reopens and joins it. 0 answered; 1 create a new ticket (with
-//  last as what the unit must still name).
+//  Reads the unit's latest ticket for fault_key into last ("" for none)
+//  and its count of tickets for it. 0, or -1 after answering 503.
 static int
-s_repeat (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const intake_party_t *p,
-          const char *id, const char *fault_key, char *last, int *earlier, asp_http_res_t *res)
+s_unit_history (intake_api_t *api, const char *serial, const char *fault_key, char *last, int *earlier,
+                asp_http_res_t *res)
 {
     *last = 0;
     *earlier = 0;
     char key [ASP_KEY_MAX];
-    intake_key (key, sizeof key, INTAKE_KEY_UNIT, t->serial);
+    intake_key (key, sizeof key, INTAKE_KEY_UNIT, serial);
     redisReply *r = asp_rds_cmd (api->rds, "HMGET %s fault:%s faults:%s", key, fault_key, fault_key);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
         if (r)
             freeReplyObject (r);
         intake_storage_down (res);
-        return 0;
+        return -1;
     }
     if (r->element [0]->type == REDIS_REPLY_STRING)
         snprintf (last, ASP_ID_MAX, "%s", r->element [0]->str);
     if (r->element [1]->type == REDIS_REPLY_STRING)
         *earlier = atoi (r->element [1]->str);
     freeReplyObject (r);
+    return 0;
+}
+
+//  The repeat-contact decision for request t (its own ticket id: id)
+//  about the unit's latest ticket for its fault, last: when that ticket is
+//  open, joins it; closed within the reopen window, reopens and joins it.
+//  0 answered; 1 create a new ticket (last is what the unit must still
+//  name when it is committed).
+static int
+s_decide (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const intake_party_t *p,
+          const char *id, const char *last, asp_http_res_t *res)
+{
     //  None yet, or it is this request's own (a retry): create.
     if (!*last || strcmp (last, id) == 0)
         return 1;
@@ -313,6 +323,19 @@ s_repeat (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
             return s_join (api, call, t, p, id, last, status, true, res);
     }
     return 1;
+}
+
+//  The decision with what intake_archive_find read, or (reread: the unit
+//  changed meanwhile) with a fresh read of the unit's history.
+static int
+s_repeat (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, const intake_party_t *p,
+          const char *id, const char *fault_key, bool reread, char *last, int *earlier, asp_http_res_t *res)
+{
+    snprintf (last, ASP_ID_MAX, "%s", p->fault_last);
+    *earlier = p->fault_earlier;
+    if (reread && s_unit_history (api, t->serial, fault_key, last, earlier, res))
+        return 0;
+    return s_decide (api, call, t, p, id, last, res);
 }
 
 //  Creates ticket id (the request t, its party p), unless the unit's
@@ -484,7 +507,9 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
         cJSON_Delete (j);
         return;
     }
-    if (s_find (api, &t, &p, res)) {
+    char fault_key [80];
+    snprintf (fault_key, sizeof fault_key, "%s:%s", t.type, t.fault? t.fault: "");
+    if (s_find (api, &t, fault_key, &p, res)) {
         cJSON_Delete (j);
         return;
     }
@@ -518,8 +543,6 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
         cJSON_Delete (j);
         return;
     }
-    char fault_key [80];
-    snprintf (fault_key, sizeof fault_key, "%s:%s", t.type, t.fault? t.fault: "");
     //  A repeat contact joins the open ticket of the same unit and fault;
     //  the same fault back soon after closing reopens its ticket; else a
     //  new ticket. The decision is checked where it is committed (the
@@ -529,7 +552,7 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
     for (int tries = 0; rc == 1 && tries < S_DECIDE_TRIES; tries++) {
         char last [ASP_ID_MAX];
         int earlier;
-        rc = s_repeat (api, call, &t, &p, id, fault_key, last, &earlier, res);
+        rc = s_repeat (api, call, &t, &p, id, fault_key, tries > 0, last, &earlier, res);
         if (rc == 1)
             rc = s_commit (api, call, &t, &p, id, idem, fault_key, last, earlier, started, res);
     }
