@@ -320,6 +320,21 @@ s_metric_all (const s_opts_t *o, const char *name)
     return sum;
 }
 
+//  Each service's Redis round trips (main loop and HTTP thread), in the
+//  order of --metrics; returns how many (at most max).
+static int
+s_trips_each (const s_opts_t *o, double *out, int max)
+{
+    if (!o->metrics)
+        return 0;
+    char *copy = strdup (o->metrics), *save = NULL;
+    int n = 0;
+    for (char *u = strtok_r (copy, ",", &save); u && n < max; u = strtok_r (NULL, ",", &save))
+        out [n++] = s_metric (u, "asp_redis_round_trips") + s_metric (u, "asp_http_redis_round_trips");
+    free (copy);
+    return n;
+}
+
 static double
 s_redis_commands (const s_opts_t *o)
 {
@@ -639,6 +654,8 @@ main (int argc, char *argv [])
     s_state_t st = { &o, (s_ticket_t *) calloc ((size_t) o.tickets, sizeof (s_ticket_t)), 0 };
     double closed0 = s_metric (o.watch, "asp_tickets_closed_total");
     double trips0 = s_metric_all (&o, "asp_redis_round_trips") + s_metric_all (&o, "asp_http_redis_round_trips");
+    double each0 [16], each1 [16];
+    int neach = s_trips_each (&o, each0, 16);
     double cmds0 = s_redis_commands (&o);
 
     printf ("asp-bench: %d tickets, concurrency %d, rate %s against %s\n", o.tickets, o.concurrency,
@@ -691,8 +708,13 @@ main (int argc, char *argv [])
     s_report ("whole life (created -> closed)", life, nl, "ms");
     double trips1 = s_metric_all (&o, "asp_redis_round_trips") + s_metric_all (&o, "asp_http_redis_round_trips");
     double cmds1 = s_redis_commands (&o);
-    if (o.metrics && nl)
-        printf ("  redis round trips per life (all services): %.2f\n", (trips1 - trips0) / nl);
+    if (o.metrics && nl) {
+        printf ("  redis round trips per life (all services): %.2f (", (trips1 - trips0) / nl);
+        s_trips_each (&o, each1, neach);
+        for (int k = 0; k < neach; k++)
+            printf ("%s%.2f", k? " ": "by --metrics URL: ", (each1 [k] - each0 [k]) / nl);
+        printf (")\n");
+    }
     if (cmds0 >= 0 && cmds1 >= 0 && nl)
         printf ("  redis commands per life (server count, incl. this tool's INFO): %.2f\n", (cmds1 - cmds0) / nl);
     s_queries_run (&o);

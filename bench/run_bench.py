@@ -70,6 +70,7 @@ def main():
                                      "/tmp/asp-bench-%s.perf" % a.perf, "-p", str(pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         metrics = ",".join("http://127.0.0.1:%d/metrics" % c.metrics_port(s) for s in harness.SERVICES)
+        print("services (the order of per-service figures): %s" % " ".join(harness.SERVICES))
         argv = [harness.binary("asp-bench"), "--url", c.base_url, "--tickets", str(a.tickets),
                 "--concurrency", str(a.concurrency), "--rate", str(a.rate),
                 "--watch", "http://127.0.0.1:%d/metrics" % c.metrics_port("feedback"),
