@@ -36,7 +36,7 @@ def check_join(c):
     entries = contacts_of(c, tid)
     assert len(entries) == 2, entries
     assert entries[0]["data"]["channel"] == "app" and "second call" in entries[0]["data"]["description"]
-    assert str(c.ticket(tid)["contacts"]) == "2", c.ticket(tid)
+    assert c.ticket(tid)["contacts"] == 2, c.ticket(tid)
     # Another fault on the same unit is another ticket.
     other = c.create_ticket(body=dict(body, fault="E2", description="Leaks at the valve."))
     assert other.status == 201 and other["id"] != tid, other

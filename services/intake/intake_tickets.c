@@ -563,6 +563,20 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
     cJSON_Delete (j);       //  last: t's strings point into it
 }
 
+//  The record's fields that are numbers (a hash holds only strings): the
+//  counters and every time. The answer gives them as JSON numbers, as the
+//  create and join answers do.
+static bool
+s_numeric_field (const char *k)
+{
+    static const char *counters [] = { "priority", "score", "gen", "repeat_repairs", "contacts", NULL };
+    for (size_t i = 0; counters [i]; i++)
+        if (strcmp (k, counters [i]) == 0)
+            return true;
+    size_t len = strlen (k);
+    return len > 3 && strcmp (k + len - 3, "_ms") == 0;
+}
+
 void
 intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                     asp_http_res_t *res)
@@ -605,8 +619,7 @@ intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http
         if (strcmp (k, "waiting") == 0)
             cJSON_AddBoolToObject (out, k, strcmp (v, "1") == 0);
         else
-        if (strcmp (k, "priority") == 0 || strcmp (k, "score") == 0 || strcmp (k, "gen") == 0
-        ||  strcmp (k, "repeat_repairs") == 0 || (strlen (k) > 3 && strcmp (k + strlen (k) - 3, "_ms") == 0))
+        if (s_numeric_field (k))
             cJSON_AddNumberToObject (out, k, strtod (v, NULL));
         else
             cJSON_AddStringToObject (out, k, v);
