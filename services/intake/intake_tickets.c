@@ -388,7 +388,8 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     asp_mpmap_str (b, "customer_phone", phone);
     asp_mpmap_str (b, "customer_class", cclass);
     asp_mpmap_str (b, "channel", t->channel);
-    asp_mpmap_str (b, "remedy", remedy);
+    if (*remedy)
+        asp_mpmap_str (b, "remedy", remedy);
     char trace [ASP_ID_MAX];
     snprintf (trace, sizeof trace, "%s", msg->trace);
 
@@ -411,9 +412,22 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         "customer_name", name, "customer_phone", phone, "customer_region", region,
         "customer_address", address, "customer_class", cclass,
         "serial", t->serial, "model", model, "category", category, "priority", priority,
-        "fault", t->fault? t->fault: "", "remedy", remedy, "remedy_reason", wout.applies? wout.reason: "",
-        "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, t)
+        "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, t),
+        //  Optional: the fields from here on are left out when empty.
+        "fault", t->fault? t->fault: "", "remedy", remedy, "remedy_reason", wout.applies? wout.reason: ""
     };
+    size_t nfields = sizeof fields / sizeof fields [0];
+    while (nfields > 2 && !*fields [nfields - 1])
+        nfields -= 2;
+    size_t k = 0;                   //  compact: drop every empty optional pair
+    for (size_t i = 0; i < nfields; i += 2)
+        if (*fields [i + 1] || strcmp (fields [i], "fault") && strcmp (fields [i], "remedy")
+                               && strcmp (fields [i], "remedy_reason")) {
+            fields [k] = fields [i];
+            fields [k + 1] = fields [i + 1];
+            k += 2;
+        }
+    nfields = k;
     //  A new unit, registered with the ticket (its customer's step above
     //  already lists it).
     const char *unit [] = {
@@ -431,7 +445,7 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     asp_mpmap_str (a, "customer", p->cid);
     asp_mpmap_str (a, "fault_key", fault_key);
     asp_mpmap_str (a, "expect_last", expect_last);
-    asp_mpmap_strv (a, "fields", fields, sizeof fields / sizeof fields [0]);
+    asp_mpmap_strv (a, "fields", fields, nfields);
     asp_mpmap_strv (a, "unit", unit, t->model && t->category? nunit: 0);
     cJSON_free (entry);
     asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_CREATE], asp_shard_of (id));
