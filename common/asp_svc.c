@@ -28,6 +28,8 @@ struct asp_svc_t {
     size_t outbox_max;
     bool inbox_paused;
     atomic_bool redis_up;
+    uint64_t probed_trips;          //  round trips at the last tick (s_on_tick)
+    int64_t probe_at;               //  an idle loop pings Redis once a second
     atomic_bool stopping;           //  asp_svc_stop: end the loop at the next tick
     asp_counter_t *m_received, *m_applied, *m_duplicate, *m_stale, *m_refused, *m_retry;
     asp_counter_t *m_auth_refused;
@@ -364,7 +366,19 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     asp_svc_t *self = (asp_svc_t *) arg;
     if (atomic_load (&self->stopping))
         return -1;
-    atomic_store (&self->redis_up, asp_rds_ready (self->rds));
+    //  A connection is only found dead when it is used: an idle service
+    //  (no round trip since the last tick) pings, at most once a second,
+    //  or its /healthz would say Redis is up long after Redis went away.
+    bool up = asp_rds_ready (self->rds);
+    if (up && asp_rds_round_trips (self->rds) == self->probed_trips && asp_mono_ms () >= self->probe_at) {
+        self->probe_at = asp_mono_ms () + 1000;
+        redisReply *pong = asp_rds_cmd (self->rds, "PING");
+        up = pong && pong->type == REDIS_REPLY_STATUS;
+        if (pong)
+            freeReplyObject (pong);
+    }
+    self->probed_trips = asp_rds_round_trips (self->rds);
+    atomic_store (&self->redis_up, up);
     if (self->inbox_paused && asp_outbox_pending (self->outbox) < self->outbox_max / 2) {
         zloop_reader (self->loop, self->inbox, s_on_inbox, self);
         self->inbox_paused = false;

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import random
 import re
 import time
 import urllib.parse
@@ -209,8 +210,9 @@ class Run:
     def get(self, key, default=None):
         return self.spec.get(key, default)
 
-    def body(self):
-        """(bytes or None, content type or None) to send."""
+    def body(self, resolve=lambda v: v):
+        """(bytes or None, content type or None) to send; resolve maps the
+        JSON value's $values (the Runner's fixtures) before it is sent."""
         if "raw" in self.spec:
             return self.spec["raw"].encode(), "application/json"
         if "raw_size" in self.spec:
@@ -224,7 +226,7 @@ class Run:
             value = harness._drop_none(harness._merge(value or {}, self.spec["merge"]))
         if value is None:
             return None, None
-        return json.dumps(value, ensure_ascii=False).encode(), "application/json"
+        return json.dumps(resolve(value), ensure_ascii=False).encode(), "application/json"
 
     def __repr__(self):
         return "%s %s [%s]" % (self.op.method, self.op.path, self.name)
@@ -407,8 +409,8 @@ def settled(c, state=redis_state, quiet_s=0.3, timeout=30.0):
 
 class Runner:
     """Sends a Run to a Cluster started with cluster_env(): fills path
-    parameters from fixtures ("$ticket", ...), chooses the token of the
-    run's role and builds the body.
+    parameters, query and body values from fixtures ("$ticket", ...),
+    chooses the token of the run's role and builds the body.
 
     Fixtures (each made once, except that a run expecting success on a
     consumable one gets a fresh one):
@@ -416,24 +418,55 @@ class Runner:
         other_ticket      another such ticket
         completed_ticket  a partner reported it completed; survey open
         answered_ticket   completed, and its survey answered
+        customer          a customer made by a ticket (as ticket): one
+                          phone, one unit, one ticket
+        other_customer    another such customer
+        duplicate         another such customer, to merge (consumable)
+        merged_customer   a customer merged into another (not customer)
+        unit              a unit (its serial) owned by customer
+        lone_unit         a unit without a customer
+        full_unit         a unit whose parts list is full (PARTS_MAX)
+    A value "$<fixture>" is its id (a unit's serial); "$<fixture>.<fact>"
+    one of its facts: a customer's phone and serial (of its unit), a
+    ticket's customer_id and serial. "$key:<name>", "$phone:<name>" and
+    "$serial:<name>" are a fresh Idempotency-Key, phone or serial, the
+    same for the same name within a Runner.
     Roles: a staff role; "customer" (the token of the ticket in the path);
     "foreign_customer" (the token of other_ticket); "none" (no header).
     aliases maps a fixture to another (roles_test has no partners)."""
 
-    CONSUMABLE = {"completed_ticket"}
+    CONSUMABLE = {"completed_ticket", "duplicate"}
+    PARTS_MAX = 200     # a unit's parts list (intake_archive_routes.c, S_PARTS_MAX)
+    VALUE = re.compile(r"^\$(key|phone|serial):[A-Za-z0-9_-]+$|^\$([a-z_]+)(?:\.([a-z_]+))?$")
 
     def __init__(self, c, aliases=None):
         self.c = c
         self.aliases = dict(aliases or {})
-        self.made = {}          # fixture -> (id, customer token)
-        self.keys = {}          # "$key:<name>" -> an Idempotency-Key
+        self.made = {}          # fixture -> (id, customer token or None)
+        self.facts = {}         # id -> {fact: value}
+        self.fresh = {}         # "$key:<name>", "$phone:<name>", ... -> its value
 
     # -- fixtures -----------------------------------------------------------------
+    def _call(self, method, path, body, status, role="agent"):
+        r = self.c.http(method, path, body, self.auth(role))
+        if r.status != status:
+            raise harness.HarnessError("fixture: %s %s: %s %r" % (method, path, r.status, r.body))
+        return r
+
     def _create(self, **overrides):
-        r = self.c.create_ticket(headers=self.auth("agent"), **overrides)
+        body = self.c.ticket_body(**overrides)
+        r = self.c.create_ticket(headers=self.auth("agent"), body=body)
         if r.status != 201:
             raise harness.HarnessError("fixture: POST /v1/tickets: %s %r" % (r.status, r.body))
+        self.facts[r["id"]] = {"customer_id": r["customer_id"], "serial": r["serial"]}
+        self.facts[r["customer_id"]] = {"phone": body["customer"]["phone"], "serial": r["serial"]}
         return r["id"], r["customer_token"]
+
+    def _unit(self, **fields):
+        serial = "SN-" + harness.new_id("u")[-12:]
+        self._call("POST", "/v1/units", dict(serial=serial, model="WH-200", category="water_heater",
+                                             **fields), 201)
+        return serial, None
 
     def _make(self, name):
         unroutable = {"customer": {"region": "nowhere"}}
@@ -444,11 +477,23 @@ class Runner:
             self.c.wait_for(lambda: self._status(tid) in ("completed", "visit_scheduled"), 60,
                             interval=0.1, what="ticket %s completed" % tid)
             if name == "answered_ticket":
-                r = self.c.http("POST", "/v1/tickets/%s/survey" % tid, {"score": 5, "resolved": True},
-                                self.auth("agent"))
-                if r.status != 202:
-                    raise harness.HarnessError("fixture: survey: %s %r" % (r.status, r.body))
+                self._call("POST", "/v1/tickets/%s/survey" % tid, {"score": 5, "resolved": True}, 202)
             return tid, token
+        if name in ("customer", "other_customer", "duplicate"):
+            return self.facts[self._create(**unroutable)[0]]["customer_id"], None
+        if name == "merged_customer":
+            keep, dup = self._make("other_customer")[0], self._make("other_customer")[0]
+            self._call("POST", "/v1/customers/%s/merge" % keep, {"from": dup}, 200, role="supervisor")
+            return dup, None
+        if name == "unit":
+            return self._unit(customer_id=self.fixture("customer")[0])
+        if name == "lone_unit":
+            return self._unit()
+        if name == "full_unit":
+            serial, _ = self._unit()
+            for i in range(self.PARTS_MAX):
+                self._call("PATCH", "/v1/units/" + serial, {"add_part": {"part": "filter %d" % i}}, 200)
+            return serial, None
         raise DocError("unknown fixture $%s (tests/openapi_doc.py, Runner)" % name)
 
     def _status(self, tid):
@@ -462,6 +507,28 @@ class Runner:
         if name not in self.made:
             self.made[name] = self._make(name)
         return self.made[name]
+
+    def resolve(self, value, fresh=False):
+        """value (JSON) with its $values replaced (see the class)."""
+        if isinstance(value, dict):
+            return {k: self.resolve(v, fresh) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.resolve(v, fresh) for v in value]
+        m = self.VALUE.match(value) if isinstance(value, str) else None
+        if m is None or value == "$next_cursor":
+            return value
+        if m.group(1):
+            return self.fresh.setdefault(value, {
+                "key": lambda: harness.new_id("idem"),
+                "phone": lambda: "137%08d" % random.randint(0, 99999999),
+                "serial": lambda: "SN-" + harness.new_id("s")[-12:]}[m.group(1)]())
+        id_, _ = self.fixture(m.group(2), fresh)
+        if not m.group(3):
+            return id_
+        fact = self.facts.get(id_, {}).get(m.group(3))
+        if fact is None:
+            raise DocError("fixture $%s has no fact %s (tests/openapi_doc.py, Runner)" % (m.group(2), m.group(3)))
+        return fact
 
     # -- requests --------------------------------------------------------------------
     def auth(self, role, ticket=None, ticket_token=None):
@@ -479,11 +546,6 @@ class Runner:
             return {"Authorization": "Bearer " + self.fixture("other_ticket")[1]}
         raise DocError("unknown role %r in x-run" % role)
 
-    def _value(self, v):
-        if isinstance(v, str) and v.startswith("$key:"):
-            return self.keys.setdefault(v, harness.new_id("idem"))
-        return v
-
     def prepare(self, run, role=None):
         """(method, path, body, headers) of run, fixtures made."""
         params = run.get("params") or {}
@@ -496,26 +558,30 @@ class Runner:
             v = params.get(n)
             if v is None:
                 raise DocError("%s: x-run gives no value for {%s}" % (run, n))
-            if isinstance(v, str) and v.startswith("$"):
+            if isinstance(v, str) and self.VALUE.match(v) and "." not in v and ":" not in v:
                 v, token = self.fixture(v[1:], fresh)
+            else:
+                v = self.resolve(v, fresh)
             ticket = ticket or v
             path = path.replace("{%s}" % n, v)
         role = role or run.get("role") or "agent"
-        body, ctype = run.body()
+        body, ctype = run.body(lambda v: self.resolve(v, fresh))
         headers = {"Content-Type": ctype} if body is not None else {}
         if run.op.secured():
             headers.update(self.auth(role, ticket, token))
         else:
             headers["Authorization"] = None
-        headers.update({k: self._value(v) for k, v in (run.get("headers") or {}).items()})
-        path += self._query(run, path, headers)
+        headers.update(self.resolve(run.get("headers") or {}))
+        path += self._query(run, path, headers, fresh)
         return run.op.method, path, body, headers
 
-    def _query(self, run, path, headers):
+    def _query(self, run, path, headers, fresh):
         """The query string of run's x-run query ("" when none; a null
-        value leaves that parameter out). The value $next_cursor is the next_cursor of the same request sent first
+        value leaves that parameter out; $values resolved). The value
+        $next_cursor is the next_cursor of the same request sent first
         without that parameter: the query's second page."""
-        query = {k: _query_value(v) for k, v in (run.get("query") or {}).items() if v is not None}
+        query = {k: _query_value(self.resolve(v, fresh)) for k, v in (run.get("query") or {}).items()
+                 if v is not None}
         for name, v in query.items():
             if v == "$next_cursor":
                 first = {k: x for k, x in query.items() if k != name}

@@ -421,8 +421,8 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         nfields -= 2;
     size_t k = 0;                   //  compact: drop every empty optional pair
     for (size_t i = 0; i < nfields; i += 2)
-        if (*fields [i + 1] || strcmp (fields [i], "fault") && strcmp (fields [i], "remedy")
-                               && strcmp (fields [i], "remedy_reason")) {
+        if (*fields [i + 1] || (strcmp (fields [i], "fault") && strcmp (fields [i], "remedy")
+                                && strcmp (fields [i], "remedy_reason"))) {
             fields [k] = fields [i];
             fields [k + 1] = fields [i + 1];
             k += 2;
