@@ -417,8 +417,6 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         "fault", t->fault? t->fault: "", "remedy", remedy, "remedy_reason", wout.applies? wout.reason: ""
     };
     size_t nfields = sizeof fields / sizeof fields [0];
-    while (nfields > 2 && !*fields [nfields - 1])
-        nfields -= 2;
     size_t k = 0;                   //  compact: drop every empty optional pair
     for (size_t i = 0; i < nfields; i += 2)
         if (*fields [i + 1] || (strcmp (fields [i], "fault") && strcmp (fields [i], "remedy")
