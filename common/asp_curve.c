@@ -14,7 +14,7 @@ struct asp_curve_t {
     zcert_t *cert;                  //  this service's key pair (secure only)
     const char *cert_dir;           //  from the environment
     zactor_t *zap;
-    zactor_t *monitor;              //  on the inbox, while it is served
+    zsock_t *monitor;               //  the inbox's handshake failures, while it is served
     zloop_t *loop;
     asp_counter_t *refused;
     int64_t logged_ms;
@@ -31,7 +31,7 @@ static void
 s_at_exit (void)
 {
     if (s_live) {
-        zactor_destroy (&s_live->monitor);
+        zsock_destroy (&s_live->monitor);
         zactor_destroy (&s_live->zap);
     }
 }
@@ -286,7 +286,8 @@ bool asp_curve_secure (asp_curve_t *self) { return self->secure; }
 //  --------------------------------------------------------------------------
 //  Sockets
 
-//  One event from the inbox monitor: [event name, value, endpoint].
+//  One event from the inbox's monitor (libzmq's format: [16-bit event,
+//  32-bit value][endpoint]).
 static int
 s_on_monitor (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -295,7 +296,13 @@ s_on_monitor (zloop_t *loop, zsock_t *reader, void *arg)
     zmsg_t *msg = zmsg_recv (reader);
     if (!msg)
         return 0;
-    char *event = zmsg_popstr (msg);
+    zframe_t *head = zmsg_first (msg);
+    uint16_t event = 0;
+    if (head && zframe_size (head) >= 2)
+        memcpy (&event, zframe_data (head), 2);
+    const char *name = event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH? "HANDSHAKE_FAILED_AUTH":
+                       event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL? "HANDSHAKE_FAILED_PROTOCOL":
+                       "HANDSHAKE_FAILED_NO_DETAIL";
     asp_counter_inc (self->refused);
     int64_t now = zclock_mono ();
     if (self->logged_ms == 0 || now - self->logged_ms >= S_LOG_EVERY_MS) {
@@ -303,9 +310,8 @@ s_on_monitor (zloop_t *loop, zsock_t *reader, void *arg)
         char total [24];
         snprintf (total, sizeof total, "%llu", (unsigned long long) asp_counter_value (self->refused));
         asp_log_kv (ASP_LOG_WARN, "bus handshake refused (no service certificate?)",
-                    "event", event? event: "", "refused_total", total, NULL);
+                    "event", name, "refused_total", total, NULL);
     }
-    zstr_free (&event);
     zmsg_destroy (&msg);
     return 0;
 }
@@ -321,13 +327,17 @@ asp_curve_bus_server (asp_curve_t *self, zsock_t *sock, zloop_t *loop, asp_count
     }
     self->loop = loop;
     self->refused = refused;
-    self->monitor = zactor_new (zmonitor, sock);
+    //  libzmq's own socket monitor, read in the service's loop. (CZMQ's
+    //  zmonitor actor reads from a NULL socket, and aborts, when a stop
+    //  signal lands before its START: zsys_interrupted ends its poll.)
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "inproc://asp-bus-monitor-%p", (void *) self);
+    int rc = zmq_socket_monitor (zsock_resolve (sock), endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                                 | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL);
+    assert (rc == 0);
+    self->monitor = zsock_new_pair (endpoint);
     assert (self->monitor);
-    zstr_sendx (self->monitor, "LISTEN", "HANDSHAKE_FAILED_AUTH", "HANDSHAKE_FAILED_PROTOCOL",
-                "HANDSHAKE_FAILED_NO_DETAIL", NULL);
-    zstr_send (self->monitor, "START");
-    zsock_wait (self->monitor);
-    zloop_reader (loop, zactor_sock (self->monitor), s_on_monitor, self);
+    zloop_reader (loop, self->monitor, s_on_monitor, self);
 }
 
 void
@@ -335,8 +345,8 @@ asp_curve_bus_server_end (asp_curve_t *self)
 {
     if (!self->monitor)
         return;
-    zloop_reader_end (self->loop, zactor_sock (self->monitor));
-    zactor_destroy (&self->monitor);
+    zloop_reader_end (self->loop, self->monitor);
+    zsock_destroy (&self->monitor);
 }
 
 void
