@@ -143,7 +143,9 @@ def run_one(c, doc, runner, r):
 def run_examples(doc):
     partner = {"regions": ["north", "south"], "skills": ["water_heater", "washing_machine"],
                "capacity": 20, "accept_delay_ms": 20, "work_ms": 100}
-    with Cluster(partners=[partner], customer=False, env=cluster_env(), name="openapi") as c:
+    # Completes each ticket's first work order not_fixed ($not_fixed_ticket).
+    failing = dict(partner, regions=[Runner.NOT_FIXED_REGION], fail_first=1)
+    with Cluster(partners=[partner, failing], customer=False, env=cluster_env(), name="openapi") as c:
         runner = Runner(c)
         later, count, skipped = [], 0, []
         for op in doc.operations():

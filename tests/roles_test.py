@@ -78,10 +78,18 @@ def main():
     roles, matrix = roles_matrix()
     ops = check_matrix(doc, roles, matrix)
     with Cluster(partners=0, customer=False, env=cluster_env(), name="roles") as c:
-        # No partner here: every ticket fixture is the received $ticket.
-        runner = Runner(c, aliases={"completed_ticket": "ticket", "answered_ticket": "ticket"})
+        # No partner here: every ticket fixture that needs one is the received $ticket.
+        aliases = {name: "ticket" for name in Runner.NEEDS_PARTNER | {"completed_ticket", "answered_ticket"}}
+        runner = Runner(c, aliases=aliases)
         tid, _ = runner.fixture("ticket")
         runner.fixture("other_ticket")
+        # Every ticket the default requests name, made before any
+        # refusal compares Redis (a fixture made there would change it).
+        for op in ops.values():
+            params = op.defaults.get("params")
+            for v in (params.values() if isinstance(params, dict) else []):
+                if isinstance(v, str) and v.startswith("$"):
+                    runner.fixture(v[1:])
         counts = {"no": 0, "yes": 0, "foreign": 0, "401": 0}
         for (method, path), cells in sorted(matrix.items()):
             op = ops[(method, shape(path))]
