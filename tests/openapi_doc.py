@@ -423,16 +423,21 @@ class ActionFixtures:
         not_fixed_ticket     its first work order completed not_fixed (the
                              cluster's partner for NOT_FIXED_REGION runs
                              with --fail-first)
+        assigned_ticket      a partner accepted it and holds it (the
+                             cluster's partner for HOLD_REGION never
+                             finishes): stuck work to re-dispatch
     Those that need a partner's work are NEEDS_PARTNER (roles_test, which
     has none, aliases them to $ticket)."""
 
     ACTION_FIXTURES = {"open_ticket", "waiting_ticket", "cancelled_ticket", "supervisor_ticket",
-                       "consultation_ticket", "closed_ticket", "old_closed_ticket", "not_fixed_ticket"}
+                       "consultation_ticket", "closed_ticket", "old_closed_ticket", "not_fixed_ticket",
+                       "assigned_ticket"}
     # A success on these changes the state they exist for: a fresh one.
     ACTION_CONSUMABLE = {"open_ticket", "waiting_ticket", "supervisor_ticket", "closed_ticket",
-                         "not_fixed_ticket"}
-    NEEDS_PARTNER = {"closed_ticket", "old_closed_ticket", "not_fixed_ticket"}
+                         "not_fixed_ticket", "assigned_ticket"}
+    NEEDS_PARTNER = {"closed_ticket", "old_closed_ticket", "not_fixed_ticket", "assigned_ticket"}
     NOT_FIXED_REGION = "fail"
+    HOLD_REGION = "hold"
     REOPEN_DAYS = 30
 
     def _act(self, tid, what, body, role="agent"):
@@ -464,6 +469,11 @@ class ActionFixtures:
             if name == "old_closed_ticket":
                 past = int(time.time() * 1000) - (self.REOPEN_DAYS + 1) * 86400000
                 self.c.redis.cmd("HSET", harness.key("t:%s", made[0]), "closed_ms", str(past))
+            return made
+        if name == "assigned_ticket":
+            made = self._create(customer={"region": self.HOLD_REGION})
+            self.c.wait_for(lambda: self._ticket(made[0]).get("status") in ("assigned", "in_progress"), 60,
+                            interval=0.1, what="ticket %s accepted" % made[0])
             return made
         # not_fixed_ticket: a not_fixed completion schedules no visit.
         made = self._create(customer={"region": self.NOT_FIXED_REGION})

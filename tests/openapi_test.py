@@ -145,7 +145,10 @@ def run_examples(doc):
                "capacity": 20, "accept_delay_ms": 20, "work_ms": 100}
     # Completes each ticket's first work order not_fixed ($not_fixed_ticket).
     failing = dict(partner, regions=[Runner.NOT_FIXED_REGION], fail_first=1)
-    with Cluster(partners=[partner, failing], customer=False, env=cluster_env(), name="openapi") as c:
+    # Accepts and never finishes ($assigned_ticket).
+    holding = dict(partner, regions=[Runner.HOLD_REGION], work_ms=600000)
+    with Cluster(partners=[partner, failing, holding], customer=False, env=cluster_env(),
+                 name="openapi") as c:
         runner = Runner(c)
         later, count, skipped = [], 0, []
         for op in doc.operations():
