@@ -497,12 +497,11 @@ class Runner(ActionFixtures):
         other_ticket      another such ticket
         completed_ticket  a partner reported it completed; survey open
         answered_ticket   completed, and its survey answered
-    and the staff actions' tickets (ActionFixtures).
     Roles: a staff role; "customer" (the token of the ticket in the path);
     "foreign_customer" (the token of other_ticket); "none" (no header).
     aliases maps a fixture to another (roles_test has no partners)."""
 
-    CONSUMABLE = {"completed_ticket"} | ActionFixtures.ACTION_CONSUMABLE
+    CONSUMABLE = {"completed_ticket"}
 
     def __init__(self, c, aliases=None):
         self.c = c
@@ -518,6 +517,8 @@ class Runner(ActionFixtures):
         return r["id"], r["customer_token"]
 
     def _make(self, name):
+        if name in self.ACTION_FIXTURES:
+            return self._make_action(name)
         unroutable = {"customer": {"region": "nowhere"}}
         if name in ("ticket", "other_ticket"):
             return self._create(**unroutable)
@@ -531,8 +532,6 @@ class Runner(ActionFixtures):
                 if r.status != 202:
                     raise harness.HarnessError("fixture: survey: %s %r" % (r.status, r.body))
             return tid, token
-        if name in self.ACTION_FIXTURES:
-            return self._make_action(name)
         raise DocError("unknown fixture $%s (tests/openapi_doc.py, Runner)" % name)
 
     def _status(self, tid):
@@ -541,7 +540,7 @@ class Runner(ActionFixtures):
 
     def fixture(self, name, fresh=False):
         name = self.aliases.get(name, name)
-        if fresh and name in self.CONSUMABLE:
+        if fresh and name in self.CONSUMABLE | self.ACTION_CONSUMABLE:
             return self._make(name)
         if name not in self.made:
             self.made[name] = self._make(name)
