@@ -407,7 +407,88 @@ def settled(c, state=redis_state, quiet_s=0.3, timeout=30.0):
     return last[0]
 
 
-class Runner:
+# --- the staff actions' fixtures (docs/openapi/actions.yaml) ----------------------
+
+class ActionFixtures:
+    """The tickets the staff actions' examples act on (a Runner's part),
+    each brought to its state through the API itself, as staff would:
+        open_ticket          received (no partner serves its region)
+        waiting_ticket       received, parked (POST .../waiting)
+        cancelled_ticket     received, then cancelled
+        supervisor_ticket    received, created (so owned) by supervisor.one:
+                             another agent's ticket for agent.one
+        consultation_ticket  a received consultation (no express tier)
+        closed_ticket        completed, then closed by its owner
+        old_closed_ticket    closed, its closed_ms set 31 days back: the
+                             reopen window (ASP_REOPEN_DAYS, 30) has
+                             passed, as tests/actions_test.py makes it
+        not_fixed_ticket     its first work order completed not_fixed (the
+                             cluster's partner for NOT_FIXED_REGION runs
+                             with --fail-first)
+        assigned_ticket      a partner accepted it and holds it (the
+                             cluster's partner for HOLD_REGION never
+                             finishes): stuck work to re-dispatch
+    Those that need a partner's work are NEEDS_PARTNER (roles_test, which
+    has none, aliases them to $ticket)."""
+
+    ACTION_FIXTURES = {"open_ticket", "waiting_ticket", "cancelled_ticket", "supervisor_ticket",
+                       "consultation_ticket", "closed_ticket", "old_closed_ticket", "not_fixed_ticket",
+                       "assigned_ticket"}
+    # A success on these changes the state they exist for: a fresh one.
+    ACTION_CONSUMABLE = {"open_ticket", "waiting_ticket", "supervisor_ticket", "closed_ticket",
+                         "not_fixed_ticket", "assigned_ticket"}
+    NEEDS_PARTNER = {"closed_ticket", "old_closed_ticket", "not_fixed_ticket", "assigned_ticket"}
+    NOT_FIXED_REGION = "fail"
+    HOLD_REGION = "hold"
+    REOPEN_DAYS = 30
+
+    def _act(self, tid, what, body, role="agent"):
+        r = self.c.http("POST", "/v1/tickets/%s/%s" % (tid, what), body, self.auth(role))
+        if r.status != 200:
+            raise harness.HarnessError("fixture: %s %s: %s %r" % (what, tid, r.status, r.body))
+
+    def _make_action(self, name):
+        unroutable = {"customer": {"region": "nowhere"}}
+        if name == "open_ticket":
+            return self._create(**unroutable)
+        if name == "supervisor_ticket":
+            r = self.c.create_ticket(headers=self.auth("supervisor"), **unroutable)
+            if r.status != 201:
+                raise harness.HarnessError("fixture: POST /v1/tickets: %s %r" % (r.status, r.body))
+            return r["id"], r["customer_token"]
+        if name == "consultation_ticket":
+            return self._create(type="consultation", **unroutable)
+        if name in ("waiting_ticket", "cancelled_ticket"):
+            made = self._create(**unroutable)
+            if name == "waiting_ticket":
+                self._act(made[0], "waiting", {"reason": "customer abroad until Monday"})
+            else:
+                self._act(made[0], "cancel", {"reason": "customer bought a new unit"})
+            return made
+        if name in ("closed_ticket", "old_closed_ticket"):
+            made = self._make("completed_ticket")
+            self._act(made[0], "close", {"reason": "no answer after three calls"})
+            if name == "old_closed_ticket":
+                past = int(time.time() * 1000) - (self.REOPEN_DAYS + 1) * 86400000
+                self.c.redis.cmd("HSET", harness.key("t:%s", made[0]), "closed_ms", str(past))
+            return made
+        if name == "assigned_ticket":
+            made = self._create(customer={"region": self.HOLD_REGION})
+            self.c.wait_for(lambda: self._ticket(made[0]).get("status") in ("assigned", "in_progress"), 60,
+                            interval=0.1, what="ticket %s accepted" % made[0])
+            return made
+        # not_fixed_ticket: a not_fixed completion schedules no visit.
+        made = self._create(customer={"region": self.NOT_FIXED_REGION})
+        self.c.wait_for(lambda: self._ticket(made[0]).get("result") == "not_fixed", 60, interval=0.1,
+                        what="ticket %s completed not_fixed" % made[0])
+        return made
+
+    def _ticket(self, tid):
+        r = self.c.http("GET", "/v1/tickets/" + tid, None, self.auth("agent"))
+        return r.body if r.status == 200 and isinstance(r.body, dict) else {}
+
+
+class Runner(ActionFixtures):
     """Sends a Run to a Cluster started with cluster_env(): fills path
     parameters, query and body values from fixtures ("$ticket", ...),
     chooses the token of the run's role and builds the body.
@@ -469,6 +550,8 @@ class Runner:
         return serial, None
 
     def _make(self, name):
+        if name in self.ACTION_FIXTURES:
+            return self._make_action(name)
         unroutable = {"customer": {"region": "nowhere"}}
         if name in ("ticket", "other_ticket"):
             return self._create(**unroutable)
@@ -502,7 +585,7 @@ class Runner:
 
     def fixture(self, name, fresh=False):
         name = self.aliases.get(name, name)
-        if fresh and name in self.CONSUMABLE:
+        if fresh and name in self.CONSUMABLE | self.ACTION_CONSUMABLE:
             return self._make(name)
         if name not in self.made:
             self.made[name] = self._make(name)

@@ -143,7 +143,13 @@ def run_one(c, doc, runner, r):
 def run_examples(doc):
     partner = {"regions": ["north", "south"], "skills": ["water_heater", "washing_machine"],
                "capacity": 20, "accept_delay_ms": 20, "work_ms": 100}
-    with Cluster(partners=[partner], customer=False, env=cluster_env(), name="openapi") as c:
+    # Completes each ticket's first work order not_fixed ($not_fixed_ticket).
+    failing = dict(partner, regions=[Runner.NOT_FIXED_REGION], fail_first=1)
+    # Accepts and never finishes, silently (no PROGRESS that could change
+    # Redis during a refusal): $assigned_ticket.
+    holding = dict(partner, regions=[Runner.HOLD_REGION], work_ms=600000, progress=0)
+    with Cluster(partners=[partner, failing, holding], customer=False, env=cluster_env(),
+                 name="openapi") as c:
         runner = Runner(c)
         later, count, skipped = [], 0, []
         for op in doc.operations():

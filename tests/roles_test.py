@@ -78,8 +78,9 @@ def main():
     roles, matrix = roles_matrix()
     ops = check_matrix(doc, roles, matrix)
     with Cluster(partners=0, customer=False, env=cluster_env(), name="roles") as c:
-        # No partner here: every ticket fixture is the received $ticket.
-        runner = Runner(c, aliases={"completed_ticket": "ticket", "answered_ticket": "ticket"})
+        # No partner here: every ticket fixture that needs one is the received $ticket.
+        aliases = {name: "ticket" for name in Runner.NEEDS_PARTNER | {"completed_ticket", "answered_ticket"}}
+        runner = Runner(c, aliases=aliases)
         tid, _ = runner.fixture("ticket")
         runner.fixture("other_ticket")
         # Every fixture a default request names, made now: a refusal below
