@@ -278,6 +278,10 @@ def main():
         made.update(waiting)
         c.wait_for(lambda: all(any(e["type"] == "sla.warning" for e in c.timeline(t)) for t in waiting),
                    scaled(15, 30), interval=0.2, what="SLA warnings")
+        # An escalation names the ticket's first-contact owner.
+        for tid in list(waiting)[:3]:
+            warn = [e for e in c.timeline(tid) if e["type"] == "sla.warning"][0]
+            assert warn["data"]["owner"] == c.ticket(tid)["owner"] != "", warn
         tickets = truth(c, made)
         shards = {shard_of(t["id"]) for t in tickets}
         assert len(shards) >= 8, "tickets in only %d shards" % len(shards)

@@ -12,7 +12,8 @@
 --   it names none), fields (field, value, ... to set),
 --   install (true only for a completion with result installed; then:
 --   serial as the caller read it, unit (true: its key is K[TK+1]),
---   partner, technician, date_ms)
+--   partner, technician, date_ms), name_owner (an SLA escalation: its
+--   timeline entry names the ticket's owner)
 if redis.call('EXISTS', K[1]) == 0 then return reject('unknown_ticket') end
 local a = arg(1)
 -- The caller read the serial outside this script (it never changes once
@@ -21,7 +22,15 @@ if a.install and a.serial ~= (redis.call('HGET', K[1], 'serial') or '') then
   return redis.error_reply('ERR the ticket serial was not read; retry')
 end
 if seen() then return dup() end
-timeline(a.entry, a.now)
+local entry = a.entry
+-- An escalation names the ticket's first-contact owner (who must answer
+-- for it), as the ticket says when the clock fires.
+if a.name_owner then
+  local e = cjson.decode(entry)
+  e.data.owner = redis.call('HGET', K[1], 'owner') or ''
+  entry = cjson.encode(e)
+end
+timeline(entry, a.now)
 if a.wo_id ~= '' and a.wo_id ~= current_wo() then return ok() end
 if a.rank > rank() then
   set_status(a.status, a.rank)

@@ -71,6 +71,8 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_int (a, "rank", rank);
     asp_mpmap_str (a, "status", status? status: "");
     char *entry = intake_timeline_entry (env->type, env->time_ms, asp_json_from_mp (env->body));
+    if (strcmp (env->type, ASP_EV_SLA_WARNING) == 0 || strcmp (env->type, ASP_EV_SLA_BREACHED) == 0)
+        asp_mpmap_bool (a, "name_owner", true);
     asp_mpmap_str (a, "entry", entry);
     cJSON_free (entry);
     char now [24];

@@ -388,6 +388,7 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     asp_mpmap_str (b, "customer_phone", phone);
     asp_mpmap_str (b, "customer_class", cclass);
     asp_mpmap_str (b, "channel", t->channel);
+    asp_mpmap_str (b, "owner", s_owner (call, t));     //  who answers for it (首问负责制)
     if (*remedy)
         asp_mpmap_str (b, "remedy", remedy);
     char trace [ASP_ID_MAX];
