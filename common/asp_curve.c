@@ -142,6 +142,10 @@ s_zap_actor (zsock_t *pipe, void *arg)
     int rc = zsock_bind (self.handler, S_ZAP_ENDPOINT);
     assert (rc == 0);
     zpoller_t *poller = zpoller_new (pipe, self.handler, NULL);
+    //  A stop signal must not end this thread: the main thread may still
+    //  be sending it ALLOW (and would wait forever), and stops it with
+    //  $TERM anyway.
+    zpoller_set_nonstop (poller, true);
     zsock_signal (pipe, 0);
     while (true) {
         void *which = zpoller_wait (poller, -1);
@@ -153,7 +157,9 @@ s_zap_actor (zsock_t *pipe, void *arg)
         if (which == self.handler)
             s_zap_handle (&self);
         else
-            break;                  //  interrupted: wait for $TERM no more
+        if (zmq_errno () == ETERM)
+            break;                  //  the context is gone
+        //  else a signal interrupted the poll: serve on until $TERM
     }
     zpoller_destroy (&poller);
     zsock_unbind (self.handler, S_ZAP_ENDPOINT);

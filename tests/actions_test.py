@@ -12,7 +12,7 @@ re-dispatch loses nothing."""
 import sys
 import time
 
-from harness import Cluster, HarnessError, key, log, shard_keys
+from harness import Cluster, key, log, run, shard_keys
 
 ROLES = ("agent", "supervisor", "ops", "admin", "system")
 # token:role:name
@@ -363,13 +363,7 @@ def main():
         cluster_one()
     if not only or "two" in only:
         cluster_two()
-    print("actions_test: 1 passed, 0 failed")
-    return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (AssertionError, HarnessError) as e:
-        print("FAIL: %r" % (e,))
-        raise
+    run(main, name="actions_test")

@@ -9,11 +9,10 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 
-from harness import BUS_VARS, SERVICES, HarnessError, binary, free_port, log, scaled
+from harness import BUS_VARS, HarnessError, SERVICES, binary, free_port, log, run, scaled
 
 RUNS = 30
 
@@ -45,13 +44,7 @@ def main():
     if bad:
         raise HarnessError("stopped while starting, %d bad exits: %r" % (len(bad), bad[:5]))
     log("early stop ok: %d starts" % (len(SERVICES) * scaled(RUNS, 10)))
-    print("early_stop_test: 1 passed, 0 failed")
-    return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (AssertionError, HarnessError) as e:
-        print("FAIL: %r" % (e,))
-        raise
+    run(main, name="early_stop_test")

@@ -5,9 +5,8 @@ return visit scheduled -> survey answered (by the simulated customer, who
 got the survey request by webhook) -> closed. Then the HTTP API's refusals:
 every bad request gets a clear error and changes nothing."""
 
-import sys
 
-from harness import Cluster, HarnessError, log, new_id
+from harness import Cluster, log, new_id, run
 
 ORDER = ["ticket.created", "workorder.offered", "workorder.assigned", "workorder.progress",
          "workorder.completed", "visit.scheduled", "survey.submitted", "ticket.closed"]
@@ -131,13 +130,7 @@ def main():
         check_idempotency(c)
         check_refusals(c, tid)
         c.check_alive()
-    print("life_test: 1 passed, 0 failed")
-    return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (AssertionError, HarnessError) as e:
-        print("FAIL: %r" % (e,))
-        raise
+    run(main, name="life_test")

@@ -7,11 +7,10 @@ requests about one new fault make one ticket; the same fault back within
 ASP_REOPEN_DAYS of closing reopens the closed ticket (a repeat repair,
 a new work order); later than that, or another fault, is a new ticket."""
 
-import sys
 import threading
 import time
 
-from harness import Cluster, HarnessError, key, log, new_id
+from harness import Cluster, key, log, new_id, run
 
 
 def contacts_of(c, tid):
@@ -145,13 +144,7 @@ def main():
         check_reopen(c, body, tid)
         c.check_alive()
     log("repeat ok")
-    print("repeat_test: 1 passed, 0 failed")
-    return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (AssertionError, HarnessError) as e:
-        print("FAIL: %r" % (e,))
-        raise
+    run(main, name="repeat_test")
