@@ -135,8 +135,22 @@ def check_staff_handled(c):
     assert r.status == 409 and r["error"]["code"] == "not_completed", r
 
 
+def check_link(c, link):
+    """The message that tells the customer their ticket was received holds
+    their own link to it (ASP_CUSTOMER_LINK + ticket + access token)."""
+    tid = c.create_ticket()["id"]
+
+    def received():
+        return [n for n in c.customer_records() if n.get("ticket_id") == tid and n.get("template") == "received"]
+    rec = c.wait_for(received, 30, what="the received message")[0]
+    want = "%s?ticket=%s&token=c1.%s." % (link, tid, tid)
+    assert want in rec["text"], rec
+
+
 def main():
-    with Cluster(name="repeat") as c:
+    link = "https://service.example.com/track"
+    with Cluster(name="repeat", service_env={"intake": {"ASP_CUSTOMER_LINK": link}}) as c:
+        check_link(c, link)
         body, tid = check_join(c)
         check_concurrent(c)
         check_warranty(c)

@@ -3,6 +3,7 @@
 #include "intake_api.h"
 #include "intake_actions.h"
 #include "asp_config.h"
+#include "asp_log.h"
 #include "intake_archive_routes.h"
 #include "intake_http.h"
 #include "intake_search.h"
@@ -124,6 +125,23 @@ s_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
     return self;
 }
 
+//  The page a customer's link opens (ASP_CUSTOMER_LINK): an http(s) URL
+//  that the ticket id and token are appended to; exits 2 when malformed.
+static void
+s_customer_link (intake_api_t *self, const char *url)
+{
+    bool ok = !*url || ((strncmp (url, "http://", 7) == 0 || strncmp (url, "https://", 8) == 0)
+                        && strlen (url) < sizeof self->customer_link);
+    for (const char *p = url; ok && *p; p++)
+        ok = *p > ' ' && *p < 0x7f;
+    if (!ok) {
+        asp_log_error ("bad configuration: ASP_CUSTOMER_LINK='%.80s' must be an http:// or https:// URL "
+                       "of at most %d characters without spaces", url, INTAKE_LINK_MAX - 1);
+        exit (2);
+    }
+    snprintf (self->customer_link, sizeof self->customer_link, "%s", url);
+}
+
 intake_api_t *
 intake_api_new_sibling (const intake_api_t *first)
 {
@@ -131,6 +149,7 @@ intake_api_new_sibling (const intake_api_t *first)
     self->auth = first->auth;
     self->idem_ttl_s = first->idem_ttl_s;
     self->search_scan_max = first->search_scan_max;
+    memcpy (self->customer_link, first->customer_link, sizeof self->customer_link);
     self->reopen_window_ms = first->reopen_window_ms;
     self->ack_latency = first->ack_latency;
     self->created = first->created;
@@ -146,6 +165,7 @@ intake_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
     self->owns_auth = true;
     self->idem_ttl_s = asp_cfg_int ("ASP_IDEMPOTENCY_TTL_S", 86400, 60, 30 * 86400);
     self->search_scan_max = asp_cfg_int ("ASP_SEARCH_SCAN_MAX", 2000, 10, 1000000);
+    s_customer_link (self, asp_cfg_str ("ASP_CUSTOMER_LINK", ""));
     intake_actions_init (self);
     asp_metrics_t *m = asp_svc_metrics (svc);
     self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");

@@ -51,6 +51,8 @@ typedef enum {
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 
+#define INTAKE_LINK_MAX 256
+
 typedef struct intake_api_t intake_api_t;
 struct intake_api_t {
     asp_svc_t *svc;
@@ -61,6 +63,7 @@ struct intake_api_t {
     bool owns_auth;
     intake_warranty_t *warranty;    //  the process's 三包 policy (shared)
     intake_limit_t *limit;          //  requests per caller (429 beyond)
+    char customer_link [INTAKE_LINK_MAX];   //  ASP_CUSTOMER_LINK, or ""
     int64_t idem_ttl_s;
     int64_t search_scan_max;        //  records a list/search may examine
     int64_t reopen_window_ms;       //  ASP_REOPEN_DAYS

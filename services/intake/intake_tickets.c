@@ -389,6 +389,16 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     asp_mpmap_str (b, "customer_class", cclass);
     asp_mpmap_str (b, "channel", t->channel);
     asp_mpmap_str (b, "owner", s_owner (call, t));     //  who answers for it (首问负责制)
+    //  The customer's own link to the ticket (read it, answer its survey),
+    //  for the message that tells them it was received.
+    char token [INTAKE_TOKEN_MAX];
+    intake_auth_customer_token (api->auth, id, now / 1000, token);
+    if (*api->customer_link) {
+        char link [INTAKE_LINK_MAX + INTAKE_TOKEN_MAX + ASP_ID_MAX + 32];
+        snprintf (link, sizeof link, "%s%sticket=%s&token=%s", api->customer_link,
+                  strchr (api->customer_link, '?')? "&": "?", id, token);
+        asp_mpmap_str (b, "customer_link", link);
+    }
     if (*remedy)
         asp_mpmap_str (b, "remedy", remedy);
     char trace [ASP_ID_MAX];
@@ -463,8 +473,6 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         cJSON_AddStringToObject (out, "status", asp_vocab_name (&asp_vocab_status, ASP_STATUS_RECEIVED));
         cJSON_AddStringToObject (out, "customer_id", p->cid);
         cJSON_AddStringToObject (out, "serial", t->serial);
-        char token [INTAKE_TOKEN_MAX];
-        intake_auth_customer_token (api->auth, id, now / 1000, token);
         cJSON_AddStringToObject (out, "customer_token", token);
         if (made && wout.applies) {     //  a replay reads it from the ticket
             cJSON_AddStringToObject (out, "remedy", remedy);

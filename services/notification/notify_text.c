@@ -21,6 +21,9 @@ static const s_phrase_t s_phrases [] = {
     { "received", {
         "您的服务单 {ticket} 已受理，我们将尽快为您安排服务。",
         "Your service ticket {ticket} has been received. We will arrange service for you shortly." } },
+    { "received.link", {
+        "您的服务单 {ticket} 已受理，我们将尽快为您安排服务。查询进度、评价服务：{link}",
+        "Your service ticket {ticket} has been received. We will arrange service for you shortly. Follow it here: {link}" } },
     { "partner_assigned", {
         "您的服务单 {ticket} 已由服务网点 {partner} 接单，工程师将尽快与您联系。",
         "Your service ticket {ticket} has been taken by service center {partner}. A technician will contact you soon." } },
@@ -121,7 +124,7 @@ typedef struct {
     bool set;
 } s_var_t;
 
-enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_REASON, V_COUNT };
+enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_REASON, V_LINK, V_COUNT };
 
 static void
 s_var_str (s_var_t *v, const msgpack_object *body, const char *field)
@@ -189,6 +192,9 @@ s_choose (const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, s
         int result = asp_vocab_parse (&asp_vocab_result, vars [V_RESULT].value);
         variant = result < 0? "other": asp_vocab_name (&asp_vocab_result, result);
     }
+    else
+    if (strcmp (tpl, "received") == 0 && vars [V_LINK].set)
+        variant = "link";           //  the customer's own link to the ticket
     if (!variant)
         snprintf (key, keylen, "%s", tpl);
     else {
@@ -205,7 +211,7 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     if (lang >= NOTIFY_LANG_COUNT)
         return NULL;
     static const char *names [V_COUNT] = {
-        "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason"
+        "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason", "link"
     };
     s_var_t *vars = (s_var_t *) calloc (V_COUNT, sizeof (s_var_t));
     assert (vars);
@@ -221,6 +227,7 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     s_var_time (&vars [V_APPOINTMENT], body, "appointment_ms");
     s_var_time (&vars [V_DUE], body, "due_ms");
     s_var_str (&vars [V_REASON], body, "reason");
+    s_var_str (&vars [V_LINK], body, "customer_link");
     //  The clock's name in the reader's language (the raw value if new).
     char key [64];
     snprintf (key, sizeof key, "clock.%.48s", vars [V_CLOCK].value);
@@ -301,6 +308,10 @@ notify_text_test (void)
 
     char *t = s_render_test (NOTIFY_LANG_ZH, "received", 0, NULL);
     assert (t && strcmp (t, "您的服务单 T42 已受理，我们将尽快为您安排服务。") == 0);
+    free (t);
+    //  With the customer's own link (intake's ASP_CUSTOMER_LINK).
+    t = s_render_test (NOTIFY_LANG_EN, "received", 0, "customer_link", "https://s.example/t?ticket=T42&token=c1.x", NULL);
+    assert (t && strstr (t, "Follow it here: https://s.example/t?ticket=T42&token=c1.x"));
     free (t);
     t = s_render_test (NOTIFY_LANG_EN, "partner_assigned", 0, "partner_id", "P7", NULL);
     assert (t && strstr (t, "ticket T42") && strstr (t, "center P7."));
