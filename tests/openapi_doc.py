@@ -417,7 +417,8 @@ class ActionFixtures:
         cancelled_ticket     received, then cancelled
         supervisor_ticket    received, created (so owned) by supervisor.one:
                              another agent's ticket for agent.one
-        consultation_ticket  a received consultation (no express tier)
+        consultation_ticket  a received consultation (no express tier; staff
+                             close it without a completion)
         closed_ticket        completed, then closed by its owner
         old_closed_ticket    closed, its closed_ms set 31 days back: the
                              reopen window (ASP_REOPEN_DAYS, 30) has
@@ -435,17 +436,12 @@ class ActionFixtures:
                        "consultation_ticket", "closed_ticket", "old_closed_ticket", "not_fixed_ticket",
                        "assigned_ticket"}
     # A success on these changes the state they exist for: a fresh one.
-    ACTION_CONSUMABLE = {"open_ticket", "waiting_ticket", "supervisor_ticket", "closed_ticket",
-                         "not_fixed_ticket", "assigned_ticket"}
+    ACTION_CONSUMABLE = {"open_ticket", "waiting_ticket", "supervisor_ticket", "consultation_ticket",
+                         "closed_ticket", "not_fixed_ticket", "assigned_ticket"}
     NEEDS_PARTNER = {"closed_ticket", "old_closed_ticket", "not_fixed_ticket", "assigned_ticket"}
     NOT_FIXED_REGION = "fail"
     HOLD_REGION = "hold"
     REOPEN_DAYS = 30
-
-    def _act(self, tid, what, body, role="agent"):
-        r = self.c.http("POST", "/v1/tickets/%s/%s" % (tid, what), body, self.auth(role))
-        if r.status != 200:
-            raise harness.HarnessError("fixture: %s %s: %s %r" % (what, tid, r.status, r.body))
 
     def _make_action(self, name):
         unroutable = {"customer": {"region": "nowhere"}}
@@ -461,13 +457,16 @@ class ActionFixtures:
         if name in ("waiting_ticket", "cancelled_ticket"):
             made = self._create(**unroutable)
             if name == "waiting_ticket":
-                self._act(made[0], "waiting", {"reason": "customer abroad until Monday"})
+                self._call("POST", "/v1/tickets/%s/waiting" % made[0],
+                           {"reason": "customer abroad until Monday"}, 200)
             else:
-                self._act(made[0], "cancel", {"reason": "customer bought a new unit"})
+                self._call("POST", "/v1/tickets/%s/cancel" % made[0],
+                           {"reason": "customer bought a new unit"}, 200)
             return made
         if name in ("closed_ticket", "old_closed_ticket"):
             made = self._make("completed_ticket")
-            self._act(made[0], "close", {"reason": "no answer after three calls"})
+            self._call("POST", "/v1/tickets/%s/close" % made[0], {"reason": "no answer after three calls"},
+                       200)
             if name == "old_closed_ticket":
                 past = int(time.time() * 1000) - (self.REOPEN_DAYS + 1) * 86400000
                 self.c.redis.cmd("HSET", harness.key("t:%s", made[0]), "closed_ms", str(past))
@@ -507,6 +506,9 @@ class Runner(ActionFixtures):
         unit              a unit (its serial) owned by customer
         lone_unit         a unit without a customer
         full_unit         a unit whose parts list is full (PARTS_MAX)
+        repeat_ticket     a ticket no partner can serve, created with a
+                          fault code and a purchase date (so a 三包
+                          remedy), then reported again: one repeat contact
     A value "$<fixture>" is its id (a unit's serial); "$<fixture>.<fact>"
     one of its facts: a customer's phone and serial (of its unit), a
     ticket's customer_id and serial. "$key:<name>", "$phone:<name>" and
@@ -518,6 +520,8 @@ class Runner(ActionFixtures):
 
     CONSUMABLE = {"completed_ticket", "duplicate"}
     PARTS_MAX = 200     # a unit's parts list (intake_archive_routes.c, S_PARTS_MAX)
+    # repeat_ticket's unit: bought 90 days ago, within every warranty (a free repair).
+    PURCHASE_DATE = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 90 * 86400))
     VALUE = re.compile(r"^\$(key|phone|serial):[A-Za-z0-9_-]+$|^\$([a-z_]+)(?:\.([a-z_]+))?$")
 
     def __init__(self, c, aliases=None):
@@ -534,8 +538,8 @@ class Runner(ActionFixtures):
             raise harness.HarnessError("fixture: %s %s: %s %r" % (method, path, r.status, r.body))
         return r
 
-    def _create(self, **overrides):
-        body = self.c.ticket_body(**overrides)
+    def _create(self, body=None, **overrides):
+        body = body or self.c.ticket_body(**overrides)
         r = self.c.create_ticket(headers=self.auth("agent"), body=body)
         if r.status != 201:
             raise harness.HarnessError("fixture: POST /v1/tickets: %s %r" % (r.status, r.body))
@@ -555,6 +559,11 @@ class Runner(ActionFixtures):
         unroutable = {"customer": {"region": "nowhere"}}
         if name in ("ticket", "other_ticket"):
             return self._create(**unroutable)
+        if name == "repeat_ticket":
+            body = self.c.ticket_body(fault="E4", product={"purchase_date": self.PURCHASE_DATE}, **unroutable)
+            made = self._create(body)
+            self._call("POST", "/v1/tickets", body, 200)        # the same fault again: joins it
+            return made
         if name in ("completed_ticket", "answered_ticket"):
             tid, token = self._create()
             self.c.wait_for(lambda: self._status(tid) in ("completed", "visit_scheduled"), 60,
