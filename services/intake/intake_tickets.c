@@ -637,7 +637,7 @@ intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http
         if (strcmp (k, "serial") == 0 || strcmp (k, "model") == 0 || strcmp (k, "category") == 0)
             cJSON_AddStringToObject (prod, k, v);
         else
-        if (strcmp (k, "waiting") == 0)
+        if (strcmp (k, "waiting") == 0 || strcmp (k, "sla_alert") == 0)
             cJSON_AddBoolToObject (out, k, strcmp (v, "1") == 0);
         else
         if (s_numeric_field (k))
