@@ -462,8 +462,8 @@ intake_actions_close (intake_api_t *api, const intake_call_t *call, const asp_ht
     s_end_ticket (api, call, req, res, false);
 }
 
-//  Reopen or re-dispatch: a new work order generation.
-//  Runs a reopen or re-dispatch of the ticket act has read; answers.
+//  Reopen or re-dispatch (a new work order generation) of the ticket act
+//  has read; answers.
 static void
 s_redispatch_run (s_act_t *act_p, bool reopen)
 {
