@@ -550,7 +550,7 @@ class Redis:
     directory and port. kill() is SIGKILL; restart() starts it again on the
     same directory and port, so it replays its AOF."""
 
-    def __init__(self, dir=None, port=None, password="asp-test", log_path=None):
+    def __init__(self, dir=None, port=None, password="asp-test", log_path=None, fsync="everysec"):
         self.own_dir = dir is None
         self.dir = dir or tempfile.mkdtemp(prefix="asp-redis-")
         os.makedirs(self.dir, exist_ok=True)
@@ -559,7 +559,7 @@ class Redis:
         self.host = "127.0.0.1"
         argv = [shutil.which("redis-server") or "/usr/bin/redis-server",
                 "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", self.dir, "--appendonly", "yes", "--appendfsync", "everysec",
+                "--dir", self.dir, "--appendonly", "yes", "--appendfsync", fsync,
                 "--save", "", "--daemonize", "no", "--maxmemory-policy", "noeviction"]
         if password:
             argv += ["--requirepass", password]
@@ -825,12 +825,14 @@ class Cluster:
         token         bearer token the http() helper sends by default
         start         start everything now (default True)
         wrap          {service: argv prefix}, e.g. valgrind for a service
+        redis_fsync   Redis's appendfsync: everysec (default) or always
         check_exit    fail stop() when a process crashed or did not exit
                       cleanly on SIGTERM (sanitizer reports; default True)
     """
 
     def __init__(self, partners=None, customer=True, env=None, service_env=None,
-                 token=None, start=True, check_exit=True, name="cluster", wrap=None):
+                 token=None, start=True, check_exit=True, name="cluster", wrap=None,
+                 redis_fsync="everysec"):
         if partners is None:
             partners = list(DEFAULT_PARTNERS)
         elif isinstance(partners, int):
@@ -857,7 +859,7 @@ class Cluster:
             if svc != "intake":
                 self.ports["metrics:" + svc] = free_port()
         self.redis = Redis(dir=os.path.join(self.dir, "redis"),
-                           log_path=os.path.join(self.log_dir, "redis.log"))
+                           log_path=os.path.join(self.log_dir, "redis.log"), fsync=redis_fsync)
         self.procs = {}
         self.failed = False
         self.stopped = False

@@ -79,7 +79,10 @@ def main():
     ]
     env = {"ASP_RESEND_MS": 300, "ASP_OFFER_TIMEOUT_MS": 2000, "ASP_HEARTBEAT_MS": 500,
            "ASP_REOFFER_ROUND_MS": 2000}
-    with Cluster(partners=partners, env=env, name="kill") as c:
+    # Redis itself is SIGKILLed too: with everysec, Redis may hold back its
+    # AOF write while an fsync is slow and still answer, so an answered
+    # write can die with the process; always writes and fsyncs first.
+    with Cluster(partners=partners, env=env, name="kill", redis_fsync="always") as c:
         victims = list(SERVICES) + ["P001", "P002", "redis"]
         chaos = Chaos(c, victims)
         ids, errors = [], []
