@@ -6,9 +6,11 @@ with time. Also the body checks every route shares: nesting too deep,
 text that is not UTF-8."""
 
 import json
+import os
+import subprocess
 import time
 
-from harness import Cluster, log, run
+from harness import Cluster, binary, free_port, log, run
 
 RATE, BURST = 2, 4
 
@@ -17,7 +19,20 @@ def intake_keys(c):
     return sorted(c.redis.keys("{s*}:t:*") + c.redis.keys("{s*}:idem:*"))
 
 
+def check_bad_settings():
+    """A malformed setting stops intake at start, naming the variable."""
+    for var, value in (("ASP_CUSTOMER_LINK", "ftp://x.example/t"), ("ASP_CUSTOMER_LINK", "https://a b/"),
+                       ("ASP_API_RATE", "fast"), ("ASP_CUSTOMER_TOKEN_KEY", "abcd"),
+                       ("ASP_API_TOKENS", "tok:wizard")):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ASP_")}
+        env.update({"ASP_BUS_INSECURE": "1", "ASP_REDIS_PORT": "1", "ASP_HTTP_PORT": str(free_port()),
+                    "ASP_INTAKE_BUS": "tcp://127.0.0.1:%d" % free_port(), var: value})
+        p = subprocess.run([binary("asp-intake")], env=env, capture_output=True, timeout=30)
+        assert p.returncode == 2 and var.encode() in p.stderr + p.stdout, (var, value, p.returncode, p.stderr[-300:])
+
+
 def main():
+    check_bad_settings()
     tokens = "a-tok:agent:li.wei,b-tok:agent:wang.fang,sup-tok:supervisor"
     env = {"ASP_API_TOKENS": tokens, "ASP_API_RATE": RATE, "ASP_API_BURST": BURST}
     with Cluster(partners=0, customer=False, env=env, name="limits") as c:
