@@ -118,9 +118,15 @@ def main():
 
         # Everything in flight has arrived (a service killed last may still
         # be catching up on what its peers' outboxes resend).
+        # Notifications are sent by notification's workers after the bus
+        # delivered their events: wait for its queues too (a retry after
+        # the customer's endpoint was unreachable waits its backoff).
         def drained():
-            return all(c.redis.cmd("HLEN", k) == 0 for k in c.redis.keys("{s*}:ob:*"))
-        c.wait_for(drained, 60, interval=0.5, what="every outbox drained")
+            return all(c.redis.cmd("HLEN", k) == 0 for k in c.redis.keys("{s*}:ob:*")) and \
+                all(c.redis.cmd(cmd, k) == 0 for cmd, q in (("LLEN", "notify:pending"), ("LLEN", "notify:processing"),
+                                                            ("ZCARD", "notify:retry"))
+                    for k in shard_keys(q))
+        c.wait_for(drained, 90, interval=0.5, what="every outbox and notification queue drained")
 
         # Every step of every life applied exactly once.
         for tid in ids:

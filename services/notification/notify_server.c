@@ -57,8 +57,9 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     (void) loop; (void) timer_id;
     notify_server_t *self = (notify_server_t *) arg;
     if (!atomic_load (&self->recovered)) {
-        //  Before any worker takes work: what was in flight when the last
-        //  process died goes back to pending.
+        //  Before any worker takes work, and again after a worker lost
+        //  its connection while claiming: what no worker holds goes back
+        //  to pending.
         int moved = notify_store_recover (self->store);
         if (moved < 0)
             return 0;           //  Redis not there yet: next tick

@@ -17,7 +17,9 @@
     one script: delivered, or failed (scheduled for a retry, or dead). A
     crash between sending and settling leaves the id in processing; at
     start-up notify_store_recover puts it back in pending and it is sent
-    again. That is at-least-once delivery; the notification id goes along
+    again. So does a connection lost while claiming (Redis may have moved
+    an id whose reply never came): the workers pause until the server has
+    recovered processing again. That is at-least-once delivery; the notification id goes along
     as the Idempotency-Key so the receiver can drop the repeat. Recovery
     assumes one notification process per Redis (the deployment runs one).
 

@@ -143,7 +143,7 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
     int rc;
     while ((rc = notify_store_load (self->store, claim, &item)) == -1) {
         if (s_stopping (self))
-            return;             //  still in processing: recovered at start
+            return;             //  still in processing: recovered at the next start
         s_nap (100);
     }
     if (rc == 1) {
@@ -202,8 +202,16 @@ s_run (void *arg)
         if (n == 0)
             notify_bell_wait (self->bell, rings, 500);
         else
-        if (n == -1)
+        if (n == -1) {
+            //  The connection died with claims on the way: Redis may have
+            //  moved ids to processing whose replies never came, and no
+            //  worker holds them. Every worker waits until the server has
+            //  put processing back in pending (at least once: a worker's
+            //  own delivery still in flight may be sent again, with the
+            //  same id, which receivers drop).
+            atomic_store (self->ready, false);
             s_nap (200);        //  Redis down; asp_rds backs off the reconnects
+        }
     }
     return NULL;
 }

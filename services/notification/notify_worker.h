@@ -11,7 +11,10 @@
     so nothing waits on a wake-up that got lost.
 
     Workers start taking work only once `ready` is true (the start-up
-    recovery is done) and stop between notifications when `stop` is true
+    recovery is done); a worker whose claim lost the connection sets it
+    false, so that the server recovers processing again before anyone
+    claims more (an id Redis moved whose reply never came is held by no
+    worker) and stop between notifications when `stop` is true
     or CZMQ saw SIGINT/SIGTERM; a post in flight is finished and recorded
     first, bounded by the webhook timeout.                                 */
 #ifndef NOTIFY_WORKER_H
