@@ -39,6 +39,13 @@ static const struct {
     { ASP_EV_TICKET_RESUMED,   S },
     { ASP_EV_TICKET_CANCELLED, R | S | N },
     { ASP_EV_TICKET_REDISPATCHED, R | S | N | F },
+    { ASP_EV_TICKET_OVERRIDE,  R },
+    { ASP_EV_WO_UNROUTABLE,    I | N },
+    { ASP_EV_WO_APPOINTMENT,   I | S | N | F },
+    { ASP_EV_WO_APPOINTMENT_MISSED, I | S | N | F },
+    { ASP_EV_WO_RETURNED,      I | N },
+    { ASP_EV_PARTNER_CHANGED,  R },
+    { ASP_EV_PARTNER_SCORED,   R },
 };
 
 const char *

@@ -46,6 +46,18 @@ bool asp_event_known (const char *type);
 #define ASP_EV_TICKET_RESUMED     "ticket.resumed"
 #define ASP_EV_TICKET_CANCELLED   "ticket.cancelled"
 #define ASP_EV_TICKET_REDISPATCHED "ticket.redispatched"
+//  A supervisor sends the ticket's work order to a partner they name.
+#define ASP_EV_TICKET_OVERRIDE    "ticket.override"
+//  Routing: no partner can take a work order (or all refused it too often).
+#define ASP_EV_WO_UNROUTABLE      "workorder.unroutable"
+//  Routing: an appointment booked or changed by the partner, and one missed.
+#define ASP_EV_WO_APPOINTMENT     "workorder.appointment"
+#define ASP_EV_WO_APPOINTMENT_MISSED "workorder.appointment_missed"
+//  Routing: the partner handed an accepted work order back (pending again).
+#define ASP_EV_WO_RETURNED        "workorder.returned"
+//  The partner registry (intake) and the partners' quality score (feedback).
+#define ASP_EV_PARTNER_CHANGED    "partner.changed"
+#define ASP_EV_PARTNER_SCORED     "partner.scored"
 
 void asp_events_test (void);
 #endif

@@ -22,11 +22,17 @@ VOCAB (asp_vocab_status, "status",
 VOCAB (asp_vocab_wo_state, "wo_state", "pending", "offered", "assigned", "completed", "cancelled");
 VOCAB (asp_vocab_lang, "lang", "zh-CN", "en");
 VOCAB (asp_vocab_remedy, "remedy", "repair", "exchange", "refund", "paid_repair");
+VOCAB (asp_vocab_unable_reason, "unable_reason", "no_skill", "no_parts", "out_of_area",
+       "customer_refused", "unsafe", "other", "partner_removed");
+VOCAB (asp_vocab_choice, "choice", "original_installer", "best_score", "override");
+VOCAB (asp_vocab_partner_status, "partner_status", "active", "suspended", "removed");
+VOCAB (asp_vocab_unroutable_reason, "unroutable_reason", "no_eligible_partner", "refusals_exceeded");
 
 const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_kind, &asp_vocab_tier, &asp_vocab_class, &asp_vocab_channel,
     &asp_vocab_stage, &asp_vocab_result, &asp_vocab_status, &asp_vocab_wo_state,
-    &asp_vocab_lang, &asp_vocab_remedy, NULL
+    &asp_vocab_lang, &asp_vocab_remedy, &asp_vocab_unable_reason, &asp_vocab_choice,
+    &asp_vocab_partner_status, &asp_vocab_unroutable_reason, NULL
 };
 
 bool
@@ -97,6 +103,10 @@ asp_vocab_test (void)
     assert (!asp_kind_field_work (ASP_KIND_CONSULTATION) && !asp_kind_field_work (ASP_KIND_COMPLAINT));
     assert (asp_vocab_wo_state.count == ASP_WO_CANCELLED + 1);
     assert (asp_vocab_remedy.count == ASP_REMEDY_PAID_REPAIR + 1);
+    assert (asp_vocab_unable_reason.count == ASP_UNABLE_PARTNER_REMOVED + 1);
+    assert (asp_vocab_choice.count == ASP_CHOICE_OVERRIDE + 1);
+    assert (asp_vocab_partner_status.count == ASP_PARTNER_REMOVED + 1);
+    assert (asp_vocab_unroutable_reason.count == ASP_UNROUTABLE_REFUSALS + 1);
     //  Round trips, and refusals of near misses.
     for (int v = 0; asp_vocabs [v]; v++)
         for (int i = 0; i < asp_vocabs [v]->count; i++) {

@@ -73,6 +73,21 @@ typedef enum {
     ASP_REMEDY_REPAIR = 0, ASP_REMEDY_EXCHANGE, ASP_REMEDY_REFUND, ASP_REMEDY_PAID_REPAIR
 } asp_remedy_t;
 
+//  Why a partner hands an accepted work order back (UNABLE, and
+//  workorder.returned); partner_removed is set by the platform only, when
+//  the brand removes the partner from the registry.
+typedef enum {
+    ASP_UNABLE_NO_SKILL = 0, ASP_UNABLE_NO_PARTS, ASP_UNABLE_OUT_OF_AREA,
+    ASP_UNABLE_CUSTOMER_REFUSED, ASP_UNABLE_UNSAFE, ASP_UNABLE_OTHER, ASP_UNABLE_PARTNER_REMOVED
+} asp_unable_reason_t;
+//  Why routing offered a work order to this partner (workorder.offered).
+typedef enum { ASP_CHOICE_ORIGINAL_INSTALLER = 0, ASP_CHOICE_BEST_SCORE, ASP_CHOICE_OVERRIDE } asp_choice_t;
+//  A partner's status in the registry: suspended gets no new offers but
+//  finishes what it accepted; removed is cut off and its work re-routed.
+typedef enum { ASP_PARTNER_ACTIVE = 0, ASP_PARTNER_SUSPENDED, ASP_PARTNER_REMOVED } asp_partner_status_t;
+//  Why a work order is in the unroutable queue (workorder.unroutable).
+typedef enum { ASP_UNROUTABLE_NO_ELIGIBLE = 0, ASP_UNROUTABLE_REFUSALS } asp_unroutable_reason_t;
+
 extern const asp_vocab_t asp_vocab_kind;
 extern const asp_vocab_t asp_vocab_tier;
 extern const asp_vocab_t asp_vocab_class;
@@ -83,6 +98,10 @@ extern const asp_vocab_t asp_vocab_status;
 extern const asp_vocab_t asp_vocab_wo_state;
 extern const asp_vocab_t asp_vocab_lang;
 extern const asp_vocab_t asp_vocab_remedy;
+extern const asp_vocab_t asp_vocab_unable_reason;
+extern const asp_vocab_t asp_vocab_choice;
+extern const asp_vocab_t asp_vocab_partner_status;
+extern const asp_vocab_t asp_vocab_unroutable_reason;
 //  All of the above, NULL-terminated (for tools and tests).
 extern const asp_vocab_t *const asp_vocabs [];
 
