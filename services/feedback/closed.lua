@@ -1,6 +1,6 @@
 -- Staff closed the ticket without a survey answer (ticket.closed from
 -- intake): the record is closed and its automatic close dropped.
--- K[1..3] (common.lua)
+-- K[1..4] (common.lua)
 -- A[1] ticket, A[2] reason, A[3] now
 if seen() then return dup() end
 unplan_close(A[1])

@@ -1,8 +1,10 @@
 -- A work order is done: schedule the return visit (回访) once, plan the
 -- automatic close should the survey never be answered, and count the
 -- completion for the partner. A not_fixed result gets no visit: the ticket
--- waits for staff to re-dispatch it.
--- K[1..3] (common.lua)
+-- waits for staff to re-dispatch it. Any other result (fixed, installed)
+-- counts as done ('fixed'), a first-time fix (until a later work order undoes it:
+-- redispatched.lua).
+-- K[1..4] (common.lua)
 -- A[1] visit id, A[2] due ms, A[3] partner id, A[4] wo id, A[5] result, A[6] now,
 -- A[7] ticket, A[8] when to close without a survey
 -- Both arrival orders end in the same state: when the survey came first
@@ -20,13 +22,10 @@ if state == 'visit_scheduled' or redis.call('HEXISTS', K[1], 'partner_id') == 1 
 end
 redis.call('HSET', K[1], 'visit_id', A[1], 'visit_due_ms', A[2], 'partner_id', A[3],
            'wo_id', A[4], 'result', A[5], 'completed_ms', A[6])
-redis.call('HINCRBY', K[2], A[3] .. ':completed', 1)
+count(A[3], 'completed')
+if A[5] ~= 'not_fixed' then count(A[3], 'fixed') end
 if state == 'closed' then
-  redis.call('HINCRBY', K[2], A[3] .. ':surveys', 1)
-  redis.call('HINCRBY', K[2], A[3] .. ':score_sum', redis.call('HGET', K[1], 'score'))
-  if redis.call('HGET', K[1], 'resolved') == '1' then
-    redis.call('HINCRBY', K[2], A[3] .. ':resolved', 1)
-  end
+  count_survey(A[3])
   return stale('already_closed')
 end
 if A[5] == 'not_fixed' then

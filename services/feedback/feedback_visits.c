@@ -1,4 +1,5 @@
 #include "feedback_visits.h"
+#include "feedback_score.h"
 #include "asp_config.h"
 #include "asp_log.h"
 #include "asp_vocab.h"
@@ -10,21 +11,22 @@ extern const char asp_lua_survey [];
 extern const char asp_lua_closed [];
 extern const char asp_lua_redispatched [];
 extern const char asp_lua_autoclose [];
+extern const char asp_lua_appointment [];
 
 //  Planned closes read per shard per tick.
 #define S_CLOSE_BATCH 100
 
 struct feedback_visits_t {
     asp_svc_t *svc;
-    asp_script_t *completed, *survey, *closed, *redispatched, *autoclose;
+    asp_script_t *completed, *survey, *closed, *redispatched, *autoclose, *appointment;
     int64_t visit_ms;
     int64_t close_ms;               //  ASP_SURVEY_CLOSE_S
     int timer_id;
     asp_counter_t *m_scheduled, *m_closed, *m_autoclosed;
 };
 
-//  A txn on the ticket's record, its shard's partner counts and planned
-//  closes (K[1..3], common.lua).
+//  A txn on the ticket's record, its shard's partner counts, planned
+//  closes and partner marks (K[1..4], common.lua).
 static asp_txn_t *
 s_ticket_txn (asp_script_t *script, const char *ticket)
 {
@@ -32,6 +34,7 @@ s_ticket_txn (asp_script_t *script, const char *ticket)
     asp_txn_key (txn, FEEDBACK_KEY_TICKET, ticket);
     asp_txn_key (txn, FEEDBACK_KEY_PARTNERS);
     asp_txn_key (txn, FEEDBACK_KEY_CLOSE_DUE);
+    asp_txn_key (txn, FEEDBACK_KEY_DIRTY);
     return txn;
 }
 
@@ -156,6 +159,46 @@ s_on_redispatched (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size
     return txn;
 }
 
+//  workorder.appointment and workorder.appointment_missed (routing): the
+//  partner's appointment counts. A change made with notice counts nothing
+//  (acknowledged without touching Redis).
+static asp_txn_t *
+s_on_appointment (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    bool missed = streq (env->type, ASP_EV_WO_APPOINTMENT_MISSED);
+    char partner [ASP_ID_MAX] = "", wo [ASP_CHILD_ID_MAX] = "", ticket [ASP_ID_MAX];
+    int64_t at, previous = 0;
+    bool late = false;
+    if (asp_mp_get_str (env->body, "partner_id", partner, sizeof partner) || !*partner
+    ||  asp_mp_get_str (env->body, "wo_id", wo, sizeof wo) || asp_wo_ticket (wo, ticket, sizeof ticket)
+    ||  !streq (ticket, env->ticket) || asp_mp_get_int (env->body, "appointment_ms", &at) || at < 0
+    ||  asp_mp_get_int (env->body, "previous_ms", &previous) < 0 || previous < 0
+    ||  asp_mp_get_bool (env->body, "late", &late) < 0) {
+        snprintf (reason, len, "%s needs the ticket's wo_id, a partner_id string, appointment_ms >= 0 "
+                  "and optional previous_ms >= 0 and late bool", env->type);
+        return NULL;
+    }
+    const char *counts [2];
+    size_t n = 0;
+    if (missed)
+        counts [n++] = "missed";
+    else {
+        if (previous == 0)
+            counts [n++] = "booked";
+        if (late)
+            counts [n++] = "late";
+    }
+    if (n == 0)
+        return NULL;
+    asp_txn_t *txn = s_txn (self->appointment, env);
+    asp_txn_arg (txn, "%s", partner);
+    for (size_t i = 0; i < n; i++)
+        asp_txn_arg (txn, "%s", counts [i]);
+    return txn;
+}
+
 //  --------------------------------------------------------------------------
 //  Automatic close: tickets whose survey was not answered ASP_SURVEY_CLOSE_S
 //  after the return visit was scheduled. One zloop timer reads the due
@@ -244,6 +287,7 @@ feedback_visits_new (asp_svc_t *svc)
     self->closed = asp_svc_script_lib (svc, "feedback_closed", asp_lua_common, asp_lua_closed);
     self->redispatched = asp_svc_script_lib (svc, "feedback_redispatched", asp_lua_common, asp_lua_redispatched);
     self->autoclose = asp_svc_script_lib (svc, "feedback_autoclose", asp_lua_common, asp_lua_autoclose);
+    self->appointment = asp_svc_script_lib (svc, "feedback_appointment", asp_lua_common, asp_lua_appointment);
     self->visit_ms = 1000 * asp_cfg_int ("ASP_SLA_RETURN_VISIT_S", 86400, 1, 365 * 86400);
     self->close_ms = 1000 * asp_cfg_int ("ASP_SURVEY_CLOSE_S", 7 * 86400, 1, 365 * 86400);
     asp_metrics_t *m = asp_svc_metrics (svc);
@@ -255,39 +299,11 @@ feedback_visits_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_SURVEY_SUBMITTED, s_on_survey, s_count, self);
     asp_svc_on (svc, ASP_EV_TICKET_CLOSED, s_on_closed, NULL, self);
     asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_on_redispatched, NULL, self);
+    asp_svc_on (svc, ASP_EV_WO_APPOINTMENT, s_on_appointment, NULL, self);
+    asp_svc_on (svc, ASP_EV_WO_APPOINTMENT_MISSED, s_on_appointment, NULL, self);
     self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) asp_cfg_int ("ASP_FEEDBACK_TICK_MS", 1000, 10, 60000),
                                   0, s_on_tick, self);
     return self;
-}
-
-int
-feedback_partner_score (asp_rds_t *rds, const char *partner, feedback_score_t *score)
-{
-    memset (score, 0, sizeof *score);
-    if (!asp_rds_ready (rds))
-        return -1;
-    char f [4][ASP_ID_MAX + 16];
-    snprintf (f [0], sizeof f [0], "%s:completed", partner);
-    snprintf (f [1], sizeof f [1], "%s:surveys", partner);
-    snprintf (f [2], sizeof f [2], "%s:score_sum", partner);
-    snprintf (f [3], sizeof f [3], "%s:resolved", partner);
-    const char *argv [] = { "HMGET", FEEDBACK_KEY_PARTNERS, f [0], f [1], f [2], f [3] };
-    redisReply *replies [ASP_SHARDS];
-    int rc = asp_rds_each_shard (rds, 6, argv, replies);
-    for (unsigned n = 0; n < ASP_SHARDS; n++) {
-        redisReply *r = replies [n];
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4)
-            rc = -1;
-        else {
-            int64_t *sums [4] = { &score->completed, &score->surveys, &score->score_sum, &score->resolved };
-            for (int i = 0; i < 4; i++)
-                if (r->element [i]->type == REDIS_REPLY_STRING)
-                    *sums [i] += strtoll (r->element [i]->str, NULL, 10);
-        }
-        if (r)
-            freeReplyObject (r);
-    }
-    return rc;
 }
 
 void
@@ -357,6 +373,35 @@ s_test_completed (asp_probe_t *probe, const char *ticket, const char *wo, const 
     asp_msg_destroy (&msg);
 }
 
+//  Sends msg times times, each answered verdict; destroys it.
+static void
+s_test_send (asp_probe_t *probe, asp_msg_t *msg, const char *verdict, int times)
+{
+    for (int i = 0; i < times; i++) {
+        asp_probe_send_msg (probe, msg);
+        assert (asp_probe_expect (probe, verdict, msg->id, 5000));
+    }
+    asp_msg_destroy (&msg);
+}
+
+//  An appointment event about wo of ticket by partner (NULL: none);
+//  previous < 0 leaves previous_ms and late out.
+static asp_msg_t *
+s_test_appointment (const char *type, const char *ticket, const char *wo, const char *partner,
+                    int64_t previous, bool late)
+{
+    asp_msg_t *msg = asp_msg_new (type, ticket, NULL);
+    asp_mpmap_str (msg->body, "wo_id", wo);
+    if (partner)
+        asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_mpmap_int (msg->body, "appointment_ms", 1700000000000LL);
+    if (previous >= 0) {
+        asp_mpmap_int (msg->body, "previous_ms", previous);
+        asp_mpmap_bool (msg->body, "late", late);
+    }
+    return msg;
+}
+
 static bool
 s_test_is (asp_probe_t *probe, const char *ticket, const char *field, const char *want)
 {
@@ -392,16 +437,17 @@ feedback_visits_test (void)
     assert (asp_probe_expect (probe, "ACK", again->id, 5000));
     asp_msg_destroy (&again);
 
-    feedback_score_t pa, pb;
-    assert (feedback_partner_score (asp_probe_rds (probe), "PA", &pa) == 0);
-    assert (feedback_partner_score (asp_probe_rds (probe), "PB", &pb) == 0);
+    const char *both [] = { "PA", "PB" };
+    feedback_counts_t counts [2];
+    assert (feedback_partner_counts (asp_probe_rds (probe), both, 2, counts) == 0);
+    feedback_counts_t pa = counts [0], pb = counts [1];
     if (memcmp (&pa, &pb, sizeof pa))
         fprintf (stderr, "feedback_visits_test: partner counts differ by arrival order: "
                  "completed %lld/%lld, surveys %lld/%lld, score_sum %lld/%lld, resolved %lld/%lld\n",
                  (long long) pa.completed, (long long) pb.completed, (long long) pa.surveys,
                  (long long) pb.surveys, (long long) pa.score_sum, (long long) pb.score_sum,
                  (long long) pa.resolved, (long long) pb.resolved);
-    assert (pa.completed == 1 && pa.surveys == 1 && pa.score_sum == 4 && pa.resolved == 1);
+    assert (pa.completed == 1 && pa.fixed == 1 && pa.surveys == 1 && pa.score_sum == 4 && pa.resolved == 1);
     assert (memcmp (&pa, &pb, sizeof pa) == 0);
     const char *ticket_fields [] = { "state", "wo_id", "result", "score", "resolved" };
     for (size_t i = 0; i < sizeof ticket_fields / sizeof ticket_fields [0]; i++) {
@@ -452,6 +498,50 @@ feedback_visits_test (void)
     asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_CLOSE_DUE);
     r = asp_rds_cmd (asp_probe_rds (probe), "ZSCORE %s TD|WTD.2", key);
     assert (r && r->type == REDIS_REPLY_STRING);
+    freeReplyObject (r);
+    const char *pd [] = { "PD" };
+    assert (feedback_partner_counts (asp_probe_rds (probe), pd, 1, counts) == 0);
+    assert (counts [0].completed == 1 && counts [0].fixed == 0 && counts [0].redone == 0
+         && counts [0].repeats == 1);
+
+    //  The score's counts: a work order done, answered "late" and badly,
+    //  then reopened (redone and a repeat repair); the new one's
+    //  appointments: booked, changed late, changed with notice (nothing to
+    //  count), missed. Every message twice, counted once; refusals count
+    //  nothing. The partner is marked in the ticket's shard.
+    s_test_completed (probe, "TE", "WTE", "PF", "fixed");
+    asp_msg_t *msg = asp_msg_new (ASP_EV_SURVEY_SUBMITTED, "TE", NULL);
+    asp_mpmap_int (msg->body, "score", 2);
+    asp_mpmap_bool (msg->body, "resolved", false);
+    asp_mpmap_bool (msg->body, "on_time", false);
+    s_test_send (probe, msg, "ACK", 2);
+    msg = asp_msg_new (ASP_EV_TICKET_REDISPATCHED, "TE", NULL);
+    asp_mpmap_str (msg->body, "wo_id", "WTE.2");
+    asp_mpmap_bool (msg->body, "repeat_repair", true);
+    s_test_send (probe, msg, "ACK", 2);
+    s_test_send (probe, s_test_appointment (ASP_EV_WO_APPOINTMENT, "TE", "WTE.2", "PF", 0, false), "ACK", 2);
+    s_test_send (probe, s_test_appointment (ASP_EV_WO_APPOINTMENT, "TE", "WTE.2", "PF", 5, true), "ACK", 2);
+    s_test_send (probe, s_test_appointment (ASP_EV_WO_APPOINTMENT, "TE", "WTE.2", "PF", 6, false), "ACK", 2);
+    s_test_send (probe, s_test_appointment (ASP_EV_WO_APPOINTMENT_MISSED, "TE", "WTE.2", "PF", -1, false),
+                 "ACK", 2);
+    s_test_send (probe, s_test_appointment (ASP_EV_WO_APPOINTMENT_MISSED, "TE", "WTX", "PF", -1, false),
+                 "NAK", 1);
+    s_test_send (probe, s_test_appointment (ASP_EV_WO_APPOINTMENT, "TE", "WTE.2", NULL, 0, false), "NAK", 1);
+    msg = s_test_appointment (ASP_EV_WO_APPOINTMENT, "TE", "WTE.2", "PF", -1, false);
+    asp_mpmap_int (msg->body, "previous_ms", -7);
+    s_test_send (probe, msg, "NAK", 1);
+    msg = s_test_appointment (ASP_EV_WO_APPOINTMENT, "TE", "WTE.2", "PF", -1, false);
+    asp_mpmap_str (msg->body, "late", "yes");
+    s_test_send (probe, msg, "NAK", 1);
+    const char *pf [] = { "PF" };
+    assert (feedback_partner_counts (asp_probe_rds (probe), pf, 1, counts) == 0);
+    feedback_counts_t want = { .completed = 1, .fixed = 1, .redone = 1, .repeats = 1, .surveys = 1,
+                               .score_sum = 2, .arrivals = 1, .late_arrivals = 1, .booked = 1,
+                               .late = 1, .missed = 1 };
+    assert (memcmp (&counts [0], &want, sizeof want) == 0);
+    asp_key_fmt (key, sizeof key, asp_shard_of ("TE"), FEEDBACK_KEY_DIRTY);
+    r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s PF", key);
+    assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "6"));     //  one per script
     freeReplyObject (r);
 
     asp_probe_stop (probe);

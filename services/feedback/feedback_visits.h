@@ -16,16 +16,37 @@
     restart; the scripts make both orders end in the same state (the
     ticket's record and the partner's counts).
 
+    It also keeps each partner's counts for its quality score: the
+    completions above, and workorder.appointment / appointment_missed
+    (booked, late changes, missed). Every count changes in the script of
+    the message that causes it (once, through the inbox) and marks the
+    partner in the same step; feedback_score publishes the score of the
+    marked partners.
+
     Keys, in the ticket's shard (asp_keys.h: "{s<n>}:" + name):
       fb:<ticket>       hash: the ticket's visit, survey and who did the work
       fb:partners       hash: per-partner counts of the shard's tickets,
-                        fields "<partner>:completed", ":surveys",
-                        ":score_sum", ":resolved", ":repeats" (reopened
-                        for the same fault: repeat repairs); a partner's
-                        score is the sum over the ASP_SHARDS hashes
-                        (feedback_partner_score)
+                        fields "<partner>:<count>", counts:
+                          completed  work orders completed (any result)
+                          fixed      of them done (fixed, installed)
+                          redone     done, yet the ticket got a new work
+                                     order (redispatch or reopen)
+                          repeats    reopened for the same fault (repeat
+                                     repairs)
+                          surveys, score_sum, resolved   survey answers
+                          arrivals, late_arrivals   answers on punctuality
+                          booked     first appointment bookings
+                          late       changes inside the notice period
+                          missed     appointments missed
+                        a partner's counts are the sums over the ASP_SHARDS
+                        hashes (feedback_partner_counts)
+      fb:dirty          hash: partner -> changes since its score was last
+                        published from this shard's counts (the mark)
       fb:close_due      sorted set: "<ticket>|<wo_id>" scored by when the
-                        ticket closes if its survey is still unanswered     */
+                        ticket closes if its survey is still unanswered
+    And in the partner's shard:
+      fb:scores         hash: "<partner>:ms" when its score was last
+                        published, "<partner>:score" that score (‰)     */
 #ifndef FEEDBACK_VISITS_H
 #define FEEDBACK_VISITS_H
 #include "asp_svc.h"
@@ -33,19 +54,13 @@
 #define FEEDBACK_KEY_TICKET    "fb:%s"
 #define FEEDBACK_KEY_PARTNERS  "fb:partners"
 #define FEEDBACK_KEY_CLOSE_DUE "fb:close_due"
-
-//  A partner's counts, summed over every shard.
-typedef struct {
-    int64_t completed, surveys, score_sum, resolved;
-} feedback_score_t;
+#define FEEDBACK_KEY_DIRTY     "fb:dirty"
+#define FEEDBACK_KEY_SCORES    "fb:scores"
 
 typedef struct feedback_visits_t feedback_visits_t;
 
 feedback_visits_t *feedback_visits_new (asp_svc_t *svc);
 void feedback_visits_destroy (feedback_visits_t **self_p);
-//  Reads partner's counts (one pipelined round trip). 0, or -1 when Redis
-//  failed.
-int  feedback_partner_score (asp_rds_t *rds, const char *partner, feedback_score_t *score);
 
 void feedback_visits_test (void);
 

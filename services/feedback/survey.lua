@@ -1,6 +1,6 @@
 -- The customer answered the return-visit survey: record it, score the
 -- partner (when known yet: see completed.lua), close the ticket. Once.
--- K[1..3] (common.lua)
+-- K[1..4] (common.lua)
 -- A[1] score, A[2] resolved (1/0), A[3] comment, A[4] on_time ('' unknown), A[5] now,
 -- A[6] ticket
 if seen() then return dup() end
@@ -9,9 +9,5 @@ unplan_close(A[6])
 redis.call('HSET', K[1], 'state', 'closed', 'score', A[1], 'resolved', A[2], 'comment', A[3],
            'on_time', A[4], 'closed_ms', A[5])
 local partner = redis.call('HGET', K[1], 'partner_id')
-if partner then
-  redis.call('HINCRBY', K[2], partner .. ':surveys', 1)
-  redis.call('HINCRBY', K[2], partner .. ':score_sum', A[1])
-  if A[2] == '1' then redis.call('HINCRBY', K[2], partner .. ':resolved', 1) end
-end
+if partner then count_survey(partner) end
 return ok()

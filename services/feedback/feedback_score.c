@@ -1,0 +1,573 @@
+#include "feedback_score.h"
+#include "feedback_visits.h"
+#include "asp_config.h"
+#include "asp_log.h"
+#include <assert.h>
+
+extern const char asp_lua_scored [];
+
+//  Partners scored per tick (the rest stay marked for the next one).
+#define S_SCORE_BATCH 256
+#define S_DEFAULT_WEIGHTS "on_time=25,first_fix=30,repeat=20,satisfaction=25"
+
+static const char *s_component_names [FEEDBACK_COMPONENTS] = {
+    "on_time", "first_fix", "repeat", "satisfaction"
+};
+
+//  fb:partners fields, in feedback_counts_t's order (the Lua scripts
+//  write them: common.lua, completed.lua, redispatched.lua, appointment.lua).
+static const char *s_count_names [] = {
+    "completed", "fixed", "redone", "repeats", "surveys", "score_sum", "resolved",
+    "arrivals", "late_arrivals", "booked", "late", "missed"
+};
+#define S_COUNTS (sizeof s_count_names / sizeof s_count_names [0])
+static_assert (S_COUNTS * sizeof (int64_t) == sizeof (feedback_counts_t),
+               "feedback_counts_t and s_count_names must list the same counts");
+
+//  One marked partner: its mark in each shard (NULL where unmarked),
+//  borrowed from the tick's replies.
+typedef struct {
+    const char *id;
+    const char *mark [ASP_SHARDS];
+} s_marked_t;
+
+struct feedback_score_t {
+    asp_svc_t *svc;
+    asp_script_t *scored;
+    feedback_formula_t formula;
+    int64_t interval_ms;            //  ASP_SCORE_INTERVAL_MS
+    int timer_id;
+    asp_counter_t *m_published;
+    //  A tick's work space.
+    s_marked_t marked [S_SCORE_BATCH];
+    feedback_counts_t counts [S_SCORE_BATCH];
+    bool published [S_SCORE_BATCH];
+    asp_txn_t *txns [S_SCORE_BATCH * ASP_SHARDS];
+};
+
+const char *
+feedback_component_name (feedback_component_t component)
+{
+    return component < FEEDBACK_COMPONENTS? s_component_names [component]: "?";
+}
+
+int
+feedback_formula_weights (feedback_formula_t *formula, const char *spec, char *err, size_t errlen)
+{
+    int64_t weight [FEEDBACK_COMPONENTS] = { 0 };
+    bool named [FEEDBACK_COMPONENTS] = { false };
+    int64_t sum = 0;
+    const char *p = spec;
+    while (*p) {
+        size_t len = strcspn (p, ",");
+        const char *eq = memchr (p, '=', len);
+        int c = 0;
+        while (eq && c < FEEDBACK_COMPONENTS
+           &&  !((size_t) (eq - p) == strlen (s_component_names [c])
+           &&    memcmp (p, s_component_names [c], (size_t) (eq - p)) == 0))
+            c++;
+        char value [16] = "";
+        if (eq && (size_t) (p + len - eq - 1) < sizeof value)
+            memcpy (value, eq + 1, (size_t) (p + len - eq - 1));
+        if (!eq || c == FEEDBACK_COMPONENTS || named [c]
+        ||  asp_parse_int (value, 0, 1000, &weight [c])) {
+            snprintf (err, errlen, "'%.*s' is not one of on_time, first_fix, repeat, satisfaction "
+                      "(each at most once) = an integer 0..1000", (int) len, p);
+            return -1;
+        }
+        named [c] = true;
+        sum += weight [c];
+        p += len + (p [len] == ',');
+        if (p [-1] == ',' && !*p) {
+            snprintf (err, errlen, "a trailing comma");
+            return -1;
+        }
+    }
+    if (sum == 0) {
+        snprintf (err, errlen, "the weights add up to 0");
+        return -1;
+    }
+    memcpy (formula->weight, weight, sizeof weight);
+    return 0;
+}
+
+//  (1000 × good + prior × k) / (n + k), rounded; good_milli is 1000 × good,
+//  kept within 0..1000 × n (counts from another generation's order of
+//  arrival may overshoot a little).
+static int64_t
+s_shrunk (const feedback_formula_t *f, int64_t good_milli, int64_t n)
+{
+    if (n < 0)
+        n = 0;
+    good_milli = good_milli < 0? 0: good_milli > 1000 * n? 1000 * n: good_milli;
+    int64_t den = n + f->prior_samples;
+    if (den == 0)
+        return f->prior;
+    return (good_milli + f->prior * f->prior_samples + den / 2) / den;
+}
+
+void
+feedback_formula_rate (const feedback_formula_t *f, const feedback_counts_t *c, feedback_rating_t *r)
+{
+    int64_t n [FEEDBACK_COMPONENTS], good [FEEDBACK_COMPONENTS];
+    n [FEEDBACK_ON_TIME] = c->booked + c->arrivals;
+    good [FEEDBACK_ON_TIME] = 1000 * (n [FEEDBACK_ON_TIME] - c->missed - c->late - c->late_arrivals);
+    n [FEEDBACK_FIRST_FIX] = c->completed;
+    good [FEEDBACK_FIRST_FIX] = 1000 * (c->fixed - c->redone);
+    n [FEEDBACK_REPEAT] = c->fixed;
+    good [FEEDBACK_REPEAT] = 1000 * (c->fixed - c->repeats);
+    //  Survey scores 1..5: 1 is 0 ‰, 5 is 1000 ‰.
+    n [FEEDBACK_SATISFACTION] = c->surveys;
+    good [FEEDBACK_SATISFACTION] = 250 * (c->score_sum - c->surveys);
+    int64_t sum = 0, weights = 0;
+    r->samples = 0;
+    for (int i = 0; i < FEEDBACK_COMPONENTS; i++) {
+        r->component [i] = s_shrunk (f, good [i], n [i]);
+        r->samples += n [i] > 0? n [i]: 0;
+        sum += f->weight [i] * r->component [i];
+        weights += f->weight [i];
+    }
+    r->score = weights? (sum + weights / 2) / weights: f->prior;
+}
+
+int
+feedback_partner_counts (asp_rds_t *rds, const char **partners, size_t n, feedback_counts_t *counts)
+{
+    memset (counts, 0, sizeof *counts * n);
+    if (!asp_rds_ready (rds))
+        return -1;
+    char fields [S_COUNTS][ASP_ID_MAX + 16];
+    const char *argv [2 + S_COUNTS] = { "HMGET" };
+    size_t lens [2 + S_COUNTS] = { 5 };
+    for (size_t p = 0; p < n; p++) {
+        for (size_t i = 0; i < S_COUNTS; i++) {
+            snprintf (fields [i], sizeof fields [i], "%s:%s", partners [p], s_count_names [i]);
+            argv [2 + i] = fields [i];
+            lens [2 + i] = strlen (fields [i]);
+        }
+        for (unsigned s = 0; s < ASP_SHARDS; s++) {
+            char key [ASP_KEY_MAX];
+            argv [1] = key;
+            lens [1] = (size_t) asp_key_fmt (key, sizeof key, s, FEEDBACK_KEY_PARTNERS);
+            if (asp_rds_append (rds, 2 + S_COUNTS, argv, lens))
+                return -1;          //  the connection is dropped, with what was pending
+        }
+    }
+    int rc = 0;
+    for (size_t p = 0; p < n; p++) {
+        int64_t *sums = (int64_t *) &counts [p];
+        for (unsigned s = 0; s < ASP_SHARDS; s++) {
+            redisReply *r = asp_rds_reply (rds);
+            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != S_COUNTS)
+                rc = -1;
+            else
+            for (size_t i = 0; i < S_COUNTS; i++)
+                if (r->element [i]->type == REDIS_REPLY_STRING)
+                    sums [i] += strtoll (r->element [i]->str, NULL, 10);
+            if (r)
+                freeReplyObject (r);
+        }
+    }
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  The timer
+
+//  The marked partners of every shard, at most S_SCORE_BATCH; their ids
+//  and marks point into replies.
+static size_t
+s_marked (redisReply **replies, s_marked_t *marked)
+{
+    size_t count = 0;
+    zhashx_t *index = zhashx_new ();            //  id -> s_marked_t, borrowed
+    for (unsigned s = 0; s < ASP_SHARDS; s++) {
+        redisReply *r = replies [s];
+        for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+            const char *id = r->element [i]->str;
+            if (!id || strlen (id) >= ASP_ID_MAX || !r->element [i + 1]->str)
+                continue;
+            s_marked_t *m = (s_marked_t *) zhashx_lookup (index, id);
+            if (!m && count < S_SCORE_BATCH) {
+                m = &marked [count++];
+                memset (m, 0, sizeof *m);
+                m->id = id;
+                zhashx_insert (index, id, m);
+            }
+            if (m)
+                m->mark [s] = r->element [i + 1]->str;
+        }
+    }
+    zhashx_destroy (&index);
+    return count;
+}
+
+//  The txn of scored.lua in shard for partner m; with rating, the one that
+//  publishes (the partner's shard), else one that only clears the mark.
+static asp_txn_t *
+s_scored_txn (feedback_score_t *self, const s_marked_t *m, unsigned shard,
+              const feedback_rating_t *rating, int64_t now)
+{
+    asp_txn_t *txn = asp_txn_new (self->scored, shard);
+    asp_txn_key (txn, FEEDBACK_KEY_DIRTY);
+    asp_txn_key (txn, FEEDBACK_KEY_SCORES);
+    asp_txn_arg (txn, "%s", m->id);
+    asp_txn_arg (txn, "%s", m->mark [shard]? m->mark [shard]: "");
+    asp_txn_arg (txn, "%lld", (long long) now);
+    if (!rating)
+        return txn;
+    asp_txn_arg (txn, "%lld", (long long) self->interval_ms);
+    asp_txn_arg (txn, "%lld", (long long) rating->score);
+    asp_msg_t *msg = asp_msg_new (ASP_EV_PARTNER_SCORED, NULL, NULL);
+    asp_mpmap_str (msg->body, "partner_id", m->id);
+    asp_mpmap_int (msg->body, "score", rating->score);
+    for (int i = 0; i < FEEDBACK_COMPONENTS; i++)
+        asp_mpmap_int (msg->body, s_component_names [i], rating->component [i]);
+    asp_mpmap_int (msg->body, "samples", rating->samples);
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+//  Runs txns, then destroys them; returns how many were applied.
+static size_t
+s_commit (feedback_score_t *self, asp_txn_t **txns, size_t count, bool *applied)
+{
+    size_t ok = 0;
+    if (count)
+        asp_svc_commit (self->svc, txns, count);
+    for (size_t i = 0; i < count; i++) {
+        bool done = asp_txn_outcome (txns [i]) == ASP_TXN_OK;
+        if (applied)
+            applied [i] = done;
+        ok += done;
+        asp_txn_destroy (&txns [i]);
+    }
+    return ok;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    (void) loop; (void) timer_id;
+    feedback_score_t *self = (feedback_score_t *) arg;
+    asp_rds_t *rds = asp_svc_rds (self->svc);
+    if (!asp_rds_ready (rds))
+        return 0;
+    int64_t now = asp_now_ms ();
+    const char *argv [] = { "HGETALL", FEEDBACK_KEY_DIRTY };
+    redisReply *replies [ASP_SHARDS];
+    s_marked_t *marked = self->marked;
+    size_t count = 0;
+    if (asp_rds_each_shard (rds, 2, argv, replies) == 0)
+        count = s_marked (replies, marked);
+    const char *ids [S_SCORE_BATCH];
+    for (size_t i = 0; i < count; i++)
+        ids [i] = marked [i].id;
+    feedback_counts_t *counts = self->counts;
+    if (count && feedback_partner_counts (rds, ids, count, counts) == 0) {
+        //  First the scores (each clears its mark in the partner's shard),
+        //  then, for those published, the marks in the other shards.
+        asp_txn_t **txns = self->txns;
+        bool *published = self->published;
+        for (size_t i = 0; i < count; i++) {
+            feedback_rating_t rating;
+            feedback_formula_rate (&self->formula, &counts [i], &rating);
+            txns [i] = s_scored_txn (self, &marked [i], asp_shard_of (marked [i].id), &rating, now);
+        }
+        asp_counter_add (self->m_published, s_commit (self, txns, count, published));
+        size_t clears = 0;
+        for (size_t i = 0; i < count; i++)
+            for (unsigned s = 0; published [i] && s < ASP_SHARDS; s++)
+                if (marked [i].mark [s] && s != asp_shard_of (marked [i].id))
+                    txns [clears++] = s_scored_txn (self, &marked [i], s, NULL, now);
+        s_commit (self, txns, clears, NULL);
+    }
+    for (unsigned s = 0; s < ASP_SHARDS; s++)
+        if (replies [s])
+            freeReplyObject (replies [s]);
+    return 0;
+}
+
+feedback_score_t *
+feedback_score_new (asp_svc_t *svc)
+{
+    feedback_score_t *self = (feedback_score_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->svc = svc;
+    char err [256];
+    const char *weights = asp_cfg_str ("ASP_SCORE_WEIGHTS", S_DEFAULT_WEIGHTS);
+    if (feedback_formula_weights (&self->formula, weights, err, sizeof err)) {
+        asp_log_error ("bad configuration: ASP_SCORE_WEIGHTS: %s; write e.g. \"%s\"", err, S_DEFAULT_WEIGHTS);
+        exit (2);
+    }
+    self->formula.prior = asp_cfg_int ("ASP_SCORE_PRIOR", 700, 0, 1000);
+    self->formula.prior_samples = asp_cfg_int ("ASP_SCORE_PRIOR_SAMPLES", 10, 0, 1000000);
+    self->interval_ms = asp_cfg_int ("ASP_SCORE_INTERVAL_MS", 5000, 10, 86400000);
+    self->scored = asp_svc_script (svc, "feedback_scored", asp_lua_scored);
+    self->m_published = asp_metrics_counter (asp_svc_metrics (svc), "partner_scores_published_total",
+                                             "partner.scored events committed to the outbox.");
+    self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) self->interval_ms, 0, s_on_tick, self);
+    return self;
+}
+
+void
+feedback_score_destroy (feedback_score_t **self_p)
+{
+    if (*self_p) {
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Self-test: the formula, then the timer on a real service loop (asp_probe)
+//  and a real Redis.
+
+#include "asp_probe.h"
+#include "asp_selftest.h"
+
+static void
+s_test_formula (void)
+{
+    feedback_formula_t f = { .prior = 700, .prior_samples = 10 };
+    char err [256];
+    const char *bad [] = {
+        "", "on_time=25,", "on_time", "on_time=", "speed=10", "on_time=1,on_time=2", "on_time=0,repeat=0",
+        "on_time=1001", "on_time=-1", "on_time=2x", "on_time=25,,repeat=1", " on_time=25", "ON_TIME=1",
+        "on_time=99999999999999999999"
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++) {
+        err [0] = 0;
+        if (feedback_formula_weights (&f, bad [i], err, sizeof err) == 0 || !*err)
+            fprintf (stderr, "feedback_score_test: weights '%s' were accepted\n", bad [i]);
+        assert (feedback_formula_weights (&f, bad [i], err, sizeof err) == -1 && *err);
+    }
+    assert (feedback_formula_weights (&f, "satisfaction=1", err, sizeof err) == 0);
+    assert (f.weight [FEEDBACK_SATISFACTION] == 1 && f.weight [FEEDBACK_ON_TIME] == 0);
+    assert (feedback_formula_weights (&f, S_DEFAULT_WEIGHTS, err, sizeof err) == 0);
+    assert (f.weight [FEEDBACK_ON_TIME] == 25 && f.weight [FEEDBACK_FIRST_FIX] == 30
+         && f.weight [FEEDBACK_REPEAT] == 20 && f.weight [FEEDBACK_SATISFACTION] == 25);
+    assert (streq (feedback_component_name (FEEDBACK_REPEAT), "repeat"));
+
+    //  No samples: the prior everywhere (a new partner is neither top nor
+    //  bottom).
+    feedback_counts_t none = { 0 };
+    feedback_rating_t r;
+    feedback_formula_rate (&f, &none, &r);
+    assert (r.score == 700 && r.samples == 0);
+    for (int i = 0; i < FEEDBACK_COMPONENTS; i++)
+        assert (r.component [i] == 700);
+    //  One job done well barely moves it: (1000 + 700 × 10) / 11 = 727.
+    feedback_counts_t one = { .completed = 1, .fixed = 1 };
+    feedback_formula_rate (&f, &one, &r);
+    assert (r.component [FEEDBACK_FIRST_FIX] == 727 && r.component [FEEDBACK_REPEAT] == 727);
+    assert (r.component [FEEDBACK_ON_TIME] == 700 && r.samples == 2);
+    //  A hundred jobs done well: (100000 + 7000) / 110 = 973 everywhere.
+    feedback_counts_t good = { .completed = 100, .fixed = 100, .surveys = 100, .score_sum = 500,
+                               .booked = 60, .arrivals = 40 };
+    feedback_rating_t g;
+    feedback_formula_rate (&f, &good, &g);
+    for (int i = 0; i < FEEDBACK_COMPONENTS; i++)
+        assert (g.component [i] == 973);
+    assert (g.score == 973 && g.samples == 400);
+    //  Each failure lowers its own component only.
+    struct { feedback_counts_t counts; feedback_component_t hit; int64_t want; } cases [] = {
+        //  20 of 100 appointments missed, 10 changed late, 10 arrivals late:
+        //  (60000 + 7000) / 110 = 609.
+        { { .completed = 100, .fixed = 100, .surveys = 100, .score_sum = 500, .booked = 60,
+            .arrivals = 40, .missed = 20, .late = 10, .late_arrivals = 10 }, FEEDBACK_ON_TIME, 609 },
+        //  30 redone: (70000 + 7000) / 110 = 700; the repeat share stays.
+        { { .completed = 100, .fixed = 100, .redone = 30, .surveys = 100, .score_sum = 500,
+            .booked = 60, .arrivals = 40 }, FEEDBACK_FIRST_FIX, 700 },
+        //  50 repeat repairs of 100 done: (50000 + 7000) / 110 = 518.
+        { { .completed = 100, .fixed = 100, .repeats = 50, .surveys = 100, .score_sum = 500,
+            .booked = 60, .arrivals = 40 }, FEEDBACK_REPEAT, 518 },
+        //  Every survey 1 of 5: (0 + 7000) / 110 = 64.
+        { { .completed = 100, .fixed = 100, .surveys = 100, .score_sum = 100, .booked = 60,
+            .arrivals = 40 }, FEEDBACK_SATISFACTION, 64 },
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases [0]; c++) {
+        feedback_formula_rate (&f, &cases [c].counts, &r);
+        for (int i = 0; i < FEEDBACK_COMPONENTS; i++)
+            assert (r.component [i] == (i == (int) cases [c].hit? cases [c].want: 973));
+        //  The weighted mean, rounded.
+        int64_t sum = 0;
+        for (int i = 0; i < FEEDBACK_COMPONENTS; i++)
+            sum += f.weight [i] * r.component [i];
+        assert (r.score == (sum + 50) / 100 && r.score < g.score);
+    }
+    //  Counts that overshoot (more redone than done) stay in range.
+    feedback_counts_t odd = { .completed = 2, .fixed = 1, .redone = 5, .repeats = 9, .booked = 1, .missed = 3 };
+    feedback_formula_rate (&f, &odd, &r);
+    assert (r.component [FEEDBACK_FIRST_FIX] == 583 && r.component [FEEDBACK_REPEAT] == 636
+         && r.component [FEEDBACK_ON_TIME] == 636);
+    //  Without a prior weight, the raw shares; only one weight: that
+    //  component is the score.
+    feedback_formula_t raw = { .weight = { 1, 0, 0, 0 }, .prior = 700, .prior_samples = 0 };
+    feedback_counts_t half = { .booked = 4, .missed = 2 };
+    feedback_formula_rate (&raw, &half, &r);
+    assert (r.component [FEEDBACK_ON_TIME] == 500 && r.score == 500);
+    assert (r.component [FEEDBACK_FIRST_FIX] == 700);
+}
+
+//  The next partner.scored feedback sent routing, acknowledged; NULL after
+//  timeout_ms. Resends of the one before (an ACK may cross one) are
+//  skipped. Caller destroys.
+static asp_envelope_t *
+s_test_scored (asp_probe_t *probe, int timeout_ms)
+{
+    static char last [ASP_ID_MAX];
+    int64_t until = zclock_mono () + timeout_ms;
+    while (zclock_mono () < until) {
+        zframe_t *who;
+        asp_envelope_t *env = asp_probe_recv (probe, ASP_SVC_ROUTING, &who,
+                                              (int) (until - zclock_mono ()) + 1);
+        if (!env)
+            break;
+        assert (streq (env->type, ASP_EV_PARTNER_SCORED));
+        asp_probe_reply (probe, ASP_SVC_ROUTING, who, "ACK", env->id, NULL);
+        zframe_destroy (&who);
+        if (!streq (env->id, last)) {
+            snprintf (last, sizeof last, "%s", env->id);
+            return env;
+        }
+        asp_envelope_destroy (&env);
+    }
+    return NULL;
+}
+
+//  Marks of partner left in every shard.
+static int
+s_test_marks (asp_probe_t *probe, const char *partner)
+{
+    int marks = 0;
+    for (unsigned s = 0; s < ASP_SHARDS; s++) {
+        char key [ASP_KEY_MAX];
+        asp_key_fmt (key, sizeof key, s, FEEDBACK_KEY_DIRTY);
+        redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HEXISTS %s %s", key, partner);
+        assert (r && r->type == REDIS_REPLY_INTEGER);
+        marks += (int) r->integer;
+        freeReplyObject (r);
+    }
+    return marks;
+}
+
+static void
+s_test_completed (asp_probe_t *probe, const char *ticket, const char *partner, const char *result)
+{
+    char wo [ASP_CHILD_ID_MAX];
+    snprintf (wo, sizeof wo, "W%s", ticket);
+    asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, ticket, NULL);
+    asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_mpmap_str (msg->body, "wo_id", wo);
+    asp_mpmap_str (msg->body, "result", result);
+    asp_probe_send_msg (probe, msg);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    asp_msg_destroy (&msg);
+}
+
+//  A ticket id in shard.
+static void
+s_test_ticket (char *ticket, unsigned shard)
+{
+    asp_shard_id_new (ticket, "T", shard);
+}
+
+static void
+s_test_timer (void)
+{
+    setenv ("ASP_SCORE_INTERVAL_MS", "200", 1);
+    asp_probe_t *probe = asp_probe_new (ASP_SVC_FEEDBACK);
+    asp_svc_t *svc = asp_svc_new (ASP_SVC_FEEDBACK);
+    feedback_visits_t *visits = feedback_visits_new (svc);
+    feedback_score_t *self = feedback_score_new (svc);
+    asp_probe_start (probe, svc);
+    asp_rds_t *rds = asp_probe_rds (probe);
+    const char *partner = "PS";
+    unsigned home = asp_shard_of (partner);
+
+    //  Work orders in two shards other than the partner's: one score,
+    //  its marks cleared everywhere, the score kept in the partner's shard.
+    char t1 [ASP_ID_MAX], t2 [ASP_ID_MAX];
+    s_test_ticket (t1, (home + 1) % ASP_SHARDS);
+    s_test_ticket (t2, (home + 2) % ASP_SHARDS);
+    s_test_completed (probe, t1, partner, "fixed");
+    s_test_completed (probe, t2, partner, "not_fixed");
+    //  (A tick between the two completions scores the first alone.)
+    asp_envelope_t *env = NULL;
+    int64_t score, first_fix, samples = 0;
+    while (samples != 3) {
+        asp_envelope_destroy (&env);
+        env = s_test_scored (probe, 5000);
+        assert (env);
+        char id [ASP_ID_MAX];
+        assert (asp_mp_get_str (env->body, "partner_id", id, sizeof id) == 0 && streq (id, partner));
+        assert (asp_mp_get_int (env->body, "score", &score) == 0);
+        assert (asp_mp_get_int (env->body, "first_fix", &first_fix) == 0);
+        assert (asp_mp_get_int (env->body, "samples", &samples) == 0);
+    }
+    feedback_counts_t counts;
+    assert (feedback_partner_counts (rds, &partner, 1, &counts) == 0);
+    feedback_rating_t want;
+    feedback_formula_rate (&self->formula, &counts, &want);
+    //  (1000 + 7000) / 12 = 667 for one fix of two.
+    assert (first_fix == 667 && want.component [FEEDBACK_FIRST_FIX] == 667);
+    assert (score == want.score && samples == 3);
+    for (int i = 0; i < FEEDBACK_COMPONENTS; i++) {
+        int64_t v;
+        assert (asp_mp_get_int (env->body, s_component_names [i], &v) == 0 && v == want.component [i]);
+    }
+    int64_t first_ms = env->time_ms;
+    asp_envelope_destroy (&env);
+    zclock_sleep (100);
+    assert (s_test_marks (probe, partner) == 0);
+    char key [ASP_KEY_MAX];
+    asp_key_fmt (key, sizeof key, home, FEEDBACK_KEY_SCORES);
+    redisReply *r = asp_rds_cmd (rds, "HGET %s PS:score", key);
+    assert (r && r->type == REDIS_REPLY_STRING && atoll (r->str) == score);
+    freeReplyObject (r);
+
+    //  More changes at once: one more score, at least an interval later.
+    char t3 [ASP_ID_MAX];
+    s_test_ticket (t3, home);
+    s_test_completed (probe, t3, partner, "fixed");
+    env = s_test_scored (probe, 5000);
+    assert (env && env->time_ms - first_ms >= 200);
+    asp_envelope_destroy (&env);
+    env = s_test_scored (probe, 500);
+    assert (!env);
+
+    //  A mark left behind (a crash before its clear) scores again; a
+    //  score published "just now" (by an earlier run) holds the next one
+    //  back, the mark kept, until the interval has passed.
+    r = asp_rds_cmd (rds, "HSET %s PS:ms %lld", key, (long long) asp_now_ms () + 60000);
+    freeReplyObject (r);
+    asp_key_fmt (key, sizeof key, (home + 3) % ASP_SHARDS, FEEDBACK_KEY_DIRTY);
+    r = asp_rds_cmd (rds, "HSET %s PS 99", key);
+    freeReplyObject (r);
+    env = s_test_scored (probe, 600);
+    assert (!env && s_test_marks (probe, partner) == 1);
+    asp_key_fmt (key, sizeof key, home, FEEDBACK_KEY_SCORES);
+    r = asp_rds_cmd (rds, "HDEL %s PS:ms", key);
+    freeReplyObject (r);
+    env = s_test_scored (probe, 5000);
+    assert (env);
+    asp_envelope_destroy (&env);
+    zclock_sleep (100);
+    assert (s_test_marks (probe, partner) == 0);
+
+    asp_probe_stop (probe);
+    asp_svc_destroy (&svc);
+    feedback_score_destroy (&self);
+    feedback_visits_destroy (&visits);
+    asp_probe_destroy (&probe);
+    unsetenv ("ASP_SCORE_INTERVAL_MS");
+}
+
+void
+feedback_score_test (void)
+{
+    s_test_formula ();
+    asp_selftest_need_redis ("feedback_score_test");
+    s_test_timer ();
+}
