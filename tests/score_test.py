@@ -206,6 +206,9 @@ def main():
             for p, evs in scored.items():
                 gaps = [b[0] - a[0] for a, b in zip(evs, evs[1:])]
                 assert all(g >= 0.9 * INTERVAL_MS for g in gaps), (p, gaps)
+            # Each event committed once (resends carry the same id).
+            published = c.metric("feedback", "asp_partner_scores_published_total")
+            assert published == sum(map(len, scored.values())), (published, scored)
             # The last score is kept in the partner's shard.
             for p, score in final.items():
                 assert c.redis.cmd("HGET", key("fb:scores", p), p + ":score") == str(score)
