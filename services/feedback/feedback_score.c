@@ -6,7 +6,8 @@
 
 extern const char asp_lua_scored [];
 
-//  Partners scored per tick (the rest stay marked for the next one).
+//  Partners scored per pipeline (a tick scores every marked one, this
+//  many at a time).
 #define S_SCORE_BATCH 256
 #define S_DEFAULT_WEIGHTS "on_time=25,first_fix=30,repeat=20,satisfaction=25"
 
@@ -174,28 +175,35 @@ feedback_partner_counts (asp_rds_t *rds, const char **partners, size_t n, feedba
 //  --------------------------------------------------------------------------
 //  The timer
 
-//  The marked partners of every shard, at most S_SCORE_BATCH; their ids
-//  and marks point into replies.
+//  The marked partners of every shard, from the skip-th (in order of first
+//  appearance) on, at most S_SCORE_BATCH; their ids and marks point into
+//  replies.
 static size_t
-s_marked (redisReply **replies, s_marked_t *marked)
+s_marked (redisReply **replies, size_t skip, s_marked_t *marked)
 {
-    size_t count = 0;
-    zhashx_t *index = zhashx_new ();            //  id -> s_marked_t, borrowed
+    size_t seen = 0, count = 0;
+    zhashx_t *index = zhashx_new ();            //  id -> its ordinal + 1
     for (unsigned s = 0; s < ASP_SHARDS; s++) {
         redisReply *r = replies [s];
         for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
             const char *id = r->element [i]->str;
             if (!id || strlen (id) >= ASP_ID_MAX || !r->element [i + 1]->str)
                 continue;
-            s_marked_t *m = (s_marked_t *) zhashx_lookup (index, id);
-            if (!m && count < S_SCORE_BATCH) {
-                m = &marked [count++];
+            size_t ord = (size_t) zhashx_lookup (index, id);
+            bool fresh = !ord;
+            if (fresh) {
+                ord = ++seen;
+                zhashx_insert (index, id, (void *) ord);
+            }
+            if (ord - 1 < skip || ord - 1 >= skip + S_SCORE_BATCH)
+                continue;
+            s_marked_t *m = &marked [ord - 1 - skip];
+            if (fresh) {
                 memset (m, 0, sizeof *m);
                 m->id = id;
-                zhashx_insert (index, id, m);
+                count++;
             }
-            if (m)
-                m->mark [s] = r->element [i + 1]->str;
+            m->mark [s] = r->element [i + 1]->str;
         }
     }
     zhashx_destroy (&index);
@@ -246,43 +254,51 @@ s_commit (feedback_score_t *self, asp_txn_t **txns, size_t count, bool *applied)
     return ok;
 }
 
+//  Scores count marked partners: first the scores (each clears its mark
+//  in the partner's shard), then, for those published, their marks in the
+//  other shards.
+static void
+s_score (feedback_score_t *self, size_t count, int64_t now)
+{
+    const char *ids [S_SCORE_BATCH];
+    for (size_t i = 0; i < count; i++)
+        ids [i] = self->marked [i].id;
+    if (feedback_partner_counts (asp_svc_rds (self->svc), ids, count, self->counts))
+        return;
+    for (size_t i = 0; i < count; i++) {
+        feedback_rating_t rating;
+        feedback_formula_rate (&self->formula, &self->counts [i], &rating);
+        self->txns [i] = s_scored_txn (self, &self->marked [i], asp_shard_of (ids [i]), &rating, now);
+    }
+    asp_counter_add (self->m_published, s_commit (self, self->txns, count, self->published));
+    size_t clears = 0;
+    for (size_t i = 0; i < count; i++)
+        for (unsigned s = 0; self->published [i] && s < ASP_SHARDS; s++)
+            if (self->marked [i].mark [s] && s != asp_shard_of (ids [i]))
+                self->txns [clears++] = s_scored_txn (self, &self->marked [i], s, NULL, now);
+    s_commit (self, self->txns, clears, NULL);
+}
+
+//  Every interval: the marks of every shard in one round trip, then the
+//  marked partners, S_SCORE_BATCH at a time.
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
     (void) loop; (void) timer_id;
     feedback_score_t *self = (feedback_score_t *) arg;
-    asp_rds_t *rds = asp_svc_rds (self->svc);
-    if (!asp_rds_ready (rds))
+    if (!asp_rds_ready (asp_svc_rds (self->svc)))
         return 0;
     int64_t now = asp_now_ms ();
     const char *argv [] = { "HGETALL", FEEDBACK_KEY_DIRTY };
     redisReply *replies [ASP_SHARDS];
-    s_marked_t *marked = self->marked;
-    size_t count = 0;
-    if (asp_rds_each_shard (rds, 2, argv, replies) == 0)
-        count = s_marked (replies, marked);
-    const char *ids [S_SCORE_BATCH];
-    for (size_t i = 0; i < count; i++)
-        ids [i] = marked [i].id;
-    feedback_counts_t *counts = self->counts;
-    if (count && feedback_partner_counts (rds, ids, count, counts) == 0) {
-        //  First the scores (each clears its mark in the partner's shard),
-        //  then, for those published, the marks in the other shards.
-        asp_txn_t **txns = self->txns;
-        bool *published = self->published;
-        for (size_t i = 0; i < count; i++) {
-            feedback_rating_t rating;
-            feedback_formula_rate (&self->formula, &counts [i], &rating);
-            txns [i] = s_scored_txn (self, &marked [i], asp_shard_of (marked [i].id), &rating, now);
+    if (asp_rds_each_shard (asp_svc_rds (self->svc), 2, argv, replies) == 0)
+        for (size_t skip = 0; ; skip += S_SCORE_BATCH) {
+            size_t count = s_marked (replies, skip, self->marked);
+            if (count)
+                s_score (self, count, now);
+            if (count < S_SCORE_BATCH)
+                break;
         }
-        asp_counter_add (self->m_published, s_commit (self, txns, count, published));
-        size_t clears = 0;
-        for (size_t i = 0; i < count; i++)
-            for (unsigned s = 0; published [i] && s < ASP_SHARDS; s++)
-                if (marked [i].mark [s] && s != asp_shard_of (marked [i].id))
-                    txns [clears++] = s_scored_txn (self, &marked [i], s, NULL, now);
-        s_commit (self, txns, clears, NULL);
-    }
     for (unsigned s = 0; s < ASP_SHARDS; s++)
         if (replies [s])
             freeReplyObject (replies [s]);
@@ -559,6 +575,51 @@ s_test_timer (void)
     assert (env);
     asp_envelope_destroy (&env);
     assert (s_test_marks (probe, partner, 0) == 0);
+
+    //  More marked partners than one pipeline takes (marked at once, in
+    //  one command): every one scored in one tick (the prior: no counts),
+    //  every mark cleared.
+    enum { many = S_SCORE_BATCH + 44 };
+    const char *argv [2 + 2 * many];
+    char names [many][8];
+    argv [0] = "HSET";
+    argv [1] = key;
+    asp_key_fmt (key, sizeof key, home, FEEDBACK_KEY_DIRTY);
+    for (int i = 0; i < many; i++) {
+        snprintf (names [i], sizeof names [i], "PX%03d", i);
+        argv [2 + 2 * i] = names [i];
+        argv [3 + 2 * i] = "1";
+    }
+    r = asp_rds_cmdv (rds, 2 + 2 * many, argv, NULL);
+    assert (r && r->type == REDIS_REPLY_INTEGER && r->integer == many);
+    freeReplyObject (r);
+    zhashx_t *scored = zhashx_new ();
+    int64_t tick = 0;
+    while (zhashx_size (scored) < (size_t) many && (env = s_test_scored (probe, 5000))) {
+        char id [ASP_ID_MAX];
+        assert (asp_mp_get_str (env->body, "partner_id", id, sizeof id) == 0 && strncmp (id, "PX", 2) == 0);
+        assert (asp_mp_get_int (env->body, "score", &score) == 0 && score == 700);
+        assert (tick == 0 || env->time_ms == tick);
+        tick = env->time_ms;
+        zhashx_update (scored, id, (void *) 1);
+        asp_envelope_destroy (&env);
+    }
+    assert (zhashx_size (scored) == (size_t) many);
+    zhashx_destroy (&scored);
+    int left = 0;
+    for (int i = 0; i < 100; i++) {
+        left = 0;
+        for (unsigned sh = 0; sh < ASP_SHARDS; sh++) {
+            asp_key_fmt (key, sizeof key, sh, FEEDBACK_KEY_DIRTY);
+            r = asp_rds_cmd (rds, "HLEN %s", key);
+            left += (int) r->integer;
+            freeReplyObject (r);
+        }
+        if (left == 0)
+            break;
+        zclock_sleep (50);
+    }
+    assert (left == 0);
 
     asp_probe_stop (probe);
     asp_svc_destroy (&svc);

@@ -21,7 +21,7 @@
     The counting scripts mark a partner (fb:dirty, in the ticket's shard)
     in the same step as its counts change. A zloop timer, every
     ASP_SCORE_INTERVAL_MS, reads the marks of every shard, the marked
-    partners' counts (one pipelined read each), and publishes each score
+    partners' counts (one pipelined read per 256), and publishes each score
     with a small script in the partner's shard that also clears its mark
     there (scored.lua; at most once per partner per interval, even across
     restarts); only then are its marks in other shards cleared. A crash
