@@ -52,6 +52,16 @@ feedback_component_name (feedback_component_t component)
     return component < FEEDBACK_COMPONENTS? s_component_names [component]: "?";
 }
 
+//  The component named by the len bytes at name, or -1.
+static int
+s_component_of (const char *name, size_t len)
+{
+    for (int c = 0; c < FEEDBACK_COMPONENTS; c++)
+        if (strlen (s_component_names [c]) == len && memcmp (name, s_component_names [c], len) == 0)
+            return c;
+    return -1;
+}
+
 int
 feedback_formula_weights (feedback_formula_t *formula, const char *spec, char *err, size_t errlen)
 {
@@ -62,15 +72,11 @@ feedback_formula_weights (feedback_formula_t *formula, const char *spec, char *e
     while (*p) {
         size_t len = strcspn (p, ",");
         const char *eq = memchr (p, '=', len);
-        int c = 0;
-        while (eq && c < FEEDBACK_COMPONENTS
-           &&  !((size_t) (eq - p) == strlen (s_component_names [c])
-           &&    memcmp (p, s_component_names [c], (size_t) (eq - p)) == 0))
-            c++;
+        int c = eq? s_component_of (p, (size_t) (eq - p)): -1;
         char value [16] = "";
         if (eq && (size_t) (p + len - eq - 1) < sizeof value)
             memcpy (value, eq + 1, (size_t) (p + len - eq - 1));
-        if (!eq || c == FEEDBACK_COMPONENTS || named [c]
+        if (c < 0 || named [c]
         ||  asp_parse_int (value, 0, 1000, &weight [c])) {
             snprintf (err, errlen, "'%.*s' is not one of on_time, first_fix, repeat, satisfaction "
                       "(each at most once) = an integer 0..1000", (int) len, p);
