@@ -24,7 +24,6 @@
 import os
 import shutil
 import subprocess
-import tempfile
 
 import harness
 from harness import Cluster, HarnessError, Proc, binary, run
@@ -63,84 +62,76 @@ def has(proc, *words, since=0):
 
 
 def main():
-    tmp = tempfile.mkdtemp(prefix="asp-pypartner-")
-    ok = False
-    try:
-        with Cluster(partners=[{"regions": "north", "work_ms": 300}], customer=False,
-                     name="pypartner") as c:
-            certgen("PY1", tmp)
-            certgen("CPY", tmp)
-            for pid in ("PY1", "CPY"):
-                shutil.copy(os.path.join(tmp, pid + ".cert"), os.path.join(c.partner_cert_dir, pid + ".cert"))
-            routing_cert = os.path.join(c.cert_dir, "routing.cert")
-            py = Proc("PY1", ["/usr/bin/python3", EXAMPLE, "--endpoint", c.partner_endpoint,
-                              "--cert", os.path.join(tmp, "PY1.cert_secret"), "--server-cert", routing_cert,
-                              "--regions", "south", "--capacity", "3", "--work-ms", "6000",
-                              "--steps", "3", "--list", "--reconnect-ms", "200",
-                              "--unable-category", "gas_stove"],
-                      dict(os.environ, PYTHONDONTWRITEBYTECODE="1"), os.path.join(c.log_dir, "PY1.log"))
-            cpy = Proc("CPY", [binary("asp-sim-partner"), "--endpoint", c.partner_endpoint,
-                               "--cert", os.path.join(tmp, "CPY.cert_secret"), "--server-cert", routing_cert,
-                               "--regions", "east", "--work-ms", "300",
-                               "--journal", c.journal_path("CPY")], c.env(), os.path.join(c.log_dir, "CPY.log"))
-            c.procs["PY1"], c.procs["CPY"] = py.start(), cpy.start()
-            c.wait_partners(3, timeout=20)
-            c.wait_for(lambda: has(py, "welcome", "PY1"), 10, what="PY1 welcomed")
-            features = next(e for e in events(py) if e[0] == "welcome")[2][len("features="):].split(",")
-            log("platform features:", features)
+    with Cluster(partners=[{"regions": "north", "work_ms": 300}], customer=False, name="pypartner") as c:
+        tmp = os.path.join(c.dir, "python-certs")      # kept with the logs when the test fails
+        certgen("PY1", tmp)
+        certgen("CPY", tmp)
+        for pid in ("PY1", "CPY"):
+            shutil.copy(os.path.join(tmp, pid + ".cert"), os.path.join(c.partner_cert_dir, pid + ".cert"))
+        routing_cert = os.path.join(c.cert_dir, "routing.cert")
+        py = Proc("PY1", ["/usr/bin/python3", EXAMPLE, "--endpoint", c.partner_endpoint,
+                          "--cert", os.path.join(tmp, "PY1.cert_secret"), "--server-cert", routing_cert,
+                          "--regions", "south", "--capacity", "3", "--work-ms", "6000",
+                          "--steps", "3", "--list", "--reconnect-ms", "200",
+                          "--unable-category", "gas_stove"],
+                  dict(os.environ, PYTHONDONTWRITEBYTECODE="1"), os.path.join(c.log_dir, "PY1.log"))
+        cpy = Proc("CPY", [binary("asp-sim-partner"), "--endpoint", c.partner_endpoint,
+                           "--cert", os.path.join(tmp, "CPY.cert_secret"), "--server-cert", routing_cert,
+                           "--regions", "east", "--work-ms", "300",
+                           "--journal", c.journal_path("CPY")], c.env(), os.path.join(c.log_dir, "CPY.log"))
+        c.procs["PY1"], c.procs["CPY"] = py.start(), cpy.start()
+        c.wait_partners(3, timeout=20)
+        c.wait_for(lambda: has(py, "welcome", "PY1"), 10, what="PY1 welcomed")
+        features = next(e for e in events(py) if e[0] == "welcome")[2][len("features="):].split(",")
+        log("platform features:", features)
 
-            # Each region's tickets go to its partner.
-            tickets = {}
-            for region in ("north", "north", "east", "south", "south"):
-                tickets[c.new_ticket(customer={"region": region})] = region
-            south = [t for t, r in tickets.items() if r == "south"]
+        # Each region's tickets go to its partner.
+        tickets = {}
+        for region in ("north", "north", "east", "south", "south"):
+            tickets[c.new_ticket(customer={"region": region})] = region
+        south = [t for t, r in tickets.items() if r == "south"]
 
-            # PY1 dies in the middle of its first job, after seq 1 is recorded.
-            victim = "W" + south[0]
-            c.wait_for(lambda: has(py, "confirmed", victim, "seq=1"), 30, what="PY1's first PROGRESS confirmed")
-            c.kill("PY1")
-            assert not has(py, "completed", victim), "the job ended before the kill"
-            py.start()
-            c.wait_for(lambda: has(py, "assigned", victim, "seq=1", since=1), 30,
-                       what="PY1 resumed %s from ASSIGNED seq 1" % victim)
-            c.wait_for(lambda: has(py, "completed", victim, since=1), 30, what="%s completed" % victim)
-            after = events(py, since=1)
-            seqs = [e[2] for e in after if e[:2] == ["progress", victim]]
-            assert seqs and seqs[0] == "seq=2", ("the restarted partner must continue at seq 2", after)
+        # PY1 dies in the middle of its first job, after seq 1 is recorded.
+        victim = "W" + south[0]
+        c.wait_for(lambda: has(py, "confirmed", victim, "seq=1"), 30, what="PY1's first PROGRESS confirmed")
+        c.kill("PY1")
+        assert not has(py, "completed", victim), "the job ended before the kill"
+        py.start()
+        c.wait_for(lambda: has(py, "assigned", victim, "seq=1", since=1), 30,
+                   what="PY1 resumed %s from ASSIGNED seq 1" % victim)
+        c.wait_for(lambda: has(py, "completed", victim, since=1), 30, what="%s completed" % victim)
+        after = events(py, since=1)
+        seqs = [e[2] for e in after if e[:2] == ["progress", victim]]
+        assert seqs and seqs[0] == "seq=2", ("the restarted partner must continue at seq 2", after)
 
-            for tid, region in tickets.items():
-                t = c.wait_status(tid, DONE, 60)
-                want = {"north": "P001", "east": "CPY", "south": "PY1"}[region]
-                assert t["partner_id"] == want, (tid, region, t["partner_id"])
-            assert any(j["event"] == "complete" for j in c.journal("CPY"))
-            assert any(j["event"] == "complete" for j in c.journal("P001"))
-            tl = c.timeline(south[0]).types()
-            assert tl.count("workorder.completed") == 1, tl
+        for tid, region in tickets.items():
+            t = c.wait_status(tid, DONE, 60)
+            want = {"north": "P001", "east": "CPY", "south": "PY1"}[region]
+            assert t["partner_id"] == want, (tid, region, t["partner_id"])
+        assert any(j["event"] == "complete" for j in c.journal("CPY"))
+        assert any(j["event"] == "complete" for j in c.journal("P001"))
+        tl = c.timeline(south[0]).types()
+        assert tl.count("workorder.completed") == 1, tl
 
-            if "list" in features:
-                c.wait_for(lambda: any(e[0] == "listed" for e in events(py, since=1)), 10, what="LISTED")
-                log("LIST: checked")
-            else:
-                log("LIST: not run (the platform's WELCOME does not list it)")
-
-            if "unable" in features:
-                tid = c.new_ticket(customer={"region": "south"}, product={"category": "gas_stove"})
-                c.wait_for(lambda: has(py, "returned", "W" + tid, since=1), 30, what="UNABLE confirmed")
-                assert c.status(tid) not in DONE
-                log("UNABLE: checked")
-            else:
-                log("UNABLE: not run (the platform's WELCOME does not list it)")
-            c.check_alive()
-            # SIGTERM: both say DISCONNECT and exit 0.
-            for proc in (py, cpy):
-                rc = proc.terminate()
-                assert rc == 0, "%s exited with %r on SIGTERM:\n%s" % (proc.name, rc, proc.tail())
-            ok = True
-    finally:
-        if ok and not os.environ.get("ASP_KEEP_TMP"):
-            shutil.rmtree(tmp, ignore_errors=True)
+        if "list" in features:
+            listed = c.wait_for(lambda: [e for e in events(py, since=1) if e[0] == "listed"], 10, what="LISTED")
+            assert victim in listed[0][-1][len("wo_ids="):].split(","), listed
+            log("LIST: checked")
         else:
-            log("kept", tmp)
+            log("LIST: not run (the platform's WELCOME does not list it)")
+
+        if "unable" in features:
+            tid = c.new_ticket(customer={"region": "south"}, product={"category": "gas_stove"})
+            c.wait_for(lambda: has(py, "returned", "W" + tid, since=1), 30, what="UNABLE confirmed")
+            assert c.status(tid) not in DONE
+            log("UNABLE: checked")
+        else:
+            log("UNABLE: not run (the platform's WELCOME does not list it)")
+        c.check_alive()
+        # SIGTERM: both say DISCONNECT and exit 0.
+        for proc in (py, cpy):
+            rc = proc.terminate()
+            assert rc == 0, "%s exited with %r on SIGTERM:\n%s" % (proc.name, rc, proc.tail())
 
 
 if __name__ == "__main__":

@@ -877,6 +877,13 @@ class Partner:
         except ValueError as e:
             raise UsageError(str(e))
 
+    def _optional(self, body, key, value, check, *limits):
+        """Puts value under key unless it is None, after check(key, value,
+        *limits) (which may return a cleaned copy)."""
+        if value is not None:
+            cleaned = self._check(check, key, value, *limits)
+            body[key] = value if cleaned is None else cleaned
+
     def _working(self, wo_id):
         job = self._job_for(wo_id)
         if job.state not in (ACCEPTING, ACCEPTED):
@@ -892,15 +899,11 @@ class Partner:
         job = self._working(wo_id)
         self._check(proto.check_word, "stage", stage, proto.STAGES)
         body = {"wo_id": job.wo_id, "stage": stage}
-        for key, value, limit in (("note", note, proto.NOTE_MAX), ("part", part, proto.STR_MAX),
-                                  ("technician", technician, proto.STR_MAX)):
-            if value is not None:
-                self._check(proto.check_text, key, value, limit)
-                body[key] = value
-        for key, value in (("appointment_ms", appointment_ms), ("end_ms", end_ms)):
-            if value is not None:
-                self._check(proto.check_int, key, value, 0, proto.INT64_MAX)
-                body[key] = value
+        self._optional(body, "note", note, proto.check_text, proto.NOTE_MAX)
+        self._optional(body, "part", part, proto.check_text)
+        self._optional(body, "technician", technician, proto.check_text)
+        self._optional(body, "appointment_ms", appointment_ms, proto.check_int, 0, proto.INT64_MAX)
+        self._optional(body, "end_ms", end_ms, proto.check_int, 0, proto.INT64_MAX)
         if end_ms is not None and (appointment_ms is None or end_ms <= appointment_ms):
             raise UsageError("end_ms needs an appointment_ms before it")
         if sum(1 for p in self._pending if p.wo_id == wo_id and p.cmd == "PROGRESS") >= MAX_PENDING_PER_JOB:
@@ -919,20 +922,11 @@ class Partner:
         job = self._working(wo_id)
         self._check(proto.check_word, "result", result, proto.RESULTS)
         body = {"wo_id": job.wo_id, "result": result}
-        if note is not None:
-            self._check(proto.check_text, "note", note, proto.NOTE_MAX)
-            body["note"] = note
-        if technician is not None:
-            self._check(proto.check_text, "technician", technician)
-            body["technician"] = technician
-        if resolution is not None:
-            self._check(proto.check_resolution, resolution)
-            body["resolution"] = resolution
-        if parts is not None:
-            body["parts"] = self._check(proto.check_parts, parts)
-        if fee is not None:
-            self._check(proto.check_int, "fee", fee, 0, proto.FEE_MAX)
-            body["fee"] = fee
+        self._optional(body, "note", note, proto.check_text, proto.NOTE_MAX)
+        self._optional(body, "technician", technician, proto.check_text)
+        self._optional(body, "resolution", resolution, proto.check_resolution)
+        self._optional(body, "parts", parts, proto.check_parts)
+        self._optional(body, "fee", fee, proto.check_int, 0, proto.FEE_MAX)
         job.complete_body = body
         job.state = COMPLETING
         self._pending_add(_Pending("COMPLETE", job.wo_id, dict(body)))
@@ -946,9 +940,7 @@ class Partner:
         job = self._working(wo_id)
         self._check(proto.check_word, "reason", reason, proto.UNABLE_REASONS)
         body = {"wo_id": job.wo_id, "reason": reason}
-        if note is not None:
-            self._check(proto.check_text, "note", note, proto.NOTE_MAX)
-            body["note"] = note
+        self._optional(body, "note", note, proto.check_text, proto.NOTE_MAX)
         job.state = RETURNING
         self._pending_add(_Pending("UNABLE", job.wo_id, body))
 

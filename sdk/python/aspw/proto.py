@@ -332,18 +332,19 @@ def check_list(name, values, lo=1):
         check_text("%s entry" % name, v, nonempty=True)
 
 
-def check_resolution(value):
+def check_resolution(name, value):
     """A resolution code: 1..64 of [a-z0-9_]."""
     ok = isinstance(value, str) and 0 < len(value) <= RESOLUTION_MAX and all(
         c in "abcdefghijklmnopqrstuvwxyz0123456789_" for c in value)
     if not ok:
-        raise ValueError("resolution must be 1..%d of [a-z0-9_]" % RESOLUTION_MAX)
+        raise ValueError("%s must be 1..%d of [a-z0-9_]" % (name, RESOLUTION_MAX))
 
 
-def check_parts(parts):
-    """Parts used: at most 64 of {"part": text, "qty": 1..1000}."""
+def check_parts(name, parts):
+    """Parts used: at most 64 of {"part": text, "qty": 1..1000}; returns a
+    clean copy."""
     if not isinstance(parts, (list, tuple)) or len(parts) > LIST_MAX:
-        raise ValueError("parts must be a list of at most %d entries" % LIST_MAX)
+        raise ValueError("%s must be a list of at most %d entries" % (name, LIST_MAX))
     out = []
     for p in parts:
         if not isinstance(p, dict) or set(p) != {"part", "qty"}:
