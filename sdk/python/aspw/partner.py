@@ -614,6 +614,8 @@ class Partner:
         if wo_id and self._orphan_take(ref, wo_id, m.get("offer_id", "")):
             self._log(DEBUG, "partner: ERROR for an earlier offer", ref=ref, wo_id=wo_id)
             return
+        if ref == "LIST":
+            self._listing = None        # no LISTED will come for it
         answerable = ref in proto.CONFIRMED
         p = self._pending_match(ref, wo_id, m.get("seq", 0), m.get("offer_id", "")) \
             if answerable and wo_id else None

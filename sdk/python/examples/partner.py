@@ -111,7 +111,11 @@ class Center:
         if stage == "scheduled":
             start = int(time.time() * 1000) + 3600 * 1000
             extra = dict(appointment_ms=start, end_ms=start + 2 * 3600 * 1000, technician="Wang Fang")
-        seq = self.partner.progress(wo_id, stage, note="step %d" % n, **extra)
+        try:
+            seq = self.partner.progress(wo_id, stage, note="step %d" % n, **extra)
+        except aspw.UsageError as e:        # e.g. the job was given back meanwhile
+            say("refused", wo_id, str(e))
+            return
         say("progress", wo_id, "seq=%d" % seq, stage)
 
     def finish(self, wo_id, gen):
@@ -119,17 +123,26 @@ class Center:
             return
         job = self.partner.job(wo_id)
         result = "installed" if job.kind == "installation" else "fixed"
-        self.partner.complete(wo_id, result, note="work done", technician="Wang Fang",
-                              resolution="replaced_part", parts=[{"part": "thermostat", "qty": 1}],
-                              fee=12000)
-        say("complete", wo_id, result)
         self.planned.pop(wo_id, None)
+        try:
+            self.partner.complete(wo_id, result, note="work done", technician="Wang Fang",
+                                  resolution="replaced_part", parts=[{"part": "thermostat", "qty": 1}],
+                                  fee=12000)
+        except aspw.UsageError as e:
+            say("refused", wo_id, str(e))
+            return
+        say("complete", wo_id, result)
 
     def give_back(self, wo_id, gen):
-        if self.live(wo_id, gen):
+        if not self.live(wo_id, gen):
+            return
+        self.planned.pop(wo_id, None)
+        try:
             self.partner.unable(wo_id, "no_parts", note="part out of stock")
-            say("unable", wo_id, "no_parts")
-            self.planned.pop(wo_id, None)
+        except aspw.UsageError as e:        # the platform no longer offers UNABLE
+            say("refused", wo_id, str(e))
+            return
+        say("unable", wo_id, "no_parts")
 
 
 def main():
