@@ -202,7 +202,9 @@ def with_raises(exc, fn, *args):
     raise AssertionError("%s%r did not raise %s" % (fn.__name__, args, exc.__name__))
 
 
-class PartnerTest(unittest.TestCase):
+class PlatformCase(unittest.TestCase):
+    """A fake platform (self.fake) that admits P1 (self.p1_secret) and not
+    P2 (self.p2_secret), and partners run on threads."""
 
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="aspw-partner-test-")
@@ -255,6 +257,9 @@ class PartnerTest(unittest.TestCase):
         if "error" in box:
             raise box["error"]
         return box.get("value")
+
+
+class PartnerTest(PlatformCase):
 
     def test_settings(self):
         s = Script()
