@@ -16,10 +16,10 @@ The connection is a small state machine driven by the loop's tick:
        +---- lost: no WELCOME, silence, DISCONNECT, not_ready +
 
 Losing a connection always closes the socket (a fresh socket drops what was
-queued for the dead peer) and waits a random time in [base/2, base], base
-doubling from 2 x reconnect_ms to reconnect_max_ms (1 s..32 s by default;
-back to the start after a WELCOME), so that partners cut off together do
-not all come back in the same instant.
+queued for the dead peer) and waits reconnect_ms, doubling to at most
+reconnect_max_ms (1 s..32 s by default; back to 1 s after a WELCOME), each
+plus a random 0..50 %, so that partners cut off together (a platform
+restart) do not all come back in one burst (protocol section 6).
 
 Work orders are deduplicated by wo_id: an OFFER or ASSIGNED for a wo_id the
 partner holds is the same job, never a second one; an ASSIGNED for a job
@@ -625,25 +625,18 @@ class Partner:
         self._log(WARN, "partner: platform refused a command", ref=ref, wo_id=wo_id, code=code)
         if p and code in _RETRYABLE:
             # not_accepted: our ACCEPT of the current offer crossed this
-            # command; rate_limited: the platform dropped it. Keep it: the
-            # next resend comes after 2 x heartbeat.
+            # command; rate_limited (when it names one): the platform dropped
+            # it. Keep it: the next resend comes after 2 x heartbeat.
             self._log(INFO, "partner: command kept for a later resend", ref=ref, wo_id=wo_id, code=code)
             return
         dropped = False
         if p:
             self._pending_remove(p, True)
             job = self._jobs.get(wo_id)
-            # A refused PROGRESS costs that step only, a refused UNABLE
-            # leaves the job ours, unless the job is not ours at all;
-            # anything else ends the job here.
-            if ref == "PROGRESS":
-                gone = code in _GONE
-            elif ref == "UNABLE":
-                gone = code in _GONE or code == "bad_state"
-                if job and not gone and job.state == RETURNING:
-                    job.state = ACCEPTED
-            else:
-                gone = True
+            # A refused PROGRESS costs that step only, unless the job is not
+            # ours at all; anything else (ACCEPT, COMPLETE, UNABLE...) ends
+            # the job here (protocol section 4).
+            gone = ref != "PROGRESS" or code in _GONE
             if job and gone:
                 self._job_drop(wo_id)
             dropped = gone or job is None
@@ -691,8 +684,8 @@ class Partner:
     def _lost(self, why):
         self._close()
         self._state = "waiting"
-        base = min(self._reconnect_max, self._reconnect * 2 ** (self._failures + 1))
-        delay = random.uniform(max(self._reconnect, base / 2), base)
+        base = min(self._reconnect_max, self._reconnect * 2 ** min(self._failures, 30))
+        delay = base + random.uniform(0, base / 2)
         self._failures += 1
         self._reconnect_at = _now() + delay
         self._log(WARN, "partner: connection lost", reason=why, retry_in_ms=int(delay * 1000))
@@ -906,8 +899,8 @@ class Partner:
         self._optional(body, "technician", technician, proto.check_text)
         self._optional(body, "appointment_ms", appointment_ms, proto.check_int, 0, proto.INT64_MAX)
         self._optional(body, "end_ms", end_ms, proto.check_int, 0, proto.INT64_MAX)
-        if end_ms is not None and (appointment_ms is None or end_ms <= appointment_ms):
-            raise UsageError("end_ms needs an appointment_ms before it")
+        if end_ms is not None and (stage != "scheduled" or appointment_ms is None or end_ms <= appointment_ms):
+            raise UsageError("end_ms needs a scheduled appointment that starts before it")
         if sum(1 for p in self._pending if p.wo_id == wo_id and p.cmd == "PROGRESS") >= MAX_PENDING_PER_JOB:
             raise UsageError("%d progress reports of %.64s wait for confirmation" % (MAX_PENDING_PER_JOB, wo_id))
         job.seq += 1
@@ -934,12 +927,16 @@ class Partner:
         self._pending_add(_Pending("COMPLETE", job.wo_id, dict(body)))
 
     def unable(self, wo_id, reason, note=None):
-        """Gives an accepted work order back (an unable_reason word); it goes
-        back to routing and this partner gets it no more. Only when the
-        platform's WELCOME listed "unable"."""
+        """Gives an accepted (and confirmed) work order back (an
+        unable_reason word); it goes back to routing and this partner gets
+        it no more. Only when the platform's WELCOME listed "unable"."""
+        job = self._job_for(wo_id)
+        if job.state == RETURNING:
+            return                      # on its way
+        if job.state != ACCEPTED:
+            raise UsageError("work order %.64s is not accepted (confirmed), or already completed" % wo_id)
         if proto.FEATURE_UNABLE not in self.platform_features:
             raise UsageError("the platform does not offer UNABLE")
-        job = self._working(wo_id)
         self._check(proto.check_word, "reason", reason, proto.UNABLE_REASONS)
         body = {"wo_id": job.wo_id, "reason": reason}
         self._optional(body, "note", note, proto.check_text, proto.NOTE_MAX)

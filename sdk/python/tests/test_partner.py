@@ -286,8 +286,8 @@ class PartnerTest(PlatformCase):
         self.assertEqual(p.capacity, 0)
 
     def test_backoff(self):
-        """Reconnect delays: random in [base/2, base], base doubling from
-        2 x reconnect_ms to reconnect_max_ms; back to the start after WELCOME."""
+        """Reconnect delays (protocol section 6): 1 s doubling to at most
+        32 s, each plus a random 0..50 %; back to 1 s after WELCOME."""
         s = Script()
         p = aspw.Partner("tcp://127.0.0.1:1", self.p1_secret, server_key=self.server.public, **s.callbacks())
         delays = []
@@ -295,7 +295,7 @@ class PartnerTest(PlatformCase):
             before = time.monotonic()
             p._lost("test")
             delays.append(p._reconnect_at - before)
-        bounds = [(1, 2), (2, 4), (4, 8), (8, 16), (16, 32), (16, 32), (16, 32), (16, 32)]
+        bounds = [(1, 1.5), (2, 3), (4, 6), (8, 12), (16, 24), (32, 48), (32, 48), (32, 48)]
         for d, (lo, hi) in zip(delays, bounds):
             self.assertTrue(lo - 0.01 <= d <= hi + 0.01, (delays, bounds))
         firsts = set()
@@ -428,6 +428,8 @@ class PartnerTest(PlatformCase):
         f.expect("PROGRESS", "W8")
         f.error("PROGRESS", "W8", "bad_appointment", seq=seq)
         s.until("error", 1, "PROGRESS", "W8", "bad_appointment", False)
+        with self.assertRaises(aspw.UsageError):       # a slot end needs a booking
+            self.on_loop(p, lambda: p.progress("W8", "on_site", appointment_ms=1, end_ms=2))
         self.assertEqual(p.job("W8").state, aspw.ACCEPTED)
         f.quiet(0.3)
 
@@ -467,37 +469,45 @@ class PartnerTest(PlatformCase):
         f.quiet(0.3)
         self.assertEqual(s.count("assigned"), 1)
 
-        # UNABLE gives W8 back: confirmed, it leaves. A refused UNABLE
-        # leaves the job ours.
+        # UNABLE gives W5 back: confirmed, it leaves. A final ERROR for an
+        # UNABLE ends the job too (protocol section 4).
         self.on_loop(p, p.unable, "W5", "no_parts", "compressor out of stock")
+        self.on_loop(p, p.unable, "W5", "no_parts")                # on its way: nothing more
         self.assertEqual(f.expect("UNABLE", "W5"), {"wo_id": "W5", "reason": "no_parts",
                                                     "note": "compressor out of stock"})
-        f.error("UNABLE", "W5", "bad_message")
-        s.until("error", 1, "UNABLE", "W5", "bad_message", False)
-        self.assertEqual(p.job("W5").state, aspw.ACCEPTED)
         with self.assertRaises(aspw.UsageError):
-            self.on_loop(p, p.unable, "W5", "partner_removed")     # platform-only word
+            self.on_loop(p, p.progress, "W5", "on_site")            # being handed back
+        f.confirm("UNABLE", "W5")
+        s.until("confirm", 1, "UNABLE", "W5")
+        self.assertIsNone(p.job("W5"))
+        with self.assertRaises(aspw.UsageError):
+            self.on_loop(p, p.unable, "W8", "partner_removed")     # the platform's own word
         self.on_loop(p, p.unable, "W8", "out_of_area")
         f.expect("UNABLE", "W8")
-        f.confirm("UNABLE", "W8")
-        s.until("confirm", 1, "UNABLE", "W8")
+        f.error("UNABLE", "W8", "bad_state")
+        s.until("error", 1, "UNABLE", "W8", "bad_state", True)
         self.assertIsNone(p.job("W8"))
+        # UNABLE only once the ACCEPT is confirmed.
+        f.offer("W6", "W6.1")
+        f.expect("ACCEPT", "W6")
         with self.assertRaises(aspw.UsageError):
-            self.on_loop(p, p.progress, "W8", "on_site")
+            self.on_loop(p, p.unable, "W6", "no_skill")
+        f.confirm("ACCEPT", "W6")
+        s.until("confirm", 1, "ACCEPT", "W6")
 
         # WITHDRAW cancelled takes back even accepted work; another reason does not.
-        f.send("WITHDRAW", wo_id="W5", reason="expired")
+        f.send("WITHDRAW", wo_id="W6", reason="expired")
         f.quiet(0.2)
-        self.assertIsNotNone(p.job("W5"))
-        f.send("WITHDRAW", wo_id="W5", reason="cancelled")
-        s.until("withdraw", 1, "W5", "cancelled")
+        self.assertIsNotNone(p.job("W6"))
+        f.send("WITHDRAW", wo_id="W6", reason="cancelled")
+        s.until("withdraw", 1, "W6", "cancelled")
 
         # DISCONNECT and not_ready: a fresh socket and READY, nothing refused for good.
         f.send("DISCONNECT", reason="unknown connection")
         f.wait_ready()
         f.welcome()
         s.until("welcome", 3)
-        f.error("PROGRESS", "W5", "not_ready")
+        f.error("PROGRESS", "W6", "not_ready")
         f.wait_ready()
         f.welcome()
         s.until("welcome", 4)
