@@ -107,6 +107,8 @@ def main():
                              what="PY1 resumed %s from ASSIGNED" % victim)
         seq = int(resumed[0][2][len("seq="):])
         assert seq in (1, 2), resumed
+        if "detail" in features:        # ASSIGNED says where the job stands
+            assert resumed[0][3] == "stage=" + ("scheduled", "on_the_way")[seq - 1], resumed
         c.wait_for(lambda: has(py, "completed", victim, since=1), 30, what="%s completed" % victim)
         after = events(py, since=1)
         steps = [e[2] for e in after if e[:2] == ["progress", victim]]
