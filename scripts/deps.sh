@@ -6,7 +6,7 @@ PKGS=(build-essential cmake pkg-config
       libzmq3-dev libczmq-dev libmsgpack-dev libhiredis-dev
       libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libsodium-dev
       redis-server redis-tools curl
-      python3 python3-zmq python3-msgpack python3-yaml
+      python3 python3-zmq python3-msgpack python3-yaml   # the tests, and all the Python partner SDK (sdk/python) needs
       valgrind procps
       docker.io docker-compose debootstrap
       clang libclang-rt-14-dev)   # fuzz/: libFuzzer is in clang's runtime package
