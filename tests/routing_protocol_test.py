@@ -512,7 +512,7 @@ def scenario_refused(h, keys):
     fresh.send("HEARTBEAT")
     d = h.expect(fresh, "DISCONNECT")
     check(d.get("reason"), "DISCONNECT has a reason %r" % d)
-    fresh.send("READY", {"capacity": 0, "skills": ["*"], "regions": ["*"]})
+    fresh.send("READY", {"capacity": 1001, "skills": ["*"], "regions": ["*"]})   # 0 drains (valid)
     e = h.expect(fresh, "ERROR")
     check(e["code"] == "bad_message" and e["ref"] == "READY" and "capacity" in e["reason"], "bad READY %r" % e)
     fresh.send("ACCEPT", {"wo_id": "WT1", "offer_id": "WT1.1"})

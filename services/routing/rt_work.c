@@ -124,10 +124,10 @@ rt_work_check (const aspw_msg_t *cmd, int64_t now, char *why, size_t whylen)
     if (cmd->has_end && !booking)
         snprintf (why, whylen, "end_ms needs a scheduled PROGRESS with appointment_ms");
     else
-    if (cmd->has_appointment && cmd->appointment_ms < now - RT_APPT_PAST_MS)
+    if (booking && cmd->appointment_ms < now - RT_APPT_PAST_MS)
         snprintf (why, whylen, "appointment_ms is in the past (more than 5 minutes before now)");
     else
-    if (cmd->has_appointment && cmd->appointment_ms > now + RT_APPT_AHEAD_MS)
+    if (booking && cmd->appointment_ms > now + RT_APPT_AHEAD_MS)
         snprintf (why, whylen, "appointment_ms is more than 180 days ahead");
     else
     if (booking && cmd->has_end && cmd->end_ms <= cmd->appointment_ms)
@@ -500,6 +500,9 @@ rt_work_test (void)
     assert (rt_work_check (m, now, why, sizeof why) == NULL);
     m->stage = ASP_STAGE_ON_SITE;                                   //  end_ms without a booking
     assert (rt_work_check (m, now, why, sizeof why) && strstr (why, "end_ms"));
+    m->has_end = false;                                             //  another stage's appointment_ms
+    m->appointment_ms = 1;                                          //  is only carried (first ASPW/1)
+    assert (rt_work_check (m, now, why, sizeof why) == NULL);
     aspw_msg_destroy (&m);
 
     //  The token bucket, without Redis: a burst of 2 x rate, then rate/s.
