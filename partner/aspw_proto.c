@@ -346,7 +346,7 @@ s_decode_progress (aspw_msg_t *self, const msgpack_object *b, char *err, size_t 
 {
     int word;
     return TEXT ("wo_id", wo_id, ASPW_REQUIRED, NULL)
-        || INT ("seq", 1, INT64_MAX, seq, ASPW_REQUIRED, NULL)
+        || INT ("seq", 1, INT32_MAX, seq, ASPW_REQUIRED, NULL)
         || WORD ("stage", &asp_vocab_stage, stage)
         || (self->has_stage = true, 0)
         || TEXT ("note", note, ASPW_OPTIONAL, &self->has_note)
