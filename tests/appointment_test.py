@@ -19,14 +19,12 @@ not copied). Covers:
 """
 # ctest: TIMEOUT 300 LABELS integration
 
-import os
-import shutil
 import time
 
 import aspw
 import harness
 import routing_protocol_test as rpt
-from harness import Redis, new_id, run
+from harness import new_id, run
 from routing_protocol_test import Bus, Partner, PartnerSide, check, events, offer_to, wait_events, wo_key
 
 GRACE_MS = 1000
@@ -239,43 +237,26 @@ def scenario_bad_input(h, bus, redis, p1, p2):
         p.command("COMPLETE", {"wo_id": w, "result": "fixed"})
 
 
+def scenarios(redis, routing, routing_pub, keys):
+    h = rpt.SIDE = PartnerSide(routing, routing_pub)
+    bus = Bus(routing.bus, curve=routing.bus_certs.curve("routing"))
+    p1 = Partner(h, "P1", keys["P1"], capacity=5)
+    p2 = Partner(h, "P2", keys["P2"], capacity=3)
+    features_ready(p1)
+    features_ready(p2)
+    drain(p2, 0)                                # P1 alone takes the first orders
+    scenario_appointments(h, bus, redis, p1)
+    _, bad_wo = scenario_bad_appointment(h, bus, redis, p1)
+    scenario_missed(h, bus, redis, routing, p1)
+    p1.command("COMPLETE", {"wo_id": bad_wo, "result": "fixed"})
+    scenario_unable(h, bus, redis, p1, p2)
+    scenario_bad_input(h, bus, redis, p1, p2)
+    check(routing.proc.running(), "asp-routing still running")
+    bus.close()
+
+
 def main():
-    redis = Redis(dir=os.path.join(rpt.TMP, "redis"), log_path=os.path.join(rpt.TMP, "redis.log"))
-    routing = None
-    ok = False
-    try:
-        redis.start()
-        certs, routing_pub, keys = rpt.make_certs()
-        routing = rpt.Routing(redis, certs)
-        routing.env.update({"ASP_APPOINTMENT_GRACE_MS": str(GRACE_MS), "ASP_PARTNER_RATE": str(RATE)})
-        routing.proc.env = routing.env
-        routing.start()
-        h = rpt.SIDE = PartnerSide(routing, routing_pub)
-        bus = Bus(routing.bus, curve=routing.bus_certs.curve("routing"))
-        p1 = Partner(h, "P1", keys["P1"], capacity=5)
-        p2 = Partner(h, "P2", keys["P2"], capacity=3)
-        features_ready(p1)
-        features_ready(p2)
-        drain(p2, 0)                            # P1 alone takes the first orders
-        scenario_appointments(h, bus, redis, p1)
-        scenario_bad_appointment_t = scenario_bad_appointment(h, bus, redis, p1)
-        scenario_missed(h, bus, redis, routing, p1)
-        p1.command("COMPLETE", {"wo_id": scenario_bad_appointment_t[1], "result": "fixed"})
-        scenario_unable(h, bus, redis, p1, p2)
-        scenario_bad_input(h, bus, redis, p1, p2)
-        check(routing.proc.running(), "asp-routing still running")
-        bus.close()
-        ok = True
-    finally:
-        if routing:
-            if not ok:
-                log("last lines of routing.log:\n" + routing.proc.tail(60))
-            routing.proc.kill()
-        redis.stop()
-        if ok and not os.environ.get("ASP_KEEP_TMP"):
-            shutil.rmtree(rpt.TMP, ignore_errors=True)
-        else:
-            log("kept %s" % rpt.TMP)
+    rpt.serve(scenarios, env={"ASP_APPOINTMENT_GRACE_MS": str(GRACE_MS), "ASP_PARTNER_RATE": str(RATE)})
 
 
 if __name__ == "__main__":

@@ -15,12 +15,10 @@ finishes both normally.
 """
 # ctest: TIMEOUT 300 LABELS integration
 
-import os
-import shutil
 import time
 
 import routing_protocol_test as rpt
-from harness import Redis, new_id, run
+from harness import new_id, run
 from routing_protocol_test import Bus, Partner, PartnerSide, check, events, offer_to, wo_key
 
 FEATURES = ["list", "unable", "appointment", "detail"]
@@ -65,67 +63,50 @@ def attempts(h, a, wo, offer_id, redis, ticket):
           "A was assigned B's order")
 
 
+def scenarios(redis, routing, routing_pub, keys):
+    h = rpt.SIDE = PartnerSide(routing, routing_pub)
+    bus = Bus(routing.bus, curve=routing.bus_certs.curve("routing"))
+    a = Partner(h, "P1", keys["P1"])
+    b = Partner(h, "P2", keys["P2"])
+    ready(a, 0)                         # A drains: B gets both orders
+    ready(b, 3)
+    t1, t2 = new_id("T"), new_id("T")
+    bus.ticket(t1)
+    _, held = offer_to(h, [b], "W" + t1)
+    b.command("ACCEPT", {"wo_id": "W" + t1, "offer_id": held["offer_id"]})
+    b.command("PROGRESS", {"wo_id": "W" + t1, "seq": 1, "stage": "on_the_way"})
+    bus.ticket(t2)
+    _, offered = offer_to(h, [b], "W" + t2)
+    ready(a, 3)                         # A may take work now; B's stays B's
+    before = {t: redis.hgetall(wo_key("W" + t)) for t in (t1, t2)}
+
+    log("A tries everything on B's accepted and B's offered work order")
+    attempts(h, a, "W" + t1, held["offer_id"], redis, t1)
+    attempts(h, a, "W" + t2, offered["offer_id"], redis, t2)
+    log("again from a fresh connection of A")
+    a.connect()
+    ready(a, 3)
+    h.pump(0.3)
+    check(not [m for m in a.inbox if m.get("wo_id") in ("W" + t1, "W" + t2)],
+          "A's READY resumed B's work: %r" % a.inbox)
+    attempts(h, a, "W" + t1, held["offer_id"], redis, t1)
+    for t in (t1, t2):
+        after = redis.hgetall(wo_key("W" + t))
+        check(after == before[t], "B's W%s changed in Redis: %r -> %r" % (t, before[t], after))
+    check(routing.metric("partner_not_yours_total") >= 10, "refusals counted")
+
+    log("B finishes both")
+    b.command("ACCEPT", {"wo_id": "W" + t2, "offer_id": offered["offer_id"]})
+    b.command("COMPLETE", {"wo_id": "W" + t1, "result": "fixed"})
+    b.command("COMPLETE", {"wo_id": "W" + t2, "result": "fixed"})
+    for t in (t1, t2):
+        check(redis.hgetall(wo_key("W" + t))["partner"] == "P2", "W%s finished by B" % t)
+    bus.close()
+
+
 def main():
-    redis = Redis(dir=os.path.join(rpt.TMP, "redis"), log_path=os.path.join(rpt.TMP, "redis.log"))
-    routing = None
-    ok = False
-    try:
-        redis.start()
-        certs, routing_pub, keys = rpt.make_certs()
-        routing = rpt.Routing(redis, certs)
-        # B's offer must stay open while A tries everything on it.
-        routing.env["ASP_OFFER_TIMEOUT_MS"] = "60000"
-        routing.proc.env = routing.env
-        routing.start()
-        h = rpt.SIDE = PartnerSide(routing, routing_pub)
-        bus = Bus(routing.bus, curve=routing.bus_certs.curve("routing"))
-        a = Partner(h, "P1", keys["P1"])
-        b = Partner(h, "P2", keys["P2"])
-        ready(a, 0)                         # A drains: B gets both orders
-        ready(b, 3)
-        t1, t2 = new_id("T"), new_id("T")
-        bus.ticket(t1)
-        _, held = offer_to(h, [b], "W" + t1)
-        b.command("ACCEPT", {"wo_id": "W" + t1, "offer_id": held["offer_id"]})
-        b.command("PROGRESS", {"wo_id": "W" + t1, "seq": 1, "stage": "on_the_way"})
-        bus.ticket(t2)
-        _, offered = offer_to(h, [b], "W" + t2)
-        ready(a, 3)                         # A may take work now; B's stays B's
-        before = {t: redis.hgetall(wo_key("W" + t)) for t in (t1, t2)}
-
-        log("A tries everything on B's accepted and B's offered work order")
-        attempts(h, a, "W" + t1, held["offer_id"], redis, t1)
-        attempts(h, a, "W" + t2, offered["offer_id"], redis, t2)
-        log("again from a fresh connection of A")
-        a.connect()
-        ready(a, 3)
-        h.pump(0.3)
-        check(not [m for m in a.inbox if m.get("wo_id") in ("W" + t1, "W" + t2)],
-              "A's READY resumed B's work: %r" % a.inbox)
-        attempts(h, a, "W" + t1, held["offer_id"], redis, t1)
-        for t in (t1, t2):
-            after = redis.hgetall(wo_key("W" + t))
-            check(after == before[t], "B's W%s changed in Redis: %r -> %r" % (t, before[t], after))
-        check(routing.metric("partner_not_yours_total") >= 10, "refusals counted")
-
-        log("B finishes both")
-        b.command("ACCEPT", {"wo_id": "W" + t2, "offer_id": offered["offer_id"]})
-        b.command("COMPLETE", {"wo_id": "W" + t1, "result": "fixed"})
-        b.command("COMPLETE", {"wo_id": "W" + t2, "result": "fixed"})
-        for t in (t1, t2):
-            check(redis.hgetall(wo_key("W" + t))["partner"] == "P2", "W%s finished by B" % t)
-        bus.close()
-        ok = True
-    finally:
-        if routing:
-            if not ok:
-                log("last lines of routing.log:\n" + routing.proc.tail(60))
-            routing.proc.kill()
-        redis.stop()
-        if ok and not os.environ.get("ASP_KEEP_TMP"):
-            shutil.rmtree(rpt.TMP, ignore_errors=True)
-        else:
-            log("kept %s" % rpt.TMP)
+    # B's offer must stay open while A tries everything on it.
+    rpt.serve(scenarios, env={"ASP_OFFER_TIMEOUT_MS": "60000"})
 
 
 if __name__ == "__main__":
