@@ -633,22 +633,29 @@ s_encode_answer (const aspw_msg_t *self, asp_mpmap_t *m)
         asp_mpmap_str (m, "reason", self->reason);
 }
 
+//  The optional keys PROGRESS, COMPLETE and ASSIGNED share, when set.
 static void
-s_encode_progress (const aspw_msg_t *self, asp_mpmap_t *m)
+s_encode_optional (const aspw_msg_t *self, asp_mpmap_t *m)
 {
-    asp_mpmap_str (m, "wo_id", self->wo_id);
-    asp_mpmap_int (m, "seq", self->seq);
-    asp_mpmap_str (m, "stage", asp_vocab_name (&asp_vocab_stage, self->stage));
     if (self->has_note)
         asp_mpmap_str (m, "note", self->note);
     if (self->has_appointment)
         asp_mpmap_int (m, "appointment_ms", self->appointment_ms);
     if (self->has_end)
         asp_mpmap_int (m, "end_ms", self->end_ms);
-    if (self->has_part)
-        asp_mpmap_str (m, "part", self->part);
     if (self->has_technician)
         asp_mpmap_str (m, "technician", self->technician);
+}
+
+static void
+s_encode_progress (const aspw_msg_t *self, asp_mpmap_t *m)
+{
+    asp_mpmap_str (m, "wo_id", self->wo_id);
+    asp_mpmap_int (m, "seq", self->seq);
+    asp_mpmap_str (m, "stage", asp_vocab_name (&asp_vocab_stage, self->stage));
+    s_encode_optional (self, m);
+    if (self->has_part)
+        asp_mpmap_str (m, "part", self->part);
 }
 
 //  COMPLETE's parts as an array of {part, qty} maps.
@@ -687,10 +694,7 @@ s_encode_complete (const aspw_msg_t *self, asp_mpmap_t *m)
 {
     asp_mpmap_str (m, "wo_id", self->wo_id);
     asp_mpmap_str (m, "result", asp_vocab_name (&asp_vocab_result, self->result));
-    if (self->has_note)
-        asp_mpmap_str (m, "note", self->note);
-    if (self->has_technician)
-        asp_mpmap_str (m, "technician", self->technician);
+    s_encode_optional (self, m);
     if (self->has_resolution)
         asp_mpmap_str (m, "resolution", self->resolution);
     if (self->nparts)
@@ -748,14 +752,7 @@ s_encode_job (const aspw_msg_t *self, asp_mpmap_t *m)
     //  not know them ignores them).
     if (self->has_stage)
         asp_mpmap_str (m, "stage", asp_vocab_name (&asp_vocab_stage, self->stage));
-    if (self->has_appointment)
-        asp_mpmap_int (m, "appointment_ms", self->appointment_ms);
-    if (self->has_end)
-        asp_mpmap_int (m, "end_ms", self->end_ms);
-    if (self->has_technician)
-        asp_mpmap_str (m, "technician", self->technician);
-    if (self->has_note)
-        asp_mpmap_str (m, "note", self->note);
+    s_encode_optional (self, m);
 }
 
 //  CONFIRM and ERROR: the answered command's ref and wo_id, and its
