@@ -1541,6 +1541,7 @@ typedef struct {
     char server_cert [200];
     atomic_int offers, assigned, withdraws, errors, confirms, welcomes, w4_confirms;
     atomic_int last_dropped, bad_messages, held, p2_connects, p2_welcomes, logs;
+    atomic_int listed;
 } test_state_t;
 
 typedef struct {
@@ -1603,6 +1604,26 @@ s_test_confirm (asp_partner_t *self, const char *ref, const char *wo_id, int64_t
         ts->w4_confirms++;          //  ours now: do the work
         assert (asp_partner_complete (self, wo_id, ASP_RESULT_FIXED, NULL, NULL) == 0);
     }
+    if (streq (ref, "ACCEPT") && !duplicate && streq (wo_id, "WU1")) {
+        //  Handed back: no more steps, dropped once the platform confirms.
+        assert (asp_partner_unable (self, wo_id, ASP_UNABLE_PARTNER_REMOVED, NULL) == -1);
+        assert (asp_partner_unable (self, wo_id, ASP_UNABLE_NO_PARTS, "compressor") == 0);
+        assert (asp_partner_unable (self, wo_id, ASP_UNABLE_NO_PARTS, NULL) == 0);
+        assert (asp_partner_progress (self, wo_id, ASP_STAGE_NOTE, NULL, 0) == -1);
+    }
+    if (streq (ref, "ACCEPT") && !duplicate && streq (wo_id, "WU2")) {
+        aspw_part_t parts [] = { { "PCB-7", 1 } };
+        asp_partner_progress_t pr = { .stage = ASP_STAGE_SCHEDULED, .appointment_ms = 1800000000000,
+                                      .end_ms = 1800000000000 + 3600000, .technician = "T-9" };
+        assert (asp_partner_progress_ex (self, wo_id, &pr) == 1);
+        asp_partner_completion_t done = { .result = ASP_RESULT_FIXED, .resolution = "Bad!", .fee = -1 };
+        assert (asp_partner_complete_ex (self, wo_id, &done) == -1);
+        done.resolution = "replaced_board";
+        done.parts = parts;
+        done.nparts = 1;
+        done.fee = 9900;
+        assert (asp_partner_complete_ex (self, wo_id, &done) == 0);
+    }
     if (streq (ref, "ACCEPT") && !duplicate && (streq (wo_id, "W1") || streq (wo_id, "W3"))) {
         assert (asp_partner_progress (self, wo_id, ASP_STAGE_ON_THE_WAY, "leaving now", 0) == 1);
         assert (asp_partner_progress (self, wo_id, (asp_stage_t) 99, NULL, 0) == -1);
@@ -1646,12 +1667,25 @@ s_test_stats (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static void
+s_test_listed (asp_partner_t *self, int64_t assigned, int64_t offered, void *arg)
+{
+    (void) self;
+    test_state_t *ts = (test_state_t *) arg;
+    assert (assigned == 2 && offered == 1);
+    ts->listed++;
+}
+
+//  $TERM ends the actor; LIST makes P1 ask for its work again.
 static int
 s_test_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
 {
-    (void) loop; (void) arg;
+    (void) loop;
+    test_actor_t *a = (test_actor_t *) arg;
     char *cmd = zstr_recv (pipe);
     bool term = !cmd || streq (cmd, "$TERM");
+    if (cmd && streq (cmd, "LIST"))
+        assert (asp_partner_list (a->p1) == 0);
     zstr_free (&cmd);
     return term? -1: 0;
 }
@@ -1680,7 +1714,8 @@ s_test_actor (zsock_t *pipe, void *arg)
     assert (asp_partner_start (a.p1) == 0);
     assert (asp_partner_start (a.p1) == -1);
     assert (asp_partner_start (a.p2) == 0);
-    zloop_reader (loop, pipe, s_test_pipe, NULL);
+    asp_partner_set_listed (a.p1, s_test_listed);
+    zloop_reader (loop, pipe, s_test_pipe, &a);
     zloop_timer (loop, 10, 0, s_test_stats, &a);
     zsock_signal (pipe, 0);
     zloop_start (loop);
@@ -1834,6 +1869,8 @@ s_fake_welcome (fake_t *f)
     asp_mpmap_int (m, "heartbeat_ms", 100);
     asp_mpmap_int (m, "liveness", 5);         //  room for a loaded test machine
     asp_mpmap_int (m, "offer_timeout_ms", 5000);
+    const char *features [] = { "list", "unable", "appointment", "detail" };
+    asp_mpmap_strv (m, "features", features, 4);
     s_fake_send (f, "WELCOME", m);
 }
 
@@ -2221,6 +2258,43 @@ asp_partner_test (void)
     s_fake_confirm_offer (f, "W8", "W8.2");
     s_fake_quiet (f, 300);
     assert (ts->errors == 1 && ts->withdraws == 6 && ts->held == 2);
+
+    //  The extensions: UNABLE hands a job back (dropped on CONFIRM); the
+    //  details of PROGRESS and COMPLETE; LIST -> LISTED.
+    s_fake_offer (f, "OFFER", "WU1", "WU1.1", 10000, NULL);
+    s_fake_expect (f, "ACCEPT", "WU1", 2000, NULL);
+    s_fake_confirm (f, "ACCEPT", "WU1", 0, false);
+    s_fake_expect (f, "UNABLE", "WU1", 2000, &m);
+    assert (asp_mp_str_eq (asp_mp_get (m.body, "reason"), "no_parts"));
+    assert (asp_mp_str_eq (asp_mp_get (m.body, "note"), "compressor"));
+    s_fake_msg_done (&m);
+    s_fake_confirm (f, "UNABLE", "WU1", 0, false);
+    s_fake_offer (f, "OFFER", "WU2", "WU2.1", 10000, NULL);
+    s_fake_expect (f, "ACCEPT", "WU2", 2000, NULL);
+    s_fake_confirm (f, "ACCEPT", "WU2", 0, false);
+    s_fake_expect (f, "PROGRESS", "WU2", 2000, &m);
+    int64_t end;
+    assert (asp_mp_get_int (m.body, "end_ms", &end) == 0 && end == 1800000000000 + 3600000);
+    assert (asp_mp_str_eq (asp_mp_get (m.body, "technician"), "T-9"));
+    s_fake_msg_done (&m);
+    s_fake_expect (f, "COMPLETE", "WU2", 2000, &m);
+    int64_t fee;
+    assert (asp_mp_get_int (m.body, "fee", &fee) == 0 && fee == 9900);
+    assert (asp_mp_str_eq (asp_mp_get (m.body, "resolution"), "replaced_board"));
+    assert (asp_mp_get (m.body, "parts") && asp_mp_get (m.body, "parts")->via.array.size == 1);
+    s_fake_msg_done (&m);
+    s_fake_confirm (f, "PROGRESS", "WU2", 1, false);
+    s_fake_confirm (f, "COMPLETE", "WU2", 0, false);
+    s_fake_quiet (f, 200);
+    assert (ts->held == 2);                 //  W7, W8: WU1 was handed back, WU2 done
+    zstr_send (actor, "LIST");
+    s_fake_expect (f, "LIST", NULL, 2000, NULL);
+    asp_mpmap_t *listed = asp_mpmap_new ();
+    asp_mpmap_int (listed, "count", 3);
+    asp_mpmap_int (listed, "assigned", 2);
+    asp_mpmap_int (listed, "offered", 1);
+    s_fake_send (f, "LISTED", listed);
+    s_fake_until (f, &ts->listed, 1, 2000);
 
     //  The platform dies (goes silent): the partner opens a fresh socket,
     //  says READY, and after WELCOME sends what is unconfirmed, in order.
