@@ -400,22 +400,16 @@ rt_work_details (rt_work_t *self, aspw_msg_t **assigned, size_t n)
 //  --------------------------------------------------------------------------
 //  Missed appointments
 
-//  The missed appointments due in one shard, as txns added to txns (and
-//  their work orders to wo_ids).
+//  The missed appointments of one shard whose deadline passed (due, the
+//  shard's rt:appt up to now), as txns added to txns (and their work orders
+//  to wo_ids).
 static void
-s_missed_shard (rt_work_t *self, unsigned shard, int64_t now, asp_txn_t **txns,
+s_missed_shard (rt_work_t *self, unsigned shard, const redisReply *due, int64_t now, asp_txn_t **txns,
                 char (*wo_ids) [RT_WO_ID_MAX], size_t *count)
 {
-    char zkey [ASP_KEY_MAX];
-    asp_key_fmt (zkey, sizeof zkey, shard, RT_KEY_APPT);
-    redisReply *due = asp_rds_cmd (self->rds, "ZRANGEBYSCORE %s -inf %lld LIMIT 0 %d", zkey,
-                                   (long long) now, S_MISSED_BATCH);
-    if (!due || due->type != REDIS_REPLY_ARRAY) {
-        if (due)
-            freeReplyObject (due);
-        return;
-    }
-    for (size_t i = 0; i < due->elements; i++) {
+    for (size_t i = 0; i < due->elements && i < S_MISSED_BATCH; i++) {
+        if (due->element [i]->type != REDIS_REPLY_STRING)
+            continue;
         const char *wo_id = due->element [i]->str;
         char key [ASP_KEY_MAX];
         asp_key_fmt (key, sizeof key, shard, RT_KEY_WO, wo_id);
@@ -443,7 +437,33 @@ s_missed_shard (rt_work_t *self, unsigned shard, int64_t now, asp_txn_t **txns,
         snprintf (wo_ids [*count], RT_WO_ID_MAX, "%s", wo_id);
         txns [(*count)++] = txn;
     }
-    freeReplyObject (due);
+}
+
+//  The due part of every shard's rt:appt, in one round trip: due [shard]
+//  (NULL where Redis failed; the caller frees them).
+static void
+s_missed_due (rt_work_t *self, int64_t now, redisReply **due)
+{
+    char zkey [ASP_KEY_MAX], max [24], limit [24];
+    snprintf (max, sizeof max, "%lld", (long long) now);
+    snprintf (limit, sizeof limit, "%d", S_MISSED_BATCH);
+    unsigned sent = 0;
+    for (; sent < ASP_SHARDS; sent++) {
+        asp_key_fmt (zkey, sizeof zkey, sent, RT_KEY_APPT);
+        const char *argv [] = { "ZRANGEBYSCORE", zkey, "-inf", max, "LIMIT", "0", limit };
+        size_t lens [7];
+        for (int i = 0; i < 7; i++)
+            lens [i] = strlen (argv [i]);
+        if (asp_rds_append (self->rds, 7, argv, lens))
+            break;
+    }
+    for (unsigned shard = 0; shard < ASP_SHARDS; shard++) {
+        due [shard] = shard < sent? asp_rds_reply (self->rds): NULL;
+        if (due [shard] && due [shard]->type != REDIS_REPLY_ARRAY) {
+            freeReplyObject (due [shard]);
+            due [shard] = NULL;
+        }
+    }
 }
 
 void
@@ -456,9 +476,14 @@ rt_work_tick (rt_work_t *self, asp_svc_t *svc)
     int64_t now = asp_now_ms ();
     asp_txn_t *txns [S_MISSED_BATCH];
     char wo_ids [S_MISSED_BATCH][RT_WO_ID_MAX];
+    redisReply *due [ASP_SHARDS];
+    s_missed_due (self, now, due);
     for (unsigned shard = 0; shard < ASP_SHARDS; shard++) {
         size_t count = 0;
-        s_missed_shard (self, shard, now, txns, wo_ids, &count);
+        if (due [shard]) {
+            s_missed_shard (self, shard, due [shard], now, txns, wo_ids, &count);
+            freeReplyObject (due [shard]);
+        }
         if (count == 0)
             continue;
         asp_svc_commit (svc, txns, count);
