@@ -13,12 +13,14 @@ not copied). Covers:
   who starts at seq 1; the first partner cannot touch it any more;
 - PROGRESS part/technician and COMPLETE resolution/parts/fee in the events;
 - garbage, a flood (rate_limited), a replayed old message, COMPLETE of an
-  order not held: refused, counted, logged; the other partner unaffected.
+  order not held, a removed certificate: refused, counted, logged; the
+  other partner unaffected.
 
     ASP_BIN_DIR=build/bin /usr/bin/python3 tests/appointment_test.py
 """
 # ctest: TIMEOUT 300 LABELS integration
 
+import os
 import time
 
 import aspw
@@ -235,6 +237,19 @@ def scenario_bad_input(h, bus, redis, p1, p2):
     check("partner over its message rate" in text and '"code":"not_yours"' in text, "refusals logged")
     for p, w in ((y, wo), (x, wo1)):
         p.command("COMPLETE", {"wo_id": w, "result": "fixed"})
+    # A removed certificate: its READY is answered DISCONNECT (counted,
+    # logged); a new connection with that key gets no answer at all.
+    os.remove(os.path.join(rpt.TMP, "partner-certs", "P2.cert"))
+    time.sleep(1.1)                             # a new mtime for the folder
+    y.send("READY", {"capacity": 1, "skills": ["*"], "regions": ["*"]})
+    h.expect(y, "DISCONNECT", lambda b: "certificate" in b["reason"])
+    check(h.routing.metric("partner_bad_certificate_total") == 1, "removed certificate counted")
+    y.heartbeat = False
+    y.connect()
+    y.send("READY", {"capacity": 1, "skills": ["*"], "regions": ["*"]})
+    h.expect_none(y, ("WELCOME", "ERROR", "DISCONNECT"), 1.0)
+    h.partners.remove(y)
+    y.sock.close(0)
 
 
 def scenarios(redis, routing, routing_pub, keys):

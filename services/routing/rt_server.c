@@ -582,6 +582,7 @@ s_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user
     const char *why;
     if (s_partner_of (self, user_id, pid, sizeof pid, &why)) {
         asp_log_kv (ASP_LOG_ERROR, "partner refused", "key", user_id, "reason", why, NULL);
+        rt_work_refused (self->work, "bad_certificate");
         if (conn)
             s_conn_lost (self, conn, "partner refused", why, jobs);
         s_disconnect (self, rid, rid_len, why);

@@ -17,7 +17,8 @@ extern const char asp_lua_wo_missed [];
 //  Every ERROR code a partner can get, each with its counter.
 static const char *s_codes [] = {
     "bad_message", "not_ready", "unknown_work_order", "not_yours", "offer_expired",
-    "not_accepted", "bad_state", "bad_appointment", "rate_limited"
+    "not_accepted", "bad_state", "bad_appointment", "rate_limited",
+    "bad_certificate"           //  not an ERROR: a READY answered DISCONNECT (certificate gone)
 };
 #define S_CODES (sizeof s_codes / sizeof s_codes [0])
 
@@ -48,7 +49,8 @@ rt_work_new (asp_rds_t *rds, asp_metrics_t *m)
     for (size_t i = 0; i < S_CODES; i++) {
         char name [64], help [128];
         snprintf (name, sizeof name, "partner_%s_total", s_codes [i]);
-        snprintf (help, sizeof help, "Partner messages refused with ERROR %s (rate_limited: dropped).", s_codes [i]);
+        snprintf (help, sizeof help, "Partner messages refused with ERROR %s (rate_limited: dropped; "
+                  "bad_certificate: DISCONNECT).", s_codes [i]);
         self->m_refused [i] = asp_metrics_counter (m, name, help);
     }
     self->m_appointments = asp_metrics_counter (m, "appointments_booked_total", "Appointments booked or changed by partners.");
@@ -534,7 +536,7 @@ rt_work_test (void)
     rt_work_t bucket = { .rate = 10 };
     rt_conn_t conn = { .partner = NULL };
     asp_metrics_t *metrics = asp_metrics_new ("routing");
-    bucket.m_refused [S_CODES - 1] = asp_metrics_counter (metrics, "partner_rate_limited_total", "test");
+    bucket.m_refused [S_CODES - 2] = asp_metrics_counter (metrics, "partner_rate_limited_total", "test");
     bool tell;
     int admitted = 0, told = 0;
     for (int i = 0; i < 30; i++) {

@@ -58,7 +58,8 @@ void rt_work_features (aspw_msg_t *welcome);
 //  at most); the message is dropped and counted either way.
 bool rt_work_admit (rt_work_t *self, rt_conn_t *conn, int64_t now_mono, bool *tell);
 
-//  Counts one refusal of a partner message by its ERROR code.
+//  Counts one refusal of a partner message by its ERROR code (or
+//  "bad_certificate": a READY whose certificate is gone, answered DISCONNECT).
 void rt_work_refused (rt_work_t *self, const char *code);
 
 //  Checks what the codec cannot (it needs the clock): the appointment of a
