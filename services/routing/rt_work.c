@@ -352,6 +352,17 @@ rt_work_command (rt_work_t *self, const aspw_msg_t *cmd, const char *partner_id,
 //  --------------------------------------------------------------------------
 //  ASSIGNED's details
 
+//  Appends a command of argc (at most 8) text words to rds's pipeline; 0 or -1.
+static int
+s_append (asp_rds_t *rds, int argc, const char **argv)
+{
+    size_t lens [8];
+    assert (argc <= 8);
+    for (int i = 0; i < argc; i++)
+        lens [i] = strlen (argv [i]);
+    return asp_rds_append (rds, argc, argv, lens);
+}
+
 void
 rt_work_details (rt_work_t *self, aspw_msg_t **assigned, size_t n)
 {
@@ -360,10 +371,7 @@ rt_work_details (rt_work_t *self, aspw_msg_t **assigned, size_t n)
         char key [ASP_KEY_MAX];
         asp_key_fmt (key, sizeof key, rt_wo_shard (assigned [sent]->wo_id), RT_KEY_WO, assigned [sent]->wo_id);
         const char *argv [] = { "HMGET", key, "last_stage", "appt_ms", "end_ms", "technician", "last_note" };
-        size_t lens [7];
-        for (int i = 0; i < 7; i++)
-            lens [i] = strlen (argv [i]);
-        if (asp_rds_append (self->rds, 7, argv, lens))
+        if (s_append (self->rds, 7, argv))
             break;
     }
     for (size_t i = 0; i < sent; i++) {
@@ -453,10 +461,7 @@ s_missed_due (rt_work_t *self, int64_t now, redisReply **due)
     for (; sent < ASP_SHARDS; sent++) {
         asp_key_fmt (zkey, sizeof zkey, sent, RT_KEY_APPT);
         const char *argv [] = { "ZRANGEBYSCORE", zkey, "-inf", max, "LIMIT", "0", limit };
-        size_t lens [7];
-        for (int i = 0; i < 7; i++)
-            lens [i] = strlen (argv [i]);
-        if (asp_rds_append (self->rds, 7, argv, lens))
+        if (s_append (self->rds, 7, argv))
             break;
     }
     for (unsigned shard = 0; shard < ASP_SHARDS; shard++) {
