@@ -69,6 +69,7 @@ typedef struct {
     int64_t done_at;            //  monotonic ms when COMPLETE was confirmed
     char *complete_body;        //  kept to answer a late OFFER/ASSIGNED
     size_t complete_size;
+    bool returning;             //  UNABLE sent, not confirmed yet
 } job_t;
 
 struct asp_partner_t {
@@ -103,6 +104,9 @@ struct asp_partner_t {
     int64_t expiry_at;
     char partner_id [ASPW_STR_MAX + 1];
     char cert_partner_id [ASPW_STR_MAX + 1];
+    char **features;            //  the platform's, from the last WELCOME
+    size_t nfeatures;
+    asp_partner_listed_fn *listed;
     aspw_msg_t *msg;            //  the message being handled
     //  Work
     zhashx_t *jobs;             //  wo_id -> job_t
@@ -277,6 +281,11 @@ s_send_ready (asp_partner_t *self)
     m->nregions = self->region_count;
     if (self->software)
         snprintf (m->software, sizeof m->software, "%s", self->software);
+    //  What this library can use; a platform without extensions ignores it.
+    static const char *features [] = {
+        ASPW_FEATURE_LIST, ASPW_FEATURE_UNABLE, ASPW_FEATURE_APPOINTMENT, ASPW_FEATURE_DETAIL
+    };
+    aspw_strv_set (&m->features, &m->nfeatures, features, 4);
     char *data;
     size_t size;
     aspw_msg_encode (m, &data, &size);
@@ -533,6 +542,7 @@ s_on_welcome (asp_partner_t *self, const aspw_msg_t *m)
     self->heartbeat_ms = (int) m->heartbeat_ms;
     self->liveness = (int) m->liveness;
     self->offer_timeout_ms = m->offer_timeout_ms;
+    aspw_strv_set (&self->features, &self->nfeatures, (const char *const *) m->features, m->nfeatures);
     self->state = S_ACTIVE;
     self->backoff_ms = self->reconnect_ms;
     int64_t now = asp_mono_ms ();
@@ -637,6 +647,18 @@ s_on_bad_offer (asp_partner_t *self, const aspw_msg_t *m, const char *why)
     s_answer (self, ASPW_DECLINE, m->wo_id, m->offer_id, reason, false);
 }
 
+//  ASSIGNED's details (the platform's record of the job), when it has them.
+static void
+s_job_details (asp_partner_job_t *j, const aspw_msg_t *m)
+{
+    j->has_stage = m->has_stage;
+    j->stage = m->stage;
+    j->appointment_ms = m->has_appointment? m->appointment_ms: 0;
+    j->end_ms = m->has_end? m->end_ms: 0;
+    snprintf (j->technician, sizeof j->technician, "%s", m->has_technician? m->technician: "");
+    snprintf (j->note, sizeof j->note, "%s", m->has_note? m->note: "");
+}
+
 static void
 s_on_assigned (asp_partner_t *self, const aspw_msg_t *m)
 {
@@ -684,6 +706,7 @@ s_on_assigned (asp_partner_t *self, const aspw_msg_t *m)
     }
     if (m->seq > job->pub.seq)
         job->pub.seq = m->seq;
+    s_job_details (&job->pub, m);
     if (resume) {
         job->pub.state = ASP_JOB_ACCEPTED;
         job->pub.expires_ms = 0;
@@ -720,8 +743,11 @@ s_on_confirm (asp_partner_t *self, const aspw_msg_t *m)
         if (ref == ASPW_ACCEPT && job->pub.state == ASP_JOB_ACCEPTING)
             job->pub.state = ASP_JOB_ACCEPTED;
         else
-        if (ref == ASPW_DECLINE && job->pub.state == ASP_JOB_DECLINING)
+        if ((ref == ASPW_DECLINE && job->pub.state == ASP_JOB_DECLINING)
+        ||  (ref == ASPW_UNABLE && job->returning)) {
+            s_pending_drop (self, wo_id, ASPW_PROGRESS);
             s_job_drop (self, wo_id);
+        }
         else
         if (ref == ASPW_COMPLETE) {
             //  Kept a while, so that a late OFFER or ASSIGNED for it is
@@ -769,7 +795,7 @@ s_on_error (asp_partner_t *self, const aspw_msg_t *m)
     const char *ref = m->ref, *wo_id = m->wo_id, *code = m->code;
     int ref_id = aspw_command_parse (ref);
     bool answerable = ref_id == ASPW_ACCEPT || ref_id == ASPW_DECLINE
-                   || ref_id == ASPW_PROGRESS || ref_id == ASPW_COMPLETE;
+                   || ref_id == ASPW_PROGRESS || ref_id == ASPW_COMPLETE || ref_id == ASPW_UNABLE;
     if (streq (code, "not_ready")) {
         //  The platform does not know this connection: nothing was refused
         //  for good. Reconnect; pending commands go again after WELCOME.
@@ -855,6 +881,10 @@ s_handle (asp_partner_t *self, zmsg_t *msg)
         case ASPW_WITHDRAW:     s_on_withdraw (self, m); break;
         case ASPW_ERROR:        s_on_error (self, m); break;
         case ASPW_DISCONNECT:   s_on_disconnect (self, m); break;
+        case ASPW_LISTED:
+            if (self->listed)
+                self->listed (self, m->listed_assigned, m->listed_offered, self->arg);
+            break;
         default:                break;          //  HEARTBEAT: a sign of life
     }
 }
@@ -894,9 +924,12 @@ s_lost (asp_partner_t *self, const char *why)
 {
     s_close (self);
     self->state = S_WAITING;
-    self->reconnect_at = asp_mono_ms () + self->backoff_ms;
+    //  Up to half the delay again, at random: partners that lost the
+    //  platform together (its restart) do not all come back in one burst.
+    int delay_ms = self->backoff_ms + (int) (random () % (self->backoff_ms / 2 + 1));
+    self->reconnect_at = asp_mono_ms () + delay_ms;
     char delay [24];
-    snprintf (delay, sizeof delay, "%d", self->backoff_ms);
+    snprintf (delay, sizeof delay, "%d", delay_ms);
     s_log (self, ASP_PARTNER_LOG_WARN, "partner: connection lost", "reason", why, "retry_in_ms", delay, NULL);
     self->backoff_ms = self->backoff_ms * 2 > self->reconnect_max_ms? self->reconnect_max_ms
                                                                      : self->backoff_ms * 2;
@@ -1205,6 +1238,7 @@ asp_partner_destroy (asp_partner_t **self_p)
     aspw_msg_destroy (&self->msg);
     s_strv_free (&self->skills, self->skill_count);
     s_strv_free (&self->regions, self->region_count);
+    aspw_strv_set (&self->features, &self->nfeatures, NULL, 0);
     free (self->software);
     free (self->endpoint);
     free (self);
@@ -1259,19 +1293,41 @@ int64_t
 asp_partner_progress (asp_partner_t *self, const char *wo_id, asp_stage_t stage,
                       const char *note, int64_t appointment_ms)
 {
+    asp_partner_progress_t progress = { .stage = stage, .note = note, .appointment_ms = appointment_ms };
+    return asp_partner_progress_ex (self, wo_id, &progress);
+}
+
+//  A text field of at most max bytes, or -1 (with errstr) naming it.
+static int
+s_check_text (asp_partner_t *self, const char *name, const char *text, size_t max)
+{
+    if (text && strlen (text) > max)
+        return s_fail (self, "%s longer than %zu bytes", name, max);
+    if (text && !aspw_text_valid (text, strlen (text)))
+        return s_fail (self, "%s is not UTF-8 text", name);
+    return 0;
+}
+
+int64_t
+asp_partner_progress_ex (asp_partner_t *self, const char *wo_id, const asp_partner_progress_t *pr)
+{
     job_t *job = s_job_for (self, wo_id);
     if (!job)
         return -1;
-    if (job->pub.state != ASP_JOB_ACCEPTING && job->pub.state != ASP_JOB_ACCEPTED)
-        return s_fail (self, "work order %.64s is not accepted or already completed", wo_id);
+    if ((job->pub.state != ASP_JOB_ACCEPTING && job->pub.state != ASP_JOB_ACCEPTED) || job->returning)
+        return s_fail (self, "work order %.64s is not accepted, or completed or handed back", wo_id);
     char list [128];
-    if (!asp_vocab_name (&asp_vocab_stage, (int) stage))
-        return s_fail (self, "stage %d is not one of %s", (int) stage,
+    if (!asp_vocab_name (&asp_vocab_stage, (int) pr->stage))
+        return s_fail (self, "stage %d is not one of %s", (int) pr->stage,
                        asp_vocab_join (&asp_vocab_stage, list, sizeof list));
-    if (note && strlen (note) > ASPW_NOTE_MAX)
-        return s_fail (self, "note longer than %d bytes", ASPW_NOTE_MAX);
-    if (appointment_ms < 0)
-        return s_fail (self, "appointment_ms is negative");
+    if (s_check_text (self, "note", pr->note, ASPW_NOTE_MAX)
+    ||  s_check_text (self, "part", pr->part, ASPW_STR_MAX)
+    ||  s_check_text (self, "technician", pr->technician, ASPW_STR_MAX))
+        return -1;
+    if (pr->appointment_ms < 0 || pr->end_ms < 0)
+        return s_fail (self, "appointment_ms or end_ms is negative");
+    if (pr->end_ms && (pr->stage != ASP_STAGE_SCHEDULED || pr->end_ms <= pr->appointment_ms))
+        return s_fail (self, "end_ms needs a scheduled appointment that starts before it");
     if (s_pending_count (self, wo_id, ASPW_PROGRESS) >= MAX_PENDING_PER_JOB)
         return s_fail (self, "%d progress reports of %.64s wait for confirmation",
                        MAX_PENDING_PER_JOB, wo_id);
@@ -1280,11 +1336,17 @@ asp_partner_progress (asp_partner_t *self, const char *wo_id, asp_stage_t stage,
     aspw_msg_t *m = aspw_msg_new (ASPW_PROGRESS);
     snprintf (m->wo_id, sizeof m->wo_id, "%s", job->pub.wo_id);
     m->seq = p->seq;
-    m->stage = stage;
-    m->has_note = note != NULL;
-    snprintf (m->note, sizeof m->note, "%s", note? note: "");
-    m->has_appointment = appointment_ms != 0;
-    m->appointment_ms = appointment_ms;
+    m->stage = pr->stage;
+    m->has_note = pr->note != NULL;
+    snprintf (m->note, sizeof m->note, "%s", pr->note? pr->note: "");
+    m->has_appointment = pr->appointment_ms != 0;
+    m->appointment_ms = pr->appointment_ms;
+    m->has_end = pr->end_ms != 0;
+    m->end_ms = pr->end_ms;
+    m->has_part = pr->part != NULL;
+    snprintf (m->part, sizeof m->part, "%s", pr->part? pr->part: "");
+    m->has_technician = pr->technician != NULL;
+    snprintf (m->technician, sizeof m->technician, "%s", pr->technician? pr->technician: "");
     s_pending_body (p, m);
     aspw_msg_destroy (&m);
     s_pending_add (self, p, false);
@@ -1295,28 +1357,55 @@ int
 asp_partner_complete (asp_partner_t *self, const char *wo_id, asp_result_t result,
                       const char *note, const char *technician)
 {
+    asp_partner_completion_t completion = { .result = result, .note = note, .technician = technician,
+                                            .fee = -1 };
+    return asp_partner_complete_ex (self, wo_id, &completion);
+}
+
+int
+asp_partner_complete_ex (asp_partner_t *self, const char *wo_id, const asp_partner_completion_t *c)
+{
     job_t *job = s_job_for (self, wo_id);
     if (!job)
         return -1;
-    if (job->pub.state != ASP_JOB_ACCEPTING && job->pub.state != ASP_JOB_ACCEPTED)
-        return s_fail (self, "work order %.64s is not accepted or already completed", wo_id);
+    if ((job->pub.state != ASP_JOB_ACCEPTING && job->pub.state != ASP_JOB_ACCEPTED) || job->returning)
+        return s_fail (self, "work order %.64s is not accepted, or completed or handed back", wo_id);
     char list [128];
-    if (!asp_vocab_name (&asp_vocab_result, (int) result))
-        return s_fail (self, "result %d is not one of %s", (int) result,
+    if (!asp_vocab_name (&asp_vocab_result, (int) c->result))
+        return s_fail (self, "result %d is not one of %s", (int) c->result,
                        asp_vocab_join (&asp_vocab_result, list, sizeof list));
-    if (note && strlen (note) > ASPW_NOTE_MAX)
-        return s_fail (self, "note longer than %d bytes", ASPW_NOTE_MAX);
-    if (technician && strlen (technician) > ASPW_STR_MAX)
-        return s_fail (self, "technician longer than %d bytes", ASPW_STR_MAX);
+    if (s_check_text (self, "note", c->note, ASPW_NOTE_MAX)
+    ||  s_check_text (self, "technician", c->technician, ASPW_STR_MAX))
+        return -1;
+    const char *r = c->resolution;
+    if (r && (!*r || strlen (r) > ASPW_RESOLUTION_MAX
+              || strspn (r, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen (r)))
+        return s_fail (self, "resolution must be 1..%d characters of [a-z0-9_]", ASPW_RESOLUTION_MAX);
+    if (c->nparts > ASPW_PARTS_MAX)
+        return s_fail (self, "more than %d parts", ASPW_PARTS_MAX);
+    for (size_t i = 0; i < c->nparts; i++)
+        if (!*c->parts [i].part || c->parts [i].qty < 1 || c->parts [i].qty > ASPW_QTY_MAX
+        ||  s_check_text (self, "part", c->parts [i].part, ASPW_STR_MAX))
+            return s_fail (self, "part %zu must be named and have a qty of 1..%d", i, ASPW_QTY_MAX);
+    if (c->fee > ASPW_FEE_MAX)
+        return s_fail (self, "fee above %d", ASPW_FEE_MAX);
     pending_t *p = s_pending_new (ASPW_COMPLETE, job->pub.wo_id);
     aspw_msg_t *m = aspw_msg_new (ASPW_COMPLETE);
     snprintf (m->wo_id, sizeof m->wo_id, "%s", job->pub.wo_id);
-    m->result = result;
-    m->has_note = note != NULL;
-    snprintf (m->note, sizeof m->note, "%s", note? note: "");
-    m->has_technician = technician != NULL;
-    snprintf (m->technician, sizeof m->technician, "%s", technician? technician: "");
+    m->result = c->result;
+    m->has_note = c->note != NULL;
+    snprintf (m->note, sizeof m->note, "%s", c->note? c->note: "");
+    m->has_technician = c->technician != NULL;
+    snprintf (m->technician, sizeof m->technician, "%s", c->technician? c->technician: "");
+    m->has_resolution = r != NULL;
+    snprintf (m->resolution, sizeof m->resolution, "%s", r? r: "");
+    m->has_fee = c->fee >= 0;
+    m->fee = c->fee;
+    m->parts = (aspw_part_t *) c->parts;    //  borrowed for the encoding
+    m->nparts = c->nparts;
     s_pending_body (p, m);
+    m->parts = NULL;
+    m->nparts = 0;
     aspw_msg_destroy (&m);
     job->complete_body = (char *) malloc (p->size);
     assert (job->complete_body);
@@ -1328,10 +1417,61 @@ asp_partner_complete (asp_partner_t *self, const char *wo_id, asp_result_t resul
 }
 
 int
+asp_partner_unable (asp_partner_t *self, const char *wo_id, asp_unable_reason_t reason, const char *note)
+{
+    job_t *job = s_job_for (self, wo_id);
+    if (!job)
+        return -1;
+    if (job->returning)
+        return 0;
+    if (job->pub.state != ASP_JOB_ACCEPTED)
+        return s_fail (self, "work order %.64s is not accepted (confirmed) or already completed", wo_id);
+    if (!asp_partner_feature (self, ASPW_FEATURE_UNABLE))
+        return s_fail (self, "the platform does not offer UNABLE");
+    if (!asp_vocab_name (&asp_vocab_unable_reason, (int) reason) || reason == ASP_UNABLE_PARTNER_REMOVED)
+        return s_fail (self, "reason %d is not a partner's reason", (int) reason);
+    if (s_check_text (self, "note", note, ASPW_NOTE_MAX))
+        return -1;
+    pending_t *p = s_pending_new (ASPW_UNABLE, job->pub.wo_id);
+    aspw_msg_t *m = aspw_msg_new (ASPW_UNABLE);
+    snprintf (m->wo_id, sizeof m->wo_id, "%s", job->pub.wo_id);
+    m->unable = reason;
+    m->has_note = note != NULL;
+    snprintf (m->note, sizeof m->note, "%s", note? note: "");
+    s_pending_body (p, m);
+    aspw_msg_destroy (&m);
+    job->returning = true;
+    s_pending_add (self, p, false);
+    return 0;
+}
+
+int
+asp_partner_list (asp_partner_t *self)
+{
+    if (self->state != S_ACTIVE)
+        return s_fail (self, "not connected");
+    if (!asp_partner_feature (self, ASPW_FEATURE_LIST))
+        return s_fail (self, "the platform does not offer LIST");
+    return s_send (self, ASPW_LIST, NULL, 0) == 0? 0: s_fail (self, "LIST not sent");
+}
+
+void
+asp_partner_set_listed (asp_partner_t *self, asp_partner_listed_fn *handler)
+{
+    self->listed = handler;
+}
+
+bool
+asp_partner_feature (asp_partner_t *self, const char *feature)
+{
+    return aspw_strv_has (self->features, self->nfeatures, feature);
+}
+
+int
 asp_partner_set_capacity (asp_partner_t *self, int capacity)
 {
-    if (capacity < 1 || capacity > 1000)
-        return s_fail (self, "capacity %d is not in 1..1000", capacity);
+    if (capacity < 0 || capacity > ASPW_CAPACITY_MAX)
+        return s_fail (self, "capacity %d is not in 0..%d", capacity, ASPW_CAPACITY_MAX);
     self->capacity = capacity;
     if (self->state == S_ACTIVE)
         s_send_ready (self);
@@ -1401,6 +1541,7 @@ typedef struct {
     char server_cert [200];
     atomic_int offers, assigned, withdraws, errors, confirms, welcomes, w4_confirms;
     atomic_int last_dropped, bad_messages, held, p2_connects, p2_welcomes, logs;
+    atomic_int listed;
 } test_state_t;
 
 typedef struct {
@@ -1463,6 +1604,26 @@ s_test_confirm (asp_partner_t *self, const char *ref, const char *wo_id, int64_t
         ts->w4_confirms++;          //  ours now: do the work
         assert (asp_partner_complete (self, wo_id, ASP_RESULT_FIXED, NULL, NULL) == 0);
     }
+    if (streq (ref, "ACCEPT") && !duplicate && streq (wo_id, "WU1")) {
+        //  Handed back: no more steps, dropped once the platform confirms.
+        assert (asp_partner_unable (self, wo_id, ASP_UNABLE_PARTNER_REMOVED, NULL) == -1);
+        assert (asp_partner_unable (self, wo_id, ASP_UNABLE_NO_PARTS, "compressor") == 0);
+        assert (asp_partner_unable (self, wo_id, ASP_UNABLE_NO_PARTS, NULL) == 0);
+        assert (asp_partner_progress (self, wo_id, ASP_STAGE_NOTE, NULL, 0) == -1);
+    }
+    if (streq (ref, "ACCEPT") && !duplicate && streq (wo_id, "WU2")) {
+        aspw_part_t parts [] = { { "PCB-7", 1 } };
+        asp_partner_progress_t pr = { .stage = ASP_STAGE_SCHEDULED, .appointment_ms = 1800000000000,
+                                      .end_ms = 1800000000000 + 3600000, .technician = "T-9" };
+        assert (asp_partner_progress_ex (self, wo_id, &pr) == 1);
+        asp_partner_completion_t done = { .result = ASP_RESULT_FIXED, .resolution = "Bad!", .fee = -1 };
+        assert (asp_partner_complete_ex (self, wo_id, &done) == -1);
+        done.resolution = "replaced_board";
+        done.parts = parts;
+        done.nparts = 1;
+        done.fee = 9900;
+        assert (asp_partner_complete_ex (self, wo_id, &done) == 0);
+    }
     if (streq (ref, "ACCEPT") && !duplicate && (streq (wo_id, "W1") || streq (wo_id, "W3"))) {
         assert (asp_partner_progress (self, wo_id, ASP_STAGE_ON_THE_WAY, "leaving now", 0) == 1);
         assert (asp_partner_progress (self, wo_id, (asp_stage_t) 99, NULL, 0) == -1);
@@ -1506,12 +1667,25 @@ s_test_stats (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static void
+s_test_listed (asp_partner_t *self, int64_t assigned, int64_t offered, void *arg)
+{
+    (void) self;
+    test_state_t *ts = (test_state_t *) arg;
+    assert (assigned == 2 && offered == 1);
+    ts->listed++;
+}
+
+//  $TERM ends the actor; LIST makes P1 ask for its work again.
 static int
 s_test_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
 {
-    (void) loop; (void) arg;
+    (void) loop;
+    test_actor_t *a = (test_actor_t *) arg;
     char *cmd = zstr_recv (pipe);
     bool term = !cmd || streq (cmd, "$TERM");
+    if (cmd && streq (cmd, "LIST"))
+        assert (asp_partner_list (a->p1) == 0);
     zstr_free (&cmd);
     return term? -1: 0;
 }
@@ -1540,7 +1714,8 @@ s_test_actor (zsock_t *pipe, void *arg)
     assert (asp_partner_start (a.p1) == 0);
     assert (asp_partner_start (a.p1) == -1);
     assert (asp_partner_start (a.p2) == 0);
-    zloop_reader (loop, pipe, s_test_pipe, NULL);
+    asp_partner_set_listed (a.p1, s_test_listed);
+    zloop_reader (loop, pipe, s_test_pipe, &a);
     zloop_timer (loop, 10, 0, s_test_stats, &a);
     zsock_signal (pipe, 0);
     zloop_start (loop);
@@ -1694,6 +1869,8 @@ s_fake_welcome (fake_t *f)
     asp_mpmap_int (m, "heartbeat_ms", 100);
     asp_mpmap_int (m, "liveness", 5);         //  room for a loaded test machine
     asp_mpmap_int (m, "offer_timeout_ms", 5000);
+    const char *features [] = { "list", "unable", "appointment", "detail" };
+    asp_mpmap_strv (m, "features", features, 4);
     s_fake_send (f, "WELCOME", m);
 }
 
@@ -1808,8 +1985,17 @@ s_test_api (test_state_t *ts, const char *public_cert)
     assert (asp_partner_accept (p, "W404") == -1);
     assert (strstr (asp_partner_errstr (p), "unknown work order"));
     assert (asp_partner_progress (p, "W404", ASP_STAGE_ON_SITE, NULL, 0) == -1);
-    assert (asp_partner_set_capacity (p, 0) == -1);
+    assert (asp_partner_set_capacity (p, -1) == -1 && asp_partner_set_capacity (p, 1001) == -1);
+    assert (asp_partner_set_capacity (p, 0) == 0 && asp_partner_capacity (p) == 0);     //  drain
     assert (asp_partner_set_capacity (p, 7) == 0 && asp_partner_capacity (p) == 7);
+    //  The extensions: refused locally before a WELCOME offered them.
+    assert (!asp_partner_feature (p, ASPW_FEATURE_LIST));
+    assert (asp_partner_list (p) == -1 && strstr (asp_partner_errstr (p), "not connected"));
+    assert (asp_partner_unable (p, "W404", ASP_UNABLE_NO_PARTS, NULL) == -1);
+    asp_partner_progress_t pr = { .stage = ASP_STAGE_SCHEDULED, .end_ms = 5 };
+    assert (asp_partner_progress_ex (p, "W404", &pr) == -1);
+    asp_partner_completion_t done = { .result = ASP_RESULT_FIXED, .fee = -1 };
+    assert (asp_partner_complete_ex (p, "W404", &done) == -1);
     assert (asp_partner_job (p, "W404") == NULL && asp_partner_held (p) == 0);
     asp_partner_destroy (&p);
     assert (p == NULL);
@@ -2072,6 +2258,43 @@ asp_partner_test (void)
     s_fake_confirm_offer (f, "W8", "W8.2");
     s_fake_quiet (f, 300);
     assert (ts->errors == 1 && ts->withdraws == 6 && ts->held == 2);
+
+    //  The extensions: UNABLE hands a job back (dropped on CONFIRM); the
+    //  details of PROGRESS and COMPLETE; LIST -> LISTED.
+    s_fake_offer (f, "OFFER", "WU1", "WU1.1", 10000, NULL);
+    s_fake_expect (f, "ACCEPT", "WU1", 2000, NULL);
+    s_fake_confirm (f, "ACCEPT", "WU1", 0, false);
+    s_fake_expect (f, "UNABLE", "WU1", 2000, &m);
+    assert (asp_mp_str_eq (asp_mp_get (m.body, "reason"), "no_parts"));
+    assert (asp_mp_str_eq (asp_mp_get (m.body, "note"), "compressor"));
+    s_fake_msg_done (&m);
+    s_fake_confirm (f, "UNABLE", "WU1", 0, false);
+    s_fake_offer (f, "OFFER", "WU2", "WU2.1", 10000, NULL);
+    s_fake_expect (f, "ACCEPT", "WU2", 2000, NULL);
+    s_fake_confirm (f, "ACCEPT", "WU2", 0, false);
+    s_fake_expect (f, "PROGRESS", "WU2", 2000, &m);
+    int64_t end;
+    assert (asp_mp_get_int (m.body, "end_ms", &end) == 0 && end == 1800000000000 + 3600000);
+    assert (asp_mp_str_eq (asp_mp_get (m.body, "technician"), "T-9"));
+    s_fake_msg_done (&m);
+    s_fake_expect (f, "COMPLETE", "WU2", 2000, &m);
+    int64_t fee;
+    assert (asp_mp_get_int (m.body, "fee", &fee) == 0 && fee == 9900);
+    assert (asp_mp_str_eq (asp_mp_get (m.body, "resolution"), "replaced_board"));
+    assert (asp_mp_get (m.body, "parts") && asp_mp_get (m.body, "parts")->via.array.size == 1);
+    s_fake_msg_done (&m);
+    s_fake_confirm (f, "PROGRESS", "WU2", 1, false);
+    s_fake_confirm (f, "COMPLETE", "WU2", 0, false);
+    s_fake_quiet (f, 200);
+    assert (ts->held == 2);                 //  W7, W8: WU1 was handed back, WU2 done
+    zstr_send (actor, "LIST");
+    s_fake_expect (f, "LIST", NULL, 2000, NULL);
+    asp_mpmap_t *listed = asp_mpmap_new ();
+    asp_mpmap_int (listed, "count", 3);
+    asp_mpmap_int (listed, "assigned", 2);
+    asp_mpmap_int (listed, "offered", 1);
+    s_fake_send (f, "LISTED", listed);
+    s_fake_until (f, &ts->listed, 1, 2000);
 
     //  The platform dies (goes silent): the partner opens a fresh socket,
     //  says READY, and after WELCOME sends what is unconfirmed, in order.

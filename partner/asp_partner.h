@@ -57,7 +57,38 @@ typedef struct {
     int64_t expires_ms;     //  as received in OFFER; 0 for ASSIGNED
     int64_t seq;            //  last PROGRESS seq sent or known to the platform
     asp_job_state_t state;
+    //  Where the job stands as the platform recorded it (ASSIGNED's details,
+    //  platform feature "detail"): each has_ false when not said.
+    bool has_stage;
+    asp_stage_t stage;                  //  the last stage reported
+    int64_t appointment_ms;             //  0 = none
+    int64_t end_ms;                     //  0 = no slot end
+    char technician [ASPW_STR_MAX + 1];
+    char note [ASPW_NOTE_MAX + 1];      //  the last note
 } asp_partner_job_t;
+
+//  A PROGRESS with every optional field (asp_partner_progress_ex). Zero
+//  or NULL means absent.
+typedef struct {
+    asp_stage_t stage;
+    const char *note;
+    int64_t appointment_ms;     //  with ASP_STAGE_SCHEDULED: books or changes the appointment
+    int64_t end_ms;             //  the slot's end (after appointment_ms; a booking only)
+    const char *part;           //  the part waited for (ASP_STAGE_WAITING_PARTS)
+    const char *technician;
+} asp_partner_progress_t;
+
+//  A COMPLETE with every optional field (asp_partner_complete_ex). NULL
+//  means absent; fee < 0 means absent.
+typedef struct {
+    asp_result_t result;
+    const char *note;
+    const char *technician;
+    const char *resolution;     //  1..64 characters of [a-z0-9_]
+    const aspw_part_t *parts;   //  nparts of them, 0..64, qty 1..1000
+    size_t nparts;
+    int64_t fee;                //  0..100000000 minor currency units
+} asp_partner_completion_t;
 
 //  An ERROR from the platform.
 typedef struct {
@@ -102,13 +133,20 @@ typedef struct {
                  const char *const *fields, void *arg);
 } asp_partner_handlers_t;
 
+//  LISTED answered asp_partner_list: the ASSIGNED (assigned handler for
+//  jobs this partner did not hold) and OFFERs it counts came before it.
+//  (Set apart from asp_partner_handlers_t, whose layout partners' code
+//  initialises positionally.)
+typedef void (asp_partner_listed_fn) (asp_partner_t *self, int64_t assigned, int64_t offered, void *arg);
+void asp_partner_set_listed (asp_partner_t *self, asp_partner_listed_fn *handler);
+
 //  Settings; strings are copied by asp_partner_new. Zero means default.
 typedef struct {
     const char *endpoint;           //  e.g. tcp://routing:7110 (required)
     const char *cert_file;          //  this partner's secret certificate (required)
     const char *server_key;         //  platform public key, Z85 (40 chars), or
     const char *server_cert_file;   //  the platform's public certificate file
-    int capacity;                   //  1..1000 (default 1)
+    int capacity;                   //  1..1000 (default 1); asp_partner_set_capacity may drain to 0
     const char *skills;             //  comma list; NULL or "" = "*"
     const char *regions;            //  comma list; NULL or "" = "*"
     const char *software;           //  optional, sent in READY
@@ -148,10 +186,30 @@ int  asp_partner_decline (asp_partner_t *self, const char *wo_id, const char *re
 //  or -1.
 int64_t asp_partner_progress (asp_partner_t *self, const char *wo_id, asp_stage_t stage,
                               const char *note, int64_t appointment_ms);
+//  The same with every optional field (end_ms, part, technician).
+int64_t asp_partner_progress_ex (asp_partner_t *self, const char *wo_id,
+                                 const asp_partner_progress_t *progress);
 //  note, technician may be NULL.
 int  asp_partner_complete (asp_partner_t *self, const char *wo_id, asp_result_t result,
                            const char *note, const char *technician);
-//  Changes capacity and sends READY again when connected. 0 or -1.
+//  The same with every optional field (resolution, parts, fee).
+int  asp_partner_complete_ex (asp_partner_t *self, const char *wo_id,
+                              const asp_partner_completion_t *completion);
+//  Hands an accepted work order back (UNABLE; platform feature "unable"):
+//  it goes to another partner. reason is any asp_unable_reason_t but
+//  ASP_UNABLE_PARTNER_REMOVED; note may be NULL. The job stays accepted
+//  (no more PROGRESS or COMPLETE) until the platform confirms, then is
+//  dropped. 0 or -1.
+int  asp_partner_unable (asp_partner_t *self, const char *wo_id, asp_unable_reason_t reason,
+                         const char *note);
+//  Asks for every open work order again (LIST; platform feature "list"):
+//  ASSIGNED and OFFER as after READY, then the listed handler. 0, or -1
+//  when not connected or the platform does not offer it.
+int  asp_partner_list (asp_partner_t *self);
+//  True when the platform's WELCOME offered feature (ASPW_FEATURE_*).
+bool asp_partner_feature (asp_partner_t *self, const char *feature);
+//  Changes capacity and sends READY again when connected: 0..1000, where
+//  0 drains (no new offers; accepted work stays and can be finished). 0 or -1.
 int  asp_partner_set_capacity (asp_partner_t *self, int capacity);
 
 //  The job for wo_id, or NULL when not held. Valid until the next call

@@ -26,6 +26,9 @@ static const struct {
     [ASPW_ERROR]      = { "ERROR", BY_PLATFORM },
     [ASPW_HEARTBEAT]  = { "HEARTBEAT", BY_PARTNER | BY_PLATFORM },
     [ASPW_DISCONNECT] = { "DISCONNECT", BY_PARTNER | BY_PLATFORM },
+    [ASPW_LIST]       = { "LIST", BY_PARTNER },
+    [ASPW_UNABLE]     = { "UNABLE", BY_PARTNER },
+    [ASPW_LISTED]     = { "LISTED", BY_PLATFORM },
 };
 
 const char *
@@ -70,6 +73,8 @@ aspw_msg_reset (aspw_msg_t *self, aspw_command_t id)
 {
     s_strv_free (&self->skills, &self->nskills);
     s_strv_free (&self->regions, &self->nregions);
+    s_strv_free (&self->features, &self->nfeatures);
+    free (self->parts);
     memset (self, 0, sizeof *self);
     self->id = id;
 }
@@ -215,15 +220,20 @@ aspw_get_word (const msgpack_object *map, const char *key, const asp_vocab_t *vo
     FAIL ("field '%s' must be one of %s", key, asp_vocab_join (vocab, list, sizeof list));
 }
 
-int
-aspw_get_list (const msgpack_object *map, const char *key, char ***out, size_t *count,
-               char *err, size_t errlen)
+//  An array of min..ASPW_LIST_MAX strings; optional ones may be absent.
+static int
+s_get_list (const msgpack_object *map, const char *key, uint32_t min, int flags, char ***out,
+            size_t *count, char *err, size_t errlen)
 {
     const msgpack_object *o = asp_mp_get (map, key);
-    if (!o || o->type == MSGPACK_OBJECT_NIL)
-        FAIL ("field '%s' is required", key);
-    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < 1 || o->via.array.size > ASPW_LIST_MAX)
-        FAIL ("field '%s' must be an array of 1..%d strings", key, ASPW_LIST_MAX);
+    if (!o || o->type == MSGPACK_OBJECT_NIL) {
+        if (flags & ASPW_REQUIRED)
+            FAIL ("field '%s' is required", key);
+        s_strv_free (out, count);
+        return 0;
+    }
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size < min || o->via.array.size > ASPW_LIST_MAX)
+        FAIL ("field '%s' must be an array of %u..%d strings", key, min, ASPW_LIST_MAX);
     for (uint32_t i = 0; i < o->via.array.size; i++) {
         const msgpack_object *e = &o->via.array.ptr [i];
         if (e->type != MSGPACK_OBJECT_STR || e->via.str.size == 0 || e->via.str.size > ASPW_STR_MAX
@@ -242,6 +252,44 @@ aspw_get_list (const msgpack_object *map, const char *key, char ***out, size_t *
     *out = v;
     *count = o->via.array.size;
     return 0;
+}
+
+int
+aspw_get_list (const msgpack_object *map, const char *key, char ***out, size_t *count,
+               char *err, size_t errlen)
+{
+    return s_get_list (map, key, 1, ASPW_REQUIRED, out, count, err, errlen);
+}
+
+int
+aspw_get_list_opt (const msgpack_object *map, const char *key, char ***out, size_t *count,
+                   char *err, size_t errlen)
+{
+    return s_get_list (map, key, 0, ASPW_OPTIONAL, out, count, err, errlen);
+}
+
+void
+aspw_strv_set (char ***out, size_t *count, const char *const *list, size_t n)
+{
+    s_strv_free (out, count);
+    if (n == 0)
+        return;
+    *out = (char **) calloc (n, sizeof (char *));
+    assert (*out);
+    for (size_t i = 0; i < n; i++) {
+        (*out) [i] = strdup (list [i]);
+        assert ((*out) [i]);
+    }
+    *count = n;
+}
+
+bool
+aspw_strv_has (char *const *list, size_t count, const char *name)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strcmp (list [i], name) == 0)
+            return true;
+    return false;
 }
 
 //  --------------------------------------------------------------------------
@@ -274,10 +322,11 @@ s_attempt (const char *wo_id, const char *offer_id)
 static int
 s_decode_ready (aspw_msg_t *self, const msgpack_object *b, char *err, size_t errlen)
 {
-    return INT ("capacity", 1, ASPW_CAPACITY_MAX, capacity, ASPW_REQUIRED, NULL)
+    return INT ("capacity", 0, ASPW_CAPACITY_MAX, capacity, ASPW_REQUIRED, NULL)
         || aspw_get_list (b, "skills", &self->skills, &self->nskills, err, errlen)
         || aspw_get_list (b, "regions", &self->regions, &self->nregions, err, errlen)
-        || TEXT ("software", software, ASPW_OPTIONAL, NULL);
+        || TEXT ("software", software, ASPW_OPTIONAL, NULL)
+        || aspw_get_list_opt (b, "features", &self->features, &self->nfeatures, err, errlen);
 }
 
 //  ACCEPT, DECLINE: the platform answers an empty wo_id with
@@ -297,10 +346,53 @@ s_decode_progress (aspw_msg_t *self, const msgpack_object *b, char *err, size_t 
 {
     int word;
     return TEXT ("wo_id", wo_id, ASPW_REQUIRED, NULL)
-        || INT ("seq", 1, INT64_MAX, seq, ASPW_REQUIRED, NULL)
+        || INT ("seq", 1, INT32_MAX, seq, ASPW_REQUIRED, NULL)
         || WORD ("stage", &asp_vocab_stage, stage)
+        || (self->has_stage = true, 0)
         || TEXT ("note", note, ASPW_OPTIONAL, &self->has_note)
-        || INT ("appointment_ms", 0, INT64_MAX, appointment_ms, ASPW_OPTIONAL, &self->has_appointment);
+        || INT ("appointment_ms", 0, INT64_MAX, appointment_ms, ASPW_OPTIONAL, &self->has_appointment)
+        || INT ("end_ms", 0, INT64_MAX, end_ms, ASPW_OPTIONAL, &self->has_end)
+        || TEXT ("part", part, ASPW_OPTIONAL, &self->has_part)
+        || TEXT ("technician", technician, ASPW_OPTIONAL, &self->has_technician);
+}
+
+//  COMPLETE's resolution: a code of [a-z0-9_].
+static int
+s_decode_resolution (aspw_msg_t *self, const msgpack_object *b, char *err, size_t errlen)
+{
+    if (TEXT ("resolution", resolution, ASPW_OPTIONAL, &self->has_resolution))
+        return -1;
+    const char *r = self->resolution;
+    if (self->has_resolution && (!*r || strspn (r, "abcdefghijklmnopqrstuvwxyz0123456789_") != strlen (r)))
+        FAIL ("field 'resolution' must be 1..%d characters of [a-z0-9_]", ASPW_RESOLUTION_MAX);
+    return 0;
+}
+
+//  COMPLETE's parts: [{part str, qty int}, ...].
+static int
+s_decode_parts (aspw_msg_t *self, const msgpack_object *b, char *err, size_t errlen)
+{
+    const msgpack_object *o = asp_mp_get (b, "parts");
+    if (!o || o->type == MSGPACK_OBJECT_NIL)
+        return 0;
+    if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size > ASPW_PARTS_MAX)
+        FAIL ("field 'parts' must be an array of at most %d maps", ASPW_PARTS_MAX);
+    if (o->via.array.size == 0)
+        return 0;
+    self->parts = (aspw_part_t *) calloc (o->via.array.size, sizeof (aspw_part_t));
+    assert (self->parts);
+    for (uint32_t i = 0; i < o->via.array.size; i++) {
+        const msgpack_object *e = &o->via.array.ptr [i];
+        aspw_part_t *part = &self->parts [self->nparts++];
+        bool ok = e->type == MSGPACK_OBJECT_MAP
+               && asp_mp_get_str (e, "part", part->part, sizeof part->part) == 0 && *part->part
+               && aspw_text_valid (part->part, strlen (part->part))
+               && asp_mp_get_int (e, "qty", &part->qty) == 0 && part->qty >= 1 && part->qty <= ASPW_QTY_MAX;
+        if (!ok)
+            FAIL ("field 'parts' must hold maps {part: text of 1..%d bytes, qty: 1..%d}", ASPW_STR_MAX,
+                  ASPW_QTY_MAX);
+    }
+    return 0;
 }
 
 static int
@@ -310,7 +402,34 @@ s_decode_complete (aspw_msg_t *self, const msgpack_object *b, char *err, size_t 
     return TEXT ("wo_id", wo_id, ASPW_REQUIRED, NULL)
         || WORD ("result", &asp_vocab_result, result)
         || TEXT ("note", note, ASPW_OPTIONAL, &self->has_note)
-        || TEXT ("technician", technician, ASPW_OPTIONAL, &self->has_technician);
+        || TEXT ("technician", technician, ASPW_OPTIONAL, &self->has_technician)
+        || s_decode_resolution (self, b, err, errlen)
+        || s_decode_parts (self, b, err, errlen)
+        || INT ("fee", 0, ASPW_FEE_MAX, fee, ASPW_OPTIONAL, &self->has_fee);
+}
+
+//  UNABLE: the reason is a word of unable_reason, but never
+//  partner_removed (the platform's own).
+static int
+s_decode_unable (aspw_msg_t *self, const msgpack_object *b, char *err, size_t errlen)
+{
+    int word;
+    if (TEXT ("wo_id", wo_id, ASPW_REQUIRED, NULL)
+    ||  WORD ("reason", &asp_vocab_unable_reason, unable)
+    ||  TEXT ("note", note, ASPW_OPTIONAL, &self->has_note))
+        return -1;
+    if (self->unable == ASP_UNABLE_PARTNER_REMOVED)
+        FAIL ("field 'reason' must not be partner_removed (the platform's own reason)");
+    snprintf (self->reason, sizeof self->reason, "%s", asp_vocab_name (&asp_vocab_unable_reason, self->unable));
+    return 0;
+}
+
+static int
+s_decode_listed (aspw_msg_t *self, const msgpack_object *b, char *err, size_t errlen)
+{
+    return INT ("count", 0, INT32_MAX, listed_count, ASPW_REQUIRED, NULL)
+        || INT ("assigned", 0, INT32_MAX, listed_assigned, ASPW_REQUIRED, NULL)
+        || INT ("offered", 0, INT32_MAX, listed_offered, ASPW_REQUIRED, NULL);
 }
 
 static int
@@ -319,7 +438,25 @@ s_decode_welcome (aspw_msg_t *self, const msgpack_object *b, char *err, size_t e
     return TEXT ("partner_id", partner_id, ASPW_NONEMPTY, NULL)
         || INT ("heartbeat_ms", 10, 3600000, heartbeat_ms, ASPW_REQUIRED, NULL)
         || INT ("liveness", 1, 100, liveness, ASPW_REQUIRED, NULL)
-        || INT ("offer_timeout_ms", 0, 86400000, offer_timeout_ms, ASPW_REQUIRED, NULL);
+        || INT ("offer_timeout_ms", 0, 86400000, offer_timeout_ms, ASPW_REQUIRED, NULL)
+        || aspw_get_list_opt (b, "features", &self->features, &self->nfeatures, err, errlen);
+}
+
+//  ASSIGNED's optional details: where the job stands.
+static int
+s_decode_details (aspw_msg_t *self, const msgpack_object *b, char *err, size_t errlen)
+{
+    int word;
+    const msgpack_object *stage = asp_mp_get (b, "stage");
+    if (stage && stage->type != MSGPACK_OBJECT_NIL) {
+        if (WORD ("stage", &asp_vocab_stage, stage))
+            return -1;
+        self->has_stage = true;
+    }
+    return INT ("appointment_ms", 0, INT64_MAX, appointment_ms, ASPW_OPTIONAL, &self->has_appointment)
+        || INT ("end_ms", 0, INT64_MAX, end_ms, ASPW_OPTIONAL, &self->has_end)
+        || TEXT ("technician", technician, ASPW_OPTIONAL, &self->has_technician)
+        || TEXT ("note", note, ASPW_OPTIONAL, &self->has_note);
 }
 
 //  OFFER and ASSIGNED: wo_id and offer_id first, so that a partner can
@@ -342,7 +479,8 @@ s_decode_job (aspw_msg_t *self, const msgpack_object *b, char *err, size_t errle
         return -1;
     if (self->id == ASPW_OFFER)
         return INT ("expires_ms", 0, 86400000, expires_ms, ASPW_REQUIRED, NULL);
-    return INT ("seq", 0, INT32_MAX, seq, ASPW_OPTIONAL, NULL);
+    return INT ("seq", 0, INT32_MAX, seq, ASPW_OPTIONAL, NULL)
+        || s_decode_details (self, b, err, errlen);
 }
 
 static int
@@ -351,8 +489,9 @@ s_decode_confirm (aspw_msg_t *self, const msgpack_object *b, char *err, size_t e
     if (TEXT ("ref", ref, ASPW_REQUIRED, NULL))
         return -1;
     int ref = aspw_command_parse (self->ref);
-    if (ref != ASPW_ACCEPT && ref != ASPW_DECLINE && ref != ASPW_PROGRESS && ref != ASPW_COMPLETE)
-        FAIL ("field 'ref' must be one of ACCEPT, DECLINE, PROGRESS, COMPLETE");
+    if (ref != ASPW_ACCEPT && ref != ASPW_DECLINE && ref != ASPW_PROGRESS && ref != ASPW_COMPLETE
+    &&  ref != ASPW_UNABLE)
+        FAIL ("field 'ref' must be one of ACCEPT, DECLINE, PROGRESS, COMPLETE, UNABLE");
     return TEXT ("wo_id", wo_id, ASPW_NONEMPTY, NULL)
         || TEXT ("offer_id", offer_id, ASPW_OPTIONAL, NULL)
         || INT ("seq", 1, INT32_MAX, seq, ref == ASPW_PROGRESS? ASPW_REQUIRED: ASPW_OPTIONAL, NULL)
@@ -403,6 +542,8 @@ s_fields (aspw_msg_t *self, const msgpack_object *b, aspw_sender_t sender, char 
         case ASPW_ERROR:        return s_decode_error (self, b, err, errlen);
         case ASPW_WITHDRAW:     return s_decode_withdraw (self, b, err, errlen);
         case ASPW_DISCONNECT:   return s_decode_disconnect (self, b, sender);
+        case ASPW_UNABLE:       return s_decode_unable (self, b, err, errlen);
+        case ASPW_LISTED:       return s_decode_listed (self, b, err, errlen);
         default:                return 0;
     }
 }
@@ -479,6 +620,8 @@ s_encode_ready (const aspw_msg_t *self, asp_mpmap_t *m)
     asp_mpmap_strv (m, "regions", (const char **) self->regions, self->nregions);
     if (*self->software)
         asp_mpmap_str (m, "software", self->software);
+    if (self->nfeatures)
+        asp_mpmap_strv (m, "features", (const char **) self->features, self->nfeatures);
 }
 
 static void
@@ -490,16 +633,60 @@ s_encode_answer (const aspw_msg_t *self, asp_mpmap_t *m)
         asp_mpmap_str (m, "reason", self->reason);
 }
 
+//  The optional keys PROGRESS, COMPLETE and ASSIGNED share, when set.
+static void
+s_encode_optional (const aspw_msg_t *self, asp_mpmap_t *m)
+{
+    if (self->has_note)
+        asp_mpmap_str (m, "note", self->note);
+    if (self->has_appointment)
+        asp_mpmap_int (m, "appointment_ms", self->appointment_ms);
+    if (self->has_end)
+        asp_mpmap_int (m, "end_ms", self->end_ms);
+    if (self->has_technician)
+        asp_mpmap_str (m, "technician", self->technician);
+}
+
 static void
 s_encode_progress (const aspw_msg_t *self, asp_mpmap_t *m)
 {
     asp_mpmap_str (m, "wo_id", self->wo_id);
     asp_mpmap_int (m, "seq", self->seq);
     asp_mpmap_str (m, "stage", asp_vocab_name (&asp_vocab_stage, self->stage));
-    if (self->has_note)
-        asp_mpmap_str (m, "note", self->note);
-    if (self->has_appointment)
-        asp_mpmap_int (m, "appointment_ms", self->appointment_ms);
+    s_encode_optional (self, m);
+    if (self->has_part)
+        asp_mpmap_str (m, "part", self->part);
+}
+
+//  COMPLETE's parts as an array of {part, qty} maps.
+static void
+s_encode_parts (const aspw_msg_t *self, asp_mpmap_t *m)
+{
+    msgpack_object_kv *kv = (msgpack_object_kv *) calloc (2 * self->nparts, sizeof *kv);
+    msgpack_object *maps = (msgpack_object *) calloc (self->nparts, sizeof *maps);
+    assert (kv && maps);
+    for (size_t i = 0; i < self->nparts; i++) {
+        msgpack_object_kv *e = &kv [2 * i];
+        e [0].key.type = e [1].key.type = MSGPACK_OBJECT_STR;
+        e [0].key.via.str.ptr = "part";
+        e [0].key.via.str.size = 4;
+        e [0].val.type = MSGPACK_OBJECT_STR;
+        e [0].val.via.str.ptr = self->parts [i].part;
+        e [0].val.via.str.size = (uint32_t) strlen (self->parts [i].part);
+        e [1].key.via.str.ptr = "qty";
+        e [1].key.via.str.size = 3;
+        e [1].val.type = MSGPACK_OBJECT_POSITIVE_INTEGER;
+        e [1].val.via.u64 = (uint64_t) self->parts [i].qty;
+        maps [i].type = MSGPACK_OBJECT_MAP;
+        maps [i].via.map.size = 2;
+        maps [i].via.map.ptr = e;
+    }
+    msgpack_object array = { .type = MSGPACK_OBJECT_ARRAY };
+    array.via.array.size = (uint32_t) self->nparts;
+    array.via.array.ptr = maps;
+    asp_mpmap_obj (m, "parts", &array);
+    free (maps);
+    free (kv);
 }
 
 static void
@@ -507,10 +694,30 @@ s_encode_complete (const aspw_msg_t *self, asp_mpmap_t *m)
 {
     asp_mpmap_str (m, "wo_id", self->wo_id);
     asp_mpmap_str (m, "result", asp_vocab_name (&asp_vocab_result, self->result));
+    s_encode_optional (self, m);
+    if (self->has_resolution)
+        asp_mpmap_str (m, "resolution", self->resolution);
+    if (self->nparts)
+        s_encode_parts (self, m);
+    if (self->has_fee)
+        asp_mpmap_int (m, "fee", self->fee);
+}
+
+static void
+s_encode_unable (const aspw_msg_t *self, asp_mpmap_t *m)
+{
+    asp_mpmap_str (m, "wo_id", self->wo_id);
+    asp_mpmap_str (m, "reason", asp_vocab_name (&asp_vocab_unable_reason, self->unable));
     if (self->has_note)
         asp_mpmap_str (m, "note", self->note);
-    if (self->has_technician)
-        asp_mpmap_str (m, "technician", self->technician);
+}
+
+static void
+s_encode_listed (const aspw_msg_t *self, asp_mpmap_t *m)
+{
+    asp_mpmap_int (m, "count", self->listed_count);
+    asp_mpmap_int (m, "assigned", self->listed_assigned);
+    asp_mpmap_int (m, "offered", self->listed_offered);
 }
 
 static void
@@ -520,6 +727,8 @@ s_encode_welcome (const aspw_msg_t *self, asp_mpmap_t *m)
     asp_mpmap_int (m, "heartbeat_ms", self->heartbeat_ms);
     asp_mpmap_int (m, "liveness", self->liveness);
     asp_mpmap_int (m, "offer_timeout_ms", self->offer_timeout_ms);
+    if (self->nfeatures)
+        asp_mpmap_strv (m, "features", (const char **) self->features, self->nfeatures);
 }
 
 static void
@@ -534,10 +743,16 @@ s_encode_job (const aspw_msg_t *self, asp_mpmap_t *m)
     asp_mpmap_int (m, "priority", self->priority);
     asp_mpmap_str (m, "tier", asp_vocab_name (&asp_vocab_tier, self->tier));
     asp_mpmap_str (m, "summary", self->summary);
-    if (self->id == ASPW_OFFER)
+    if (self->id == ASPW_OFFER) {
         asp_mpmap_int (m, "expires_ms", self->expires_ms);
-    else
-        asp_mpmap_int (m, "seq", self->seq);
+        return;
+    }
+    asp_mpmap_int (m, "seq", self->seq);
+    //  ASSIGNED's details: new optional keys (an ASPW/1 partner that does
+    //  not know them ignores them).
+    if (self->has_stage)
+        asp_mpmap_str (m, "stage", asp_vocab_name (&asp_vocab_stage, self->stage));
+    s_encode_optional (self, m);
 }
 
 //  CONFIRM and ERROR: the answered command's ref and wo_id, and its
@@ -590,6 +805,8 @@ aspw_msg_encode (const aspw_msg_t *self, char **data, size_t *size)
         case ASPW_ERROR:        s_encode_answered (self, m); break;
         case ASPW_WITHDRAW:     s_encode_withdraw (self, m); break;
         case ASPW_DISCONNECT:   s_encode_disconnect (self, m); break;
+        case ASPW_UNABLE:       s_encode_unable (self, m); break;
+        case ASPW_LISTED:       s_encode_listed (self, m); break;
         default:                break;
     }
     asp_mpmap_bytes (m, data, size);
@@ -756,6 +973,127 @@ s_test_round_trips (void)
     aspw_msg_destroy (&d);
 }
 
+//  The extensions: features, drain, LIST/LISTED, UNABLE, the details of
+//  PROGRESS, COMPLETE and ASSIGNED.
+static void
+s_test_extensions (void)
+{
+    aspw_msg_t *m = aspw_msg_new (ASPW_READY), *d = aspw_msg_new (ASPW_HEARTBEAT);
+    const char *any [] = { "*" }, *features [] = { "list", "unable", "teleport" };
+    aspw_strv_set (&m->skills, &m->nskills, any, 1);
+    aspw_strv_set (&m->regions, &m->nregions, any, 1);
+    s_round_trip (m, d, ASPW_FROM_PARTNER);
+    assert (d->nfeatures == 0 && d->features == NULL);     //  a first-ASPW/1 READY
+    m->capacity = 0;                                        //  drain
+    aspw_strv_set (&m->features, &m->nfeatures, features, 3);
+    s_round_trip (m, d, ASPW_FROM_PARTNER);
+    assert (d->capacity == 0 && d->nfeatures == 3 && aspw_strv_has (d->features, d->nfeatures, "teleport"));
+    assert (!aspw_strv_has (d->features, d->nfeatures, "detail"));
+
+    aspw_msg_reset (m, ASPW_WELCOME);
+    snprintf (m->partner_id, sizeof m->partner_id, "P1");
+    m->heartbeat_ms = 1000;
+    m->liveness = 3;
+    aspw_strv_set (&m->features, &m->nfeatures, features, 2);
+    s_round_trip (m, d, ASPW_FROM_PLATFORM);
+    assert (d->nfeatures == 2 && streq (d->features [1], "unable"));
+
+    aspw_msg_reset (m, ASPW_LIST);
+    s_round_trip (m, d, ASPW_FROM_PARTNER);
+    aspw_msg_reset (m, ASPW_LISTED);
+    m->listed_count = 3;
+    m->listed_assigned = 2;
+    m->listed_offered = 1;
+    s_round_trip (m, d, ASPW_FROM_PLATFORM);
+    assert (d->listed_count == 3 && d->listed_assigned == 2 && d->listed_offered == 1);
+
+    aspw_msg_reset (m, ASPW_UNABLE);
+    snprintf (m->wo_id, sizeof m->wo_id, "WT1");
+    m->unable = ASP_UNABLE_NO_PARTS;
+    m->has_note = true;
+    snprintf (m->note, sizeof m->note, "压缩机缺货");
+    s_round_trip (m, d, ASPW_FROM_PARTNER);
+    assert (d->unable == ASP_UNABLE_NO_PARTS && streq (d->reason, "no_parts") && d->has_note);
+    m->unable = ASP_UNABLE_PARTNER_REMOVED;                 //  the platform's own word
+    char *data, err [200];
+    size_t size;
+    aspw_msg_encode (m, &data, &size);
+    assert (s_try (d, s_frames (ASPW_SIGNATURE, "UNABLE", data, size), ASPW_FROM_PARTNER, err, sizeof err) == -1);
+    free (data);
+    assert (s_try (d, s_frames (ASPW_SIGNATURE, "UNABLE", "\x80", 1), ASPW_FROM_PLATFORM, err, sizeof err) == -1);
+
+    aspw_msg_reset (m, ASPW_PROGRESS);
+    snprintf (m->wo_id, sizeof m->wo_id, "WT1");
+    m->seq = 3;
+    m->stage = ASP_STAGE_SCHEDULED;
+    m->has_appointment = m->has_end = m->has_part = m->has_technician = true;
+    m->appointment_ms = 1800000000000;
+    m->end_ms = 1800000000000 + 7200000;
+    snprintf (m->part, sizeof m->part, "PCB-7");
+    snprintf (m->technician, sizeof m->technician, "T-9");
+    s_round_trip (m, d, ASPW_FROM_PARTNER);
+    assert (d->has_end && d->end_ms == m->end_ms && d->appointment_ms == m->appointment_ms);
+    assert (streq (d->part, "PCB-7") && streq (d->technician, "T-9") && d->has_stage);
+
+    aspw_msg_reset (m, ASPW_COMPLETE);
+    snprintf (m->wo_id, sizeof m->wo_id, "WT1");
+    m->result = ASP_RESULT_FIXED;
+    m->has_resolution = m->has_fee = true;
+    snprintf (m->resolution, sizeof m->resolution, "replaced_board");
+    m->fee = 15000;
+    m->parts = (aspw_part_t *) calloc (2, sizeof (aspw_part_t));
+    m->nparts = 2;
+    snprintf (m->parts [0].part, sizeof m->parts [0].part, "PCB-7");
+    m->parts [0].qty = 1;
+    snprintf (m->parts [1].part, sizeof m->parts [1].part, "螺丝");
+    m->parts [1].qty = 1000;
+    s_round_trip (m, d, ASPW_FROM_PARTNER);
+    assert (streq (d->resolution, "replaced_board") && d->fee == 15000 && d->nparts == 2);
+    assert (streq (d->parts [1].part, "螺丝") && d->parts [1].qty == 1000);
+    m->parts [1].qty = 1001;
+    aspw_msg_encode (m, &data, &size);
+    assert (s_try (d, s_frames (ASPW_SIGNATURE, "COMPLETE", data, size), ASPW_FROM_PARTNER, err, sizeof err) == -1);
+    assert (strstr (err, "parts"));
+    free (data);
+    m->parts [1].qty = 1;
+    snprintf (m->resolution, sizeof m->resolution, "Replaced");
+    aspw_msg_encode (m, &data, &size);
+    assert (s_try (d, s_frames (ASPW_SIGNATURE, "COMPLETE", data, size), ASPW_FROM_PARTNER, err, sizeof err) == -1);
+    assert (strstr (err, "resolution"));
+    free (data);
+    snprintf (m->resolution, sizeof m->resolution, "ok");
+    m->fee = ASPW_FEE_MAX + 1;
+    aspw_msg_encode (m, &data, &size);
+    assert (s_try (d, s_frames (ASPW_SIGNATURE, "COMPLETE", data, size), ASPW_FROM_PARTNER, err, sizeof err) == -1);
+    assert (strstr (err, "fee"));
+    free (data);
+
+    aspw_msg_reset (m, ASPW_ASSIGNED);
+    snprintf (m->wo_id, sizeof m->wo_id, "WT9");
+    snprintf (m->offer_id, sizeof m->offer_id, "WT9.1");
+    snprintf (m->ticket_id, sizeof m->ticket_id, "T9");
+    m->priority = 1;
+    m->seq = 2;
+    s_round_trip (m, d, ASPW_FROM_PLATFORM);
+    assert (!d->has_stage && !d->has_appointment && !d->has_note);  //  details are optional
+    m->has_stage = m->has_appointment = m->has_end = m->has_technician = m->has_note = true;
+    m->stage = ASP_STAGE_ON_SITE;
+    m->appointment_ms = 5;
+    m->end_ms = 6;
+    snprintf (m->technician, sizeof m->technician, "T-9");
+    snprintf (m->note, sizeof m->note, "门铃坏了");
+    s_round_trip (m, d, ASPW_FROM_PLATFORM);
+    assert (d->has_stage && d->stage == ASP_STAGE_ON_SITE && d->end_ms == 6 && streq (d->note, "门铃坏了"));
+
+    aspw_msg_reset (m, ASPW_CONFIRM);
+    snprintf (m->ref, sizeof m->ref, "UNABLE");
+    snprintf (m->wo_id, sizeof m->wo_id, "WT1");
+    s_round_trip (m, d, ASPW_FROM_PLATFORM);
+    assert (streq (d->ref, "UNABLE"));
+    aspw_msg_destroy (&m);
+    aspw_msg_destroy (&d);
+}
+
 static void
 s_test_refusals (void)
 {
@@ -819,7 +1157,7 @@ s_test_refusals (void)
 
     //  Fields: missing, wrong types, out of range, oversized, bad words.
     b = asp_mpmap_new ();
-    asp_mpmap_int (b, "capacity", 0);
+    asp_mpmap_int (b, "capacity", ASPW_CAPACITY_MAX + 1);
     asp_mpmap_strv (b, "skills", skills, 2);
     asp_mpmap_strv (b, "regions", skills, 2);
     REFUSED (s_map_msg ("READY", &b), ASPW_FROM_PARTNER, "capacity");
@@ -956,6 +1294,7 @@ aspw_proto_test (void)
     aspw_text_cut (cut, 3, "a王b");
     assert (streq (cut, "a"));
     s_test_round_trips ();
+    s_test_extensions ();
     s_test_refusals ();
     s_test_random ();
     printf ("OK\n");

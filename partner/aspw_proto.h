@@ -39,13 +39,28 @@
 #define ASPW_STR_MAX        256             //  a string field, in bytes
 #define ASPW_NOTE_MAX       2000            //  note (and summary) fields
 #define ASPW_LIST_MAX       64              //  skills, regions entries
-#define ASPW_CAPACITY_MAX   1000
+#define ASPW_CAPACITY_MAX   1000            //  READY capacity is 0..1000 (0 = drain)
+#define ASPW_PARTS_MAX      64              //  COMPLETE parts entries
+#define ASPW_QTY_MAX        1000            //  a part's qty is 1..1000
+#define ASPW_FEE_MAX        100000000       //  COMPLETE fee, minor currency units
+#define ASPW_RESOLUTION_MAX 64              //  COMPLETE resolution, [a-z0-9_]
 #define ASPW_PRIORITY_MAX   5               //  priorities are 1..5
 #define ASPW_NAME_MAX       15              //  a command name
 #define ASPW_RID_MAX        256             //  ZeroMQ routing ids are at most 255 bytes
 //  The WITHDRAW reason that takes back even an accepted work order: its
 //  ticket was cancelled or re-dispatched (protocol 4); stop the work.
 #define ASPW_WITHDRAW_CANCELLED "cancelled"
+
+//  Extensions of ASPW/1, negotiated by name: a partner lists what it can
+//  use in READY's features, the platform what it offers in WELCOME's.
+//  A partner sends LIST or UNABLE only when WELCOME listed them; a partner
+//  that lists nothing is served exactly as the first ASPW/1 (new keys in
+//  platform messages are optional, and unknown keys are ignored).
+#define ASPW_FEATURE_LIST        "list"         //  LIST -> ASSIGNED/OFFER..., LISTED
+#define ASPW_FEATURE_UNABLE      "unable"       //  UNABLE
+#define ASPW_FEATURE_APPOINTMENT "appointment"  //  PROGRESS end_ms, bad_appointment
+#define ASPW_FEATURE_DETAIL      "detail"       //  PROGRESS/COMPLETE/ASSIGNED details
+#define ASPW_FEATURES_MAX        ASPW_LIST_MAX
 
 //  Every command. Both sides send HEARTBEAT and DISCONNECT.
 typedef enum {
@@ -62,11 +77,20 @@ typedef enum {
     ASPW_ERROR,
     ASPW_HEARTBEAT,         //  both
     ASPW_DISCONNECT,
+    ASPW_LIST,              //  partner -> platform (feature "list")
+    ASPW_UNABLE,            //  partner -> platform (feature "unable")
+    ASPW_LISTED,            //  platform -> partner, answers LIST
     ASPW_COMMAND_COUNT
 } aspw_command_t;
 
 //  Who sent a message: decides which commands are valid.
 typedef enum { ASPW_FROM_PARTNER = 0, ASPW_FROM_PLATFORM } aspw_sender_t;
+
+//  A part used, in COMPLETE.
+typedef struct {
+    char part [ASPW_STR_MAX + 1];
+    int64_t qty;                        //  1..ASPW_QTY_MAX
+} aspw_part_t;
 
 //  One message. Strings are NUL-terminated; "" when absent.
 typedef struct {
@@ -86,6 +110,10 @@ typedef struct {
     char **regions;
     size_t nregions;
     char software [ASPW_STR_MAX + 1];   //  optional
+    //  READY (what the partner can use), WELCOME (what the platform
+    //  offers): optional, 0..64 names; unknown names are kept, not refused
+    char **features;
+    size_t nfeatures;
     //  WELCOME
     char partner_id [ASPW_STR_MAX + 1];
     int64_t heartbeat_ms;
@@ -100,22 +128,40 @@ typedef struct {
     asp_tier_t tier;
     char summary [ASPW_NOTE_MAX + 1];
     int64_t expires_ms;                 //  OFFER only
-    //  PROGRESS
+    //  PROGRESS; ASSIGNED (optional: the last stage recorded)
     asp_stage_t stage;
+    bool has_stage;                     //  always true in a decoded PROGRESS
+    //  PROGRESS, ASSIGNED (optional): the appointment, epoch ms
     int64_t appointment_ms;
     bool has_appointment;
-    //  PROGRESS, COMPLETE (optional)
+    int64_t end_ms;                     //  the slot's end (> appointment_ms)
+    bool has_end;
+    char part [ASPW_STR_MAX + 1];       //  PROGRESS (optional, for waiting_parts)
+    bool has_part;
+    //  PROGRESS, COMPLETE, UNABLE, ASSIGNED (optional; ASSIGNED: the last one)
     char note [ASPW_NOTE_MAX + 1];
     bool has_note;
+    //  PROGRESS, COMPLETE, ASSIGNED (optional)
+    char technician [ASPW_STR_MAX + 1];
+    bool has_technician;
     //  COMPLETE
     asp_result_t result;
-    char technician [ASPW_STR_MAX + 1]; //  optional
-    bool has_technician;
-    //  CONFIRM (one of ACCEPT DECLINE PROGRESS COMPLETE), ERROR (any text)
+    char resolution [ASPW_RESOLUTION_MAX + 1];  //  optional, [a-z0-9_]
+    bool has_resolution;
+    aspw_part_t *parts;                 //  optional, 0..ASPW_PARTS_MAX
+    size_t nparts;
+    int64_t fee;                        //  optional, minor currency units
+    bool has_fee;
+    //  UNABLE: the reason word (its text is also in reason)
+    asp_unable_reason_t unable;
+    //  LISTED
+    int64_t listed_count, listed_assigned, listed_offered;
+    //  CONFIRM (one of ACCEPT DECLINE PROGRESS COMPLETE UNABLE), ERROR (any text)
     char ref [ASPW_NAME_MAX + 1];
     bool duplicate;                     //  CONFIRM
     char code [64];                     //  ERROR
-    //  DECLINE (optional), WITHDRAW, ERROR, DISCONNECT from the platform
+    //  DECLINE (optional), UNABLE (a word), WITHDRAW, ERROR, DISCONNECT
+    //  from the platform
     char reason [ASPW_STR_MAX + 1];
 } aspw_msg_t;
 
@@ -163,6 +209,13 @@ int  aspw_get_word (const msgpack_object *map, const char *key, const asp_vocab_
 //  *out (freed first) with copies.
 int  aspw_get_list (const msgpack_object *map, const char *key, char ***out, size_t *count,
                     char *err, size_t errlen);
+//  The same, optional and possibly empty (0..ASPW_LIST_MAX entries).
+int  aspw_get_list_opt (const msgpack_object *map, const char *key, char ***out, size_t *count,
+                        char *err, size_t errlen);
+//  Replaces *out (freed first) with copies of the count strings of list.
+void aspw_strv_set (char ***out, size_t *count, const char *const *list, size_t n);
+//  True when name is one of the count strings of list.
+bool aspw_strv_has (char *const *list, size_t count, const char *name);
 
 //  True when s is n bytes of UTF-8 text (see aspw_get_text).
 bool aspw_text_valid (const char *s, size_t n);

@@ -24,11 +24,21 @@ NOTE_MAX = 2000
 LIST_MAX = 64
 CAPACITY_MAX = 1000
 
-FROM_PARTNER = ("READY", "ACCEPT", "DECLINE", "PROGRESS", "COMPLETE", "HEARTBEAT", "DISCONNECT")
+PARTS_MAX = 64
+QTY_MAX = 1000
+FEE_MAX = 100000000
+RESOLUTION_MAX = 64
+
+# LIST and UNABLE (from the partner) and LISTED (from the platform) are
+# extensions: sent only when WELCOME lists them in its features.
+FROM_PARTNER = ("READY", "ACCEPT", "DECLINE", "PROGRESS", "COMPLETE", "HEARTBEAT", "DISCONNECT",
+                "LIST", "UNABLE")
 FROM_PLATFORM = ("WELCOME", "OFFER", "ASSIGNED", "CONFIRM", "WITHDRAW", "ERROR", "HEARTBEAT",
-                 "DISCONNECT")
+                 "DISCONNECT", "LISTED")
 ERROR_CODES = ("bad_message", "not_ready", "unknown_work_order", "not_yours", "offer_expired",
-               "not_accepted", "bad_state")
+               "not_accepted", "bad_state", "bad_appointment", "rate_limited")
+# What the platform offers in WELCOME's features.
+FEATURES = ("list", "unable", "appointment", "detail")
 
 
 def frames(cmd, body=None):

@@ -3,7 +3,7 @@
 
 The domain vocabularies are defined once, in common/asp_vocab.c (asp-vocab
 prints them). The tables a reader relies on must say the same:
-docs/partner-protocol.md section 2.1 (kind, tier, stage, result),
+docs/partner-protocol.md section 2.1 (kind, tier, stage, result, unable_reason),
 docs/http-api.md (the list of ticket statuses, in order) and the OpenAPI
 document: every schema in docs/openapi/*.yaml marked x-asp-vocab lists
 exactly that vocabulary in its enum, in order, and the vocabularies the API
@@ -68,7 +68,7 @@ def check_openapi():
 def main():
     docs = os.path.join(harness.SOURCE_DIR, "docs")
     proto = table_rows(os.path.join(docs, "partner-protocol.md"))
-    for name in ("kind", "tier", "stage", "result"):
+    for name in ("kind", "tier", "stage", "result", "unable_reason"):
         if name not in proto:
             raise HarnessError("partner-protocol.md has no row for the %s vocabulary (2.1)" % name)
         same("partner-protocol.md 2.1 '%s'" % name, words(proto[name].split("|")[-1]), name,

@@ -512,7 +512,7 @@ def scenario_refused(h, keys):
     fresh.send("HEARTBEAT")
     d = h.expect(fresh, "DISCONNECT")
     check(d.get("reason"), "DISCONNECT has a reason %r" % d)
-    fresh.send("READY", {"capacity": 0, "skills": ["*"], "regions": ["*"]})
+    fresh.send("READY", {"capacity": 1001, "skills": ["*"], "regions": ["*"]})   # 0 drains (valid)
     e = h.expect(fresh, "ERROR")
     check(e["code"] == "bad_message" and e["ref"] == "READY" and "capacity" in e["reason"], "bad READY %r" % e)
     fresh.send("ACCEPT", {"wo_id": "WT1", "offer_id": "WT1.1"})
@@ -668,7 +668,11 @@ def scenarios(redis, routing, routing_pub, keys):
     bus.close()
 
 
-def main():
+def serve(body, env=None):
+    """Runs body(redis, routing, routing_pub, keys) against a new redis-server
+    and asp-routing (env: extra settings for routing), then stops both; the
+    temporary folder is kept when body failed (or ASP_KEEP_TMP is set).
+    Other tests of routing's partner side use it too."""
     redis = Redis(dir=os.path.join(TMP, "redis"), log_path=os.path.join(TMP, "redis.log"))
     routing = None
     ok = False
@@ -676,8 +680,10 @@ def main():
         redis.start()
         certs, routing_pub, keys = make_certs()
         routing = Routing(redis, certs)
+        routing.env.update(env or {})
+        routing.proc.env = routing.env
         routing.start()
-        scenarios(redis, routing, routing_pub, keys)
+        body(redis, routing, routing_pub, keys)
         ok = True
     finally:
         if routing:
@@ -689,6 +695,10 @@ def main():
             shutil.rmtree(TMP, ignore_errors=True)
         else:
             log("kept %s" % TMP)
+
+
+def main():
+    serve(scenarios)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 #include "rt_registry.h"
 #include "rt_server.h"
 #include "rt_store.h"
+#include "rt_work.h"
 #include <stdio.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ main (int argc, char *argv [])
             { "registry", rt_registry_test, 0 },
             { "orders", rt_orders_test, 0 },
             { "store", rt_store_test, ASP_SELFTEST_REDIS },
+            { "work", rt_work_test, 0 },
             { "server", rt_server_test, ASP_SELFTEST_REDIS },
         };
         asp_log_init ("routing");

@@ -49,6 +49,10 @@ struct rt_conn_t {
     rt_conn_state_t state;
     int64_t last_heard;             //  monotonic ms of its last message
     int64_t last_sent;              //  monotonic ms of our last heartbeat to it
+    //  Flood limit (rt_work_admit): a token bucket, and the last refusal told
+    double tokens;
+    int64_t tokens_at;              //  monotonic ms; 0 = not started (full)
+    int64_t limited_at;
 };
 
 //  Says whether a partner is excluded for the caller's work order.

@@ -6,6 +6,7 @@
 #include "rt_orders.h"
 #include "rt_registry.h"
 #include "rt_store.h"
+#include "rt_work.h"
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -45,6 +46,7 @@ struct rt_server_t {
     rt_registry_t *registry;
     rt_orders_t *orders;
     rt_deadlines_t *deadlines;
+    rt_work_t *work;                //  progress, appointments, UNABLE, refusals
     zcertstore_t *certs;
     zsock_t *router;
     int64_t heartbeat_ms;
@@ -150,6 +152,7 @@ s_error (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *part
          const char *code, const char *reason)
 {
     asp_counter_inc (self->m_errors);
+    rt_work_refused (self->work, code);
     asp_log_kv (ASP_LOG_WARN, "partner command refused", "partner", partner, "ref", cmd->name,
                 "wo_id", cmd->wo_id, "code", code, "reason", reason, NULL);
     aspw_msg_t *m = s_answer (ASPW_ERROR, cmd);
@@ -285,9 +288,16 @@ s_finish_command (rt_server_t *self, s_job_t *job)
     rt_order_t *order = s_sync (self, cmd->wo_id, &view);
     asp_txn_outcome_t outcome = asp_txn_outcome (job->txn);
     bool ok = outcome == ASP_TXN_OK;
+    if (outcome == ASP_TXN_STALE && cmd->id == ASPW_PROGRESS) {
+        //  A booking crossed another change of the appointment (rt_work):
+        //  no answer, the partner sends it again.
+        asp_log_kv (ASP_LOG_INFO, "appointment moved meanwhile; the partner will resend",
+                    "partner", job->partner, "wo_id", cmd->wo_id, NULL);
+        return;
+    }
     if (ok || outcome == ASP_TXN_DUP) {
         if (ok) {
-            if (cmd->id == ASPW_DECLINE && order)
+            if ((cmd->id == ASPW_DECLINE || cmd->id == ASPW_UNABLE) && order)
                 rt_order_exclude (order, job->partner);
             if (cmd->id == ASPW_COMPLETE)
                 asp_counter_inc (self->m_completed);
@@ -520,6 +530,50 @@ s_conn_lost (rt_server_t *self, rt_conn_t *conn, const char *event_reason, const
     rt_registry_drop (self->registry, conn);
 }
 
+//  After READY and for LIST: ASSIGNED for each accepted work order (with
+//  where it stands), and the offers still open (the same offer_id, with
+//  the time it has left).
+static void
+s_resume (rt_server_t *self, rt_partner_t *partner, int64_t now, size_t *assigned, size_t *offered)
+{
+    rt_conn_t *conn = partner->conn;
+    aspw_msg_t **jobs = (aspw_msg_t **) calloc (zhashx_size (partner->held) + 1, sizeof (aspw_msg_t *));
+    assert (jobs);
+    *assigned = *offered = 0;
+    for (rt_order_t *order = (rt_order_t *) zhashx_first (partner->held); order;
+         order = (rt_order_t *) zhashx_next (partner->held))
+        if (order->state == ASP_WO_ASSIGNED)
+            jobs [(*assigned)++] = s_order_msg (order, -1);
+    rt_work_details (self->work, jobs, *assigned);
+    for (size_t i = 0; i < *assigned; i++)
+        s_send (self, conn->rid, conn->rid_len, &jobs [i]);
+    free (jobs);
+    for (rt_order_t *order = (rt_order_t *) zhashx_first (partner->held); order;
+         order = (rt_order_t *) zhashx_next (partner->held))
+        if (order->state == ASP_WO_OFFERED) {
+            s_send_offer (self, order, now);
+            (*offered)++;
+        }
+}
+
+//  LIST: what s_resume sends, then LISTED with the counts.
+static void
+s_list (rt_server_t *self, rt_conn_t *conn, int64_t now)
+{
+    aspw_msg_t *m = aspw_msg_new (ASPW_LISTED);
+    size_t assigned, offered;
+    s_resume (self, conn->partner, now, &assigned, &offered);
+    m->listed_assigned = (int64_t) assigned;
+    m->listed_offered = (int64_t) offered;
+    m->listed_count = (int64_t) (assigned + offered);
+    s_send (self, conn->rid, conn->rid_len, &m);
+    char na [24], no [24];
+    snprintf (na, sizeof na, "%zu", assigned);
+    snprintf (no, sizeof no, "%zu", offered);
+    asp_log_kv (ASP_LOG_INFO, "partner listed its work", "partner", conn->partner->id,
+                "assigned", na, "offered", no, NULL);
+}
+
 static void
 s_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user_id, rt_conn_t *conn,
          const aspw_msg_t *cmd, int64_t now, s_jobs_t *jobs)
@@ -528,6 +582,7 @@ s_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user
     const char *why;
     if (s_partner_of (self, user_id, pid, sizeof pid, &why)) {
         asp_log_kv (ASP_LOG_ERROR, "partner refused", "key", user_id, "reason", why, NULL);
+        rt_work_refused (self->work, "bad_certificate");
         if (conn)
             s_conn_lost (self, conn, "partner refused", why, jobs);
         s_disconnect (self, rid, rid_len, why);
@@ -550,22 +605,10 @@ s_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user
     m->heartbeat_ms = self->heartbeat_ms;
     m->liveness = self->liveness;
     m->offer_timeout_ms = self->offer_timeout_ms;
+    rt_work_features (m);
     s_send (self, rid, rid_len, &m);
-    //  Resume: ASSIGNED for each accepted work order, and the offers still
-    //  open (the same offer_id, with the time it has left).
-    size_t assigned = 0, offered = 0;
-    for (rt_order_t *order = (rt_order_t *) zhashx_first (partner->held); order;
-         order = (rt_order_t *) zhashx_next (partner->held)) {
-        if (order->state == ASP_WO_ASSIGNED) {
-            m = s_order_msg (order, -1);
-            s_send (self, rid, rid_len, &m);
-            assigned++;
-        }
-        else {
-            s_send_offer (self, order, now);
-            offered++;
-        }
-    }
+    size_t assigned, offered;
+    s_resume (self, partner, now, &assigned, &offered);
     self->dispatch_due = true;
     char cap [24], na [24], no [24];
     snprintf (cap, sizeof cap, "%lld", (long long) cmd->capacity);
@@ -596,9 +639,19 @@ s_command (rt_server_t *self, rt_conn_t *conn, aspw_msg_t **cmd_p, s_jobs_t *job
                  "no such work order");
         return;
     }
+    char why [128];
+    if (rt_work_check (cmd, asp_now_ms (), why, sizeof why)) {
+        s_error (self, conn->rid, conn->rid_len, conn->partner->id, cmd, "bad_appointment", why);
+        return;
+    }
+    const rt_order_t *order = rt_orders_lookup (self->orders, cmd->wo_id);
+    asp_txn_t *txn = cmd->id == ASPW_PROGRESS || cmd->id == ASPW_COMPLETE || cmd->id == ASPW_UNABLE
+                   ? rt_work_command (self->work, cmd, conn->partner->id, order)
+                   : rt_store_command (self->store, cmd, conn->partner->id, order);
+    if (!txn)
+        return;                     //  Redis failed: no answer, the partner resends
     s_job_t *job = s_job_add (jobs, S_COMMAND);
-    job->txn = rt_store_command (self->store, cmd, conn->partner->id,
-                                 rt_orders_lookup (self->orders, cmd->wo_id));
+    job->txn = txn;
     job->cmd = cmd;
     *cmd_p = NULL;
     memcpy (job->rid, conn->rid, conn->rid_len);
@@ -626,6 +679,17 @@ s_handle (rt_server_t *self, zmsg_t *msg, s_jobs_t *jobs)
     zframe_destroy (&rid_frame);
     int64_t now = asp_mono_ms ();
     rt_conn_t *conn = rt_registry_conn (self->registry, rid, rid_len);
+    bool tell;
+    if (conn && !rt_work_admit (self->work, conn, now, &tell)) {
+        //  Over its rate: dropped unread (garbage floods cost no decoding).
+        if (tell) {
+            aspw_msg_t *m = aspw_msg_new (ASPW_ERROR);
+            snprintf (m->code, sizeof m->code, "rate_limited");
+            snprintf (m->reason, sizeof m->reason, "more than the allowed messages per second: messages dropped");
+            s_send (self, rid, rid_len, &m);
+        }
+        return;
+    }
     aspw_msg_t *cmd = aspw_msg_new (ASPW_HEARTBEAT);
     char err [200];
     int rc = aspw_msg_decode (cmd, msg, ASPW_FROM_PARTNER, err, sizeof err);
@@ -655,6 +719,9 @@ s_handle (rt_server_t *self, zmsg_t *msg, s_jobs_t *jobs)
     else
     if (cmd->id == ASPW_DISCONNECT)
         s_conn_lost (self, conn, "partner disconnected", "partner disconnected", jobs);
+    else
+    if (cmd->id == ASPW_LIST)
+        s_list (self, conn, now);
     else
     if (cmd->id != ASPW_HEARTBEAT)
         s_command (self, conn, &cmd, jobs);
@@ -766,6 +833,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     s_heartbeats (self, now, &jobs);
     s_expire_offers (self, now, &jobs);
     s_run (self, &jobs);
+    if (self->loaded)
+        rt_work_tick (self->work, self->svc);
     if (now >= self->next_round_check) {
         //  Pending orders whose exclusions have aged may now be offered.
         self->next_round_check = now + 1000;
@@ -1030,6 +1099,7 @@ rt_server_new (asp_svc_t *svc)
     self->registry = rt_registry_new ();
     self->orders = rt_orders_new ();
     self->deadlines = rt_deadlines_new ();
+    self->work = rt_work_new (asp_svc_rds (svc), asp_svc_metrics (svc));
     s_metrics (self);
     asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_prepare_ticket, s_committed_ticket, self);
     asp_svc_on (svc, ASP_EV_TICKET_CANCELLED, s_prepare_cancel, s_committed_cancel, self);
@@ -1060,6 +1130,7 @@ rt_server_destroy (rt_server_t **self_p)
     rt_orders_destroy (&self->orders);
     rt_registry_destroy (&self->registry);
     rt_deadlines_destroy (&self->deadlines);
+    rt_work_destroy (&self->work);
     rt_store_destroy (&self->store);
     free (self);
     *self_p = NULL;

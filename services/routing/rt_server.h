@@ -16,8 +16,12 @@
     Every change of a work order is a guarded Lua step (rt_store) run as
     part of one pipeline per batch; partners get CONFIRM only after it is
     stored, and the bus events go out through the transactional outbox.
+    What a partner does past ACCEPT (PROGRESS with appointments, COMPLETE,
+    UNABLE), the details of ASSIGNED, the flood limit and the refusal
+    counters are rt_work's; this class hooks them in (LIST is answered
+    here, from the mirror, with rt_work's details).
     Configuration: ASP_PARTNER_BIND, ASP_PARTNER_CERTS, ASP_ROUTING_CERT,
-    ASP_OFFER_TIMEOUT_MS, ASP_HEARTBEAT_MS, ASP_LIVENESS.                   */
+    ASP_OFFER_TIMEOUT_MS, ASP_HEARTBEAT_MS, ASP_LIVENESS (and rt_work's).   */
 #ifndef RT_SERVER_H
 #define RT_SERVER_H
 #include "asp_svc.h"

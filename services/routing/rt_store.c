@@ -1,4 +1,5 @@
 #include "rt_store.h"
+#include "rt_work.h"
 #include "asp_selftest.h"
 #include "asp_events.h"
 #include "asp_log.h"
@@ -10,8 +11,6 @@ extern const char asp_lua_wo_offer [];
 extern const char asp_lua_wo_withdraw [];
 extern const char asp_lua_wo_accept [];
 extern const char asp_lua_wo_decline [];
-extern const char asp_lua_wo_progress [];
-extern const char asp_lua_wo_complete [];
 extern const char asp_lua_wo_cancel [];
 extern const char asp_lua_wo_redispatch [];
 
@@ -19,8 +18,8 @@ extern const char asp_lua_wo_redispatch [];
 
 struct rt_store_t {
     asp_rds_t *rds;
-    asp_script_t *create, *offer, *withdraw, *accept, *decline, *progress, *complete,
-                 *cancel, *redispatch;
+    //  PROGRESS, COMPLETE and UNABLE are rt_work's
+    asp_script_t *create, *offer, *withdraw, *accept, *decline, *cancel, *redispatch;
 };
 
 static asp_script_t *
@@ -40,8 +39,6 @@ rt_store_new (asp_rds_t *rds)
     self->withdraw = s_script (rds, "wo_withdraw", asp_lua_wo_withdraw);
     self->accept = s_script (rds, "wo_accept", asp_lua_wo_accept);
     self->decline = s_script (rds, "wo_decline", asp_lua_wo_decline);
-    self->progress = s_script (rds, "wo_progress", asp_lua_wo_progress);
-    self->complete = s_script (rds, "wo_complete", asp_lua_wo_complete);
     self->cancel = s_script (rds, "wo_cancel", asp_lua_wo_cancel);
     self->redispatch = s_script (rds, "wo_redispatch", asp_lua_wo_redispatch);
     return self;
@@ -200,6 +197,12 @@ s_event (const char *type, const char *wo_id, const rt_order_t *order)
     return msg;
 }
 
+asp_msg_t *
+rt_store_event (const char *type, const char *wo_id, const rt_order_t *order)
+{
+    return s_event (type, wo_id, order);
+}
+
 asp_txn_t *
 rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_id)
 {
@@ -260,37 +263,8 @@ rt_store_command (rt_store_t *self, const aspw_msg_t *cmd, const char *partner_i
                 asp_mpmap_str (msg->body, "reason", *cmd->reason? cmd->reason: "declined");
             break;
         }
-        case ASPW_PROGRESS:
-            txn = s_txn (self->progress, cmd->wo_id);
-            asp_txn_arg (txn, "%s", partner_id);
-            asp_txn_arg (txn, "%lld", (long long) cmd->seq);
-            asp_txn_arg (txn, "%s", asp_vocab_name (&asp_vocab_stage, cmd->stage));
-            asp_txn_arg (txn, "%lld", now);
-            msg = s_event (ASP_EV_WO_PROGRESS, cmd->wo_id, order);
-            asp_mpmap_str (msg->body, "partner_id", partner_id);
-            asp_mpmap_int (msg->body, "seq", cmd->seq);
-            asp_mpmap_str (msg->body, "stage", asp_vocab_name (&asp_vocab_stage, cmd->stage));
-            if (cmd->has_note)
-                asp_mpmap_str (msg->body, "note", cmd->note);
-            if (cmd->has_appointment)
-                asp_mpmap_int (msg->body, "appointment_ms", cmd->appointment_ms);
-            break;
-        case ASPW_COMPLETE:
-            txn = s_txn (self->complete, cmd->wo_id);
-            asp_txn_key (txn, RT_KEY_OPEN);
-            asp_txn_arg (txn, "%s", partner_id);
-            asp_txn_arg (txn, "%s", asp_vocab_name (&asp_vocab_result, cmd->result));
-            asp_txn_arg (txn, "%lld", now);
-            msg = s_event (ASP_EV_WO_COMPLETED, cmd->wo_id, order);
-            asp_mpmap_str (msg->body, "partner_id", partner_id);
-            asp_mpmap_str (msg->body, "result", asp_vocab_name (&asp_vocab_result, cmd->result));
-            if (cmd->has_note)
-                asp_mpmap_str (msg->body, "note", cmd->note);
-            if (cmd->has_technician)
-                asp_mpmap_str (msg->body, "technician", cmd->technician);
-            break;
         default:
-            assert (false);     //  the other commands never reach Redis
+            assert (false);     //  PROGRESS, COMPLETE, UNABLE: rt_work_command
     }
     asp_txn_publish (txn, &msg);
     return txn;
@@ -456,6 +430,9 @@ rt_store_test (void)
     asp_txn_init ();
     asp_rds_t *rds = asp_rds_new ();
     rt_store_t *self = rt_store_new (rds);
+    //  PROGRESS and COMPLETE txns are rt_work's (same scripts' library).
+    asp_metrics_t *metrics = asp_metrics_new ("routing");
+    rt_work_t *work = rt_work_new (rds, metrics);
     assert (asp_rds_ready (rds));
     char ticket [ASP_ID_MAX], wo [RT_WO_ID_MAX], mid [ASP_ID_MAX], oid [RT_WO_ID_MAX + 24];
     asp_id_new (ticket, "T");
@@ -520,7 +497,7 @@ rt_store_test (void)
     snprintf (cmd->offer_id, sizeof cmd->offer_id, "%s.3", wo);
     cmd->attempt = 3;
     aspw_msg_t *progress = s_cmd (ASPW_PROGRESS, wo, "", 0);
-    txn = rt_store_command (self, progress, "P3", order);
+    txn = rt_work_command (work, progress, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "not_accepted"));
     txn = rt_store_command (self, cmd, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_ASSIGNED);
@@ -528,9 +505,9 @@ rt_store_test (void)
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
     txn = rt_store_command (self, decline, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "offer_expired"));
-    txn = rt_store_command (self, progress, "P3", order);
+    txn = rt_work_command (work, progress, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.seq == 1);
-    txn = rt_store_command (self, progress, "P3", order);
+    txn = rt_work_command (work, progress, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
 
     //  The open set is loaded back with its assignment.
@@ -545,14 +522,14 @@ rt_store_test (void)
     rt_registry_destroy (&registry);
 
     aspw_msg_t *complete = s_cmd (ASPW_COMPLETE, wo, "", 0);
-    txn = rt_store_command (self, complete, "P1", order);
+    txn = rt_work_command (work, complete, "P1", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "not_yours"));
-    txn = rt_store_command (self, complete, "P3", order);
+    txn = rt_work_command (work, complete, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_COMPLETED);
-    txn = rt_store_command (self, complete, "P3", order);
+    txn = rt_work_command (work, complete, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
     aspw_msg_t *unknown = s_cmd (ASPW_COMPLETE, "WTnope", "", 0);
-    txn = rt_store_command (self, unknown, "P3", NULL);
+    txn = rt_work_command (work, unknown, "P3", NULL);
     assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "unknown_work_order") && !v.found);
 
     unsigned shard = rt_wo_shard (wo);
@@ -571,7 +548,7 @@ rt_store_test (void)
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_PENDING);
     txn = rt_store_redispatch (self, wo2, wo, ticket, "tr", &t, mid2);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
-    txn = rt_store_command (self, complete, "P3", order);
+    txn = rt_work_command (work, complete, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP && v.state == ASP_WO_COMPLETED);
     rt_order_t *order2 = rt_order_new (wo2, ticket, "tr", ASP_KIND_REPAIR, ASP_TIER_STANDARD, "heater", "sh", "", 3);
     txn = rt_store_offer (self, order2, "P1");
@@ -612,6 +589,8 @@ rt_store_test (void)
     aspw_msg_destroy (&complete);
     aspw_msg_destroy (&unknown);
     rt_order_destroy (&order);
+    rt_work_destroy (&work);
+    asp_metrics_destroy (&metrics);
     rt_store_destroy (&self);
     asp_rds_destroy (&rds);
     printf ("OK\n");

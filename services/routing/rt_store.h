@@ -81,6 +81,9 @@ asp_txn_t *rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const c
 //  NULL (not open in memory); the script decides.
 asp_txn_t *rt_store_command (rt_store_t *self, const aspw_msg_t *cmd, const char *partner_id,
                              const rt_order_t *order);
+//  A new bus event of type about work order wo_id (its ticket and trace
+//  from order when the mirror has it), body {wo_id}; the caller adds fields.
+asp_msg_t *rt_store_event (const char *type, const char *wo_id, const rt_order_t *order);
 //  Reads the reply of one of the txns above.
 void rt_store_view (asp_txn_t *txn, rt_view_t *view);
 
