@@ -59,15 +59,20 @@ s_check (const char *type, const s_field_t *fields, const msgpack_object *body, 
         bool b;
         int got = f->type == 's'? asp_mp_get_str (body, f->name, buf, f->max + 1):
                   f->type == 'i'? asp_mp_get_int (body, f->name, &n): asp_mp_get_bool (body, f->name, &b);
-        if (got == 1 && !f->required)
-            continue;
-        if (got == 1 || (got == 0 && f->type == 's' && !*buf)) {
+        bool empty = got == 1 || (got == 0 && f->type == 's' && !*buf);
+        if (empty && !f->required)
+            continue;               //  absent, or "" (e.g. no note)
+        if (empty) {
             snprintf (reason, len, "%s: field %s is required", type, f->name);
+            return -1;
+        }
+        if (got < 0 && f->type == 's') {
+            snprintf (reason, len, "%s: field %s must be a string of at most %zu bytes", type, f->name, f->max);
             return -1;
         }
         if (got < 0) {
             snprintf (reason, len, "%s: field %s must be %s", type, f->name,
-                      f->type == 'i'? "an integer": f->type == 'b'? "true or false": "a string");
+                      f->type == 'i'? "an integer": "true or false");
             return -1;
         }
         if (f->vocab && asp_vocab_parse (f->vocab, buf) < 0) {
@@ -349,6 +354,30 @@ intake_dispatch_test (void)
     //  Every event here is routed to intake, and every vocabulary field has its words.
     for (size_t i = 0; i < S_NEVENTS; i++)
         assert (asp_event_subscribers (s_events [i].type) & ASP_BIT (ASP_SVC_INTAKE));
+    //  A returned work order: an empty note is no note; a reason out of
+    //  the vocabulary and a mistyped field are refused.
+    const s_field_t *returned = s_events [S_NEVENTS - 1].fields;
+    assert (streq (s_events [S_NEVENTS - 1].type, ASP_EV_WO_RETURNED));
+    char why [200];
+    for (int i = 0; i < 3; i++) {
+        asp_mpmap_t *m = asp_mpmap_new ();
+        asp_mpmap_str (m, "partner_id", "P1");
+        asp_mpmap_str (m, "reason", i == 1? "bored": "no_parts");
+        if (i == 2)
+            asp_mpmap_int (m, "note", 7);
+        else
+            asp_mpmap_str (m, "note", "");
+        char *data; size_t size;
+        asp_mpmap_bytes (m, &data, &size);
+        msgpack_unpacked u;
+        msgpack_unpacked_init (&u);
+        assert (asp_mp_unpack (&u, data, size, why, sizeof why) == 0);
+        int rc = s_check (ASP_EV_WO_RETURNED, returned, &u.data, why, sizeof why);
+        assert (i == 0? rc == 0: rc == -1 && strstr (why, i == 1? "reason must be one of": "note must be a string"));
+        msgpack_unpacked_destroy (&u);
+        free (data);
+        asp_mpmap_destroy (&m);
+    }
     s_entry_t e [] = { { "T2", 5 }, { "T1", 5 }, { "T0", 9 }, { "T3", 1 } };
     qsort (e, 4, sizeof e [0], s_by_since);
     assert (streq (e [0].id, "T3") && streq (e [1].id, "T1") && streq (e [3].id, "T0"));
