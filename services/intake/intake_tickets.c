@@ -373,8 +373,9 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     intake_warranty_out_t wout;
     intake_warranty_decide (api->warranty, &win, &wout);
     const char *remedy = wout.applies? asp_vocab_name (&asp_vocab_remedy, wout.remedy): "";
-    //  Routing prefers the unit's original installer for its repair or
-    //  maintenance (ticket.created's installer), within the customer's area.
+    //  For routing: the customer's area (finer than the region), and the
+    //  unit's installer of record, whom it prefers for a repair or a
+    //  maintenance of that unit (ticket.created's area and installer).
     const char *area = t->area? t->area: "";
     const char *installer = (win.type == ASP_KIND_REPAIR || win.type == ASP_KIND_MAINTENANCE)
                             && p->unit_known? p->unit_installer: "";
