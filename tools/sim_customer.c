@@ -48,7 +48,8 @@ typedef struct {
 
 static const char *s_templates [] = {
     "received", "partner_assigned", "progress", "completed", "survey_request", "closed",
-    "cancelled", "redispatched", "sla_warning", "sla_breached", NULL
+    "cancelled", "redispatched", "appointment", "appointment_missed", "unroutable", "returned",
+    "sla_warning", "sla_breached", NULL
 };
 
 static bool
@@ -66,7 +67,7 @@ static int
 s_check (const cJSON *j, char *why, size_t whylen)
 {
 #define BAD(...) do { snprintf (why, whylen, __VA_ARGS__); return -1; } while (0)
-    static const char *audiences [] = { "customer", "staff", NULL };
+    static const char *audiences [] = { "customer", "staff", "ops", NULL };
     const char *s;
     if (!cJSON_IsObject (j))
         BAD ("the body must be a JSON object");
@@ -78,9 +79,10 @@ s_check (const cJSON *j, char *why, size_t whylen)
         BAD ("'event' must be a string of 1..64 characters");
     if (asp_json_str (j, "template", 1, 64, &s) || !s_in (s, s_templates))
         BAD ("'template' must be one of received, partner_assigned, progress, completed, "
-             "survey_request, closed, cancelled, redispatched, sla_warning, sla_breached");
+             "survey_request, closed, cancelled, redispatched, appointment, appointment_missed, "
+             "unroutable, returned, sla_warning, sla_breached");
     if (asp_json_str (j, "audience", 1, 16, &s) || !s_in (s, audiences))
-        BAD ("'audience' must be customer or staff");
+        BAD ("'audience' must be customer, staff or ops");
     if (asp_json_str (j, "lang", 1, 16, &s))
         BAD ("'lang' must be a language tag");
     if (asp_json_str (j, "text", 1, 16384, &s))

@@ -13,7 +13,53 @@
 --   install (true only for a completion with result installed; then:
 --   serial as the caller read it, unit (true: its key is K[TK+1]),
 --   partner, technician, date_ms), name_owner (an SLA escalation: its
---   timeline entry names the ticket's owner)
+--   timeline entry names the ticket's owner), time (the event's own time,
+--   ms), and what routing's dispatch events add to the ticket's view
+--   (intake_dispatch.h): view ('' | offered | unroutable | appointment |
+--   missed | returned), clears (offered, assigned: the work order left the
+--   unroutable queue), dispatch (JSON: why this partner), unroutable (JSON),
+--   appt_at, appt_end, changes, late (a booking), missed_at (the missed
+--   slot), completed_rank, from_routing (a workorder.* event)
+
+-- What routing's dispatch events show on the ticket, beyond the timeline.
+local function dispatch_view (a)
+  local id = redis.call('HGET', K[1], 'id')
+  if a.clears and a.time >= tonumber(redis.call('HGET', K[1], 'unroutable_ms') or '0') then
+    clear_unroutable()
+  end
+  if a.view == 'offered' then
+    redis.call('HSET', K[1], 'dispatch', a.dispatch)
+  elseif a.view == 'unroutable' then
+    if TERMINAL[redis.call('HGET', K[1], 'status')] then return end
+    -- Oldest first: a work order stays where it first entered the queue.
+    redis.call('ZADD', K[7], 'NX', a.time, id)
+    redis.call('HSET', K[1], 'unroutable', a.unroutable, 'unroutable_ms', a.time)
+  elseif a.view == 'appointment' then
+    local cur = redis.call('HGET', K[1], 'appointment')
+    local ap = cur and cjson.decode(cur) or { changes = -1, late_changes = 0 }
+    -- Bookings arrive in any order after restarts: the latest change wins.
+    if a.changes < ap.changes then return end
+    ap.late_changes = ap.late_changes + (a.late and 1 or 0)
+    ap.at_ms, ap.end_ms, ap.changes, ap.missed = a.appt_at, a.appt_end, a.changes, false
+    redis.call('HSET', K[1], 'appointment', cjson.encode(ap), 'appointment_missed', '0')
+  elseif a.view == 'missed' then
+    local cur = redis.call('HGET', K[1], 'appointment')
+    local ap = cur and cjson.decode(cur) or { at_ms = a.missed_at, end_ms = 0, changes = 0, late_changes = 0 }
+    -- A slot already moved when the miss was noticed was not missed.
+    if ap.at_ms ~= a.missed_at then return end
+    ap.missed = true
+    redis.call('HSET', K[1], 'appointment', cjson.encode(ap), 'appointment_missed', '1')
+  elseif a.view == 'returned' then
+    -- The partner gave the work order back: it waits for a partner again
+    -- (routing offers it to another), with no partner and no appointment.
+    redis.call('HSET', K[1], 'returned_ms', a.time)
+    redis.call('HDEL', K[1], 'partner_id', 'appointment', 'appointment_missed')
+    if not TERMINAL[redis.call('HGET', K[1], 'status')] and rank() < a.completed_rank then
+      set_status('received', 0)
+    end
+  end
+end
+
 if redis.call('EXISTS', K[1]) == 0 then return reject('unknown_ticket') end
 local a = arg(1)
 -- The caller read the serial outside this script (it never changes once
@@ -22,6 +68,7 @@ if a.install and a.serial ~= (redis.call('HGET', K[1], 'serial') or '') then
   return redis.error_reply('ERR the ticket serial was not read; retry')
 end
 if seen() then return dup() end
+
 local entry = a.entry
 -- An escalation names the ticket's first-contact owner (who must answer
 -- for it), as the ticket says when the clock fires.
@@ -32,6 +79,11 @@ if a.name_owner then
 end
 timeline(entry, a.now)
 if a.wo_id ~= '' and a.wo_id ~= current_wo() then return ok() end
+-- A work order handed back (workorder.returned) waits for a partner
+-- again: what routing said about it before then (late, resent) only adds
+-- to the timeline.
+if a.from_routing and a.time < tonumber(redis.call('HGET', K[1], 'returned_ms') or '0') then return ok() end
+if a.view ~= '' then dispatch_view(a) end
 if a.rank > rank() then
   set_status(a.status, a.rank)
   if a.status == 'closed' then redis.call('HSET', K[1], 'closed_ms', a.now) end

@@ -17,6 +17,7 @@ typedef struct {
     asp_mpmap_t *args;
     asp_txn_t *txn;
     int64_t now;
+    int accepted;                   //  the answer's status: 200, or 202 when set
 } s_act_t;
 
 //  What each refusal of the scripts answers. %s is the ticket id.
@@ -37,6 +38,7 @@ static const struct {
     { "not_completed",        409, "the work of ticket %s is not done yet: cancel it or wait for completion" },
     { "not_reopenable",       409, "only a closed ticket can be reopened; ticket %s is not closed" },
     { "reopen_window_passed", 409, "ticket %s was closed longer ago than the reopen window (ASP_REOPEN_DAYS): create a new ticket" },
+    { "no_open_work_order",   409, "ticket %s has no open field work order to dispatch (its type has no field work, or the work is done or cancelled)" },
     { "not_redispatchable",   409, "ticket %s has no failed or stuck work order to re-dispatch (its partner did not report not_fixed and holds no accepted work)" },
 };
 
@@ -212,7 +214,7 @@ s_finish (s_act_t *act, const char *status_after)
         cJSON *out = cJSON_CreateObject ();
         cJSON_AddStringToObject (out, "ticket_id", act->id);
         cJSON_AddStringToObject (out, "status", status_after? status_after: s_field (act, "status"));
-        asp_http_json (act->res, 200, cJSON_PrintUnformatted (out));
+        asp_http_json (act->res, act->accepted? act->accepted: 200, cJSON_PrintUnformatted (out));
         cJSON_Delete (out);
     }
     else
@@ -514,6 +516,11 @@ s_redispatch_run (s_act_t *act_p, bool reopen)
     asp_mpmap_str (b, "model", s_field (&act, "model"));
     asp_mpmap_str (b, "serial", s_field (&act, "serial"));
     asp_mpmap_strn (b, "summary", s_field (&act, "description"), strnlen (s_field (&act, "description"), 200));
+    //  Optional, as in ticket.created: the customer's area, the unit's installer.
+    if (*s_field (&act, "customer_area"))
+        asp_mpmap_str (b, "area", s_field (&act, "customer_area"));
+    if (*s_field (&act, "installer"))
+        asp_mpmap_str (b, "installer", s_field (&act, "installer"));
     asp_txn_publish (act.txn, &msg);
     s_finish (&act, s_status_name (ASP_STATUS_RECEIVED));
 }
@@ -566,6 +573,51 @@ intake_actions_redispatch (intake_api_t *api, const intake_call_t *call, const a
                            asp_http_res_t *res)
 {
     s_redispatch (api, call, req, res, false);
+}
+
+static bool
+s_check_override (const cJSON *body, intake_err_t *err)
+{
+    const char *partner, *s;
+    if (!intake_v_str (body, "partner_id", "partner_id", 1, ASP_ID_MAX - 1, NULL, true, &partner, err)
+    ||  !intake_v_str (body, "note", "note", 1, 500, NULL, false, &s, err))
+        return false;
+    if (!asp_id_valid (partner, strlen (partner)))
+        return intake_fail (err, "%s must be a partner id: 1 to 47 characters of [A-Za-z0-9._:-]", "partner_id");
+    return true;
+}
+
+void
+intake_actions_override (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                         asp_http_res_t *res)
+{
+    static const char *allowed [] = { "partner_id", "note", NULL };
+    s_act_t act;
+    if (!s_begin (&act, api, call, req, res, allowed, s_check_override)) {
+        s_end (&act);
+        return;
+    }
+    const char *partner = s_text (&act, "partner_id"), *note = s_text (&act, "note");
+    char wo [ASP_CHILD_ID_MAX];
+    s_current_wo (&act, wo, sizeof wo);
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "wo_id", wo);
+    cJSON_AddStringToObject (data, "partner_id", partner);
+    if (note)
+        cJSON_AddStringToObject (data, "note", note);
+    s_prepare (&act, INTAKE_SCRIPT_OVERRIDE, false, ASP_EV_TICKET_OVERRIDE, data);
+    int kind = asp_vocab_parse (&asp_vocab_kind, s_field (&act, "type"));
+    asp_mpmap_str (act.args, "field_work", kind >= 0 && asp_kind_field_work ((asp_kind_t) kind)? "1": "0");
+    s_arg_rank (&act, "completed_rank", ASP_STATUS_COMPLETED);
+    //  Routing withdraws any offer of the work order and offers it to
+    //  this partner (contract: ticket.override).
+    asp_msg_t *msg = s_event (&act, ASP_EV_TICKET_OVERRIDE);
+    asp_mpmap_str (msg->body, "wo_id", wo);
+    asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_mpmap_str (msg->body, "note", note? note: "");
+    asp_txn_publish (act.txn, &msg);
+    act.accepted = 202;             //  routing acts on it next
+    s_finish (&act, NULL);
 }
 
 void

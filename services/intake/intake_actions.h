@@ -39,6 +39,11 @@ intake_route_fn intake_actions_cancel;
 intake_route_fn intake_actions_close;
 intake_route_fn intake_actions_reopen;
 intake_route_fn intake_actions_redispatch;
+//  POST /v1/tickets/{id}/dispatch {partner_id, note?}: a supervisor sends
+//  the ticket's current work order to the partner they name
+//  (ticket.override; routing offers it there). 202, or 409
+//  no_open_work_order when the ticket has no open field work order.
+intake_route_fn intake_actions_override;
 
 //  Reopens ticket id for caller because the customer reported its fault
 //  again (the ticket creation's automatic reopen), as POST .../reopen with

@@ -5,6 +5,7 @@
 #include "asp_config.h"
 #include "asp_log.h"
 #include "intake_archive_routes.h"
+#include "intake_dispatch.h"
 #include "intake_http.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
@@ -28,6 +29,7 @@ extern const char asp_lua_update [];
 extern const char asp_lua_cancel [];
 extern const char asp_lua_close [];
 extern const char asp_lua_redispatch [];
+extern const char asp_lua_override [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -49,6 +51,7 @@ static const struct {
     [INTAKE_SCRIPT_CANCEL] = { "intake_cancel", asp_lua_cancel },
     [INTAKE_SCRIPT_CLOSE] = { "intake_close", asp_lua_close },
     [INTAKE_SCRIPT_REDISPATCH] = { "intake_redispatch", asp_lua_redispatch },
+    [INTAKE_SCRIPT_OVERRIDE] = { "intake_override", asp_lua_override },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
@@ -91,6 +94,10 @@ static const intake_route_t s_routes [] = {
     { "POST", "/v1/tickets/{id}/close", INTAKE_STAFF, "close tickets", intake_actions_close },
     { "POST", "/v1/tickets/{id}/reopen", INTAKE_STAFF, "reopen tickets", intake_actions_reopen },
     { "POST", "/v1/tickets/{id}/redispatch", INTAKE_STAFF, "re-dispatch tickets", intake_actions_redispatch },
+    //  Routing's work (intake_dispatch): a lead names the partner; leads
+    //  and ops watch the work orders no partner can take.
+    { "POST", "/v1/tickets/{id}/dispatch", LEADS, "override the dispatch", intake_actions_override },
+    { "GET",  "/v1/queues/unroutable", LEADS | R (OPS), "read the unroutable queue", intake_dispatch_queue },
     { "GET",  "/v1/warranty/policy", INTAKE_READERS, "read the warranty policy", intake_warranty_api_policy },
     { "POST", "/v1/warranty/check", INTAKE_READERS, "check warranty remedies", intake_warranty_api_check },
 };

@@ -82,7 +82,7 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
     p->unit_purchase_ms = 0;
     p->fault_earlier = 0;
     *p->fault_last = 0;
-    *p->unit_customer = *p->unit_model = *p->unit_category = *p->phone_owner = *p->cid = 0;
+    *p->unit_customer = *p->unit_model = *p->unit_category = *p->unit_installer = *p->phone_owner = *p->cid = 0;
     //  The unit, and the customer (by id or by the phone's index): one
     //  round trip.
     char ku [ASP_KEY_MAX], kc [ASP_KEY_MAX], digits [INTAKE_DIGITS_MAX];
@@ -92,8 +92,9 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
     char ff [96], fn [96];
     snprintf (ff, sizeof ff, "fault:%s", p->fault_key? p->fault_key: "");
     snprintf (fn, sizeof fn, "faults:%s", p->fault_key? p->fault_key: "");
-    const char *a1 [] = { "HMGET", ku, "customer", "model", "category", "purchase_date", ff, fn };
-    int n1 = p->fault_key? 8: 6;
+    const char *a1 [] = { "HMGET", ku, "customer", "model", "category", "purchase_date", "installer_partner",
+                          ff, fn };
+    int n1 = p->fault_key? 9: 7;
     const char *a2 [] = { "EXISTS", kc };
     const char *a3 [] = { "GET", kc };
     if (p->customer_id)
@@ -122,11 +123,13 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
                 s_copy (p->unit_category, sizeof p->unit_category, u->element [2]->str);
             if (u->element [3]->type == REDIS_REPLY_STRING)
                 p->unit_purchase_ms = strtoll (u->element [3]->str, NULL, 10);
+            if (u->element [4]->type == REDIS_REPLY_STRING)
+                s_copy (p->unit_installer, sizeof p->unit_installer, u->element [4]->str);
         }
-        if (p->fault_key && u->element [4]->type == REDIS_REPLY_STRING)
-            s_copy (p->fault_last, sizeof p->fault_last, u->element [4]->str);
         if (p->fault_key && u->element [5]->type == REDIS_REPLY_STRING)
-            p->fault_earlier = atoi (u->element [5]->str);
+            s_copy (p->fault_last, sizeof p->fault_last, u->element [5]->str);
+        if (p->fault_key && u->element [6]->type == REDIS_REPLY_STRING)
+            p->fault_earlier = atoi (u->element [6]->str);
         if (p->customer_id && c->integer == 0) {
             snprintf (code, codelen, "unknown_customer");
             snprintf (msg, msglen, "no customer %s", p->customer_id);

@@ -95,6 +95,7 @@ typedef struct {
     char unit_customer [ASP_ID_MAX];
     char unit_model [65], unit_category [65];
     int64_t unit_purchase_ms;           //  0 when unknown (the warranty's start)
+    char unit_installer [65];           //  its installer of record (a partner id), or ""
     char fault_last [ASP_ID_MAX];       //  the unit's latest ticket for fault_key, or ""
     int fault_earlier;                  //  the unit's tickets for fault_key
     char phone_owner [ASP_ID_MAX];      //  the phone index's customer, or ""

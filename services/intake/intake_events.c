@@ -1,6 +1,7 @@
 #include "intake_events.h"
 #include "asp_json.h"
 #include "intake_archive.h"
+#include "intake_dispatch.h"
 #include "intake_ticket.h"
 #include <string.h>
 
@@ -70,7 +71,18 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_t *a = asp_mpmap_new ();
     asp_mpmap_int (a, "rank", rank);
     asp_mpmap_str (a, "status", status? status: "");
-    char *entry = intake_timeline_entry (env->type, env->time_ms, asp_json_from_mp (env->body));
+    bool routed = strncmp (env->type, "workorder.", 10) == 0;      //  routing's
+    asp_mpmap_int (a, "time", env->time_ms);
+    asp_mpmap_bool (a, "from_routing", routed);
+    //  What routing's dispatch events add to the ticket (checked first).
+    cJSON *data = asp_json_from_mp (env->body);
+    bool copy = true;
+    if (intake_dispatch_event (env, a, data, &copy, reason, reason_len)) {
+        cJSON_Delete (data);
+        asp_mpmap_destroy (&a);
+        return NULL;
+    }
+    char *entry = intake_timeline_entry (env->type, env->time_ms, data);
     if (strcmp (env->type, ASP_EV_SLA_WARNING) == 0 || strcmp (env->type, ASP_EV_SLA_BREACHED) == 0)
         asp_mpmap_bool (a, "name_owner", true);
     asp_mpmap_str (a, "entry", entry);
@@ -89,9 +101,11 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     char values [2 * S_COPIED_MAX][128];
     const char *fields [2 * S_COPIED_MAX + 2];
     size_t nfields = 0;
-    for (int i = 0; s_copied [i]; i++) {
+    for (int i = 0; copy && s_copied [i]; i++) {
         const msgpack_object *v = asp_mp_get (env->body, s_copied [i]);
-        if (!v)
+        //  A work order's score is the partner's (workorder.offered), not
+        //  the customer's (ticket.closed).
+        if (!v || (routed && streq (s_copied [i], "score")))
             continue;
         char *buf = values [nfields + 1];
         size_t bufsize = sizeof values [0];
@@ -135,7 +149,8 @@ intake_events_register (asp_svc_t *svc)
     const char *types [] = {
         ASP_EV_WO_OFFERED, ASP_EV_WO_DECLINED, ASP_EV_WO_ASSIGNED, ASP_EV_WO_PROGRESS,
         ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED,
-        ASP_EV_SLA_WARNING, ASP_EV_SLA_BREACHED, NULL
+        ASP_EV_SLA_WARNING, ASP_EV_SLA_BREACHED, ASP_EV_WO_UNROUTABLE, ASP_EV_WO_APPOINTMENT,
+        ASP_EV_WO_APPOINTMENT_MISSED, ASP_EV_WO_RETURNED, NULL
     };
     for (int i = 0; types [i]; i++)
         asp_svc_on (svc, types [i], s_prepare, NULL, &s_ctx);

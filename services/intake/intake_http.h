@@ -48,6 +48,7 @@ typedef enum {
     INTAKE_SCRIPT_CANCEL,
     INTAKE_SCRIPT_CLOSE,
     INTAKE_SCRIPT_REDISPATCH,
+    INTAKE_SCRIPT_OVERRIDE,         //  a supervisor's choice of partner
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 

@@ -25,6 +25,7 @@ intake_ticket_keys (asp_txn_t *txn, const char *id)
     asp_txn_key (txn, INTAKE_KEY_OPEN);
     asp_txn_key (txn, INTAKE_KEY_ALL);
     asp_txn_key (txn, INTAKE_KEY_OWNER);
+    asp_txn_key (txn, INTAKE_KEY_UNROUTABLE);
 }
 
 void

@@ -17,6 +17,11 @@
                         ticket (list and search walk it, or ix:open)
       ix:owner          hash, one per shard: "<status>:<owner>" -> tickets
                         of that owner in that status (an agent's queue)
+      ix:unroutable     zset, one per shard: since_ms -> ticket whose
+                        work order no partner can take (routing's
+                        workorder.unroutable), until it is offered or
+                        assigned, re-dispatched, or the ticket ends
+                        (GET /v1/queues/unroutable reads them)
       idem:<key>        string: the ticket an Idempotency-Key created; it
                         lives in the key's shard, so a ticket created with
                         one is minted in that shard (asp_shard_id_new)
@@ -37,10 +42,11 @@
 #define INTAKE_KEY_OPEN      "ix:open"
 #define INTAKE_KEY_ALL       "ix:all"
 #define INTAKE_KEY_OWNER     "ix:owner"
+#define INTAKE_KEY_UNROUTABLE "ix:unroutable"
 
 //  Adds the keys every ticket script starts with (ticket.lua: the record,
-//  the timeline, the shard's status counts, open set, list of all tickets
-//  and owners' counts; K[1..TK]) to txn, which must be in the ticket's
+//  the timeline, the shard's status counts, open set, list of all tickets,
+//  owners' counts and unroutable queue; K[1..TK]) to txn, which must be in the ticket's
 //  shard.
 void intake_ticket_keys (asp_txn_t *txn, const char *id);
 //  Full key names for plain commands: fmt is one of INTAKE_KEY_*.

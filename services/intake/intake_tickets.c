@@ -12,7 +12,7 @@
 typedef struct {
     const char *type, *tier, *channel, *agent, *description;
     const char *customer_id;
-    const char *name, *phone, *region, *address, *cclass;
+    const char *name, *phone, *region, *area, *address, *cclass;
     const char *serial, *model, *category;
     const char *fault;              //  the brand's fault code, or NULL
     int64_t purchase_ms;            //  product.purchase_date, or 0
@@ -27,7 +27,7 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
 {
     static const char *top [] = { "type", "tier", "priority", "customer", "customer_id", "product",
                                   "description", "channel", "agent", "fault", NULL };
-    static const char *cust [] = { "name", "phone", "region", "address", "class", NULL };
+    static const char *cust [] = { "name", "phone", "region", "area", "address", "class", NULL };
     static const char *prod [] = { "serial", "model", "category", "purchase_date", NULL };
     if (!cJSON_IsObject (j))
         return intake_fail (err, "%s must be a JSON object", "the body");
@@ -58,6 +58,7 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
     ||  !intake_v_str (c, "phone", "customer.phone", 1, 32, NULL, true, &t->phone, err)
     ||  !intake_v_phone (t->phone, "customer.phone", err)
     ||  !intake_v_str (c, "region", "customer.region", 1, 64, NULL, true, &t->region, err)
+    ||  !intake_v_str (c, "area", "customer.area", 1, 64, NULL, false, &t->area, err)
     ||  !intake_v_str (c, "address", "customer.address", 1, 256, NULL, false, &t->address, err)
     ||  !intake_v_str (c, "class", "customer.class", 1, 1, &asp_vocab_class, false, &t->cclass, err)))
         return false;
@@ -372,6 +373,12 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     intake_warranty_out_t wout;
     intake_warranty_decide (api->warranty, &win, &wout);
     const char *remedy = wout.applies? asp_vocab_name (&asp_vocab_remedy, wout.remedy): "";
+    //  For routing: the customer's area (finer than the region), and the
+    //  unit's installer of record, whom it prefers for a repair or a
+    //  maintenance of that unit (ticket.created's area and installer).
+    const char *area = t->area? t->area: "";
+    const char *installer = (win.type == ASP_KIND_REPAIR || win.type == ASP_KIND_MAINTENANCE)
+                            && p->unit_known? p->unit_installer: "";
 
     asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, id, NULL);
     asp_mpmap_t *b = msg->body;
@@ -401,6 +408,10 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     }
     if (*remedy)
         asp_mpmap_str (b, "remedy", remedy);
+    if (*area)
+        asp_mpmap_str (b, "area", area);
+    if (*installer)
+        asp_mpmap_str (b, "installer", installer);
     char trace [ASP_ID_MAX];
     snprintf (trace, sizeof trace, "%s", msg->trace);
 
@@ -425,13 +436,16 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         "serial", t->serial, "model", model, "category", category, "priority", priority,
         "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, t),
         //  Optional: the fields from here on are left out when empty.
-        "fault", t->fault? t->fault: "", "remedy", remedy, "remedy_reason", wout.applies? wout.reason: ""
+        "fault", t->fault? t->fault: "", "remedy", remedy, "remedy_reason", wout.applies? wout.reason: "",
+        "customer_area", area, "installer", installer
     };
     size_t nfields = sizeof fields / sizeof fields [0];
+    size_t optional = 0;            //  the first optional pair: "fault"
+    while (strcmp (fields [optional], "fault"))
+        optional += 2;
     size_t k = 0;                   //  compact: drop every empty optional pair
     for (size_t i = 0; i < nfields; i += 2)
-        if (*fields [i + 1] || (strcmp (fields [i], "fault") && strcmp (fields [i], "remedy")
-                                && strcmp (fields [i], "remedy_reason"))) {
+        if (*fields [i + 1] || i < optional) {
             fields [k] = fields [i];
             fields [k + 1] = fields [i + 1];
             k += 2;
@@ -544,10 +558,11 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
         "customer_name", t.name, "customer_phone", t.phone, "customer_region", t.region,
         "customer_address", t.address, "customer_class", t.cclass,
         "serial", t.serial, "model", t.model, "category", t.category, "priority", priority,
-        "fault", t.fault
+        "fault", t.fault,
+        "customer_area", t.area         //  last: only when given (keys bound before it still match)
     };
     char fingerprint [2 * S_FINGERPRINT_BYTES + 1];
-    s_fingerprint (asked, sizeof asked / sizeof asked [0], fingerprint);
+    s_fingerprint (asked, sizeof asked / sizeof asked [0] - (t.area? 0: 2), fingerprint);
     //  The ticket lives in its unit's shard. With an Idempotency-Key its
     //  id is claimed first (in the key's shard): a retry after a crash
     //  between the steps below gets the same id and completes that ticket.
@@ -637,8 +652,15 @@ intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http
         if (strcmp (k, "serial") == 0 || strcmp (k, "model") == 0 || strcmp (k, "category") == 0)
             cJSON_AddStringToObject (prod, k, v);
         else
-        if (strcmp (k, "waiting") == 0 || strcmp (k, "sla_alert") == 0)
+        if (strcmp (k, "waiting") == 0 || strcmp (k, "sla_alert") == 0 || strcmp (k, "appointment_missed") == 0)
             cJSON_AddBoolToObject (out, k, strcmp (v, "1") == 0);
+        else
+        if (strcmp (k, "dispatch") == 0 || strcmp (k, "appointment") == 0 || strcmp (k, "unroutable") == 0) {
+            //  Routing's view of the work order (intake_dispatch.h), kept as JSON.
+            cJSON *view = cJSON_Parse (v);
+            if (view)
+                cJSON_AddItemToObject (out, k, view);
+        }
         else
         if (s_numeric_field (k))
             cJSON_AddNumberToObject (out, k, strtod (v, NULL));

@@ -9,6 +9,7 @@
 #include "intake_archive.h"
 #include "intake_archive_routes.h"
 #include "intake_auth.h"
+#include "intake_dispatch.h"
 #include "intake_http.h"
 #include "intake_limit.h"
 #include "intake_search.h"
@@ -36,6 +37,7 @@ main (int argc, char *argv [])
             { "archive", intake_archive_test, ASP_SELFTEST_REDIS },
             { "archive_routes", intake_archive_routes_test, 0 },
             { "actions", intake_actions_test, 0 },
+            { "dispatch", intake_dispatch_test, 0 },
             { "warranty", intake_warranty_test, 0 },
             { "warranty_api", intake_warranty_api_test, 0 },
             { "zmq", intake_zmq_test, 0 },

@@ -27,7 +27,11 @@ else
     return reject('not_redispatchable')
   end
 end
-redis.call('HDEL', K[1], 'partner_id', 'result', 'score', 'closed_ms', 'close_reason', 'closed_by')
+-- The new work order has no partner, dispatch, appointment or return yet,
+-- and the old one leaves the unroutable queue.
+redis.call('HDEL', K[1], 'partner_id', 'result', 'score', 'closed_ms', 'close_reason', 'closed_by',
+           'dispatch', 'appointment', 'appointment_missed', 'returned_ms')
+clear_unroutable()
 redis.call('HSET', K[1], 'gen', a.new_gen, 'wo_id', a.new_wo, 'waiting', '0',
            'redispatched_ms', a.now)
 redis.call('DEL', K[TK + 1])

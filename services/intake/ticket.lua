@@ -7,12 +7,21 @@
 --   K[3] the shard's status counts (hash: status -> tickets in it),
 --   K[4] the shard's open tickets (zset: created_ms -> ticket id),
 --   K[5] the shard's tickets, all of them (zset: created_ms -> ticket id),
---   K[6] the shard's counts per owner (hash: "<status>:<owner>" -> tickets)
+--   K[6] the shard's counts per owner (hash: "<status>:<owner>" -> tickets),
+--   K[7] the shard's unroutable queue (zset: since_ms -> ticket id)
 -- and its own keys after them: K[TK + 1], K[TK + 2], ...
-local TK = 6
+local TK = 7
 
 -- Statuses a ticket leaves only by an explicit staff action (reopen).
 local TERMINAL = { closed = true, cancelled = true }
+
+-- Takes the ticket out of the unroutable queue (K[7]) and drops its flag:
+-- its work order was offered or assigned after all, was replaced by a new
+-- generation, or the ticket ended.
+local function clear_unroutable ()
+  redis.call('ZREM', K[7], redis.call('HGET', K[1], 'id'))
+  redis.call('HDEL', K[1], 'unroutable', 'unroutable_ms')
+end
 
 -- Moves the ticket to status (rank: its asp_status_t) and keeps the shard's
 -- counts, open set and list of all tickets true. Call it for every status
@@ -35,6 +44,7 @@ local function set_status (status, rank)
   end
   if TERMINAL[status] then
     redis.call('ZREM', K[4], id)
+    clear_unroutable()
   else
     redis.call('ZADD', K[4], created, id)
   end

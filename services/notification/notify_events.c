@@ -49,6 +49,21 @@ static const s_event_t s_events [] = {
         { "reason", F_STR, true, 512 }, { "wo_id", F_STR, false, ASP_CHILD_ID_MAX - 1 } } },
     { ASP_EV_TICKET_REDISPATCHED, "redispatched", "customer", {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "cause", F_STR, false, 64 } } },
+    //  Routing's dispatch: the customer hears about the appointment; ops
+    //  about work no partner takes or a partner hands back.
+    { ASP_EV_WO_APPOINTMENT, "appointment", "customer", {
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 },
+        { "appointment_ms", F_INT, true, 0 }, { "end_ms", F_INT, false, 0 },
+        { "previous_ms", F_INT, false, 0 } } },
+    { ASP_EV_WO_APPOINTMENT_MISSED, "appointment_missed", "customer", {
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 },
+        { "appointment_ms", F_INT, true, 0 } } },
+    { ASP_EV_WO_UNROUTABLE, "unroutable", "ops", {
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "reason", F_STR, true, 64 },
+        { "refusals", F_INT, false, 0 } } },
+    { ASP_EV_WO_RETURNED, "returned", "ops", {
+        { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 },
+        { "reason", F_STR, true, 64 }, { "note", F_STR, false, S_STR_MAX } } },
     { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
     { ASP_EV_SLA_BREACHED, "sla_breached", "staff", {
@@ -150,8 +165,8 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     notify_id (env->id, ev->tpl, nid);
     char name [257] = "", phone [65] = "";
     const char *contact = "get";
-    if (strcmp (ev->audience, "staff") == 0)
-        contact = "none";
+    if (strcmp (ev->audience, "customer") != 0)
+        contact = "none";           //  staff, ops: the channel's receiver routes by audience
     else
     if (strcmp (env->type, ASP_EV_TICKET_CREATED) == 0) {
         contact = "set";
@@ -206,7 +221,7 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
         if (phone && *phone)
             asp_mask_phone (phone, to, sizeof to);
         else
-            snprintf (to, sizeof to, "%s", strcmp (ev->audience, "staff") == 0? "staff": "unknown");
+            snprintf (to, sizeof to, "%s", strcmp (ev->audience, "customer") != 0? ev->audience: "unknown");
         asp_log_kv (ASP_LOG_INFO, "notification queued", "id", nid? nid: "", "ticket", env->ticket,
                     "event", env->type, "template", ev->tpl, "to", to, "source", env->id, NULL);
     }
@@ -284,7 +299,8 @@ notify_events_test (void)
     //  Every event routed to notification has an entry, every entry words.
     const char *routed [] = { ASP_EV_TICKET_CREATED, ASP_EV_WO_ASSIGNED, ASP_EV_WO_PROGRESS,
         ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED, ASP_EV_SLA_WARNING,
-        ASP_EV_SLA_BREACHED, ASP_EV_TICKET_CANCELLED, ASP_EV_TICKET_REDISPATCHED };
+        ASP_EV_SLA_BREACHED, ASP_EV_TICKET_CANCELLED, ASP_EV_TICKET_REDISPATCHED, ASP_EV_WO_APPOINTMENT,
+        ASP_EV_WO_APPOINTMENT_MISSED, ASP_EV_WO_UNROUTABLE, ASP_EV_WO_RETURNED };
     for (size_t i = 0; i < sizeof routed / sizeof routed [0]; i++) {
         assert (asp_event_subscribers (routed [i]) & ASP_BIT (ASP_SVC_NOTIFICATION));
         assert (s_lookup (routed [i]));
@@ -331,6 +347,18 @@ notify_events_test (void)
     asp_mpmap_str (body, "customer_phone", "");
     assert (s_test_validate (ASP_EV_TICKET_CREATED, "T1", body, why, sizeof why) == -1);
     assert (strstr (why, "'customer_phone' is required"));
+
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", "WT1");
+    asp_mpmap_str (body, "partner_id", "P1");
+    asp_mpmap_str (body, "appointment_ms", "tomorrow");
+    assert (s_test_validate (ASP_EV_WO_APPOINTMENT, "T1", body, why, sizeof why) == -1);
+    assert (strstr (why, "'appointment_ms' must be an integer"));
+
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "wo_id", "WT1");
+    assert (s_test_validate (ASP_EV_WO_UNROUTABLE, "T1", body, why, sizeof why) == -1);
+    assert (strstr (why, "'reason' is required"));
 
     body = asp_mpmap_new ();
     assert (s_test_validate (ASP_EV_TICKET_CLOSED, NULL, body, why, sizeof why) == -1);

@@ -75,6 +75,37 @@ static const s_phrase_t s_phrases [] = {
     { "redispatched", {
         "您的服务单 {ticket} 已重新派单，我们将尽快安排工程师再次上门。",
         "Your service ticket {ticket} has been dispatched again; we will arrange another visit shortly." } },
+    { "appointment.booked", {
+        "您的服务单 {ticket} 已预约上门服务，时间：{appointment}。",
+        "A visit for your service ticket {ticket} is booked for {appointment}." } },
+    { "appointment.changed", {
+        "您的服务单 {ticket} 的上门时间已改为 {appointment}（原定 {previous}）。",
+        "The visit for your service ticket {ticket} has moved to {appointment} (it was {previous})." } },
+    { "appointment_missed", {
+        "非常抱歉，您的服务单 {ticket} 原定于 {appointment} 的上门服务未能按时进行。我们将尽快与您联系，重新预约。",
+        "We are sorry: the visit for your service ticket {ticket} booked for {appointment} did not take place. We will contact you shortly to book a new time." } },
+    { "unroutable.no_eligible_partner", {
+        "【派单失败】服务单 {ticket} 的工单 {wo} 没有可接单的服务网点，请人工派单。",
+        "[Unroutable] No partner can take work order {wo} of ticket {ticket}: dispatch it by hand." } },
+    { "unroutable.refusals_exceeded", {
+        "【派单升级】服务单 {ticket} 的工单 {wo} 已被拒绝或超时未接 {refusals} 次，请跟进。",
+        "[Escalation] Work order {wo} of ticket {ticket} was declined or left to lapse {refusals} times: please follow up." } },
+    { "unroutable.other", {
+        "【派单失败】服务单 {ticket} 的工单 {wo} 无法派出（{reason}）。",
+        "[Unroutable] Work order {wo} of ticket {ticket} cannot be dispatched ({reason})." } },
+    { "returned", {
+        "【退单】服务网点 {partner} 退回了服务单 {ticket} 的工单 {wo}（原因：{reason}），正在重新派单。",
+        "[Returned] Partner {partner} handed back work order {wo} of ticket {ticket} ({reason}); it is being dispatched again." } },
+    { "returned.note", {
+        "【退单】服务网点 {partner} 退回了服务单 {ticket} 的工单 {wo}（原因：{reason}），正在重新派单。说明：{note}",
+        "[Returned] Partner {partner} handed back work order {wo} of ticket {ticket} ({reason}); it is being dispatched again. Note: {note}" } },
+    { "unable.no_skill",         { "缺少相应技能", "no skill for the job" } },
+    { "unable.no_parts",         { "缺少配件", "no parts" } },
+    { "unable.out_of_area",      { "超出服务区域", "out of its area" } },
+    { "unable.customer_refused", { "客户拒绝服务", "the customer refused" } },
+    { "unable.unsafe",           { "现场不安全", "unsafe on site" } },
+    { "unable.other",            { "其他原因", "another reason" } },
+    { "unable.partner_removed",  { "服务网点已被移除", "the partner was removed" } },
     { "sla_warning", {
         "【预警】服务单 {ticket} 的{clock}时限将于 {due} 到期。",
         "[Warning] The {clock} deadline of ticket {ticket} is due at {due}." } },
@@ -124,7 +155,8 @@ typedef struct {
     bool set;
 } s_var_t;
 
-enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_REASON, V_LINK, V_COUNT };
+enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_REASON, V_LINK,
+       V_WO, V_PREVIOUS, V_REFUSALS, V_COUNT };
 
 static void
 s_var_str (s_var_t *v, const msgpack_object *body, const char *field)
@@ -195,12 +227,23 @@ s_choose (const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, s
     else
     if (strcmp (tpl, "received") == 0 && vars [V_LINK].set)
         variant = "link";           //  the customer's own link to the ticket
+    else
+    if (strcmp (tpl, "appointment") == 0)
+        variant = vars [V_PREVIOUS].set? "changed": "booked";
+    else
+    if (strcmp (tpl, "unroutable") == 0)
+        variant = vars [V_REASON].value;
+    else
+    if (strcmp (tpl, "returned") == 0 && vars [V_NOTE].set)
+        variant = "note";
     if (!variant)
         snprintf (key, keylen, "%s", tpl);
     else {
         snprintf (key, keylen, "%.24s.%.32s", tpl, variant);
         if (!s_phrase (key, lang))
             snprintf (key, keylen, "%s.other", tpl);
+        if (!s_phrase (key, lang))
+            snprintf (key, keylen, "%s", tpl);
     }
     return s_phrase (key, lang);
 }
@@ -211,7 +254,8 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     if (lang >= NOTIFY_LANG_COUNT)
         return NULL;
     static const char *names [V_COUNT] = {
-        "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason", "link"
+        "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason", "link",
+        "wo", "previous", "refusals"
     };
     s_var_t *vars = (s_var_t *) calloc (V_COUNT, sizeof (s_var_t));
     assert (vars);
@@ -228,6 +272,11 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     s_var_time (&vars [V_DUE], body, "due_ms");
     s_var_str (&vars [V_REASON], body, "reason");
     s_var_str (&vars [V_LINK], body, "customer_link");
+    s_var_str (&vars [V_WO], body, "wo_id");
+    s_var_time (&vars [V_PREVIOUS], body, "previous_ms");
+    int64_t refusals;
+    if (asp_mp_get_int (body, "refusals", &refusals) == 0)
+        vars [V_REFUSALS].set = snprintf (vars [V_REFUSALS].value, S_VALUE_MAX, "%lld", (long long) refusals) > 0;
     //  The clock's name in the reader's language (the raw value if new).
     char key [64];
     snprintf (key, sizeof key, "clock.%.48s", vars [V_CLOCK].value);
@@ -235,12 +284,17 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     if (clock)
         snprintf (vars [V_CLOCK].value, S_VALUE_MAX, "%s", clock);
 
+    //  A partner's reason for handing work back, in the reader's words.
+    snprintf (key, sizeof key, "unable.%.48s", vars [V_REASON].value);
+    const char *unable = strcmp (tpl, "returned") == 0? s_phrase (key, lang): NULL;
     char *text = NULL;
     const char *phrase = s_choose (tpl, vars, lang, key, sizeof key);
     if (phrase) {
         size_t size = 0;
         FILE *out = open_memstream (&text, &size);
         assert (out);
+        if (unable)
+            snprintf (vars [V_REASON].value, S_VALUE_MAX, "%s", unable);
         s_expand (out, phrase, vars);
         //  A progress step's remark follows its headline.
         if (strcmp (tpl, "progress") == 0 && vars [V_NOTE].set && strcmp (key, "progress.note") != 0) {
@@ -253,8 +307,9 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     return text;
 }
 
-//  Builds a msgpack map from key/value string pairs (NULL-terminated) and
-//  renders it; for the self-test.
+//  Builds a msgpack map from key/value string pairs (NULL-terminated; a
+//  key ending in _ms takes its value as an integer) and renders it; for
+//  the self-test.
 static char *
 s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
 {
@@ -262,8 +317,13 @@ s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
     va_list ap;
     va_start (ap, time_ms);
     const char *k;
-    while ((k = va_arg (ap, const char *)) != NULL)
-        asp_mpmap_str (map, k, va_arg (ap, const char *));
+    while ((k = va_arg (ap, const char *)) != NULL) {
+        const char *v = va_arg (ap, const char *);
+        if (strlen (k) > 3 && strcmp (k + strlen (k) - 3, "_ms") == 0)
+            asp_mpmap_int (map, k, strtoll (v, NULL, 10));
+        else
+            asp_mpmap_str (map, k, v);
+    }
     va_end (ap);
     if (time_ms) {
         asp_mpmap_int (map, "appointment_ms", time_ms);
@@ -345,6 +405,36 @@ notify_text_test (void)
     t = s_render_test (NOTIFY_LANG_EN, "progress", 0, "stage", "note", "note", "{ticket}", NULL);
     assert (t && strcmp (t, "Update on your service ticket T42: {ticket}") == 0);
     free (t);
+    //  Appointments: booked, then moved (the earlier time named).
+    t = s_render_test (NOTIFY_LANG_EN, "appointment", 1609459200000LL, NULL);
+    assert (t && strstr (t, "is booked for 202") && !strchr (t, '{'));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_ZH, "appointment", 1609459200000LL, "previous_ms", "1609455600000", NULL);
+    assert (t && strstr (t, "上门时间已改为 202") && strstr (t, "（原定 202") && !strchr (t, '{'));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_ZH, "appointment_missed", 1609459200000LL, NULL);
+    assert (t && strstr (t, "非常抱歉") && !strchr (t, '{'));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "unroutable", 0, "reason", "no_eligible_partner", "wo_id", "WT42", NULL);
+    assert (t && strcmp (t, "[Unroutable] No partner can take work order WT42 of ticket T42: dispatch it by hand.") == 0);
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "unroutable", 0, "reason", "martian", "wo_id", "WT42", NULL);
+    assert (t && strstr (t, "(martian)"));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_ZH, "returned", 0, "reason", "no_parts", "wo_id", "WT42", "partner_id", "P7", NULL);
+    assert (t && strstr (t, "服务网点 P7 退回") && strstr (t, "原因：缺少配件") && !strchr (t, '{'));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "returned", 0, "reason", "unsafe", "wo_id", "WT42", "partner_id", "P7",
+                       "note", "dog", NULL);
+    assert (t && strstr (t, "(unsafe on site)") && strstr (t, "Note: dog"));
+    free (t);
+    //  Every reason a partner may give has words in every language.
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++)
+        for (int i = 0; i < asp_vocab_unable_reason.count; i++) {
+            char key [64];
+            snprintf (key, sizeof key, "unable.%s", asp_vocab_unable_reason.names [i]);
+            assert (s_phrase (key, (notify_lang_t) lang));
+        }
     assert (s_render_test (NOTIFY_LANG_EN, "no_such_template", 0, NULL) == NULL);
     printf ("notify_text_test: ok\n");
 }

@@ -17,8 +17,9 @@ int notify_lang_parse (const char *name, notify_lang_t *lang);
 const char *notify_lang_name (notify_lang_t lang);
 
 //  Renders template tpl (received, partner_assigned, progress, completed,
-//  survey_request, closed, cancelled, redispatched, sla_warning,
-//  sla_breached) for ticket from the
+//  survey_request, closed, cancelled, redispatched, appointment,
+//  appointment_missed, unroutable, returned, sla_warning, sla_breached)
+//  for ticket from the
 //  event body. Returns a new string the caller frees, or NULL when the
 //  template is unknown.
 char *notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket,

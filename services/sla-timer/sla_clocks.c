@@ -131,20 +131,63 @@ s_on_stop (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, 
     return s_stop_txn (self, env, clocks);
 }
 
+//  A txn that records fields (name, value, ... NULL) on the ticket's
+//  clock hash (mark.lua), once for env.
+static asp_txn_t *
+s_mark_txn (sla_clocks_t *self, const asp_envelope_t *env, const char **fields)
+{
+    asp_txn_t *txn = s_txn (self->mark, env->ticket);
+    asp_txn_inbox (txn, env->id);
+    asp_txn_arg (txn, "%s", env->ticket);
+    for (int i = 0; fields [i]; i++)
+        asp_txn_arg (txn, "%s", fields [i]);
+    return txn;
+}
+
 //  ticket.waiting / ticket.resumed: the flag the pausing policy will read.
 static asp_txn_t *
 s_on_waiting (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
     (void) svc;
-    sla_clocks_t *self = (sla_clocks_t *) arg;
     if (!s_need_ticket (env, reason, len))
         return NULL;
-    asp_txn_t *txn = s_txn (self->mark, env->ticket);
-    asp_txn_inbox (txn, env->id);
-    asp_txn_arg (txn, "%s", env->ticket);
-    asp_txn_arg (txn, "%s", strcmp (env->type, ASP_EV_TICKET_WAITING) == 0? "1": "0");
-    asp_txn_arg (txn, "%lld", (long long) env->time_ms);
-    return txn;
+    char at [24];
+    snprintf (at, sizeof at, "%lld", (long long) env->time_ms);
+    const char *fields [] = {
+        "waiting", strcmp (env->type, ASP_EV_TICKET_WAITING) == 0? "1": "0", "waiting_ms", at, NULL
+    };
+    return s_mark_txn ((sla_clocks_t *) arg, env, fields);
+}
+
+//  workorder.appointment / workorder.appointment_missed: the appointment
+//  the on-time policies will measure against (the SLA issue's), recorded
+//  on the ticket's clock hash.
+static asp_txn_t *
+s_on_appointment (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    if (!s_need_ticket (env, reason, len))
+        return NULL;
+    int64_t at, end = 0, changes = 0;
+    bool late = false;
+    if (asp_mp_get_int (env->body, "appointment_ms", &at) != 0
+    ||  asp_mp_get_int (env->body, "end_ms", &end) < 0 || asp_mp_get_int (env->body, "changes", &changes) < 0
+    ||  asp_mp_get_bool (env->body, "late", &late) < 0) {
+        snprintf (reason, len, "%s: appointment_ms is required; appointment_ms, end_ms and changes "
+                  "must be integers, late true or false", env->type);
+        return NULL;
+    }
+    char at_s [24], end_s [24], changes_s [24];
+    snprintf (at_s, sizeof at_s, "%lld", (long long) at);
+    snprintf (end_s, sizeof end_s, "%lld", (long long) end);
+    snprintf (changes_s, sizeof changes_s, "%lld", (long long) changes);
+    const char *booked [] = {
+        "appointment_ms", at_s, "appointment_end_ms", end_s, "appointment_changes", changes_s,
+        "appointment_late", late? "1": "0", "appointment_missed", "0", NULL
+    };
+    const char *missed [] = { "appointment_missed", "1", "missed_ms", at_s, NULL };
+    return s_mark_txn ((sla_clocks_t *) arg, env,
+                       strcmp (env->type, ASP_EV_WO_APPOINTMENT) == 0? booked: missed);
 }
 
 int
@@ -302,6 +345,8 @@ sla_clocks_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_on_stop, NULL, self);
     asp_svc_on (svc, ASP_EV_TICKET_WAITING, s_on_waiting, NULL, self);
     asp_svc_on (svc, ASP_EV_TICKET_RESUMED, s_on_waiting, NULL, self);
+    asp_svc_on (svc, ASP_EV_WO_APPOINTMENT, s_on_appointment, NULL, self);
+    asp_svc_on (svc, ASP_EV_WO_APPOINTMENT_MISSED, s_on_appointment, NULL, self);
     self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) asp_cfg_int ("ASP_SLA_TICK_MS", 100, 5, 60000),
                                   0, s_on_tick, self);
     return self;

@@ -18,7 +18,12 @@
                         breached), <clock>:due, <clock>:fired_<phase>;
                         waiting ('1' while the ticket waits for the
                         customer, ticket.waiting / ticket.resumed) and
-                        waiting_ms, for the pausing policy (not yet used)
+                        waiting_ms, for the pausing policy (not yet used);
+                        the work order's appointment (appointment_ms,
+                        appointment_end_ms, appointment_changes,
+                        appointment_late, appointment_missed, missed_ms:
+                        workorder.appointment / _missed) for the on-time
+                        policies (not yet used)
     A tick reads the earliest timers of all ASP_SHARDS due sets in one
     pipeline.                                                               */
 #ifndef SLA_CLOCKS_H
