@@ -228,8 +228,10 @@ s_scored_txn (feedback_score_t *self, const s_marked_t *m, unsigned shard,
     asp_txn_arg (txn, "%s", m->id);
     asp_txn_arg (txn, "%s", m->mark [shard]? m->mark [shard]: "");
     asp_txn_arg (txn, "%lld", (long long) now);
-    if (!rating)
+    if (!rating) {
+        asp_txn_arg (txn, "%s", "");        //  no interval: only clear the mark
         return txn;
+    }
     asp_txn_arg (txn, "%lld", (long long) self->interval_ms);
     asp_txn_arg (txn, "%lld", (long long) rating->score);
     asp_msg_t *msg = asp_msg_new (ASP_EV_PARTNER_SCORED, NULL, NULL);
