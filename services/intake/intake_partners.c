@@ -1,5 +1,6 @@
 /*  The partner registry's routes (intake_partners.h).                   */
 #include "intake_partners.h"
+#include "asp_hours.h"
 #include "asp_json.h"
 #include "asp_log.h"
 #include "intake_archive.h"
@@ -18,34 +19,9 @@ static const char *s_fields [] = {
     "partner_id", "name", "status", "regions", "areas", "categories", "kinds", "capacity_cap",
     "express", "hours", "curve_key", "technicians", "contact", NULL
 };
-static const char *s_days [] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL };
 
 //  ---------------------------------------------------------------------
 //  Validation
-
-//  "HH:MM" at s into minutes of the day (24:00 allowed as an end); -1.
-static int
-s_clock (const char *s, bool end)
-{
-    if (!(s [0] >= '0' && s [0] <= '2' && s [1] >= '0' && s [1] <= '9' && s [2] == ':'
-          && s [3] >= '0' && s [3] <= '5' && s [4] >= '0' && s [4] <= '9'))
-        return -1;
-    int m = ((s [0] - '0') * 10 + s [1] - '0') * 60 + (s [3] - '0') * 10 + s [4] - '0';
-    return m < 24 * 60 || (end && m == 24 * 60)? m: -1;
-}
-
-//  "+08:00": the offset from UTC in minutes, -12:00..+14:00; false when not one.
-static bool
-s_offset (const char *s, int *minutes)
-{
-    if (strlen (s) != 6 || (s [0] != '+' && s [0] != '-'))
-        return false;
-    int m = s_clock (s + 1, false);
-    if (m < 0 || (s [0] == '-' && m > 12 * 60) || (s [0] == '+' && m > 14 * 60))
-        return false;
-    *minutes = s [0] == '-'? -m: m;
-    return true;
-}
 
 //  hours: {"utc_offset": "+08:00", "days": {"mon": ["08:00-18:00", ...], ...}};
 //  a day not named is closed.
@@ -64,24 +40,23 @@ s_v_hours (const cJSON *rec, intake_err_t *err)
     if (!intake_v_only (h, allowed, "hours", err)
     ||  !intake_v_str (h, "utc_offset", "hours.utc_offset", 6, 6, NULL, true, &offset, err))
         return false;
-    if (!s_offset (offset, &minutes))
+    if (!asp_hours_offset (offset, &minutes))
         return intake_fail (err, "%s must be an offset from -12:00 to +14:00 such as \"+08:00\"",
                             "hours.utc_offset");
     if (!cJSON_IsObject (days))
         return intake_fail (err, "%s is required: an object of days (mon..sun) to time ranges",
                             "hours.days");
-    if (!intake_v_only (days, s_days, "hours.days", err))
+    if (!intake_v_only (days, (const char **) asp_hours_days, "hours.days", err))
         return false;
     for (const cJSON *d = days->child; d; d = d->next) {
         char path [32];
         const cJSON *ranges;
         snprintf (path, sizeof path, "hours.days.%s", d->string);
-        if (!intake_v_strv (days, d->string, path, 0, 8, 11, 11, NULL, true, &ranges, err))
+        if (!intake_v_strv (days, d->string, path, 0, ASP_HOURS_RANGES, 11, 11, NULL, true, &ranges, err))
             return false;
         for (const cJSON *r = ranges->child; r; r = r->next) {
-            const char *s = r->valuestring;
-            int from = s_clock (s, false), to = s [5] == '-'? s_clock (s + 6, true): -1;
-            if (from < 0 || to <= from)
+            int from, to;
+            if (!asp_hours_range (r->valuestring, &from, &to))
                 return intake_fail (err, "%s must hold ranges \"HH:MM-HH:MM\" (start before end, "
                                     "end at most 24:00)", path);
         }
