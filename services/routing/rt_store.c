@@ -14,13 +14,14 @@ extern const char asp_lua_wo_progress [];
 extern const char asp_lua_wo_complete [];
 extern const char asp_lua_wo_cancel [];
 extern const char asp_lua_wo_redispatch [];
+extern const char asp_lua_wo_return [];
 
 #define RT_LOAD_CHUNK   500
 
 struct rt_store_t {
     asp_rds_t *rds;
     asp_script_t *create, *offer, *withdraw, *accept, *decline, *progress, *complete,
-                 *cancel, *redispatch;
+                 *cancel, *redispatch, *returns;
 };
 
 static asp_script_t *
@@ -44,6 +45,7 @@ rt_store_new (asp_rds_t *rds)
     self->complete = s_script (rds, "wo_complete", asp_lua_wo_complete);
     self->cancel = s_script (rds, "wo_cancel", asp_lua_wo_cancel);
     self->redispatch = s_script (rds, "wo_redispatch", asp_lua_wo_redispatch);
+    self->returns = s_script (rds, "wo_return", asp_lua_wo_return);
     return self;
 }
 
@@ -234,6 +236,23 @@ rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partne
     asp_mpmap_str (msg->body, "offer_id", offer_id);
     asp_mpmap_str (msg->body, "partner_id", partner_id);
     asp_mpmap_str (msg->body, "reason", reason);
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_return (rt_store_t *self, const rt_order_t *order, const char *partner_id,
+                 asp_unable_reason_t reason, const char *note)
+{
+    const char *word = asp_vocab_name (&asp_vocab_unable_reason, reason);
+    asp_txn_t *txn = s_txn (self->returns, order->id);
+    asp_txn_arg (txn, "%s", partner_id);
+    asp_txn_arg (txn, "%s", word);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_msg_t *msg = s_event (ASP_EV_WO_RETURNED, order->id, order);
+    asp_mpmap_str (msg->body, "partner_id", partner_id);
+    asp_mpmap_str (msg->body, "reason", word);
+    asp_mpmap_str (msg->body, "note", note);
     asp_txn_publish (txn, &msg);
     return txn;
 }
