@@ -317,6 +317,8 @@ s_write (intake_api_t *api, const cJSON *rec, const char *mode, int64_t expect, 
     asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
     asp_txn_outcome_t o = asp_txn_outcome (txn);
     snprintf (why, whylen, "%s", asp_txn_reason (txn));
+    if (o == ASP_TXN_OK && asp_txn_emitted (txn))
+        asp_outbox_remote_add_txn (api->outbox, txn);
     asp_txn_destroy (&txn);
     cJSON_free (json);
     if (o == ASP_TXN_OK)
@@ -443,6 +445,16 @@ s_patch_once (intake_api_t *api, const char *id, const cJSON *patch, cJSON **out
         intake_invalid (api, res, &err);
         rc = 1;
     }
+    //  The same values again: answered as it is, nothing written.
+    const cJSON *u = cJSON_GetObjectItem (old, "updated_ms");
+    cJSON *same = rc? NULL: s_canonical (want, version, cJSON_IsNumber (u)? (int64_t) u->valuedouble: 0);
+    if (same && cJSON_Compare (same, old, true)) {
+        *out = same;
+        cJSON_Delete (want);
+        cJSON_Delete (old);
+        return 0;
+    }
+    cJSON_Delete (same);
     cJSON *rec = rc? NULL: s_canonical (want, version + 1, asp_now_ms ());
     const char *z85 = rec? s_str (rec, "curve_key"): "";
     char owner [ASP_ID_MAX] = "", why [64] = "";
