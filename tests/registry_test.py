@@ -18,6 +18,7 @@ import msgpack
 import zmq
 
 import aspw
+from archive_test import expect
 from harness import Cluster, HarnessError, new_id, run, shard_of, wait_for, TIMEOUT_SCALE
 
 TOKENS = ",".join(["ops-tok:ops:olga", "adm-tok:admin:ada", "sue-tok:supervisor:sue",
@@ -27,14 +28,6 @@ AS = {r: {"Authorization": "Bearer %s-tok" % n}
 HEARTBEAT_S = 0.25
 DONE = ("completed", "visit_scheduled", "closed")
 ctx = zmq.Context.instance()
-
-
-def expect(r, status, code=None):
-    assert r.status == status, "want %d got %s %r" % (status, r.status, r.body)
-    if code:
-        assert isinstance(r.body, dict) and r["error"]["code"] == code, r.body
-        assert r["error"]["message"], r.body
-    return r
 
 
 def registry_state(c):

@@ -176,9 +176,8 @@ const char *rt_profile_key (const rt_profile_t *p) { return *p->key? p->key: NUL
 int64_t rt_profile_cap (const rt_profile_t *p) { return p->cap; }
 asp_partner_status_t rt_profile_status (const rt_profile_t *p) { return p->status; }
 
-//  Exact, case-sensitive, as READY's skills and regions match; "*" is any.
-static bool
-s_lists (char **v, size_t n, const char *what)
+bool
+rt_words_match (char **v, size_t n, const char *what)
 {
     for (size_t i = 0; i < n; i++)
         if (strcmp (v [i], "*") == 0 || strcmp (v [i], what) == 0)
@@ -210,16 +209,16 @@ rt_profile_admits (const rt_profile_t *p, asp_kind_t kind, asp_tier_t tier, cons
     if (p->kinds? !(p->kinds & (1u << kind)): !asp_kind_field_work (kind))
         no = "kind_not_served";
     else
-    if (!s_lists (p->categories, p->ncategories, category))
+    if (!rt_words_match (p->categories, p->ncategories, category))
         no = "category_not_served";
     else
-    if (!s_lists (p->regions, p->nregions, region))
+    if (!rt_words_match (p->regions, p->nregions, region))
         no = "region_not_served";
     else
     if (p->nareas && area && *area) {
         char full [2 * S_WORD_MAX];
         snprintf (full, sizeof full, "%s/%s", region, area);
-        if (!s_lists (p->areas, p->nareas, full))
+        if (!rt_words_match (p->areas, p->nareas, full))
             no = "area_not_served";
     }
     if (!no && tier == ASP_TIER_EXPRESS && !p->express)

@@ -46,5 +46,9 @@ asp_partner_status_t rt_profile_status (const rt_profile_t *p);
 //  Inside the partner's hours at now (always, when the record has none).
 bool rt_profile_open (const rt_profile_t *p, int64_t now_epoch_ms);
 
+//  True when words (n of them) hold what or "*": exact, case-sensitive, the
+//  one way READY's skills and regions and the registry's words match.
+bool rt_words_match (char **words, size_t n, const char *what);
+
 void rt_profile_test (void);
 #endif

@@ -122,10 +122,7 @@ rt_partner_free (const rt_partner_t *partner)
 static bool
 s_match (char **v, size_t n, const char *what)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp (v [i], "*") == 0 || strcmp (v [i], what) == 0)
-            return true;
-    return false;
+    return rt_words_match (v, n, what);
 }
 
 bool
