@@ -318,6 +318,25 @@ def check_live(c, pid_a, keys_a):
     b.close()
 
 
+def check_folder_partner(c):
+    """A partner admitted by its certificate file (the way before the
+    registry) is governed by a record that names no key, and once removed
+    its key fails the handshake although the file is still there."""
+    pid, keys = new_id("PF"), z85_keys()
+    aspw.write_cert(os.path.join(c.partner_cert_dir, pid + ".cert"), keys[0], meta={"name": pid, "partner_id": pid})
+    f = Partner(c, pid, keys)
+    assert f.ready(capacity=1)["partner_id"] == pid
+    expect(c.http("POST", "/v1/partners", record(pid)), 201)
+    wait_for(lambda: c.redis.cmd("HEXISTS", "{s%d}:rt:partners" % shard_of(pid), pid) == 1, 10,
+             what="routing to hold %s's record" % pid)
+    expect(c.http("PATCH", "/v1/partners/" + pid, {"status": "removed"}), 200)
+    assert f.expect("DISCONNECT")["reason"] == "partner removed"
+    f.connect()
+    f.send("READY", {"capacity": 1, "skills": ["*"], "regions": ["*"]})
+    f.quiet(("WELCOME", "ERROR", "DISCONNECT"), 1.5 * TIMEOUT_SCALE)
+    f.close()
+
+
 def routing_metric(c, name):
     return c.metric("routing", name)
 
@@ -329,6 +348,7 @@ def main():
         keys_a = z85_keys()
         check_api(c, pid_a, keys_a[0])
         check_live(c, pid_a, keys_a)
+        check_folder_partner(c)
         c.check_alive()
 
 

@@ -1007,6 +1007,10 @@ s_partner_status (rt_server_t *self, rt_partner_t *partner, s_jobs_t *jobs)
         }
     }
     if (removed && conn) {
+        //  The key it connected with fails the handshake from now on, even
+        //  one the record does not name (a certificate in the folder).
+        const char *why;
+        rt_partners_admit (self->partners, partner->id, conn->user_id, &why);
         asp_log_kv (ASP_LOG_INFO, "partner gone", "partner", partner->id, "reason", "partner removed", NULL);
         s_disconnect (self, conn->rid, conn->rid_len, "partner removed");
         rt_registry_drop (self->registry, conn);
