@@ -9,7 +9,8 @@ suspended partner's open offer is withdrawn and it gets no new one while
 it finishes what it accepted, and a removed partner is cut off while
 connected (DISCONNECT "partner removed"), its key fails the handshake
 from then on, and its accepted work order goes to another partner
-(workorder.returned, reason partner_removed)."""
+(workorder.returned, reason partner_removed). Last, a SIGKILL of routing:
+the projection reloads, and the keys keep their verdicts."""
 
 import os
 import time
@@ -316,6 +317,7 @@ def check_live(c, pid_a, keys_a):
     a.quiet(("WELCOME", "ERROR", "DISCONNECT", "OFFER"), 1.5 * TIMEOUT_SCALE)
     a.close()
     b.close()
+    return pid_b, keys_b
 
 
 def check_folder_partner(c):
@@ -337,6 +339,19 @@ def check_folder_partner(c):
     f.close()
 
 
+def check_restart(c, pid_a, keys_a, pid_b, keys_b):
+    """After a SIGKILL of routing the projection is reloaded from Redis: the
+    registry-only key works again, the removed one is still refused."""
+    c.restart("routing")
+    b = Partner(c, pid_b, keys_b)
+    assert b.ready(capacity=1)["partner_id"] == pid_b
+    a = Partner(c, pid_a, keys_a)
+    a.send("READY", {"capacity": 1, "skills": ["*"], "regions": ["*"]})
+    a.quiet(("WELCOME", "ERROR", "DISCONNECT"), 1.5 * TIMEOUT_SCALE)
+    a.close()
+    b.close()
+
+
 def routing_metric(c, name):
     return c.metric("routing", name)
 
@@ -347,8 +362,9 @@ def main():
         pid_a = new_id("PA")
         keys_a = z85_keys()
         check_api(c, pid_a, keys_a[0])
-        check_live(c, pid_a, keys_a)
+        pid_b, keys_b = check_live(c, pid_a, keys_a)
         check_folder_partner(c)
+        check_restart(c, pid_a, keys_a, pid_b, keys_b)
         c.check_alive()
 
 

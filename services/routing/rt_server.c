@@ -1038,13 +1038,18 @@ s_prepare_partner (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size
 
 //  Applied in memory once stored; its effects run from the loop, after
 //  the bus batch is answered. A newer status, cap or key counts at once.
+//  A duplicate or stale one is offered to memory too (only a newer
+//  version than memory's is taken): a resend after a lost reply must not
+//  leave memory behind Redis.
 static void
 s_committed_partner (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
 {
     (void) svc;
     rt_server_t *self = (rt_server_t *) arg;
     asp_partner_status_t was;
-    if (asp_txn_outcome (txn) != ASP_TXN_OK || !rt_partners_apply (self->partners, env->body, &was))
+    asp_txn_outcome_t o = asp_txn_outcome (txn);
+    if ((o != ASP_TXN_OK && o != ASP_TXN_DUP && o != ASP_TXN_STALE)
+    ||  !rt_partners_apply (self->partners, env->body, &was))
         return;
     self->sweep_due = true;
     self->dispatch_due = true;
