@@ -52,6 +52,9 @@ s_v_hours (const cJSON *rec, intake_err_t *err)
         char path [32];
         const cJSON *ranges;
         snprintf (path, sizeof path, "hours.days.%s", d->string);
+        for (const cJSON *k = days->child; k != d; k = k->next)
+            if (streq (k->string, d->string))
+                return intake_fail (err, "%s is named twice", path);
         if (!intake_v_strv (days, d->string, path, 0, ASP_HOURS_RANGES, 11, 11, NULL, true, &ranges, err))
             return false;
         for (const cJSON *r = ranges->child; r; r = r->next) {
@@ -773,6 +776,9 @@ intake_partners_test (void)
                       "hours.days.mon");
     s_expect_invalid ("{\"partner_id\":\"P1\",\"name\":\"x\",\"regions\":[\"n\"],\"categories\":[\"c\"],"
                       "\"capacity_cap\":1,\"hours\":{\"utc_offset\":\"+01:00\",\"days\":{\"xmas\":[]}}}", "xmas");
+    s_expect_invalid ("{\"partner_id\":\"P1\",\"name\":\"x\",\"regions\":[\"n\"],\"categories\":[\"c\"],"
+                      "\"capacity_cap\":1,\"hours\":{\"utc_offset\":\"+01:00\",\"days\":{\"mon\":[],\"mon\":[]}}}",
+                      "twice");
     s_expect_invalid ("{\"partner_id\":\"P1\",\"name\":\"x\",\"regions\":[\"n\"],\"categories\":[\"c\"],"
                       "\"capacity_cap\":1,\"technicians\":[{\"id\":\"a\",\"name\":\"A\"},{\"id\":\"a\",\"name\":\"B\"}]}",
                       "technicians");

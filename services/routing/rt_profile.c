@@ -90,7 +90,9 @@ s_hours (rt_profile_t *self, const msgpack_object *h, char *err, size_t errlen)
         const msgpack_object_kv *kv = &days->via.map.ptr [i];
         char name [8];
         int d = s_str (&kv->key, name, sizeof name)? -1: asp_hours_day (name);
-        if (d < 0 || kv->val.type != MSGPACK_OBJECT_ARRAY || kv->val.via.array.size > ASP_HOURS_RANGES)
+        //  A day named twice must not hold more than a day's room.
+        if (d < 0 || kv->val.type != MSGPACK_OBJECT_ARRAY
+        ||  kv->val.via.array.size > (uint32_t) (ASP_HOURS_RANGES - self->nranges [d]))
             FAIL ("partner record: 'hours.days' must map mon..sun to at most %d ranges", ASP_HOURS_RANGES);
         for (uint32_t k = 0; k < kv->val.via.array.size; k++) {
             s_range_t *r = &self->ranges [d][self->nranges [d]];
@@ -314,6 +316,10 @@ rt_profile_test (void)
         "\"version\":1,\"hours\":{\"utc_offset\":\"+08:00\",\"days\":{\"mon\":[\"9-5\"]}}}",
         "{\"partner_id\":\"P1\",\"status\":\"active\",\"regions\":[\"*\"],\"categories\":[\"*\"],\"capacity_cap\":1,"
         "\"version\":1,\"curve_key\":\"short\"}",
+        "{\"partner_id\":\"P1\",\"status\":\"active\",\"regions\":[\"*\"],\"categories\":[\"*\"],\"capacity_cap\":1,"
+        "\"version\":1,\"hours\":{\"utc_offset\":\"+08:00\",\"days\":{\"mon\":[\"01:00-02:00\",\"02:00-03:00\","
+        "\"03:00-04:00\",\"04:00-05:00\",\"05:00-06:00\"],\"mon\":[\"06:00-07:00\",\"07:00-08:00\",\"08:00-09:00\","
+        "\"09:00-10:00\"]}}}",
         NULL
     };
     for (int i = 0; bad [i]; i++) {
