@@ -49,6 +49,7 @@ s_fatal (const char *what)
 typedef struct {
     zsock_t *handler;               //  REP bound on the ZAP endpoint
     zhashx_t *domains;              //  domain -> zcertstore_t
+    zhashx_t *verdicts;             //  "<domain> <Z85 key>" -> asp_curve_verdict_t (as a pointer)
 } s_zap_t;
 
 static void
@@ -65,11 +66,14 @@ s_zap_judge (s_zap_t *self, const char *domain, const char *mechanism, zframe_t 
         return "200";
     if (!streq (mechanism, "CURVE") || !cred || zframe_size (cred) != 32)
         return "400";
-    zcertstore_t *store = (zcertstore_t *) zhashx_lookup (self->domains, domain);
-    if (!store)
-        return "400";
     zmq_z85_encode (user_id, zframe_data (cred), 32);
-    return zcertstore_lookup (store, user_id)? "200": "400";
+    char name [128];
+    snprintf (name, sizeof name, "%.80s %s", domain, user_id);
+    intptr_t verdict = (intptr_t) zhashx_lookup (self->verdicts, name);
+    if (verdict)
+        return verdict == ASP_CURVE_KEY_ALLOW? "200": "400";
+    zcertstore_t *store = (zcertstore_t *) zhashx_lookup (self->domains, domain);
+    return store && zcertstore_lookup (store, user_id)? "200": "400";
 }
 
 //  Request: version, request id, domain, address, routing id, mechanism,
@@ -113,21 +117,33 @@ s_zap_handle (s_zap_t *self)
     zmsg_destroy (&req);
 }
 
-//  Commands: ALLOW domain dir (answered with a signal), $TERM.
+//  Commands: ALLOW domain dir, KEY domain key verdict (each answered
+//  with a signal), $TERM.
 static bool
 s_zap_command (s_zap_t *self, zsock_t *pipe)
 {
-    char *cmd = NULL, *domain = NULL, *dir = NULL;
-    if (zstr_recvx (pipe, &cmd, &domain, &dir, NULL) < 1)
+    char *cmd = NULL, *domain = NULL, *dir = NULL, *verdict = NULL;
+    if (zstr_recvx (pipe, &cmd, &domain, &dir, &verdict, NULL) < 1)
         return false;
     bool go_on = !streq (cmd, "$TERM");
     if (streq (cmd, "ALLOW") && domain && dir) {
         zhashx_update (self->domains, domain, zcertstore_new (dir));
         zsock_signal (pipe, 0);
     }
+    if (streq (cmd, "KEY") && domain && dir && verdict) {
+        char name [128];
+        snprintf (name, sizeof name, "%.80s %s", domain, dir);
+        intptr_t v = atoi (verdict);
+        if (v == ASP_CURVE_KEY_FORGET)
+            zhashx_delete (self->verdicts, name);
+        else
+            zhashx_update (self->verdicts, name, (void *) v);
+        zsock_signal (pipe, 0);
+    }
     zstr_free (&cmd);
     zstr_free (&domain);
     zstr_free (&dir);
+    zstr_free (&verdict);
     return go_on;
 }
 
@@ -135,8 +151,8 @@ static void
 s_zap_actor (zsock_t *pipe, void *arg)
 {
     (void) arg;
-    s_zap_t self = { zsock_new (ZMQ_REP), zhashx_new () };
-    assert (self.handler && self.domains);
+    s_zap_t self = { zsock_new (ZMQ_REP), zhashx_new (), zhashx_new () };
+    assert (self.handler && self.domains && self.verdicts);
     zhashx_set_destructor (self.domains, s_store_destroy);
     //  Only one handler may exist per process (asp_svc makes it).
     int rc = zsock_bind (self.handler, S_ZAP_ENDPOINT);
@@ -165,6 +181,7 @@ s_zap_actor (zsock_t *pipe, void *arg)
     zsock_unbind (self.handler, S_ZAP_ENDPOINT);
     zsock_destroy (&self.handler);
     zhashx_destroy (&self.domains);
+    zhashx_destroy (&self.verdicts);
 }
 
 //  --------------------------------------------------------------------------
@@ -287,6 +304,15 @@ asp_curve_allow (asp_curve_t *self, const char *domain, const char *dir)
     zsock_wait (self->zap);
 }
 
+void
+asp_curve_key (asp_curve_t *self, const char *domain, const char *key, asp_curve_verdict_t verdict)
+{
+    char v [4];
+    snprintf (v, sizeof v, "%d", (int) verdict);
+    zstr_sendx (self->zap, "KEY", domain, key, v, NULL);
+    zsock_wait (self->zap);
+}
+
 bool asp_curve_secure (asp_curve_t *self) { return self->secure; }
 
 //  --------------------------------------------------------------------------
@@ -400,6 +426,20 @@ s_test_try (zloop_t *loop, zsock_t *inbox, zsock_t *client, const char *endpoint
     return zmsg_recv (inbox);
 }
 
+//  True when a client with key reaches server (a partners' socket).
+static bool
+s_test_partner (zloop_t *loop, zsock_t *server, zcert_t *key, zcert_t *server_cert, const char *endpoint)
+{
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    zcert_apply (key, client);
+    zsock_set_curve_serverkey (client, zcert_public_txt (server_cert));
+    zmsg_t *msg = s_test_try (loop, server, client, endpoint);
+    bool arrived = msg != NULL;
+    zmsg_destroy (&msg);
+    zsock_destroy (&client);
+    return arrived;
+}
+
 void
 asp_curve_test (void)
 {
@@ -465,6 +505,32 @@ asp_curve_test (void)
         zsock_destroy (&client);
     }
     zcert_destroy (&keys [0]);
+
+    //  Keys without files, on a partners' socket: a registry key passes,
+    //  a refused one fails even with its certificate in the folder and
+    //  passes again once forgotten; no verdict reaches the bus domain.
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    zcert_apply (intake, router);
+    zsock_set_curve_server (router, 1);
+    zsock_set_zap_domain (router, ASP_CURVE_PARTNERS);
+    int pport = zsock_bind (router, "tcp://127.0.0.1:*");
+    assert (pport > 0);
+    char pend [64];
+    snprintf (pend, sizeof pend, "tcp://127.0.0.1:%d", pport);
+    zcert_t *extra = zcert_new ();
+    assert (s_test_partner (loop, router, partner, intake, pend));
+    assert (!s_test_partner (loop, router, extra, intake, pend));
+    asp_curve_key (curve, ASP_CURVE_PARTNERS, zcert_public_txt (extra), ASP_CURVE_KEY_ALLOW);
+    assert (s_test_partner (loop, router, extra, intake, pend));
+    assert (!s_test_partner (loop, inbox, extra, intake, endpoint));
+    asp_curve_key (curve, ASP_CURVE_PARTNERS, zcert_public_txt (partner), ASP_CURVE_KEY_DENY);
+    assert (!s_test_partner (loop, router, partner, intake, pend));
+    asp_curve_key (curve, ASP_CURVE_PARTNERS, zcert_public_txt (partner), ASP_CURVE_KEY_FORGET);
+    assert (s_test_partner (loop, router, partner, intake, pend));
+    asp_curve_key (curve, ASP_CURVE_PARTNERS, zcert_public_txt (extra), ASP_CURVE_KEY_DENY);
+    assert (!s_test_partner (loop, router, extra, intake, pend));
+    zcert_destroy (&extra);
+    zsock_destroy (&router);
 
     asp_curve_bus_server_end (curve);
     zsock_destroy (&inbox);

@@ -19,7 +19,9 @@
     ZAP actor with one zcertstore per domain. Otherwise it follows zauth:
     NULL is allowed (no CURVE socket sees it), a CURVE key is looked up in
     its domain's folder (rescanned when the folder changes, so adding a key
-    needs no restart), and User-Id is the client key in Z85.
+    needs no restart), and User-Id is the client key in Z85. Keys may also
+    be admitted or refused one by one (asp_curve_key): routing's partner
+    registry, which wins over the folder.
 
     Counting. A plain (NULL) client never reaches ZAP: the mechanism
     mismatch ends its handshake first. So refusals are counted from a
@@ -58,6 +60,13 @@ void asp_curve_destroy (asp_curve_t **self_p);
 //  Admits CURVE clients of this ZAP domain whose public certificate is in
 //  dir (replacing what the domain had). Returns when the handler has it.
 void asp_curve_allow (asp_curve_t *self, const char *domain, const char *dir);
+//  Keys admitted or refused one by one, without files: routing's partner
+//  registry (the keys of active and suspended partners, and the removed
+//  ones, which must fail the handshake from then on). A verdict wins over
+//  the domain's folder; FORGET leaves the key to the folder again.
+//  Returns when the handler has it, so the next handshake sees it.
+typedef enum { ASP_CURVE_KEY_FORGET = 0, ASP_CURVE_KEY_ALLOW, ASP_CURVE_KEY_DENY } asp_curve_verdict_t;
+void asp_curve_key (asp_curve_t *self, const char *domain, const char *key, asp_curve_verdict_t verdict);
 //  Makes sock, not yet bound, the bus inbox's CURVE server and counts its
 //  refused handshakes into refused from loop. Only the monitor when
 //  insecure (a refused handshake is still one).

@@ -159,6 +159,15 @@ asp_json_str (const cJSON *obj, const char *key, size_t minlen, size_t maxlen, c
     *out = NULL;
     if (!j || cJSON_IsNull (j))
         return 1;
+    int rc = asp_json_text (j, minlen, maxlen);
+    if (rc == 0)
+        *out = j->valuestring;
+    return rc;
+}
+
+int
+asp_json_text (const cJSON *j, size_t minlen, size_t maxlen)
+{
     if (!cJSON_IsString (j))
         return -1;
     size_t n = strlen (j->valuestring);
@@ -169,7 +178,6 @@ asp_json_str (const cJSON *obj, const char *key, size_t minlen, size_t maxlen, c
             return -1;
     if (!asp_utf8_valid (j->valuestring, n))
         return -2;
-    *out = j->valuestring;
     return 0;
 }
 

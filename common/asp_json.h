@@ -16,6 +16,8 @@ void asp_json_to_mpmap (const cJSON *obj, asp_mpmap_t *map);
 //  [minlen, maxlen] or contains control characters, -2 not valid UTF-8
 //  (cJSON passes any bytes through).
 int asp_json_str (const cJSON *obj, const char *key, size_t minlen, size_t maxlen, const char **out);
+//  The same checks on a value itself (e.g. an array's item): 0, -1, -2.
+int asp_json_text (const cJSON *j, size_t minlen, size_t maxlen);
 
 //  True when len bytes at s are well-formed UTF-8 (RFC 3629: no overlong
 //  forms, no surrogates, nothing past U+10FFFF).

@@ -7,6 +7,7 @@
 #include "asp_curve.h"
 #include "asp_envelope.h"
 #include "asp_events.h"
+#include "asp_hours.h"
 #include "asp_httpd.h"
 #include "asp_id.h"
 #include "asp_json.h"
@@ -36,6 +37,7 @@ static const asp_selftest_t s_tests [] = {
     { "httpd", asp_httpd_test, 0 },
     { "outbox", asp_outbox_test, ASP_SELFTEST_REDIS },
     { "curve", asp_curve_test, 0 },
+    { "hours", asp_hours_test, 0 },
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
     { "svc", asp_svc_test, ASP_SELFTEST_REDIS },

@@ -509,20 +509,25 @@ class Runner(ActionFixtures):
         repeat_ticket     a ticket no partner can serve, created with a
                           fault code and a purchase date (so a 三包
                           remedy), then reported again: one repeat contact
+        partner           a partner in the registry (active, region
+                          "nowhere", a CURVE key: fact curve_key)
+        spare_partner     another such partner (consumable: to remove)
+        removed_partner   a partner removed from the registry
     A value "$<fixture>" is its id (a unit's serial); "$<fixture>.<fact>"
     one of its facts: a customer's phone and serial (of its unit), a
     ticket's customer_id and serial. "$key:<name>", "$phone:<name>" and
-    "$serial:<name>" are a fresh Idempotency-Key, phone or serial, the
-    same for the same name within a Runner.
+    "$serial:<name>", "$partner_id:<name>", "$curve_key:<name>" are a
+    fresh Idempotency-Key, phone, serial, partner id or CURVE public key
+    (Z85), the same for the same name within a Runner.
     Roles: a staff role; "customer" (the token of the ticket in the path);
     "foreign_customer" (the token of other_ticket); "none" (no header).
     aliases maps a fixture to another (roles_test has no partners)."""
 
-    CONSUMABLE = {"completed_ticket", "duplicate"}
+    CONSUMABLE = {"completed_ticket", "duplicate", "spare_partner"}
     PARTS_MAX = 200     # a unit's parts list (intake_archive_routes.c, S_PARTS_MAX)
     # repeat_ticket's unit: bought 90 days ago, within every warranty (a free repair).
     PURCHASE_DATE = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 90 * 86400))
-    VALUE = re.compile(r"^\$(key|phone|serial):[A-Za-z0-9_-]+$|^\$([a-z_]+)(?:\.([a-z_]+))?$")
+    VALUE = re.compile(r"^\$(key|phone|serial|partner_id|curve_key):[A-Za-z0-9_-]+$|^\$([a-z_]+)(?:\.([a-z_]+))?$")
 
     def __init__(self, c, aliases=None):
         self.c = c
@@ -581,6 +586,15 @@ class Runner(ActionFixtures):
             return self._unit(customer_id=self.fixture("customer")[0])
         if name == "lone_unit":
             return self._unit()
+        if name in ("partner", "spare_partner", "removed_partner"):
+            pid, key = harness.new_id("P"), _curve_key()
+            self._call("POST", "/v1/partners", {"partner_id": pid, "name": "Fixture " + pid, "regions": ["nowhere"],
+                                                "categories": ["water_heater"], "capacity_cap": 2,
+                                                "curve_key": key}, 201, role="ops")
+            if name == "removed_partner":
+                self._call("PATCH", "/v1/partners/" + pid, {"status": "removed"}, 200, role="ops")
+            self.facts[pid] = {"curve_key": key}
+            return pid, None
         if name == "full_unit":
             serial, _ = self._unit()
             for i in range(self.PARTS_MAX):
@@ -613,7 +627,9 @@ class Runner(ActionFixtures):
             return self.fresh.setdefault(value, {
                 "key": lambda: harness.new_id("idem"),
                 "phone": lambda: "137%08d" % random.randint(0, 99999999),
-                "serial": lambda: "SN-" + harness.new_id("s")[-12:]}[m.group(1)]())
+                "serial": lambda: "SN-" + harness.new_id("s")[-12:],
+                "partner_id": lambda: harness.new_id("P"),
+                "curve_key": _curve_key}[m.group(1)]())
         id_, _ = self.fixture(m.group(2), fresh)
         if not m.group(3):
             return id_
@@ -690,6 +706,12 @@ class Runner(ActionFixtures):
     def send(self, prepared):
         method, path, body, headers = prepared
         return self.c.http(method, path, body, headers)
+
+
+def _curve_key():
+    """A fresh CURVE public key in Z85 (what a partner's certificate holds)."""
+    import zmq
+    return zmq.curve_keypair()[0].decode()
 
 
 def _query_value(v):

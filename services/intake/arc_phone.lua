@@ -1,6 +1,7 @@
 -- Points a phone's index at a customer: a further phone is claimed here
 -- before the customer lists it (intent first), a merge moves it. Or
--- releases a claim that a refused request made.
+-- releases a claim that a refused request made. The partner registry uses
+-- it the same way for its CURVE key index (K[1] pk:<hex>, intake_partners.h).
 -- K[1] ph:<digits>
 -- A[1] customer id, A[2] an owner it may replace ('' none: only a free
 --   index or one already the customer's), A[3] 'claim' | 'release'

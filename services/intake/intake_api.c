@@ -7,6 +7,7 @@
 #include "intake_archive_routes.h"
 #include "intake_dispatch.h"
 #include "intake_http.h"
+#include "intake_partners.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
 #include "intake_warranty_api.h"
@@ -30,6 +31,7 @@ extern const char asp_lua_cancel [];
 extern const char asp_lua_close [];
 extern const char asp_lua_redispatch [];
 extern const char asp_lua_override [];
+extern const char asp_lua_pt_write [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -52,11 +54,13 @@ static const struct {
     [INTAKE_SCRIPT_CLOSE] = { "intake_close", asp_lua_close },
     [INTAKE_SCRIPT_REDISPATCH] = { "intake_redispatch", asp_lua_redispatch },
     [INTAKE_SCRIPT_OVERRIDE] = { "intake_override", asp_lua_override },
+    [INTAKE_SCRIPT_PARTNER] = { "intake_pt_write", asp_lua_pt_write },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
 #define CUSTOMER R (CUSTOMER)
 #define LEADS (R (SUPERVISOR) | R (ADMIN))
+#define PARTNER_WRITERS (R (OPS) | R (ADMIN))
 
 //  Who may do what. Agents and supervisors serve customers; ops watch;
 //  systems integrate (order management, logistics, the survey channel);
@@ -100,6 +104,13 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/queues/unroutable", LEADS | R (OPS), "read the unroutable queue", intake_dispatch_queue },
     { "GET",  "/v1/warranty/policy", INTAKE_READERS, "read the warranty policy", intake_warranty_api_policy },
     { "POST", "/v1/warranty/check", INTAKE_READERS, "check warranty remedies", intake_warranty_api_check },
+    //  The partner registry (intake_partners): ops run the partner
+    //  network, supervisors read who serves where.
+    { "POST", "/v1/partners", PARTNER_WRITERS, "change the partner registry", intake_partners_create },
+    { "GET",  "/v1/partners", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry", intake_partners_list },
+    { "GET",  "/v1/partners/{id}", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry",
+      intake_partners_get },
+    { "PATCH", "/v1/partners/{id}", PARTNER_WRITERS, "change the partner registry", intake_partners_patch },
 };
 
 static double

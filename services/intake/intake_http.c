@@ -257,6 +257,45 @@ intake_v_str (const cJSON *obj, const char *key, const char *path, size_t minlen
 }
 
 bool
+intake_v_strv (const cJSON *obj, const char *key, const char *path, size_t minn, size_t maxn,
+               size_t minlen, size_t maxlen, const asp_vocab_t *vocab, bool required,
+               const cJSON **out, intake_err_t *err)
+{
+    const cJSON *j = cJSON_GetObjectItemCaseSensitive (obj, key);
+    *out = NULL;
+    if (!j || cJSON_IsNull (j))
+        return required? intake_fail (err, "%s is required", path): true;
+    int n = cJSON_IsArray (j)? cJSON_GetArraySize (j): -1;
+    if (n < (int) minn || n > (int) maxn) {
+        snprintf (err->message, sizeof err->message, "%s must be an array of %zu to %zu strings",
+                  path, minn, maxn);
+        return false;
+    }
+    for (const cJSON *i = j->child; i; i = i->next) {
+        int rc = asp_json_text (i, minlen, maxlen);
+        if (rc == -2)
+            return intake_fail (err, "%s must hold valid UTF-8", path);
+        if (rc == -1) {
+            snprintf (err->message, sizeof err->message,
+                      "%s must hold strings of %zu to %zu bytes without control characters", path,
+                      minlen, maxlen);
+            return false;
+        }
+        if (vocab && asp_vocab_parse (vocab, i->valuestring) < 0) {
+            char list [200];
+            snprintf (err->message, sizeof err->message, "%s must hold words of: %s", path,
+                      asp_vocab_join (vocab, list, sizeof list));
+            return false;
+        }
+        for (const cJSON *k = j->child; k != i; k = k->next)
+            if (strcmp (k->valuestring, i->valuestring) == 0)
+                return intake_fail (err, "%s lists a value twice", path);
+    }
+    *out = j;
+    return true;
+}
+
+bool
 intake_v_int (const cJSON *obj, const char *key, const char *path, int64_t lo, int64_t hi,
               bool required, int64_t *out, intake_err_t *err)
 {

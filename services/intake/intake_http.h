@@ -49,6 +49,7 @@ typedef enum {
     INTAKE_SCRIPT_CLOSE,
     INTAKE_SCRIPT_REDISPATCH,
     INTAKE_SCRIPT_OVERRIDE,         //  a supervisor's choice of partner
+    INTAKE_SCRIPT_PARTNER,          //  the partner registry (intake_partners.h)
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 
@@ -132,6 +133,12 @@ bool intake_v_only (const cJSON *obj, const char **allowed, const char *where, i
 //  with vocab, one of its words. *out is NULL when absent and optional.
 bool intake_v_str (const cJSON *obj, const char *key, const char *path, size_t minlen, size_t maxlen,
                    const asp_vocab_t *vocab, bool required, const char **out, intake_err_t *err);
+//  Array of minn..maxn distinct strings, each as intake_v_str checks one
+//  (with vocab: its words); *out is the array, NULL when absent and
+//  optional.
+bool intake_v_strv (const cJSON *obj, const char *key, const char *path, size_t minn, size_t maxn,
+                    size_t minlen, size_t maxlen, const asp_vocab_t *vocab, bool required,
+                    const cJSON **out, intake_err_t *err);
 //  Integer in lo..hi; *out keeps its value when absent and optional.
 bool intake_v_int (const cJSON *obj, const char *key, const char *path, int64_t lo, int64_t hi,
                    bool required, int64_t *out, intake_err_t *err);

@@ -12,6 +12,7 @@
 #include "intake_dispatch.h"
 #include "intake_http.h"
 #include "intake_limit.h"
+#include "intake_partners.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
 #include "intake_events.h"
@@ -41,6 +42,7 @@ main (int argc, char *argv [])
             { "warranty", intake_warranty_test, 0 },
             { "warranty_api", intake_warranty_api_test, 0 },
             { "zmq", intake_zmq_test, 0 },
+            { "partners", intake_partners_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }

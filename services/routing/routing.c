@@ -11,6 +11,8 @@
 #include "asp_svc.h"
 #include "rt_deadlines.h"
 #include "rt_orders.h"
+#include "rt_partners.h"
+#include "rt_profile.h"
 #include "rt_registry.h"
 #include "rt_server.h"
 #include "rt_store.h"
@@ -30,6 +32,8 @@ main (int argc, char *argv [])
             { "store", rt_store_test, ASP_SELFTEST_REDIS },
             { "work", rt_work_test, 0 },
             { "server", rt_server_test, ASP_SELFTEST_REDIS },
+            { "profile", rt_profile_test, 0 },
+            { "partners", rt_partners_test, ASP_SELFTEST_REDIS },
         };
         asp_log_init ("routing");
         return asp_selftest_main ("asp-routing", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);

@@ -24,6 +24,7 @@ s_partner_destroy (void **item)
         s_strv_free (&p->skills, &p->nskills);
         s_strv_free (&p->regions, &p->nregions);
         zhashx_destroy (&p->held);
+        rt_profile_destroy (&p->profile);
         free (p);
         *item = NULL;
     }
@@ -109,16 +110,19 @@ int64_t
 rt_partner_free (const rt_partner_t *partner)
 {
     int64_t held = (int64_t) zhashx_size (partner->held);
-    return partner->capacity > held? partner->capacity - held: 0;
+    int64_t capacity = partner->capacity;
+    if (partner->profile && rt_profile_status (partner->profile) != ASP_PARTNER_ACTIVE)
+        capacity = 0;
+    else
+    if (partner->profile && rt_profile_cap (partner->profile) < capacity)
+        capacity = rt_profile_cap (partner->profile);
+    return capacity > held? capacity - held: 0;
 }
 
 static bool
 s_match (char **v, size_t n, const char *what)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp (v [i], "*") == 0 || strcmp (v [i], what) == 0)
-            return true;
-    return false;
+    return rt_words_match (v, n, what);
 }
 
 bool

@@ -18,6 +18,7 @@
 #define RT_REGISTRY_H
 #include "asp_id.h"
 #include "aspw_proto.h"
+#include "rt_profile.h"
 #include <czmq.h>
 
 //  Partner ids are ids (the common limit, asp_id.h).
@@ -36,6 +37,7 @@ typedef struct {
     size_t nregions;
     zhashx_t *held;                 //  wo_id -> order (borrowed): offered or assigned
     uint64_t last_offer;            //  offer counter at its last offer, 0 = never
+    rt_profile_t *profile;          //  its registry record (owned); NULL = unregistered
 } rt_partner_t;
 
 typedef enum { RT_CONN_READY = 0, RT_CONN_REFUSED } rt_conn_state_t;
@@ -67,7 +69,9 @@ rt_partner_t *rt_registry_partner (rt_registry_t *self, const char *id, bool cre
 void rt_partner_set (rt_partner_t *partner, int64_t capacity, char **skills, size_t nskills,
                      char **regions, size_t nregions);
 bool rt_partner_live (const rt_partner_t *partner);
-//  Capacity minus what it holds; 0 when it holds more.
+//  Capacity minus what it holds; 0 when it holds more. With a registry
+//  record the capacity is min (READY's, capacity_cap), and a partner that
+//  is not active has none (no new offers).
 int64_t rt_partner_free (const rt_partner_t *partner);
 bool rt_partner_fits (const rt_partner_t *partner, const char *category, const char *region);
 

@@ -4,6 +4,7 @@
 #include "aspw_proto.h"
 #include "rt_deadlines.h"
 #include "rt_orders.h"
+#include "rt_partners.h"
 #include "rt_registry.h"
 #include "rt_store.h"
 #include "rt_work.h"
@@ -18,7 +19,7 @@
 #define S_BATCH_MAX 256
 
 //  One Redis step in a batch, and what to do once it is known.
-typedef enum { S_COMMAND, S_OFFER, S_WITHDRAW } s_kind_t;
+typedef enum { S_COMMAND, S_OFFER, S_WITHDRAW, S_RETURN } s_kind_t;
 
 typedef struct {
     s_kind_t kind;
@@ -48,6 +49,7 @@ struct rt_server_t {
     rt_deadlines_t *deadlines;
     rt_work_t *work;                //  progress, appointments, UNABLE, refusals
     zcertstore_t *certs;
+    rt_partners_t *partners;        //  the partner registry's projection
     zsock_t *router;
     int64_t heartbeat_ms;
     int64_t liveness;
@@ -59,13 +61,15 @@ struct rt_server_t {
     bool loaded;                    //  open work orders loaded from Redis
     bool load_warned;
     bool dispatch_due;              //  something changed that may allow an offer
+    bool sweep_due;                 //  a registry change to apply to offers and connections
     uint64_t offer_counter;
     asp_counter_t *m_messages, *m_errors, *m_unknown, *m_offers, *m_expired,
-                  *m_withdrawn, *m_created, *m_completed;
+                  *m_withdrawn, *m_created, *m_completed, *m_returned;
     atomic_llong g_live, g_open, g_pending;
 };
 
 static void s_dispatch (rt_server_t *self);
+static void s_sweep (rt_server_t *self);
 
 static void s_fatal (const char *fmt, ...) __attribute__ ((format (printf, 1, 2), noreturn));
 
@@ -365,6 +369,24 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
     }
 }
 
+//  An accepted work order its partner gave back (a removed partner's).
+static void
+s_finish_return (rt_server_t *self, s_job_t *job)
+{
+    if (!asp_txn_known (job->txn))
+        return;                     //  the next sweep of the partner retries
+    rt_view_t view;
+    rt_store_view (job->txn, &view);
+    rt_order_t *order = s_sync (self, job->wo_id, &view);
+    if (asp_txn_outcome (job->txn) != ASP_TXN_OK)
+        return;
+    if (order)
+        rt_order_exclude (order, job->partner);
+    asp_counter_inc (self->m_returned);
+    asp_log_kv (ASP_LOG_INFO, "work order returned", "wo_id", job->wo_id, "partner", job->partner,
+                "reason", job->why, NULL);
+}
+
 //  Runs every job's txn as one pipeline, then finishes each. Returns the
 //  number of offers whose outcome is unknown.
 static size_t
@@ -385,6 +407,9 @@ s_run (rt_server_t *self, s_jobs_t *jobs)
         else
         if (job->kind == S_OFFER)
             s_finish_offer (self, job);
+        else
+        if (job->kind == S_RETURN)
+            s_finish_return (self, job);
         else
             s_finish_withdraw (self, job);
     }
@@ -467,6 +492,8 @@ s_on_kick (zloop_t *loop, int timer_id, void *arg)
     (void) loop; (void) timer_id;
     rt_server_t *self = (rt_server_t *) arg;
     self->kick_timer = -1;
+    if (self->sweep_due)
+        s_sweep (self);
     s_dispatch (self);
     return 0;
 }
@@ -486,6 +513,10 @@ s_kick (rt_server_t *self)
 static int
 s_partner_of (rt_server_t *self, const char *user_id, char *out, size_t outlen, const char **why)
 {
+    //  The registry first; then the certificate folder.
+    int rc = rt_partners_lookup (self->partners, user_id, out, outlen, why);
+    if (rc != 1)
+        return rc;
     zcert_t *cert = zcertstore_lookup (self->certs, user_id);
     if (!cert) {
         *why = "the certificate is no longer in ASP_PARTNER_CERTS";
@@ -497,7 +528,7 @@ s_partner_of (rt_server_t *self, const char *user_id, char *out, size_t outlen, 
         return -1;
     }
     snprintf (out, outlen, "%s", pid);
-    return 0;
+    return rt_partners_admit (self->partners, out, user_id, why);
 }
 
 //  A connection is gone (silent, or said DISCONNECT): its offers are
@@ -762,7 +793,7 @@ static void
 s_try_load (rt_server_t *self)
 {
     size_t n;
-    if (rt_store_load (self->store, self->orders, self->registry, &n)) {
+    if (rt_partners_load (self->partners) || rt_store_load (self->store, self->orders, self->registry, &n)) {
         if (!self->load_warned)
             asp_log_warn ("cannot load open work orders from Redis yet; partners wait");
         self->load_warned = true;
@@ -770,6 +801,7 @@ s_try_load (rt_server_t *self)
     }
     self->loaded = true;
     self->dispatch_due = true;
+    self->sweep_due = true;         //  what the registry changed while routing was down
     zloop_reader (self->loop, self->router, s_on_partner, self);
     asp_log_info ("loaded %zu open work orders; serving partners", n);
 }
@@ -840,7 +872,10 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         self->next_round_check = now + 1000;
         if (zlistx_size (rt_orders_pending (self->orders)))
             self->dispatch_due = true;
+        self->sweep_due = true;     //  retries what Redis failed to take
     }
+    if (self->sweep_due)
+        s_sweep (self);
     s_dispatch (self);
     s_gauges (self);
     return 0;
@@ -1000,6 +1035,97 @@ s_committed_redispatch (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *tx
 }
 
 //  --------------------------------------------------------------------------
+//  partner.changed from the bus: the registry's record takes effect at once
+
+//  A partner that is not active: its open offers are withdrawn (it is
+//  told, unless removed). A removed one is also told DISCONNECT and its
+//  connection forgotten (its key already fails the handshake), and what
+//  it accepted goes back to routing with this partner excluded. Each
+//  step is guarded in Redis, so doing it again changes nothing.
+static void
+s_partner_status (rt_server_t *self, rt_partner_t *partner, s_jobs_t *jobs)
+{
+    asp_partner_status_t status = rt_profile_status (partner->profile);
+    if (status == ASP_PARTNER_ACTIVE)
+        return;
+    bool removed = status == ASP_PARTNER_REMOVED;
+    rt_conn_t *conn = partner->conn;
+    for (rt_order_t *order = (rt_order_t *) zhashx_first (partner->held); order;
+         order = (rt_order_t *) zhashx_next (partner->held)) {
+        s_job_t *job = NULL;
+        if (order->state == ASP_WO_OFFERED) {
+            job = s_job_add (jobs, S_WITHDRAW);
+            job->why = removed? "partner removed": "partner suspended";
+            job->txn = rt_store_withdraw (self->store, order, partner->id, order->attempt, job->why, false);
+            job->attempt = order->attempt;
+            if (conn && !removed) {
+                memcpy (job->rid, conn->rid, conn->rid_len);
+                job->rid_len = conn->rid_len;
+            }
+        }
+        else
+        if (removed && order->state == ASP_WO_ASSIGNED) {
+            job = s_job_add (jobs, S_RETURN);
+            job->why = asp_vocab_name (&asp_vocab_unable_reason, ASP_UNABLE_PARTNER_REMOVED);
+            job->txn = rt_store_return (self->store, order, partner->id, ASP_UNABLE_PARTNER_REMOVED,
+                                        "the brand removed the partner from the registry");
+        }
+        if (job) {
+            snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
+            snprintf (job->partner, sizeof job->partner, "%s", partner->id);
+        }
+    }
+    if (removed && conn) {
+        //  The key it connected with fails the handshake from now on, even
+        //  one the record does not name (a certificate in the folder).
+        const char *why;
+        rt_partners_admit (self->partners, partner->id, conn->user_id, &why);
+        asp_log_kv (ASP_LOG_INFO, "partner gone", "partner", partner->id, "reason", "partner removed", NULL);
+        s_disconnect (self, conn->rid, conn->rid_len, "partner removed");
+        rt_registry_drop (self->registry, conn);
+    }
+}
+
+static void
+s_sweep (rt_server_t *self)
+{
+    if (!self->loaded)
+        return;                     //  after the open work orders are known
+    self->sweep_due = false;
+    s_jobs_t jobs = { 0 };
+    for (rt_partner_t *p = rt_partners_first (self->partners); p; p = rt_partners_next (self->partners))
+        s_partner_status (self, p, &jobs);
+    s_run (self, &jobs);
+}
+
+static asp_txn_t *
+s_prepare_partner (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    return rt_partners_store (((rt_server_t *) arg)->partners, env, reason, reason_len);
+}
+
+//  Applied in memory once stored; its effects run from the loop, after
+//  the bus batch is answered. A newer status, cap or key counts at once.
+//  A duplicate or stale one is offered to memory too (only a newer
+//  version than memory's is taken): a resend after a lost reply must not
+//  leave memory behind Redis.
+static void
+s_committed_partner (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    asp_partner_status_t was;
+    asp_txn_outcome_t o = asp_txn_outcome (txn);
+    if ((o != ASP_TXN_OK && o != ASP_TXN_DUP && o != ASP_TXN_STALE)
+    ||  !rt_partners_apply (self->partners, env->body, &was))
+        return;
+    self->sweep_due = true;
+    self->dispatch_due = true;
+    s_kick (self);
+}
+
+//  --------------------------------------------------------------------------
 //  Construction
 
 static double
@@ -1032,6 +1158,8 @@ s_metrics (rt_server_t *self)
     self->m_withdrawn = asp_metrics_counter (m, "offers_withdrawn_total", "Offers withdrawn because the partner went away.");
     self->m_created = asp_metrics_counter (m, "workorders_created_total", "Work orders created.");
     self->m_completed = asp_metrics_counter (m, "workorders_completed_total", "Work orders completed.");
+    self->m_returned = asp_metrics_counter (m, "workorders_returned_total",
+                                            "Accepted work orders given back to routing (workorder.returned).");
     asp_metrics_gauge (m, "partners_live", "Partners connected and READY.", s_gauge_live, self);
     asp_metrics_gauge (m, "workorders_open", "Work orders not completed.", s_gauge_open, self);
     asp_metrics_gauge (m, "workorders_pending", "Work orders waiting for a partner.", s_gauge_pending, self);
@@ -1097,6 +1225,7 @@ rt_server_new (asp_svc_t *svc)
     s_partner_socket (self, certs_dir, cert_file, bind);
     self->store = rt_store_new (asp_svc_rds (svc));
     self->registry = rt_registry_new ();
+    self->partners = rt_partners_new (svc, self->registry);
     self->orders = rt_orders_new ();
     self->deadlines = rt_deadlines_new ();
     self->work = rt_work_new (asp_svc_rds (svc), asp_svc_metrics (svc));
@@ -1104,6 +1233,7 @@ rt_server_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_prepare_ticket, s_committed_ticket, self);
     asp_svc_on (svc, ASP_EV_TICKET_CANCELLED, s_prepare_cancel, s_committed_cancel, self);
     asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_prepare_redispatch, s_committed_redispatch, self);
+    asp_svc_on (svc, ASP_EV_PARTNER_CHANGED, s_prepare_partner, s_committed_partner, self);
 
     //  One timer for every deadline: fine enough for heartbeats and for
     //  offer expiry, cheap whatever the number of offers.
@@ -1128,6 +1258,7 @@ rt_server_destroy (rt_server_t **self_p)
     zsock_destroy (&self->router);
     zcertstore_destroy (&self->certs);
     rt_orders_destroy (&self->orders);
+    rt_partners_destroy (&self->partners);
     rt_registry_destroy (&self->registry);
     rt_deadlines_destroy (&self->deadlines);
     rt_work_destroy (&self->work);

@@ -13,13 +13,14 @@ extern const char asp_lua_wo_accept [];
 extern const char asp_lua_wo_decline [];
 extern const char asp_lua_wo_cancel [];
 extern const char asp_lua_wo_redispatch [];
+extern const char asp_lua_wo_return [];
 
 #define RT_LOAD_CHUNK   500
 
 struct rt_store_t {
     asp_rds_t *rds;
     //  PROGRESS, COMPLETE and UNABLE are rt_work's
-    asp_script_t *create, *offer, *withdraw, *accept, *decline, *cancel, *redispatch;
+    asp_script_t *create, *offer, *withdraw, *accept, *decline, *cancel, *redispatch, *returns;
 };
 
 static asp_script_t *
@@ -41,6 +42,7 @@ rt_store_new (asp_rds_t *rds)
     self->decline = s_script (rds, "wo_decline", asp_lua_wo_decline);
     self->cancel = s_script (rds, "wo_cancel", asp_lua_wo_cancel);
     self->redispatch = s_script (rds, "wo_redispatch", asp_lua_wo_redispatch);
+    self->returns = s_script (rds, "wo_return", asp_lua_wo_return);
     return self;
 }
 
@@ -237,6 +239,23 @@ rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partne
     asp_mpmap_str (msg->body, "offer_id", offer_id);
     asp_mpmap_str (msg->body, "partner_id", partner_id);
     asp_mpmap_str (msg->body, "reason", reason);
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_return (rt_store_t *self, const rt_order_t *order, const char *partner_id,
+                 asp_unable_reason_t reason, const char *note)
+{
+    const char *word = asp_vocab_name (&asp_vocab_unable_reason, reason);
+    asp_txn_t *txn = s_txn (self->returns, order->id);
+    asp_txn_arg (txn, "%s", partner_id);
+    asp_txn_arg (txn, "%s", word);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_msg_t *msg = s_event (ASP_EV_WO_RETURNED, order->id, order);
+    asp_mpmap_str (msg->body, "partner_id", partner_id);
+    asp_mpmap_str (msg->body, "reason", word);
+    asp_mpmap_str (msg->body, "note", note);
     asp_txn_publish (txn, &msg);
     return txn;
 }

@@ -77,6 +77,11 @@ asp_txn_t *rt_store_offer (rt_store_t *self, const rt_order_t *order, const char
 //  exclude: the partner is not offered this work order again.
 asp_txn_t *rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partner_id,
                               int64_t attempt, const char *reason, bool exclude);
+//  Sends order, accepted by partner_id, back to routing: pending, the
+//  partner excluded (workorder.returned with reason, an unable_reason
+//  word, and note).
+asp_txn_t *rt_store_return (rt_store_t *self, const rt_order_t *order, const char *partner_id,
+                            asp_unable_reason_t reason, const char *note);
 //  ACCEPT, DECLINE, PROGRESS or COMPLETE from partner_id. order may be
 //  NULL (not open in memory); the script decides.
 asp_txn_t *rt_store_command (rt_store_t *self, const aspw_msg_t *cmd, const char *partner_id,
