@@ -381,7 +381,8 @@ def scenario_happy_path(h, bus, redis, p1, p2):
     check(c["duplicate"] is True, "repeated COMPLETE %r" % c)
 
     offered = wait_events(redis, t, "workorder.offered", 1)[0]
-    check(offered == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid, "attempt": 1},
+    check(offered == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid, "attempt": 1,
+                      "choice": "best_score", "score": -1, "candidates": 2, "free": 3},
           "workorder.offered body %r" % offered)
     assigned = wait_events(redis, t, "workorder.assigned", 1)[0]
     check(assigned == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid},

@@ -10,14 +10,14 @@
     whose READY was accepted (or refused, to answer not_ready) is known;
     anything else is an unknown peer.
 
-    Choice of a partner for a work order: live, a skill that matches the
-    category (or "*"), a region that matches (or "*"), free credit
-    (capacity minus the open work orders it holds), not excluded; the most
-    free credit wins, ties go to the one offered least recently.           */
+    Free credit is the capacity (capped by the partner's registry record)
+    minus the open work orders it holds. Which partner gets a work order is
+    rt_dispatch's business (by class, through rt_index).                  */
 #ifndef RT_REGISTRY_H
 #define RT_REGISTRY_H
 #include "asp_id.h"
 #include "aspw_proto.h"
+#include "rt_profile.h"
 #include <czmq.h>
 
 //  Partner ids are ids (the common limit, asp_id.h).
@@ -36,6 +36,8 @@ typedef struct {
     size_t nregions;
     zhashx_t *held;                 //  wo_id -> order (borrowed): offered or assigned
     uint64_t last_offer;            //  offer counter at its last offer, 0 = never
+    rt_profile_t *profile;          //  its registry record; NULL = unregistered
+    int64_t score;                  //  quality score in ‰ (partner.scored); -1 = unscored
 } rt_partner_t;
 
 typedef enum { RT_CONN_READY = 0, RT_CONN_REFUSED } rt_conn_state_t;
@@ -51,9 +53,6 @@ struct rt_conn_t {
     int64_t last_sent;              //  monotonic ms of our last heartbeat to it
 };
 
-//  Says whether a partner is excluded for the caller's work order.
-typedef bool (rt_excluded_fn) (void *arg, const char *partner_id);
-
 rt_registry_t *rt_registry_new (void);
 void rt_registry_destroy (rt_registry_t **self_p);
 
@@ -63,7 +62,8 @@ rt_partner_t *rt_registry_partner (rt_registry_t *self, const char *id, bool cre
 void rt_partner_set (rt_partner_t *partner, int64_t capacity, char **skills, size_t nskills,
                      char **regions, size_t nregions);
 bool rt_partner_live (const rt_partner_t *partner);
-//  Capacity minus what it holds; 0 when it holds more.
+//  Capacity (capped by its registry record) minus what it holds; 0 when
+//  it holds more.
 int64_t rt_partner_free (const rt_partner_t *partner);
 bool rt_partner_fits (const rt_partner_t *partner, const char *category, const char *region);
 
@@ -82,9 +82,6 @@ zhashx_t *rt_registry_conns (rt_registry_t *self);
 size_t rt_registry_live (rt_registry_t *self);
 //  Sum of free credit over live partners.
 int64_t rt_registry_free (rt_registry_t *self);
-//  The best partner for a work order, or NULL.
-rt_partner_t *rt_registry_choose (rt_registry_t *self, const char *category, const char *region,
-                                  rt_excluded_fn *excluded, void *arg);
 
 void rt_registry_test (void);
 #endif
