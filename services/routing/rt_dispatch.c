@@ -216,22 +216,24 @@ rt_dispatch_next (rt_dispatch_t *self, int64_t now_mono, int64_t now_epoch, rt_o
                   rt_partner_t **partner_p, rt_why_t *why)
 {
     memset (why, 0, sizeof *why);
-    if (self->overrides_due) {
-        rt_order_t *order = s_override_due (self, partner_p);
-        if (order) {
-            why->choice = ASP_CHOICE_OVERRIDE;
-            why->score = (*partner_p)->score;
-            why->candidates = 1;
-            why->free = rt_partner_free (*partner_p);
-            order->override [0] = 0;            //  used up: a refusal resumes normal routing
-            *order_p = order;
-            return RT_NEXT_OFFER;
-        }
-        self->overrides_due = false;
-    }
     rt_queue_t *queue = rt_orders_queue (self->orders);
-    rt_order_t *order;
-    while ((order = rt_queue_peek (queue))) {
+    for (;;) {
+        if (self->overrides_due) {
+            rt_order_t *order = s_override_due (self, partner_p);
+            if (order) {
+                why->choice = ASP_CHOICE_OVERRIDE;
+                why->score = (*partner_p)->score;
+                why->candidates = 1;
+                why->free = rt_partner_free (*partner_p);
+                order->override [0] = 0;        //  used up: a refusal resumes normal routing
+                *order_p = order;
+                return RT_NEXT_OFFER;
+            }
+            self->overrides_due = false;
+        }
+        rt_order_t *order = rt_queue_peek (queue);
+        if (!order)
+            return RT_NEXT_NONE;
         if (*order->override) {
             s_hold (self, order);
             continue;
@@ -282,7 +284,6 @@ rt_dispatch_next (rt_dispatch_t *self, int64_t now_mono, int64_t now_epoch, rt_o
         else
             rt_queue_pass (queue);
     }
-    return RT_NEXT_NONE;
 }
 
 bool
