@@ -27,7 +27,6 @@ the workorder.offered event (and the work order's `choice` field) says why:
 # ctest: TIMEOUT 300 LABELS integration
 
 import os
-import shutil
 import time
 
 import zmq
@@ -35,8 +34,8 @@ import zmq
 import aspw
 import harness
 import routing_protocol_test as rpt
-from harness import Redis, key, new_id, run
-from routing_protocol_test import Failure, Partner, PartnerSide, check, events, wait_events, wo_key
+from harness import key, new_id, run
+from routing_protocol_test import Partner, PartnerSide, check, events, wait_events, wo_key
 
 SCALE = harness.TIMEOUT_SCALE
 TMP = rpt.TMP
@@ -295,29 +294,9 @@ def scenarios(redis, routing, routing_pub, keys):
 
 
 def main():
-    redis = Redis(dir=os.path.join(TMP, "redis"), log_path=os.path.join(TMP, "redis.log"))
-    routing = None
-    ok = False
-    try:
-        redis.start()
-        certs, routing_pub, keys = make_certs()
-        routing = rpt.Routing(redis, certs)
-        routing.env.update({"ASP_OFFER_TIMEOUT_EXPRESS_MS": str(EXPRESS_TIMEOUT_MS),
-                            "ASP_REOFFER_ROUND_MS": str(ROUND_MS),
-                            "ASP_OFFER_MAX_REFUSALS": str(MAX_REFUSALS)})
-        routing.start()
-        scenarios(redis, routing, routing_pub, keys)
-        ok = True
-    finally:
-        if routing:
-            if not ok:
-                log("last lines of routing.log:\n" + routing.proc.tail(60))
-            routing.proc.kill()
-        redis.stop()
-        if ok and not os.environ.get("ASP_KEEP_TMP"):
-            shutil.rmtree(TMP, ignore_errors=True)
-        else:
-            log("kept %s" % TMP)
+    rpt.serve(scenarios, make_certs, {"ASP_OFFER_TIMEOUT_EXPRESS_MS": str(EXPRESS_TIMEOUT_MS),
+                                      "ASP_REOFFER_ROUND_MS": str(ROUND_MS),
+                                      "ASP_OFFER_MAX_REFUSALS": str(MAX_REFUSALS)})
 
 
 if __name__ == "__main__":

@@ -669,7 +669,10 @@ def scenarios(redis, routing, routing_pub, keys):
     bus.close()
 
 
-def main():
+def serve(scenarios, make_certs, env=None):
+    """Starts Redis and asp-routing (with env added to its environment),
+    runs scenarios(redis, routing, routing_pub, keys), stops both; keeps
+    TMP (the logs) when it failed. dispatch_test runs its own this way."""
     redis = Redis(dir=os.path.join(TMP, "redis"), log_path=os.path.join(TMP, "redis.log"))
     routing = None
     ok = False
@@ -677,6 +680,7 @@ def main():
         redis.start()
         certs, routing_pub, keys = make_certs()
         routing = Routing(redis, certs)
+        routing.env.update(env or {})
         routing.start()
         scenarios(redis, routing, routing_pub, keys)
         ok = True
@@ -690,6 +694,10 @@ def main():
             shutil.rmtree(TMP, ignore_errors=True)
         else:
             log("kept %s" % TMP)
+
+
+def main():
+    serve(scenarios, make_certs)
 
 
 if __name__ == "__main__":

@@ -177,23 +177,27 @@ s_park (rt_dispatch_t *self, rt_order_t *order, int64_t until)
     rt_deadlines_add (self->parked, until, order->id, 0);
 }
 
-//  An override whose partner can take it now, or NULL.
+//  An override whose partner can take it now, or NULL. Forgets those
+//  whose order is gone or no longer waits.
 static rt_order_t *
 s_override_due (rt_dispatch_t *self, rt_partner_t **partner)
 {
-    for (char *id = (char *) zlistx_first (self->overrides); id; id = (char *) zlistx_next (self->overrides)) {
+    char *id = (char *) zlistx_first (self->overrides);
+    while (id) {
         rt_order_t *order = rt_orders_lookup (self->orders, id);
         if (!order || !*order->override) {
             zlistx_delete (self->overrides, zlistx_cursor (self->overrides));
-            return s_override_due (self, partner);      //  the list's cursor is gone
+            id = (char *) zlistx_first (self->overrides);       //  the cursor went with it
+            continue;
         }
         rt_partner_t *p = rt_registry_partner (self->registry, order->override, false);
-        if (order->state != ASP_WO_PENDING || !p || !rt_partner_live (p) || rt_partner_free (p) == 0
-        ||  rt_profile_status (p->profile) != ASP_PARTNER_ACTIVE)
-            continue;
-        zlistx_delete (self->overrides, zlistx_cursor (self->overrides));
-        *partner = p;
-        return order;
+        if (order->state == ASP_WO_PENDING && p && rt_partner_live (p) && rt_partner_free (p) > 0
+        &&  rt_profile_status (p->profile) == ASP_PARTNER_ACTIVE) {
+            zlistx_delete (self->overrides, zlistx_cursor (self->overrides));
+            *partner = p;
+            return order;
+        }
+        id = (char *) zlistx_next (self->overrides);
     }
     return NULL;
 }
@@ -242,7 +246,8 @@ rt_dispatch_next (rt_dispatch_t *self, int64_t now_mono, int64_t now_epoch, rt_o
         if (rt_index_any_available (self->index, order->category, order->region))
             rt_index_each (self->index, order->category, order->region, true, s_candidate, &pick);
         else
-        if (rt_index_covered (self->index, order->category, order->region)) {
+        if (now_mono < self->grace_until
+        ||  rt_index_covered (self->index, order->category, order->region)) {
             rt_queue_end_class (queue);         //  nobody can take this class's work now
             continue;
         }
