@@ -123,8 +123,10 @@ def expect_offer(h, partners, wo, timeout=5.0):
 
 def scenario_score_and_caps(h, bus, redis, pa, pb, pc):
     log("best score, then free credit; a full partner is skipped; the installer wins")
-    t1, w1 = bus.new_ticket("heater", "north")
+    t1, w1 = bus.new_ticket("heater", "north", area="haidian", installer="")
     x, o1 = expect_offer(h, [pa, pb, pc], w1)
+    record = redis.hgetall(wo_key(w1))
+    check(record["area"] == "haidian" and record["installer"] == "", "area on the work order %r" % record)
     check(x is pa, "t1 went to %s" % x.pid)
     why(redis, t1, 1, "best_score", "PA", score=900, candidates=2, free=2)
     t2, w2 = bus.new_ticket("heater", "north")
@@ -144,6 +146,13 @@ def scenario_score_and_caps(h, bus, redis, pa, pb, pc):
     check(x is pb, "t4 (installer PB) went to %s" % x.pid)
     why(redis, t4, 1, "original_installer", "PB", score=600, candidates=1)
     check(redis.hgetall(wo_key(w4))["choice"] == "original_installer", "installer choice on the hash")
+    check(redis.hgetall(wo_key(w4))["installer"] == "PB", "installer on the work order")
+    # An installer that is not a partner id is refused (NAK): no work order.
+    bad = new_id("T")
+    _, reply = bus.send_ticket(bad, {"type": "repair", "category": "heater", "region": "north",
+                                     "installer": "not an id"})
+    check(reply[0] == "NAK" and "installer" in reply[2], "bad installer answered %r" % (reply,))
+    check(not redis.hgetall(wo_key("W" + bad)), "work order for a refused ticket.created")
     finish(h, pb, w3, o3["offer_id"])
     finish(h, pb, w4, o4["offer_id"])
     # An unscored partner counts with the prior (700): PC beats PB (600) in the south.

@@ -75,13 +75,13 @@ s_required_text (const msgpack_object *body, const char *key, char *out, size_t 
     return 0;
 }
 
-//  An optional text field: absent or nil leaves out empty.
+//  An optional text field: absent, nil or "" leaves out empty.
 static int
 s_optional_text (const msgpack_object *body, const char *key, char *out, size_t outlen,
                  char *err, size_t errlen)
 {
     const msgpack_object *o = asp_mp_get (body, key);
-    if (!o || o->type == MSGPACK_OBJECT_NIL)
+    if (!o || o->type == MSGPACK_OBJECT_NIL || (o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0))
         return 0;
     return s_required_text (body, key, out, outlen, err, errlen);
 }
