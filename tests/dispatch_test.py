@@ -251,15 +251,7 @@ def scenario_restart(h, bus, redis, routing, partners, keys):
     log("SIGKILL routing: scores and the unroutable queue survive")
     t, w = bus.new_ticket("fridge", "east")
     wait_events(redis, t, "workorder.unroutable", 1, timeout=10)
-    routing.proc.kill()
-    routing.start()
-    for p in partners:
-        p.send("HEARTBEAT")
-    for p in partners:
-        h.expect(p, "DISCONNECT")
-    for p in partners:
-        p.connect()
-        p.ready()
+    rpt.kill_and_reconnect(h, routing, partners)
     # After the start's grace the order is still unroutable, not reported twice.
     h.pump(2 * rpt.LIVENESS * rpt.HEARTBEAT_MS / 1000.0 + 1.0)
     check(len(events(redis, t, "workorder.unroutable")) == 1, "unroutable reported again after restart")

@@ -563,6 +563,20 @@ def scenario_garbage(h, p, wo, seq):
     check(h.routing.metric("partner_errors_total") >= len(cases), "partner_errors_total")
 
 
+def kill_and_reconnect(h, routing, partners):
+    """SIGKILL routing and start it again. The old connections are unknown
+    to it now (DISCONNECT): each partner takes a fresh socket and READY."""
+    routing.proc.kill()
+    routing.start()
+    for p in partners:
+        p.send("HEARTBEAT")
+    for p in partners:
+        h.expect(p, "DISCONNECT")
+    for p in partners:
+        p.connect()
+        p.ready()
+
+
 def scenario_restart(h, bus, redis, routing, partners, assigned):
     """assigned: {ticket: partner}, at least three accepted and open work orders."""
     log("SIGKILL routing mid-way; restart; every work order completes once")
@@ -577,16 +591,7 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
     waiting(lambda: redis.hgetall(wo_key("W" + stored_t))["state"] == "completed" or h.pump(0.01), 5,
             lambda: "COMPLETE of W%s not stored" % stored_t)
     racy_p.send("COMPLETE", {"wo_id": "W" + racy_t, "result": "fixed"})
-    routing.proc.kill()
-    routing.start()
-    # The old connections are unknown now: DISCONNECT, then a fresh socket and READY.
-    for p in partners:
-        p.send("HEARTBEAT")
-    for p in partners:
-        h.expect(p, "DISCONNECT")
-    for p in partners:
-        p.connect()
-        p.ready()
+    kill_and_reconnect(h, routing, partners)
     h.pump(0.5)
     resumed = {}
     for p in partners:
