@@ -91,6 +91,12 @@ rt_dispatch_partner (rt_dispatch_t *self, rt_partner_t *partner)
 }
 
 void
+rt_dispatch_forget (rt_dispatch_t *self, rt_partner_t *partner)
+{
+    rt_index_remove (self->index, partner);
+}
+
+void
 rt_dispatch_credit (rt_dispatch_t *self, rt_partner_t *partner)
 {
     if (!rt_partner_live (partner) || rt_partner_free (partner) == 0)
@@ -441,6 +447,7 @@ rt_dispatch_test (void)
     const char *why;
     assert (!rt_dispatch_eligible (a, rt_orders_lookup (orders, "W4"), 0, &why) && streq (why, "ready_does_not_fit"));
     assert (rt_dispatch_eligible (b, rt_orders_lookup (orders, "W5"), 0, &why));
+    rt_dispatch_forget (self, b);
     rt_dispatch_destroy (&self);
     rt_orders_destroy (&orders);
     rt_registry_destroy (&registry);

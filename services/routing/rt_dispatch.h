@@ -52,6 +52,8 @@ void rt_dispatch_grace (rt_dispatch_t *self, int64_t until_mono);
 //  The partner's READY or record changed: re-indexed; the parked orders
 //  of its classes come back.
 void rt_dispatch_partner (rt_dispatch_t *self, rt_partner_t *partner);
+//  Before the registry forgets a partner: out of the index.
+void rt_dispatch_forget (rt_dispatch_t *self, rt_partner_t *partner);
 //  The partner may have free credit: its classes are looked at again.
 void rt_dispatch_credit (rt_dispatch_t *self, rt_partner_t *partner);
 //  Holds order for partner_id (order->override), offered when it can be.
