@@ -393,14 +393,16 @@ def redis_state(c):
 
 
 def settled(c, state=redis_state, quiet_s=0.3, timeout=30.0):
-    """state(c) once it stayed the same for quiet_s (other services finish
-    applying what earlier requests started)."""
+    """state(c) once it stayed the same for quiet_s and no service has a
+    message in its outbox (other services finish applying what earlier
+    requests started: a message stays in its sender's outbox until the
+    receiver applied it, however slow a loaded machine makes that)."""
     last = [state(c)]
 
     def quiet():
         time.sleep(quiet_s)
         now = state(c)
-        same = now == last[0]
+        same = now == last[0] and not any(":ob:" in k for k in now)
         last[0] = now
         return same
     c.wait_for(quiet, timeout, interval=0, what="Redis to settle")

@@ -15,7 +15,6 @@ the projection reloads, and the keys keep their verdicts."""
 import os
 import time
 
-import msgpack
 import zmq
 
 import aspw
@@ -229,21 +228,6 @@ def check_api(c, pid_a, key_a):
 
 # --- live partners --------------------------------------------------------------------------
 
-def wo_event(c, wo_id, type):
-    """The bodies of routing's messages of type about wo_id that sit in Redis
-    (unacknowledged, or refused by a consumer that does not know them yet)."""
-    found = []
-    for k in c.redis.keys("{s*}:ob:routing:*") + c.redis.keys("{s*}:dl:routing:*"):
-        for v in c.redis.hgetall(k).values():
-            try:
-                env = msgpack.unpackb(v.encode() if isinstance(v, str) else v, raw=False)
-            except Exception:
-                continue
-            if isinstance(env, list) and len(env) == 7 and env[1] == type and env[6].get("wo_id") == wo_id:
-                found.append(env[6])
-    return found
-
-
 def check_live(c, pid_a, keys_a):
     pid_b = new_id("PB")
     keys_b = z85_keys()
@@ -301,12 +285,12 @@ def check_live(c, pid_a, keys_a):
     b.complete(o2b["wo_id"])
     c.wait_status(t2, DONE, 30)
     wo = c.redis.hgetall("{s%d}:rt:wo:%s" % (shard_of(t2), o2["wo_id"]))
-    assert wo.get("x." + pid_a) == "partner_removed" and wo.get("partner") == pid_b, wo
-    # workorder.returned went out (intake and notification may not know it
-    # yet: then it waits among routing's dead letters, as the contract says).
-    events = wait_for(lambda: wo_event(c, o2["wo_id"], "workorder.returned") or None, 10,
-                      what="workorder.returned in routing's outbox or dead letters")
-    assert events[0]["reason"] == "partner_removed" and events[0]["partner_id"] == pid_a, events
+    assert wo.get("x." + pid_a) == "unable" and wo.get("returned_reason") == "partner_removed" \
+        and wo.get("partner") == pid_b, wo
+    # workorder.returned went out: the ticket's timeline says why.
+    returned = wait_for(lambda: [e for e in c.timeline(t2) if e["type"] == "workorder.returned"] or None, 10,
+                        what="workorder.returned on the ticket's timeline")
+    assert returned[0]["data"]["reason"] == "partner_removed", returned
     assert routing_metric(c, "asp_workorders_returned_total") >= 1
 
     # Removal is final, and the key fails the handshake from now on: a

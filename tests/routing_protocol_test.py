@@ -381,7 +381,8 @@ def scenario_happy_path(h, bus, redis, p1, p2):
     check(c["duplicate"] is True, "repeated COMPLETE %r" % c)
 
     offered = wait_events(redis, t, "workorder.offered", 1)[0]
-    check(offered == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid, "attempt": 1},
+    check(offered == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid, "attempt": 1,
+                      "choice": "best_score", "score": -1, "candidates": 2, "free": 3},
           "workorder.offered body %r" % offered)
     assigned = wait_events(redis, t, "workorder.assigned", 1)[0]
     check(assigned == {"wo_id": wo, "offer_id": wo + ".1", "partner_id": x.pid},
@@ -562,6 +563,20 @@ def scenario_garbage(h, p, wo, seq):
     check(h.routing.metric("partner_errors_total") >= len(cases), "partner_errors_total")
 
 
+def kill_and_reconnect(h, routing, partners):
+    """SIGKILL routing and start it again. The old connections are unknown
+    to it now (DISCONNECT): each partner takes a fresh socket and READY."""
+    routing.proc.kill()
+    routing.start()
+    for p in partners:
+        p.send("HEARTBEAT")
+    for p in partners:
+        h.expect(p, "DISCONNECT")
+    for p in partners:
+        p.connect()
+        p.ready()
+
+
 def scenario_restart(h, bus, redis, routing, partners, assigned):
     """assigned: {ticket: partner}, at least three accepted and open work orders."""
     log("SIGKILL routing mid-way; restart; every work order completes once")
@@ -576,16 +591,7 @@ def scenario_restart(h, bus, redis, routing, partners, assigned):
     waiting(lambda: redis.hgetall(wo_key("W" + stored_t))["state"] == "completed" or h.pump(0.01), 5,
             lambda: "COMPLETE of W%s not stored" % stored_t)
     racy_p.send("COMPLETE", {"wo_id": "W" + racy_t, "result": "fixed"})
-    routing.proc.kill()
-    routing.start()
-    # The old connections are unknown now: DISCONNECT, then a fresh socket and READY.
-    for p in partners:
-        p.send("HEARTBEAT")
-    for p in partners:
-        h.expect(p, "DISCONNECT")
-    for p in partners:
-        p.connect()
-        p.ready()
+    kill_and_reconnect(h, routing, partners)
     h.pump(0.5)
     resumed = {}
     for p in partners:
@@ -668,17 +674,18 @@ def scenarios(redis, routing, routing_pub, keys):
     bus.close()
 
 
-def serve(body, env=None):
+def serve(body, certs_fn=None, env=None):
     """Runs body(redis, routing, routing_pub, keys) against a new redis-server
-    and asp-routing (env: extra settings for routing), then stops both; the
-    temporary folder is kept when body failed (or ASP_KEEP_TMP is set).
-    Other tests of routing's partner side use it too."""
+    and asp-routing (certs_fn: the certificates, make_certs by default; env:
+    extra settings for routing), then stops both; the temporary folder is
+    kept when body failed (or ASP_KEEP_TMP is set). Other tests of routing's
+    partner side (appointment, authorization, dispatch) use it too."""
     redis = Redis(dir=os.path.join(TMP, "redis"), log_path=os.path.join(TMP, "redis.log"))
     routing = None
     ok = False
     try:
         redis.start()
-        certs, routing_pub, keys = make_certs()
+        certs, routing_pub, keys = (certs_fn or make_certs)()
         routing = Routing(redis, certs)
         routing.env.update(env or {})
         routing.proc.env = routing.env

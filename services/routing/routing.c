@@ -10,9 +10,12 @@
 #include "asp_selftest.h"
 #include "asp_svc.h"
 #include "rt_deadlines.h"
+#include "rt_dispatch.h"
+#include "rt_index.h"
 #include "rt_orders.h"
 #include "rt_partners.h"
 #include "rt_profile.h"
+#include "rt_queue.h"
 #include "rt_registry.h"
 #include "rt_server.h"
 #include "rt_store.h"
@@ -29,6 +32,9 @@ main (int argc, char *argv [])
             { "deadlines", rt_deadlines_test, 0 },
             { "registry", rt_registry_test, 0 },
             { "orders", rt_orders_test, 0 },
+            { "queue", rt_queue_test, 0 },
+            { "index", rt_index_test, 0 },
+            { "dispatch", rt_dispatch_test, 0 },
             { "store", rt_store_test, ASP_SELFTEST_REDIS },
             { "work", rt_work_test, 0 },
             { "server", rt_server_test, ASP_SELFTEST_REDIS },

@@ -3,7 +3,10 @@
 
 struct rt_orders_t {
     zhashx_t *orders;               //  id -> rt_order_t, owned
-    zlistx_t *pending;              //  FIFO of pending rt_order_t, borrowed
+    rt_queue_t *pending;            //  pending rt_order_t, borrowed
+    rt_release_fn *on_release;
+    void *release_arg;
+    size_t unroutable;
 };
 
 static char *
@@ -29,6 +32,7 @@ rt_order_new (const char *id, const char *ticket, const char *trace, asp_kind_t 
     self->category = s_dup (category);
     self->region = s_dup (region);
     self->summary = s_dup (summary);
+    self->area = s_dup (NULL);
     self->priority = priority;
     self->state = ASP_WO_PENDING;
     return self;
@@ -43,11 +47,19 @@ rt_order_destroy (rt_order_t **self_p)
     free (self->category);
     free (self->region);
     free (self->summary);
+    free (self->area);
     for (size_t i = 0; i < self->nexcluded; i++)
         free (self->excluded [i]);
     free (self->excluded);
     free (self);
     *self_p = NULL;
+}
+
+void
+rt_order_set_area (rt_order_t *order, const char *area)
+{
+    free (order->area);
+    order->area = s_dup (area);
 }
 
 void
@@ -93,7 +105,7 @@ rt_orders_new (void)
     assert (self);
     self->orders = zhashx_new ();
     zhashx_set_destructor (self->orders, s_order_free);
-    self->pending = zlistx_new ();
+    self->pending = rt_queue_new ();
     return self;
 }
 
@@ -108,7 +120,7 @@ rt_orders_destroy (rt_orders_t **self_p)
     for (rt_order_t *o = (rt_order_t *) zhashx_first (self->orders); o; o = (rt_order_t *) zhashx_next (self->orders))
         if (o->partner)
             zhashx_delete (o->partner->held, o->id);
-    zlistx_destroy (&self->pending);
+    rt_queue_destroy (&self->pending);
     zhashx_destroy (&self->orders);
     free (self);
     *self_p = NULL;
@@ -126,7 +138,7 @@ rt_orders_insert (rt_orders_t *self, rt_order_t **order_p)
     zhashx_insert (self->orders, order->id, order);
     order->state = ASP_WO_PENDING;
     order->partner = NULL;
-    order->queued = zlistx_add_end (self->pending, order);
+    rt_queue_add (self->pending, order, false);
     return order;
 }
 
@@ -141,40 +153,66 @@ rt_orders_set (rt_orders_t *self, rt_order_t *order, asp_wo_state_t state, rt_pa
                int64_t attempt, bool front)
 {
     assert ((state == ASP_WO_PENDING) == (partner == NULL));
+    rt_partner_t *released = NULL;
     if (order->partner != partner) {
-        if (order->partner)
+        if (order->partner) {
             zhashx_delete (order->partner->held, order->id);
+            released = order->partner;
+        }
         if (partner)
             zhashx_insert (partner->held, order->id, order);
-    }
-    if (state == ASP_WO_PENDING && !order->queued)
-        order->queued = front? zlistx_add_start (self->pending, order): zlistx_add_end (self->pending, order);
-    else
-    if (state != ASP_WO_PENDING && order->queued) {
-        zlistx_detach (self->pending, order->queued);
-        order->queued = NULL;
     }
     order->state = state;
     order->partner = partner;
     order->attempt = attempt;
+    if (state == ASP_WO_PENDING && !order->queued)
+        rt_queue_add (self->pending, order, front);
+    else
+    if (state != ASP_WO_PENDING && order->queued)
+        rt_queue_remove (self->pending, order);
+    if (released && self->on_release)
+        self->on_release (self->release_arg, released);
 }
 
 void
 rt_orders_remove (rt_orders_t *self, rt_order_t *order)
 {
-    if (order->partner)
-        zhashx_delete (order->partner->held, order->id);
+    rt_partner_t *released = order->partner;
+    if (released)
+        zhashx_delete (released->held, order->id);
     order->partner = NULL;
-    if (order->queued)
-        zlistx_detach (self->pending, order->queued);
-    order->queued = NULL;
+    rt_queue_remove (self->pending, order);
+    rt_orders_set_unroutable (self, order, false);
     zhashx_delete (self->orders, order->id);
+    if (released && self->on_release)
+        self->on_release (self->release_arg, released);
 }
 
-zlistx_t *
-rt_orders_pending (rt_orders_t *self)
+rt_queue_t *
+rt_orders_queue (rt_orders_t *self)
 {
     return self->pending;
+}
+
+void
+rt_orders_on_release (rt_orders_t *self, rt_release_fn *fn, void *arg)
+{
+    self->on_release = fn;
+    self->release_arg = arg;
+}
+
+void
+rt_orders_set_unroutable (rt_orders_t *self, rt_order_t *order, bool unroutable)
+{
+    if (order->unroutable != unroutable)
+        self->unroutable += unroutable? 1: (size_t) -1;
+    order->unroutable = unroutable;
+}
+
+size_t
+rt_orders_unroutable (rt_orders_t *self)
+{
+    return self->unroutable;
 }
 
 size_t
@@ -183,10 +221,17 @@ rt_orders_size (rt_orders_t *self)
     return zhashx_size (self->orders);
 }
 
+static void
+s_test_released (void *arg, rt_partner_t *partner)
+{
+    *(rt_partner_t **) arg = partner;
+}
+
 void
 rt_orders_test (void)
 {
     printf (" * rt_orders: ");
+    rt_partner_t *released = NULL;
     rt_registry_t *registry = rt_registry_new ();
     rt_partner_t *p1 = rt_registry_partner (registry, "P1", true);
     rt_partner_t *p2 = rt_registry_partner (registry, "P2", true);
@@ -199,25 +244,29 @@ rt_orders_test (void)
     assert (rt_orders_insert (self, &dup) == NULL && !dup);
     a = rt_orders_lookup (self, "WTa");
     b = rt_orders_lookup (self, "WTb");
-    assert (a && b && zlistx_size (rt_orders_pending (self)) == 2);
-    assert (zlistx_first (rt_orders_pending (self)) == a);
+    assert (a && b && rt_queue_size (rt_orders_queue (self)) == 2);
+    rt_orders_on_release (self, s_test_released, &released);
 
     //  Offered then assigned: counted against the partner once.
     rt_orders_set (self, a, ASP_WO_OFFERED, p1, 1, false);
-    assert (zhashx_size (p1->held) == 1 && zlistx_size (rt_orders_pending (self)) == 1);
+    assert (zhashx_size (p1->held) == 1 && rt_queue_size (rt_orders_queue (self)) == 1 && !a->queued);
     rt_orders_set (self, a, ASP_WO_ASSIGNED, p1, 1, false);
-    assert (zhashx_size (p1->held) == 1);
+    assert (zhashx_size (p1->held) == 1 && released == NULL);
     //  Declined back to pending at the head of the FIFO.
     rt_orders_set (self, b, ASP_WO_OFFERED, p2, 1, false);
     rt_orders_set (self, b, ASP_WO_PENDING, NULL, 1, true);
     rt_order_exclude (b, "P2");
     rt_order_exclude (b, "P2");
     assert (b->nexcluded == 1 && rt_order_excluded (b, "P2") && !rt_order_excluded (b, "P1"));
-    assert (zhashx_size (p2->held) == 0 && zlistx_first (rt_orders_pending (self)) == b);
+    assert (zhashx_size (p2->held) == 0 && b->queued && released == p2);
     //  Completion frees the credit.
+    rt_orders_set_unroutable (self, b, true);
+    rt_orders_set_unroutable (self, b, true);
+    assert (rt_orders_unroutable (self) == 1);
     rt_orders_remove (self, a);
-    assert (zhashx_size (p1->held) == 0 && rt_orders_size (self) == 1);
+    assert (zhashx_size (p1->held) == 0 && rt_orders_size (self) == 1 && released == p1);
     rt_orders_set (self, b, ASP_WO_OFFERED, p1, 2, false);
+    assert (rt_queue_size (rt_orders_queue (self)) == 0);
     rt_orders_destroy (&self);
     assert (zhashx_size (p1->held) == 0);
     rt_registry_destroy (&registry);

@@ -1,6 +1,7 @@
 #include "rt_profile.h"
 #include "asp_hours.h"
 #include "asp_id.h"
+#include "aspw_proto.h"
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,8 +176,9 @@ rt_profile_destroy (rt_profile_t **self_p)
 const char *rt_profile_id (const rt_profile_t *p) { return p->id; }
 int64_t rt_profile_version (const rt_profile_t *p) { return p->version; }
 const char *rt_profile_key (const rt_profile_t *p) { return *p->key? p->key: NULL; }
-int64_t rt_profile_cap (const rt_profile_t *p) { return p->cap; }
-asp_partner_status_t rt_profile_status (const rt_profile_t *p) { return p->status; }
+//  A partner without a record (NULL) has READY's capacity and is active.
+int64_t rt_profile_cap (const rt_profile_t *p) { return p? p->cap: ASPW_CAPACITY_MAX; }
+asp_partner_status_t rt_profile_status (const rt_profile_t *p) { return p? p->status: ASP_PARTNER_ACTIVE; }
 
 bool
 rt_words_match (char **v, size_t n, const char *what)
@@ -205,6 +207,8 @@ rt_profile_admits (const rt_profile_t *p, asp_kind_t kind, asp_tier_t tier, cons
                    const char *region, const char *area, int64_t now_epoch_ms, const char **why)
 {
     const char *no = NULL;
+    if (!p)
+        return true;                //  unregistered: its READY alone decides
     if (p->status != ASP_PARTNER_ACTIVE)
         no = "not_active";
     else

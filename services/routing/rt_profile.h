@@ -37,11 +37,13 @@ const char *rt_profile_key (const rt_profile_t *p);
 //  eligibility, not READY's part, not liveness or credit); why gets a
 //  snake_case reason when not: not_active, kind_not_served,
 //  category_not_served, region_not_served, area_not_served, no_express,
-//  outside_hours. area may be NULL or "" (the order has none).
+//  outside_hours. area may be NULL or "" (the order has none). A NULL
+//  record (an unregistered partner) admits everything: READY decides.
 bool rt_profile_admits (const rt_profile_t *p, asp_kind_t kind, asp_tier_t tier,
                         const char *category, const char *region, const char *area,
                         int64_t now_epoch_ms, const char **why);
-int64_t rt_profile_cap (const rt_profile_t *p);        //  capacity_cap
+//  capacity_cap, and the status; NULL: ASPW_CAPACITY_MAX and active.
+int64_t rt_profile_cap (const rt_profile_t *p);
 asp_partner_status_t rt_profile_status (const rt_profile_t *p);
 //  Inside the partner's hours at now (always, when the record has none).
 bool rt_profile_open (const rt_profile_t *p, int64_t now_epoch_ms);

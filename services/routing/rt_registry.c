@@ -70,6 +70,7 @@ rt_registry_partner (rt_registry_t *self, const char *id, bool create)
     p = (rt_partner_t *) calloc (1, sizeof *p);
     assert (p);
     snprintf (p->id, sizeof p->id, "%s", id);
+    p->score = -1;
     p->held = zhashx_new ();
     zhashx_insert (self->partners, id, p);
     return p;
@@ -216,38 +217,8 @@ rt_registry_free (rt_registry_t *self)
     return n;
 }
 
-rt_partner_t *
-rt_registry_choose (rt_registry_t *self, const char *category, const char *region,
-                    rt_excluded_fn *excluded, void *arg)
-{
-    rt_partner_t *best = NULL;
-    int64_t best_free = 0;
-    for (rt_conn_t *c = (rt_conn_t *) zhashx_first (self->conns); c; c = (rt_conn_t *) zhashx_next (self->conns)) {
-        rt_partner_t *p = c->partner;
-        if (c->state != RT_CONN_READY || p->conn != c)
-            continue;
-        int64_t free_credit = rt_partner_free (p);
-        if (free_credit == 0 || free_credit < best_free)
-            continue;
-        if (free_credit == best_free && best && p->last_offer >= best->last_offer)
-            continue;
-        if (!rt_partner_fits (p, category, region) || (excluded && excluded (arg, p->id)))
-            continue;
-        best = p;
-        best_free = free_credit;
-    }
-    return best;
-}
-
 //  --------------------------------------------------------------------------
 //  Self test
-
-static bool
-s_exclude_p2 (void *arg, const char *partner_id)
-{
-    (void) arg;
-    return strcmp (partner_id, "P2") == 0;
-}
 
 void
 rt_registry_test (void)
@@ -262,28 +233,17 @@ rt_registry_test (void)
     rt_partner_set (p1, 2, heat, 1, sh, 2);
     rt_partner_set (p2, 5, all, 1, all, 1);
     rt_partner_set (p3, 3, all, 1, sh, 1);
-    assert (!rt_registry_choose (self, "heater", "shanghai", NULL, NULL));     //  nobody live
     rt_conn_t *c1 = rt_registry_connect (self, "\x00\x01", 2, "k1", p1, RT_CONN_READY, 0);
     rt_registry_connect (self, "\x00\x02", 2, "k2", p2, RT_CONN_READY, 0);
     rt_registry_connect (self, "\x00\x03", 2, "k3", p3, RT_CONN_READY, 0);
     assert (rt_registry_conn (self, "\x00\x01", 2) == c1 && !rt_registry_conn (self, "\x00\x09", 2));
     assert (rt_registry_live (self) == 3 && rt_registry_free (self) == 10);
-    //  Most free credit first; excluded and non-fitting partners skipped.
-    assert (rt_registry_choose (self, "heater", "shanghai", NULL, NULL) == p2);
-    assert (rt_registry_choose (self, "heater", "shanghai", s_exclude_p2, NULL) == p3);
-    assert (rt_registry_choose (self, "heater", "beijing", s_exclude_p2, NULL) == p1);
-    assert (rt_registry_choose (self, "ac", "beijing", s_exclude_p2, NULL) == NULL);
-    //  Ties: least recently offered.
-    rt_partner_set (p3, 5, all, 1, sh, 1);
-    p2->last_offer = 7;
-    p3->last_offer = 3;
-    assert (rt_registry_choose (self, "ac", "shanghai", NULL, NULL) == p3);
-    p3->last_offer = 9;
-    assert (rt_registry_choose (self, "ac", "shanghai", NULL, NULL) == p2);
     //  Credit: what a partner holds counts.
     zhashx_insert (p2->held, "W1", p2);
-    assert (rt_partner_free (p2) == 4);
-    assert (rt_registry_choose (self, "ac", "shanghai", NULL, NULL) == p3);
+    assert (rt_partner_free (p2) == 4 && rt_registry_free (self) == 9);
+    assert (rt_partner_fits (p1, "heater", "beijing") && !rt_partner_fits (p1, "ac", "beijing"));
+    assert (rt_partner_fits (p3, "ac", "shanghai") && !rt_partner_fits (p3, "ac", "beijing"));
+    assert (p1->score == -1 && !p1->profile);
     //  A newer READY connection replaces the older; dropping makes it not live.
     rt_registry_drop (self, c1);
     assert (!rt_partner_live (p1) && rt_registry_live (self) == 2);

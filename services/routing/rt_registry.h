@@ -10,10 +10,9 @@
     whose READY was accepted (or refused, to answer not_ready) is known;
     anything else is an unknown peer.
 
-    Choice of a partner for a work order: live, a skill that matches the
-    category (or "*"), a region that matches (or "*"), free credit
-    (capacity minus the open work orders it holds), not excluded; the most
-    free credit wins, ties go to the one offered least recently.           */
+    Free credit is the capacity (capped by the partner's registry record)
+    minus the open work orders it holds. Which partner gets a work order is
+    rt_dispatch's business (by class, through rt_index).                  */
 #ifndef RT_REGISTRY_H
 #define RT_REGISTRY_H
 #include "asp_id.h"
@@ -38,6 +37,7 @@ typedef struct {
     zhashx_t *held;                 //  wo_id -> order (borrowed): offered or assigned
     uint64_t last_offer;            //  offer counter at its last offer, 0 = never
     rt_profile_t *profile;          //  its registry record (owned); NULL = unregistered
+    int64_t score;                  //  quality score in ‰ (partner.scored); -1 = unscored
 } rt_partner_t;
 
 typedef enum { RT_CONN_READY = 0, RT_CONN_REFUSED } rt_conn_state_t;
@@ -56,9 +56,6 @@ struct rt_conn_t {
     int64_t tokens_at;              //  monotonic ms; 0 = not started (full)
     int64_t limited_at;
 };
-
-//  Says whether a partner is excluded for the caller's work order.
-typedef bool (rt_excluded_fn) (void *arg, const char *partner_id);
 
 rt_registry_t *rt_registry_new (void);
 void rt_registry_destroy (rt_registry_t **self_p);
@@ -90,9 +87,6 @@ zhashx_t *rt_registry_conns (rt_registry_t *self);
 size_t rt_registry_live (rt_registry_t *self);
 //  Sum of free credit over live partners.
 int64_t rt_registry_free (rt_registry_t *self);
-//  The best partner for a work order, or NULL.
-rt_partner_t *rt_registry_choose (rt_registry_t *self, const char *category, const char *region,
-                                  rt_excluded_fn *excluded, void *arg);
 
 void rt_registry_test (void);
 #endif

@@ -3,6 +3,7 @@
 #include "asp_log.h"
 #include "aspw_proto.h"
 #include "rt_deadlines.h"
+#include "rt_dispatch.h"
 #include "rt_orders.h"
 #include "rt_partners.h"
 #include "rt_registry.h"
@@ -19,7 +20,7 @@
 #define S_BATCH_MAX 256
 
 //  One Redis step in a batch, and what to do once it is known.
-typedef enum { S_COMMAND, S_OFFER, S_WITHDRAW, S_RETURN } s_kind_t;
+typedef enum { S_COMMAND, S_OFFER, S_WITHDRAW, S_RETURN, S_UNROUTABLE } s_kind_t;
 
 typedef struct {
     s_kind_t kind;
@@ -32,6 +33,7 @@ typedef struct {
     int64_t attempt;                //  S_OFFER: the new attempt; S_WITHDRAW: the one withdrawn
     bool exclude;                   //  S_WITHDRAW: do not offer it to this partner again
     const char *why;                //  S_WITHDRAW: reason told to the partner
+    asp_unroutable_reason_t reason; //  S_UNROUTABLE
     bool lost;                      //  outcome unknown (Redis failed)
 } s_job_t;
 
@@ -48,12 +50,17 @@ struct rt_server_t {
     rt_orders_t *orders;
     rt_deadlines_t *deadlines;
     rt_work_t *work;                //  progress, appointments, UNABLE, refusals
+    rt_dispatch_t *dispatch;
+    zlistx_t *escalate;             //  wo_ids over ASP_OFFER_MAX_REFUSALS, not yet recorded
+    zlistx_t *retract;              //  wo_ids whose offer an override takes back
     zcertstore_t *certs;
     rt_partners_t *partners;        //  the partner registry's projection
     zsock_t *router;
     int64_t heartbeat_ms;
     int64_t liveness;
     int64_t offer_timeout_ms;
+    int64_t offer_timeout_express_ms;
+    int64_t max_refusals;
     int64_t round_ms;               //  after this, partners that said no are asked again
     int64_t next_round_check;       //  monotonic ms
     int tick_timer;
@@ -64,8 +71,8 @@ struct rt_server_t {
     bool sweep_due;                 //  a registry change to apply to offers and connections
     uint64_t offer_counter;
     asp_counter_t *m_messages, *m_errors, *m_unknown, *m_offers, *m_expired,
-                  *m_withdrawn, *m_created, *m_completed, *m_returned;
-    atomic_llong g_live, g_open, g_pending;
+                  *m_withdrawn, *m_created, *m_completed, *m_returned, *m_rounds, *m_express;
+    atomic_llong g_live, g_open, g_pending, g_unroutable;
 };
 
 static void s_dispatch (rt_server_t *self);
@@ -209,7 +216,9 @@ s_send_offer (rt_server_t *self, rt_order_t *order, int64_t now)
 static void
 s_arm_offer (rt_server_t *self, rt_order_t *order)
 {
-    order->expires = asp_mono_ms () + self->offer_timeout_ms;
+    //  Each tier has its offer window.
+    order->expires = asp_mono_ms () + (order->tier == ASP_TIER_EXPRESS? self->offer_timeout_express_ms
+                                                                      : self->offer_timeout_ms);
     rt_deadlines_add (self->deadlines, order->expires, order->id, order->attempt);
 }
 
@@ -257,6 +266,20 @@ s_sync (rt_server_t *self, const char *wo_id, const rt_view_t *view)
     return order;
 }
 
+//  A decline or a lapse of order by partner_id: after ASP_OFFER_MAX_REFUSALS
+//  of them the work order is escalated (recorded with the next batch,
+//  once). A supervisor's choice that refused lets normal routing resume.
+static void
+s_refused (rt_server_t *self, rt_order_t *order, const char *partner_id)
+{
+    order->refusals++;
+    if (streq (order->override, partner_id))
+        order->override [0] = 0;
+    if (order->refusals >= self->max_refusals && !order->escalated
+    &&  !zlistx_find (self->escalate, order->id))
+        zlistx_add_end (self->escalate, order->id);
+}
+
 static const char *
 s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
 {
@@ -301,10 +324,14 @@ s_finish_command (rt_server_t *self, s_job_t *job)
     }
     if (ok || outcome == ASP_TXN_DUP) {
         if (ok) {
-            if ((cmd->id == ASPW_DECLINE || cmd->id == ASPW_UNABLE) && order)
+            if ((cmd->id == ASPW_DECLINE || cmd->id == ASPW_UNABLE) && order) {
                 rt_order_exclude (order, job->partner);
+                s_refused (self, order, job->partner);
+            }
             if (cmd->id == ASPW_COMPLETE)
                 asp_counter_inc (self->m_completed);
+            if (cmd->id == ASPW_UNABLE)
+                asp_counter_inc (self->m_returned);
             asp_log_kv (ASP_LOG_INFO, "work order updated by partner", "partner", job->partner,
                         "ref", cmd->name, "wo_id", cmd->wo_id, "state",
                         view.found? asp_vocab_name (&asp_vocab_wo_state, view.state): "", NULL);
@@ -334,6 +361,9 @@ s_finish_offer (rt_server_t *self, s_job_t *job)
         return;                     //  stale: the mirror now follows Redis
     s_arm_offer (self, order);
     asp_counter_inc (self->m_offers);
+    if (order->tier == ASP_TIER_EXPRESS)
+        asp_counter_inc (self->m_express);
+    rt_orders_set_unroutable (self->orders, order, false);    //  wo_offer.lua took it out
     s_send_offer (self, order, asp_mono_ms ());
     char attempt [24];
     snprintf (attempt, sizeof attempt, "%lld", (long long) order->attempt);
@@ -356,8 +386,10 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
     rt_order_t *order = s_sync (self, job->wo_id, &view);
     if (asp_txn_outcome (job->txn) != ASP_TXN_OK)
         return;
-    if (order && job->exclude)
+    if (order && job->exclude) {
         rt_order_exclude (order, job->partner);
+        s_refused (self, order, job->partner);
+    }
     asp_counter_inc (job->exclude? self->m_expired: self->m_withdrawn);
     asp_log_kv (ASP_LOG_INFO, "offer withdrawn", "wo_id", job->wo_id, "partner", job->partner,
                 "reason", job->why, NULL);
@@ -387,8 +419,38 @@ s_finish_return (rt_server_t *self, s_job_t *job)
                 "reason", job->why, NULL);
 }
 
+static void
+s_finish_unroutable (rt_server_t *self, s_job_t *job)
+{
+    rt_order_t *order = rt_orders_lookup (self->orders, job->wo_id);
+    bool refusals = job->reason == ASP_UNROUTABLE_REFUSALS;
+    if (!asp_txn_known (job->txn)) {
+        //  Not known to be recorded: again with a later batch.
+        job->lost = true;
+        if (order && refusals)
+            zlistx_add_end (self->escalate, order->id);
+        else
+        if (order)
+            rt_queue_unpark (rt_orders_queue (self->orders), order);
+        return;
+    }
+    asp_txn_outcome_t outcome = asp_txn_outcome (job->txn);
+    if (!order || (outcome != ASP_TXN_OK && outcome != ASP_TXN_DUP))
+        return;
+    if (refusals)
+        order->escalated = true;
+    else
+        rt_orders_set_unroutable (self->orders, order, true);
+    if (outcome == ASP_TXN_OK) {
+        char n [24];
+        snprintf (n, sizeof n, "%lld", (long long) order->refusals);
+        asp_log_kv (ASP_LOG_WARN, "work order unroutable", "wo_id", order->id, "reason",
+                    asp_vocab_name (&asp_vocab_unroutable_reason, job->reason), "refusals", n, NULL);
+    }
+}
+
 //  Runs every job's txn as one pipeline, then finishes each. Returns the
-//  number of offers whose outcome is unknown.
+//  number of offers (and unroutable records) whose outcome is unknown.
 static size_t
 s_run (rt_server_t *self, s_jobs_t *jobs)
 {
@@ -411,6 +473,9 @@ s_run (rt_server_t *self, s_jobs_t *jobs)
         if (job->kind == S_RETURN)
             s_finish_return (self, job);
         else
+        if (job->kind == S_UNROUTABLE)
+            s_finish_unroutable (self, job);
+        else
             s_finish_withdraw (self, job);
     }
     //  Offers that may not have been stored go back to the head of the
@@ -418,9 +483,11 @@ s_run (rt_server_t *self, s_jobs_t *jobs)
     size_t lost = 0;
     for (size_t i = jobs->size; i-- > 0;) {
         s_job_t *job = &jobs->items [i];
-        if (job->kind != S_OFFER || !job->lost)
+        if ((job->kind != S_OFFER && job->kind != S_UNROUTABLE) || !job->lost)
             continue;
         lost++;
+        if (job->kind == S_UNROUTABLE)
+            continue;
         rt_order_t *order = rt_orders_lookup (self->orders, job->wo_id);
         if (order && order->state == ASP_WO_OFFERED && order->attempt == job->attempt)
             rt_orders_set (self->orders, order, ASP_WO_PENDING, NULL, job->attempt - 1, true);
@@ -433,12 +500,51 @@ s_run (rt_server_t *self, s_jobs_t *jobs)
 //  --------------------------------------------------------------------------
 //  Dispatch: pending work orders to partners
 
-static bool
-s_excluded (void *arg, const char *partner_id)
+//  An order stopped counting against partner: its credit may be free.
+static void
+s_released (void *arg, rt_partner_t *partner)
 {
-    return rt_order_excluded ((const rt_order_t *) arg, partner_id);
+    rt_server_t *self = (rt_server_t *) arg;
+    rt_dispatch_credit (self->dispatch, partner);
+    self->dispatch_due = true;
 }
 
+//  Escalations and overrides' take-backs, waiting for a batch.
+static void
+s_side_jobs (rt_server_t *self, s_jobs_t *jobs)
+{
+    for (char *id = (char *) zlistx_first (self->escalate); id; id = (char *) zlistx_first (self->escalate)) {
+        rt_order_t *order = rt_orders_lookup (self->orders, id);
+        if (order && !order->escalated) {
+            s_job_t *job = s_job_add (jobs, S_UNROUTABLE);
+            job->txn = rt_store_unroutable (self->store, order, ASP_UNROUTABLE_REFUSALS);
+            job->reason = ASP_UNROUTABLE_REFUSALS;
+            snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
+        }
+        zlistx_delete (self->escalate, zlistx_cursor (self->escalate));
+    }
+    for (char *id = (char *) zlistx_first (self->retract); id; id = (char *) zlistx_first (self->retract)) {
+        rt_order_t *order = rt_orders_lookup (self->orders, id);
+        if (order && order->state == ASP_WO_OFFERED && *order->override
+        &&  !streq (order->partner->id, order->override)) {
+            rt_partner_t *partner = order->partner;
+            s_job_t *job = s_job_add (jobs, S_WITHDRAW);
+            job->txn = rt_store_withdraw (self->store, order, partner->id, order->attempt, "override", false);
+            snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
+            snprintf (job->partner, sizeof job->partner, "%s", partner->id);
+            job->attempt = order->attempt;
+            job->why = "withdrawn: a supervisor chose another partner";
+            if (rt_partner_live (partner)) {
+                memcpy (job->rid, partner->conn->rid, partner->conn->rid_len);
+                job->rid_len = partner->conn->rid_len;
+            }
+        }
+        zlistx_delete (self->retract, zlistx_cursor (self->retract));
+    }
+}
+
+//  Batches of offers, in the order rt_dispatch decides them, while
+//  something changed that may allow one.
 static void
 s_dispatch (rt_server_t *self)
 {
@@ -446,41 +552,39 @@ s_dispatch (rt_server_t *self)
         return;
     while (self->dispatch_due) {
         self->dispatch_due = false;
-        int64_t credit = rt_registry_free (self->registry);
         s_jobs_t jobs = { 0 };
-        zlistx_t *pending = rt_orders_pending (self->orders);
-        rt_order_t *order = (rt_order_t *) zlistx_first (pending);
-        while (order && credit > 0 && jobs.size < S_BATCH_MAX) {
-            rt_order_t *next = (rt_order_t *) zlistx_next (pending);
-            rt_partner_t *partner = rt_registry_choose (self->registry, order->category, order->region,
-                                                        s_excluded, order);
-            if (!partner && order->nexcluded && asp_mono_ms () - order->excluded_at >= self->round_ms) {
-                //  Every fitting partner said no (or let the offer lapse) a
-                //  while ago: start a new round rather than strand the
-                //  ticket. The SLA clocks keep running meanwhile.
-                rt_order_clear_exclusions (order);
-                partner = rt_registry_choose (self->registry, order->category, order->region,
-                                              s_excluded, order);
-                if (partner)
-                    asp_log_kv (ASP_LOG_INFO, "new round of offers", "wo_id", order->id, NULL);
-            }
-            if (partner) {
-                s_job_t *job = s_job_add (&jobs, S_OFFER);
-                job->txn = rt_store_offer (self->store, order, partner->id);
-                job->attempt = order->attempt + 1;
+        s_side_jobs (self, &jobs);
+        asp_counter_inc (self->m_rounds);
+        rt_dispatch_round (self->dispatch);
+        int64_t now = asp_mono_ms (), epoch = asp_now_ms ();
+        rt_order_t *order;
+        rt_partner_t *partner;
+        rt_why_t why;
+        rt_next_t next;
+        while (jobs.size < S_BATCH_MAX
+           && (next = rt_dispatch_next (self->dispatch, now, epoch, &order, &partner, &why)) != RT_NEXT_NONE) {
+            if (next == RT_NEXT_UNROUTABLE) {
+                s_job_t *job = s_job_add (&jobs, S_UNROUTABLE);
+                job->txn = rt_store_unroutable (self->store, order, ASP_UNROUTABLE_NO_ELIGIBLE);
+                job->reason = ASP_UNROUTABLE_NO_ELIGIBLE;
                 snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
-                snprintf (job->partner, sizeof job->partner, "%s", partner->id);
-                partner->last_offer = ++self->offer_counter;
-                //  Counted against the partner now, so the next choice in
-                //  this round sees the credit it has left.
-                rt_orders_set (self->orders, order, ASP_WO_OFFERED, partner, job->attempt, false);
-                credit--;
+                continue;
             }
-            order = next;
+            s_job_t *job = s_job_add (&jobs, S_OFFER);
+            job->txn = rt_store_offer (self->store, order, partner->id, &why);
+            job->attempt = order->attempt + 1;
+            snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
+            snprintf (job->partner, sizeof job->partner, "%s", partner->id);
+            partner->last_offer = ++self->offer_counter;
+            //  Counted against the partner now (and out of the queue), so
+            //  the next choice sees the credit it has left.
+            rt_orders_set (self->orders, order, ASP_WO_OFFERED, partner, job->attempt, false);
         }
-        bool full = jobs.size == S_BATCH_MAX;
+        bool full = jobs.size >= S_BATCH_MAX;
+        if (full)
+            rt_dispatch_stop (self->dispatch);
         if (jobs.size == 0 || s_run (self, &jobs) > 0)
-            break;                  //  nothing fits, or Redis failed: the tick retries
+            break;                  //  nothing to do, or Redis failed: the tick retries
         if (full)
             self->dispatch_due = true;
     }
@@ -630,6 +734,8 @@ s_ready (rt_server_t *self, const uint8_t *rid, size_t rid_len, const char *user
     rt_partner_set (partner, cmd->capacity, cmd->skills, cmd->nskills, cmd->regions, cmd->nregions);
     conn = rt_registry_connect (self->registry, rid, rid_len, user_id, partner, RT_CONN_READY, now);
     conn->last_sent = now;
+    rt_dispatch_partner (self->dispatch, partner);
+    rt_dispatch_credit (self->dispatch, partner);
 
     aspw_msg_t *m = aspw_msg_new (ASPW_WELCOME);
     snprintf (m->partner_id, sizeof m->partner_id, "%s", partner->id);
@@ -764,7 +870,8 @@ s_gauges (rt_server_t *self)
 {
     atomic_store (&self->g_live, (long long) rt_registry_live (self->registry));
     atomic_store (&self->g_open, (long long) rt_orders_size (self->orders));
-    atomic_store (&self->g_pending, (long long) zlistx_size (rt_orders_pending (self->orders)));
+    atomic_store (&self->g_pending, (long long) rt_queue_size (rt_orders_queue (self->orders)));
+    atomic_store (&self->g_unroutable, (long long) rt_orders_unroutable (self->orders));
 }
 
 static int
@@ -802,6 +909,9 @@ s_try_load (rt_server_t *self)
     self->loaded = true;
     self->dispatch_due = true;
     self->sweep_due = true;         //  what the registry changed while routing was down
+    //  Partners reconnect within a few heartbeats of a start: no order is
+    //  called unroutable before they had the time.
+    rt_dispatch_grace (self->dispatch, asp_mono_ms () + 2 * self->liveness * self->heartbeat_ms);
     zloop_reader (self->loop, self->router, s_on_partner, self);
     asp_log_info ("loaded %zu open work orders; serving partners", n);
 }
@@ -870,12 +980,14 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (now >= self->next_round_check) {
         //  Pending orders whose exclusions have aged may now be offered.
         self->next_round_check = now + 1000;
-        if (zlistx_size (rt_orders_pending (self->orders)))
+        if (rt_queue_size (rt_orders_queue (self->orders)))
             self->dispatch_due = true;
         self->sweep_due = true;     //  retries what Redis failed to take
     }
     if (self->sweep_due)
         s_sweep (self);
+    if (rt_dispatch_tick (self->dispatch, now))
+        self->dispatch_due = true;
     s_dispatch (self);
     s_gauges (self);
     return 0;
@@ -915,6 +1027,8 @@ s_add_order (rt_server_t *self, const asp_envelope_t *env, const char *wo_id, co
 {
     rt_order_t *order = rt_order_new (wo_id, env->ticket, env->trace, t->kind, t->tier, t->category,
                                       t->region, t->summary, t->priority);
+    snprintf (order->installer, sizeof order->installer, "%s", t->installer);
+    rt_order_set_area (order, t->area);
     if (rt_orders_insert (self->orders, &order)) {
         asp_counter_inc (self->m_created);
         asp_log_kv (ASP_LOG_INFO, "work order created", "wo_id", wo_id, "category", t->category,
@@ -1067,8 +1181,8 @@ s_partner_status (rt_server_t *self, rt_partner_t *partner, s_jobs_t *jobs)
         if (removed && order->state == ASP_WO_ASSIGNED) {
             job = s_job_add (jobs, S_RETURN);
             job->why = asp_vocab_name (&asp_vocab_unable_reason, ASP_UNABLE_PARTNER_REMOVED);
-            job->txn = rt_store_return (self->store, order, partner->id, ASP_UNABLE_PARTNER_REMOVED,
-                                        "the brand removed the partner from the registry");
+            job->txn = rt_work_return (self->work, order->id, order, partner->id, job->why,
+                                       "the brand removed the partner from the registry");
         }
         if (job) {
             snprintf (job->wo_id, sizeof job->wo_id, "%s", order->id);
@@ -1117,12 +1231,118 @@ s_committed_partner (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, 
     rt_server_t *self = (rt_server_t *) arg;
     asp_partner_status_t was;
     asp_txn_outcome_t o = asp_txn_outcome (txn);
+    rt_partner_t *partner;
     if ((o != ASP_TXN_OK && o != ASP_TXN_DUP && o != ASP_TXN_STALE)
-    ||  !rt_partners_apply (self->partners, env->body, &was))
+    ||  !(partner = rt_partners_apply (self->partners, env->body, &was)))
         return;
+    //  Its record may admit classes it did not (parked orders come back)
+    //  or raise its cap.
+    rt_dispatch_partner (self->dispatch, partner);
+    rt_dispatch_credit (self->dispatch, partner);
     self->sweep_due = true;
     self->dispatch_due = true;
     s_kick (self);
+}
+
+//  --------------------------------------------------------------------------
+//  ticket.override: a supervisor's choice of partner
+
+//  The override's partner_id and by (staff name, optional) from the body.
+static bool
+s_override_body (const asp_envelope_t *env, char *wo_id, size_t wo_len, char *pid, size_t pid_len,
+                 char *by, size_t by_len, char *reason, size_t reason_len)
+{
+    if (!s_body_wo_id (env, "wo_id", wo_id, wo_len, reason, reason_len))
+        return false;
+    if (asp_mp_get_str (env->body, "partner_id", pid, pid_len) != 0 || !asp_id_valid (pid, strlen (pid))) {
+        snprintf (reason, reason_len, "ticket.override needs partner_id, a partner id");
+        return false;
+    }
+    if (asp_mp_get_str (env->body, "by", by, by_len) == -1) {
+        snprintf (reason, reason_len, "ticket.override's by must be a string of at most %zu bytes", by_len - 1);
+        return false;
+    }
+    return true;
+}
+
+static asp_txn_t *
+s_prepare_override (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char wo_id [RT_WO_ID_MAX], pid [RT_PARTNER_ID_MAX], by [ASPW_STR_MAX + 1] = "";
+    if (!s_override_body (env, wo_id, sizeof wo_id, pid, sizeof pid, by, sizeof by, reason, reason_len))
+        return NULL;
+    return rt_store_override (self->store, wo_id, pid, by, env->id);
+}
+
+//  The order waits for the chosen partner; an offer to another one is
+//  taken back first.
+static void
+s_committed_override (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char wo_id [RT_WO_ID_MAX], pid [RT_PARTNER_ID_MAX], by [ASPW_STR_MAX + 1] = "", err [200];
+    if (asp_txn_outcome (txn) != ASP_TXN_OK
+    ||  !s_override_body (env, wo_id, sizeof wo_id, pid, sizeof pid, by, sizeof by, err, sizeof err))
+        return;
+    rt_order_t *order = rt_orders_lookup (self->orders, wo_id);
+    if (!order)
+        return;
+    asp_log_kv (ASP_LOG_INFO, "override", "wo_id", wo_id, "partner", pid, "by", by, NULL);
+    if (order->state == ASP_WO_OFFERED && streq (order->partner->id, pid))
+        return;                     //  already offered to that partner
+    rt_dispatch_override (self->dispatch, order, pid);
+    if (order->state == ASP_WO_OFFERED && !zlistx_find (self->retract, order->id))
+        zlistx_add_end (self->retract, order->id);
+    self->dispatch_due = true;
+    s_kick (self);
+}
+
+//  --------------------------------------------------------------------------
+//  partner.scored: a partner's quality score, from feedback
+
+static bool
+s_scored_body (const asp_envelope_t *env, char *pid, size_t pid_len, int64_t *score,
+               char *reason, size_t reason_len)
+{
+    if (asp_mp_get_str (env->body, "partner_id", pid, pid_len) != 0 || !asp_id_valid (pid, strlen (pid))) {
+        snprintf (reason, reason_len, "partner.scored needs partner_id, a partner id");
+        return false;
+    }
+    if (asp_mp_get_int (env->body, "score", score) != 0 || *score < 0 || *score > 1000) {
+        snprintf (reason, reason_len, "partner.scored needs score, an integer in 0..1000 (per mille)");
+        return false;
+    }
+    return true;
+}
+
+static asp_txn_t *
+s_prepare_scored (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char pid [RT_PARTNER_ID_MAX];
+    int64_t score;
+    if (!s_scored_body (env, pid, sizeof pid, &score, reason, reason_len))
+        return NULL;
+    return rt_store_score (self->store, pid, score, env->id);
+}
+
+static void
+s_committed_scored (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char pid [RT_PARTNER_ID_MAX], err [200];
+    int64_t score;
+    if (asp_txn_outcome (txn) != ASP_TXN_OK || !s_scored_body (env, pid, sizeof pid, &score, err, sizeof err))
+        return;
+    rt_registry_partner (self->registry, pid, true)->score = score;
+    char n [24];
+    snprintf (n, sizeof n, "%lld", (long long) score);
+    asp_log_kv (ASP_LOG_INFO, "partner scored", "partner", pid, "score", n, NULL);
 }
 
 //  --------------------------------------------------------------------------
@@ -1146,6 +1366,12 @@ s_gauge_pending (void *arg)
     return (double) atomic_load (&((rt_server_t *) arg)->g_pending);
 }
 
+static double
+s_gauge_unroutable (void *arg)
+{
+    return (double) atomic_load (&((rt_server_t *) arg)->g_unroutable);
+}
+
 static void
 s_metrics (rt_server_t *self)
 {
@@ -1163,6 +1389,10 @@ s_metrics (rt_server_t *self)
     asp_metrics_gauge (m, "partners_live", "Partners connected and READY.", s_gauge_live, self);
     asp_metrics_gauge (m, "workorders_open", "Work orders not completed.", s_gauge_open, self);
     asp_metrics_gauge (m, "workorders_pending", "Work orders waiting for a partner.", s_gauge_pending, self);
+    asp_metrics_gauge (m, "workorders_unroutable", "Work orders in the unroutable queue (no partner could fit).",
+                       s_gauge_unroutable, self);
+    self->m_rounds = asp_metrics_counter (m, "dispatch_rounds_total", "Dispatch rounds (batches of offers) run.");
+    self->m_express = asp_metrics_counter (m, "offers_express_total", "Offers of express-tier work orders.");
 }
 
 //  The CURVE server socket; exits on a configuration error.
@@ -1221,6 +1451,10 @@ rt_server_new (asp_svc_t *svc)
     self->liveness = asp_cfg_int ("ASP_LIVENESS", 3, 1, 100);
     self->offer_timeout_ms = asp_cfg_int ("ASP_OFFER_TIMEOUT_MS", 10000, 100, 7 * 86400 * 1000LL);
     self->round_ms = asp_cfg_int ("ASP_REOFFER_ROUND_MS", 60000, 0, 7 * 86400 * 1000LL);
+    self->offer_timeout_express_ms = asp_cfg_int ("ASP_OFFER_TIMEOUT_EXPRESS_MS", self->offer_timeout_ms,
+                                                  100, 7 * 86400 * 1000LL);
+    self->max_refusals = asp_cfg_int ("ASP_OFFER_MAX_REFUSALS", 5, 1, 1000);
+    int64_t score_prior = asp_cfg_int ("ASP_SCORE_PRIOR", 700, 0, 1000);
     self->kick_timer = -1;
     s_partner_socket (self, certs_dir, cert_file, bind);
     self->store = rt_store_new (asp_svc_rds (svc));
@@ -1229,15 +1463,28 @@ rt_server_new (asp_svc_t *svc)
     self->orders = rt_orders_new ();
     self->deadlines = rt_deadlines_new ();
     self->work = rt_work_new (asp_svc_rds (svc), asp_svc_metrics (svc));
+    self->dispatch = rt_dispatch_new (self->registry, self->orders, score_prior, self->round_ms);
+    rt_orders_on_release (self->orders, s_released, self);
+    self->escalate = zlistx_new ();
+    self->retract = zlistx_new ();
+    for (zlistx_t **l = (zlistx_t *[]) { self->escalate, self->retract, NULL }; *l; l++) {
+        zlistx_set_destructor (*l, (zlistx_destructor_fn *) zstr_free);
+        zlistx_set_duplicator (*l, (zlistx_duplicator_fn *) strdup);
+        zlistx_set_comparator (*l, (zlistx_comparator_fn *) strcmp);
+    }
     s_metrics (self);
     asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_prepare_ticket, s_committed_ticket, self);
     asp_svc_on (svc, ASP_EV_TICKET_CANCELLED, s_prepare_cancel, s_committed_cancel, self);
     asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_prepare_redispatch, s_committed_redispatch, self);
     asp_svc_on (svc, ASP_EV_PARTNER_CHANGED, s_prepare_partner, s_committed_partner, self);
+    asp_svc_on (svc, ASP_EV_TICKET_OVERRIDE, s_prepare_override, s_committed_override, self);
+    asp_svc_on (svc, ASP_EV_PARTNER_SCORED, s_prepare_scored, s_committed_scored, self);
 
     //  One timer for every deadline: fine enough for heartbeats and for
     //  offer expiry, cheap whatever the number of offers.
-    int64_t tick = (self->heartbeat_ms < self->offer_timeout_ms? self->heartbeat_ms: self->offer_timeout_ms) / 4;
+    int64_t window = self->offer_timeout_ms < self->offer_timeout_express_ms? self->offer_timeout_ms
+                                                                            : self->offer_timeout_express_ms;
+    int64_t tick = (self->heartbeat_ms < window? self->heartbeat_ms: window) / 4;
     self->tick_timer = zloop_timer (self->loop, (size_t) (tick < 10? 10: tick > 100? 100: tick), 0, s_on_tick, self);
     s_try_load (self);
     return self;
@@ -1257,6 +1504,9 @@ rt_server_destroy (rt_server_t **self_p)
     //  The ZAP handler (asp_svc's) goes after this socket.
     zsock_destroy (&self->router);
     zcertstore_destroy (&self->certs);
+    rt_dispatch_destroy (&self->dispatch);
+    zlistx_destroy (&self->escalate);
+    zlistx_destroy (&self->retract);
     rt_orders_destroy (&self->orders);
     rt_partners_destroy (&self->partners);
     rt_registry_destroy (&self->registry);

@@ -13,14 +13,16 @@ extern const char asp_lua_wo_accept [];
 extern const char asp_lua_wo_decline [];
 extern const char asp_lua_wo_cancel [];
 extern const char asp_lua_wo_redispatch [];
-extern const char asp_lua_wo_return [];
+extern const char asp_lua_wo_unroutable [];
+extern const char asp_lua_wo_override [];
+extern const char asp_lua_rt_score [];
 
 #define RT_LOAD_CHUNK   500
 
 struct rt_store_t {
     asp_rds_t *rds;
     //  PROGRESS, COMPLETE and UNABLE are rt_work's
-    asp_script_t *create, *offer, *withdraw, *accept, *decline, *cancel, *redispatch, *returns;
+    asp_script_t *create, *offer, *withdraw, *accept, *decline, *cancel, *redispatch, *unroutable, *override, *score;
 };
 
 static asp_script_t *
@@ -42,7 +44,9 @@ rt_store_new (asp_rds_t *rds)
     self->decline = s_script (rds, "wo_decline", asp_lua_wo_decline);
     self->cancel = s_script (rds, "wo_cancel", asp_lua_wo_cancel);
     self->redispatch = s_script (rds, "wo_redispatch", asp_lua_wo_redispatch);
-    self->returns = s_script (rds, "wo_return", asp_lua_wo_return);
+    self->unroutable = s_script (rds, "wo_unroutable", asp_lua_wo_unroutable);
+    self->override = s_script (rds, "wo_override", asp_lua_wo_override);
+    self->score = s_script (rds, "rt_score", asp_lua_rt_score);
     return self;
 }
 
@@ -66,6 +70,17 @@ s_required_text (const msgpack_object *body, const char *key, char *out, size_t 
     if (asp_mp_get_str (body, key, out, outlen) != 0 || !*out || !aspw_text_valid (out, strlen (out)))
         FAIL ("field '%s' must be UTF-8 text of 1..%zu bytes", key, outlen - 1);
     return 0;
+}
+
+//  An optional text field: absent, nil or "" leaves out empty.
+static int
+s_optional_text (const msgpack_object *body, const char *key, char *out, size_t outlen,
+                 char *err, size_t errlen)
+{
+    const msgpack_object *o = asp_mp_get (body, key);
+    if (!o || o->type == MSGPACK_OBJECT_NIL || (o->type == MSGPACK_OBJECT_STR && o->via.str.size == 0))
+        return 0;
+    return s_required_text (body, key, out, outlen, err, errlen);
 }
 
 int
@@ -107,6 +122,12 @@ rt_ticket_parse (const msgpack_object *body, rt_ticket_t *t, char *err, size_t e
     else
     if (summary && summary->type != MSGPACK_OBJECT_NIL)
         FAIL ("field 'summary' must be a string");
+    //  Optional (issue 7): the installer of record and the area.
+    if (s_optional_text (body, "area", t->area, sizeof t->area, err, errlen)
+    ||  s_optional_text (body, "installer", t->installer, sizeof t->installer, err, errlen))
+        return -1;
+    if (*t->installer && !asp_id_valid (t->installer, strlen (t->installer)))
+        FAIL ("field 'installer' must be a partner id");
     return 0;
 }
 
@@ -146,6 +167,8 @@ s_create_args (asp_txn_t *txn, const char *wo_id, const char *ticket_id, const c
     asp_mpmap_str (a, "category", t->category);
     asp_mpmap_str (a, "region", t->region);
     asp_mpmap_str (a, "summary", t->summary);
+    asp_mpmap_str (a, "installer", t->installer);
+    asp_mpmap_str (a, "area", t->area);
     asp_mpmap_str (a, "now", now);
     asp_txn_arg_map (txn, &a);
 }
@@ -169,6 +192,7 @@ rt_store_redispatch (rt_store_t *self, const char *wo_id, const char *previous, 
     asp_txn_inbox (txn, msg_id);
     asp_txn_key (txn, RT_KEY_OPEN);
     asp_txn_key (txn, RT_KEY_WO, previous);
+    asp_txn_key (txn, RT_KEY_UNROUTABLE);
     s_create_args (txn, wo_id, ticket_id, trace, t);
     return txn;
 }
@@ -179,6 +203,7 @@ rt_store_cancel (rt_store_t *self, const char *wo_id, const char *msg_id)
     asp_txn_t *txn = s_txn (self->cancel, wo_id);
     asp_txn_inbox (txn, msg_id);
     asp_txn_key (txn, RT_KEY_OPEN);
+    asp_txn_key (txn, RT_KEY_UNROUTABLE);
     asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
     return txn;
 }
@@ -206,21 +231,66 @@ rt_store_event (const char *type, const char *wo_id, const rt_order_t *order)
 }
 
 asp_txn_t *
-rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_id)
+rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_id, const rt_why_t *why)
 {
     char offer_id [RT_WO_ID_MAX + 24];
     int64_t attempt = order->attempt + 1;
+    const char *choice = asp_vocab_name (&asp_vocab_choice, why->choice);
     snprintf (offer_id, sizeof offer_id, "%s.%lld", order->id, (long long) attempt);
     asp_txn_t *txn = s_txn (self->offer, order->id);
+    asp_txn_key (txn, RT_KEY_UNROUTABLE);
     asp_txn_arg (txn, "%s", partner_id);
     asp_txn_arg (txn, "%lld", (long long) order->attempt);
     asp_txn_arg (txn, "%s", offer_id);
     asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_txn_arg (txn, "%s", choice);
     asp_msg_t *msg = s_event (ASP_EV_WO_OFFERED, order->id, order);
     asp_mpmap_str (msg->body, "offer_id", offer_id);
     asp_mpmap_str (msg->body, "partner_id", partner_id);
     asp_mpmap_int (msg->body, "attempt", attempt);
+    asp_mpmap_str (msg->body, "choice", choice);
+    asp_mpmap_int (msg->body, "score", why->score);
+    asp_mpmap_int (msg->body, "candidates", why->candidates);
+    asp_mpmap_int (msg->body, "free", why->free);
     asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_unroutable (rt_store_t *self, const rt_order_t *order, asp_unroutable_reason_t reason)
+{
+    const char *word = asp_vocab_name (&asp_vocab_unroutable_reason, reason);
+    asp_txn_t *txn = s_txn (self->unroutable, order->id);
+    asp_txn_key (txn, RT_KEY_UNROUTABLE);
+    asp_txn_arg (txn, "%s", word);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_msg_t *msg = s_event (ASP_EV_WO_UNROUTABLE, order->id, order);
+    asp_mpmap_str (msg->body, "reason", word);
+    asp_mpmap_int (msg->body, "refusals", order->refusals);
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+asp_txn_t *
+rt_store_override (rt_store_t *self, const char *wo_id, const char *partner_id, const char *by,
+                   const char *msg_id)
+{
+    asp_txn_t *txn = s_txn (self->override, wo_id);
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_arg (txn, "%s", partner_id);
+    asp_txn_arg (txn, "%s", by);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    return txn;
+}
+
+asp_txn_t *
+rt_store_score (rt_store_t *self, const char *partner_id, int64_t score, const char *msg_id)
+{
+    asp_txn_t *txn = asp_txn_new (self->score, asp_shard_of (partner_id));
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, RT_KEY_SCORES);
+    asp_txn_arg (txn, "%s", partner_id);
+    asp_txn_arg (txn, "%lld", (long long) score);
     return txn;
 }
 
@@ -239,23 +309,6 @@ rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partne
     asp_mpmap_str (msg->body, "offer_id", offer_id);
     asp_mpmap_str (msg->body, "partner_id", partner_id);
     asp_mpmap_str (msg->body, "reason", reason);
-    asp_txn_publish (txn, &msg);
-    return txn;
-}
-
-asp_txn_t *
-rt_store_return (rt_store_t *self, const rt_order_t *order, const char *partner_id,
-                 asp_unable_reason_t reason, const char *note)
-{
-    const char *word = asp_vocab_name (&asp_vocab_unable_reason, reason);
-    asp_txn_t *txn = s_txn (self->returns, order->id);
-    asp_txn_arg (txn, "%s", partner_id);
-    asp_txn_arg (txn, "%s", word);
-    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
-    asp_msg_t *msg = s_event (ASP_EV_WO_RETURNED, order->id, order);
-    asp_mpmap_str (msg->body, "partner_id", partner_id);
-    asp_mpmap_str (msg->body, "reason", word);
-    asp_mpmap_str (msg->body, "note", note);
     asp_txn_publish (txn, &msg);
     return txn;
 }
@@ -351,6 +404,16 @@ s_load_one (rt_orders_t *orders, rt_registry_t *registry, const char *wo_id, con
     for (size_t i = 0; i + 1 < r->elements; i += 2)
         if (strncmp (r->element [i]->str, "x.", 2) == 0)
             rt_order_exclude (order, r->element [i]->str + 2);
+    const char *installer = s_hget (r, "installer"), *override = s_hget (r, "override");
+    const char *refusals = s_hget (r, "refusals"), *escalated = s_hget (r, "escalated");
+    const char *unroutable = s_hget (r, "unroutable");
+    snprintf (order->installer, sizeof order->installer, "%s", installer? installer: "");
+    snprintf (order->override, sizeof order->override, "%s", override? override: "");
+    rt_order_set_area (order, s_hget (r, "area"));
+    order->refusals = refusals? strtoll (refusals, NULL, 10): 0;
+    order->escalated = escalated && *escalated;
+    if (unroutable && *unroutable)
+        rt_orders_set_unroutable (orders, order, true);
     const char *partner = s_hget (r, "partner");
     if (state == ASP_WO_ASSIGNED && partner && *partner)
         rt_orders_set (orders, order, ASP_WO_ASSIGNED, rt_registry_partner (registry, partner, true),
@@ -403,16 +466,37 @@ s_load_shard (rt_store_t *self, unsigned shard, rt_orders_t *orders, rt_registry
     }
 }
 
+//  The partners' scores (rt:scores of every shard).
+static int
+s_load_scores (rt_store_t *self, rt_registry_t *registry)
+{
+    for (unsigned n = 0; n < ASP_SHARDS; n++) {
+        char key [ASP_KEY_MAX];
+        asp_key_fmt (key, sizeof key, n, RT_KEY_SCORES);
+        redisReply *r = asp_rds_cmd (self->rds, "HGETALL %s", key);
+        if (!r || r->type != REDIS_REPLY_ARRAY) {
+            if (r)
+                freeReplyObject (r);
+            return -1;
+        }
+        for (size_t i = 0; i + 1 < r->elements; i += 2)
+            if (asp_id_valid (r->element [i]->str, r->element [i]->len))
+                rt_registry_partner (registry, r->element [i]->str, true)->score
+                    = strtoll (r->element [i + 1]->str, NULL, 10);
+        freeReplyObject (r);
+    }
+    return 0;
+}
+
 int
 rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, size_t *loaded)
 {
-    //  FIFO within each shard; the dispatcher looks at every pending order
-    //  anyway, so the order across shards matters little.
+    //  FIFO within each shard; the queue orders them by tier and priority.
     *loaded = 0;
     for (unsigned n = 0; n < ASP_SHARDS; n++)
         if (s_load_shard (self, n, orders, registry, loaded))
             return -1;
-    return 0;
+    return s_load_scores (self, registry);
 }
 
 //  --------------------------------------------------------------------------
@@ -458,6 +542,7 @@ rt_store_test (void)
     snprintf (wo, sizeof wo, "W%s", ticket);
     asp_id_new (mid, "m");
     rt_ticket_t t;
+    rt_why_t why = { ASP_CHOICE_BEST_SCORE, -1, 1, 1 };
     char err [200];
     asp_mpmap_t *m = asp_mpmap_new ();
     asp_mpmap_str (m, "type", "repair");
@@ -480,10 +565,45 @@ rt_store_test (void)
     txn = rt_store_create (self, wo, ticket, "tr", &t, mid);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
 
-    //  Offer to P1; P2 cannot touch it; P1 accepts once.
+    //  Unroutable once (the shard's queue); an override waits, once per
+    //  message; the offer takes it out of the queue and uses the override.
     rt_order_t *order = rt_order_new (wo, ticket, "tr", ASP_KIND_REPAIR, ASP_TIER_STANDARD, "heater", "sh", "", 3);
-    txn = rt_store_offer (self, order, "P1");
+    unsigned wshard = rt_wo_shard (wo);
+    char mo [ASP_ID_MAX], ms [ASP_ID_MAX];
+    asp_id_new (mo, "m");
+    asp_id_new (ms, "m");
+    txn = rt_store_unroutable (self, order, ASP_UNROUTABLE_NO_ELIGIBLE);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.state == ASP_WO_PENDING);
+    txn = rt_store_unroutable (self, order, ASP_UNROUTABLE_NO_ELIGIBLE);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    redisReply *q = asp_rds_cmd (rds, "ZSCORE {s%u}:rt:unroutable %s", wshard, wo);
+    assert (q && q->type == REDIS_REPLY_STRING);
+    freeReplyObject (q);
+    txn = rt_store_override (self, wo, "P9", "sup", mo);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK);
+    txn = rt_store_override (self, wo, "P9", "sup", mo);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    txn = rt_store_override (self, "WTnope", "P9", "sup", mo);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_REJECT && streq (v.why, "unknown_work_order"));
+    txn = rt_store_score (self, "P1", 850, ms);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK);
+    txn = rt_store_score (self, "P1", 850, ms);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    txn = rt_store_unroutable (self, order, ASP_UNROUTABLE_REFUSALS);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK);
+    txn = rt_store_unroutable (self, order, ASP_UNROUTABLE_REFUSALS);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+
+    //  Offer to P1; P2 cannot touch it; P1 accepts once.
+    txn = rt_store_offer (self, order, "P1", &why);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_OFFERED && v.attempt == 1);
+    q = asp_rds_cmd (rds, "ZSCORE {s%u}:rt:unroutable %s", wshard, wo);
+    assert (q && q->type == REDIS_REPLY_NIL);
+    freeReplyObject (q);
+    q = asp_rds_cmd (rds, "HMGET {s%u}:rt:wo:%s override unroutable choice", wshard, wo);
+    assert (q && q->element [0]->type == REDIS_REPLY_NIL && q->element [1]->type == REDIS_REPLY_NIL
+            && streq (q->element [2]->str, "best_score"));
+    freeReplyObject (q);
     order->attempt = 1;
     snprintf (oid, sizeof oid, "%s.1", wo);
     aspw_msg_t *cmd = s_cmd (ASPW_ACCEPT, wo, oid, 1);
@@ -497,7 +617,7 @@ rt_store_test (void)
     txn = rt_store_withdraw (self, order, "P1", 1, "timeout", true);
     assert (s_run (rds, &txn, &v) == ASP_TXN_STALE);
     //  Offer 2 to P2: declined (twice: the second is a duplicate).
-    txn = rt_store_offer (self, order, "P2");
+    txn = rt_store_offer (self, order, "P2", &why);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.attempt == 2);
     order->attempt = 2;
     snprintf (oid, sizeof oid, "%s.2", wo);
@@ -508,10 +628,10 @@ rt_store_test (void)
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
     //  A stale expected attempt changes nothing.
     order->attempt = 1;
-    txn = rt_store_offer (self, order, "P3");
+    txn = rt_store_offer (self, order, "P3", &why);
     assert (s_run (rds, &txn, &v) == ASP_TXN_STALE);
     order->attempt = 2;
-    txn = rt_store_offer (self, order, "P3");
+    txn = rt_store_offer (self, order, "P3", &why);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.attempt == 3);
     snprintf (cmd->offer_id, sizeof cmd->offer_id, "%s.3", wo);
     cmd->attempt = 3;
@@ -537,6 +657,9 @@ rt_store_test (void)
     rt_order_t *back = rt_orders_lookup (orders, wo);
     assert (back && back->state == ASP_WO_ASSIGNED && back->attempt == 3 && back->seq == 1);
     assert (streq (back->partner->id, "P3") && rt_order_excluded (back, "P1") && rt_order_excluded (back, "P2"));
+    assert (back->refusals == 2 && rt_registry_partner (registry, "P1", false)->score == 850);
+    txn = rt_store_unroutable (self, back, ASP_UNROUTABLE_REFUSALS);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);            //  once, whatever its state since
     rt_orders_destroy (&orders);
     rt_registry_destroy (&registry);
 
@@ -570,7 +693,7 @@ rt_store_test (void)
     txn = rt_work_command (work, complete, "P3", order);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP && v.state == ASP_WO_COMPLETED);
     rt_order_t *order2 = rt_order_new (wo2, ticket, "tr", ASP_KIND_REPAIR, ASP_TIER_STANDARD, "heater", "sh", "", 3);
-    txn = rt_store_offer (self, order2, "P1");
+    txn = rt_store_offer (self, order2, "P1", &why);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.state == ASP_WO_OFFERED);
     txn = rt_store_cancel (self, wo2, mid3);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK && v.found && v.state == ASP_WO_CANCELLED);
@@ -598,6 +721,8 @@ rt_store_test (void)
     aspw_msg_destroy (&accept2);
     rt_order_destroy (&order2);
 
+    r = asp_rds_cmd (rds, "HDEL {s%u}:rt:scores P1", asp_shard_of ("P1"));
+    freeReplyObject (r);
     r = asp_rds_cmd (rds, "DEL {s%u}:rt:wo:%s {s%u}:ob:routing:intake {s%u}:ob:routing:sla "
                           "{s%u}:ob:routing:notification {s%u}:ob:routing:feedback {s%u}:in:routing:%s",
                      shard, wo, shard, shard, shard, shard, shard, mid);

@@ -14,7 +14,13 @@
       rt:wo:<wo_id>   hash: one work order (fields in wo_common.lua)
       rt:open         sorted set: the shard's open work orders, scored by
                       creation time so a restart finds the pending ones in
-                      FIFO order                                            */
+                      FIFO order
+      rt:unroutable   sorted set: the shard's work orders no partner could
+                      fit (no_eligible_partner), scored by when; they leave
+                      it when offered or cancelled
+    and in the shard of a partner id (asp_shard_of):
+      rt:scores       hash: partner id -> its quality score in ‰
+                      (partner.scored), loaded at start                     */
 #ifndef RT_STORE_H
 #define RT_STORE_H
 #include "asp_rds.h"
@@ -25,6 +31,8 @@
 
 #define RT_KEY_WO    "rt:wo:%s"
 #define RT_KEY_OPEN  "rt:open"
+#define RT_KEY_UNROUTABLE "rt:unroutable"
+#define RT_KEY_SCORES "rt:scores"
 
 typedef struct rt_store_t rt_store_t;
 
@@ -49,7 +57,17 @@ typedef struct {
     char category [ASPW_STR_MAX + 1];
     char region [ASPW_STR_MAX + 1];
     char summary [ASPW_STR_MAX + 1];    //  cut to the protocol's string limit
+    char installer [RT_PARTNER_ID_MAX]; //  optional: partner id of the installer of record
+    char area [ASPW_STR_MAX + 1];       //  optional: finer territory inside region
 } rt_ticket_t;
+
+//  Why a partner was offered a work order (workorder.offered).
+typedef struct {
+    asp_choice_t choice;
+    int64_t score;                  //  the chosen partner's score (‰), -1 when unscored
+    int64_t candidates;             //  eligible live partners with credit
+    int64_t free;                   //  the chosen partner's free credit before the offer
+} rt_why_t;
 
 //  Registers the scripts on rds (borrowed).
 rt_store_t *rt_store_new (asp_rds_t *rds);
@@ -71,17 +89,27 @@ asp_txn_t *rt_store_redispatch (rt_store_t *self, const char *wo_id, const char 
 //  (a tombstone when it does not exist yet: a late ticket.created does not
 //  revive it).
 asp_txn_t *rt_store_cancel (rt_store_t *self, const char *wo_id, const char *msg_id);
-//  Offers order to partner_id as attempt order->attempt + 1 (workorder.offered).
-asp_txn_t *rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_id);
+//  Offers order to partner_id as attempt order->attempt + 1 (workorder.offered
+//  with why); it leaves the unroutable queue, its override is used up.
+asp_txn_t *rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_id,
+                           const rt_why_t *why);
+//  Records that order is unroutable for reason (workorder.unroutable),
+//  once per reason: no_eligible_partner puts a pending order in the
+//  unroutable queue; refusals_exceeded only marks it escalated.
+asp_txn_t *rt_store_unroutable (rt_store_t *self, const rt_order_t *order,
+                                asp_unroutable_reason_t reason);
+//  ticket.override: the work order waits for partner_id (by: staff name),
+//  once per message id. Refused for a work order that is not open, or
+//  already accepted (stale).
+asp_txn_t *rt_store_override (rt_store_t *self, const char *wo_id, const char *partner_id,
+                              const char *by, const char *msg_id);
+//  partner.scored: the score (‰) of partner_id, once per message id.
+asp_txn_t *rt_store_score (rt_store_t *self, const char *partner_id, int64_t score,
+                           const char *msg_id);
 //  Withdraws offer attempt from partner_id (workorder.declined, reason).
 //  exclude: the partner is not offered this work order again.
 asp_txn_t *rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partner_id,
                               int64_t attempt, const char *reason, bool exclude);
-//  Sends order, accepted by partner_id, back to routing: pending, the
-//  partner excluded (workorder.returned with reason, an unable_reason
-//  word, and note).
-asp_txn_t *rt_store_return (rt_store_t *self, const rt_order_t *order, const char *partner_id,
-                            asp_unable_reason_t reason, const char *note);
 //  ACCEPT, DECLINE, PROGRESS or COMPLETE from partner_id. order may be
 //  NULL (not open in memory); the script decides.
 asp_txn_t *rt_store_command (rt_store_t *self, const aspw_msg_t *cmd, const char *partner_id,
@@ -93,8 +121,8 @@ asp_msg_t *rt_store_event (const char *type, const char *wo_id, const rt_order_t
 void rt_store_view (asp_txn_t *txn, rt_view_t *view);
 
 //  Loads every open work order into orders (skipping those it already
-//  has); assigned ones count against their partner. 0, or -1 when Redis
-//  failed (call again later).
+//  has); assigned ones count against their partner; and the partners'
+//  scores. 0, or -1 when Redis failed (call again later).
 int rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, size_t *loaded);
 
 //  Needs a redis-server on ASP_REDIS_PORT (skipped otherwise).

@@ -30,7 +30,7 @@ struct rt_work_t {
     int64_t rate;                   //  ASP_PARTNER_RATE, messages/s per connection
     int64_t next_tick;              //  monotonic ms
     asp_counter_t *m_refused [S_CODES];
-    asp_counter_t *m_appointments, *m_late, *m_missed, *m_returned;
+    asp_counter_t *m_appointments, *m_late, *m_missed;
 };
 
 rt_work_t *
@@ -56,7 +56,6 @@ rt_work_new (asp_rds_t *rds, asp_metrics_t *m)
     self->m_appointments = asp_metrics_counter (m, "appointments_booked_total", "Appointments booked or changed by partners.");
     self->m_late = asp_metrics_counter (m, "appointments_late_changes_total", "Appointment changes inside the notice period.");
     self->m_missed = asp_metrics_counter (m, "appointments_missed_total", "Appointments missed (no on_site or COMPLETE by the deadline).");
-    self->m_returned = asp_metrics_counter (m, "workorders_returned_total", "Accepted work orders handed back with UNABLE.");
     return self;
 }
 
@@ -321,21 +320,27 @@ s_complete (rt_work_t *self, const aspw_msg_t *cmd, const char *partner_id, cons
     return txn;
 }
 
+asp_txn_t *
+rt_work_return (rt_work_t *self, const char *wo_id, const rt_order_t *order, const char *partner_id,
+                const char *reason, const char *note)
+{
+    asp_txn_t *txn = s_txn (self->unable, wo_id);
+    asp_txn_key (txn, RT_KEY_APPT);
+    asp_txn_arg (txn, "%s", partner_id);
+    asp_txn_arg (txn, "%s", reason);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_msg_t *msg = rt_store_event (ASP_EV_WO_RETURNED, wo_id, order);
+    asp_mpmap_str (msg->body, "partner_id", partner_id);
+    asp_mpmap_str (msg->body, "reason", reason);
+    asp_mpmap_str (msg->body, "note", note? note: "");
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
 static asp_txn_t *
 s_unable (rt_work_t *self, const aspw_msg_t *cmd, const char *partner_id, const rt_order_t *order)
 {
-    asp_txn_t *txn = s_txn (self->unable, cmd->wo_id);
-    asp_txn_key (txn, RT_KEY_APPT);
-    asp_txn_arg (txn, "%s", partner_id);
-    asp_txn_arg (txn, "%s", cmd->reason);
-    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
-    asp_msg_t *msg = rt_store_event (ASP_EV_WO_RETURNED, cmd->wo_id, order);
-    asp_mpmap_str (msg->body, "partner_id", partner_id);
-    asp_mpmap_str (msg->body, "reason", cmd->reason);
-    asp_mpmap_str (msg->body, "note", cmd->has_note? cmd->note: "");
-    asp_txn_publish (txn, &msg);
-    asp_counter_inc (self->m_returned);
-    return txn;
+    return rt_work_return (self, cmd->wo_id, order, partner_id, cmd->reason, cmd->has_note? cmd->note: "");
 }
 
 asp_txn_t *

@@ -73,6 +73,13 @@ const char *rt_work_check (const aspw_msg_t *cmd, int64_t now_ms, char *why, siz
 asp_txn_t *rt_work_command (rt_work_t *self, const aspw_msg_t *cmd, const char *partner_id,
                             const rt_order_t *order);
 
+//  An accepted work order goes back to routing: pending, partner_id
+//  excluded, its progress and appointment dropped, workorder.returned with
+//  reason (an unable_reason word) and note. UNABLE's txn, and the one
+//  routing runs for a partner the brand removed (partner_removed).
+asp_txn_t *rt_work_return (rt_work_t *self, const char *wo_id, const rt_order_t *order,
+                           const char *partner_id, const char *reason, const char *note);
+
 //  Fills the details of n ASSIGNED messages (stage, appointment, slot end,
 //  technician, note) from Redis, in one round trip; leaves them bare when
 //  Redis fails (the details are optional).

@@ -1,5 +1,7 @@
--- UNABLE from a partner: an accepted work order goes back to routing,
--- pending, this partner excluded. K[2] rt:appt. A: partner, reason, now_ms
+-- An accepted work order goes back to routing, pending, this partner
+-- excluded: UNABLE from the partner, or the brand removed the partner
+-- (reason partner_removed, not counted as a refusal).
+-- K[2] rt:appt. A: partner, reason (an unable_reason word), now_ms
 -- What the partner recorded (PROGRESS seqs, stage, appointment) goes with
 -- it: the next partner starts at seq 1 and books its own appointment.
 local st, owner = field('state'), field('partner')
@@ -18,5 +20,6 @@ end
 redis.call('HDEL', W, unpack(drop))
 redis.call('HSET', W, 'state', 'pending', 'partner', '', 'offer_id', '', 'seq', '0', 'nprog', '0',
   'x.' .. A[1], 'unable', 'returned_reason', A[2], 'returned_ms', A[3], 'updated_ms', A[3])
+if A[2] ~= 'partner_removed' then redis.call('HINCRBY', W, 'refusals', 1) end
 redis.call('ZREM', K[2], field('wo_id'))
 return ok(view())
