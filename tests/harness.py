@@ -730,6 +730,26 @@ class Redis:
             if cursor == "0":
                 return found
 
+    def snapshot(self):
+        """Every key with its content, compared by meaning: equal snapshots,
+        same data. Not DUMP: a hash or set in hashtable encoding serializes
+        in its dict's order, which a read's incremental rehash changes
+        while the data stays the same."""
+        out = {}
+        for k in self.keys():
+            kind = self.cmd("TYPE", k)
+            if kind == "hash":
+                out[k] = sorted(self.hgetall(k).items())
+            elif kind == "set":
+                out[k] = sorted(self.cmd("SMEMBERS", k))
+            elif kind == "zset":
+                out[k] = self.cmd("ZRANGE", k, 0, -1, "WITHSCORES")
+            elif kind == "list":
+                out[k] = self.cmd("LRANGE", k, 0, -1)
+            else:
+                out[k] = self.cmd("DUMP", k)
+        return out
+
 
 # --- the cluster -------------------------------------------------------------------
 
@@ -1338,6 +1358,17 @@ class Cluster:
             except ValueError:
                 continue
         return out
+
+    def drained(self):
+        """True when no service has anything left to deliver: none holds an
+        unacknowledged message, no outbox hash holds one (a message intake's
+        HTTP thread committed reaches the loop's count a moment later), and
+        notification has sent everything it queued. Tests that check that
+        something changed nothing wait for this first."""
+        return all(self.metric(s, "asp_outbox_pending") == 0 for s in SERVICES) and \
+            all(self.redis.cmd("HLEN", k) == 0 for k in self.redis.keys("{s*}:ob:*")) and \
+            all(self.redis.cmd("LLEN", k) == 0 for q in ("notify:pending", "notify:processing")
+                for k in shard_keys(q))
 
     def metric(self, svc, name, default=0.0):
         """Sum of every sample of metric name (any labels)."""

@@ -387,22 +387,21 @@ def customer_token(ticket, expiry_s, key=CUSTOMER_KEY):
 
 
 def redis_state(c):
-    """Every key in Redis and its value (DUMP): what a refused request must
+    """Every key in Redis and its content: what a refused request must
     leave as it was. Compare it once the cluster settled (settled())."""
-    return {k: c.redis.cmd("DUMP", k) for k in c.redis.keys("*")}
+    return c.redis.snapshot()
 
 
 def settled(c, state=redis_state, quiet_s=0.3, timeout=30.0):
-    """state(c) once it stayed the same for quiet_s and no service has a
-    message in its outbox (other services finish applying what earlier
-    requests started: a message stays in its sender's outbox until the
-    receiver applied it, however slow a loaded machine makes that)."""
+    """state(c) once it stayed the same for quiet_s and nothing is left to
+    deliver (c.drained(): other services finish applying what earlier
+    requests started, however slow a loaded machine makes that)."""
     last = [state(c)]
 
     def quiet():
         time.sleep(quiet_s)
         now = state(c)
-        same = now == last[0] and not any(":ob:" in k for k in now)
+        same = now == last[0] and c.drained()
         last[0] = now
         return same
     c.wait_for(quiet, timeout, interval=0, what="Redis to settle")

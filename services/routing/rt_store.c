@@ -132,8 +132,8 @@ rt_ticket_parse (const msgpack_object *body, rt_ticket_t *t, char *err, size_t e
 }
 
 //  A txn on one work order (K[1]), in its shard.
-static asp_txn_t *
-s_txn (asp_script_t *script, const char *wo_id)
+asp_txn_t *
+rt_store_wo_txn (asp_script_t *script, const char *wo_id)
 {
     asp_txn_t *txn = asp_txn_new (script, rt_wo_shard (wo_id));
     asp_txn_key (txn, RT_KEY_WO, wo_id);
@@ -177,7 +177,7 @@ asp_txn_t *
 rt_store_create (rt_store_t *self, const char *wo_id, const char *ticket_id, const char *trace,
                  const rt_ticket_t *t, const char *msg_id)
 {
-    asp_txn_t *txn = s_txn (self->create, wo_id);
+    asp_txn_t *txn = rt_store_wo_txn (self->create, wo_id);
     asp_txn_inbox (txn, msg_id);
     asp_txn_key (txn, RT_KEY_OPEN);
     s_create_args (txn, wo_id, ticket_id, trace, t);
@@ -188,7 +188,7 @@ asp_txn_t *
 rt_store_redispatch (rt_store_t *self, const char *wo_id, const char *previous, const char *ticket_id,
                      const char *trace, const rt_ticket_t *t, const char *msg_id)
 {
-    asp_txn_t *txn = s_txn (self->redispatch, wo_id);
+    asp_txn_t *txn = rt_store_wo_txn (self->redispatch, wo_id);
     asp_txn_inbox (txn, msg_id);
     asp_txn_key (txn, RT_KEY_OPEN);
     asp_txn_key (txn, RT_KEY_WO, previous);
@@ -200,7 +200,7 @@ rt_store_redispatch (rt_store_t *self, const char *wo_id, const char *previous, 
 asp_txn_t *
 rt_store_cancel (rt_store_t *self, const char *wo_id, const char *msg_id)
 {
-    asp_txn_t *txn = s_txn (self->cancel, wo_id);
+    asp_txn_t *txn = rt_store_wo_txn (self->cancel, wo_id);
     asp_txn_inbox (txn, msg_id);
     asp_txn_key (txn, RT_KEY_OPEN);
     asp_txn_key (txn, RT_KEY_UNROUTABLE);
@@ -237,7 +237,7 @@ rt_store_offer (rt_store_t *self, const rt_order_t *order, const char *partner_i
     int64_t attempt = order->attempt + 1;
     const char *choice = asp_vocab_name (&asp_vocab_choice, why->choice);
     snprintf (offer_id, sizeof offer_id, "%s.%lld", order->id, (long long) attempt);
-    asp_txn_t *txn = s_txn (self->offer, order->id);
+    asp_txn_t *txn = rt_store_wo_txn (self->offer, order->id);
     asp_txn_key (txn, RT_KEY_UNROUTABLE);
     asp_txn_arg (txn, "%s", partner_id);
     asp_txn_arg (txn, "%lld", (long long) order->attempt);
@@ -260,7 +260,7 @@ asp_txn_t *
 rt_store_unroutable (rt_store_t *self, const rt_order_t *order, asp_unroutable_reason_t reason)
 {
     const char *word = asp_vocab_name (&asp_vocab_unroutable_reason, reason);
-    asp_txn_t *txn = s_txn (self->unroutable, order->id);
+    asp_txn_t *txn = rt_store_wo_txn (self->unroutable, order->id);
     asp_txn_key (txn, RT_KEY_UNROUTABLE);
     asp_txn_arg (txn, "%s", word);
     asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
@@ -275,7 +275,7 @@ asp_txn_t *
 rt_store_override (rt_store_t *self, const char *wo_id, const char *partner_id, const char *by,
                    const char *msg_id)
 {
-    asp_txn_t *txn = s_txn (self->override, wo_id);
+    asp_txn_t *txn = rt_store_wo_txn (self->override, wo_id);
     asp_txn_inbox (txn, msg_id);
     asp_txn_arg (txn, "%s", partner_id);
     asp_txn_arg (txn, "%s", by);
@@ -300,7 +300,7 @@ rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partne
 {
     char offer_id [RT_WO_ID_MAX + 24];
     snprintf (offer_id, sizeof offer_id, "%s.%lld", order->id, (long long) attempt);
-    asp_txn_t *txn = s_txn (self->withdraw, order->id);
+    asp_txn_t *txn = rt_store_wo_txn (self->withdraw, order->id);
     asp_txn_arg (txn, "%s", offer_id);
     asp_txn_arg (txn, "%s", partner_id);
     asp_txn_arg (txn, "%s", exclude? "expired": "");
@@ -323,7 +323,7 @@ rt_store_command (rt_store_t *self, const aspw_msg_t *cmd, const char *partner_i
         case ASPW_ACCEPT:
         case ASPW_DECLINE: {
             bool accept = cmd->id == ASPW_ACCEPT;
-            txn = s_txn (accept? self->accept: self->decline, cmd->wo_id);
+            txn = rt_store_wo_txn (accept? self->accept: self->decline, cmd->wo_id);
             asp_txn_arg (txn, "%s", partner_id);
             asp_txn_arg (txn, "%s", cmd->offer_id);
             asp_txn_arg (txn, "%lld", (long long) cmd->attempt);

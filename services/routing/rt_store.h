@@ -117,6 +117,10 @@ asp_txn_t *rt_store_command (rt_store_t *self, const aspw_msg_t *cmd, const char
 //  A new bus event of type about work order wo_id (its ticket and trace
 //  from order when the mirror has it), body {wo_id}; the caller adds fields.
 asp_msg_t *rt_store_event (const char *type, const char *wo_id, const rt_order_t *order);
+//  A txn of script on work order wo_id: in its shard, its hash as KEYS[1]
+//  (what every wo_*.lua script expects, wo_common.lua); the caller adds
+//  further keys and the arguments.
+asp_txn_t *rt_store_wo_txn (asp_script_t *script, const char *wo_id);
 //  Reads the reply of one of the txns above.
 void rt_store_view (asp_txn_t *txn, rt_view_t *view);
 

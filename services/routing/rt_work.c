@@ -142,14 +142,6 @@ rt_work_check (const aspw_msg_t *cmd, int64_t now, char *why, size_t whylen)
 //  Commands
 
 //  A txn on work order wo_id (K[1]) in its shard.
-static asp_txn_t *
-s_txn (asp_script_t *script, const char *wo_id)
-{
-    asp_txn_t *txn = asp_txn_new (script, rt_wo_shard (wo_id));
-    asp_txn_key (txn, RT_KEY_WO, wo_id);
-    return txn;
-}
-
 static const char *
 s_reply_str (const redisReply *r, size_t i)
 {
@@ -224,7 +216,7 @@ static asp_txn_t *
 s_progress (rt_work_t *self, const aspw_msg_t *cmd, const char *partner_id, const rt_order_t *order)
 {
     const char *stage = asp_vocab_name (&asp_vocab_stage, cmd->stage);
-    asp_txn_t *txn = s_txn (self->progress, cmd->wo_id);
+    asp_txn_t *txn = rt_store_wo_txn (self->progress, cmd->wo_id);
     asp_txn_key (txn, RT_KEY_APPT);
     asp_txn_arg (txn, "%s", partner_id);
     asp_txn_arg (txn, "%lld", (long long) cmd->seq);
@@ -287,7 +279,7 @@ static asp_txn_t *
 s_complete (rt_work_t *self, const aspw_msg_t *cmd, const char *partner_id, const rt_order_t *order)
 {
     const char *result = asp_vocab_name (&asp_vocab_result, cmd->result);
-    asp_txn_t *txn = s_txn (self->complete, cmd->wo_id);
+    asp_txn_t *txn = rt_store_wo_txn (self->complete, cmd->wo_id);
     asp_txn_key (txn, RT_KEY_OPEN);
     asp_txn_key (txn, RT_KEY_APPT);
     asp_txn_arg (txn, "%s", partner_id);
@@ -324,7 +316,7 @@ asp_txn_t *
 rt_work_return (rt_work_t *self, const char *wo_id, const rt_order_t *order, const char *partner_id,
                 const char *reason, const char *note)
 {
-    asp_txn_t *txn = s_txn (self->unable, wo_id);
+    asp_txn_t *txn = rt_store_wo_txn (self->unable, wo_id);
     asp_txn_key (txn, RT_KEY_APPT);
     asp_txn_arg (txn, "%s", partner_id);
     asp_txn_arg (txn, "%s", reason);
