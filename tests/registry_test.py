@@ -9,7 +9,9 @@ suspended partner's open offer is withdrawn and it gets no new one while
 it finishes what it accepted, and a removed partner is cut off while
 connected (DISCONNECT "partner removed"), its key fails the handshake
 from then on, and its accepted work order goes to another partner
-(workorder.returned, reason partner_removed). Last, a SIGKILL of routing:
+(workorder.returned, reason partner_removed). An order only a registered
+but offline partner fits waits for it (not unroutable) and is offered
+when it connects. Last, a SIGKILL of routing:
 the projection reloads, and the keys keep their verdicts."""
 
 import os
@@ -323,6 +325,38 @@ def check_folder_partner(c):
     f.close()
 
 
+def wo_hash(c, tid):
+    return c.redis.hgetall("{s%d}:rt:wo:W%s" % (shard_of(tid), tid))
+
+
+def registered(c, pid):
+    wait_for(lambda: c.redis.cmd("HEXISTS", "{s%d}:rt:partners" % shard_of(pid), pid) == 1, 10,
+             what="routing to hold %s's record" % pid)
+
+
+def check_waits_for_registered(c):
+    """An order no connected partner fits but a registered one (offline)
+    does is not unroutable: it waits, and is offered when that partner
+    connects. One nobody's record admits is unroutable meanwhile."""
+    pid, keys = new_id("PW"), z85_keys()
+    expect(c.http("POST", "/v1/partners", record(pid, keys[0].decode(), regions=["west"])), 201)
+    registered(c, pid)
+    t_west = c.new_ticket(customer={"region": "west"})
+    t_east = c.new_ticket(customer={"region": "east"})
+    wait_for(lambda: wo_hash(c, t_east).get("unroutable") == "no_eligible_partner", 10,
+             what="the east order to be unroutable")
+    wo = wait_for(lambda: wo_hash(c, t_west) or None, 10, what="the west order")
+    assert wo.get("state") == "pending" and "unroutable" not in wo, wo
+    assert c.redis.cmd("ZSCORE", "{s%d}:rt:unroutable" % shard_of(t_west), "W" + t_west) is None
+    w = Partner(c, pid, keys)
+    w.ready(capacity=1)
+    o = w.expect("OFFER", lambda m: m["ticket_id"] == t_west)
+    w.accept(o)
+    w.quiet(("OFFER",), 1.0)
+    assert not [e for e in c.timeline(t_west) if e["type"] == "workorder.unroutable"]
+    w.close()
+
+
 def check_restart(c, pid_a, keys_a, pid_b, keys_b):
     """After a SIGKILL of routing the projection is reloaded from Redis: the
     registry-only key works again, the removed one is still refused."""
@@ -348,6 +382,7 @@ def main():
         check_api(c, pid_a, keys_a[0])
         pid_b, keys_b = check_live(c, pid_a, keys_a)
         check_folder_partner(c)
+        check_waits_for_registered(c)
         check_restart(c, pid_a, keys_a, pid_b, keys_b)
         c.check_alive()
 
