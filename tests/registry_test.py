@@ -14,7 +14,8 @@ but offline partner fits waits for it (not unroutable) and is offered
 when it connects. A connected partner whose READY says "*" is offered
 only what its record admits (regions, categories, kinds, express,
 areas, hours), and a PATCH widening the record offers a parked order at
-once. Last, a SIGKILL of routing:
+once. The supervisor's override of a suspended or removed partner is
+refused (409 partner_not_active). Last, a SIGKILL of routing:
 the projection reloads, and the keys keep their verdicts."""
 
 import os
@@ -424,6 +425,31 @@ def check_record_narrows(c):
     h.close()
 
 
+def check_override(c, pid_removed):
+    """The supervisor's override names a partner: one the registry holds as
+    suspended or removed is refused (409 partner_not_active, the ticket
+    unchanged); an active one, or one the registry does not hold (admitted
+    by its certificate file alone), is sent on to routing (202)."""
+    pid_s = new_id("PS")
+    expect(c.http("POST", "/v1/partners", record(pid_s, status="suspended")), 201)
+    t = c.new_ticket(customer={"region": "nowhere"})
+    tkey = "{s%d}:t:%s" % (shard_of(t), t)
+    # Routing's word on it first (nobody fits "nowhere"): nothing else changes the ticket.
+    wait_for(lambda: [e for e in c.timeline(t) if e["type"] == "workorder.unroutable"] or None, 10,
+             what="the ticket's workorder.unroutable")
+    before = (c.redis.hgetall(tkey), c.timeline(t))
+    path = "/v1/tickets/%s/dispatch" % t
+    for pid in (pid_s, pid_removed):
+        r = expect(c.http("POST", path, {"partner_id": pid, "note": "try"}, AS["supervisor"]), 409,
+                   "partner_not_active")
+        assert pid in r["error"]["message"], r.body
+    assert (c.redis.hgetall(tkey), c.timeline(t)) == before, "a refused override changed the ticket"
+    expect(c.http("PATCH", "/v1/partners/" + pid_s, {"status": "active"}), 200)
+    expect(c.http("POST", path, {"partner_id": pid_s}, AS["supervisor"]), 202)
+    expect(c.http("POST", path, {"partner_id": new_id("PX")}, AS["admin"]), 202)
+    assert len([e for e in c.timeline(t) if e["type"] == "ticket.override"]) == 2
+
+
 def check_restart(c, pid_a, keys_a, pid_b, keys_b):
     """After a SIGKILL of routing the projection is reloaded from Redis: the
     registry-only key works again, the removed one is still refused."""
@@ -451,6 +477,7 @@ def main():
         check_folder_partner(c)
         check_waits_for_registered(c)
         check_record_narrows(c)
+        check_override(c, pid_a)
         check_restart(c, pid_a, keys_a, pid_b, keys_b)
         c.check_alive()
 
