@@ -540,6 +540,8 @@ rt_dispatch_test (void)
     s_test_order (orders, "W9", ASP_TIER_STANDARD, 3, "fan", "qq", NULL);
     rt_dispatch_round (self);
     s_test_next (self, orders, "W9", NULL, 0);
+    //  Held for an override partner nobody knows: freed with the orders.
+    rt_dispatch_override (self, rt_orders_lookup (orders, "W9"), "PX");
 
     const char *why;
     assert (!rt_dispatch_eligible (a, rt_orders_lookup (orders, "W4"), 0, &why) && streq (why, "ready_does_not_fit"));
