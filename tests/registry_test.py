@@ -9,7 +9,13 @@ suspended partner's open offer is withdrawn and it gets no new one while
 it finishes what it accepted, and a removed partner is cut off while
 connected (DISCONNECT "partner removed"), its key fails the handshake
 from then on, and its accepted work order goes to another partner
-(workorder.returned, reason partner_removed). Last, a SIGKILL of routing:
+(workorder.returned, reason partner_removed). An order only a registered
+but offline partner fits waits for it (not unroutable) and is offered
+when it connects. A connected partner whose READY says "*" is offered
+only what its record admits (regions, categories, kinds, express,
+areas, hours), and a PATCH widening the record offers a parked order at
+once. The supervisor's override of a suspended or removed partner is
+refused (409 partner_not_active). Last, a SIGKILL of routing:
 the projection reloads, and the keys keep their verdicts."""
 
 import os
@@ -323,6 +329,127 @@ def check_folder_partner(c):
     f.close()
 
 
+def wo_hash(c, tid):
+    return c.redis.hgetall("{s%d}:rt:wo:W%s" % (shard_of(tid), tid))
+
+
+def registered(c, pid):
+    wait_for(lambda: c.redis.cmd("HEXISTS", "{s%d}:rt:partners" % shard_of(pid), pid) == 1, 10,
+             what="routing to hold %s's record" % pid)
+
+
+def check_waits_for_registered(c):
+    """An order no connected partner fits but a registered one (offline)
+    does is not unroutable: it waits, and is offered when that partner
+    connects. One nobody's record admits is unroutable meanwhile."""
+    pid, keys = new_id("PW"), z85_keys()
+    expect(c.http("POST", "/v1/partners", record(pid, keys[0].decode(), regions=["west"])), 201)
+    registered(c, pid)
+    t_west = c.new_ticket(customer={"region": "west"})
+    t_east = c.new_ticket(customer={"region": "east"})
+    wait_for(lambda: wo_hash(c, t_east).get("unroutable") == "no_eligible_partner", 10,
+             what="the east order to be unroutable")
+    wo = wait_for(lambda: wo_hash(c, t_west) or None, 10, what="the west order")
+    assert wo.get("state") == "pending" and "unroutable" not in wo, wo
+    assert c.redis.cmd("ZSCORE", "{s%d}:rt:unroutable" % shard_of(t_west), "W" + t_west) is None
+    w = Partner(c, pid, keys)
+    w.ready(capacity=1)
+    o = w.expect("OFFER", lambda m: m["ticket_id"] == t_west)
+    w.accept(o)
+    w.quiet(("OFFER",), 1.0)
+    assert not [e for e in c.timeline(t_west) if e["type"] == "workorder.unroutable"]
+    w.close()
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def hours_closed_now():
+    """UTC hours open today only for an hour twelve hours away from now
+    (and never tomorrow): closed for the whole test, whenever it runs."""
+    now = time.gmtime()
+    start = (now.tm_hour + 12) % 24
+    return {"utc_offset": "+00:00", "days": {DAYS[now.tm_wday]: ["%02d:00-%02d:00" % (start, start + 1)]}}
+
+
+def check_record_narrows(c):
+    """A connected partner whose READY says "*" is offered only what its
+    record admits: regions, categories, kinds, express, areas, hours. A
+    PATCH widening the record gets a parked order offered at once."""
+    pid_n, keys_n, pid_h, keys_h = new_id("PN"), z85_keys(), new_id("PH"), z85_keys()
+    always = {"utc_offset": "+00:00", "days": {d: ["00:00-24:00"] for d in DAYS}}
+    expect(c.http("POST", "/v1/partners", record(pid_n, keys_n[0].decode(), regions=["r2"], areas=["r2/a1"],
+                                                 kinds=["repair"], express=False, hours=always,
+                                                 capacity_cap=5)), 201)
+    expect(c.http("POST", "/v1/partners", record(pid_h, keys_h[0].decode(), regions=["r4"], categories=["*"],
+                                                 express=True, hours=hours_closed_now(), capacity_cap=5)), 201)
+    registered(c, pid_n)
+    registered(c, pid_h)
+    n, h = Partner(c, pid_n, keys_n), Partner(c, pid_h, keys_h)
+    n.ready(capacity=5)
+    h.ready(capacity=5)
+    refused = {
+        "region": c.new_ticket(customer={"region": "r3"}),
+        "category": c.new_ticket(customer={"region": "r2"}, product={"category": "tv"}),
+        "kind": c.new_ticket(type="maintenance", customer={"region": "r2"}),
+        "express": c.new_ticket(tier="express", customer={"region": "r2"}),
+        "area": c.new_ticket(customer={"region": "r2", "area": "a2"}),
+        "hours": c.new_ticket(customer={"region": "r4"}),
+    }
+    t_ok = c.new_ticket(customer={"region": "r2", "area": "a1"})
+    o = n.expect("OFFER")
+    assert o["ticket_id"] == t_ok, "offered %s, not %s; refused: %r" % (o["ticket_id"], t_ok, refused)
+    for _ in range(int(15 * TIMEOUT_SCALE)):      # both heartbeat meanwhile: H stays live
+        n.pump(0.05)
+        h.pump(0.05)
+    n.quiet(("OFFER",), 0)
+    h.quiet(("OFFER",), 0)
+    for what, tid in refused.items():
+        wo = wait_for(lambda: wo_hash(c, tid) or None, 10, what="the %s order" % what)
+        assert wo["state"] == "pending", (what, wo)
+    # Nobody's record admits the region or category: unroutable. H's admits
+    # its order whatever the hour: it waits for H's hours instead.
+    wait_for(lambda: wo_hash(c, refused["region"]).get("unroutable") == "no_eligible_partner", 10,
+             what="the r3 order to be unroutable")
+    assert "unroutable" not in wo_hash(c, refused["hours"]), wo_hash(c, refused["hours"])
+    # Widened without a restart: the parked r3 order is offered at once.
+    expect(c.http("PATCH", "/v1/partners/" + pid_n, {"regions": ["r2", "r3"]}), 200)
+    o = n.expect("OFFER", timeout=5)
+    assert o["ticket_id"] == refused["region"], (o, refused)
+    n.quiet(("OFFER",), 0.5)
+    # H open from now on: its waiting order is offered at once.
+    expect(c.http("PATCH", "/v1/partners/" + pid_h, {"hours": always}), 200)
+    o = h.expect("OFFER", timeout=5)
+    assert o["ticket_id"] == refused["hours"], (o, refused)
+    n.close()
+    h.close()
+
+
+def check_override(c, pid_removed):
+    """The supervisor's override names a partner: one the registry holds as
+    suspended or removed is refused (409 partner_not_active, the ticket
+    unchanged); an active one, or one the registry does not hold (admitted
+    by its certificate file alone), is sent on to routing (202)."""
+    pid_s = new_id("PS")
+    expect(c.http("POST", "/v1/partners", record(pid_s, status="suspended")), 201)
+    t = c.new_ticket(customer={"region": "nowhere"})
+    tkey = "{s%d}:t:%s" % (shard_of(t), t)
+    # Routing's word on it first (nobody fits "nowhere"): nothing else changes the ticket.
+    wait_for(lambda: [e for e in c.timeline(t) if e["type"] == "workorder.unroutable"] or None, 10,
+             what="the ticket's workorder.unroutable")
+    before = (c.redis.hgetall(tkey), c.timeline(t))
+    path = "/v1/tickets/%s/dispatch" % t
+    for pid in (pid_s, pid_removed):
+        r = expect(c.http("POST", path, {"partner_id": pid, "note": "try"}, AS["supervisor"]), 409,
+                   "partner_not_active")
+        assert pid in r["error"]["message"], r.body
+    assert (c.redis.hgetall(tkey), c.timeline(t)) == before, "a refused override changed the ticket"
+    expect(c.http("PATCH", "/v1/partners/" + pid_s, {"status": "active"}), 200)
+    expect(c.http("POST", path, {"partner_id": pid_s}, AS["supervisor"]), 202)
+    expect(c.http("POST", path, {"partner_id": new_id("PX")}, AS["admin"]), 202)
+    assert len([e for e in c.timeline(t) if e["type"] == "ticket.override"]) == 2
+
+
 def check_restart(c, pid_a, keys_a, pid_b, keys_b):
     """After a SIGKILL of routing the projection is reloaded from Redis: the
     registry-only key works again, the removed one is still refused."""
@@ -348,6 +475,9 @@ def main():
         check_api(c, pid_a, keys_a[0])
         pid_b, keys_b = check_live(c, pid_a, keys_a)
         check_folder_partner(c)
+        check_waits_for_registered(c)
+        check_record_narrows(c)
+        check_override(c, pid_a)
         check_restart(c, pid_a, keys_a, pid_b, keys_b)
         c.check_alive()
 

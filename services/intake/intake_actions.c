@@ -1,5 +1,6 @@
 /*  The staff operations on a ticket (intake_actions.h).   */
 #include "intake_actions.h"
+#include "intake_partners.h"
 #include "asp_config.h"
 #include "intake_ticket.h"
 #include <assert.h>
@@ -598,6 +599,20 @@ intake_actions_override (intake_api_t *api, const intake_call_t *call, const asp
         return;
     }
     const char *partner = s_text (&act, "partner_id"), *note = s_text (&act, "note");
+    //  Routing would hold the order for a partner that is not active
+    //  until it is: refused instead. One the registry does not know may
+    //  be admitted by its certificate file alone: sent on, as before.
+    char status [16];
+    int known = intake_partner_status (api, partner, status, sizeof status);
+    if (known < 0 || (known == 0 && asp_vocab_parse (&asp_vocab_partner_status, status) != ASP_PARTNER_ACTIVE)) {
+        if (known < 0)
+            intake_storage_down (res);
+        else
+            asp_http_error (res, 409, "partner_not_active", "partner %s is %s in the registry: only an active partner "
+                            "can be sent work", partner, status);
+        s_end (&act);
+        return;
+    }
     char wo [ASP_CHILD_ID_MAX];
     s_current_wo (&act, wo, sizeof wo);
     cJSON *data = cJSON_CreateObject ();

@@ -235,6 +235,20 @@ s_read (intake_api_t *api, const char *id, cJSON **rec)
     return *rec? 0: 1;
 }
 
+int
+intake_partner_status (intake_api_t *api, const char *partner_id, char *status, size_t len)
+{
+    char key [ASP_KEY_MAX];
+    intake_key (key, sizeof key, INTAKE_KEY_PARTNER, partner_id);
+    redisReply *r = asp_rds_cmd (api->rds, "HGET %s status", key);
+    int rc = !r || r->type == REDIS_REPLY_ERROR? -1: r->type == REDIS_REPLY_STRING? 0: 1;
+    if (rc == 0)
+        snprintf (status, len, "%s", r->str);
+    if (r)
+        freeReplyObject (r);
+    return rc;
+}
+
 //  Claims the CURVE key z85 for id (arc_phone.lua on its index). An index
 //  that names a partner whose record does not name the key is stale and
 //  taken over. 0, 1 (another partner's: its id in owner), -1.

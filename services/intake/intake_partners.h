@@ -44,6 +44,10 @@ intake_route_fn intake_partners_patch;
 //  stored record): true, or false with err naming the field. Safe on any
 //  input.
 bool intake_partner_valid (const cJSON *record, bool create, intake_err_t *err);
+//  The registry's status of partner_id (active, suspended, removed): 0
+//  with the word in status, 1 when the registry has no such partner (it
+//  may be one admitted by its certificate file only), -1 Redis down.
+int intake_partner_status (intake_api_t *api, const char *partner_id, char *status, size_t len);
 
 void intake_partners_test (void);
 #endif

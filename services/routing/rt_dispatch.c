@@ -19,6 +19,9 @@ struct rt_dispatch_t {
     int64_t grace_until;
     bool grace_over;
     size_t passes;                  //  in this round
+    //  s_registered's last answer, for orders alike in the same round
+    char memo [4 * (ASPW_STR_MAX + 1) + 24];
+    bool memo_fits;
 };
 
 rt_dispatch_t *
@@ -176,6 +179,41 @@ s_fits (void *arg, rt_partner_t *p)
     return true;
 }
 
+//  The record admits the order at some hour (rt_profile_admits looks at
+//  the hours last); a partner with no record: its READY decides.
+static bool
+s_admits_ever (const rt_profile_t *profile, const rt_order_t *order)
+{
+    const char *why = "";
+    return rt_profile_admits (profile, order->kind, order->tier, order->category, order->region, order->area,
+                              0, &why)
+        || streq (why, "outside_hours");
+}
+
+//  rt_index_each: a partner of the class, live or not, that may take the
+//  order some day (stops the walk).
+static bool
+s_could (void *arg, rt_partner_t *p)
+{
+    s_pick_t *pick = (s_pick_t *) arg;
+    if (!s_admits_ever (p->profile, pick->order))
+        return true;
+    pick->fitting++;
+    return false;
+}
+
+//  Some partner whose READY covers the order's class, live or not, has no
+//  record or one that admits the order at some hour: the order waits for
+//  its credit. (READY's cover alone would hold, for ever, an order whose
+//  only cover's record refuses it.)
+static bool
+s_covered (rt_dispatch_t *self, const rt_order_t *order)
+{
+    s_pick_t pick = { .self = self, .order = order };
+    rt_index_each (self->index, order->category, order->region, false, s_could, &pick);
+    return pick.fitting > 0;
+}
+
 static void
 s_park (rt_dispatch_t *self, rt_order_t *order, int64_t until)
 {
@@ -208,10 +246,38 @@ s_override_due (rt_dispatch_t *self, rt_partner_t **partner)
     return NULL;
 }
 
+//  True when some partner in the registry, connected or not, has a record
+//  that admits the order whatever the hour (rt_profile_admits checks the
+//  hours last): it may connect, or open, later, so the order waits for it
+//  rather than being called unroutable. A walk of every partner, but only
+//  for an order about to be called unroutable, and once a round for
+//  orders alike (kind, tier, category, region, area).
+static bool
+s_registered (rt_dispatch_t *self, const rt_order_t *order)
+{
+    char memo [sizeof self->memo];
+    int len = snprintf (memo, sizeof memo, "%d\x1f%d\x1f%s\x1f%s\x1f%s", (int) order->kind,
+                        (int) order->tier, order->category, order->region, order->area);
+    bool remember = len > 0 && (size_t) len < sizeof memo;     //  else asked each time
+    if (remember && streq (memo, self->memo))
+        return self->memo_fits;
+    bool fits = false;
+    zhashx_t *partners = rt_registry_partners (self->registry);
+    for (rt_partner_t *p = (rt_partner_t *) zhashx_first (partners); p && !fits;
+         p = (rt_partner_t *) zhashx_next (partners))
+        fits = p->profile && s_admits_ever (p->profile, order);
+    if (remember) {
+        snprintf (self->memo, sizeof self->memo, "%s", memo);
+        self->memo_fits = fits;
+    }
+    return fits;
+}
+
 void
 rt_dispatch_round (rt_dispatch_t *self)
 {
     self->passes = 0;
+    self->memo [0] = 0;             //  the registry may have changed since
     rt_queue_round (rt_orders_queue (self->orders));
 }
 
@@ -252,8 +318,7 @@ rt_dispatch_next (rt_dispatch_t *self, int64_t now_mono, int64_t now_epoch, rt_o
         if (rt_index_any_available (self->index, order->category, order->region))
             rt_index_each (self->index, order->category, order->region, true, s_candidate, &pick);
         else
-        if (now_mono < self->grace_until
-        ||  rt_index_covered (self->index, order->category, order->region)) {
+        if (now_mono < self->grace_until || s_covered (self, order)) {
             rt_queue_end_class (queue);         //  nobody can take this class's work now
             continue;
         }
@@ -271,7 +336,8 @@ rt_dispatch_next (rt_dispatch_t *self, int64_t now_mono, int64_t now_epoch, rt_o
         rt_index_each (self->index, order->category, order->region, false, s_fits, &pick);
         if (pick.fitting == 0 && now_mono >= self->grace_until) {
             s_park (self, order, now_mono + self->round_ms);
-            if (!order->unroutable) {
+            //  A registered partner that fits wakes it with its READY.
+            if (!order->unroutable && !s_registered (self, order)) {
                 *order_p = order;
                 return RT_NEXT_UNROUTABLE;
             }
@@ -444,6 +510,39 @@ rt_dispatch_test (void)
     rt_dispatch_round (self);
     s_test_next (self, orders, "W6", "PA", ASP_CHOICE_OVERRIDE);
     assert (!*rt_orders_lookup (orders, "W6")->override);
+    //  A registered partner whose record fits, offline (never READY): W7
+    //  waits for it, not unroutable; W8 (express) its record does not
+    //  admit is. Its READY brings W7 an offer.
+    char err [200];
+    rt_partner_t *r = rt_registry_partner (registry, "PR", true);
+    r->profile = rt_profile_from_json ("{\"partner_id\":\"PR\",\"status\":\"active\",\"regions\":[\"xa\"],"
+                                       "\"categories\":[\"fan\"],\"capacity_cap\":1,\"express\":false,"
+                                       "\"version\":1}", err, sizeof err);
+    assert (r->profile);
+    s_test_order (orders, "W7", ASP_TIER_STANDARD, 3, "fan", "xa", NULL);
+    s_test_order (orders, "W8", ASP_TIER_EXPRESS, 3, "fan", "xa", NULL);
+    rt_dispatch_round (self);
+    s_test_next (self, orders, "W8", NULL, 0);
+    s_test_next (self, orders, NULL, NULL, 0);
+    rt_order_t *w7 = rt_orders_lookup (orders, "W7");
+    assert (!w7->unroutable && rt_queue_parked (w7) && rt_orders_lookup (orders, "W8")->unroutable);
+    s_test_partner (registry, self, "PR", 1, "fan", "xa", -1);
+    rt_dispatch_round (self);
+    s_test_next (self, orders, "W7", "PR", ASP_CHOICE_BEST_SCORE);
+    s_test_next (self, orders, NULL, NULL, 0);
+    //  PS's READY covered everything but its record only "zz", and it is
+    //  gone: W9 is unroutable, not held for it.
+    rt_partner_t *ps = rt_registry_partner (registry, "PS", true);
+    ps->profile = rt_profile_from_json ("{\"partner_id\":\"PS\",\"status\":\"active\",\"regions\":[\"zz\"],"
+                                        "\"categories\":[\"*\"],\"capacity_cap\":1,\"version\":1}", err, sizeof err);
+    s_test_partner (registry, self, "PS", 1, "*", "*", -1);
+    rt_registry_drop (registry, ps->conn);
+    s_test_order (orders, "W9", ASP_TIER_STANDARD, 3, "fan", "qq", NULL);
+    rt_dispatch_round (self);
+    s_test_next (self, orders, "W9", NULL, 0);
+    //  Held for an override partner nobody knows: freed with the orders.
+    rt_dispatch_override (self, rt_orders_lookup (orders, "W9"), "PX");
+
     const char *why;
     assert (!rt_dispatch_eligible (a, rt_orders_lookup (orders, "W4"), 0, &why) && streq (why, "ready_does_not_fit"));
     assert (rt_dispatch_eligible (b, rt_orders_lookup (orders, "W5"), 0, &why));

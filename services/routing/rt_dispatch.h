@@ -15,9 +15,14 @@
     the classes a change touched (rt_queue). An order nobody can take yet
     is passed over; one no fitting live partner would take (all refused
     it) is parked until its refusals age (the round) or a fitting partner
-    comes; one no partner could ever fit (none known, live or not) is
-    *unroutable*: parked, reported once, looked at again when a fitting
-    partner comes, or after a round. A supervisor's override holds the
+    comes. One no partner could ever fit is *unroutable*: parked,
+    reported once, looked at again when a fitting partner comes, or after
+    a round. "Could ever" ignores liveness, credit and hours: a partner
+    whose READY covers the order and whose record (if any) admits it, or
+    a registered partner whose record admits it, connected or not (its
+    READY wakes the order). Looking through the registry costs its
+    partners, but only for an order about to be called unroutable, once
+    a round for orders alike. A supervisor's override holds the
     order for that partner (any territory, skill, tier or refusal) until
     it is live with credit.
 

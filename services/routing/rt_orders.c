@@ -116,10 +116,13 @@ rt_orders_destroy (rt_orders_t **self_p)
     if (!self)
         return;
     //  Orders point at partners (not the other way round for ownership):
-    //  release the partners' held sets so nothing dangles.
-    for (rt_order_t *o = (rt_order_t *) zhashx_first (self->orders); o; o = (rt_order_t *) zhashx_next (self->orders))
+    //  release the partners' held sets so nothing dangles. Each leaves the
+    //  queue: one held for an override partner is in none of its lists.
+    for (rt_order_t *o = (rt_order_t *) zhashx_first (self->orders); o; o = (rt_order_t *) zhashx_next (self->orders)) {
         if (o->partner)
             zhashx_delete (o->partner->held, o->id);
+        rt_queue_remove (self->pending, o);
+    }
     rt_queue_destroy (&self->pending);
     zhashx_destroy (&self->orders);
     free (self);

@@ -1,5 +1,6 @@
 #include "rt_profile.h"
 #include "asp_hours.h"
+#include "asp_json.h"
 #include "asp_id.h"
 #include "aspw_proto.h"
 #include <assert.h>
@@ -236,16 +237,14 @@ rt_profile_admits (const rt_profile_t *p, asp_kind_t kind, asp_tier_t tier, cons
     return no == NULL;
 }
 
-//  --------------------------------------------------------------------------
-//  Self-test
-
-#include "asp_json.h"
-
-static rt_profile_t *
-s_test_profile (const char *json, char *err, size_t errlen)
+rt_profile_t *
+rt_profile_from_json (const char *json, char *err, size_t errlen)
 {
     cJSON *j = cJSON_Parse (json);
-    assert (j);
+    if (!j) {
+        snprintf (err, errlen, "partner record: not JSON");
+        return NULL;
+    }
     asp_mpmap_t *m = asp_mpmap_new ();
     asp_json_to_mpmap (j, m);
     cJSON_Delete (j);
@@ -254,12 +253,14 @@ s_test_profile (const char *json, char *err, size_t errlen)
     asp_mpmap_destroy (&m);
     msgpack_unpacked u;
     msgpack_unpacked_init (&u);
-    assert (asp_mp_unpack (&u, data, size, err, errlen) == 0);
-    rt_profile_t *p = rt_profile_parse (&u.data, err, errlen);
+    rt_profile_t *p = asp_mp_unpack (&u, data, size, err, errlen) == 0? rt_profile_parse (&u.data, err, errlen): NULL;
     msgpack_unpacked_destroy (&u);
     free (data);
     return p;
 }
+
+//  --------------------------------------------------------------------------
+//  Self-test
 
 void
 rt_profile_test (void)
@@ -267,7 +268,7 @@ rt_profile_test (void)
     char err [200];
     //  Monday 2024-01-01 10:00 at +08:00 is 02:00 UTC.
     int64_t mon10 = 1704074400000LL;
-    rt_profile_t *p = s_test_profile (
+    rt_profile_t *p = rt_profile_from_json (
         "{\"partner_id\":\"P9\",\"name\":\"N\",\"status\":\"active\",\"regions\":[\"north\"],"
         "\"areas\":[\"north/d1\"],\"categories\":[\"boiler\",\"ac\"],\"kinds\":[\"repair\",\"installation\"],"
         "\"capacity_cap\":3,\"express\":false,\"hours\":{\"utc_offset\":\"+08:00\","
@@ -295,13 +296,13 @@ rt_profile_test (void)
     rt_profile_destroy (&p);
 
     //  Wildcards, no kinds (every kind of field work), no hours, suspended.
-    p = s_test_profile ("{\"partner_id\":\"P8\",\"status\":\"suspended\",\"regions\":[\"*\"],\"categories\":[\"*\"],"
+    p = rt_profile_from_json ("{\"partner_id\":\"P8\",\"status\":\"suspended\",\"regions\":[\"*\"],\"categories\":[\"*\"],"
                         "\"capacity_cap\":1,\"express\":true,\"version\":1}", err, sizeof err);
     assert (p && !rt_profile_key (p) && rt_profile_status (p) == ASP_PARTNER_SUSPENDED);
     assert (!rt_profile_admits (p, ASP_KIND_RETURN, ASP_TIER_EXPRESS, "x", "y", "z", mon10, &why)
             && !strcmp (why, "not_active"));
     rt_profile_destroy (&p);
-    p = s_test_profile ("{\"partner_id\":\"P8\",\"status\":\"active\",\"regions\":[\"*\"],\"categories\":[\"*\"],"
+    p = rt_profile_from_json ("{\"partner_id\":\"P8\",\"status\":\"active\",\"regions\":[\"*\"],\"categories\":[\"*\"],"
                         "\"capacity_cap\":1,\"express\":true,\"version\":1}", err, sizeof err);
     assert (rt_profile_admits (p, ASP_KIND_RETURN, ASP_TIER_EXPRESS, "x", "y", "z", mon10, &why));
     assert (!rt_profile_admits (p, ASP_KIND_CONSULTATION, ASP_TIER_STANDARD, "x", "y", "", mon10, &why));
@@ -328,7 +329,7 @@ rt_profile_test (void)
     };
     for (int i = 0; bad [i]; i++) {
         err [0] = 0;
-        p = s_test_profile (bad [i], err, sizeof err);
+        p = rt_profile_from_json (bad [i], err, sizeof err);
         assert (!p && strstr (err, "partner record"));
     }
 }

@@ -27,6 +27,8 @@ typedef struct rt_profile_t rt_profile_t;
 //  field routing needs is missing or malformed.
 rt_profile_t *rt_profile_parse (const msgpack_object *record, char *err, size_t errlen);
 void rt_profile_destroy (rt_profile_t **self_p);
+//  The same from the record as JSON (self-tests).
+rt_profile_t *rt_profile_from_json (const char *json, char *err, size_t errlen);
 
 const char *rt_profile_id (const rt_profile_t *p);
 int64_t rt_profile_version (const rt_profile_t *p);

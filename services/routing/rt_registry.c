@@ -197,6 +197,12 @@ rt_registry_conns (rt_registry_t *self)
     return self->conns;
 }
 
+zhashx_t *
+rt_registry_partners (rt_registry_t *self)
+{
+    return self->partners;
+}
+
 size_t
 rt_registry_live (rt_registry_t *self)
 {

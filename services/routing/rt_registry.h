@@ -84,6 +84,9 @@ void rt_registry_drop (rt_registry_t *self, rt_conn_t *conn);
 //  Every known connection (iterate with zhashx_first/next; do not drop
 //  while iterating).
 zhashx_t *rt_registry_conns (rt_registry_t *self);
+//  Every known partner, live or not, id -> rt_partner_t (iterate with
+//  zhashx_first/next; do not create or forget partners while iterating).
+zhashx_t *rt_registry_partners (rt_registry_t *self);
 size_t rt_registry_live (rt_registry_t *self);
 //  Sum of free credit over live partners.
 int64_t rt_registry_free (rt_registry_t *self);
