@@ -34,6 +34,9 @@ def main():
     ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--partners", type=int, default=2)
     ap.add_argument("--capacity", type=int, default=500)
+    ap.add_argument("--progress", type=int, default=1,
+                    help="PROGRESS reports per job; the first books an appointment (scheduled), "
+                         "0 = a life without one: what the platform's mechanisms cost alone")
     ap.add_argument("--fsync", default="everysec", choices=("everysec", "always"))
     ap.add_argument("--queries", type=int, default=1000, help="list/search requests of each kind")
     ap.add_argument("--perf", default=None, help="service to profile with perf record")
@@ -47,7 +50,7 @@ def main():
         return lookup_bench(a)
 
     partners = [{"capacity": a.capacity, "accept_ratio": 1.0, "accept_delay_ms": 0, "work_ms": 0,
-                 "progress": 1} for _ in range(a.partners)]
+                 "progress": a.progress} for _ in range(a.partners)]
     env = {"ASP_LOG_LEVEL": "warn", "ASP_RESEND_MS": 1000, "ASP_OFFER_TIMEOUT_MS": 10000,
            "ASP_BUS_INSECURE": 1 if a.insecure_bus else 0}
     with harness.Cluster(partners=partners, env=env, name="bench") as c:
@@ -58,7 +61,7 @@ def main():
         print("redis-server: %s, appendonly yes, appendfsync %s, on 127.0.0.1:%d (fresh data dir)"
               % (version.split(":")[1], c.redis.cmd("CONFIG", "GET", "appendfsync")[1], c.redis.port))
         print("partners: %d simulated, capacity %d each, accept ratio 1.0, accept delay 0 ms, "
-              "work 0 ms, 1 progress report" % (a.partners, a.capacity))
+              "work 0 ms, %d progress report(s)" % (a.partners, a.capacity, a.progress))
         print("customer: asp-sim-customer answers each survey request at once (webhook)")
         print("machine: %d cores; services built %s" % (os.cpu_count(), harness.BIN_DIR))
         print("bus: %s" % ("plain ZeroMQ (--insecure-bus)" if a.insecure_bus else "CurveZMQ"))
