@@ -489,18 +489,13 @@ s_test_marks (asp_probe_t *probe, const char *partner, int want)
     return marks;
 }
 
+//  workorder.completed of ticket's first work order (W<ticket>).
 static void
 s_test_completed (asp_probe_t *probe, const char *ticket, const char *partner, const char *result)
 {
     char wo [ASP_CHILD_ID_MAX];
     snprintf (wo, sizeof wo, "W%s", ticket);
-    asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, ticket, NULL);
-    asp_mpmap_str (msg->body, "partner_id", partner);
-    asp_mpmap_str (msg->body, "wo_id", wo);
-    asp_mpmap_str (msg->body, "result", result);
-    asp_probe_send_msg (probe, msg);
-    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
-    asp_msg_destroy (&msg);
+    feedback_test_completed (probe, ticket, wo, partner, result);
 }
 
 static void

@@ -359,10 +359,9 @@ s_test_deliver (asp_probe_t *probe, const char *type, const char *ticket, const 
         asp_msg_destroy (&msg);
 }
 
-//  workorder.completed of wo for ticket, by partner, with result.
-static void
-s_test_completed (asp_probe_t *probe, const char *ticket, const char *wo, const char *partner,
-                  const char *result)
+void
+feedback_test_completed (asp_probe_t *probe, const char *ticket, const char *wo, const char *partner,
+                         const char *result)
 {
     asp_msg_t *msg = asp_msg_new (ASP_EV_WO_COMPLETED, ticket, NULL);
     asp_mpmap_str (msg->body, "partner_id", partner);
@@ -477,7 +476,7 @@ feedback_visits_test (void)
     //  re-dispatch starts the record over (a reopen would count a repeat
     //  repair); a late completion of the old work order changes nothing;
     //  the new one's schedules the visit and plans the automatic close.
-    s_test_completed (probe, "TD", "WTD", "PD", "not_fixed");
+    feedback_test_completed (probe, "TD", "WTD", "PD", "not_fixed");
     assert (s_test_is (probe, "TD", "state", "not_fixed") && s_test_is (probe, "TD", "visit_id", "VTD"));
     asp_msg_t *again_rd = asp_msg_new (ASP_EV_TICKET_REDISPATCHED, "TD", NULL);
     asp_mpmap_str (again_rd->body, "wo_id", "WTD.2");
@@ -486,9 +485,9 @@ feedback_visits_test (void)
     assert (asp_probe_expect (probe, "ACK", again_rd->id, 5000));
     asp_msg_destroy (&again_rd);
     assert (s_test_is (probe, "TD", "state", "-") && s_test_is (probe, "TD", "wo_id", "WTD.2"));
-    s_test_completed (probe, "TD", "WTD", "PD", "fixed");
+    feedback_test_completed (probe, "TD", "WTD", "PD", "fixed");
     assert (s_test_is (probe, "TD", "state", "-") && s_test_is (probe, "TD", "partner_id", "-"));
-    s_test_completed (probe, "TD", "WTD.2", "PE", "fixed");
+    feedback_test_completed (probe, "TD", "WTD.2", "PE", "fixed");
     assert (s_test_is (probe, "TD", "state", "visit_scheduled") && s_test_is (probe, "TD", "visit_id", "VTD.2"));
     char key [ASP_KEY_MAX];
     asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_PARTNERS);
@@ -509,7 +508,7 @@ feedback_visits_test (void)
     //  appointments: booked, changed late, changed with notice (nothing to
     //  count), missed. Every message twice, counted once; refusals count
     //  nothing. The partner is marked in the ticket's shard.
-    s_test_completed (probe, "TE", "WTE", "PF", "fixed");
+    feedback_test_completed (probe, "TE", "WTE", "PF", "fixed");
     asp_msg_t *msg = asp_msg_new (ASP_EV_SURVEY_SUBMITTED, "TE", NULL);
     asp_mpmap_int (msg->body, "score", 2);
     asp_mpmap_bool (msg->body, "resolved", false);

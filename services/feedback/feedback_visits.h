@@ -63,5 +63,11 @@ feedback_visits_t *feedback_visits_new (asp_svc_t *svc);
 void feedback_visits_destroy (feedback_visits_t **self_p);
 
 void feedback_visits_test (void);
+//  For the feedback self-tests (needs a probe started on the service):
+//  delivers workorder.completed of wo for ticket, by partner, with result,
+//  and waits for its ACK.
+typedef struct asp_probe_t asp_probe_t;
+void feedback_test_completed (asp_probe_t *probe, const char *ticket, const char *wo,
+                              const char *partner, const char *result);
 
 #endif
