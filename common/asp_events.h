@@ -41,9 +41,16 @@ bool asp_event_known (const char *type);
 #define ASP_EV_TICKET_CLOSED      "ticket.closed"
 #define ASP_EV_SLA_WARNING        "sla.warning"
 #define ASP_EV_SLA_BREACHED       "sla.breached"
+//  sla-timer: a step of a breached clock's escalation ladder, and the
+//  compensation a late clock owes the customer (docs/sla.md).
+#define ASP_EV_SLA_ESCALATED      "sla.escalated"
+#define ASP_EV_SLA_COMPENSATION   "sla.compensation"
 //  Staff actions on a ticket (intake), for the services they concern.
 #define ASP_EV_TICKET_WAITING     "ticket.waiting"
 #define ASP_EV_TICKET_RESUMED     "ticket.resumed"
+//  An agent answered the customer (first response, complaint answer, a
+//  promised call-back kept), optionally promising the next call-back.
+#define ASP_EV_TICKET_RESPONDED   "ticket.responded"
 #define ASP_EV_TICKET_CANCELLED   "ticket.cancelled"
 #define ASP_EV_TICKET_REDISPATCHED "ticket.redispatched"
 //  A supervisor sends the ticket's work order to a partner they name.

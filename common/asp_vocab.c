@@ -27,12 +27,20 @@ VOCAB (asp_vocab_unable_reason, "unable_reason", "no_skill", "no_parts", "out_of
 VOCAB (asp_vocab_choice, "choice", "original_installer", "best_score", "override");
 VOCAB (asp_vocab_partner_status, "partner_status", "active", "suspended", "removed");
 VOCAB (asp_vocab_unroutable_reason, "unroutable_reason", "no_eligible_partner", "refusals_exceeded");
+VOCAB (asp_vocab_clock, "clock", "first_response", "partner_acceptance", "appointment_made",
+       "onsite_arrival", "appointment_kept", "resolution", "callback", "complaint_answer",
+       "complaint_resolved", "return_visit");
+VOCAB (asp_vocab_clock_state, "clock_state", "running", "paused", "met", "breached", "late", "cancelled");
+VOCAB (asp_vocab_basis, "basis", "calendar", "business");
+VOCAB (asp_vocab_sla_role, "sla_role", "agent", "supervisor", "manager");
+VOCAB (asp_vocab_pause, "pause", "customer", "parts");
 
 const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_kind, &asp_vocab_tier, &asp_vocab_class, &asp_vocab_channel,
     &asp_vocab_stage, &asp_vocab_result, &asp_vocab_status, &asp_vocab_wo_state,
     &asp_vocab_lang, &asp_vocab_remedy, &asp_vocab_unable_reason, &asp_vocab_choice,
-    &asp_vocab_partner_status, &asp_vocab_unroutable_reason, NULL
+    &asp_vocab_partner_status, &asp_vocab_unroutable_reason, &asp_vocab_clock,
+    &asp_vocab_clock_state, &asp_vocab_basis, &asp_vocab_sla_role, &asp_vocab_pause, NULL
 };
 
 bool
@@ -107,6 +115,11 @@ asp_vocab_test (void)
     assert (asp_vocab_choice.count == ASP_CHOICE_OVERRIDE + 1);
     assert (asp_vocab_partner_status.count == ASP_PARTNER_REMOVED + 1);
     assert (asp_vocab_unroutable_reason.count == ASP_UNROUTABLE_REFUSALS + 1);
+    assert (asp_vocab_clock.count == ASP_CLOCK_COUNT);
+    assert (asp_vocab_clock_state.count == ASP_CLOCK_CANCELLED + 1);
+    assert (asp_vocab_basis.count == ASP_BASIS_BUSINESS + 1);
+    assert (asp_vocab_sla_role.count == ASP_SLA_ROLE_MANAGER + 1);
+    assert (asp_vocab_pause.count == ASP_PAUSE_PARTS + 1);
     //  Round trips, and refusals of near misses.
     for (int v = 0; asp_vocabs [v]; v++)
         for (int i = 0; i < asp_vocabs [v]->count; i++) {

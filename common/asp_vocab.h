@@ -87,6 +87,31 @@ typedef enum { ASP_CHOICE_ORIGINAL_INSTALLER = 0, ASP_CHOICE_BEST_SCORE, ASP_CHO
 typedef enum { ASP_PARTNER_ACTIVE = 0, ASP_PARTNER_SUSPENDED, ASP_PARTNER_REMOVED } asp_partner_status_t;
 //  Why a work order is in the unroutable queue (workorder.unroutable).
 typedef enum { ASP_UNROUTABLE_NO_ELIGIBLE = 0, ASP_UNROUTABLE_REFUSALS } asp_unroutable_reason_t;
+//  The promises sla-timer watches on a ticket (docs/sla.md): each starts
+//  and stops on the events named there; which run, and their targets,
+//  come from the ticket's SLA policy.
+typedef enum {
+    ASP_CLOCK_FIRST_RESPONSE = 0, ASP_CLOCK_PARTNER_ACCEPTANCE, ASP_CLOCK_APPOINTMENT_MADE,
+    ASP_CLOCK_ONSITE_ARRIVAL, ASP_CLOCK_APPOINTMENT_KEPT, ASP_CLOCK_RESOLUTION, ASP_CLOCK_CALLBACK,
+    ASP_CLOCK_COMPLAINT_ANSWER, ASP_CLOCK_COMPLAINT_RESOLVED, ASP_CLOCK_RETURN_VISIT
+} asp_clock_t;
+#define ASP_CLOCK_COUNT (ASP_CLOCK_RETURN_VISIT + 1)
+//  A clock's state: running (or paused) until its stop event; met when it
+//  stopped by its due time, late when after; breached while it runs past
+//  its due time; cancelled when the ticket ended first (closed, cancelled).
+typedef enum {
+    ASP_CLOCK_RUNNING = 0, ASP_CLOCK_PAUSED, ASP_CLOCK_MET, ASP_CLOCK_BREACHED, ASP_CLOCK_LATE,
+    ASP_CLOCK_CANCELLED
+} asp_clock_state_t;
+//  What a clock's target counts: every millisecond (calendar) or only the
+//  working hours of the ticket's region's calendar (business).
+typedef enum { ASP_BASIS_CALENDAR = 0, ASP_BASIS_BUSINESS } asp_basis_t;
+//  Who an escalation step goes to, and who may approve a compensation.
+typedef enum { ASP_SLA_ROLE_AGENT = 0, ASP_SLA_ROLE_SUPERVISOR, ASP_SLA_ROLE_MANAGER } asp_sla_role_t;
+//  Why a ticket waits, pausing the clocks whose policy says so: for the
+//  customer (ticket.waiting / ticket.resumed) or for parts (a partner's
+//  waiting_parts stage, until its next stage or completion).
+typedef enum { ASP_PAUSE_CUSTOMER = 0, ASP_PAUSE_PARTS } asp_pause_t;
 
 extern const asp_vocab_t asp_vocab_kind;
 extern const asp_vocab_t asp_vocab_tier;
@@ -102,6 +127,11 @@ extern const asp_vocab_t asp_vocab_unable_reason;
 extern const asp_vocab_t asp_vocab_choice;
 extern const asp_vocab_t asp_vocab_partner_status;
 extern const asp_vocab_t asp_vocab_unroutable_reason;
+extern const asp_vocab_t asp_vocab_clock;
+extern const asp_vocab_t asp_vocab_clock_state;
+extern const asp_vocab_t asp_vocab_basis;
+extern const asp_vocab_t asp_vocab_sla_role;
+extern const asp_vocab_t asp_vocab_pause;
 //  All of the above, NULL-terminated (for tools and tests).
 extern const asp_vocab_t *const asp_vocabs [];
 
