@@ -1139,6 +1139,24 @@ s_finish (s_parse_t *p, s_policy_t *pol)
     }
 }
 
+//  The names pol's own lines use, whether or not its base resolved (so
+//  that the earliest of several errors is the one reported).
+static void
+s_check_names (s_parse_t *p, const s_policy_t *pol)
+{
+    if (pol->ladder_given && !pol->ladder_none && !s_find_ladder (p->self, pol->ladder))
+        s_fail (p, pol->ladder_line, "unknown ladder '%s'", pol->ladder);
+    for (int c = 0; c < ASP_CLOCK_COUNT; c++) {
+        const s_line_t *l = &pol->lines [c];
+        if (!l->given)
+            continue;
+        if (l->ladder_given && !l->ladder_none && !s_find_ladder (p->self, l->ladder))
+            s_fail (p, l->line, "unknown ladder '%s'", l->ladder);
+        if (*l->comp && !s_find_comp (p->self, l->comp))
+            s_fail (p, l->line, "unknown compensation rule '%s'", l->comp);
+    }
+}
+
 //  Two policies with the same keys and values in their match.
 static bool
 s_same_match (const s_policy_t *a, const s_policy_t *b)
@@ -1198,6 +1216,7 @@ s_second_pass (s_parse_t *p)
     const s_policy_t *catch_all = NULL;
     for (int i = 0; i < self->npolicies; i++) {
         s_policy_t *pol = &self->policies [i];
+        s_check_names (p, pol);
         if (s_resolve (p, pol) == 0)
             s_finish (p, pol);
         if (!pol->has_match && !catch_all)
@@ -1825,7 +1844,7 @@ s_test_inheritance (void)
         "ladder = short\n"
         "retarget = yes\n"
         "resolution = 1d12h business pause=customer,parts warn=90% compensation=r\n"
-        "callback = 0m\n"
+        "callback = 0m ladder=short\n"
         "[ladder short]\n"
         "step = agent 0m\n"
         "step = supervisor 30m\n"
@@ -1867,9 +1886,9 @@ s_test_inheritance (void)
     assert (child->retarget && child->nregions == 1 && strcmp (child->regions [0], "north") == 0);
     t = &child->clocks [ASP_CLOCK_RESOLUTION];
     assert (t->on && t->target_ms == 36 * S_HOUR_MS && t->warn_pct == 90 && t->comp);
-    assert (strcmp (t->ladder->name, "short") == 0);       //  named on the line itself
+    assert (strcmp (t->ladder->name, "long") == 0);        //  the line names none: the child's
     t = &child->clocks [ASP_CLOCK_CALLBACK];
-    assert (t->on && strcmp (t->ladder->name, "long") == 0 && t->warn_pct == 70);
+    assert (t->on && strcmp (t->ladder->name, "short") == 0 && t->warn_pct == 70);  //  named on the line
     t = &child->clocks [ASP_CLOCK_FIRST_RESPONSE];
     assert (t->on && t->target_ms == 2 * S_HOUR_MS && t->ladder == NULL);
     t = &child->clocks [ASP_CLOCK_RETURN_VISIT];
@@ -1881,7 +1900,8 @@ s_test_inheritance (void)
     assert (!gc->clocks [ASP_CLOCK_RESOLUTION].on);
     assert (gc->clocks [ASP_CLOCK_RETURN_VISIT].on && gc->clocks [ASP_CLOCK_RETURN_VISIT].warn_pct == 50);
     assert (gc->clocks [ASP_CLOCK_FIRST_RESPONSE].ladder == NULL);
-    assert (strcmp (gc->clocks [ASP_CLOCK_CALLBACK].ladder->name, "long") == 0);
+    assert (strcmp (gc->clocks [ASP_CLOCK_CALLBACK].ladder->name, "short") == 0);
+    assert (strcmp (gc->clocks [ASP_CLOCK_RETURN_VISIT].ladder->name, "long") == 0);
     //  The base was defined before; order in the file does not matter.
     sla_policy_destroy (&self);
     self = s_parsed ("[policy late]\nmatch = tier=express\nbase = std\nresolution = 2h\n" S_MIN);
@@ -1902,8 +1922,8 @@ s_test_compensation (void)
         "min = 1\n"
         "max = 30\n"
         "[compensation daily]\n"
-        "per_day = 20.50\n"
-        "max = 100\n"
+        "per_day = 12.5\n"
+        "max = 40\n"
         "[compensation huge]\n"
         "percent = 100\n"
         "[approval]\n"
@@ -1925,14 +1945,14 @@ s_test_compensation (void)
     s_owes (self, "std", ASP_CLOCK_ONSITE_ARRIVAL, 40020, 1, 2001, ASP_SLA_ROLE_MANAGER, false);
     s_owes (self, "std", ASP_CLOCK_ONSITE_ARRIVAL, 60000, 1, 3000, ASP_SLA_ROLE_MANAGER, false); //  exactly max
     s_owes (self, "std", ASP_CLOCK_ONSITE_ARRIVAL, 10000000, 1, 3000, ASP_SLA_ROLE_MANAGER, false);
-    //  Per started day, at least one, at most 100.
-    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 1, 2050, ASP_SLA_ROLE_SUPERVISOR, false);
-    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 0, 2050, ASP_SLA_ROLE_SUPERVISOR, false);
-    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, S_DAY_MS, 2050, ASP_SLA_ROLE_SUPERVISOR, false);
-    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, S_DAY_MS + 1, 4100, ASP_SLA_ROLE_MANAGER, false);
-    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 4 * S_DAY_MS, 8200, ASP_SLA_ROLE_MANAGER, false);
-    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 5 * S_DAY_MS, 10000, ASP_SLA_ROLE_MANAGER, false);
-    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 300 * S_DAY_MS, 10000, ASP_SLA_ROLE_MANAGER, false);
+    //  Per started day, at least one, at most 40.
+    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 1, 1250, ASP_SLA_ROLE_SUPERVISOR, false);
+    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 0, 1250, ASP_SLA_ROLE_SUPERVISOR, false);
+    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, S_DAY_MS, 1250, ASP_SLA_ROLE_SUPERVISOR, false);
+    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 99999, S_DAY_MS + 1, 2500, ASP_SLA_ROLE_MANAGER, false);
+    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 3 * S_DAY_MS, 3750, ASP_SLA_ROLE_MANAGER, false);
+    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 3 * S_DAY_MS + 1, 4000, ASP_SLA_ROLE_MANAGER, false);
+    s_owes (self, "std", ASP_CLOCK_RESOLUTION, 0, 300 * S_DAY_MS, 4000, ASP_SLA_ROLE_MANAGER, false);
     //  Above every cap: cut to the highest, capped.
     s_owes (self, "std", ASP_CLOCK_RETURN_VISIT, 5050, 1, 5050, ASP_SLA_ROLE_MANAGER, false);
     s_owes (self, "std", ASP_CLOCK_RETURN_VISIT, 5051, 1, 5050, ASP_SLA_ROLE_MANAGER, true);
@@ -2115,7 +2135,7 @@ s_test_watch (void)
     assert (strncmp (sla_policy_watch_error (w), want, strlen (want)) == 0);
     //  SIGHUP: read again at once, still bad.
     sla_policy_watch_hup (w);
-    assert (sla_policy_watch_check (w, now + 1) == -1);
+    assert (sla_policy_watch_check (w, now += 1) == -1);
     //  Gone: refused too, the old one stays.
     assert (unlink (path) == 0);
     assert (sla_policy_watch_check (w, now += 1000) == -1);
@@ -2131,7 +2151,7 @@ s_test_watch (void)
     //  SIGHUP with the file unchanged: read again (same text, same version).
     snprintf (version, sizeof version, "%s", sla_policy_version (sla_policy_watch_current (w)));
     sla_policy_watch_hup (w);
-    assert (sla_policy_watch_check (w, now + 1) == 1);
+    assert (sla_policy_watch_check (w, now += 1) == 1);
     assert (strcmp (sla_policy_version (sla_policy_watch_current (w)), version) == 0);
     sla_policy_watch_destroy (&w);
     assert (w == NULL);
