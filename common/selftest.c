@@ -8,6 +8,7 @@
 #include "asp_curve.h"
 #include "asp_envelope.h"
 #include "asp_events.h"
+#include "asp_filewatch.h"
 #include "asp_hours.h"
 #include "asp_httpd.h"
 #include "asp_id.h"
@@ -40,6 +41,7 @@ static const asp_selftest_t s_tests [] = {
     { "curve", asp_curve_test, 0 },
     { "hours", asp_hours_test, 0 },
     { "calendar", asp_calendar_test, 0 },
+    { "filewatch", asp_filewatch_test, 0 },
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
     { "svc", asp_svc_test, ASP_SELFTEST_REDIS },

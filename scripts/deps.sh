@@ -5,6 +5,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       libzmq3-dev libczmq-dev libmsgpack-dev libhiredis-dev
       libmicrohttpd-dev libcjson-dev libcurl4-openssl-dev libsodium-dev
+      libinih-dev                                        # sla-timer's policy file (INI)
       redis-server redis-tools curl
       python3 python3-zmq python3-msgpack python3-yaml   # the tests, and all the Python partner SDK (sdk/python) needs
       valgrind procps

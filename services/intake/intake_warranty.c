@@ -1,6 +1,7 @@
 /*  intake_warranty: the 三包 policy, its file, and the remedy it gives.  */
 #include "intake_warranty.h"
 #include "asp_config.h"
+#include "asp_filewatch.h"
 #include "asp_id.h"
 #include "asp_log.h"
 #include <assert.h>
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,9 +24,7 @@ struct intake_warranty_t {
     intake_warranty_rule_t rules [INTAKE_WARRANTY_RULES_MAX];
     int count;
     int64_t loaded_ms;
-    int64_t checked_us;             //  last look at the file (monotonic)
-    struct stat seen;               //  the file as last looked at
-    bool seen_ok;                   //  seen holds a stat that succeeded
+    asp_filewatch_t *watch;         //  when to read path again (NULL: built-in)
     char last_error [320];          //  of the last load that failed, if the
     int64_t last_error_ms;          //  last load failed; else empty
     uint64_t reloads, reload_errors;
@@ -302,7 +300,7 @@ s_reload_locked (intake_warranty_t *self)
 {
     if (!self->path)
         return 0;
-    self->seen_ok = stat (self->path, &self->seen) == 0;
+    asp_filewatch_mark (self->watch, asp_mono_ms ());
     intake_warranty_rule_t *rules = (intake_warranty_rule_t *) malloc (sizeof self->rules);
     assert (rules);
     int count = 0;
@@ -334,17 +332,7 @@ s_reload_locked (intake_warranty_t *self)
 static void
 s_check_locked (intake_warranty_t *self)
 {
-    int64_t now = asp_mono_us ();
-    if (!self->path || now - self->checked_us < 1000000)
-        return;
-    self->checked_us = now;
-    struct stat st;
-    bool ok = stat (self->path, &st) == 0;
-    bool same = ok == self->seen_ok
-             && (!ok || (st.st_mtim.tv_sec == self->seen.st_mtim.tv_sec
-                         && st.st_mtim.tv_nsec == self->seen.st_mtim.tv_nsec
-                         && st.st_size == self->seen.st_size && st.st_ino == self->seen.st_ino));
-    if (!same)
+    if (self->watch && asp_filewatch_due (self->watch, asp_mono_ms ()))
         s_reload_locked (self);
 }
 
@@ -357,10 +345,10 @@ intake_warranty_new (const char *path, asp_metrics_t *metrics, char *err, size_t
     intake_warranty_default_rule (&self->rules [0]);
     self->count = 1;
     self->loaded_ms = asp_now_ms ();
-    self->checked_us = asp_mono_us ();
     if (path) {
         self->path = strdup (path);
         assert (self->path);
+        self->watch = asp_filewatch_new (path, 1000);
         if (s_reload_locked (self)) {
             snprintf (err, errlen, "%s", self->last_error);
             intake_warranty_destroy (&self);
@@ -401,6 +389,7 @@ intake_warranty_destroy (intake_warranty_t **self_p)
             pthread_join (self->hup_thread, NULL);
         }
         pthread_mutex_destroy (&self->lock);
+        asp_filewatch_destroy (&self->watch);
         free (self->path);
         free (self);
         *self_p = NULL;
@@ -672,10 +661,10 @@ intake_warranty_test (void)
     in.category = "tv";
     intake_warranty_decide (w, &in, &out);
     assert (out.remedy == ASP_REMEDY_REFUND && strcmp (out.rule.category, "*") == 0);
+    asp_filewatch_mark (w->watch, asp_mono_ms () - 1001);   //  as if a second went by
     f = fopen (path, "w");
     fputs ("* 7 15 12 2\nwater_heater 30 30 24 2\n", f);
     fclose (f);
-    w->checked_us -= 1000001;           //  as if a second went by
     in.category = "water_heater";
     intake_warranty_decide (w, &in, &out);
     assert (out.remedy == ASP_REMEDY_REFUND && out.rule.refund_days == 30);

@@ -40,8 +40,8 @@
 
     The class keeps the live policy for every thread of the process: a
     mutex guards it. Where the policy is used (decide, describe) it looks
-    at the file's mtime, size and inode at most once a second and reloads
-    when they changed; SIGHUP (intake_warranty_watch_sighup) reloads at
+    at the file's mtime, size and inode at most once a second
+    (asp_filewatch) and reloads when they changed; SIGHUP (intake_warranty_watch_sighup) reloads at
     once. A reload that fails keeps the old policy, logs the error, counts
     it (asp_warranty_reload_errors_total) and shows it as last_error.    */
 #ifndef INTAKE_WARRANTY_H

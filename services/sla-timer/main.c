@@ -2,6 +2,7 @@
 #include "asp_selftest.h"
 #include "asp_svc.h"
 #include "sla_clocks.h"
+#include "sla_policy.h"
 #include <string.h>
 
 int
@@ -11,6 +12,7 @@ main (int argc, char *argv [])
         //  Same list as SLA_SELFTESTS in CMakeLists.txt (sla_selftest_list).
         static const asp_selftest_t tests [] = {
             { "clocks", sla_clocks_test, 0 },
+            { "policy", sla_policy_test, 0 },
         };
         return asp_selftest_main ("asp-sla-timer", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }
