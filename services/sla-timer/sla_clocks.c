@@ -1,68 +1,147 @@
 #include "sla_clocks.h"
-#include "asp_config.h"
 #include "asp_log.h"
 #include "asp_vocab.h"
+#include "sla_plan.h"
 #include <assert.h>
 
-extern const char asp_lua_start [];
-extern const char asp_lua_stop [];
-extern const char asp_lua_fire [];
-extern const char asp_lua_mark [];
+extern const char asp_lua_clock [];
 
-#define S_FIRE_BATCH 500
+#define S_PRICE_MAX 10000000000LL   //  10^10 minor units
 
 struct sla_clocks_t {
     asp_svc_t *svc;
-    asp_script_t *start, *stop, *fire, *mark;
-    int64_t response_ms, resolve_standard_ms, resolve_express_ms, return_visit_ms;
-    int64_t warn_pct;
-    int64_t rescan_ms;
-    int64_t hint;                   //  earliest deadline we know of (epoch ms)
-    int timer_id;
-    asp_counter_t *m_warnings, *m_breaches;
+    sla_policy_watch_t *watch;
+    sla_fire_t *fire;
+    asp_script_t *clock;
 };
 
+//  ---------------------------------------------------------------------
+//  The ops of clock.lua: name, count, tokens (see the script's header).
+
 typedef struct {
-    const char *clock;
-    int64_t due;
-} s_clock_t;
+    char **v;
+    size_t n, cap;
+    size_t mark;                    //  where the open op's count goes
+} s_ops_t;
 
-//  A txn on the due set and clocks of ticket (K[1], K[2]).
-static asp_txn_t *
-s_txn (asp_script_t *script, const char *ticket)
+static void
+s_push (s_ops_t *ops, char *s)
 {
-    asp_txn_t *txn = asp_txn_new (script, asp_shard_of (ticket));
-    asp_txn_key (txn, SLA_KEY_DUE);
-    asp_txn_key (txn, SLA_KEY_CLOCKS, ticket);
-    return txn;
-}
-
-static asp_txn_t *
-s_start_txn (sla_clocks_t *self, const asp_envelope_t *env, s_clock_t *clocks, int n)
-{
-    asp_txn_t *txn = s_txn (self->start, env->ticket);
-    asp_txn_inbox (txn, env->id);
-    asp_txn_arg (txn, "%s", env->ticket);
-    for (int i = 0; i < n; i++) {
-        int64_t duration = clocks [i].due - env->time_ms;
-        int64_t warn = env->time_ms + duration * self->warn_pct / 100;
-        asp_txn_arg (txn, "%s", clocks [i].clock);
-        asp_txn_arg (txn, "%lld", (long long) warn);
-        asp_txn_arg (txn, "%lld", (long long) clocks [i].due);
-        if (warn < self->hint)
-            self->hint = warn;      //  set before commit: a harmless early look
+    assert (s);
+    if (ops->n == ops->cap) {
+        ops->cap = ops->cap? ops->cap * 2: 32;
+        ops->v = (char **) realloc (ops->v, ops->cap * sizeof (char *));
+        assert (ops->v);
     }
-    return txn;
+    ops->v [ops->n++] = s;
 }
 
-static asp_txn_t *
-s_stop_txn (sla_clocks_t *self, const asp_envelope_t *env, const char **clocks)
+static void s_tok (s_ops_t *ops, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void
+s_tok (s_ops_t *ops, const char *fmt, ...)
 {
-    asp_txn_t *txn = s_txn (self->stop, env->ticket);
+    va_list ap;
+    va_start (ap, fmt);
+    char *s = NULL;
+    int rc = vasprintf (&s, fmt, ap);
+    va_end (ap);
+    assert (rc >= 0);
+    s_push (ops, s);
+}
+
+static void
+s_op (s_ops_t *ops, const char *name)
+{
+    s_tok (ops, "%s", name);
+    ops->mark = ops->n;
+    s_push (ops, strdup (""));
+}
+
+//  Closes the open op: its count of tokens.
+static void
+s_op_end (s_ops_t *ops)
+{
+    free (ops->v [ops->mark]);
+    int rc = asprintf (&ops->v [ops->mark], "%zu", ops->n - ops->mark - 1);
+    assert (rc > 0);
+}
+
+//  Every clock's name after the op's fixed tokens (pause, resume).
+static void
+s_all_clocks (s_ops_t *ops)
+{
+    for (int c = 0; c < ASP_CLOCK_COUNT; c++)
+        s_tok (ops, "%s", asp_vocab_name (&asp_vocab_clock, c));
+}
+
+static void
+s_stop (s_ops_t *ops, asp_clock_t clock, const char *how)
+{
+    s_op (ops, "stop");
+    s_tok (ops, "%s", asp_vocab_name (&asp_vocab_clock, clock));
+    s_tok (ops, "%s", how);
+    s_op_end (ops);
+}
+
+//  A new generation of clock whose phases the tick computes from the
+//  ticket's policy; anchor is the event's date for event-dated clocks.
+//  changes (> 0) is recorded as c:chg.
+static void
+s_arm (s_ops_t *ops, asp_clock_t clock, int64_t anchor, int64_t changes)
+{
+    const char *c = asp_vocab_name (&asp_vocab_clock, clock);
+    s_op (ops, "arm");
+    s_tok (ops, "%s", c);
+    if (anchor)
+        s_tok (ops, "%lld", (long long) anchor);
+    else
+        s_tok (ops, "%s", "");
+    if (changes > 0) {
+        s_tok (ops, "%s:chg", c);
+        s_tok (ops, "%lld", (long long) changes);
+    }
+    s_op_end (ops);
+}
+
+static void
+s_wait (s_ops_t *ops, bool pause, asp_pause_t why)
+{
+    s_op (ops, pause? "pause": "resume");
+    s_tok (ops, "%u", 1u << why);
+    s_tok (ops, "%s", asp_vocab_name (&asp_vocab_pause, why));
+    s_all_clocks (ops);
+    s_op_end (ops);
+}
+
+static void
+s_cancel_all (s_ops_t *ops)
+{
+    for (int c = 0; c < ASP_CLOCK_COUNT; c++)
+        s_stop (ops, (asp_clock_t) c, "cancel");
+}
+
+//  The txn of clock.lua for env with ops (consumed); wg is the event's
+//  work order generation, 0 when it names none.
+static asp_txn_t *
+s_txn (sla_clocks_t *self, const asp_envelope_t *env, int64_t wg, bool creates, s_ops_t *ops)
+{
+    asp_txn_t *txn = asp_txn_new (self->clock, asp_shard_of (env->ticket));
     asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, SLA_KEY_DUE);
+    asp_txn_key (txn, SLA_KEY_CLOCKS, env->ticket);
     asp_txn_arg (txn, "%s", env->ticket);
-    for (int i = 0; clocks [i]; i++)
-        asp_txn_arg (txn, "%s", clocks [i]);
+    asp_txn_arg (txn, "%lld", (long long) env->time_ms);
+    if (wg)
+        asp_txn_arg (txn, "%lld", (long long) wg);
+    else
+        asp_txn_arg (txn, "%s", "");
+    asp_txn_arg (txn, "%s", creates? "1": "0");
+    for (size_t i = 0; i < ops->n; i++) {
+        asp_txn_arg (txn, "%s", ops->v [i]);
+        free (ops->v [i]);
+    }
+    free (ops->v);
+    memset (ops, 0, sizeof *ops);
     return txn;
 }
 
@@ -75,280 +154,350 @@ s_need_ticket (const asp_envelope_t *env, char *reason, size_t len)
     return false;
 }
 
+//  The generation of the work order the event names (body wo_id): 1 for
+//  "W<ticket>", n for "W<ticket>.<n>"; 0 when it names none. -1 (and
+//  why) when wo_id is not one of this ticket's.
+static int64_t
+s_wo_gen (const asp_envelope_t *env, char *reason, size_t len)
+{
+    char wo [ASP_CHILD_ID_MAX] = "", ticket [ASP_ID_MAX];
+    int rc = asp_mp_get_str (env->body, "wo_id", wo, sizeof wo);
+    if (rc == 1)
+        return 0;
+    if (rc < 0 || asp_wo_ticket (wo, ticket, sizeof ticket) || strcmp (ticket, env->ticket) != 0) {
+        snprintf (reason, len, "%s: wo_id must be a work order of ticket %s", env->type, env->ticket);
+        return -1;
+    }
+    const char *dot = wo + 1 + strlen (ticket);
+    return *dot == '.'? strtoll (dot + 1, NULL, 10): 1;
+}
+
+//  ---------------------------------------------------------------------
+//  ticket.created: the policy is chosen here, from the event's facts, and
+//  the clocks that start now get their phases at once.
+
+typedef struct {
+    asp_kind_t kind;
+    asp_tier_t tier;
+    asp_class_t cclass;
+    char region [64], owner [128];
+    int64_t price;
+} s_facts_t;
+
+static int
+s_word (const asp_envelope_t *env, const char *key, const asp_vocab_t *vocab, int dflt, bool required,
+        char *reason, size_t len)
+{
+    char word [32], list [160];
+    int rc = asp_mp_get_str (env->body, key, word, sizeof word);
+    int v = rc == 1? (required? -1: dflt): rc < 0? -1: asp_vocab_parse (vocab, word);
+    if (v < 0)
+        snprintf (reason, len, "%s must be one of %s", key, asp_vocab_join (vocab, list, sizeof list));
+    return v;
+}
+
+static int
+s_created_facts (const asp_envelope_t *env, s_facts_t *f, char *reason, size_t len)
+{
+    int kind = s_word (env, "type", &asp_vocab_kind, 0, true, reason, len);
+    int tier = kind < 0? -1: s_word (env, "tier", &asp_vocab_tier, ASP_TIER_STANDARD, false, reason, len);
+    int cclass = tier < 0? -1: s_word (env, "customer_class", &asp_vocab_class, ASP_CLASS_B, false, reason, len);
+    if (cclass < 0)
+        return -1;
+    f->kind = (asp_kind_t) kind;
+    f->tier = (asp_tier_t) tier;
+    f->cclass = (asp_class_t) cclass;
+    f->price = 0;
+    if (asp_mp_get_str (env->body, "region", f->region, sizeof f->region) < 0
+    ||  asp_mp_get_str (env->body, "owner", f->owner, sizeof f->owner) < 0
+    ||  asp_mp_get_int (env->body, "price", &f->price) < 0 || f->price < 0 || f->price > S_PRICE_MAX) {
+        snprintf (reason, len, "region and owner must be short strings, price an integer 0..10^10");
+        return -1;
+    }
+    if (strchr (f->owner, ',')) {
+        snprintf (reason, len, "owner must not contain a comma");
+        return -1;
+    }
+    return 0;
+}
+
+//  The start op of one clock planned now.
+static void
+s_start (s_ops_t *ops, const sla_rule_t *rule, const sla_plan_t *plan, const sla_target_t *target,
+         asp_clock_t clock)
+{
+    const char *c = asp_vocab_name (&asp_vocab_clock, clock);
+    char ph [SLA_PH_TEXT_MAX];
+    s_op (ops, "start");
+    s_tok (ops, "%s", c);
+    s_tok (ops, "nx");
+    s_tok (ops, "%s:pol", c);  s_tok (ops, "%s", rule->name);
+    s_tok (ops, "%s:bs", c);   s_tok (ops, "%s", asp_vocab_name (&asp_vocab_basis, plan->basis));
+    s_tok (ops, "%s:cal", c);  s_tok (ops, "%s", plan->cal_name);
+    s_tok (ops, "%s:tg", c);   s_tok (ops, "%lld", (long long) plan->target_ms);
+    s_tok (ops, "%s:due", c);  s_tok (ops, "%lld", (long long) plan->due);
+    s_tok (ops, "%s:wn", c);   s_tok (ops, "%lld", (long long) plan->at [0]);
+    s_tok (ops, "%s:ph", c);   s_tok (ops, "%s", sla_plan_format (plan->at, plan->nphases, ph, sizeof ph));
+    if (target->pause_mask) {
+        s_tok (ops, "%s:pm", c);
+        s_tok (ops, "%u", target->pause_mask);
+    }
+    s_op_end (ops);
+}
+
 static asp_txn_t *
 s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
     (void) svc;
     sla_clocks_t *self = (sla_clocks_t *) arg;
+    s_facts_t f;
+    if (!s_need_ticket (env, reason, len) || s_created_facts (env, &f, reason, len))
+        return NULL;
+    const sla_policy_t *policy = sla_policy_watch_current (self->watch);
+    const sla_rule_t *rule = sla_policy_select (policy, f.kind, f.tier, f.cclass, f.region);
+    bool field = asp_kind_field_work (f.kind);
+    s_ops_t ops = { 0 };
+    s_op (&ops, "facts");
+    s_tok (&ops, "pol");    s_tok (&ops, "%s", rule->name);
+    s_tok (&ops, "region"); s_tok (&ops, "%s", f.region);
+    s_tok (&ops, "owner");  s_tok (&ops, "%s", f.owner);
+    s_tok (&ops, "kind");   s_tok (&ops, "%s", asp_vocab_name (&asp_vocab_kind, f.kind));
+    if (field) {
+        s_tok (&ops, "fw");
+        s_tok (&ops, "1");
+    }
+    if (f.price) {
+        s_tok (&ops, "price");
+        s_tok (&ops, "%lld", (long long) f.price);
+    }
+    s_op_end (&ops);
+    //  The clocks that start with the ticket (docs/sla.md, "Clocks").
+    for (int c = 0; c < ASP_CLOCK_COUNT; c++) {
+        bool starts = c == ASP_CLOCK_FIRST_RESPONSE || c == ASP_CLOCK_RESOLUTION
+                   || (field && (c == ASP_CLOCK_PARTNER_ACCEPTANCE || c == ASP_CLOCK_ONSITE_ARRIVAL))
+                   || (f.kind == ASP_KIND_COMPLAINT
+                       && (c == ASP_CLOCK_COMPLAINT_ANSWER || c == ASP_CLOCK_COMPLAINT_RESOLVED));
+        const sla_target_t *target = &rule->clocks [c];
+        if (!starts || !target->on)
+            continue;
+        sla_plan_t plan;
+        char why [160];
+        if (sla_plan_new (&plan, policy, target, (asp_clock_t) c, f.region, env->time_ms, 0, why, sizeof why)) {
+            asp_log_error ("sla: ticket %s: clock %s not started: %s", env->ticket,
+                           asp_vocab_name (&asp_vocab_clock, c), why);
+            continue;
+        }
+        s_start (&ops, rule, &plan, target, (asp_clock_t) c);
+    }
+    return s_txn (self, env, 0, true, &ops);
+}
+
+//  ---------------------------------------------------------------------
+//  The other events: what each stops, starts and pauses.
+
+//  ticket.responded: an answer to the customer; a promised call-back
+//  (promise_ms) starts the callback clock anew.
+static asp_txn_t *
+s_on_responded (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    int64_t promise = 0;
     if (!s_need_ticket (env, reason, len))
         return NULL;
-    char tier [16] = "", list [64];
-    int rc = asp_mp_get_str (env->body, "tier", tier, sizeof tier);
-    int t = rc == 1? ASP_TIER_STANDARD: asp_vocab_parse (&asp_vocab_tier, tier);
-    if (rc == -1 || t < 0) {
-        snprintf (reason, len, "tier must be one of %s", asp_vocab_join (&asp_vocab_tier, list, sizeof list));
+    if (asp_mp_get_int (env->body, "promise_ms", &promise) < 0 || promise < 0) {
+        snprintf (reason, len, "promise_ms must be a time (epoch ms)");
         return NULL;
     }
-    int64_t resolve = t == ASP_TIER_EXPRESS? self->resolve_express_ms: self->resolve_standard_ms;
-    s_clock_t clocks [] = {
-        { "response", env->time_ms + self->response_ms },
-        { "resolution", env->time_ms + resolve },
-    };
-    return s_start_txn (self, env, clocks, 2);
+    s_ops_t ops = { 0 };
+    s_stop (&ops, ASP_CLOCK_FIRST_RESPONSE, "done");
+    s_stop (&ops, ASP_CLOCK_COMPLAINT_ANSWER, "done");
+    s_stop (&ops, ASP_CLOCK_CALLBACK, "done");
+    if (promise)
+        s_arm (&ops, ASP_CLOCK_CALLBACK, promise, 0);
+    return s_txn ((sla_clocks_t *) arg, env, 0, false, &ops);
 }
 
 static asp_txn_t *
-s_on_visit (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+s_on_assigned (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
     (void) svc;
-    sla_clocks_t *self = (sla_clocks_t *) arg;
-    if (!s_need_ticket (env, reason, len))
+    int64_t wg;
+    if (!s_need_ticket (env, reason, len) || (wg = s_wo_gen (env, reason, len)) < 0)
         return NULL;
-    int64_t due = env->time_ms + self->return_visit_ms;
-    if (asp_mp_get_int (env->body, "due_ms", &due) < 0) {
-        snprintf (reason, len, "due_ms must be an integer");
-        return NULL;
-    }
-    s_clock_t clocks [] = { { "return_visit", due } };
-    return s_start_txn (self, env, clocks, 1);
+    s_ops_t ops = { 0 };
+    s_stop (&ops, ASP_CLOCK_PARTNER_ACCEPTANCE, "done");
+    s_arm (&ops, ASP_CLOCK_APPOINTMENT_MADE, 0, 0);
+    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
 }
 
-static asp_txn_t *
-s_on_stop (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
-{
-    (void) svc;
-    sla_clocks_t *self = (sla_clocks_t *) arg;
-    if (!s_need_ticket (env, reason, len))
-        return NULL;
-    static const char *assigned [] = { "response", NULL };
-    static const char *completed [] = { "resolution", NULL };
-    static const char *redispatched [] = { "return_visit", NULL };
-    //  Closed or cancelled: every clock.
-    static const char *closed [] = { "response", "resolution", "return_visit", NULL };
-    const char **clocks = strcmp (env->type, ASP_EV_WO_ASSIGNED) == 0? assigned:
-                          strcmp (env->type, ASP_EV_WO_COMPLETED) == 0? completed:
-                          strcmp (env->type, ASP_EV_TICKET_REDISPATCHED) == 0? redispatched: closed;
-    return s_stop_txn (self, env, clocks);
-}
-
-//  A txn that records fields (name, value, ... NULL) on the ticket's
-//  clock hash (mark.lua), once for env.
-static asp_txn_t *
-s_mark_txn (sla_clocks_t *self, const asp_envelope_t *env, const char **fields)
-{
-    asp_txn_t *txn = s_txn (self->mark, env->ticket);
-    asp_txn_inbox (txn, env->id);
-    asp_txn_arg (txn, "%s", env->ticket);
-    for (int i = 0; fields [i]; i++)
-        asp_txn_arg (txn, "%s", fields [i]);
-    return txn;
-}
-
-//  ticket.waiting / ticket.resumed: the flag the pausing policy will read.
-static asp_txn_t *
-s_on_waiting (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
-{
-    (void) svc;
-    if (!s_need_ticket (env, reason, len))
-        return NULL;
-    char at [24];
-    snprintf (at, sizeof at, "%lld", (long long) env->time_ms);
-    const char *fields [] = {
-        "waiting", strcmp (env->type, ASP_EV_TICKET_WAITING) == 0? "1": "0", "waiting_ms", at, NULL
-    };
-    return s_mark_txn ((sla_clocks_t *) arg, env, fields);
-}
-
-//  workorder.appointment / workorder.appointment_missed: the appointment
-//  the on-time policies will measure against (the SLA issue's), recorded
-//  on the ticket's clock hash.
+//  workorder.appointment: made; the kept clock runs to the slot's end
+//  plus its grace. A re-booking replaces the running one.
 static asp_txn_t *
 s_on_appointment (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
     (void) svc;
-    if (!s_need_ticket (env, reason, len))
-        return NULL;
-    int64_t at, end = 0, changes = 0;
+    int64_t wg, at, end = 0, changes = 0;
     bool late = false;
-    if (asp_mp_get_int (env->body, "appointment_ms", &at) != 0
+    if (!s_need_ticket (env, reason, len) || (wg = s_wo_gen (env, reason, len)) < 0)
+        return NULL;
+    if (asp_mp_get_int (env->body, "appointment_ms", &at) != 0 || at <= 0
     ||  asp_mp_get_int (env->body, "end_ms", &end) < 0 || asp_mp_get_int (env->body, "changes", &changes) < 0
     ||  asp_mp_get_bool (env->body, "late", &late) < 0) {
         snprintf (reason, len, "%s: appointment_ms is required; appointment_ms, end_ms and changes "
                   "must be integers, late true or false", env->type);
         return NULL;
     }
-    char at_s [24], end_s [24], changes_s [24];
-    snprintf (at_s, sizeof at_s, "%lld", (long long) at);
-    snprintf (end_s, sizeof end_s, "%lld", (long long) end);
-    snprintf (changes_s, sizeof changes_s, "%lld", (long long) changes);
-    const char *booked [] = {
-        "appointment_ms", at_s, "appointment_end_ms", end_s, "appointment_changes", changes_s,
-        "appointment_late", late? "1": "0", "appointment_missed", "0", NULL
-    };
-    const char *missed [] = { "appointment_missed", "1", "missed_ms", at_s, NULL };
-    return s_mark_txn ((sla_clocks_t *) arg, env,
-                       strcmp (env->type, ASP_EV_WO_APPOINTMENT) == 0? booked: missed);
+    if (strcmp (env->type, ASP_EV_WO_APPOINTMENT_MISSED) == 0)
+        return NULL;                //  the kept clock breaches on its own: nothing to do
+    s_ops_t ops = { 0 };
+    s_stop (&ops, ASP_CLOCK_APPOINTMENT_MADE, "done");
+    s_arm (&ops, ASP_CLOCK_APPOINTMENT_KEPT, end > at? end: at, changes);
+    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
 }
 
-int
-sla_clocks_parse_member (const char *member, char *ticket, size_t tlen, char *clock, size_t clen,
-                         char *phase, size_t plen, int64_t *due)
-{
-    const char *a = strchr (member, '|');
-    const char *b = a? strchr (a + 1, '|'): NULL;
-    const char *c = b? strchr (b + 1, '|'): NULL;
-    if (!c || (size_t) (a - member) >= tlen || (size_t) (b - a - 1) >= clen || (size_t) (c - b - 1) >= plen)
-        return -1;
-    snprintf (ticket, tlen, "%.*s", (int) (a - member), member);
-    snprintf (clock, clen, "%.*s", (int) (b - a - 1), a + 1);
-    snprintf (phase, plen, "%.*s", (int) (c - b - 1), b + 1);
-    char *end;
-    *due = strtoll (c + 1, &end, 10);
-    return *end? -1: 0;
-}
-
-//  Builds the txn that fires one timer; NULL (and the member is dropped)
-//  when the member is malformed.
 static asp_txn_t *
-s_fire_txn (sla_clocks_t *self, unsigned shard, const char *member)
+s_on_progress (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
-    char ticket [ASP_ID_MAX], clock [32], phase [16];
-    int64_t due;
-    if (sla_clocks_parse_member (member, ticket, sizeof ticket, clock, sizeof clock, phase, sizeof phase, &due)
-    ||  asp_shard_of (ticket) != shard) {
-        asp_log_error ("sla: malformed timer '%s' removed", member);
-        char key [ASP_KEY_MAX];
-        asp_key_fmt (key, sizeof key, shard, SLA_KEY_DUE);
-        redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "ZREM %s %s", key, member);
-        if (r)
-            freeReplyObject (r);
+    (void) svc;
+    int64_t wg;
+    if (!s_need_ticket (env, reason, len) || (wg = s_wo_gen (env, reason, len)) < 0)
         return NULL;
-    }
-    bool breach = strcmp (phase, "breach") == 0;
-    asp_msg_t *msg = asp_msg_new (breach? ASP_EV_SLA_BREACHED: ASP_EV_SLA_WARNING, ticket, NULL);
-    asp_mpmap_str (msg->body, "clock", clock);
-    asp_mpmap_int (msg->body, "due_ms", due);
-    asp_mpmap_int (msg->body, "level", breach? 2: 1);
-    asp_txn_t *txn = s_txn (self->fire, ticket);
-    asp_txn_arg (txn, "%s", member);
-    asp_txn_arg (txn, "%s", clock);
-    asp_txn_arg (txn, "%s", phase);
-    asp_txn_publish (txn, &msg);
-    asp_txn_set_user (txn, breach? self->m_breaches: self->m_warnings);
-    return txn;
-}
-
-//  Reads the earliest S_FIRE_BATCH timers of every shard, one pipeline;
-//  replies [shard] are owned by the caller. 0, or -1 when Redis failed.
-static int
-s_read_due (sla_clocks_t *self, redisReply **replies)
-{
-    char limit [16];
-    snprintf (limit, sizeof limit, "%d", S_FIRE_BATCH);
-    const char *argv [] = { "ZRANGE", SLA_KEY_DUE, "-inf", "+inf", "BYSCORE", "LIMIT", "0", limit, "WITHSCORES" };
-    int rc = asp_rds_each_shard (asp_svc_rds (self->svc), 9, argv, replies);
-    for (unsigned n = 0; rc == 0 && n < ASP_SHARDS; n++)
-        if (replies [n]->type != REDIS_REPLY_ARRAY)
-            rc = -1;
-    return rc;
-}
-
-//  Prepares the due timers of one shard's reply; lowers *hint to the
-//  first that is not due yet.
-static void
-s_due_txns (sla_clocks_t *self, unsigned shard, const redisReply *r, int64_t now,
-            asp_txn_t **txns, size_t *n, int64_t *hint)
-{
-    size_t i = 0;
-    for (; i + 1 < r->elements; i += 2) {
-        int64_t at = strtoll (r->element [i + 1]->str, NULL, 10);
-        if (at > now) {
-            if (at < *hint)
-                *hint = at;
-            return;
+    int stage = s_word (env, "stage", &asp_vocab_stage, 0, true, reason, len);
+    if (stage < 0)
+        return NULL;
+    if (stage == ASP_STAGE_NOTE)
+        return NULL;                //  a note moves no clock
+    s_ops_t ops = { 0 };
+    if (stage == ASP_STAGE_WAITING_PARTS)
+        s_wait (&ops, true, ASP_PAUSE_PARTS);
+    else {
+        s_wait (&ops, false, ASP_PAUSE_PARTS);
+        if (stage == ASP_STAGE_ON_SITE) {
+            s_stop (&ops, ASP_CLOCK_ONSITE_ARRIVAL, "done");
+            s_stop (&ops, ASP_CLOCK_APPOINTMENT_KEPT, "done");
         }
-        asp_txn_t *txn = s_fire_txn (self, shard, r->element [i]->str);
-        if (txn)
-            txns [(*n)++] = txn;
     }
-    if (r->elements / 2 == S_FIRE_BATCH)
-        *hint = now;                //  a full batch: more may be due
+    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
 }
 
-static int
-s_on_tick (zloop_t *loop, int timer_id, void *arg)
+static asp_txn_t *
+s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
-    (void) loop; (void) timer_id;
+    (void) svc;
+    int64_t wg;
+    if (!s_need_ticket (env, reason, len) || (wg = s_wo_gen (env, reason, len)) < 0)
+        return NULL;
+    s_ops_t ops = { 0 };
+    s_stop (&ops, ASP_CLOCK_ONSITE_ARRIVAL, "done");
+    s_stop (&ops, ASP_CLOCK_APPOINTMENT_KEPT, "done");
+    s_stop (&ops, ASP_CLOCK_RESOLUTION, "done");
+    s_wait (&ops, false, ASP_PAUSE_PARTS);
+    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+}
+
+static asp_txn_t *
+s_on_visit (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    int64_t wg;
+    if (!s_need_ticket (env, reason, len) || (wg = s_wo_gen (env, reason, len)) < 0)
+        return NULL;
+    s_ops_t ops = { 0 };
+    s_arm (&ops, ASP_CLOCK_RETURN_VISIT, 0, 0);
+    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+}
+
+//  ticket.closed ends every clock: those it meets as met or late, the
+//  others cancelled (a breached one late).
+static asp_txn_t *
+s_on_closed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    if (!s_need_ticket (env, reason, len))
+        return NULL;
+    s_ops_t ops = { 0 };
+    if (strcmp (env->type, ASP_EV_TICKET_CLOSED) == 0) {
+        s_stop (&ops, ASP_CLOCK_RESOLUTION, "staff");
+        s_stop (&ops, ASP_CLOCK_COMPLAINT_RESOLVED, "done");
+        s_stop (&ops, ASP_CLOCK_RETURN_VISIT, "done");
+    }
+    s_cancel_all (&ops);
+    return s_txn ((sla_clocks_t *) arg, env, 0, false, &ops);
+}
+
+//  ticket.redispatched: a new work order. The return visit ends; the
+//  old work order's appointment clocks are cancelled; partner acceptance
+//  and on-site arrival start a new generation (appointment_made starts
+//  again at the new work order's workorder.assigned).
+static asp_txn_t *
+s_on_redispatched (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    int64_t wg;
+    if (!s_need_ticket (env, reason, len) || (wg = s_wo_gen (env, reason, len)) < 0)
+        return NULL;
+    s_ops_t ops = { 0 };
+    s_stop (&ops, ASP_CLOCK_RETURN_VISIT, "done");
+    s_stop (&ops, ASP_CLOCK_APPOINTMENT_MADE, "cancel");
+    s_stop (&ops, ASP_CLOCK_APPOINTMENT_KEPT, "cancel");
+    s_arm (&ops, ASP_CLOCK_PARTNER_ACCEPTANCE, 0, 0);
+    s_arm (&ops, ASP_CLOCK_ONSITE_ARRIVAL, 0, 0);
+    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+}
+
+static asp_txn_t *
+s_on_waiting (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    if (!s_need_ticket (env, reason, len))
+        return NULL;
+    s_ops_t ops = { 0 };
+    s_wait (&ops, strcmp (env->type, ASP_EV_TICKET_WAITING) == 0, ASP_PAUSE_CUSTOMER);
+    return s_txn ((sla_clocks_t *) arg, env, 0, false, &ops);
+}
+
+//  The members a committed clock.lua added go to the tick's heap.
+static void
+s_on_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc; (void) env;
     sla_clocks_t *self = (sla_clocks_t *) arg;
-    int64_t now = asp_now_ms ();
-    if (now < self->hint)
-        return 0;
-    //  The earliest S_FIRE_BATCH timers of each shard: those due fire now;
-    //  the first one not due yet becomes the hint.
-    redisReply *replies [ASP_SHARDS] = { NULL };
-    int rc = s_read_due (self, replies);
-    asp_txn_t **txns = NULL;
-    size_t n = 0;
-    int64_t hint = INT64_MAX;
-    if (rc == 0) {
-        txns = (asp_txn_t **) malloc (ASP_SHARDS * S_FIRE_BATCH * sizeof (asp_txn_t *));
-        assert (txns);
-        for (unsigned s = 0; s < ASP_SHARDS; s++)
-            s_due_txns (self, s, replies [s], now, txns, &n, &hint);
-    }
-    for (unsigned s = 0; s < ASP_SHARDS; s++)
-        if (replies [s])
-            freeReplyObject (replies [s]);
-    if (rc == 0 && n)
-        rc = asp_svc_commit (self->svc, txns, n);
-    for (size_t i = 0; i < n; i++) {
-        if (asp_txn_outcome (txns [i]) == ASP_TXN_OK)
-            asp_counter_inc ((asp_counter_t *) asp_txn_user (txns [i]));
-        asp_txn_destroy (&txns [i]);
-    }
-    free (txns);
-    //  On failure keep looking every tick until Redis answers. Otherwise
-    //  look again at the earliest deadline, and at least every rescan_ms:
-    //  timers another instance (or an operator) added are not missed.
-    if (hint > now + self->rescan_ms)
-        hint = now + self->rescan_ms;
-    self->hint = rc == 0? hint: now;
-    return 0;
+    if (asp_txn_outcome (txn) != ASP_TXN_OK)
+        return;
+    const char *member, *at;
+    for (size_t i = 3; (member = asp_txn_reply_str (txn, i)) && (at = asp_txn_reply_str (txn, i + 1)); i += 2)
+        sla_fire_added (self->fire, member, asp_txn_shard (txn), strtoll (at, NULL, 10));
 }
 
 sla_clocks_t *
-sla_clocks_new (asp_svc_t *svc)
+sla_clocks_new (asp_svc_t *svc, sla_policy_watch_t *watch, sla_fire_t *fire)
 {
     sla_clocks_t *self = (sla_clocks_t *) calloc (1, sizeof *self);
     assert (self);
     self->svc = svc;
-    self->start = asp_svc_script (svc, "sla_start", asp_lua_start);
-    self->stop = asp_svc_script (svc, "sla_stop", asp_lua_stop);
-    self->fire = asp_svc_script (svc, "sla_fire", asp_lua_fire);
-    self->mark = asp_svc_script (svc, "sla_mark", asp_lua_mark);
-    self->response_ms = 1000 * asp_cfg_int ("ASP_SLA_RESPONSE_S", 7200, 1, 365 * 86400);
-    self->resolve_standard_ms = 1000 * asp_cfg_int ("ASP_SLA_RESOLVE_STANDARD_S", 86400, 1, 365 * 86400);
-    self->resolve_express_ms = 1000 * asp_cfg_int ("ASP_SLA_RESOLVE_EXPRESS_S", 21600, 1, 365 * 86400);
-    self->return_visit_ms = 1000 * asp_cfg_int ("ASP_SLA_RETURN_VISIT_S", 86400, 1, 365 * 86400);
-    self->warn_pct = asp_cfg_int ("ASP_SLA_WARN_PCT", 80, 1, 99);
-    self->rescan_ms = asp_cfg_int ("ASP_SLA_RESCAN_MS", 1000, 10, 3600000);
-    self->hint = 0;                 //  look at once: deadlines may have passed while we were down
-    asp_metrics_t *m = asp_svc_metrics (svc);
-    self->m_warnings = asp_metrics_counter (m, "sla_warnings_total", "SLA warnings fired.");
-    self->m_breaches = asp_metrics_counter (m, "sla_breaches_total", "SLA breaches fired.");
-    asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_on_created, NULL, self);
-    asp_svc_on (svc, ASP_EV_VISIT_SCHEDULED, s_on_visit, NULL, self);
-    asp_svc_on (svc, ASP_EV_WO_ASSIGNED, s_on_stop, NULL, self);
-    asp_svc_on (svc, ASP_EV_WO_COMPLETED, s_on_stop, NULL, self);
-    asp_svc_on (svc, ASP_EV_TICKET_CLOSED, s_on_stop, NULL, self);
-    asp_svc_on (svc, ASP_EV_TICKET_CANCELLED, s_on_stop, NULL, self);
-    asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_on_stop, NULL, self);
-    asp_svc_on (svc, ASP_EV_TICKET_WAITING, s_on_waiting, NULL, self);
-    asp_svc_on (svc, ASP_EV_TICKET_RESUMED, s_on_waiting, NULL, self);
-    asp_svc_on (svc, ASP_EV_WO_APPOINTMENT, s_on_appointment, NULL, self);
-    asp_svc_on (svc, ASP_EV_WO_APPOINTMENT_MISSED, s_on_appointment, NULL, self);
-    self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) asp_cfg_int ("ASP_SLA_TICK_MS", 100, 5, 60000),
-                                  0, s_on_tick, self);
+    self->watch = watch;
+    self->fire = fire;
+    self->clock = asp_svc_script (svc, "sla_clock", asp_lua_clock);
+    static const struct {
+        const char *type;
+        asp_prepare_fn *prepare;
+    } handlers [] = {
+        { ASP_EV_TICKET_CREATED, s_on_created },
+        { ASP_EV_TICKET_RESPONDED, s_on_responded },
+        { ASP_EV_WO_ASSIGNED, s_on_assigned },
+        { ASP_EV_WO_APPOINTMENT, s_on_appointment },
+        { ASP_EV_WO_APPOINTMENT_MISSED, s_on_appointment },
+        { ASP_EV_WO_PROGRESS, s_on_progress },
+        { ASP_EV_WO_COMPLETED, s_on_completed },
+        { ASP_EV_VISIT_SCHEDULED, s_on_visit },
+        { ASP_EV_TICKET_CLOSED, s_on_closed },
+        { ASP_EV_TICKET_CANCELLED, s_on_closed },
+        { ASP_EV_TICKET_REDISPATCHED, s_on_redispatched },
+        { ASP_EV_TICKET_WAITING, s_on_waiting },
+        { ASP_EV_TICKET_RESUMED, s_on_waiting },
+    };
+    for (size_t i = 0; i < sizeof handlers / sizeof handlers [0]; i++)
+        asp_svc_on (svc, handlers [i].type, handlers [i].prepare, s_on_committed, self);
     return self;
 }
 
@@ -361,13 +510,51 @@ sla_clocks_destroy (sla_clocks_t **self_p)
     }
 }
 
+int
+sla_clocks_parse_member (const char *member, char *ticket, size_t tlen, asp_clock_t *clock, int *phase)
+{
+    const char *b = strrchr (member, '|');
+    if (!b || b == member)
+        return -1;
+    const char *a = b - 1;
+    while (a > member && *a != '|')
+        a--;
+    if (a == member || (size_t) (a - member) >= tlen)
+        return -1;
+    int c = asp_vocab_parsen (&asp_vocab_clock, a + 1, (size_t) (b - a - 1));
+    if (c < 0)
+        return -1;
+    const char *p = b + 1;
+    if (strcmp (p, "r") == 0)
+        *phase = SLA_PHASE_REARM;
+    else {
+        char *end;
+        long v = strtol (p, &end, 10);
+        if (end == p || *end || v < 0 || v >= 2 + SLA_STEPS_MAX)
+            return -1;
+        *phase = (int) v;
+    }
+    snprintf (ticket, tlen, "%.*s", (int) (a - member), member);
+    *clock = (asp_clock_t) c;
+    return 0;
+}
+
 void
 sla_clocks_test (void)
 {
-    char t [ASP_ID_MAX], c [32], p [16];
-    int64_t due;
-    assert (sla_clocks_parse_member ("Tabc|response|breach|1700", t, sizeof t, c, sizeof c, p, sizeof p, &due) == 0);
-    assert (strcmp (t, "Tabc") == 0 && strcmp (c, "response") == 0 && strcmp (p, "breach") == 0 && due == 1700);
-    assert (sla_clocks_parse_member ("Tabc|response|breach", t, sizeof t, c, sizeof c, p, sizeof p, &due) == -1);
-    assert (sla_clocks_parse_member ("Tabc|response|breach|17x", t, sizeof t, c, sizeof c, p, sizeof p, &due) == -1);
+    char t [ASP_ID_MAX];
+    asp_clock_t c;
+    int p;
+    assert (sla_clocks_parse_member ("Tabc|first_response|0", t, sizeof t, &c, &p) == 0);
+    assert (strcmp (t, "Tabc") == 0 && c == ASP_CLOCK_FIRST_RESPONSE && p == 0);
+    assert (sla_clocks_parse_member ("Tabc|return_visit|r", t, sizeof t, &c, &p) == 0);
+    assert (c == ASP_CLOCK_RETURN_VISIT && p == SLA_PHASE_REARM);
+    assert (sla_clocks_parse_member ("Tabc|resolution|9", t, sizeof t, &c, &p) == 0 && p == 9);
+    assert (sla_clocks_parse_member ("Tabc|resolution|10", t, sizeof t, &c, &p) == -1);
+    assert (sla_clocks_parse_member ("Tabc|response|breach|1700", t, sizeof t, &c, &p) == -1);
+    assert (sla_clocks_parse_member ("Tabc|resolution|", t, sizeof t, &c, &p) == -1);
+    assert (sla_clocks_parse_member ("|resolution|1", t, sizeof t, &c, &p) == -1);
+    assert (sla_clocks_parse_member ("garbage", t, sizeof t, &c, &p) == -1);
+    assert (sla_clocks_parse_member ("Tabc|resolution|1x", t, sizeof t, &c, &p) == -1);
+    assert (sla_clocks_parse_member ("Tabc|resolution|-1", t, sizeof t, &c, &p) == -1);
 }

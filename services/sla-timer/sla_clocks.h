@@ -1,45 +1,57 @@
-/*  sla_clocks: every deadline of every ticket, fired once.
+/*  sla_clocks: the events that start, stop, pause and resume a ticket's
+    clocks (docs/sla.md, "Clocks"), each turned into one transaction of
+    clock.lua on the ticket's shard, with no read before it.
 
-    A clock (response, resolution, return_visit) starts on one event and
-    stops on another. Each running clock has two timers in its shard's
-    sorted set of due timers (score = when): a warning at ASP_SLA_WARN_PCT
-    of its duration and the breach. Starting and stopping are idempotent Lua steps.
-    A single zloop timer ticks every ASP_SLA_TICK_MS but only asks Redis
-    when the earliest known deadline has come (the hint), so an idle
-    platform costs nothing; firing removes the member and publishes its
-    event in one atomic step, so a timer fires once even if two ticks, or a
-    restart, race for it. Deadlines count from the event's own time, so a
-    restart does not move them.
-
-    Keys, in the ticket's shard (asp_keys.h: "{s<n>}:" + name):
-      sla:due           sorted set: timers "ticket|clock|phase|due_ms" of
-                        the shard's tickets, scored by when they fire
-      sla:t:<ticket>    hash: each clock's state (running, stopped,
-                        breached), <clock>:due, <clock>:fired_<phase>;
-                        waiting ('1' while the ticket waits for the
-                        customer, ticket.waiting / ticket.resumed) and
-                        waiting_ms, for the pausing policy (not yet used);
-                        the work order's appointment (appointment_ms,
-                        appointment_end_ms, appointment_changes,
-                        appointment_late, appointment_missed, missed_ms:
-                        workorder.appointment / _missed) for the on-time
-                        policies (not yet used)
-    A tick reads the earliest timers of all ASP_SHARDS due sets in one
-    pipeline.                                                               */
+    Keys (sla-timer owns them; common/asp_clocks.h reads the hash too):
+      {s<n>}:sla:due      sorted set, one per shard: at most one member per
+                          clock, "<ticket>|<clock>|<phase>", its next phase
+                          (0 warning, 1 breach, 2.. ladder steps, r: the
+                          tick must look at it: a start whose phases need
+                          the policy, a resume, a late clock's
+                          compensation), score the wall ms it falls due
+      {s<n>}:sla:t:<id>   hash, the ticket's facts and clocks:
+        pol region owner kind fw price wg   the ticket's policy (chosen at
+                          ticket.created), region, owner, type, 1 for
+                          field work, price (minor units), work order
+                          generation; wait_customer, wait_parts: 1 while
+                          the ticket waits for that reason
+        <c>               the state word of clock c (asp_clock_state_t)
+        <c>:pol :bs :cal  its policy, basis word, calendar
+        <c>:tg            target ms in its basis (grace for event-dated)
+        <c>:st :due :wn   started, due, warning (wall ms)
+        <c>:ph            the phases' wall times "w,d,e1,e2,..."
+        <c>:nx            its member's phase in sla:due (absent: none)
+        <c>:lv            level fired: 1 warned, 2 breached, 2+k step k
+        <c>:pm            pause bits of its policy (1 customer, 2 parts)
+        <c>:pa            paused at (wall ms; also while a resume waits
+                          for the tick to move its phases)
+        <c>:ps            paused in total (wall ms)
+        <c>:end           stopped at
+        <c>:cmp :apr :cap compensation owed (minor units), the approving
+                          role word, 1 when cut to the highest cap
+        <c>:gen           generation (a restart begins a new one)
+        <c>:chg           appointment_kept: the booking's changes
+      A field that is 0 is left out.                                       */
 #ifndef SLA_CLOCKS_H
 #define SLA_CLOCKS_H
 #include "asp_svc.h"
+#include "sla_fire.h"
 
 #define SLA_KEY_DUE     "sla:due"
 #define SLA_KEY_CLOCKS  "sla:t:%s"
+//  The phase of a member that asks the tick to look (re-arm).
+#define SLA_PHASE_REARM (-1)
 
 typedef struct sla_clocks_t sla_clocks_t;
 
-sla_clocks_t *sla_clocks_new (asp_svc_t *svc);
+//  Registers the handlers of every event that moves a clock on svc.
+//  watch and fire are borrowed for the life of the clocks.
+sla_clocks_t *sla_clocks_new (asp_svc_t *svc, sla_policy_watch_t *watch, sla_fire_t *fire);
 void sla_clocks_destroy (sla_clocks_t **self_p);
-//  Parses "ticket|clock|phase|due" (0 ok).
-int sla_clocks_parse_member (const char *member, char *ticket, size_t tlen, char *clock,
-                             size_t clen, char *phase, size_t plen, int64_t *due);
+
+//  Parses "<ticket>|<clock>|<phase>" (phase a number, or r:
+//  SLA_PHASE_REARM). 0, or -1 when malformed.
+int sla_clocks_parse_member (const char *member, char *ticket, size_t tlen, asp_clock_t *clock, int *phase);
 
 void sla_clocks_test (void);
 #endif

@@ -1,0 +1,173 @@
+-- Applies one inbound event to a ticket's clocks (sla_clocks.c builds the
+-- ops; the field scheme is sla_clocks.h's). Once per message (seen()).
+-- K[1] the shard's due set, K[2] the ticket's clock hash
+-- A[1] ticket, A[2] event time ms, A[3] work order generation ('' none),
+-- A[4] '1' when this event creates the ticket's clocks (ticket.created),
+-- then ops, each: name, n, n tokens:
+--   facts  field, value, ...            ticket facts (HSET)
+--   start  clock, 'nx'|'new', field, value, ...   phases known (c:ph ...):
+--          state running (paused when the ticket waits for a reason in c:pm),
+--          member <t>|<c>|0 at the warning
+--   arm    clock, anchor|'', field, value, ...    a new generation whose
+--          phases the tick computes (member <t>|<c>|r now)
+--   stop   clock, 'done'|'cancel'|'staff'   met or late by its due time;
+--          cancel: cancelled (a breached clock: late); staff: done unless
+--          the ticket is field work ('fw'), then cancel
+--   pause  reason bit, reason word, clock, ...    the ticket waits
+--   resume reason bit, reason word, clock, ...    it waits no more
+-- Reply: ok with the members added and their scores (for the caller's
+-- heap), stale when the event changes nothing (unknown ticket, an older
+-- work order's event, a resume of nothing paused).
+local Z, H = K[1], K[2]
+local t, now = A[1], tonumber(A[2])
+if redis.call('EXISTS', H) == 0 and A[4] ~= '1' then return stale('unknown_ticket') end
+local wg = tonumber(A[3])
+local cur = tonumber(redis.call('HGET', H, 'wg') or '1')
+if wg and wg < cur then return stale('other_work_order') end
+if seen() then return dup() end
+if wg and wg > cur then redis.call('HSET', H, 'wg', wg) end
+
+local SUFFIX = { 'pol', 'bs', 'cal', 'tg', 'st', 'due', 'wn', 'ph', 'nx', 'lv', 'pm', 'pa', 'ps', 'end',
+                 'cmp', 'apr', 'cap', 'gen', 'chg' }
+local added, changed = {}, false
+
+local function f(c, s) return c .. ':' .. s end
+local function get(k) return redis.call('HGET', H, k) end
+local function num(k) return tonumber(get(k) or '0') or 0 end
+local function member(c, p) return t .. '|' .. c .. '|' .. p end
+local function active(s) return s == 'running' or s == 'paused' or s == 'breached' end
+-- The reasons the ticket waits now, as pause bits (asp_pause_t).
+local function waits()
+  local w = 0
+  if get('wait_customer') == '1' then w = w + 1 end
+  if get('wait_parts') == '1' then w = w + 2 end
+  return w
+end
+-- The clock's member leaves the due set (at most one per clock).
+local function unarm(c)
+  local nx = get(f(c, 'nx'))
+  if nx then
+    redis.call('ZREM', Z, member(c, nx))
+    redis.call('HDEL', H, f(c, 'nx'))
+  end
+end
+local function arm(c, p, at)
+  redis.call('HSET', H, f(c, 'nx'), p)
+  redis.call('ZADD', Z, at, member(c, p))
+  added[#added + 1] = member(c, p)
+  added[#added + 1] = tostring(at)
+end
+-- A new generation of clock c (or nil when mode 'nx' and it exists): the
+-- previous one's fields go, its outcome stays in the timeline.
+local function begin(c, mode)
+  local state = get(c)
+  if state and mode == 'nx' then return nil end
+  local gen = num(f(c, 'gen')) + 1
+  if state then
+    unarm(c)
+    local del = { c }
+    for _, s in ipairs(SUFFIX) do del[#del + 1] = f(c, s) end
+    redis.call('HDEL', H, unpack(del))
+  end
+  redis.call('HSET', H, c, 'running', f(c, 'gen'), gen, f(c, 'st'), A[2])
+  changed = true
+  return gen
+end
+
+local function op_start(tok)
+  local c = tok[1]
+  if not begin(c, tok[2]) then return end
+  if #tok > 2 then redis.call('HSET', H, unpack(tok, 3)) end
+  if bit.band(num(f(c, 'pm')), waits()) ~= 0 then
+    redis.call('HSET', H, c, 'paused', f(c, 'pa'), A[2])
+  else
+    arm(c, '0', num(f(c, 'wn')))
+  end
+end
+
+local function op_arm(tok)
+  local c = tok[1]
+  begin(c, 'new')
+  redis.call('HSET', H, f(c, 'pol'), get('pol') or '')
+  if tok[2] ~= '' then redis.call('HSET', H, f(c, 'due'), tok[2]) end
+  if #tok > 2 then redis.call('HSET', H, unpack(tok, 3)) end
+  arm(c, 'r', now)
+end
+
+local function op_stop(tok)
+  local c, how = tok[1], tok[2]
+  local s = get(c)
+  if not s or not active(s) then return end
+  local lv = num(f(c, 'lv'))
+  if how == 'staff' then how = get('fw') == '1' and 'cancel' or 'done' end
+  local pa = num(f(c, 'pa'))
+  local out
+  if how == 'cancel' then
+    out = lv >= 2 and 'late' or 'cancelled'
+  elseif lv >= 2 then
+    out = 'late'
+  elseif s == 'paused' or pa > 0 or not get(f(c, 'ph')) then
+    -- paused (or resumed, not re-armed yet; or phases not computed yet):
+    -- its due time lies ahead of the time it ran
+    out = 'met'
+  else
+    out = now > num(f(c, 'due')) and 'late' or 'met'
+  end
+  unarm(c)
+  if s == 'paused' then redis.call('HINCRBY', H, f(c, 'ps'), math.max(0, now - pa)) end
+  redis.call('HDEL', H, f(c, 'pa'))
+  redis.call('HSET', H, c, out, f(c, 'end'), A[2])
+  -- A late clock may owe compensation by the day: the tick decides.
+  if out == 'late' then arm(c, 'r', now) end
+  changed = true
+end
+
+local function op_pause(tok)
+  local bitv, flag = tonumber(tok[1]), 'wait_' .. tok[2]
+  if get(flag) ~= '1' then
+    redis.call('HSET', H, flag, '1')
+    changed = true
+  end
+  for i = 3, #tok do
+    local c = tok[i]
+    local s = get(c)
+    if (s == 'running' or s == 'breached') and bit.band(num(f(c, 'pm')), bitv) ~= 0 then
+      unarm(c)
+      redis.call('HSET', H, c, 'paused', f(c, 'pa'), A[2])
+      changed = true
+    end
+  end
+end
+
+local function op_resume(tok)
+  local flag = 'wait_' .. tok[2]
+  if get(flag) ~= '1' then return end
+  redis.call('HDEL', H, flag)
+  changed = true
+  local w = waits()
+  for i = 3, #tok do
+    local c = tok[i]
+    if get(c) == 'paused' and bit.band(num(f(c, 'pm')), w) == 0 then
+      redis.call('HINCRBY', H, f(c, 'ps'), math.max(0, now - num(f(c, 'pa'))))
+      -- c:pa stays until the tick has moved the phases by the pause
+      redis.call('HSET', H, c, num(f(c, 'lv')) >= 2 and 'breached' or 'running')
+      arm(c, 'r', now)
+    end
+  end
+end
+
+local OPS = { start = op_start, arm = op_arm, stop = op_stop, pause = op_pause, resume = op_resume }
+local i = 5
+while i <= #A do
+  local name, n = A[i], tonumber(A[i + 1])
+  local tok = { unpack(A, i + 2, i + 1 + n) }
+  if name == 'facts' then
+    if n > 0 then redis.call('HSET', H, unpack(tok)) end
+    changed = true
+  else
+    OPS[name](tok)
+  end
+  i = i + 2 + n
+end
+if not changed then return stale('nothing_to_do') end
+return ok_quiet(unpack(added))
