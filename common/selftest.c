@@ -3,6 +3,7 @@
     The list below is checked against ASP_COMMON_SELFTESTS in
     tests/CMakeLists.txt, which registers one ctest per class.              */
 #include "asp_calendar.h"
+#include "asp_clocks.h"
 #include "asp_config.h"
 #include "asp_curl.h"
 #include "asp_curve.h"
@@ -42,6 +43,7 @@ static const asp_selftest_t s_tests [] = {
     { "hours", asp_hours_test, 0 },
     { "calendar", asp_calendar_test, 0 },
     { "filewatch", asp_filewatch_test, 0 },
+    { "clocks", asp_clocks_test, 0 },
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
     { "svc", asp_svc_test, ASP_SELFTEST_REDIS },

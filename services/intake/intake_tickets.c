@@ -17,7 +17,13 @@ typedef struct {
     const char *fault;              //  the brand's fault code, or NULL
     int64_t purchase_ms;            //  product.purchase_date, or 0
     int64_t priority;
+    int64_t price;                  //  the order's price, minor units, when has_price
+    bool has_price;
 } s_ticket_t;
+
+//  The highest price a ticket takes, minor units (10^8 in major units:
+//  beyond any appliance, far inside a double's exact integers).
+#define S_PRICE_MAX 10000000000LL
 
 //  The customer comes inline (found or created by phone), by customer_id,
 //  or not at all when the unit has one on record; the product always
@@ -26,7 +32,7 @@ static bool
 s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
 {
     static const char *top [] = { "type", "tier", "priority", "customer", "customer_id", "product",
-                                  "description", "channel", "agent", "fault", NULL };
+                                  "description", "channel", "agent", "fault", "price", NULL };
     static const char *cust [] = { "name", "phone", "region", "area", "address", "class", NULL };
     static const char *prod [] = { "serial", "model", "category", "purchase_date", NULL };
     if (!cJSON_IsObject (j))
@@ -46,8 +52,11 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
     if (t->fault && !asp_id_valid (t->fault, strlen (t->fault)))
         return intake_fail (err, "%s must be a fault code of [A-Za-z0-9._:-]", "fault");
     t->priority = 3;
-    if (!intake_v_int (j, "priority", "priority", 1, 5, false, &t->priority, err))
+    if (!intake_v_int (j, "priority", "priority", 1, 5, false, &t->priority, err)
+    ||  !intake_v_int (j, "price", "price", 0, S_PRICE_MAX, false, &t->price, err))
         return false;
+    const cJSON *price = cJSON_GetObjectItemCaseSensitive (j, "price");
+    t->has_price = price && !cJSON_IsNull (price);
     const cJSON *c = cJSON_GetObjectItemCaseSensitive (j, "customer");
     if (c && t->customer_id)
         return intake_fail (err, "give %s or customer_id, not both", "customer");
@@ -412,6 +421,8 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         asp_mpmap_str (b, "area", area);
     if (*installer)
         asp_mpmap_str (b, "installer", installer);
+    if (t->has_price)               //  for compensation rules (sla-timer)
+        asp_mpmap_int (b, "price", t->price);
     char trace [ASP_ID_MAX];
     snprintf (trace, sizeof trace, "%s", msg->trace);
 
@@ -425,7 +436,9 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     }
     char *entry = intake_timeline_entry (ASP_EV_TICKET_CREATED, now, data);
 
-    char created [24], purchase [24];
+    char created [24], purchase [24], price [24] = "";
+    if (t->has_price)
+        snprintf (price, sizeof price, "%lld", (long long) t->price);
     snprintf (purchase, sizeof purchase, "%lld", (long long) t->purchase_ms);
     snprintf (created, sizeof created, "%lld", (long long) now);
     const char *fields [] = {
@@ -437,7 +450,7 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         "id", id, "trace", trace, "created_ms", created, "updated_ms", created, "owner", s_owner (call, t),
         //  Optional: the fields from here on are left out when empty.
         "fault", t->fault? t->fault: "", "remedy", remedy, "remedy_reason", wout.applies? wout.reason: "",
-        "customer_area", area, "installer", installer
+        "customer_area", area, "installer", installer, "price", price
     };
     size_t nfields = sizeof fields / sizeof fields [0];
     size_t optional = 0;            //  the first optional pair: "fault"
@@ -550,8 +563,9 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
     }
     //  What the caller asked for: the fingerprint an Idempotency-Key is
     //  bound to.
-    char priority [24];
+    char priority [24], price [24];
     snprintf (priority, sizeof priority, "%lld", (long long) t.priority);
+    snprintf (price, sizeof price, "%lld", (long long) t.price);
     const char *asked [] = {
         "type", t.type, "tier", t.tier, "channel", t.channel, "agent", t.agent,
         "description", t.description, "customer_id", t.customer_id,
@@ -559,10 +573,19 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
         "customer_address", t.address, "customer_class", t.cclass,
         "serial", t.serial, "model", t.model, "category", t.category, "priority", priority,
         "fault", t.fault,
-        "customer_area", t.area         //  last: only when given (keys bound before it still match)
+        "customer_area", t.area, "price", price     //  only when given (keys bound before them still match)
     };
+    size_t nasked = sizeof asked / sizeof asked [0] - 4;
+    if (t.area) {
+        asked [nasked++] = "customer_area";
+        asked [nasked++] = t.area;
+    }
+    if (t.has_price) {
+        asked [nasked++] = "price";
+        asked [nasked++] = price;
+    }
     char fingerprint [2 * S_FINGERPRINT_BYTES + 1];
-    s_fingerprint (asked, sizeof asked / sizeof asked [0] - (t.area? 0: 2), fingerprint);
+    s_fingerprint (asked, nasked, fingerprint);
     //  The ticket lives in its unit's shard. With an Idempotency-Key its
     //  id is claimed first (in the key's shard): a retry after a crash
     //  between the steps below gets the same id and completes that ticket.
@@ -605,7 +628,7 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
 static bool
 s_numeric_field (const char *k)
 {
-    static const char *counters [] = { "priority", "score", "gen", "repeat_repairs", "contacts", NULL };
+    static const char *counters [] = { "priority", "score", "gen", "repeat_repairs", "contacts", "price", NULL };
     for (size_t i = 0; counters [i]; i++)
         if (strcmp (k, counters [i]) == 0)
             return true;
@@ -826,6 +849,20 @@ intake_tickets_test (void)
     cJSON_AddNumberToObject (j, "bogus", 1);
     assert (!s_validate_ticket (j, &t, &err) && strstr (err.message, "unknown field bogus"));
     cJSON_DeleteItemFromObject (j, "bogus");
+    //  The price: an integer of minor units, 0 to 10^10, optional.
+    assert (!t.has_price);
+    cJSON_AddNumberToObject (j, "price", 1e10);
+    assert (s_validate_ticket (j, &t, &err) && t.has_price && t.price == S_PRICE_MAX);
+    const double bad_prices [] = { 1e10 + 1, -1, 12.5 };
+    for (size_t i = 0; i < sizeof bad_prices / sizeof bad_prices [0]; i++) {
+        cJSON_ReplaceItemInObject (j, "price", cJSON_CreateNumber (bad_prices [i]));
+        assert (!s_validate_ticket (j, &t, &err) && strstr (err.message, "price must be an integer from 0 to"));
+    }
+    cJSON_ReplaceItemInObject (j, "price", cJSON_CreateString ("100"));
+    assert (!s_validate_ticket (j, &t, &err) && strstr (err.message, "price"));
+    cJSON_ReplaceItemInObject (j, "price", cJSON_CreateNull ());
+    assert (s_validate_ticket (j, &t, &err) && !t.has_price);
+    cJSON_DeleteItemFromObject (j, "price");
     cJSON_ReplaceItemInObject (cJSON_GetObjectItem (j, "customer"), "phone", cJSON_CreateString ("call me"));
     assert (!s_validate_ticket (j, &t, &err) && strstr (err.message, "customer.phone"));
     cJSON_Delete (j);
