@@ -8,8 +8,8 @@
 # creates the CurveZMQ certificates once (var/certs: the partners', and one
 # per service for the authenticated bus), keeps Redis data in
 # var/redis and logs in var/log/<name>.log. Any ASP_* variable exported
-# before running this is passed on (e.g. ASP_SLA_RESPONSE_S=60 for short
-# SLA clocks); see README.md for the list. Ports can be moved with the
+# before running this is passed on (e.g. ASP_SLA_POLICY_FILE=my-sla.conf
+# for short SLA clocks); see README.md for the list. Ports can be moved with the
 # same variables (ASP_REDIS_PORT, ASP_HTTP_PORT, ASP_*_BUS, ASP_PARTNER_BIND)
 # plus ASP_SIM_CUSTOMER_PORT (8090) and ASP_RUN_METRICS_BASE (9102: routing,
 # then sla-timer, notification, feedback).

@@ -129,14 +129,14 @@ def check_small_actions(c):
     # Waiting for the customer, then resumed: the flag, and sla-timer hears.
     assert act(c, tid, "waiting", {"reason": "customer abroad"}).status == 200
     assert c.ticket(tid)["waiting"] is True
-    c.wait_for(lambda: c.redis.hgetall(key("sla:t:%s", tid)).get("waiting") == "1", 10, what="sla waiting")
+    c.wait_for(lambda: c.redis.hgetall(key("sla:t:%s", tid)).get("wait_customer") == "1", 10, what="sla waiting")
     refused(c, tid, "waiting", {"reason": "again"}, 409, "already_waiting")
     refused(c, tid, "waiting", {}, 400, "invalid_field")
     refused(c, tid, "waiting", "{\"reason\": ", 400, "invalid_json")
     refused(c, tid, "waiting", ["reason"], 400, "invalid_field")
     assert act(c, tid, "resume", {}).status == 200
     assert c.ticket(tid)["waiting"] is False
-    c.wait_for(lambda: c.redis.hgetall(key("sla:t:%s", tid)).get("waiting") == "0", 10, what="sla resumed")
+    c.wait_for(lambda: "wait_customer" not in c.redis.hgetall(key("sla:t:%s", tid)), 10, what="sla resumed")
     refused(c, tid, "resume", {}, 409, "not_waiting")
     # Priority and tier: leads only, validated.
     refused(c, tid, "", {"priority": 1}, 403, "forbidden", method="PATCH")

@@ -40,6 +40,8 @@ What is here:
     key(fmt, owner)            a Redis key in the owner's shard
                                (common/asp_keys.h), e.g. key("t:%s", tid)
     shard_keys(name)           the name in every shard, e.g. the outboxes
+    sla_policy(text)           an SLA policy file for sla-timer
+                               (ASP_SLA_POLICY_FILE), short targets for tests
 
 Every process started here is killed when the test ends, however it ends:
 context managers, atexit, and PR_SET_PDEATHSIG (a child dies with the test
@@ -95,6 +97,33 @@ def key(fmt, owner):
 def shard_keys(name):
     """name in every shard (e.g. "sla:due", "ob:intake:routing")."""
     return ["{s%d}:%s" % (n, name) for n in range(SHARDS)]
+# The head of a test's SLA policy file: one calendar open every hour (UTC)
+# and the region every ticket falls in (docs/sla.md, "The policy file").
+SLA_POLICY_HEAD = """[calendar always]
+zone = UTC
+hours = mon-sun 00:00-24:00
+[region *]
+calendar = always
+supervisor = sup@test.example
+manager = mgr@test.example
+"""
+
+_sla_dirs = []
+
+
+def sla_policy(text, head=True):
+    """Writes an SLA policy file of text (after SLA_POLICY_HEAD unless
+    head=False) into a temporary directory removed at exit; returns its
+    path. Pass {"ASP_SLA_POLICY_FILE": path} in sla-timer's service_env."""
+    if not _sla_dirs:
+        _sla_dirs.append(tempfile.mkdtemp(prefix="asp-sla-policy-"))
+        atexit.register(shutil.rmtree, _sla_dirs[0], True)
+    fd, path = tempfile.mkstemp(suffix=".conf", dir=_sla_dirs[0])
+    with os.fdopen(fd, "w") as f:
+        f.write((SLA_POLICY_HEAD if head else "") + text)
+    return path
+
+
 # Bus names as in common/asp_events.c: service -> (env var of its bus endpoint).
 BUS_VARS = {
     "intake": "ASP_INTAKE_BUS",

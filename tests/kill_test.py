@@ -16,6 +16,9 @@ import time
 
 from harness import SANITIZED, SERVICES, Cluster, HarnessError, key, log, run, scaled, shard_keys
 
+CLOCKS = ("first_response", "partner_acceptance", "appointment_made", "onsite_arrival", "appointment_kept",
+          "resolution", "callback", "complaint_answer", "complaint_resolved", "return_visit")
+
 N = scaled(1000, 250)
 ONCE = ("ticket.created", "workorder.assigned", "workorder.completed", "visit.scheduled",
         "survey.submitted", "ticket.closed")
@@ -133,10 +136,14 @@ def main():
             types = c.timeline(tid).types()
             for t in ONCE:
                 assert types.count(t) == 1, "%s: %s appears %d times: %s" % (tid, t, types.count(t), types)
+            # Every clock ended with the ticket (met, or cancelled by the
+            # close: resends after the kills may bring the close to
+            # sla-timer before the events that meet a clock), none fired
+            # (the default policy's targets are hours).
             sla = c.redis.hgetall(key("sla:t:%s", tid))
-            for clock in ("response", "resolution", "return_visit"):
-                assert sla.get(clock) == "stopped", "%s: clock %s is %r" % (tid, clock, sla)
-            assert not any(k.endswith(("fired_warning", "fired_breach")) for k in sla), (tid, sla)
+            states = {k: v for k, v in sla.items() if k in CLOCKS}
+            assert states and set(states.values()) <= {"met", "cancelled"}, (tid, sla)
+            assert sla.get("done") == "1" and not any(k.endswith(":lv") for k in sla), (tid, sla)
         # Feedback counted each survey and each completion once.
         totals = collections.Counter()
         for partners in shard_keys("fb:partners"):

@@ -20,7 +20,10 @@
 -- work order's event, a resume of nothing paused).
 local Z, H = K[1], K[2]
 local t, now = A[1], tonumber(A[2])
-if redis.call('EXISTS', H) == 0 and A[4] ~= '1' then return stale('unknown_ticket') end
+local exists = redis.call('EXISTS', H) == 1
+if not exists and A[4] ~= '1' then return stale('unknown_ticket') end
+-- ticket.created again (a new message id): its clocks run already.
+if exists and A[4] == '1' then return stale('exists') end
 local wg = tonumber(A[3])
 local cur = tonumber(redis.call('HGET', H, 'wg') or '1')
 if wg and wg < cur then return stale('other_work_order') end
@@ -74,9 +77,14 @@ local function begin(c, mode)
   return gen
 end
 
+-- A ticket that ended (closed, cancelled) starts no clock until a new
+-- work order (re-dispatch, reopen) revives it: a late event of its life
+-- (a redelivery after a restart) must not start one that never ends.
+local function ended() return get('done') == '1' end
+
 local function op_start(tok)
   local c = tok[1]
-  if not begin(c, tok[2]) then return end
+  if ended() or not begin(c, tok[2]) then return end
   if #tok > 2 then redis.call('HSET', H, unpack(tok, 3)) end
   if bit.band(num(f(c, 'pm')), waits()) ~= 0 then
     redis.call('HSET', H, c, 'paused', f(c, 'pa'), A[2])
@@ -87,6 +95,7 @@ end
 
 local function op_arm(tok)
   local c = tok[1]
+  if ended() then return end
   begin(c, 'new')
   redis.call('HSET', H, f(c, 'pol'), get('pol') or '')
   if tok[2] ~= '' then redis.call('HSET', H, f(c, 'due'), tok[2]) end

@@ -114,6 +114,15 @@ s_wait (s_ops_t *ops, bool pause, asp_pause_t why)
 }
 
 static void
+s_fact (s_ops_t *ops, const char *name, const char *value)
+{
+    s_op (ops, "facts");
+    s_tok (ops, "%s", name);
+    s_tok (ops, "%s", value);
+    s_op_end (ops);
+}
+
+static void
 s_cancel_all (s_ops_t *ops)
 {
     for (int c = 0; c < ASP_CLOCK_COUNT; c++)
@@ -422,6 +431,7 @@ s_on_closed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
         s_stop (&ops, ASP_CLOCK_RETURN_VISIT, "done");
     }
     s_cancel_all (&ops);
+    s_fact (&ops, "done", "1");             //  no clock starts after this
     return s_txn ((sla_clocks_t *) arg, env, 0, false, &ops);
 }
 
@@ -437,6 +447,7 @@ s_on_redispatched (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size
     if (!s_need_ticket (env, reason, len) || (wg = s_wo_gen (env, reason, len)) < 0)
         return NULL;
     s_ops_t ops = { 0 };
+    s_fact (&ops, "done", "0");             //  a reopened ticket lives again
     s_stop (&ops, ASP_CLOCK_RETURN_VISIT, "done");
     s_stop (&ops, ASP_CLOCK_APPOINTMENT_MADE, "cancel");
     s_stop (&ops, ASP_CLOCK_APPOINTMENT_KEPT, "cancel");

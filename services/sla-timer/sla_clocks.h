@@ -14,7 +14,9 @@
                           ticket.created), region, owner, type, 1 for
                           field work, price (minor units), work order
                           generation; wait_customer, wait_parts: 1 while
-                          the ticket waits for that reason
+                          the ticket waits for that reason; done: 1 once
+                          closed or cancelled (no clock starts then), 0
+                          again after a re-dispatch
         <c>               the state word of clock c (asp_clock_state_t)
         <c>:pol :bs :cal  its policy, basis word, calendar
         <c>:tg            target ms in its basis (grace for event-dated)

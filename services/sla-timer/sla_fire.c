@@ -770,10 +770,11 @@ s_retarget_plan (sla_fire_t *self, const redisReply *hash, asp_clock_t c, const 
     return m;
 }
 
-//  One bounded step of the walk: a ZSCAN page of one shard; its running
-//  clocks of retarget policies re-armed on their new targets.
-static void
-s_walk_step (sla_fire_t *self)
+//  One ZSCAN page of the walk's shard: its running clocks of retarget
+//  policies re-armed on their new targets. The members seen, -1 when
+//  Redis failed.
+static int
+s_walk_page (sla_fire_t *self)
 {
     asp_rds_t *rds = asp_svc_rds (self->svc);
     char key [ASP_KEY_MAX], count [16];
@@ -784,7 +785,7 @@ s_walk_step (sla_fire_t *self)
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
         if (r)
             freeReplyObject (r);
-        return;                     //  again next tick
+        return -1;                  //  again next tick
     }
     snprintf (self->walk_cursor, sizeof self->walk_cursor, "%s", r->element [0]->str);
     redisReply *page = r->element [1];
@@ -855,10 +856,26 @@ s_walk_step (sla_fire_t *self)
     free (replies);
     free (txns);
     free (items);
+    int seen = (int) page->elements / 2;
     freeReplyObject (r);
     if (strcmp (self->walk_cursor, "0") == 0 && ++self->walk_shard == ASP_SHARDS) {
         self->walking = false;
         asp_log_info ("sla: retarget walk done");
+    }
+    return seen;
+}
+
+//  One bounded step of the walk: pages until about S_WALK_COUNT members
+//  were seen (or the walk ended).
+static void
+s_walk_step (sla_fire_t *self)
+{
+    int seen = 0;
+    while (self->walking && seen < S_WALK_COUNT) {
+        int n = s_walk_page (self);
+        if (n < 0)
+            break;
+        seen += n + 1;              //  an empty shard costs a round trip too
     }
 }
 
@@ -986,9 +1003,121 @@ sla_fire_destroy (sla_fire_t **self_p)
 
 //  --------------------------------------------------------------------------
 //  Self-test: the service's loop on a thread (asp_probe), a real Redis,
-//  a policy of seconds.
+//  a policy of fractions of a second.
+
+#include "asp_probe.h"
+#include "asp_selftest.h"
+
+static const char s_test_policy [] =
+    "[calendar c]\nzone = UTC\nhours = mon-sun 00:00-24:00\n"
+    "[region *]\ncalendar = c\nsupervisor = sup@x\nmanager = mgr@x\n"
+    "[ladder l]\nstep = supervisor 1s\nstep = manager 2s\n"
+    "[policy standard]\nwarn = 50%\nladder = l\nfirst_response = 1s calendar\n";
+
+//  The next message sla-timer sends intake: its type and body's clock and
+//  level; ACKed.
+static void
+s_test_expect (asp_probe_t *probe, const char *type, int level)
+{
+    zframe_t *who = NULL;
+    asp_envelope_t *env = asp_probe_recv (probe, ASP_SVC_INTAKE, &who, 5000);
+    assert (env);
+    int64_t lv = 0;
+    char clock [32] = "";
+    assert (asp_mp_get_int (env->body, "level", &lv) == 0 && lv == level);
+    assert (asp_mp_get_str (env->body, "clock", clock, sizeof clock) == 0 && streq (clock, "first_response"));
+    if (!streq (env->type, type))
+        fprintf (stderr, "sla_fire_test: got %s, expected %s\n", env->type, type);
+    assert (streq (env->type, type));
+    asp_probe_reply (probe, ASP_SVC_INTAKE, who, "ACK", env->id, NULL);
+    zframe_destroy (&who);
+    asp_envelope_destroy (&env);
+}
+
+static redisReply *
+s_test_hget (asp_probe_t *probe, const char *ticket, const char *field)
+{
+    char key [ASP_KEY_MAX];
+    asp_key_fmt (key, sizeof key, asp_shard_of (ticket), SLA_KEY_CLOCKS, ticket);
+    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s %s", key, field);
+    assert (r);
+    return r;
+}
+
+static bool
+s_test_field_is (asp_probe_t *probe, const char *ticket, const char *field, const char *value)
+{
+    redisReply *r = s_test_hget (probe, ticket, field);
+    bool is = value? r->type == REDIS_REPLY_STRING && streq (r->str, value): r->type == REDIS_REPLY_NIL;
+    freeReplyObject (r);
+    return is;
+}
+
+static void
+s_test_send (asp_probe_t *probe, const char *type, const char *ticket)
+{
+    asp_msg_t *msg = asp_msg_new (type, ticket, NULL);
+    if (streq (type, ASP_EV_TICKET_CREATED)) {
+        asp_mpmap_str (msg->body, "type", "consultation");
+        asp_mpmap_str (msg->body, "owner", "li");
+    }
+    asp_probe_send_msg (probe, msg);
+    assert (asp_probe_expect (probe, "ACK", msg->id, 5000));
+    asp_msg_destroy (&msg);
+}
 
 void
 sla_fire_test (void)
 {
+    asp_selftest_need_redis ("sla_fire_test");
+    char dir [] = "/tmp/sla-fire-XXXXXX", path [64];
+    assert (mkdtemp (dir));
+    snprintf (path, sizeof path, "%s/p.conf", dir);
+    FILE *f = fopen (path, "w");
+    assert (f && fputs (s_test_policy, f) >= 0 && fclose (f) == 0);
+    setenv ("ASP_SLA_WINDOW_MS", "100", 1);
+    asp_probe_t *probe = asp_probe_new (ASP_SVC_SLA);
+    asp_svc_t *svc = asp_svc_new (ASP_SVC_SLA);
+    char why [256];
+    sla_policy_watch_t *watch = sla_policy_watch_new (path, why, sizeof why);
+    assert (watch);
+    sla_fire_t *fire = sla_fire_new (svc, watch);
+    sla_clocks_t *clocks = sla_clocks_new (svc, watch, fire);
+    asp_probe_start (probe, svc);
+    char ticket [ASP_ID_MAX], met [ASP_ID_MAX];
+    asp_id_new (ticket, "T");
+    asp_id_new (met, "T");
+
+    //  Warned at 0.5 s, breached at 1 s, then the ladder (2 s, 3 s): each
+    //  once, in order; then the clock holds no member.
+    s_test_send (probe, ASP_EV_TICKET_CREATED, ticket);
+    s_test_send (probe, ASP_EV_TICKET_CREATED, met);
+    assert (s_test_field_is (probe, ticket, "first_response", "running"));
+    assert (s_test_field_is (probe, ticket, "first_response:nx", "0"));
+    //  Met in time: nothing fires for it.
+    s_test_send (probe, ASP_EV_TICKET_RESPONDED, met);
+    assert (s_test_field_is (probe, met, "first_response", "met"));
+    assert (s_test_field_is (probe, met, "first_response:nx", NULL));
+    s_test_expect (probe, ASP_EV_SLA_WARNING, 1);
+    s_test_expect (probe, ASP_EV_SLA_BREACHED, 2);
+    for (int i = 0; i < 100 && !s_test_field_is (probe, ticket, "first_response:lv", "4"); i++)
+        zclock_sleep (50);
+    assert (s_test_field_is (probe, ticket, "first_response:lv", "4"));
+    assert (s_test_field_is (probe, ticket, "first_response", "breached"));
+    assert (s_test_field_is (probe, ticket, "first_response:nx", NULL));
+    assert (asp_probe_drain (probe, ASP_SVC_INTAKE, 500) == 0);
+    //  A late answer: late, and nothing more fires.
+    s_test_send (probe, ASP_EV_TICKET_RESPONDED, ticket);
+    assert (s_test_field_is (probe, ticket, "first_response", "late"));
+    assert (asp_probe_drain (probe, ASP_SVC_INTAKE, 500) == 0);
+
+    asp_probe_stop (probe);
+    sla_clocks_destroy (&clocks);
+    sla_fire_destroy (&fire);
+    asp_svc_destroy (&svc);
+    sla_policy_watch_destroy (&watch);
+    asp_probe_destroy (&probe);
+    unlink (path);
+    rmdir (dir);
+    unsetenv ("ASP_SLA_WINDOW_MS");
 }
