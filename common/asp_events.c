@@ -35,6 +35,8 @@ static const struct {
     { ASP_EV_TICKET_CLOSED,    I | S | N | F },
     { ASP_EV_SLA_WARNING,      I | N },
     { ASP_EV_SLA_BREACHED,     I | N },
+    { ASP_EV_SLA_ESCALATED,    I | N },
+    { ASP_EV_SLA_COMPENSATION, I | N },
     { ASP_EV_TICKET_WAITING,   S },
     { ASP_EV_TICKET_RESUMED,   S },
     { ASP_EV_TICKET_RESPONDED, S },

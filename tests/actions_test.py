@@ -1,7 +1,7 @@
 # ctest: TIMEOUT 400 LABELS integration threads
 """The staff operations on a ticket through the real cluster
 (docs/http-api.md, "Staff actions"): note, waiting / resume, priority and
-tier, reassign, cancel (routing withdraws the work order from the partner,
+tier, reassign, the answer to the customer (respond, its promise), cancel (routing withdraws the work order from the partner,
 sla-timer stops the clocks, the customer is told), re-dispatch after a
 not_fixed completion (a new work order generation that completes), reopen
 (a repeat repair), close without survey and the automatic close when the
@@ -38,7 +38,9 @@ MATRIX = {
     ("POST", "notes"): STAFF, ("POST", "waiting"): STAFF, ("POST", "resume"): STAFF,
     ("PATCH", ""): LEADS, ("POST", "owner"): LEADS, ("POST", "cancel"): STAFF,
     ("POST", "close"): STAFF, ("POST", "reopen"): STAFF, ("POST", "redispatch"): STAFF,
+    ("POST", "respond"): STAFF,
 }
+DAY = 86400000
 
 
 def act(c, tid, what, body, who="alice", method="POST"):
@@ -208,6 +210,65 @@ def check_cancel(c, tid):
     log("cancel ok")
 
 
+def now_ms():
+    return int(time.time() * 1000)
+
+
+def dead_letters(c):
+    """intake's dead letters (messages a receiver refused), as field ids."""
+    return {(k, f) for k in c.redis.keys("{s*}:dl:intake:*") for f in c.redis.hgetall(k)}
+
+
+def check_respond(c, cancelled, closed):
+    """Answers to the customer: the ticket's responded_ms and promise_ms,
+    the timeline entry, every refusal (nothing changed); cancelled and
+    closed: tickets in those statuses."""
+    tid = create(c, customer={"region": "nowhere"})
+    dead = dead_letters(c)
+    r = act(c, tid, "respond", {"message": "已致电客户，明天上午上门"})
+    assert r.status == 200 and r["ticket_id"] == tid and r["status"] == "received", r
+    t = c.ticket(tid)
+    assert t["responded_ms"] > 0 and "promise_ms" not in t and t["status"] == "received", t
+    e = entries(c, tid, "ticket.responded")
+    assert len(e) == 1 and e[0]["data"] == {"message": "已致电客户，明天上午上门", "by": "alice", "role": "agent"}, e
+    # A promised call-back: on the ticket and the entry; the next answer
+    # without one ends it. A supervisor answers on anyone's ticket.
+    promise = now_ms() + 2 * 3600000
+    r = act(c, tid, "respond", {"message": "checking the stock", "promise_ms": promise}, who="sue")
+    assert r.status == 200, r
+    assert c.ticket(tid)["promise_ms"] == promise
+    e = entries(c, tid, "ticket.responded")
+    assert len(e) == 2 and e[1]["data"] == {"message": "checking the stock", "promise_ms": promise,
+                                            "by": "sue", "role": "supervisor"}, e
+    assert act(c, tid, "respond", {"message": "x" * 2000, "promise_ms": None}).status == 200
+    assert "promise_ms" not in c.ticket(tid)
+    # Nothing a receiver refused (a subscriber without a handler would).
+    time.sleep(0.5)
+    assert dead_letters(c) == dead, dead_letters(c) - dead
+    # Refusals: the body, the promise, who, the ticket's status.
+    refused(c, tid, "respond", {}, 400, "invalid_field")
+    refused(c, tid, "respond", {"message": ""}, 400, "invalid_field")
+    refused(c, tid, "respond", {"message": "x" * 2001}, 400, "invalid_field")
+    refused(c, tid, "respond", {"message": 7}, 400, "invalid_field")
+    refused(c, tid, "respond", {"message": "ok", "promise_ms": now_ms() - 60000}, 400, "invalid_field")
+    refused(c, tid, "respond", {"message": "ok", "promise_ms": now_ms() + 91 * DAY}, 400, "invalid_field")
+    refused(c, tid, "respond", {"message": "ok", "promise_ms": "tomorrow"}, 400, "invalid_field")
+    refused(c, tid, "respond", {"message": "ok", "promise_ms": now_ms() + 3600000.5}, 400, "invalid_field")
+    refused(c, tid, "respond", {"message": "ok", "bogus": 1}, 400, "invalid_field")
+    refused(c, tid, "respond", "{\"message\": ", 400, "invalid_json")
+    refused(c, tid, "respond", {"message": "ok"}, 403, "not_owner", who="bob")
+    refused(c, tid, "respond", {"message": "ok"}, 403, "forbidden", who="ops")
+    refused(c, tid, "respond", {"message": "ok"}, 403, "forbidden", who="sys")
+    refused(c, "Tnope", "respond", {"message": "ok"}, 404, "not_found", who="sue")
+    refused(c, cancelled, "respond", {"message": "ok"}, 409, "already_cancelled", who="sue")
+    refused(c, closed, "respond", {"message": "ok"}, 409, "already_closed")
+    r = act(c, tid, "respond", {"message": "ok", "promise_ms": now_ms() - 1})
+    assert r.status == 400 and "promise_ms must be in the future" in r["error"]["message"], r
+    r = act(c, tid, "respond", {"message": "ok", "promise_ms": now_ms() + 91 * DAY})
+    assert r.status == 400 and "at most 90 days ahead" in r["error"]["message"], r
+    log("respond ok")
+
+
 def check_redispatch(c):
     tid = create(c, customer={"region": "fail"})
     t = c.wait_status(tid, "completed", 30)
@@ -282,6 +343,7 @@ def cluster_one():
         tid = check_small_actions(c)
         check_cancel(c, tid)
         closed = check_redispatch(c)
+        check_respond(c, tid, closed)
         check_unable(c)
         check_reopen(c, closed)
         c.check_alive()

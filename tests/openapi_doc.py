@@ -520,6 +520,8 @@ class Runner(ActionFixtures):
     "$serial:<name>", "$partner_id:<name>", "$curve_key:<name>" are a
     fresh Idempotency-Key, phone, serial, partner id or CURVE public key
     (Z85), the same for the same name within a Runner.
+    "$now+<n><unit>", "$now-<n><unit>" (s, m, h, d) are a time that far
+    from now, ms since the epoch (an integer).
     Roles: a staff role; "customer" (the token of the ticket in the path);
     "foreign_customer" (the token of other_ticket); "none" (no header).
     aliases maps a fixture to another (roles_test has no partners)."""
@@ -528,6 +530,8 @@ class Runner(ActionFixtures):
     PARTS_MAX = 200     # a unit's parts list (intake_archive_routes.c, S_PARTS_MAX)
     # repeat_ticket's unit: bought 90 days ago, within every warranty (a free repair).
     PURCHASE_DATE = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 90 * 86400))
+    # "$now+2h", "$now-1h", "$now+91d": a time (ms since the epoch) that far from now.
+    NOW = re.compile(r"^\$now([+-])([0-9]+)([smhd])$")
     VALUE = re.compile(r"^\$(key|phone|serial|partner_id|curve_key):[A-Za-z0-9_-]+$|^\$([a-z_]+)(?:\.([a-z_]+))?$")
 
     def __init__(self, c, aliases=None):
@@ -621,6 +625,10 @@ class Runner(ActionFixtures):
             return {k: self.resolve(v, fresh) for k, v in value.items()}
         if isinstance(value, list):
             return [self.resolve(v, fresh) for v in value]
+        n = self.NOW.match(value) if isinstance(value, str) else None
+        if n:
+            ms = int(n.group(2)) * {"s": 1000, "m": 60000, "h": 3600000, "d": 86400000}[n.group(3)]
+            return int(time.time() * 1000) + (ms if n.group(1) == "+" else -ms)
         m = self.VALUE.match(value) if isinstance(value, str) else None
         if m is None or value == "$next_cursor":
             return value

@@ -49,7 +49,7 @@ typedef struct {
 static const char *s_templates [] = {
     "received", "partner_assigned", "progress", "completed", "survey_request", "closed",
     "cancelled", "redispatched", "appointment", "appointment_missed", "unroutable", "returned",
-    "sla_warning", "sla_breached", NULL
+    "sla_warning", "sla_breached", "sla_escalated", "sla_compensation", NULL
 };
 
 static bool
@@ -80,7 +80,7 @@ s_check (const cJSON *j, char *why, size_t whylen)
     if (asp_json_str (j, "template", 1, 64, &s) || !s_in (s, s_templates))
         BAD ("'template' must be one of received, partner_assigned, progress, completed, "
              "survey_request, closed, cancelled, redispatched, appointment, appointment_missed, "
-             "unroutable, returned, sla_warning, sla_breached");
+             "unroutable, returned, sla_warning, sla_breached, sla_escalated, sla_compensation");
     if (asp_json_str (j, "audience", 1, 16, &s) || !s_in (s, audiences))
         BAD ("'audience' must be customer, staff or ops");
     if (asp_json_str (j, "lang", 1, 16, &s))

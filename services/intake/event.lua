@@ -12,11 +12,12 @@
 --   it names none), fields (field, value, ... to set),
 --   install (true only for a completion with result installed; then:
 --   serial as the caller read it, unit (true: its key is K[TK+1]),
---   partner, technician, date_ms), name_owner (an SLA escalation: its
---   timeline entry names the ticket's owner), time (the event's own time,
---   ms), and what routing's dispatch events add to the ticket's view
---   (intake_dispatch.h): view ('' | offered | unroutable | appointment |
---   missed | returned), clears (offered, assigned: the work order left the
+--   partner, technician, date_ms), name_owner (an SLA warning, breach or
+--   escalation: its timeline entry names the ticket's owner), time (the
+--   event's own time, ms), and what routing's dispatch events and
+--   sla-timer's compensation add to the ticket's view (intake_dispatch.h,
+--   intake_sla.h): view ('' | offered | unroutable | appointment |
+--   missed | returned | compensation), compensation (JSON), clears (offered, assigned: the work order left the
 --   unroutable queue), dispatch (JSON: why this partner), unroutable (JSON),
 --   appt_at, appt_end, changes, late (a booking), missed_at (the missed
 --   slot), completed_rank, from_routing (a workorder.* event)
@@ -49,6 +50,12 @@ local function dispatch_view (a)
     if ap.at_ms ~= a.missed_at then return end
     ap.missed = true
     redis.call('HSET', K[1], 'appointment', cjson.encode(ap), 'appointment_missed', '1')
+  elseif a.view == 'compensation' then
+    -- Several clocks may owe one; the ticket shows the latest (by the
+    -- event's time: a resent older one does not replace it).
+    if a.time >= tonumber(redis.call('HGET', K[1], 'compensation_ms') or '0') then
+      redis.call('HSET', K[1], 'compensation', a.compensation, 'compensation_ms', a.time)
+    end
   elseif a.view == 'returned' then
     -- The partner gave the work order back: it waits for a partner again
     -- (routing offers it to another), with no partner and no appointment.

@@ -576,6 +576,77 @@ intake_actions_redispatch (intake_api_t *api, const intake_call_t *call, const a
     s_redispatch (api, call, req, res, false);
 }
 
+//  A call-back promise: a future time, at most this far ahead.
+#define S_PROMISE_MAX_MS (90 * 86400000LL)
+//  ticket.responded carries at most this much of the message: sla-timer
+//  needs only that there was an answer, the timeline keeps it whole.
+#define S_RESPONDED_MAX 200
+
+static bool
+s_check_respond (const cJSON *body, intake_err_t *err)
+{
+    const char *s;
+    int64_t promise = 0;
+    if (!intake_v_str (body, "message", "message", 1, 2000, NULL, true, &s, err)
+    ||  !intake_v_int (body, "promise_ms", "promise_ms", 0, INT64_C (1) << 52, false, &promise, err))
+        return false;
+    if (!cJSON_HasObjectItem (body, "promise_ms") || cJSON_IsNull (cJSON_GetObjectItem (body, "promise_ms")))
+        return true;
+    int64_t now = asp_now_ms ();
+    if (promise <= now)
+        return intake_fail (err, "%s must be in the future (ms since the epoch)", "promise_ms");
+    if (promise > now + S_PROMISE_MAX_MS)
+        return intake_fail (err, "%s may be at most 90 days ahead", "promise_ms");
+    return true;
+}
+
+//  How many bytes of s (valid UTF-8) fit in max without cutting a
+//  character in two.
+static size_t
+s_utf8_cut (const char *s, size_t max)
+{
+    size_t len = strlen (s);
+    if (len <= max)
+        return len;
+    while (max > 0 && ((unsigned char) s [max] & 0xC0) == 0x80)
+        max--;
+    return max;
+}
+
+void
+intake_actions_respond (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                        asp_http_res_t *res)
+{
+    static const char *allowed [] = { "message", "promise_ms", NULL };
+    s_act_t act;
+    if (!s_begin (&act, api, call, req, res, allowed, s_check_respond)) {
+        s_end (&act);
+        return;
+    }
+    const char *message = s_text (&act, "message");
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive (act.body, "promise_ms");
+    bool promised = cJSON_IsNumber (p);
+    char promise [24] = "";
+    if (promised)
+        snprintf (promise, sizeof promise, "%lld", (long long) p->valuedouble);
+    cJSON *data = cJSON_CreateObject ();
+    cJSON_AddStringToObject (data, "message", message);
+    if (promised)
+        cJSON_AddNumberToObject (data, "promise_ms", p->valuedouble);
+    s_prepare (&act, INTAKE_SCRIPT_RESPOND, true, ASP_EV_TICKET_RESPONDED, data);
+    asp_mpmap_str (act.args, "promise_ms", promise);
+    //  Nobody may consume it yet (sla-timer's handler adds its subscriber
+    //  bit), and asp_txn_publish refuses an event without subscribers.
+    if (asp_event_subscribers (ASP_EV_TICKET_RESPONDED)) {
+        asp_msg_t *msg = s_event (&act, ASP_EV_TICKET_RESPONDED);
+        asp_mpmap_strn (msg->body, "message", message, s_utf8_cut (message, S_RESPONDED_MAX));
+        if (promised)
+            asp_mpmap_int (msg->body, "promise_ms", (int64_t) p->valuedouble);
+        asp_txn_publish (act.txn, &msg);
+    }
+    s_finish (&act, NULL);
+}
+
 static bool
 s_check_override (const cJSON *body, intake_err_t *err)
 {
@@ -639,6 +710,30 @@ void
 intake_actions_test (void)
 {
     assert (s_express_allowed ("repair") && !s_express_allowed ("consultation"));
+    //  ticket.responded's message is cut between characters, never inside one.
+    assert (s_utf8_cut ("abc", 200) == 3 && s_utf8_cut ("abcdef", 4) == 4);
+    assert (s_utf8_cut ("\xe5\x9b\x9e\xe5\xa4\x8d", 4) == 3 && s_utf8_cut ("\xe5\x9b\x9e\xe5\xa4\x8d", 2) == 0);
+    intake_err_t err;
+    char body [160];
+    cJSON *j = cJSON_Parse ("{\"message\":\"ok\"}");
+    assert (s_check_respond (j, &err));
+    cJSON_Delete (j);
+    snprintf (body, sizeof body, "{\"message\":\"ok\",\"promise_ms\":%lld}", (long long) asp_now_ms () + 3600000);
+    j = cJSON_Parse (body);
+    assert (s_check_respond (j, &err));
+    cJSON_Delete (j);
+    snprintf (body, sizeof body, "{\"message\":\"ok\",\"promise_ms\":%lld}", (long long) asp_now_ms () - 1);
+    j = cJSON_Parse (body);
+    assert (!s_check_respond (j, &err) && strstr (err.message, "promise_ms must be in the future"));
+    cJSON_Delete (j);
+    snprintf (body, sizeof body, "{\"message\":\"ok\",\"promise_ms\":%lld}",
+              (long long) (asp_now_ms () + S_PROMISE_MAX_MS + 60000));
+    j = cJSON_Parse (body);
+    assert (!s_check_respond (j, &err) && strstr (err.message, "90 days"));
+    cJSON_Delete (j);
+    j = cJSON_Parse ("{\"message\":\"\"}");
+    assert (!s_check_respond (j, &err) && strstr (err.message, "message must be a string of 1 to 2000"));
+    cJSON_Delete (j);
     for (size_t i = 0; i < sizeof s_refusals / sizeof s_refusals [0]; i++)
         assert (strstr (s_refusals [i].message, "%s") && s_refusals [i].status >= 400);
 }

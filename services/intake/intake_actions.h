@@ -2,7 +2,7 @@
     "Staff actions").
 
     Each action is one route and one script (note, wait, update, cancel,
-    close, redispatch .lua): the guard (the ticket's status, who may act,
+    close, redispatch, respond .lua): the guard (the ticket's status, who may act,
     nothing changed since it was read), the change, the timeline entry
     naming who acted and when, and the events other services need, in one
     atomic step. Status changes go through ticket.lua's set_status.
@@ -39,6 +39,13 @@ intake_route_fn intake_actions_cancel;
 intake_route_fn intake_actions_close;
 intake_route_fn intake_actions_reopen;
 intake_route_fn intake_actions_redispatch;
+//  POST /v1/tickets/{id}/respond {message, promise_ms?}: staff answered
+//  the customer (an agent on their own tickets, a lead on any): the
+//  ticket's responded_ms and promise_ms, a timeline entry, and
+//  ticket.responded {message (its first 200 bytes), promise_ms?} for
+//  sla-timer. promise_ms: a call-back promised, a future time at most 90
+//  days ahead. 409 for a closed or cancelled ticket.
+intake_route_fn intake_actions_respond;
 //  POST /v1/tickets/{id}/dispatch {partner_id, note?}: a supervisor sends
 //  the ticket's current work order to the partner they name
 //  (ticket.override; routing offers it there). 202, or 409

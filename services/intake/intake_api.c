@@ -32,6 +32,7 @@ extern const char asp_lua_close [];
 extern const char asp_lua_redispatch [];
 extern const char asp_lua_override [];
 extern const char asp_lua_pt_write [];
+extern const char asp_lua_respond [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -54,6 +55,7 @@ static const struct {
     [INTAKE_SCRIPT_CLOSE] = { "intake_close", asp_lua_close },
     [INTAKE_SCRIPT_REDISPATCH] = { "intake_redispatch", asp_lua_redispatch },
     [INTAKE_SCRIPT_OVERRIDE] = { "intake_override", asp_lua_override },
+    [INTAKE_SCRIPT_RESPOND] = { "intake_respond", asp_lua_respond },
     [INTAKE_SCRIPT_PARTNER] = { "intake_pt_write", asp_lua_pt_write },
 };
 
@@ -74,6 +76,7 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/tickets/counts", INTAKE_READERS, "read queue counts", intake_search_counts },
     { "GET",  "/v1/tickets/{id}", INTAKE_READERS | CUSTOMER, "read tickets", intake_tickets_get },
     { "GET",  "/v1/tickets/{id}/timeline", INTAKE_READERS | CUSTOMER, "read tickets", intake_tickets_timeline },
+    { "GET",  "/v1/tickets/{id}/clocks", INTAKE_READERS | CUSTOMER, "read tickets", intake_tickets_clocks },
     { "POST", "/v1/tickets/{id}/survey", INTAKE_STAFF | R (SYSTEM) | CUSTOMER, "record survey answers",
       intake_tickets_survey },
     { "POST", "/v1/customers", INTAKE_STAFF | R (SYSTEM), "change the archive", intake_customers_create },
@@ -86,9 +89,9 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/lookup", INTAKE_READERS, "read the archive", intake_lookup },
     //  Staff actions (intake_actions). Any agent may note, park and resume
     //  a ticket and reopen one (whoever takes the customer's call back);
-    //  cancel, close and re-dispatch are the owner's (an agent's own
-    //  tickets; the script checks) or a lead's; priority, tier and the
-    //  owner are the leads'.
+    //  answer, cancel, close and re-dispatch are the owner's (an agent's
+    //  own tickets; the script checks) or a lead's; priority, tier and
+    //  the owner are the leads'.
     { "POST", "/v1/tickets/{id}/notes", INTAKE_STAFF, "add notes", intake_actions_note },
     { "POST", "/v1/tickets/{id}/waiting", INTAKE_STAFF, "park tickets", intake_actions_waiting },
     { "POST", "/v1/tickets/{id}/resume", INTAKE_STAFF, "resume tickets", intake_actions_resume },
@@ -98,6 +101,7 @@ static const intake_route_t s_routes [] = {
     { "POST", "/v1/tickets/{id}/close", INTAKE_STAFF, "close tickets", intake_actions_close },
     { "POST", "/v1/tickets/{id}/reopen", INTAKE_STAFF, "reopen tickets", intake_actions_reopen },
     { "POST", "/v1/tickets/{id}/redispatch", INTAKE_STAFF, "re-dispatch tickets", intake_actions_redispatch },
+    { "POST", "/v1/tickets/{id}/respond", INTAKE_STAFF, "answer customers", intake_actions_respond },
     //  Routing's work (intake_dispatch): a lead names the partner; leads
     //  and ops watch the work orders no partner can take.
     { "POST", "/v1/tickets/{id}/dispatch", LEADS, "override the dispatch", intake_actions_override },

@@ -6,18 +6,9 @@
 #include <assert.h>
 #include <string.h>
 
-//  One body field a dispatch event carries: its type ('s' string, 'i'
-//  integer, 'b' boolean), whether it must be there, and for a string its
-//  longest length and its vocabulary (NULL: any text).
-typedef struct {
-    const char *name;
-    char type;
-    bool required;
-    size_t max;
-    const asp_vocab_t *vocab;
-} s_field_t;
+typedef intake_field_t s_field_t;
 
-#define S_NOTE_MAX 2000
+#define S_NOTE_MAX INTAKE_FIELD_TEXT_MAX
 #define S_FIELDS 7
 
 static const struct {
@@ -48,15 +39,16 @@ static const struct {
 };
 #define S_NEVENTS (sizeof s_events / sizeof s_events [0])
 
-//  0 when body has every field of the event as it must be; else -1 and why.
-static int
-s_check (const char *type, const s_field_t *fields, const msgpack_object *body, char *reason, size_t len)
+int
+intake_event_check (const char *type, const intake_field_t *fields, size_t n, const msgpack_object *body,
+                    char *reason, size_t len)
 {
-    char buf [S_NOTE_MAX + 1], words [200];
-    for (int i = 0; i < S_FIELDS && fields [i].name; i++) {
+    char buf [INTAKE_FIELD_TEXT_MAX + 1], words [200];
+    for (size_t i = 0; i < n && fields [i].name; i++) {
         const s_field_t *f = &fields [i];
         int64_t n;
         bool b;
+        assert (f->type != 's' || f->max <= INTAKE_FIELD_TEXT_MAX);
         int got = f->type == 's'? asp_mp_get_str (body, f->name, buf, f->max + 1):
                   f->type == 'i'? asp_mp_get_int (body, f->name, &n): asp_mp_get_bool (body, f->name, &b);
         bool empty = got == 1 || (got == 0 && f->type == 's' && !*buf);
@@ -170,7 +162,7 @@ intake_dispatch_event (const asp_envelope_t *env, asp_mpmap_t *a, cJSON *data, b
         snprintf (reason, reason_len, "%s: field wo_id is required", env->type);
         return -1;
     }
-    if (s_check (env->type, s_events [i].fields, body, reason, reason_len))
+    if (intake_event_check (env->type, s_events [i].fields, S_FIELDS, body, reason, reason_len))
         return -1;
     const char *view = s_events [i].view;
     asp_mpmap_str (a, "view", view);
@@ -372,7 +364,7 @@ intake_dispatch_test (void)
         msgpack_unpacked u;
         msgpack_unpacked_init (&u);
         assert (asp_mp_unpack (&u, data, size, why, sizeof why) == 0);
-        int rc = s_check (ASP_EV_WO_RETURNED, returned, &u.data, why, sizeof why);
+        int rc = intake_event_check (ASP_EV_WO_RETURNED, returned, S_FIELDS, &u.data, why, sizeof why);
         assert (i == 0? rc == 0: rc == -1 && strstr (why, i == 1? "reason must be one of": "note must be a string"));
         msgpack_unpacked_destroy (&u);
         free (data);

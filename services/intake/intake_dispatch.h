@@ -31,6 +31,26 @@
 #include "intake_http.h"
 #include "asp_envelope.h"
 
+//  One body field an event carries: its type ('s' string, 'i' integer,
+//  'b' boolean), whether it must be there, and for a string its longest
+//  length (at most INTAKE_FIELD_TEXT_MAX) and its vocabulary (NULL: any
+//  text).
+typedef struct {
+    const char *name;
+    char type;
+    bool required;
+    size_t max;
+    const asp_vocab_t *vocab;
+} intake_field_t;
+#define INTAKE_FIELD_TEXT_MAX 2000
+
+//  0 when body has each of the n fields (fewer when one's name is NULL)
+//  as it must be: an optional one may be absent or "", an integer is not
+//  negative (but a score); else -1 and why, naming event type and the
+//  field. Shared by the events intake checks (intake_sla.h too).
+int intake_event_check (const char *type, const intake_field_t *fields, size_t n, const msgpack_object *body,
+                        char *reason, size_t len);
+
 //  Checks env (an event routed to intake) and adds its view to the
 //  script's arguments a (event.lua: view, clears, dispatch, ...) and its
 //  words to data (the timeline entry's data). *copy_fields is set false

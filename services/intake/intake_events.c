@@ -2,6 +2,7 @@
 #include "asp_json.h"
 #include "intake_archive.h"
 #include "intake_dispatch.h"
+#include "intake_sla.h"
 #include "intake_ticket.h"
 #include <string.h>
 
@@ -74,17 +75,17 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     bool routed = strncmp (env->type, "workorder.", 10) == 0;      //  routing's
     asp_mpmap_int (a, "time", env->time_ms);
     asp_mpmap_bool (a, "from_routing", routed);
-    //  What routing's dispatch events add to the ticket (checked first).
+    //  What routing's dispatch events and sla-timer's add to the ticket
+    //  (checked first).
     cJSON *data = asp_json_from_mp (env->body);
-    bool copy = true;
-    if (intake_dispatch_event (env, a, data, &copy, reason, reason_len)) {
+    bool copy = true, alert = false;
+    if (intake_sla_is (env->type)? intake_sla_event (env, a, &alert, reason, reason_len):
+                                   intake_dispatch_event (env, a, data, &copy, reason, reason_len)) {
         cJSON_Delete (data);
         asp_mpmap_destroy (&a);
         return NULL;
     }
     char *entry = intake_timeline_entry (env->type, env->time_ms, data);
-    if (strcmp (env->type, ASP_EV_SLA_WARNING) == 0 || strcmp (env->type, ASP_EV_SLA_BREACHED) == 0)
-        asp_mpmap_bool (a, "name_owner", true);
     asp_mpmap_str (a, "entry", entry);
     cJSON_free (entry);
     char now [24];
@@ -124,9 +125,9 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         fields [nfields + 1] = buf;
         nfields += 2;
     }
-    //  A warned or breached clock puts the ticket at risk until it closes
-    //  (search's at_risk filter walks only open tickets).
-    if (streq (env->type, ASP_EV_SLA_WARNING) || streq (env->type, ASP_EV_SLA_BREACHED)) {
+    //  A warned, breached or escalated clock puts the ticket at risk until
+    //  it closes (search's at_risk filter walks only open tickets).
+    if (alert) {
         fields [nfields++] = "sla_alert";
         fields [nfields++] = "1";
     }
@@ -149,7 +150,8 @@ intake_events_register (asp_svc_t *svc)
     const char *types [] = {
         ASP_EV_WO_OFFERED, ASP_EV_WO_DECLINED, ASP_EV_WO_ASSIGNED, ASP_EV_WO_PROGRESS,
         ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED,
-        ASP_EV_SLA_WARNING, ASP_EV_SLA_BREACHED, ASP_EV_WO_UNROUTABLE, ASP_EV_WO_APPOINTMENT,
+        ASP_EV_SLA_WARNING, ASP_EV_SLA_BREACHED, ASP_EV_SLA_ESCALATED, ASP_EV_SLA_COMPENSATION,
+        ASP_EV_WO_UNROUTABLE, ASP_EV_WO_APPOINTMENT,
         ASP_EV_WO_APPOINTMENT_MISSED, ASP_EV_WO_RETURNED, NULL
     };
     for (int i = 0; types [i]; i++)

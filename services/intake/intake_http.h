@@ -49,6 +49,7 @@ typedef enum {
     INTAKE_SCRIPT_CLOSE,
     INTAKE_SCRIPT_REDISPATCH,
     INTAKE_SCRIPT_OVERRIDE,         //  a supervisor's choice of partner
+    INTAKE_SCRIPT_RESPOND,          //  an answer to the customer
     INTAKE_SCRIPT_PARTNER,          //  the partner registry (intake_partners.h)
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;

@@ -1,5 +1,6 @@
 /*  The ticket routes: create, read, timeline, the customer's survey.   */
 #include "intake_tickets.h"
+#include "asp_clocks.h"
 #include "asp_json.h"
 #include "asp_log.h"
 #include "intake_actions.h"
@@ -636,23 +637,75 @@ s_numeric_field (const char *k)
     return len > 3 && strcmp (k + len - 3, "_ms") == 0;
 }
 
+//  Two reads of ticket id in one round trip: first (HGETALL or EXISTS) of
+//  its record, and HGETALL of its SLA clocks (sla-timer's hash, in the
+//  same shard: asp_clocks.h). 0, or -1 after answering 503 (replies
+//  freed).
+static int
+s_read_with_clocks (intake_api_t *api, const char *id, const char *first, redisReply **ticket,
+                    redisReply **clocks, asp_http_res_t *res)
+{
+    char k1 [ASP_KEY_MAX], k2 [ASP_KEY_MAX];
+    intake_key (k1, sizeof k1, INTAKE_KEY_TICKET, id);
+    intake_key (k2, sizeof k2, ASP_CLOCKS_KEY, id);
+    const char *a1 [] = { first, k1 }, *a2 [] = { "HGETALL", k2 };
+    size_t l1 [] = { strlen (first), strlen (k1) }, l2 [] = { 7, strlen (k2) };
+    *ticket = *clocks = NULL;
+    if (asp_rds_ready (api->rds) && !asp_rds_append (api->rds, 2, a1, l1) && !asp_rds_append (api->rds, 2, a2, l2)) {
+        *ticket = asp_rds_reply (api->rds);
+        *clocks = *ticket? asp_rds_reply (api->rds): NULL;
+    }
+    //  The clocks' reply may be anything (asp_clocks_json copes); the
+    //  ticket's must be what was asked.
+    int want = strcmp (first, "EXISTS") == 0? REDIS_REPLY_INTEGER: REDIS_REPLY_ARRAY;
+    if (*ticket && *clocks && (*ticket)->type == want)
+        return 0;
+    if (*ticket) freeReplyObject (*ticket);
+    if (*clocks) freeReplyObject (*clocks);
+    *ticket = *clocks = NULL;
+    intake_storage_down (res);
+    return -1;
+}
+
+//  The ticket's clocks for caller: staff see everything asp_clocks_json
+//  shows; the customer (their ticket's token) only which promises run,
+//  their state and when they are due, not the policies, the escalations
+//  or what is owed internally.
+static cJSON *
+s_clocks_for (const intake_caller_t *caller, const redisReply *clocks)
+{
+    cJSON *all = asp_clocks_json (clocks, asp_now_ms ());
+    if (caller->open || caller->role != INTAKE_ROLE_CUSTOMER)
+        return all;
+    static const char *shown [] = { "clock", "state", "due_ms", NULL };
+    cJSON *c;
+    cJSON_ArrayForEach (c, all) {
+        cJSON *f = c->child;
+        while (f) {
+            cJSON *next = f->next;
+            size_t i = 0;
+            while (shown [i] && strcmp (shown [i], f->string))
+                i++;
+            if (!shown [i])
+                cJSON_Delete (cJSON_DetachItemViaPointer (c, f));
+            f = next;
+        }
+    }
+    return all;
+}
+
 void
 intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                     asp_http_res_t *res)
 {
     (void) req;
     const char *id = call->param [0];
-    char key [ASP_KEY_MAX];
-    intake_key (key, sizeof key, INTAKE_KEY_TICKET, id);
-    redisReply *r = asp_rds_cmd (api->rds, "HGETALL %s", key);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r)
-            freeReplyObject (r);
-        intake_storage_down (res);
+    redisReply *r, *clocks;
+    if (s_read_with_clocks (api, id, "HGETALL", &r, &clocks, res))
         return;
-    }
     if (r->elements == 0) {
         freeReplyObject (r);
+        freeReplyObject (clocks);
         asp_http_error (res, 404, "not_found", "no ticket %s", id);
         return;
     }
@@ -678,8 +731,10 @@ intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http
         if (strcmp (k, "waiting") == 0 || strcmp (k, "sla_alert") == 0 || strcmp (k, "appointment_missed") == 0)
             cJSON_AddBoolToObject (out, k, strcmp (v, "1") == 0);
         else
-        if (strcmp (k, "dispatch") == 0 || strcmp (k, "appointment") == 0 || strcmp (k, "unroutable") == 0) {
-            //  Routing's view of the work order (intake_dispatch.h), kept as JSON.
+        if (strcmp (k, "dispatch") == 0 || strcmp (k, "appointment") == 0 || strcmp (k, "unroutable") == 0
+        ||  strcmp (k, "compensation") == 0) {
+            //  Views kept as JSON: routing's of the work order
+            //  (intake_dispatch.h), sla-timer's compensation (intake_sla.h).
             cJSON *view = cJSON_Parse (v);
             if (view)
                 cJSON_AddItemToObject (out, k, view);
@@ -692,9 +747,33 @@ intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http
     }
     cJSON_AddItemToObject (out, "customer", cust);
     cJSON_AddItemToObject (out, "product", prod);
+    cJSON_AddItemToObject (out, "clocks", s_clocks_for (&call->caller, clocks));
     freeReplyObject (r);
+    freeReplyObject (clocks);
     asp_http_json (res, 200, cJSON_PrintUnformatted (out));
     cJSON_Delete (out);
+}
+
+void
+intake_tickets_clocks (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                       asp_http_res_t *res)
+{
+    (void) req;
+    const char *id = call->param [0];
+    redisReply *exists, *clocks;
+    if (s_read_with_clocks (api, id, "EXISTS", &exists, &clocks, res))
+        return;
+    if (exists->integer == 0)
+        asp_http_error (res, 404, "not_found", "no ticket %s", id);
+    else {
+        cJSON *out = cJSON_CreateObject ();
+        cJSON_AddStringToObject (out, "ticket_id", id);
+        cJSON_AddItemToObject (out, "clocks", s_clocks_for (&call->caller, clocks));
+        asp_http_json (res, 200, cJSON_PrintUnformatted (out));
+        cJSON_Delete (out);
+    }
+    freeReplyObject (exists);
+    freeReplyObject (clocks);
 }
 
 void

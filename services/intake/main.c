@@ -14,6 +14,7 @@
 #include "intake_limit.h"
 #include "intake_partners.h"
 #include "intake_search.h"
+#include "intake_sla.h"
 #include "intake_tickets.h"
 #include "intake_events.h"
 #include "intake_ticket.h"
@@ -39,6 +40,7 @@ main (int argc, char *argv [])
             { "archive_routes", intake_archive_routes_test, 0 },
             { "actions", intake_actions_test, 0 },
             { "dispatch", intake_dispatch_test, 0 },
+            { "sla", intake_sla_test, 0 },
             { "warranty", intake_warranty_test, 0 },
             { "warranty_api", intake_warranty_api_test, 0 },
             { "zmq", intake_zmq_test, 0 },

@@ -10,7 +10,7 @@ extern const char asp_lua_record [];
 
 #define S_STR_MAX 4096          //  longest string field we accept (notes)
 
-typedef enum { F_STR, F_INT } s_kind_t;
+typedef enum { F_STR, F_INT, F_UINT } s_kind_t;       //  F_UINT: not negative
 
 typedef struct {
     const char *name;
@@ -68,6 +68,15 @@ static const s_event_t s_events [] = {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
     { ASP_EV_SLA_BREACHED, "sla_breached", "staff", {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
+    //  A step of the escalation ladder: for the staff it names (to: the
+    //  recipients, comma-separated; the channel's receiver routes by them).
+    { ASP_EV_SLA_ESCALATED, "sla_escalated", "staff", {
+        { "clock", F_STR, true, 32 }, { "role", F_STR, true, 32 }, { "step", F_UINT, true, 0 },
+        { "to", F_STR, false, 1000 }, { "due_ms", F_INT, false, 0 } } },
+    //  The customer's apology, with what they are owed (minor units).
+    { ASP_EV_SLA_COMPENSATION, "sla_compensation", "customer", {
+        { "clock", F_STR, true, 32 }, { "amount", F_UINT, true, 0 }, { "rule", F_STR, true, 64 },
+        { "approver", F_STR, true, 32 } } },
 };
 #define S_NEVENTS (sizeof s_events / sizeof s_events [0])
 
@@ -125,15 +134,18 @@ s_validate (const s_event_t *ev, const asp_envelope_t *env, char *reason, size_t
                 got = 1;
         }
         else {
-            int64_t v;
+            int64_t v = 0;
             got = asp_mp_get_int (env->body, f->name, &v);
+            if (got == 0 && f->kind == F_UINT && v < 0)
+                got = -1;
         }
         if (got == -1) {
             if (f->kind == F_STR)
                 snprintf (reason, reason_len, "%s: field '%s' must be a string of at most %zu bytes",
                           env->type, f->name, f->max);
             else
-                snprintf (reason, reason_len, "%s: field '%s' must be an integer", env->type, f->name);
+                snprintf (reason, reason_len, "%s: field '%s' must be %s", env->type, f->name,
+                          f->kind == F_UINT? "an integer, not negative": "an integer");
             rc = -1;
         }
         else
@@ -299,7 +311,7 @@ notify_events_test (void)
     //  Every event routed to notification has an entry, every entry words.
     const char *routed [] = { ASP_EV_TICKET_CREATED, ASP_EV_WO_ASSIGNED, ASP_EV_WO_PROGRESS,
         ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED, ASP_EV_SLA_WARNING,
-        ASP_EV_SLA_BREACHED, ASP_EV_TICKET_CANCELLED, ASP_EV_TICKET_REDISPATCHED, ASP_EV_WO_APPOINTMENT,
+        ASP_EV_SLA_BREACHED, ASP_EV_SLA_ESCALATED, ASP_EV_SLA_COMPENSATION, ASP_EV_TICKET_CANCELLED, ASP_EV_TICKET_REDISPATCHED, ASP_EV_WO_APPOINTMENT,
         ASP_EV_WO_APPOINTMENT_MISSED, ASP_EV_WO_UNROUTABLE, ASP_EV_WO_RETURNED };
     for (size_t i = 0; i < sizeof routed / sizeof routed [0]; i++) {
         assert (asp_event_subscribers (routed [i]) & ASP_BIT (ASP_SVC_NOTIFICATION));
@@ -359,6 +371,22 @@ notify_events_test (void)
     asp_mpmap_str (body, "wo_id", "WT1");
     assert (s_test_validate (ASP_EV_WO_UNROUTABLE, "T1", body, why, sizeof why) == -1);
     assert (strstr (why, "'reason' is required"));
+
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "clock", "onsite_arrival");
+    asp_mpmap_int (body, "amount", -100);
+    asp_mpmap_str (body, "rule", "late_onsite");
+    asp_mpmap_str (body, "approver", "agent");
+    assert (s_test_validate (ASP_EV_SLA_COMPENSATION, "T1", body, why, sizeof why) == -1);
+    assert (strstr (why, "'amount' must be an integer, not negative"));
+
+    body = asp_mpmap_new ();
+    asp_mpmap_str (body, "clock", "resolution");
+    asp_mpmap_str (body, "role", "manager");
+    asp_mpmap_int (body, "step", 2);
+    asp_mpmap_int (body, "to", 7);
+    assert (s_test_validate (ASP_EV_SLA_ESCALATED, "T1", body, why, sizeof why) == -1);
+    assert (strstr (why, "'to' must be a string"));
 
     body = asp_mpmap_new ();
     assert (s_test_validate (ASP_EV_TICKET_CLOSED, NULL, body, why, sizeof why) == -1);

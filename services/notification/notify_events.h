@@ -14,9 +14,11 @@
     ticket.created remembers the customer's name and phone for the ticket
     (ASP_NOTIFY_CONTACT_TTL_S, 90 days); later customer notifications take
     them from there, or go out without contact ("to": null) when unknown.
-    SLA notifications are for staff, routing's unroutable and returned
-    work orders for ops (audience "ops"); neither carries a contact: the
-    channel's receiver routes them by their audience.
+    SLA warnings, breaches and escalations are for staff (an escalation's
+    recipients, "to", travel in its data), routing's unroutable and
+    returned work orders for ops (audience "ops"); neither carries a
+    contact: the channel's receiver routes them by their audience. An SLA
+    compensation is the customer's apology, stating the amount.
 
     Bounded: when ASP_NOTIFY_MAX_QUEUE (1000000) notifications already wait
     (pending + retry), the step fails without writing anything; the event

@@ -112,9 +112,32 @@ static const s_phrase_t s_phrases [] = {
     { "sla_breached", {
         "【超时】服务单 {ticket} 的{clock}时限已于 {due} 到期，尚未达成。",
         "[Breach] The {clock} deadline of ticket {ticket} passed at {due} without being met." } },
-    { "clock.response",     { "响应", "response" } },
-    { "clock.resolution",   { "解决", "resolution" } },
-    { "clock.return_visit", { "回访", "return visit" } },
+    { "sla_escalated", {
+        "【升级】服务单 {ticket} 的{clock}时限已超时，已升级至{role}（第 {step} 级）：{to}。",
+        "[Escalation] The {clock} deadline of ticket {ticket} was missed: escalated to the {role} (step {step}): {to}." } },
+    { "sla_escalated.nobody", {
+        "【升级】服务单 {ticket} 的{clock}时限已超时，已升级至{role}（第 {step} 级）。",
+        "[Escalation] The {clock} deadline of ticket {ticket} was missed: escalated to the {role} (step {step})." } },
+    { "sla_compensation", {
+        "非常抱歉，您的服务单 {ticket} 的{clock}未能在我们承诺的时间内完成。我们将为您补偿 {amount} 元，以表歉意。",
+        "We are sorry: the {clock} for your service ticket {ticket} did not happen within the time we promised. "
+        "We will compensate you CNY {amount} as an apology." } },
+    { "role.agent",      { "客服专员", "agent" } },
+    { "role.supervisor", { "主管", "supervisor" } },
+    { "role.manager",    { "服务经理", "service manager" } },
+    //  Every clock of the vocabulary (asp_vocab_clock), and the names of
+    //  older engines' clocks.
+    { "clock.first_response",     { "首次响应", "first response" } },
+    { "clock.partner_acceptance", { "网点接单", "partner acceptance" } },
+    { "clock.appointment_made",   { "预约", "appointment booking" } },
+    { "clock.onsite_arrival",     { "上门服务", "on-site visit" } },
+    { "clock.appointment_kept",   { "按约上门", "visit at the booked time" } },
+    { "clock.resolution",         { "解决", "resolution" } },
+    { "clock.callback",           { "约定回电", "promised call-back" } },
+    { "clock.complaint_answer",   { "投诉答复", "complaint answer" } },
+    { "clock.complaint_resolved", { "投诉处理", "complaint resolution" } },
+    { "clock.return_visit",       { "回访", "return visit" } },
+    { "clock.response",           { "响应", "response" } },
 };
 
 static const char *
@@ -156,7 +179,7 @@ typedef struct {
 } s_var_t;
 
 enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_REASON, V_LINK,
-       V_WO, V_PREVIOUS, V_REFUSALS, V_COUNT };
+       V_WO, V_PREVIOUS, V_REFUSALS, V_ROLE, V_STEP, V_TO, V_AMOUNT, V_COUNT };
 
 static void
 s_var_str (s_var_t *v, const msgpack_object *body, const char *field)
@@ -236,6 +259,9 @@ s_choose (const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, s
     else
     if (strcmp (tpl, "returned") == 0 && vars [V_NOTE].set)
         variant = "note";
+    else
+    if (strcmp (tpl, "sla_escalated") == 0 && !vars [V_TO].set)
+        variant = "nobody";         //  no recipient named (an agent step of an unowned ticket)
     if (!variant)
         snprintf (key, keylen, "%s", tpl);
     else {
@@ -255,7 +281,7 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
         return NULL;
     static const char *names [V_COUNT] = {
         "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason", "link",
-        "wo", "previous", "refusals"
+        "wo", "previous", "refusals", "role", "step", "to", "amount"
     };
     s_var_t *vars = (s_var_t *) calloc (V_COUNT, sizeof (s_var_t));
     assert (vars);
@@ -277,12 +303,27 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     int64_t refusals;
     if (asp_mp_get_int (body, "refusals", &refusals) == 0)
         vars [V_REFUSALS].set = snprintf (vars [V_REFUSALS].value, S_VALUE_MAX, "%lld", (long long) refusals) > 0;
+    int64_t step, amount;
+    if (asp_mp_get_int (body, "step", &step) == 0)
+        vars [V_STEP].set = snprintf (vars [V_STEP].value, S_VALUE_MAX, "%lld", (long long) step) > 0;
+    //  Minor units (fen) in major units (yuan), two decimals; not negative
+    //  (notify_events checked).
+    if (asp_mp_get_int (body, "amount", &amount) == 0 && amount >= 0)
+        vars [V_AMOUNT].set = snprintf (vars [V_AMOUNT].value, S_VALUE_MAX, "%lld.%02lld",
+                                        (long long) (amount / 100), (long long) (amount % 100)) > 0;
+    s_var_str (&vars [V_TO], body, "to");
+    s_var_str (&vars [V_ROLE], body, "role");
     //  The clock's name in the reader's language (the raw value if new).
     char key [64];
     snprintf (key, sizeof key, "clock.%.48s", vars [V_CLOCK].value);
     const char *clock = s_phrase (key, lang);
     if (clock)
         snprintf (vars [V_CLOCK].value, S_VALUE_MAX, "%s", clock);
+    //  The escalation's role in the reader's words.
+    snprintf (key, sizeof key, "role.%.48s", vars [V_ROLE].value);
+    const char *role = s_phrase (key, lang);
+    if (role)
+        snprintf (vars [V_ROLE].value, S_VALUE_MAX, "%s", role);
 
     //  A partner's reason for handing work back, in the reader's words.
     snprintf (key, sizeof key, "unable.%.48s", vars [V_REASON].value);
@@ -308,8 +349,8 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
 }
 
 //  Builds a msgpack map from key/value string pairs (NULL-terminated; a
-//  key ending in _ms takes its value as an integer) and renders it; for
-//  the self-test.
+//  key ending in _ms, or starting with '#' (left out of the name), takes
+//  its value as an integer) and renders it; for the self-test.
 static char *
 s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
 {
@@ -319,6 +360,9 @@ s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
     const char *k;
     while ((k = va_arg (ap, const char *)) != NULL) {
         const char *v = va_arg (ap, const char *);
+        if (*k == '#')
+            asp_mpmap_int (map, k + 1, strtoll (v, NULL, 10));
+        else
         if (strlen (k) > 3 && strcmp (k + strlen (k) - 3, "_ms") == 0)
             asp_mpmap_int (map, k, strtoll (v, NULL, 10));
         else
@@ -435,6 +479,35 @@ notify_text_test (void)
             snprintf (key, sizeof key, "unable.%s", asp_vocab_unable_reason.names [i]);
             assert (s_phrase (key, (notify_lang_t) lang));
         }
+    //  Every clock and escalation role has words in every language.
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
+        char key [64];
+        for (int i = 0; i < asp_vocab_clock.count; i++) {
+            snprintf (key, sizeof key, "clock.%s", asp_vocab_clock.names [i]);
+            assert (s_phrase (key, (notify_lang_t) lang));
+        }
+        for (int i = 0; i < asp_vocab_sla_role.count; i++) {
+            snprintf (key, sizeof key, "role.%s", asp_vocab_sla_role.names [i]);
+            assert (s_phrase (key, (notify_lang_t) lang));
+        }
+    }
+    t = s_render_test (NOTIFY_LANG_EN, "sla_escalated", 0, "clock", "onsite_arrival", "role", "supervisor",
+                       "to", "sup-duty@brand.example", "#step", "1", NULL);
+    assert (t && strcmp (t, "[Escalation] The on-site visit deadline of ticket T42 was missed: escalated to the "
+                            "supervisor (step 1): sup-duty@brand.example.") == 0);
+    free (t);
+    //  No recipient (an agent step of an unowned ticket): none named.
+    t = s_render_test (NOTIFY_LANG_ZH, "sla_escalated", 0, "clock", "resolution", "role", "manager", "#step", "2", NULL);
+    assert (t && strcmp (t, "【升级】服务单 T42 的解决时限已超时，已升级至服务经理（第 2 级）。") == 0);
+    free (t);
+    //  The amount in yuan, from fen.
+    t = s_render_test (NOTIFY_LANG_ZH, "sla_compensation", 0, "clock", "onsite_arrival", "#amount", "3000", NULL);
+    assert (t && strcmp (t, "非常抱歉，您的服务单 T42 的上门服务未能在我们承诺的时间内完成。"
+                            "我们将为您补偿 30.00 元，以表歉意。") == 0);
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "sla_compensation", 0, "clock", "first_response", "#amount", "5", NULL);
+    assert (t && strstr (t, "the first response for your service ticket T42") && strstr (t, "CNY 0.05 as"));
+    free (t);
     assert (s_render_test (NOTIFY_LANG_EN, "no_such_template", 0, NULL) == NULL);
     printf ("notify_text_test: ok\n");
 }
