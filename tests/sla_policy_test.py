@@ -115,13 +115,13 @@ def check_defaults():
             "answer-3-working-days")
         # A promised call-back: due at the promise (0 min grace), met by the
         # next answer.
-        bus = c.bus("sla-timer")
         promise = int(time.time() * 1000) + 2 * H
-        assert bus.publish("ticket.responded", tid, {"message": "will call", "promise_ms": promise})[0] == "ACK"
+        r = c.http("POST", "/v1/tickets/%s/respond" % tid, {"message": "we will call", "promise_ms": promise})
+        assert r.status == 200, r
         h = c.wait_for(lambda: clocks(c, tid).get("callback:ph") and clocks(c, tid), 10, what="callback")
         assert h["first_response"] == "met" and int(h["callback:due"]) == promise, h
         assert h["callback:pol"] == "standard" and h["callback:tg"] == "0", h
-        assert bus.publish("ticket.responded", tid, {"message": "called"})[0] == "ACK"
+        assert c.http("POST", "/v1/tickets/%s/respond" % tid, {"message": "as promised"}).status == 200
         c.wait_for(lambda: clocks(c, tid).get("callback") == "met", 10, what="callback met")
         # The life: accepted, resolved, visited, closed.
         c.wait_status(life, "closed", timeout=scaled(60, 120))
