@@ -655,8 +655,9 @@ s_take (sla_fire_t *self, unsigned shard, const char *member, const char *score)
 }
 
 //  Reads one page of shard's window from offset; the count read, -1.
+//  *last is the score of the last member read.
 static int
-s_load_page (sla_fire_t *self, unsigned shard, int64_t horizon, long offset)
+s_load_page (sla_fire_t *self, unsigned shard, int64_t horizon, long offset, int64_t *last)
 {
     char key [ASP_KEY_MAX], max [24], off [24], limit [16];
     asp_key_fmt (key, sizeof key, shard, SLA_KEY_DUE);
@@ -672,6 +673,8 @@ s_load_page (sla_fire_t *self, unsigned shard, int64_t horizon, long offset)
     }
     for (size_t i = 0; i + 1 < r->elements; i += 2)
         s_take (self, shard, r->element [i]->str, r->element [i + 1]->str);
+    if (r->elements >= 2)
+        *last = strtoll (r->element [r->elements - 1]->str, NULL, 10);
     int count = (int) r->elements / 2;
     freeReplyObject (r);
     return count;
@@ -688,24 +691,25 @@ s_load_window (sla_fire_t *self)
     const char *argv [] = { "ZRANGE", SLA_KEY_DUE, "-inf", max, "BYSCORE", "LIMIT", "0", limit, "WITHSCORES" };
     redisReply *replies [ASP_SHARDS] = { NULL };
     if (asp_rds_each_shard (rds, 9, argv, replies) == 0) {
-        bool full = false;
+        //  What the heap holds is complete up to held: the horizon, or for
+        //  a shard read only in part (a backlog larger than the heap's
+        //  room), the last score read there.
+        int64_t held = horizon;
         for (unsigned s = 0; s < ASP_SHARDS; s++) {
-            for (size_t i = 0; i + 1 < replies [s]->elements; i += 2)
-                s_take (self, s, replies [s]->element [i]->str, replies [s]->element [i + 1]->str);
-            //  A full page: read on (a backlog, after a restart) while the
-            //  heap has room.
-            long offset = (long) replies [s]->elements / 2;
+            redisReply *r = replies [s];
+            for (size_t i = 0; i + 1 < r->elements; i += 2)
+                s_take (self, s, r->element [i]->str, r->element [i + 1]->str);
+            long offset = (long) r->elements / 2;
             int got = (int) offset;
+            int64_t last = r->elements >= 2? strtoll (r->element [r->elements - 1]->str, NULL, 10): horizon;
             while (got == S_LOAD_LIMIT && sla_heap_size (self->heap) < S_HEAP_MAX) {
-                got = s_load_page (self, s, horizon, offset);
+                got = s_load_page (self, s, horizon, offset, &last);
                 offset += got;
             }
-            full |= got == S_LOAD_LIMIT || got < 0;
+            if ((got == S_LOAD_LIMIT || got < 0) && last < held)
+                held = last;
         }
-        //  When some shard was left unread, the heap knows only up to its
-        //  earliest entries: members added later than those go unheld
-        //  until the next read.
-        self->horizon = full? sla_heap_peek (self->heap): horizon;
+        self->horizon = held;
     }
     for (unsigned s = 0; s < ASP_SHARDS; s++)
         if (replies [s])
