@@ -27,8 +27,12 @@
     are O(log days), no allocation, no libc time-zone state after build:
     a built calendar is immutable and may be shared by threads.
 
-    Building reads the zone with tzset/mktime under TZ and restores TZ; do
-    it from one thread (the services build calendars at start and reload).
+    Building reads the zone (its offset changes over the range, with
+    tzset/localtime_r under TZ) and restores TZ; do it from one thread (the
+    services build calendars at start and reload). The zone must be in
+    tzdata (/usr/share/zoneinfo, or $TZDIR): glibc would silently take UTC
+    for an unknown name, so the builder looks for the file itself ("UTC"
+    also works without tzdata).
 
     Ownership: asp_calendar_build returns a new calendar the caller
     destroys; a builder is consumed by build.                               */

@@ -2,6 +2,7 @@
     Usage: asp-selftest [--list | class ...]   (all when none named)
     The list below is checked against ASP_COMMON_SELFTESTS in
     tests/CMakeLists.txt, which registers one ctest per class.              */
+#include "asp_calendar.h"
 #include "asp_config.h"
 #include "asp_curl.h"
 #include "asp_curve.h"
@@ -38,6 +39,7 @@ static const asp_selftest_t s_tests [] = {
     { "outbox", asp_outbox_test, ASP_SELFTEST_REDIS },
     { "curve", asp_curve_test, 0 },
     { "hours", asp_hours_test, 0 },
+    { "calendar", asp_calendar_test, 0 },
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
     { "svc", asp_svc_test, ASP_SELFTEST_REDIS },

@@ -8,6 +8,7 @@ PKGS=(build-essential cmake pkg-config
       redis-server redis-tools curl
       python3 python3-zmq python3-msgpack python3-yaml   # the tests, and all the Python partner SDK (sdk/python) needs
       valgrind procps
+      tzdata                     # /usr/share/zoneinfo: the SLA calendars' time zones (common/asp_calendar.c)
       docker.io docker-compose debootstrap
       clang libclang-rt-14-dev)   # fuzz/: libFuzzer is in clang's runtime package
 missing=()
