@@ -10,6 +10,12 @@
     read back at start. For a survey_request it answers the survey like a
     customer would (sim_survey: from its own thread, with retries).
 
+    No survey is lost to a kill: the request's line is in the record (and
+    fsynced) before the webhook is answered 200, and each answer intake
+    took is written to <record>.surveys (sim_survey's done file). At start
+    every survey_request of the record not settled there is queued again.
+    customer.jsonl stays one line per notification received.
+
     GET /stats     counts: received, duplicates, unique, invalid, surveys_*
     GET /metrics   the same as Prometheus counters; GET /healthz
 
@@ -32,6 +38,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #define S_MAX_BODY (1024 * 1024)
 
@@ -44,6 +51,7 @@ typedef struct {
     sim_survey_t *survey;
     asp_metrics_t *metrics;
     asp_counter_t *received, *duplicates, *invalid;
+    asp_counter_t *resumed;     //  surveys queued again at start
 } s_sim_t;
 
 static const char *s_templates [] = {
@@ -121,13 +129,17 @@ s_stats (s_sim_t *self, asp_http_res_t *res)
     cJSON_AddNumberToObject (j, "surveys_retries", (double) st.retries);
     cJSON_AddNumberToObject (j, "surveys_failed", (double) st.failed);
     cJSON_AddNumberToObject (j, "surveys_pending", (double) st.pending);
+    cJSON_AddNumberToObject (j, "surveys_resumed", (double) asp_counter_value (self->resumed));
     asp_http_json (res, 200, cJSON_PrintUnformatted (j));
     cJSON_Delete (j);
 }
 
-//  Appends the notification to the record file. 0, or -1 with errno.
+//  Appends the notification to the record file. 0, or -1 with errno. A
+//  survey request goes through to the disk: the record is what a restart
+//  answers unsettled surveys from, and the 200 tells notification it is
+//  done with it.
 static int
-s_record (s_sim_t *self, cJSON *j, bool duplicate)
+s_record (s_sim_t *self, cJSON *j, bool duplicate, bool survey)
 {
     if (!self->record)
         return 0;
@@ -139,7 +151,7 @@ s_record (s_sim_t *self, cJSON *j, bool duplicate)
         return -1;
     }
     int rc = fputs (line, self->record) < 0 || fputc ('\n', self->record) == EOF
-          || fflush (self->record)? -1: 0;
+          || fflush (self->record) || (survey && fsync (fileno (self->record)))? -1: 0;
     cJSON_free (line);
     return rc;
 }
@@ -204,7 +216,7 @@ s_webhook (s_sim_t *self, const asp_http_req_t *req, asp_http_res_t *res)
         status = 503;
     }
     else
-    if (s_record (self, j, duplicate)) {
+    if (s_record (self, j, duplicate, survey && !duplicate)) {
         asp_http_error (res, 500, "record_failed", "cannot append to %s: %s", self->record_path,
                         strerror (errno));
         status = 500;
@@ -219,7 +231,7 @@ s_webhook (s_sim_t *self, const asp_http_req_t *req, asp_http_res_t *res)
         if (duplicate)
             asp_counter_inc (self->duplicates);
         s_log_received (j, duplicate);
-        if (!duplicate && survey && sim_survey_add (self->survey, ticket))
+        if (!duplicate && survey && sim_survey_add (self->survey, id, ticket) < 0)
             asp_log_kv (ASP_LOG_WARN, "survey queue full; survey not answered", "ticket", ticket, NULL);
         cJSON *ok = cJSON_CreateObject ();
         cJSON_AddStringToObject (ok, "status", "received");
@@ -258,14 +270,34 @@ s_health (void *arg, char *detail, size_t len)
     return true;
 }
 
-//  Reads back the ids of an earlier run's record, then opens it to append.
+//  Queues again a survey request an earlier run recorded, unless its
+//  answer is settled (sim_survey's done file). The record holds a line
+//  only for a request it was also queued for, or about to be.
+static void
+s_resume_survey (s_sim_t *self, const cJSON *j, size_t *lost)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive (j, "id");
+    const cJSON *ticket = cJSON_GetObjectItemCaseSensitive (j, "ticket_id");
+    const cJSON *tpl = cJSON_GetObjectItemCaseSensitive (j, "template");
+    if (!cJSON_IsString (ticket) || !cJSON_IsString (tpl) || strcmp (tpl->valuestring, "survey_request"))
+        return;
+    int rc = sim_survey_add (self->survey, id->valuestring, ticket->valuestring);
+    if (rc == 0)
+        asp_counter_inc (self->resumed);
+    else
+    if (rc < 0)
+        (*lost)++;
+}
+
+//  Reads back the ids of an earlier run's record (queueing its unsettled
+//  surveys again), then opens it to append.
 static int
 s_open_record (s_sim_t *self, const char *path)
 {
     snprintf (self->record_path, sizeof self->record_path, "%s", path);
     FILE *f = fopen (path, "r");
     bool newline = true;        //  the file ends with a whole line
-    size_t loaded = 0;
+    size_t loaded = 0, lost = 0;
     if (f) {
         char *line = NULL;
         size_t cap = 0;
@@ -277,6 +309,7 @@ s_open_record (s_sim_t *self, const char *path)
             if (cJSON_IsString (id) && !zhashx_lookup (self->seen, id->valuestring)) {
                 zhashx_insert (self->seen, id->valuestring, (void *) 1);
                 loaded++;
+                s_resume_survey (self, j, &lost);
             }
             cJSON_Delete (j);
         }
@@ -297,7 +330,11 @@ s_open_record (s_sim_t *self, const char *path)
     if (!newline && (fputc ('\n', self->record) == EOF || fflush (self->record)))
         return -1;
     if (loaded)
-        asp_log_info ("record %s: %zu notification id(s) from earlier runs", path, loaded);
+        asp_log_info ("record %s: %zu notification id(s) from earlier runs, %llu survey(s) to answer",
+                      path, loaded, (unsigned long long) asp_counter_value (self->resumed));
+    if (lost)
+        asp_log_warn ("record %s: survey queue full; %zu survey(s) of earlier runs not answered",
+                      path, lost);
     return 0;
 }
 
@@ -385,10 +422,19 @@ main (int argc, char *argv [])
     sim.received = asp_metrics_counter (sim.metrics, "sim_received_total", "Valid notifications received.");
     sim.duplicates = asp_metrics_counter (sim.metrics, "sim_duplicates_total", "Notifications received again.");
     sim.invalid = asp_metrics_counter (sim.metrics, "sim_invalid_total", "Requests refused as invalid.");
-    int rc = record && s_open_record (&sim, record)? 2: 0;
-    sim_survey_cfg_t cfg = { intake, asp_cfg_str ("ASP_SIM_TOKEN", NULL), (int) tries, (int) delay, 10000 };
-    if (rc == 0 && !(sim.survey = sim_survey_new (&cfg, sim.metrics)))
-        rc = 1;
+    sim.resumed = asp_metrics_counter (sim.metrics, "sim_surveys_resumed_total",
+                                       "Surveys of earlier runs queued again at start.");
+    //  The survey worker first: reading the record back queues surveys.
+    char done [600] = "";
+    if (record)
+        snprintf (done, sizeof done, "%s.surveys", record);
+    sim_survey_cfg_t cfg = { intake, asp_cfg_str ("ASP_SIM_TOKEN", NULL), (int) tries, (int) delay,
+                             10000, record? done: NULL };
+    int rc = 0;
+    if (!(sim.survey = sim_survey_new (&cfg, sim.metrics)))
+        rc = 2;
+    if (rc == 0 && record && s_open_record (&sim, record))
+        rc = 2;
     asp_httpd_t *httpd = NULL;
     if (rc == 0 && !(httpd = asp_httpd_new ((int) port, bind, S_MAX_BODY, s_handle, &sim,
                                             sim.metrics, s_health, &sim)))

@@ -5,23 +5,30 @@
 #include <assert.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <czmq.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #define S_BACKOFF_MS     200
 #define S_BACKOFF_MAX_MS 5000
 
+#define S_ID_MAX 129             //  a notification id and its null
+
 typedef struct {
+    char id [S_ID_MAX];         //  of the notification that asked
     char ticket [ASP_ID_MAX];
     int tries;                  //  attempts made
     int64_t due;                //  monotonic ms
 } s_job_t;
 
-typedef enum { S_DONE, S_ALREADY, S_RETRY, S_FAILED } s_outcome_t;
+//  S_GONE: intake has no such ticket (404); final like S_FAILED, but settled.
+typedef enum { S_DONE, S_ALREADY, S_GONE, S_RETRY, S_FAILED } s_outcome_t;
 
 struct sim_survey_t {
     char url [512];             //  base, without a trailing slash
@@ -30,6 +37,8 @@ struct sim_survey_t {
     int delay_ms;
     CURL *curl;
     asp_curl_head_t reply;      //  start of intake's answer
+    FILE *done_file;            //  settled ids, appended; NULL for none
+    char done_path [512];
     pthread_t thread;
     bool started;
     pthread_mutex_t lock;       //  guards what follows
@@ -37,6 +46,7 @@ struct sim_survey_t {
     bool stop;
     s_job_t *jobs;
     size_t njobs, max_jobs;
+    zhashx_t *done;             //  ids settled, in this run or an earlier one
     asp_counter_t *queued, *answered, *already, *retries, *failed;
 };
 
@@ -66,7 +76,7 @@ s_classify (long status, const char *body)
     }
     if (status == 429 || status == 408 || status >= 500)
         return S_RETRY;
-    return S_FAILED;
+    return status == 404? S_GONE: S_FAILED;
 }
 
 static int64_t
@@ -148,11 +158,33 @@ s_wait (sim_survey_t *self, int64_t due)
     pthread_cond_timedwait (&self->wake, &self->lock, &ts);
 }
 
+//  Writes the job's id to the done file and the done set, so no later
+//  start answers it again. Written through to the disk: the point is to
+//  survive a kill (and a crash) at any moment.
+static void
+s_mark_done (sim_survey_t *self, const s_job_t *job, s_outcome_t outcome)
+{
+    pthread_mutex_lock (&self->lock);
+    zhashx_insert (self->done, job->id, (void *) 1);
+    pthread_mutex_unlock (&self->lock);
+    if (!self->done_file)
+        return;
+    const char *what = outcome == S_DONE? "answered": outcome == S_ALREADY? "already_answered": "no_ticket";
+    if (fprintf (self->done_file, "%s %s %s\n", job->id, job->ticket, what) < 0
+    ||  fflush (self->done_file) || fsync (fileno (self->done_file)))
+        //  Not fatal: after a restart the survey is posted again and
+        //  intake answers already_answered.
+        asp_log_kv (ASP_LOG_ERROR, "cannot write the survey done file", "path", self->done_path,
+                    "ticket", job->ticket, "reason", strerror (errno), NULL);
+}
+
 static void
 s_settle (sim_survey_t *self, s_job_t *job, s_outcome_t outcome, const char *why)
 {
     char tries [16];
     snprintf (tries, sizeof tries, "%d", job->tries);
+    if (outcome == S_DONE || outcome == S_ALREADY || outcome == S_GONE)
+        s_mark_done (self, job, outcome);
     if (outcome == S_DONE) {
         asp_counter_inc (self->answered);
         asp_log_kv (ASP_LOG_INFO, "survey answered", "ticket", job->ticket, "attempt", tries, NULL);
@@ -203,6 +235,53 @@ s_run (void *arg)
     return NULL;
 }
 
+//  Reads the ids an earlier run settled, then opens the file to append.
+//  A last line without its newline (a crash while writing it) does not
+//  count: that survey is answered again. 0, or -1 logged.
+static int
+s_open_done (sim_survey_t *self, const char *path)
+{
+    snprintf (self->done_path, sizeof self->done_path, "%s", path);
+    FILE *f = fopen (path, "r");
+    bool newline = true;
+    size_t loaded = 0;
+    if (f) {
+        char *line = NULL;
+        size_t cap = 0;
+        ssize_t n;
+        while ((n = getline (&line, &cap, f)) > 0) {
+            newline = line [n - 1] == '\n';
+            size_t len = strcspn (line, " \n");
+            if (!newline || len == 0 || len >= S_ID_MAX)
+                continue;
+            line [len] = 0;
+            if (!zhashx_lookup (self->done, line)) {
+                zhashx_insert (self->done, line, (void *) 1);
+                loaded++;
+            }
+        }
+        free (line);
+        fclose (f);
+    }
+    else
+    if (errno != ENOENT) {
+        asp_log_error ("cannot read the survey done file %s: %s", path, strerror (errno));
+        return -1;
+    }
+    self->done_file = fopen (path, "a");
+    if (!self->done_file) {
+        asp_log_error ("cannot open the survey done file %s: %s", path, strerror (errno));
+        return -1;
+    }
+    if (!newline && (fputc ('\n', self->done_file) == EOF || fflush (self->done_file))) {
+        asp_log_error ("cannot write the survey done file %s: %s", path, strerror (errno));
+        return -1;
+    }
+    if (loaded)
+        asp_log_info ("survey done file %s: %zu survey(s) settled in earlier runs", path, loaded);
+    return 0;
+}
+
 sim_survey_t *
 sim_survey_new (const sim_survey_cfg_t *cfg, asp_metrics_t *metrics)
 {
@@ -230,6 +309,11 @@ sim_survey_new (const sim_survey_cfg_t *cfg, asp_metrics_t *metrics)
     pthread_condattr_setclock (&attr, CLOCK_MONOTONIC);
     pthread_cond_init (&self->wake, &attr);
     pthread_condattr_destroy (&attr);
+    self->done = zhashx_new ();
+    if (cfg->done_path && s_open_done (self, cfg->done_path)) {
+        sim_survey_destroy (&self);
+        return NULL;
+    }
     self->curl = curl_easy_init ();
     if (!self->curl) {
         asp_log_error ("sim customer: cannot create a libcurl handle");
@@ -271,6 +355,9 @@ sim_survey_destroy (sim_survey_t **self_p)
         asp_log_warn ("sim customer: %zu survey answer(s) left unsent at exit", self->njobs);
     if (self->curl)
         curl_easy_cleanup (self->curl);
+    if (self->done_file)
+        fclose (self->done_file);
+    zhashx_destroy (&self->done);
     pthread_cond_destroy (&self->wake);
     pthread_mutex_destroy (&self->lock);
     free (self->jobs);
@@ -288,15 +375,20 @@ sim_survey_full (sim_survey_t *self)
 }
 
 int
-sim_survey_add (sim_survey_t *self, const char *ticket)
+sim_survey_add (sim_survey_t *self, const char *id, const char *ticket)
 {
     pthread_mutex_lock (&self->lock);
+    if (zhashx_lookup (self->done, id)) {
+        pthread_mutex_unlock (&self->lock);
+        return 1;
+    }
     //  Keep one slot free for the job being posted, which comes back into
     //  the queue when it must be tried again.
     bool full = self->njobs + 1 >= self->max_jobs;
     if (!full) {
         s_job_t *job = &self->jobs [self->njobs++];
         memset (job, 0, sizeof *job);
+        snprintf (job->id, sizeof job->id, "%s", id);
         snprintf (job->ticket, sizeof job->ticket, "%s", ticket);
         job->due = asp_mono_ms () + self->delay_ms;
         pthread_cond_signal (&self->wake);
@@ -331,27 +423,58 @@ sim_survey_test (void)
     assert (s_classify (503, "") == S_RETRY);
     assert (s_classify (429, "") == S_RETRY);
     assert (s_classify (400, "") == S_FAILED);
-    assert (s_classify (404, "") == S_FAILED);
+    assert (s_classify (404, "") == S_GONE);
+    assert (s_classify (401, "") == S_FAILED);
     assert (s_backoff_ms (1) == 200 && s_backoff_ms (2) == 400);
     assert (s_backoff_ms (50) == S_BACKOFF_MAX_MS);
 
     //  The queue refuses beyond its bound (one slot stays free for the
     //  survey in flight); a long delay keeps the worker from taking any.
     asp_metrics_t *m = asp_metrics_new ("test");
-    sim_survey_cfg_t cfg = { "http://127.0.0.1:1/", NULL, 2, 60000, 3 };
+    sim_survey_cfg_t cfg = { "http://127.0.0.1:1/", NULL, 2, 60000, 3, NULL };
     sim_survey_t *s = sim_survey_new (&cfg, m);
     assert (s);
     assert (strcmp (s->url, "http://127.0.0.1:1") == 0);
-    assert (sim_survey_add (s, "T1") == 0);
-    assert (sim_survey_add (s, "T2") == 0);
-    assert (sim_survey_add (s, "T3") == -1);
+    assert (sim_survey_add (s, "N1", "T1") == 0);
+    assert (sim_survey_add (s, "N2", "T2") == 0);
+    assert (sim_survey_add (s, "N3", "T3") == -1);
     sim_survey_destroy (&s);
+
+    //  The done file: whole lines settle their ids, a cut last line does
+    //  not (and is ended, so the next line is whole); settling writes one.
+    char path [] = "/tmp/sim_survey_test.XXXXXX";
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    const char *text = "N1 T1 answered\nN2 T2 already_answered\nN3 T3 answ";
+    assert (write (fd, text, strlen (text)) == (ssize_t) strlen (text));
+    close (fd);
+    cfg.done_path = path;
+    asp_metrics_t *m2 = asp_metrics_new ("test2");     //  the counters below stay clean
+    s = sim_survey_new (&cfg, m2);
+    assert (s);
+    assert (sim_survey_add (s, "N1", "T1") == 1);
+    assert (sim_survey_add (s, "N2", "T2") == 1);
+    assert (sim_survey_add (s, "N3", "T3") == 0);
+    s_job_t job = { "N4", "T4", 1, 0 };
+    s_settle (s, &job, S_GONE, "http 404");
+    assert (sim_survey_add (s, "N4", "T4") == 1);
+    sim_survey_destroy (&s);
+    FILE *f = fopen (path, "r");
+    assert (f);
+    char all [200] = "";
+    size_t got = fread (all, 1, sizeof all - 1, f);
+    all [got] = 0;
+    fclose (f);
+    assert (strcmp (all, "N1 T1 answered\nN2 T2 already_answered\nN3 T3 answ\nN4 T4 no_ticket\n") == 0);
+    unlink (path);
+    asp_metrics_destroy (&m2);
+    cfg.done_path = NULL;
     //  Nothing listens on port 1: each survey is given up after max_tries.
     cfg.delay_ms = 0;
     s = sim_survey_new (&cfg, m);
     assert (s);
-    assert (sim_survey_add (s, "T1") == 0);
-    assert (sim_survey_add (s, "T2") == 0);
+    assert (sim_survey_add (s, "N1", "T1") == 0);
+    assert (sim_survey_add (s, "N2", "T2") == 0);
     sim_survey_stats_t st;
     for (int i = 0; i < 100; i++) {
         sim_survey_stats (s, &st);

@@ -10,6 +10,17 @@
     5xx and connection errors, up to max_tries attempts. Any other answer
     (400, 401, 404...) is final: logged and counted as failed.
 
+    Each survey is named by the id of the notification that asked for it.
+    With a done file, an answer is settled there (one line "<id> <ticket>
+    <outcome>", fsynced) once intake took it (202), had it (409
+    already_answered) or has no such ticket (404). The ids read back at
+    start are never queued again, so the owner can re-queue every survey
+    request it recorded and only the unsettled ones are answered: a kill at
+    any point loses none, and one killed between intake's 202 and the line
+    is answered again, which intake refuses as already_answered (done).
+    Surveys given up otherwise (tries exhausted, 400, 401, 403) are left
+    unsettled: the next start tries them again.
+
     The queue is bounded (max_queue); a full queue refuses new work so the
     caller can answer "retry later".                                      */
 #ifndef SIM_SURVEY_H
@@ -25,6 +36,7 @@ typedef struct {
     int max_tries;              //  attempts per survey
     int delay_ms;               //  before the first attempt (people take a moment)
     size_t max_queue;           //  surveys waiting at most
+    const char *done_path;      //  file of settled survey ids, NULL for none
 } sim_survey_cfg_t;
 
 typedef struct {
@@ -39,12 +51,15 @@ typedef struct {
 typedef struct sim_survey_t sim_survey_t;
 
 //  Starts the worker. Counters are registered on metrics (borrowed).
-//  NULL when the thread or libcurl cannot start. Call curl_global_init first.
+//  NULL when the thread or libcurl cannot start, or the done file cannot be
+//  read or opened. Call curl_global_init first.
 sim_survey_t *sim_survey_new (const sim_survey_cfg_t *cfg, asp_metrics_t *metrics);
 //  Stops the worker (a post in flight finishes first) and frees all.
 void sim_survey_destroy (sim_survey_t **self_p);
-//  Queues the survey answer for ticket. 0, or -1 when the queue is full.
-int  sim_survey_add (sim_survey_t *self, const char *ticket);
+//  Queues the survey answer for ticket, asked for by notification id (at
+//  most 128 characters). 0 when queued, 1 when id is settled already
+//  (nothing to do), -1 when the queue is full.
+int  sim_survey_add (sim_survey_t *self, const char *id, const char *ticket);
 //  True when the queue has no room (check before accepting the request).
 bool sim_survey_full (sim_survey_t *self);
 void sim_survey_stats (sim_survey_t *self, sim_survey_stats_t *stats);

@@ -1038,6 +1038,31 @@ s_add_order (rt_server_t *self, const asp_envelope_t *env, const char *wo_id, co
     s_kick (self);
 }
 
+//  Whether a script's view shows a work order that is still open.
+static bool
+s_view_open (const rt_view_t *view)
+{
+    return view->found && view->state != ASP_WO_COMPLETED && view->state != ASP_WO_CANCELLED;
+}
+
+//  A message that created a work order came back as a duplicate while the
+//  mirror lacks the order: the first delivery's script ran but its reply
+//  was lost (Redis died or timed out after running it), so the order was
+//  never taken into memory, and nothing else would take it before a
+//  restart: the ticket would wait for ever. The script's view says whether
+//  it is still open; if so it joins the mirror as Redis has it. True when
+//  the order is to be added.
+static bool
+s_dup_creates (rt_server_t *self, asp_txn_t *txn, const char *wo_id, rt_view_t *view)
+{
+    rt_store_view (txn, view);
+    if (!s_view_open (view) || rt_orders_lookup (self->orders, wo_id))
+        return false;
+    asp_log_kv (ASP_LOG_WARN, "work order stored by a script whose reply was lost; taken into memory now",
+                "wo_id", wo_id, "state", asp_vocab_name (&asp_vocab_wo_state, view->state), NULL);
+    return true;
+}
+
 static void
 s_committed_ticket (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
 {
@@ -1045,9 +1070,18 @@ s_committed_ticket (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, v
     rt_server_t *self = (rt_server_t *) arg;
     char wo_id [RT_WO_ID_MAX], err [200];
     rt_ticket_t t;
-    if (asp_txn_outcome (txn) == ASP_TXN_OK && s_ticket_wo_id (env, wo_id, sizeof wo_id)
-    &&  rt_ticket_parse (env->body, &t, err, sizeof err) == 0)
+    rt_view_t view;
+    asp_txn_outcome_t outcome = asp_txn_outcome (txn);
+    if ((outcome != ASP_TXN_OK && outcome != ASP_TXN_DUP) || !s_ticket_wo_id (env, wo_id, sizeof wo_id)
+    ||  rt_ticket_parse (env->body, &t, err, sizeof err))
+        return;
+    if (outcome == ASP_TXN_OK)
         s_add_order (self, env, wo_id, &t);
+    else
+    if (s_dup_creates (self, txn, wo_id, &view)) {
+        s_add_order (self, env, wo_id, &t);
+        s_sync (self, wo_id, &view);
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -1111,7 +1145,10 @@ s_committed_cancel (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, v
     (void) svc;
     rt_server_t *self = (rt_server_t *) arg;
     char wo_id [RT_WO_ID_MAX], err [200];
-    if (asp_txn_outcome (txn) == ASP_TXN_OK
+    asp_txn_outcome_t outcome = asp_txn_outcome (txn);
+    //  A duplicate too: the script cancelled it before, and the mirror
+    //  still has it only if that reply was lost (s_dup_creates).
+    if ((outcome == ASP_TXN_OK || outcome == ASP_TXN_DUP)
     &&  s_body_wo_id (env, "wo_id", wo_id, sizeof wo_id, err, sizeof err))
         s_withdraw_cancelled (self, wo_id);
 }
@@ -1139,13 +1176,23 @@ s_committed_redispatch (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *tx
     rt_server_t *self = (rt_server_t *) arg;
     char wo_id [RT_WO_ID_MAX], previous [RT_WO_ID_MAX], err [200];
     rt_ticket_t t;
-    if (asp_txn_outcome (txn) != ASP_TXN_OK
+    rt_view_t view;
+    asp_txn_outcome_t outcome = asp_txn_outcome (txn);
+    if ((outcome != ASP_TXN_OK && outcome != ASP_TXN_DUP)
     ||  !s_body_wo_id (env, "wo_id", wo_id, sizeof wo_id, err, sizeof err)
     ||  !s_body_wo_id (env, "previous_wo_id", previous, sizeof previous, err, sizeof err)
     ||  rt_ticket_parse (env->body, &t, err, sizeof err))
         return;
+    //  The script cancelled the previous work order whatever it answered
+    //  later, so a duplicate takes it out of the mirror too.
     s_withdraw_cancelled (self, previous);
-    s_add_order (self, env, wo_id, &t);
+    if (outcome == ASP_TXN_OK)
+        s_add_order (self, env, wo_id, &t);
+    else
+    if (s_dup_creates (self, txn, wo_id, &view)) {
+        s_add_order (self, env, wo_id, &t);
+        s_sync (self, wo_id, &view);
+    }
 }
 
 //  --------------------------------------------------------------------------
