@@ -18,7 +18,8 @@ One cluster (no partner takes the work, so clocks run), its policy
   one created while open crosses the closed minute;
 - a clock stopped in time (ticket.responded) fires nothing; events for
   an unknown ticket, an older work order's events and a re-sent
-  ticket.created change nothing; garbage timers are dropped.
+  ticket.created change nothing (a close before its ticket.created leaves
+  a tombstone: no clock starts then); garbage timers are dropped.
 The deadline state is in Redis, not in the process."""
 
 import datetime
@@ -318,13 +319,22 @@ def check_bad_input(c, quiet):
     h = clocks(c, quiet)
     r = bus.publish("ticket.created", quiet, {"type": "repair", "tier": "express", "region": "pct-min"})
     assert r[0] == "ACK" and clocks(c, quiet) == h, (r, clocks(c, quiet))
-    # Unknown tickets: ACKed, nothing written.
+    # Unknown tickets: ACKed, nothing written ...
     ghost = "Tghost" + new_id("x")[-8:]
     for type, body in (("ticket.responded", {}), ("ticket.waiting", {}), ("ticket.resumed", {}),
-                       ("workorder.completed", {"wo_id": "W" + ghost}), ("ticket.closed", {})):
+                       ("workorder.completed", {"wo_id": "W" + ghost}), ("workorder.assigned", {"wo_id": "W" + ghost})):
         r = bus.publish(type, ghost, body)
         assert r[0] == "ACK", (type, r)
     assert not clocks(c, ghost)
+    # ... but the end of a ticket not known yet (its ticket.created still
+    # on its way) leaves a tombstone that expires: when ticket.created
+    # comes, no clock starts.
+    assert bus.publish("ticket.closed", ghost, {"reason": "survey"})[0] == "ACK"
+    assert clocks(c, ghost) == {"done": "1"} and 0 < c.redis.cmd("TTL", key("sla:t:%s", ghost)) <= 30 * 86400
+    assert bus.publish("ticket.created", ghost, {"type": "repair", "region": "quiet"})[0] == "ACK"
+    g = clocks(c, ghost)
+    assert g["pol"] == "quiet" and g["done"] == "1" and g["owner"] == "" and "first_response" not in g, g
+    assert c.redis.cmd("TTL", key("sla:t:%s", ghost)) == -1 and not members(c, ghost)
     # Garbage refused with a reason; an older work order's event is stale.
     for type, body, why in (("workorder.progress", {"wo_id": "W" + quiet, "stage": "dancing"}, "stage"),
                             ("workorder.assigned", {"wo_id": "Wsomeone-else"}, "wo_id"),
@@ -332,7 +342,7 @@ def check_bad_input(c, quiet):
                             ("ticket.created", {"type": "repair", "price": -1}, "price")):
         r = bus.publish(type, quiet, body)
         assert r[0] == "NAK" and why in r[2], (type, r)
-    assert clocks(c, quiet) == h
+    assert clocks(c, quiet) == h, (h, clocks(c, quiet))
     log("bad input: nothing changed")
 
 

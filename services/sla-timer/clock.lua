@@ -3,7 +3,10 @@
 -- K[1] the shard's due set, K[2] the ticket's clock hash
 -- A[1] ticket, A[2] event time ms, A[3] work order generation ('' none),
 -- A[4] '1' when this event creates the ticket's clocks (ticket.created),
--- then ops, each: name, n, n tokens:
+-- 't' when it ends the ticket (closed, cancelled): for a ticket not known
+-- yet it leaves a tombstone (done, expiring), so that a ticket.created
+-- that arrives after it (the senders' outboxes are independent) starts
+-- no clock; then ops, each: name, n, n tokens:
 --   facts  field, value, ...            ticket facts (HSET)
 --   start  clock, 'nx'|'new', field, value, ...   phases known (c:ph ...):
 --          state running (paused when the ticket waits for a reason in c:pm),
@@ -20,10 +23,19 @@
 -- work order's event, a resume of nothing paused).
 local Z, H = K[1], K[2]
 local t, now = A[1], tonumber(A[2])
+local TOMBSTONE_S = 30 * 86400
 local exists = redis.call('EXISTS', H) == 1
+if not exists and A[4] == 't' then
+  if seen() then return dup() end
+  redis.call('HSET', H, 'done', '1')
+  redis.call('EXPIRE', H, TOMBSTONE_S)
+  return ok_quiet()
+end
 if not exists and A[4] ~= '1' then return stale('unknown_ticket') end
--- ticket.created again (a new message id): its clocks run already.
-if exists and A[4] == '1' then return stale('exists') end
+-- ticket.created again (a new message id): its clocks run already. After
+-- a tombstone: its facts are kept, no clock starts (the ticket ended).
+if A[4] == '1' and redis.call('HEXISTS', H, 'pol') == 1 then return stale('exists') end
+if A[4] == '1' then redis.call('PERSIST', H) end
 local wg = tonumber(A[3])
 local cur = tonumber(redis.call('HGET', H, 'wg') or '1')
 if wg and wg < cur then return stale('other_work_order') end
@@ -110,6 +122,11 @@ local function op_stop(tok)
   local lv = num(f(c, 'lv'))
   if how == 'staff' then how = get('fw') == '1' and 'cancel' or 'done' end
   local pa = num(f(c, 'pa'))
+  -- Paused until now, or (resumed, the tick has not moved its phases yet)
+  -- until the resume: its member r's score.
+  local upto
+  if s == 'paused' then upto = now
+  elseif pa > 0 then upto = tonumber(redis.call('ZSCORE', Z, member(c, 'r')) or now) end
   local out
   if how == 'cancel' then
     out = lv >= 2 and 'late' or 'cancelled'
@@ -123,7 +140,7 @@ local function op_stop(tok)
     out = now > num(f(c, 'due')) and 'late' or 'met'
   end
   unarm(c)
-  if s == 'paused' then redis.call('HINCRBY', H, f(c, 'ps'), math.max(0, now - pa)) end
+  if upto then redis.call('HINCRBY', H, f(c, 'ps'), math.max(0, upto - pa)) end
   redis.call('HDEL', H, f(c, 'pa'))
   redis.call('HSET', H, c, out, f(c, 'end'), A[2])
   -- A late clock may owe compensation by the day: the tick decides.
@@ -142,7 +159,10 @@ local function op_pause(tok)
     local s = get(c)
     if (s == 'running' or s == 'breached') and bit.band(num(f(c, 'pm')), bitv) ~= 0 then
       unarm(c)
-      redis.call('HSET', H, c, 'paused', f(c, 'pa'), A[2])
+      -- A resume the tick has not applied yet (c:pa set) is taken back:
+      -- the clock stays paused from its first pause.
+      if num(f(c, 'pa')) == 0 then redis.call('HSET', H, f(c, 'pa'), A[2]) end
+      redis.call('HSET', H, c, 'paused')
       changed = true
     end
   end
@@ -157,8 +177,8 @@ local function op_resume(tok)
   for i = 3, #tok do
     local c = tok[i]
     if get(c) == 'paused' and bit.band(num(f(c, 'pm')), w) == 0 then
-      redis.call('HINCRBY', H, f(c, 'ps'), math.max(0, now - num(f(c, 'pa'))))
-      -- c:pa stays until the tick has moved the phases by the pause
+      -- c:pa stays until the tick has moved the phases by the pause (from
+      -- c:pa to the score of r) and counted it in c:ps
       redis.call('HSET', H, c, num(f(c, 'lv')) >= 2 and 'breached' or 'running')
       arm(c, 'r', now)
     end

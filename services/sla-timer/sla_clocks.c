@@ -129,10 +129,17 @@ s_cancel_all (s_ops_t *ops)
         s_stop (ops, (asp_clock_t) c, "cancel");
 }
 
+//  How an event may find a ticket sla-timer does not know yet.
+typedef enum {
+    S_KNOWN,                        //  stale: nothing to stop or pause
+    S_CREATES,                      //  ticket.created
+    S_ENDS                          //  closed, cancelled: a tombstone
+} s_unknown_t;
+
 //  The txn of clock.lua for env with ops (consumed); wg is the event's
 //  work order generation, 0 when it names none.
 static asp_txn_t *
-s_txn (sla_clocks_t *self, const asp_envelope_t *env, int64_t wg, bool creates, s_ops_t *ops)
+s_txn (sla_clocks_t *self, const asp_envelope_t *env, int64_t wg, s_unknown_t unknown, s_ops_t *ops)
 {
     asp_txn_t *txn = asp_txn_new (self->clock, asp_shard_of (env->ticket));
     asp_txn_inbox (txn, env->id);
@@ -144,7 +151,7 @@ s_txn (sla_clocks_t *self, const asp_envelope_t *env, int64_t wg, bool creates, 
         asp_txn_arg (txn, "%lld", (long long) wg);
     else
         asp_txn_arg (txn, "%s", "");
-    asp_txn_arg (txn, "%s", creates? "1": "0");
+    asp_txn_arg (txn, "%s", unknown == S_CREATES? "1": unknown == S_ENDS? "t": "0");
     for (size_t i = 0; i < ops->n; i++) {
         asp_txn_arg (txn, "%s", ops->v [i]);
         free (ops->v [i]);
@@ -208,6 +215,7 @@ s_word (const asp_envelope_t *env, const char *key, const asp_vocab_t *vocab, in
 static int
 s_created_facts (const asp_envelope_t *env, s_facts_t *f, char *reason, size_t len)
 {
+    memset (f, 0, sizeof *f);       //  region and owner may be absent
     int kind = s_word (env, "type", &asp_vocab_kind, 0, true, reason, len);
     int tier = kind < 0? -1: s_word (env, "tier", &asp_vocab_tier, ASP_TIER_STANDARD, false, reason, len);
     int cclass = tier < 0? -1: s_word (env, "customer_class", &asp_vocab_class, ASP_CLASS_B, false, reason, len);
@@ -298,7 +306,7 @@ s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t le
         }
         s_start (&ops, rule, &plan, target, (asp_clock_t) c);
     }
-    return s_txn (self, env, 0, true, &ops);
+    return s_txn (self, env, 0, S_CREATES, &ops);
 }
 
 //  ---------------------------------------------------------------------
@@ -323,7 +331,7 @@ s_on_responded (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
     s_stop (&ops, ASP_CLOCK_CALLBACK, "done");
     if (promise)
         s_arm (&ops, ASP_CLOCK_CALLBACK, promise, 0);
-    return s_txn ((sla_clocks_t *) arg, env, 0, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, 0, S_KNOWN, &ops);
 }
 
 static asp_txn_t *
@@ -336,7 +344,7 @@ s_on_assigned (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t l
     s_ops_t ops = { 0 };
     s_stop (&ops, ASP_CLOCK_PARTNER_ACCEPTANCE, "done");
     s_arm (&ops, ASP_CLOCK_APPOINTMENT_MADE, 0, 0);
-    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, wg, S_KNOWN, &ops);
 }
 
 //  workorder.appointment: made; the kept clock runs to the slot's end
@@ -361,7 +369,7 @@ s_on_appointment (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_
     s_ops_t ops = { 0 };
     s_stop (&ops, ASP_CLOCK_APPOINTMENT_MADE, "done");
     s_arm (&ops, ASP_CLOCK_APPOINTMENT_KEPT, end > at? end: at, changes);
-    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, wg, S_KNOWN, &ops);
 }
 
 static asp_txn_t *
@@ -386,7 +394,7 @@ s_on_progress (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t l
             s_stop (&ops, ASP_CLOCK_APPOINTMENT_KEPT, "done");
         }
     }
-    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, wg, S_KNOWN, &ops);
 }
 
 static asp_txn_t *
@@ -401,7 +409,7 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
     s_stop (&ops, ASP_CLOCK_APPOINTMENT_KEPT, "done");
     s_stop (&ops, ASP_CLOCK_RESOLUTION, "done");
     s_wait (&ops, false, ASP_PAUSE_PARTS);
-    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, wg, S_KNOWN, &ops);
 }
 
 static asp_txn_t *
@@ -413,7 +421,7 @@ s_on_visit (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len,
         return NULL;
     s_ops_t ops = { 0 };
     s_arm (&ops, ASP_CLOCK_RETURN_VISIT, 0, 0);
-    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, wg, S_KNOWN, &ops);
 }
 
 //  ticket.closed ends every clock: those it meets as met or late, the
@@ -432,7 +440,7 @@ s_on_closed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
     }
     s_cancel_all (&ops);
     s_fact (&ops, "done", "1");             //  no clock starts after this
-    return s_txn ((sla_clocks_t *) arg, env, 0, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, 0, S_ENDS, &ops);
 }
 
 //  ticket.redispatched: a new work order. The return visit ends; the
@@ -453,7 +461,7 @@ s_on_redispatched (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size
     s_stop (&ops, ASP_CLOCK_APPOINTMENT_KEPT, "cancel");
     s_arm (&ops, ASP_CLOCK_PARTNER_ACCEPTANCE, 0, 0);
     s_arm (&ops, ASP_CLOCK_ONSITE_ARRIVAL, 0, 0);
-    return s_txn ((sla_clocks_t *) arg, env, wg, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, wg, S_KNOWN, &ops);
 }
 
 static asp_txn_t *
@@ -464,7 +472,7 @@ s_on_waiting (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t le
         return NULL;
     s_ops_t ops = { 0 };
     s_wait (&ops, strcmp (env->type, ASP_EV_TICKET_WAITING) == 0, ASP_PAUSE_CUSTOMER);
-    return s_txn ((sla_clocks_t *) arg, env, 0, false, &ops);
+    return s_txn ((sla_clocks_t *) arg, env, 0, S_KNOWN, &ops);
 }
 
 //  The members a committed clock.lua added go to the tick's heap.

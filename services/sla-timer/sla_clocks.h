@@ -26,8 +26,10 @@
         <c>:lv            level fired: 1 warned, 2 breached, 2+k step k
         <c>:pm            pause bits of its policy (1 customer, 2 parts)
         <c>:pa            paused at (wall ms; also while a resume waits
-                          for the tick to move its phases)
-        <c>:ps            paused in total (wall ms)
+                          for the tick to move its phases: the state is
+                          running again, the pause ends at the score of
+                          the member r)
+        <c>:ps            paused in total (wall ms), pauses that ended
         <c>:end           stopped at
         <c>:cmp :apr :cap compensation owed (minor units), the approving
                           role word, 1 when cut to the highest cap

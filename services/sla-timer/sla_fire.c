@@ -425,6 +425,8 @@ s_decide_rearm (sla_fire_t *self, s_item_t *it, s_dec_t *d)
         //  the pause in the clock's basis.
         sla_plan_shift (cal, at, n, lv, paused_at, it->due);
         s_del (d, "pa");
+        int64_t paused = it->due > paused_at? it->due - paused_at: 0;
+        s_setf (d, "ps", "%lld", (long long) (s_cint (it->hash, it->clock, "ps") + paused));
     }
     s_setf (d, "due", "%lld", (long long) at [1]);
     s_setf (d, "wn", "%lld", (long long) at [0]);
