@@ -158,6 +158,9 @@ s_fail (s_parse_t *p, int line, const char *fmt, ...) __attribute__ ((format (pr
 static void
 s_fail (s_parse_t *p, int line, const char *fmt, ...)
 {
+    //  Lines count from 1: error_line 0 means "no error", so an error on
+    //  line 0 would be lost and the file taken.
+    assert (line >= 1);
     //  First pass: the first error stands. Second: the earliest line.
     if (p->error_line && (!p->second || line >= p->error_line))
         return;
@@ -1188,6 +1191,9 @@ s_second_pass (s_parse_t *p)
 {
     sla_policy_t *self = p->self;
     p->second = true;
+    //  File-wide errors name the last line; an empty file (an editor's
+    //  truncate-then-write seen half way) has none: line 1.
+    int last = p->lines? p->lines: 1;
     for (int i = 0; i < self->ncals; i++)
         s_build_calendar (p, &self->cals [i]);
     for (int i = 0; i < self->nregions; i++) {
@@ -1201,7 +1207,7 @@ s_second_pass (s_parse_t *p)
         }
     }
     if (!self->star)
-        s_fail (p, p->lines, "no [region *]: every region without a section of its own needs it");
+        s_fail (p, last, "no [region *]: every region without a section of its own needs it");
     else
     if (!*self->star->calendar)
         s_fail (p, self->star->line, "[region *] needs a calendar");
@@ -1230,7 +1236,7 @@ s_second_pass (s_parse_t *p)
             }
     }
     if (!catch_all)
-        s_fail (p, p->lines, "no policy without a match line: every ticket needs one (e.g. [policy standard])");
+        s_fail (p, last, "no policy without a match line: every ticket needs one (e.g. [policy standard])");
 }
 
 //  ---------------------------------------------------------------------
@@ -1739,6 +1745,11 @@ s_test_refusals (void)
     s_refused (S_MIN "[region north]\ncalendar = nowhere\n", 9, "unknown calendar 'nowhere'");
     s_refused ("[calendar c]\nzone = UTC\nhours = mon 09:00-10:00\n[region north]\ncalendar = c\n"
                "[policy std]\nfirst_response = 1h\n", 7, "no [region *]");
+    //  An empty file (fuzz_sla_policy: once taken, its error on line 0
+    //  lost, and the first ticket asserted in sla_policy_select).
+    s_refused ("", 1, "no [region *]");
+    s_refused ("\xEF\xBB\xBF", 1, "no [region *]");
+    s_refused ("; nothing but a comment\n", 1, "no [region *]");
     s_refused ("[calendar c]\nzone = UTC\nhours = mon 09:00-10:00\n[region *]\nsupervisor = a@b\n"
                "[policy std]\nfirst_response = 1h\n", 4, "[region *] needs a calendar");
     s_refused (S_MIN "ladder = steep\n", 8, "unknown ladder 'steep'");
