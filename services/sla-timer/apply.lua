@@ -19,8 +19,9 @@ if d.drop then
   return ok_quiet()
 end
 local c = d.c
-local function get(k) return redis.call('HGET', K[2], k) or '' end
-if get(c) ~= d.st or get(c .. ':gen') ~= d.g or get(c .. ':nx') ~= d.x then return stale('changed') end
+-- The guard's three fields in one read.
+local r = redis.call('HMGET', K[2], c, c .. ':gen', c .. ':nx')
+if (r[1] or '') ~= d.st or (r[2] or '') ~= d.g or (r[3] or '') ~= d.x then return stale('changed') end
 redis.call('ZREM', K[1], d.m)
 if #d.del > 0 then redis.call('HDEL', K[2], unpack(d.del)) end
 if #d.set > 0 then redis.call('HSET', K[2], unpack(d.set)) end

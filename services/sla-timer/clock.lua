@@ -24,7 +24,80 @@
 local Z, H = K[1], K[2]
 local t, now = A[1], tonumber(A[2])
 local TOMBSTONE_S = 30 * 86400
+
+-- Every field is read from Redis at most once (HGET on the first read,
+-- then from the table), and writes go to the table at once and to Redis
+-- at the end (flush()), as one HDEL and one HSET; the due set's the same
+-- way (one ZREM, one ZADD). Every return after a write flushes. Not one
+-- HGETALL up front: an event reads a handful of the hash's ~70-100
+-- fields, and turning all of them into Lua strings cost Redis more CPU
+-- than the HGETs it saved (nor one HMGET of every field an op might
+-- read: in a listpack each field looked up is a scan).
 local exists = redis.call('EXISTS', H) == 1
+local hash = {}                       -- field -> value, false when absent
+local dirty, order = {}, {}           -- field -> true set | false deleted
+local zdirty, zorder = {}, {}         -- member -> score added | false removed
+
+-- A value as Redis stores what HSET is given (a Lua number: its digits).
+local function text(v)
+  if type(v) == 'number' then return string.format('%.17g', v) end
+  return v
+end
+-- (A ticket's first event finds no hash: nothing to read.)
+local function get(k)
+  local v = hash[k]
+  if v == nil then
+    v = exists and redis.call('HGET', H, k) or false
+    hash[k] = v
+  end
+  return v
+end
+local function mark(k, how)
+  if dirty[k] == nil then order[#order + 1] = k end
+  dirty[k] = how
+end
+local function set(k, v)
+  hash[k] = text(v)
+  mark(k, true)
+end
+-- set(k1, v1, k2, v2, ...) from a list of tokens
+local function set_list(tok, from)
+  for i = from, #tok, 2 do set(tok[i], tok[i + 1]) end
+end
+-- A field known to be absent needs no HDEL.
+local function del(k)
+  if hash[k] == false or (hash[k] == nil and not exists) then return end
+  hash[k] = false
+  mark(k, false)
+end
+local function zmark(m, at)
+  if zdirty[m] == nil then zorder[#zorder + 1] = m end
+  zdirty[m] = at
+end
+local function zadd(m, at) zmark(m, at) end
+local function zrem(m) zmark(m, false) end
+-- A member's score, this script's writes included.
+local function zscore(m)
+  local v = zdirty[m]
+  if v ~= nil then return v or nil end
+  return redis.call('ZSCORE', Z, m)
+end
+local function flush()
+  local d, s = {}, {}
+  for _, k in ipairs(order) do
+    if dirty[k] then s[#s + 1] = k; s[#s + 1] = hash[k] else d[#d + 1] = k end
+  end
+  if #d > 0 then redis.call('HDEL', H, unpack(d)) end
+  if #s > 0 then redis.call('HSET', H, unpack(s)) end
+  d, s = {}, {}
+  for _, m in ipairs(zorder) do
+    local at = zdirty[m]
+    if at then s[#s + 1] = at; s[#s + 1] = m else d[#d + 1] = m end
+  end
+  if #d > 0 then redis.call('ZREM', Z, unpack(d)) end
+  if #s > 0 then redis.call('ZADD', Z, unpack(s)) end
+end
+
 if not exists and A[4] == 't' then
   if seen() then return dup() end
   redis.call('HSET', H, 'done', '1')
@@ -34,20 +107,20 @@ end
 if not exists and A[4] ~= '1' then return stale('unknown_ticket') end
 -- ticket.created again (a new message id): its clocks run already. After
 -- a tombstone: its facts are kept, no clock starts (the ticket ended).
-if A[4] == '1' and redis.call('HEXISTS', H, 'pol') == 1 then return stale('exists') end
-if A[4] == '1' then redis.call('PERSIST', H) end
+if A[4] == '1' and get('pol') then return stale('exists') end
+-- Only a tombstone can have a TTL (a key that does not exist has none).
+if A[4] == '1' and exists then redis.call('PERSIST', H) end
 local wg = tonumber(A[3])
-local cur = tonumber(redis.call('HGET', H, 'wg') or '1')
+local cur = tonumber(get('wg') or '1')
 if wg and wg < cur then return stale('other_work_order') end
 if seen() then return dup() end
-if wg and wg > cur then redis.call('HSET', H, 'wg', wg) end
+if wg and wg > cur then set('wg', wg) end
 
 local SUFFIX = { 'pol', 'bs', 'cal', 'tg', 'st', 'due', 'wn', 'ph', 'nx', 'lv', 'pm', 'pa', 'ps', 'end',
                  'cmp', 'apr', 'cap', 'gen', 'chg' }
 local added, changed = {}, false
 
 local function f(c, s) return c .. ':' .. s end
-local function get(k) return redis.call('HGET', H, k) end
 local function num(k) return tonumber(get(k) or '0') or 0 end
 local function member(c, p) return t .. '|' .. c .. '|' .. p end
 local function active(s) return s == 'running' or s == 'paused' or s == 'breached' end
@@ -62,13 +135,13 @@ end
 local function unarm(c)
   local nx = get(f(c, 'nx'))
   if nx then
-    redis.call('ZREM', Z, member(c, nx))
-    redis.call('HDEL', H, f(c, 'nx'))
+    zrem(member(c, nx))
+    del(f(c, 'nx'))
   end
 end
 local function arm(c, p, at)
-  redis.call('HSET', H, f(c, 'nx'), p)
-  redis.call('ZADD', Z, at, member(c, p))
+  set(f(c, 'nx'), p)
+  zadd(member(c, p), at)
   added[#added + 1] = member(c, p)
   added[#added + 1] = tostring(at)
 end
@@ -80,11 +153,12 @@ local function begin(c, mode)
   local gen = num(f(c, 'gen')) + 1
   if state then
     unarm(c)
-    local del = { c }
-    for _, s in ipairs(SUFFIX) do del[#del + 1] = f(c, s) end
-    redis.call('HDEL', H, unpack(del))
+    del(c)
+    for _, s in ipairs(SUFFIX) do del(f(c, s)) end
   end
-  redis.call('HSET', H, c, 'running', f(c, 'gen'), gen, f(c, 'st'), A[2])
+  set(c, 'running')
+  set(f(c, 'gen'), gen)
+  set(f(c, 'st'), A[2])
   changed = true
   return gen
 end
@@ -97,9 +171,10 @@ local function ended() return get('done') == '1' end
 local function op_start(tok)
   local c = tok[1]
   if ended() or not begin(c, tok[2]) then return end
-  if #tok > 2 then redis.call('HSET', H, unpack(tok, 3)) end
+  set_list(tok, 3)
   if bit.band(num(f(c, 'pm')), waits()) ~= 0 then
-    redis.call('HSET', H, c, 'paused', f(c, 'pa'), A[2])
+    set(c, 'paused')
+    set(f(c, 'pa'), A[2])
   else
     arm(c, '0', num(f(c, 'wn')))
   end
@@ -109,9 +184,9 @@ local function op_arm(tok)
   local c = tok[1]
   if ended() then return end
   begin(c, 'new')
-  redis.call('HSET', H, f(c, 'pol'), get('pol') or '')
-  if tok[2] ~= '' then redis.call('HSET', H, f(c, 'due'), tok[2]) end
-  if #tok > 2 then redis.call('HSET', H, unpack(tok, 3)) end
+  set(f(c, 'pol'), get('pol') or '')
+  if tok[2] ~= '' then set(f(c, 'due'), tok[2]) end
+  set_list(tok, 3)
   arm(c, 'r', now)
 end
 
@@ -126,7 +201,7 @@ local function op_stop(tok)
   -- until the resume: its member r's score.
   local upto
   if s == 'paused' then upto = now
-  elseif pa > 0 then upto = tonumber(redis.call('ZSCORE', Z, member(c, 'r')) or now) end
+  elseif pa > 0 then upto = tonumber(zscore(member(c, 'r')) or now) end
   local out
   if how == 'cancel' then
     out = lv >= 2 and 'late' or 'cancelled'
@@ -140,9 +215,10 @@ local function op_stop(tok)
     out = now > num(f(c, 'due')) and 'late' or 'met'
   end
   unarm(c)
-  if upto then redis.call('HINCRBY', H, f(c, 'ps'), math.max(0, upto - pa)) end
-  redis.call('HDEL', H, f(c, 'pa'))
-  redis.call('HSET', H, c, out, f(c, 'end'), A[2])
+  if upto then set(f(c, 'ps'), num(f(c, 'ps')) + math.max(0, upto - pa)) end
+  del(f(c, 'pa'))
+  set(c, out)
+  set(f(c, 'end'), A[2])
   -- A late clock may owe compensation by the day: the tick decides.
   if out == 'late' then arm(c, 'r', now) end
   changed = true
@@ -151,7 +227,7 @@ end
 local function op_pause(tok)
   local bitv, flag = tonumber(tok[1]), 'wait_' .. tok[2]
   if get(flag) ~= '1' then
-    redis.call('HSET', H, flag, '1')
+    set(flag, '1')
     changed = true
   end
   for i = 3, #tok do
@@ -161,8 +237,8 @@ local function op_pause(tok)
       unarm(c)
       -- A resume the tick has not applied yet (c:pa set) is taken back:
       -- the clock stays paused from its first pause.
-      if num(f(c, 'pa')) == 0 then redis.call('HSET', H, f(c, 'pa'), A[2]) end
-      redis.call('HSET', H, c, 'paused')
+      if num(f(c, 'pa')) == 0 then set(f(c, 'pa'), A[2]) end
+      set(c, 'paused')
       changed = true
     end
   end
@@ -171,7 +247,7 @@ end
 local function op_resume(tok)
   local flag = 'wait_' .. tok[2]
   if get(flag) ~= '1' then return end
-  redis.call('HDEL', H, flag)
+  del(flag)
   changed = true
   local w = waits()
   for i = 3, #tok do
@@ -179,7 +255,7 @@ local function op_resume(tok)
     if get(c) == 'paused' and bit.band(num(f(c, 'pm')), w) == 0 then
       -- c:pa stays until the tick has moved the phases by the pause (from
       -- c:pa to the score of r) and counted it in c:ps
-      redis.call('HSET', H, c, num(f(c, 'lv')) >= 2 and 'breached' or 'running')
+      set(c, num(f(c, 'lv')) >= 2 and 'breached' or 'running')
       arm(c, 'r', now)
     end
   end
@@ -191,12 +267,13 @@ while i <= #A do
   local name, n = A[i], tonumber(A[i + 1])
   local tok = { unpack(A, i + 2, i + 1 + n) }
   if name == 'facts' then
-    if n > 0 then redis.call('HSET', H, unpack(tok)) end
+    set_list(tok, 1)
     changed = true
   else
     OPS[name](tok)
   end
   i = i + 2 + n
 end
+flush()
 if not changed then return stale('nothing_to_do') end
 return ok_quiet(unpack(added))
