@@ -196,6 +196,10 @@ def check_appointment(c, bus, ntf, sla, tid):
               "previous_ms": 0, "late": False, "changes": 0}
     moved = dict(booked, appointment_ms=slot + HOUR, end_ms=slot + 3 * HOUR, previous_ms=slot, late=True,
                  changes=1)
+    # sla-timer must know the ticket first: its ticket.created comes from
+    # intake's outbox, independent of this test's bus, and an appointment
+    # of a ticket it does not know yet is stale (docs/sla.md).
+    c.wait_for(lambda: c.redis.hgetall(key("sla:t:%s", tid)).get("pol"), 20, what="sla-timer to know the ticket")
     for b in (booked, moved):
         for dst in (bus, ntf, sla):
             send(dst, "workorder.appointment", tid, b)
