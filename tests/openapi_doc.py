@@ -392,7 +392,7 @@ def redis_state(c):
     return c.redis.snapshot()
 
 
-def settled(c, state=redis_state, quiet_s=0.3, timeout=30.0):
+def settled(c, state=redis_state, quiet_s=0.15, timeout=30.0):
     """state(c) once it stayed the same for quiet_s and nothing is left to
     deliver (c.drained(): other services finish applying what earlier
     requests started, however slow a loaded machine makes that)."""
