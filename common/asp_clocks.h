@@ -20,6 +20,9 @@
       pol               the policy selected at creation (its name)
       wait_customer     "1" while the ticket waits for the customer
       wait_parts        "1" while the partner waits for parts
+      done              "1" once the ticket ended (no clock starts)
+      early             sla-timer's own: events parked until the
+                        ticket's ticket.created (msgpack; not a clock)
 
     Per clock c (its asp_vocab_clock word; a clock never started has none
     of its fields), field "<c>" or "<c>:<suffix>":

@@ -16,15 +16,19 @@ One cluster (no partner takes the work, so clocks run), its policy
   a business clock created while the office is closed is due its target
   after the office opens, and fires then, not at its calendar-time due;
   one created while open crosses the closed minute;
-- a clock stopped in time (ticket.responded) fires nothing; events for
-  an unknown ticket, an older work order's events and a re-sent
-  ticket.created change nothing (a close before its ticket.created leaves
-  a tombstone: no clock starts then); garbage timers are dropped.
+- a clock stopped in time (ticket.responded) fires nothing; an older
+  work order's events and a re-sent ticket.created change nothing; events
+  that overtake their ticket's ticket.created are parked (at most 64) and
+  applied after it, each at its own time (a close before its
+  ticket.created leaves a tombstone: no clock starts then); garbage
+  timers are dropped.
 The deadline state is in Redis, not in the process."""
 
 import datetime
 import time
 import zoneinfo
+
+import msgpack
 
 from harness import Cluster, key, log, new_id, run, scaled, shard_keys, sla_policy
 
@@ -38,6 +42,10 @@ def events(c, tid, type, clock=None):
 
 def count(c, tid, type, clock=None):
     return len(events(c, tid, type, clock))
+
+
+def now_ms():
+    return int(time.time() * 1000)
 
 
 def clocks(c, tid):
@@ -319,21 +327,24 @@ def check_bad_input(c, quiet):
     h = clocks(c, quiet)
     r = bus.publish("ticket.created", quiet, {"type": "repair", "tier": "express", "region": "pct-min"})
     assert r[0] == "ACK" and clocks(c, quiet) == h, (r, clocks(c, quiet))
-    # Unknown tickets: ACKed, nothing written ...
+    check_overtaken(c, bus)
+    # Unknown tickets: ACKed and parked, in a hash that expires ...
     ghost = "Tghost" + new_id("x")[-8:]
     for type, body in (("ticket.responded", {}), ("ticket.waiting", {}), ("ticket.resumed", {}),
                        ("workorder.completed", {"wo_id": "W" + ghost}), ("workorder.assigned", {"wo_id": "W" + ghost})):
         r = bus.publish(type, ghost, body)
         assert r[0] == "ACK", (type, r)
-    assert not clocks(c, ghost)
-    # ... but the end of a ticket not known yet (its ticket.created still
+    assert set(clocks(c, ghost)) == {"early"} and not members(c, ghost), clocks(c, ghost)
+    assert 0 < c.redis.cmd("TTL", key("sla:t:%s", ghost)) <= 30 * 86400
+    # ... and the end of a ticket not known yet (its ticket.created still
     # on its way) leaves a tombstone that expires: when ticket.created
-    # comes, no clock starts.
+    # comes, no clock starts, and the parked events start none.
     assert bus.publish("ticket.closed", ghost, {"reason": "survey"})[0] == "ACK"
-    assert clocks(c, ghost) == {"done": "1"} and 0 < c.redis.cmd("TTL", key("sla:t:%s", ghost)) <= 30 * 86400
+    assert clocks(c, ghost)["done"] == "1" and 0 < c.redis.cmd("TTL", key("sla:t:%s", ghost)) <= 30 * 86400
     assert bus.publish("ticket.created", ghost, {"type": "repair", "region": "quiet"})[0] == "ACK"
     g = clocks(c, ghost)
     assert g["pol"] == "quiet" and g["done"] == "1" and g["owner"] == "" and "first_response" not in g, g
+    assert "early" not in g and "wait_customer" not in g, g
     assert c.redis.cmd("TTL", key("sla:t:%s", ghost)) == -1 and not members(c, ghost)
     # Garbage refused with a reason; an older work order's event is stale.
     for type, body, why in (("workorder.progress", {"wo_id": "W" + quiet, "stage": "dancing"}, "stage"),
@@ -344,6 +355,38 @@ def check_bad_input(c, quiet):
         assert r[0] == "NAK" and why in r[2], (type, r)
     assert clocks(c, quiet) == h, (h, clocks(c, quiet))
     log("bad input: nothing changed")
+
+
+def check_overtaken(c, bus):
+    """Events that overtake ticket.created (independent outboxes) apply
+    after it, each at its own time; at most 64 wait."""
+    tid, t0 = "Tearly" + new_id("x")[-8:], now_ms()
+    for type, at in (("ticket.waiting", 900), ("ticket.responded", 500)):
+        r = bus.publish(type, tid, {"message": "on it"} if type == "ticket.responded" else {}, time_ms=t0 + at)
+        assert r[0] == "ACK", (type, r)
+    h = clocks(c, tid)
+    assert set(h) == {"early"} and not members(c, tid), h
+    assert 0 < c.redis.cmd("TTL", key("sla:t:%s", tid)) <= 30 * 86400
+    # The same message again is a duplicate: parked once.
+    dup = new_id("m")
+    for _ in range(2):
+        assert bus.publish("ticket.resumed", tid, {}, id=dup, time_ms=t0 + 1000)[0] == "ACK"
+    assert bus.publish("ticket.created", tid, {"type": "repair", "region": "quiet"}, time_ms=t0)[0] == "ACK"
+    h = clocks(c, tid)
+    # first_response (3 s) started at t0 and met at t0+500, by the event's
+    # time; the wait began and ended (the resume parked once, after it).
+    assert h["first_response"] == "met" and h["first_response:st"] == str(t0), h
+    assert h["first_response:end"] == str(t0 + 500), h
+    assert "early" not in h and "wait_customer" not in h, h
+    assert c.redis.cmd("TTL", key("sla:t:%s", tid)) == -1 and not members(c, tid)
+    # A ticket that never starts cannot grow: the 65th event is dropped.
+    full = "Tfull" + new_id("x")[-8:]
+    for i in range(65):
+        assert bus.publish("ticket.waiting" if i % 2 else "ticket.resumed", full, {})[0] == "ACK"
+    early = c.redis.cmd("HGET", key("sla:t:%s", full), "early")
+    early = msgpack.unpackb(early.encode() if isinstance(early, str) else early, raw=False)
+    assert len(early) == 64, len(early)
+    log("overtaken: parked, applied after ticket.created at their times; at most 64")
 
 
 def check_garbage_timers(c, tid):

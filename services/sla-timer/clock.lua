@@ -18,12 +18,22 @@
 --          the ticket is field work ('fw'), then cancel
 --   pause  reason bit, reason word, clock, ...    the ticket waits
 --   resume reason bit, reason word, clock, ...    it waits no more
+-- Any other event for a ticket whose clocks have not started (its
+-- ticket.created is still on its way: intake's outbox and routing's are
+-- independent, so a partner's ACCEPT can overtake it) is parked in the
+-- hash (field 'early', a msgpack list of {time, generation, op tokens}),
+-- the hash expiring like a tombstone; ticket.created applies its own ops,
+-- then the parked ones in time order, each at its own time. At most
+-- EARLY_MAX are parked: a ticket that never starts cannot grow.
 -- Reply: ok with the members added and their scores (for the caller's
--- heap), stale when the event changes nothing (unknown ticket, an older
--- work order's event, a resume of nothing paused).
+-- heap), stale when the event changes nothing (an older work order's
+-- event, a resume of nothing paused, too many parked).
 local Z, H = K[1], K[2]
-local t, now = A[1], tonumber(A[2])
+local t = A[1]
+-- The time the ops apply at: the event's, or a parked event's on replay.
+local T, now = A[2], tonumber(A[2])
 local TOMBSTONE_S = 30 * 86400
+local EARLY_MAX = 64
 
 -- Every field is read from Redis at most once (HGET on the first read,
 -- then from the table), and writes go to the table at once and to Redis
@@ -33,8 +43,10 @@ local TOMBSTONE_S = 30 * 86400
 -- fields, and turning all of them into Lua strings cost Redis more CPU
 -- than the HGETs it saved (nor one HMGET of every field an op might
 -- read: in a listpack each field looked up is a scan).
-local exists = redis.call('EXISTS', H) == 1
-local hash = {}                       -- field -> value, false when absent
+-- pol first: a started ticket has it, so the usual event needs no EXISTS.
+local pol = redis.call('HGET', H, 'pol')
+local exists = pol and true or redis.call('EXISTS', H) == 1
+local hash = { pol = pol }            -- field -> value, false when absent
 local dirty, order = {}, {}           -- field -> true set | false deleted
 local zdirty, zorder = {}, {}         -- member -> score added | false removed
 
@@ -98,23 +110,42 @@ local function flush()
   if #s > 0 then redis.call('ZADD', Z, unpack(s)) end
 end
 
-if not exists and A[4] == 't' then
+-- Not started: ticket.created has not come (the hash is absent, a
+-- tombstone or parked events).
+local started = pol
+if not started and A[4] == 't' then
   if seen() then return dup() end
   redis.call('HSET', H, 'done', '1')
   redis.call('EXPIRE', H, TOMBSTONE_S)
   return ok_quiet()
 end
-if not exists and A[4] ~= '1' then return stale('unknown_ticket') end
+if not started and A[4] ~= '1' then
+  local early = get('early')
+  early = early and cmsgpack.unpack(early) or {}
+  if #early >= EARLY_MAX then return stale('too_early') end
+  if seen() then return dup() end
+  early[#early + 1] = { A[2], A[3], { unpack(A, 5) } }
+  redis.call('HSET', H, 'early', cmsgpack.pack(early))
+  if redis.call('TTL', H) < 0 then redis.call('EXPIRE', H, TOMBSTONE_S) end
+  return ok_quiet()
+end
 -- ticket.created again (a new message id): its clocks run already. After
 -- a tombstone: its facts are kept, no clock starts (the ticket ended).
-if A[4] == '1' and get('pol') then return stale('exists') end
--- Only a tombstone can have a TTL (a key that does not exist has none).
+if A[4] == '1' and started then return stale('exists') end
+-- Only a tombstone or parked events have a TTL (a key that does not exist
+-- has none).
 if A[4] == '1' and exists then redis.call('PERSIST', H) end
-local wg = tonumber(A[3])
-local cur = tonumber(get('wg') or '1')
-if wg and wg < cur then return stale('other_work_order') end
+-- False when the event names an older work order than the ticket's
+-- (nothing of it applies); a newer one becomes the ticket's.
+local function generation(g)
+  local wg, cur = tonumber(g), tonumber(get('wg') or '1')
+  if wg and wg < cur then return false end
+  if wg and wg > cur then set('wg', wg) end
+  return true
+end
+if tonumber(A[3]) and tonumber(A[3]) < tonumber(get('wg') or '1') then return stale('other_work_order') end
 if seen() then return dup() end
-if wg and wg > cur then set('wg', wg) end
+generation(A[3])
 
 local SUFFIX = { 'pol', 'bs', 'cal', 'tg', 'st', 'due', 'wn', 'ph', 'nx', 'lv', 'pm', 'pa', 'ps', 'end',
                  'cmp', 'apr', 'cap', 'gen', 'chg' }
@@ -158,7 +189,7 @@ local function begin(c, mode)
   end
   set(c, 'running')
   set(f(c, 'gen'), gen)
-  set(f(c, 'st'), A[2])
+  set(f(c, 'st'), T)
   changed = true
   return gen
 end
@@ -174,7 +205,7 @@ local function op_start(tok)
   set_list(tok, 3)
   if bit.band(num(f(c, 'pm')), waits()) ~= 0 then
     set(c, 'paused')
-    set(f(c, 'pa'), A[2])
+    set(f(c, 'pa'), T)
   else
     arm(c, '0', num(f(c, 'wn')))
   end
@@ -218,7 +249,7 @@ local function op_stop(tok)
   if upto then set(f(c, 'ps'), num(f(c, 'ps')) + math.max(0, upto - pa)) end
   del(f(c, 'pa'))
   set(c, out)
-  set(f(c, 'end'), A[2])
+  set(f(c, 'end'), T)
   -- A late clock may owe compensation by the day: the tick decides.
   if out == 'late' then arm(c, 'r', now) end
   changed = true
@@ -237,7 +268,7 @@ local function op_pause(tok)
       unarm(c)
       -- A resume the tick has not applied yet (c:pa set) is taken back:
       -- the clock stays paused from its first pause.
-      if num(f(c, 'pa')) == 0 then set(f(c, 'pa'), A[2]) end
+      if num(f(c, 'pa')) == 0 then set(f(c, 'pa'), T) end
       set(c, 'paused')
       changed = true
     end
@@ -262,17 +293,39 @@ local function op_resume(tok)
 end
 
 local OPS = { start = op_start, arm = op_arm, stop = op_stop, pause = op_pause, resume = op_resume }
-local i = 5
-while i <= #A do
-  local name, n = A[i], tonumber(A[i + 1])
-  local tok = { unpack(A, i + 2, i + 1 + n) }
-  if name == 'facts' then
-    set_list(tok, 1)
-    changed = true
-  else
-    OPS[name](tok)
+local function run(ops)
+  local i = 1
+  while i <= #ops do
+    local name, n = ops[i], tonumber(ops[i + 1])
+    local tok = { unpack(ops, i + 2, i + 1 + n) }
+    if name == 'facts' then
+      set_list(tok, 1)
+      changed = true
+    else
+      OPS[name](tok)
+    end
+    i = i + 2 + n
   end
-  i = i + 2 + n
+end
+run({ unpack(A, 5) })
+-- ticket.created: the events that overtook it, in time order (the order
+-- they came in among equal times), each at its time.
+local early = A[4] == '1' and get('early')
+if early then
+  early = cmsgpack.unpack(early)
+  for i, e in ipairs(early) do e[4] = i end
+  table.sort(early, function (a, b)
+    local ta, tb = tonumber(a[1]), tonumber(b[1])
+    if ta ~= tb then return ta < tb end
+    return a[4] < b[4]
+  end)
+  for _, e in ipairs(early) do
+    T, now = e[1], tonumber(e[1])
+    if generation(e[2]) then run(e[3]) end
+  end
+  T, now = A[2], tonumber(A[2])
+  del('early')
+  changed = true
 end
 flush()
 if not changed then return stale('nothing_to_do') end

@@ -16,7 +16,10 @@
                           generation; wait_customer, wait_parts: 1 while
                           the ticket waits for that reason; done: 1 once
                           closed or cancelled (no clock starts then), 0
-                          again after a re-dispatch
+                          again after a re-dispatch; early: the events
+                          that came before ticket.created (clock.lua),
+                          applied and removed when it comes (the hash
+                          expires, like a tombstone, until then)
         <c>               the state word of clock c (asp_clock_state_t)
         <c>:pol :bs :cal  its policy, basis word, calendar
         <c>:tg            target ms in its basis (grace for event-dated)
