@@ -2,8 +2,8 @@
 
     Consumes the bus events routed to it (common/asp_events.c), records one
     notification per event and template, and delivers it through the
-    configured channel (webhook, file, stdout) with retries, backoff and
-    dead letters. See notify_server.h and the classes it names.
+    recipient's channel (webhook, e-mail, SMS, file, stdout; notify_channel.h)
+    with retries, backoff and dead letters. See notify_server.h and the classes it names.
 
     Usage: asp-notification            serve (configured by ASP_* variables)
            asp-notification --selftest [--list | name...]
@@ -17,6 +17,7 @@
 #include "notify_store.h"
 #include "notify_text.h"
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +26,11 @@ main (int argc, char *argv [])
 {
     if (curl_global_init (CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf (stderr, "asp-notification: libcurl failed to initialise\n");
+        return 1;
+    }
+    //  Before any thread: libsodium's own set-up is not thread-safe.
+    if (sodium_init () < 0) {
+        fprintf (stderr, "asp-notification: libsodium failed to initialise\n");
         return 1;
     }
     if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {

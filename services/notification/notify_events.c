@@ -25,13 +25,17 @@ typedef struct {
     const char *type;
     const char *tpl;
     const char *audience;
-    s_field_t fields [5];
+    s_field_t fields [8];
 } s_event_t;
 
 static const s_event_t s_events [] = {
     { ASP_EV_TICKET_CREATED, "received", "customer", {
         { "customer_name", F_STR, true, 256 }, { "customer_phone", F_STR, true, 64 },
-        { "type", F_STR, false, 64 }, { "summary", F_STR, false, S_STR_MAX } } },
+        { "type", F_STR, false, 64 }, { "summary", F_STR, false, S_STR_MAX },
+        //  The customer's own e-mail, preferred channel and language
+        //  (the archive's; each optional).
+        { "customer_email", F_STR, false, 254 }, { "customer_channel", F_STR, false, 16 },
+        { "customer_language", F_STR, false, 16 } } },
     { ASP_EV_WO_ASSIGNED, "partner_assigned", "customer", {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
     { ASP_EV_WO_PROGRESS, "progress", "customer", {
@@ -84,6 +88,9 @@ struct notify_events_t {
     asp_script_t *record;
     notify_bell_t *bell;
     notify_lang_t lang;
+    const notify_config_t *config;
+    char channels [64];         //  the configured channels, "webhook,email,..."
+    asp_counter_t *fallback;
     int64_t contact_ttl_s;
     int64_t max_queue;
     asp_counter_t *queued;
@@ -158,6 +165,32 @@ s_validate (const s_event_t *ev, const asp_envelope_t *env, char *reason, size_t
     return rc;
 }
 
+//  The customer's e-mail, preferred channel and language from
+//  ticket.created; a word notification does not know (a newer intake) is
+//  dropped with a warning: the notification still goes, by the default.
+static void
+s_contact_prefs (const asp_envelope_t *env, char *email, size_t email_len, char *pref,
+                 size_t pref_len, char *clang, size_t clang_len)
+{
+    asp_mp_get_str (env->body, "customer_email", email, email_len);
+    char word [17] = "";
+    asp_mp_get_str (env->body, "customer_channel", word, sizeof word);
+    int channel = asp_vocab_parse (&asp_vocab_notify_channel, word);
+    if (*word && (channel < 0 || channel == ASP_NOTIFY_FILE || channel == ASP_NOTIFY_STDOUT))
+        asp_log_kv (ASP_LOG_WARN, "unknown preferred channel ignored", "ticket", env->ticket,
+                    "channel", word, NULL);
+    else
+        snprintf (pref, pref_len, "%s", word);
+    asp_mp_get_str (env->body, "customer_language", word, sizeof word);
+    notify_lang_t lang;
+    if (*word && notify_lang_parse (word, &lang))
+        asp_log_kv (ASP_LOG_WARN, "unknown customer language ignored", "ticket", env->ticket,
+                    "language", word, NULL);
+    else
+    if (*word)
+        snprintf (clang, clang_len, "%s", notify_lang_name (lang));
+}
+
 static asp_txn_t *
 s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
 {
@@ -167,15 +200,13 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     assert (ev);                //  registered only for the types in the table
     if (s_validate (ev, env, reason, reason_len))
         return NULL;
-    char *text = notify_text_render (self->lang, ev->tpl, env->ticket, env->body);
-    assert (text);              //  every template in the table has words
     cJSON *data = asp_json_from_mp (env->body);
     char *data_json = cJSON_PrintUnformatted (data);
     cJSON_Delete (data);
     assert (data_json);
     char nid [ASP_ID_MAX];
     notify_id (env->id, ev->tpl, nid);
-    char name [257] = "", phone [65] = "";
+    char name [257] = "", phone [65] = "", email [255] = "", pref [17] = "", clang [17] = "";
     const char *contact = "get";
     if (strcmp (ev->audience, "customer") != 0)
         contact = "none";           //  staff, ops: the channel's receiver routes by audience
@@ -184,6 +215,7 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         contact = "set";
         asp_mp_get_str (env->body, "customer_name", name, sizeof name);
         asp_mp_get_str (env->body, "customer_phone", phone, sizeof phone);
+        s_contact_prefs (env, email, sizeof email, pref, sizeof pref, clang, sizeof clang);
     }
     char now [24];
     snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
@@ -194,7 +226,16 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "template", ev->tpl);
     asp_mpmap_str (a, "audience", ev->audience);
     asp_mpmap_str (a, "lang", notify_lang_name (self->lang));
-    asp_mpmap_str (a, "text", text);
+    //  The words in every language: the script picks the customer's,
+    //  which only it knows (the contact record), in the same round trip.
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
+        char *text = notify_text_render ((notify_lang_t) lang, ev->tpl, env->ticket, env->body);
+        assert (text);          //  every template in the table has words
+        char field [32];
+        snprintf (field, sizeof field, "text.%s", notify_lang_name ((notify_lang_t) lang));
+        asp_mpmap_str (a, field, text);
+        free (text);
+    }
     asp_mpmap_str (a, "data", data_json);
     asp_mpmap_str (a, "now", now);
     asp_mpmap_str (a, "source", env->id);
@@ -202,6 +243,11 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "contact", contact);
     asp_mpmap_str (a, "name", name);
     asp_mpmap_str (a, "phone", phone);
+    asp_mpmap_str (a, "email", email);
+    asp_mpmap_str (a, "channel", pref);
+    asp_mpmap_str (a, "clang", clang);
+    asp_mpmap_str (a, "channels", self->channels);
+    asp_mpmap_str (a, "default", asp_vocab_name (&asp_vocab_notify_channel, self->config->fallback));
     asp_mpmap_int (a, "contact_ttl_s", self->contact_ttl_s);
     //  The bound is split evenly over the shards' queues.
     asp_mpmap_int (a, "max_waiting", (self->max_queue + ASP_SHARDS - 1) / ASP_SHARDS);
@@ -212,7 +258,6 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_txn_key (txn, NOTIFY_KEY_PENDING);
     asp_txn_key (txn, NOTIFY_KEY_RETRY);
     asp_txn_arg_map (txn, &a);
-    free (text);
     cJSON_free (data_json);
     return txn;
 }
@@ -234,8 +279,18 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
             asp_mask_phone (phone, to, sizeof to);
         else
             snprintf (to, sizeof to, "%s", strcmp (ev->audience, "customer") != 0? ev->audience: "unknown");
+        const char *channel = asp_txn_reply_str (txn, 4);
+        const char *wanted = asp_txn_reply_str (txn, 5);
         asp_log_kv (ASP_LOG_INFO, "notification queued", "id", nid? nid: "", "ticket", env->ticket,
-                    "event", env->type, "template", ev->tpl, "to", to, "source", env->id, NULL);
+                    "event", env->type, "template", ev->tpl, "to", to, "channel", channel? channel: "",
+                    "source", env->id, NULL);
+        if (wanted && *wanted) {
+            //  Never silently: the customer asked for a channel we lack.
+            asp_counter_inc (self->fallback);
+            asp_log_kv (ASP_LOG_WARN, "preferred channel not configured here; sent by the default",
+                        "id", nid? nid: "", "ticket", env->ticket, "preferred", wanted,
+                        "channel", channel? channel: "", NULL);
+        }
     }
     else
         asp_log_kv (ASP_LOG_DEBUG, "event already notified", "ticket", env->ticket, "event", env->type,
@@ -243,11 +298,20 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
 }
 
 notify_events_t *
-notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued, notify_bell_t *bell)
+notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
+                   asp_counter_t *queued, asp_counter_t *fallback, notify_bell_t *bell)
 {
     notify_events_t *self = (notify_events_t *) calloc (1, sizeof *self);
     assert (self);
     self->lang = lang;
+    self->config = config;
+    self->fallback = fallback;
+    for (int c = 0; c < ASP_NOTIFY_CHANNELS; c++)
+        if (config->configured [c]) {
+            size_t used = strlen (self->channels);
+            snprintf (self->channels + used, sizeof self->channels - used, "%s%s", used? ",": "",
+                      asp_vocab_name (&asp_vocab_notify_channel, c));
+        }
     self->queued = queued;
     self->bell = bell;
     self->contact_ttl_s = asp_cfg_int ("ASP_NOTIFY_CONTACT_TTL_S", 90 * 86400, 60, 10LL * 365 * 86400);

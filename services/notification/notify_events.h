@@ -11,9 +11,13 @@
     template ("N" + 24 hex digits of SHA-1), so an event delivered twice
     can never make two notifications, even after the inbox forgot it.
 
-    ticket.created remembers the customer's name and phone for the ticket
-    (ASP_NOTIFY_CONTACT_TTL_S, 90 days); later customer notifications take
-    them from there, or go out without contact ("to": null) when unknown.
+    ticket.created remembers the customer's name, phone, e-mail,
+    preferred channel and language for the ticket (ASP_NOTIFY_CONTACT_TTL_S,
+    90 days); later customer notifications take them from there, or go out
+    without contact ("to": null) when unknown. Each is recorded with its
+    channel (the customer's preferred one when configured here, else the
+    default: logged and counted) and address, in the customer's language
+    (the process's, ASP_NOTIFY_LANG, when the customer has none).
     SLA warnings, breaches and escalations are for staff (an escalation's
     recipients, "to", travel in its data), routing's unroutable and
     returned work orders for ops (audience "ops"); neither carries a
@@ -27,6 +31,7 @@
 #ifndef NOTIFY_EVENTS_H
 #define NOTIFY_EVENTS_H
 #include "asp_svc.h"
+#include "notify_channel.h"
 #include "notify_text.h"
 #include "notify_worker.h"
 
@@ -35,8 +40,11 @@ typedef struct notify_events_t notify_events_t;
 //  Registers every handler on svc (call before asp_svc_run). queued is
 //  counted and bell (may be NULL) rung for each notification recorded;
 //  both are borrowed.
-notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued,
-                                    notify_bell_t *bell);
+//  config (borrowed, outlives it) names the configured channels and the
+//  default; fallback is counted for each customer notification whose
+//  preferred channel is not configured here.
+notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
+                                    asp_counter_t *queued, asp_counter_t *fallback, notify_bell_t *bell);
 void notify_events_destroy (notify_events_t **self_p);
 
 //  Writes the notification id for (source message id, template) into out

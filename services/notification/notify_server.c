@@ -17,6 +17,7 @@ struct notify_server_t {
     notify_events_t *events;
     notify_store_t *store;      //  on the loop's Redis connection
     notify_policy_t policy;
+    notify_config_t config;     //  the channels; workers and events borrow it
     notify_meters_t meters;
     asp_counter_t *queued;
     notify_bell_t *bell;        //  rung when work is queued
@@ -43,6 +44,8 @@ s_metrics (notify_server_t *self)
     self->meters.retried = asp_metrics_counter (m, "notify_retried_total",
                                                 "Failed delivery attempts scheduled for a retry.");
     self->meters.dead = asp_metrics_counter (m, "notify_dead_total", "Notifications moved to dead letters.");
+    self->meters.fallback = asp_metrics_counter (m, "notify_channel_fallback_total",
+        "Notifications sent by the default channel because theirs is not configured here.");
     self->meters.latency = asp_metrics_histo (m, "notify_delivery_seconds",
                                               "Duration of successful delivery attempts.");
     asp_metrics_gauge (m, "notify_pending", "Notifications waiting for a worker.", s_gauge_pending, self);
@@ -95,21 +98,31 @@ notify_server_new (void)
         exit (2);
     }
     int nworkers = (int) asp_cfg_int ("ASP_NOTIFY_WORKERS", 2, 1, S_MAX_WORKERS);
+    if (notify_config_load (&self->config))
+        exit (2);               //  it said why
     notify_policy_load (&self->policy);
     s_metrics (self);
     self->bell = notify_bell_new ();
-    self->events = notify_events_new (self->svc, lang, self->queued, self->bell);
+    self->events = notify_events_new (self->svc, lang, &self->config, self->queued,
+                                      self->meters.fallback, self->bell);
     self->store = notify_store_new (asp_svc_rds (self->svc), &self->policy);
     for (int i = 0; i < nworkers; i++) {
-        self->workers [i] = notify_worker_new (i, nworkers, &self->policy, &self->meters, self->bell,
+        self->workers [i] = notify_worker_new (i, nworkers, &self->config, &self->policy, &self->meters, self->bell,
                                                &self->recovered, &self->stop);
         if (!self->workers [i])
             exit (2);           //  the channel said why
         self->nworkers++;
     }
     zloop_timer (asp_svc_loop (self->svc), 100, 0, s_on_tick, self);
-    asp_log_info ("notification: %d worker(s), channel %s, lang %s, %d attempt(s), backoff %lld..%lld ms",
-                  nworkers, notify_worker_channel (self->workers [0]), notify_lang_name (lang),
+    char channels [80] = "";
+    for (int c = 0; c < ASP_NOTIFY_CHANNELS; c++)
+        if (self->config.configured [c])
+            snprintf (channels + strlen (channels), sizeof channels - strlen (channels), "%s%s",
+                      *channels? ",": "", asp_vocab_name (&asp_vocab_notify_channel, c));
+    asp_log_info ("notification: %d worker(s), channels %s (default %s%s), lang %s, %d attempt(s), "
+                  "backoff %lld..%lld ms", nworkers, channels,
+                  asp_vocab_name (&asp_vocab_notify_channel, self->config.fallback),
+                  self->config.secrets.count? ", webhooks signed": "", notify_lang_name (lang),
                   self->policy.max_attempts, (long long) self->policy.backoff_ms,
                   (long long) self->policy.backoff_max_ms);
     return self;

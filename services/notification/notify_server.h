@@ -8,7 +8,8 @@
 
     Metrics (prefix asp_, label service="notification"):
       notify_queued_total, notify_delivered_total, notify_retried_total,
-      notify_dead_total, notify_delivery_seconds (histogram of successful
+      notify_dead_total, notify_channel_fallback_total (sent by the default
+      channel: theirs is not configured here), notify_delivery_seconds (histogram of successful
       attempts), gauges notify_pending, notify_processing, notify_retry,
       notify_dead_letters.                                                 */
 #ifndef NOTIFY_SERVER_H

@@ -18,6 +18,10 @@ typedef struct {
 } s_phrase_t;
 
 static const s_phrase_t s_phrases [] = {
+    //  An e-mail's subject line (the text is its body).
+    { "subject", {
+        "您的服务单 {ticket}",
+        "Your service ticket {ticket}" } },
     { "received", {
         "您的服务单 {ticket} 已受理，我们将尽快为您安排服务。",
         "Your service ticket {ticket} has been received. We will arrange service for you shortly." } },
@@ -275,6 +279,28 @@ s_choose (const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, s
 }
 
 char *
+notify_text_subject (notify_lang_t lang, const char *ticket)
+{
+    if (lang >= NOTIFY_LANG_COUNT)
+        return NULL;
+    s_var_t *vars = (s_var_t *) calloc (V_COUNT, sizeof (s_var_t));
+    assert (vars);
+    vars [V_TICKET].name = "ticket";
+    snprintf (vars [V_TICKET].value, S_VALUE_MAX, "%s", ticket);
+    vars [V_TICKET].set = true;
+    for (int i = 1; i < V_COUNT; i++)
+        vars [i].name = "";
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    assert (out);
+    s_expand (out, s_phrase ("subject", lang), vars);
+    fclose (out);
+    free (vars);
+    return text;
+}
+
+char *
 notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, const msgpack_object *body)
 {
     if (lang >= NOTIFY_LANG_COUNT)
@@ -390,6 +416,12 @@ s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
 void
 notify_text_test (void)
 {
+    char *subject = notify_text_subject (NOTIFY_LANG_EN, "T1");
+    assert (subject && strcmp (subject, "Your service ticket T1") == 0);
+    free (subject);
+    subject = notify_text_subject (NOTIFY_LANG_ZH, "T1");
+    assert (subject && strcmp (subject, "您的服务单 T1") == 0);
+    free (subject);
     //  Every stage and every result of the vocabulary has its own phrase
     //  in every language.
     for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {

@@ -26,5 +26,9 @@ const char *notify_lang_name (notify_lang_t lang);
 char *notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket,
                           const msgpack_object *body);
 
+//  An e-mail's subject for ticket: a new string the caller frees (NULL
+//  for an unknown language).
+char *notify_text_subject (notify_lang_t lang, const char *ticket);
+
 void notify_text_test (void);
 #endif
