@@ -376,6 +376,56 @@ def test_bad_config(w):
     log("ok - a short secret: exit 2 with the reason; none: a warning at start")
 
 
+def test_end_to_end(w):
+    """Through the real intake: the archive's e-mail, channel and language
+    reach the customer; bad ones are 400 with the reason."""
+    notify_env = {"ASP_NOTIFY_SMTP_URL": w.smtp.url, "ASP_NOTIFY_SMTP_FROM": FROM,
+                  "ASP_NOTIFY_SMS_URL": w.sms.url, "ASP_NOTIFY_SMS_TOKEN": SMS_TOKEN,
+                  "ASP_NOTIFY_BACKOFF_MS": "100", "ASP_NOTIFY_BACKOFF_MAX_MS": "300"}
+    with harness.Cluster(partners=0, name="channels", service_env={"notification": notify_env}) as c:
+        for body, why in (({"email": "li@localhost"}, "email: the domain must have a dot"),
+                          ({"email": "li lei@example.com"}, "email: the part before @ may hold"),
+                          ({"channel": "fax"}, "channel must be sms, email or webhook"),
+                          ({"channel": "email"}, "channel email needs the customer's email"),
+                          ({"email": ["x@y.z"]}, "email")):
+            cust = dict({"name": "Li Lei", "phone": "139%08d" % (hash(why) % 10 ** 8), "region": "north"}, **body)
+            status, reply = c.http("POST", "/v1/customers", cust)
+            if status != 400 or reply["error"]["code"] != "invalid_field" or why not in reply["error"]["message"]:
+                fail("POST /v1/customers %r: %s %r" % (body, status, reply))
+        made = {}
+        for key, extra in (("email_en", {"email": "li.lei@example.com", "channel": "email", "language": "en"}),
+                           ("sms", {"channel": "sms"}), ("none", {})):
+            phone = "137%08d" % (len(made) + 1000 * os.getpid() % 10 ** 8)
+            status, cust = c.http("POST", "/v1/customers", dict({"name": "Li Lei", "phone": phone, "region": "north"}, **extra))
+            if status != 201 or any(cust.get(k) != v for k, v in extra.items()):
+                fail("POST /v1/customers %r: %s %r" % (extra, status, cust))
+            status, t = c.create_ticket(customer=None, customer_id=cust["id"])
+            if status != 201:
+                fail("ticket for %s: %s %r" % (key, status, t))
+            made[key] = (t["id"], phone)
+        tid, _ = made["email_en"]
+        wait_for(lambda: any(str(m["Subject"]) == "Your service ticket %s" % tid for m in w.smtp.received("li.lei@example.com")),
+                 30, what="the English e-mail")
+        m = [m for m in w.smtp.received("li.lei@example.com") if tid in str(m["Subject"])][0]
+        if not decoded_body(m).startswith("Your service ticket %s has been received" % tid):
+            fail("e-mail body %r" % decoded_body(m))
+        tid, phone = made["sms"]
+        wait_for(lambda: any(tid in r["body"].get("text", "") and r["status"] == 200 for r in w.sms.requests),
+                 30, what="the SMS")
+        sms = [r["body"] for r in w.sms.requests if tid in r["body"].get("text", "")][0]
+        if sms["to"] != phone or "已受理" not in sms["text"]:
+            fail("SMS %r" % sms)
+        tid, _ = made["none"]
+
+        def by_default():
+            return [n for n in c.customer_records() if n.get("ticket_id") == tid and n.get("template") == "received"]
+        got = wait_for(by_default, 30, what="the default channel (the simulated customer)")
+        if got[0]["channel"] != "webhook" or got[0]["lang"] != "zh-CN":
+            fail("default-channel notification %r" % got[0])
+    log("ok - through intake: bad email/channel 400 with the reason; e-mail + en gets \"received\" by e-mail in English, "
+        "sms by SMS, none by the default webhook")
+
+
 def main():
     ok = False
     w = None
@@ -392,6 +442,7 @@ def main():
         test_fallback(w)
         test_kill(w)
         test_bad_config(w)
+        test_end_to_end(w)
         if w.notify.term() != 0:
             fail("notification did not exit cleanly on SIGTERM")
         nt.check_sanitizers()
