@@ -26,7 +26,9 @@ Covers:
   the process goes by the default, logged and counted;
 - SIGKILL of notification mid-delivery: restarted, nothing lost, repeats
   carry the same id;
-- a short secret: exit 2 with the reason.
+- a short secret: exit 2 with the reason;
+- the template files: a bad one (exit 2 with file:line), a missing
+  language, a bad reload (the old templates stay), a good change, SIGHUP.
 
     ASP_BIN_DIR=build/bin /usr/bin/python3 tests/channels_test.py
 """
@@ -37,6 +39,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -376,6 +379,60 @@ def test_bad_config(w):
     log("ok - a short secret: exit 2 with the reason; none: a warning at start")
 
 
+def test_templates(w):
+    """A bad templates folder: exit 2 with file:line; a bad reload keeps the
+    templates in use; a good one (a change, or SIGHUP) takes effect."""
+    src = os.path.join(harness.SOURCE_DIR, "deploy", "notify", "templates")
+    tdir = os.path.join(WORK, "templates")
+    shutil.copytree(src, tdir)
+    en = os.path.join(tdir, "en.conf")
+    good = open(en, encoding="utf-8").read()
+    bad = good.replace("received = Your service ticket {ticket}", "received = Your ticket {tiket}", 1)
+    line = good[:good.index("received = ")].count("\n") + 1
+    open(en, "w", encoding="utf-8").write(bad)
+    env = nt.notification_env(w.redis, free_port(), 0, w.hook.url, ASP_NOTIFY_TEMPLATES=tdir)
+    r = subprocess.run([binary("asp-notification")], env=env, capture_output=True, timeout=20 * nt.SLOW)
+    out = (r.stdout + r.stderr).decode("utf-8", "replace")
+    if r.returncode != 2 or "%s:%d: unknown variable {tiket}" % (en, line) not in out:
+        fail("bad templates at start: status %s, %r" % (r.returncode, out[-400:]))
+    os.remove(os.path.join(tdir, "zh-CN.conf"))
+    r = subprocess.run([binary("asp-notification")], env=env, capture_output=True, timeout=20 * nt.SLOW)
+    out = (r.stdout + r.stderr).decode("utf-8", "replace")
+    if r.returncode != 2 or "zh-CN.conf:0: cannot read" not in out:
+        fail("missing language: status %s, %r" % (r.returncode, out[-400:]))
+    shutil.copy(os.path.join(src, "zh-CN.conf"), tdir)
+    open(en, "w", encoding="utf-8").write(good)
+    w.notify.term()
+    w.notify = start(w, "notification-templates", ASP_NOTIFY_TEMPLATES=tdir, ASP_NOTIFY_LANG="en")
+
+    def received(words):
+        t = new_id("TT")
+        nid = send(w, "ticket.created", t, created())
+        got = wait_for(lambda: w.hook.answered_2xx(nid), 20, what="a notification")
+        text = w.hook.seen(nid)[0]["body"]["text"]
+        if not text.startswith(words % t):
+            fail("text %r, want %r" % (text, words % t))
+    received("Your service ticket %s has been received")
+    open(en, "w", encoding="utf-8").write(bad)
+    wait_for(lambda: nt.metric(w.metrics_port, "notify_templates_reload_errors_total") == 1, 10,
+             what="the refused reload")
+    if "en.conf:%d: unknown variable {tiket}" % line not in w.notify.text():
+        fail("the refused reload's reason is not logged")
+    received("Your service ticket %s has been received")            # the old ones stay
+    open(en, "w", encoding="utf-8").write(good.replace("received = Your service ticket {ticket} has been received.",
+                                                       "received = Ticket {ticket} is in.", 1))
+    wait_for(lambda: nt.metric(w.metrics_port, "notify_templates_reloads_total") == 1, 10, what="the reload")
+    received("Ticket %s is in.")
+    open(en, "w", encoding="utf-8").write(good)
+    os.kill(w.notify.pid, signal.SIGHUP)
+    wait_for(lambda: nt.metric(w.metrics_port, "notify_templates_reloads_total") == 2, 10, what="the SIGHUP reload")
+    received("Your service ticket %s has been received")
+    w.notify.term()
+    w.notify = start(w, "notification-4")
+    log("ok - templates: a bad file or a missing language refused at start (exit 2, file:line); a bad change "
+        "keeps the templates in use (logged, counted); a good change and SIGHUP reload")
+
+
 def test_end_to_end(w):
     """Through the real intake: the archive's e-mail, channel and language
     reach the customer; bad ones are 400 with the reason."""
@@ -442,6 +499,7 @@ def main():
         test_fallback(w)
         test_kill(w)
         test_bad_config(w)
+        test_templates(w)
         test_end_to_end(w)
         if w.notify.term() != 0:
             fail("notification did not exit cleanly on SIGTERM")

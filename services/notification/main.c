@@ -15,6 +15,7 @@
 #include "notify_events.h"
 #include "notify_server.h"
 #include "notify_store.h"
+#include "notify_templates.h"
 #include "notify_text.h"
 #include <curl/curl.h>
 #include <sodium.h>
@@ -37,6 +38,7 @@ main (int argc, char *argv [])
         //  Same list as NOTIFY_SELFTESTS in CMakeLists.txt (notification_selftest_list).
         static const asp_selftest_t tests [] = {
             { "text", notify_text_test, 0 },
+            { "templates", notify_templates_test, 0 },
             { "events", notify_events_test, 0 },
             { "channel", notify_channel_test, 0 },
             { "store", notify_store_test, ASP_SELFTEST_REDIS },
@@ -47,6 +49,7 @@ main (int argc, char *argv [])
         curl_global_cleanup ();
         return rc;
     }
+    notify_server_block_sighup ();
     if (argc > 1) {
         fprintf (stderr, "usage: asp-notification [--selftest [--list | name...]]\n");
         return 2;

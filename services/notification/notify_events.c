@@ -89,6 +89,7 @@ struct notify_events_t {
     notify_bell_t *bell;
     notify_lang_t lang;
     const notify_config_t *config;
+    const notify_templates_t *templates;    //  borrowed; replaced on a reload
     char channels [64];         //  the configured channels, "webhook,email,..."
     asp_counter_t *fallback;
     int64_t contact_ttl_s;
@@ -229,12 +230,16 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     //  The words in every language: the script picks the customer's,
     //  which only it knows (the contact record), in the same round trip.
     for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
-        char *text = notify_text_render ((notify_lang_t) lang, ev->tpl, env->ticket, env->body);
-        assert (text);          //  every template in the table has words
+        char *text = notify_text_render (self->templates, (notify_lang_t) lang, ev->tpl, env->ticket, env->body);
+        char *subject = notify_text_subject (self->templates, (notify_lang_t) lang, env->ticket);
+        assert (text && subject);   //  every template has words in every language
         char field [32];
         snprintf (field, sizeof field, "text.%s", notify_lang_name ((notify_lang_t) lang));
         asp_mpmap_str (a, field, text);
+        snprintf (field, sizeof field, "subject.%s", notify_lang_name ((notify_lang_t) lang));
+        asp_mpmap_str (a, field, subject);
         free (text);
+        free (subject);
     }
     asp_mpmap_str (a, "data", data_json);
     asp_mpmap_str (a, "now", now);
@@ -299,10 +304,12 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
 
 notify_events_t *
 notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
-                   asp_counter_t *queued, asp_counter_t *fallback, notify_bell_t *bell)
+                   const notify_templates_t *templates, asp_counter_t *queued, asp_counter_t *fallback,
+                   notify_bell_t *bell)
 {
     notify_events_t *self = (notify_events_t *) calloc (1, sizeof *self);
     assert (self);
+    self->templates = templates;
     self->lang = lang;
     self->config = config;
     self->fallback = fallback;
@@ -320,6 +327,12 @@ notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *co
     for (size_t i = 0; i < S_NEVENTS; i++)
         asp_svc_on (svc, s_events [i].type, s_prepare, s_committed, self);
     return self;
+}
+
+void
+notify_events_set_templates (notify_events_t *self, const notify_templates_t *templates)
+{
+    self->templates = templates;
 }
 
 void

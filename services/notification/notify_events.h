@@ -2,7 +2,8 @@
 
     One handler per event type that asp_events routes to notification. It
     checks the body (a missing or mistyped field is a NAK with the reason,
-    nothing changes), renders the text, and prepares one Lua step
+    nothing changes), renders the text and the e-mail subject in every
+    language from the templates, and prepares one Lua step
     (record.lua) that, once per message id (the inbox), records the
     notification, remembers or looks up the customer's contact, and queues
     the notification for the workers: one atomic step, one round trip.
@@ -32,6 +33,7 @@
 #define NOTIFY_EVENTS_H
 #include "asp_svc.h"
 #include "notify_channel.h"
+#include "notify_templates.h"
 #include "notify_text.h"
 #include "notify_worker.h"
 
@@ -43,8 +45,12 @@ typedef struct notify_events_t notify_events_t;
 //  config (borrowed, outlives it) names the configured channels and the
 //  default; fallback is counted for each customer notification whose
 //  preferred channel is not configured here.
+//  templates (borrowed) give the words, until notify_events_set_templates
+//  names others (a reload).
 notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
-                                    asp_counter_t *queued, asp_counter_t *fallback, notify_bell_t *bell);
+                                    const notify_templates_t *templates, asp_counter_t *queued,
+                                    asp_counter_t *fallback, notify_bell_t *bell);
+void notify_events_set_templates (notify_events_t *self, const notify_templates_t *templates);
 void notify_events_destroy (notify_events_t **self_p);
 
 //  Writes the notification id for (source message id, template) into out

@@ -48,6 +48,7 @@ notify_item_reset (notify_item_t *item)
 {
     free (item->json);
     free (item->text);
+    free (item->subject);
     memset (item, 0, sizeof *item);
 }
 
@@ -237,7 +238,8 @@ notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_ite
     //  sends it by the default channel and says so.
     item->channel = (asp_notify_channel_t) asp_vocab_parse (&asp_vocab_notify_channel, s_field (r, "channel"));
     item->text = strdup (s_field (r, "text"));
-    assert (item->text);
+    item->subject = strdup (s_field (r, "subject"));
+    assert (item->text && item->subject);
     item->attempts = atoi (s_field (r, "attempts"));
     item->json = s_build_json (r);
     assert (item->json);

@@ -2,8 +2,8 @@
 
     Keys, each in the shard of the notification's ticket (asp_keys.h:
     "{s<n>}:" + name), so recording one is one script in one slot:
-      notify:n:<id>         hash: one notification: what to send (text, data,
-                            lang), to whom (channel: an asp_notify_channel_t
+      notify:n:<id>         hash: one notification: what to send (text,
+                            subject, data, lang), to whom (channel: an asp_notify_channel_t
                             word; to: the address on it, the e-mail address
                             or phone number, "" for webhook, file, stdout;
                             to_name, to_phone, to_email: the contact), its
@@ -77,6 +77,7 @@ typedef struct {
     char to [256];              //  the address on that channel ("" none)
     char lang [16];
     char *text;                 //  the words for a person (owned)
+    char *subject;              //  an e-mail's subject (owned)
     int attempts;               //  attempts made before this one
     char *json;                 //  the body to deliver (owned)
     size_t json_len;

@@ -1,7 +1,6 @@
 #include "notify_worker.h"
 #include "asp_log.h"
 #include "notify_channel.h"
-#include "notify_text.h"
 #include <assert.h>
 #include <czmq.h>
 #include <pthread.h>
@@ -171,16 +170,12 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
     }
     int attempt = item.attempts + 1;
     char err [320];
-    notify_lang_t lang = NOTIFY_LANG_ZH;
-    notify_lang_parse (item.lang, &lang);
-    char *subject = notify_text_subject (lang, item.ticket);
-    notify_msg_t msg = { .id = item.id, .channel = item.channel, .to = item.to, .subject = subject,
+    notify_msg_t msg = { .id = item.id, .channel = item.channel, .to = item.to, .subject = item.subject,
                          .text = item.text, .json = item.json, .json_len = item.json_len,
                          .attempt = attempt };
     s_route (self, &item, &msg);
     int64_t started = asp_mono_us ();
     notify_result_t result = notify_channels_send (self->channels, &msg, err, sizeof err);
-    free (subject);
     int64_t took = asp_mono_us () - started;
     notify_fate_t fate = NOTIFY_FATE_RETRY;
     if (s_settle (self, &item, result, err, &fate)) {

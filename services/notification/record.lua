@@ -2,7 +2,8 @@
 -- K[1] notification hash, K[2] the ticket's contact hash, K[3] pending list,
 -- K[4] retry set (all of the ticket's shard)
 -- A[1] map: id, ticket, event, template, audience, lang (the process
---   default), text.<lang> (the words in each language), data (JSON), now
+--   default), text.<lang>, subject.<lang> (the words and the e-mail
+--   subject in each language), data (JSON), now
 --   (ms), source (message id), trace, contact: 'set' (ticket.created:
 --   remember name, phone, email, channel (preferred) and clang (the
 --   customer's language) for contact_ttl_s), 'get' (use the remembered
@@ -49,7 +50,8 @@ if channel == 'sms' then to = phone elseif channel == 'email' then to = email en
 local lang = a.lang
 if clang ~= '' and a['text.' .. clang] then lang = clang end
 redis.call('HSET', K[1], 'id', a.id, 'ticket', a.ticket, 'event', a.event, 'template', a.template,
-  'audience', a.audience, 'lang', lang, 'text', a['text.' .. lang], 'data', a.data,
+  'audience', a.audience, 'lang', lang, 'text', a['text.' .. lang],
+  'subject', a['subject.' .. lang], 'data', a.data,
   'created_ms', a.now, 'source', a.source, 'trace', a.trace, 'to_known', known, 'to_name', name,
   'to_phone', phone, 'to_email', email, 'channel', channel, 'to', to, 'state', 'queued',
   'attempts', 0)
