@@ -90,6 +90,7 @@ class _Receiver:
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True      # headers and body go in two writes
 
     def log_message(self, *args):
         pass
