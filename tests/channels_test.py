@@ -20,6 +20,8 @@ Covers:
   the base64 body; the connection dropped mid-DATA: retried, delivered, the
   same Message-ID; 550: a dead letter after one attempt; 451: retried;
 - SMS gateway: the bearer token, the body's fields, 429 then 2xx;
+- appointment times in the customer's own time zone (the contact's tz),
+  else the service's TZ;
 - the customer's preference and language: e-mail + en gets "received" by
   e-mail in English (and the next notification of the ticket too); sms gets
   an SMS; none gets the default (webhook); a preference not configured in
@@ -62,9 +64,10 @@ def dead_ids(redis, ticket):
     return redis.cmd("LRANGE", nt.sk("notify:dead", ticket), 0, -1)
 
 
-def created(name="李雷", phone=nt.PHONE, email=None, channel=None, language=None):
+def created(name="李雷", phone=nt.PHONE, email=None, channel=None, language=None, tz=None):
     body = nt.created_body(name, phone)
-    for k, v in (("customer_email", email), ("customer_channel", channel), ("customer_language", language)):
+    for k, v in (("customer_email", email), ("customer_channel", channel), ("customer_language", language),
+                 ("customer_tz", tz)):
         if v is not None:
             body[k] = v
     return body
@@ -327,6 +330,25 @@ def test_preferences(w, email_cases):
     log("ok - preferences: e-mail + en by e-mail in English, and the ticket's next notification too; none: the default (webhook)")
 
 
+def test_time_zone(w):
+    """Appointment times in the customer's own zone (the contact's tz), else TZ."""
+    at = 1609459200000                      # 2021-01-01 00:00 UTC
+    for tz, shown in (("America/New_York", "2020-12-31 19:00"), (None, "2021-01-01 08:00")):
+        t = new_id("TZ")
+        n1 = send(w, "ticket.created", t, created(phone="13900003333", channel="sms", language="en",
+                                                  **({"tz": tz} if tz else {})))
+        msg_id, (answer, why) = w.bus.call("workorder.appointment", t,
+                                           {"wo_id": "W" + t, "partner_id": "P7", "appointment_ms": at})
+        if answer != "ACK":
+            fail("workorder.appointment: %s %s" % (answer, why))
+        n2 = nt.expected_nid(msg_id, "appointment")
+        wait_for(lambda: w.sms.answered_2xx(n1) and w.sms.answered_2xx(n2), 20, what="the appointment SMS")
+        text = w.sms.seen(n2)[-1]["body"]["text"]
+        if "is booked for %s." % shown not in text:
+            fail("tz %s: %r, want %s" % (tz, text, shown))
+    log("ok - appointment times in the customer's time zone (America/New_York), else the service's TZ")
+
+
 def test_fallback(w):
     """A preference not configured here: the default, logged and counted."""
     w.notify.term()
@@ -444,7 +466,8 @@ def test_end_to_end(w):
                           ({"email": "li lei@example.com"}, "email: the part before @ may hold"),
                           ({"channel": "fax"}, "channel must be sms, email or webhook"),
                           ({"channel": "email"}, "channel email needs the customer's email"),
-                          ({"email": ["x@y.z"]}, "email")):
+                          ({"email": ["x@y.z"]}, "email"),
+                          ({"tz": "Mars/Olympus"}, "tz must be a time zone of tzdata")):
             cust = dict({"name": "Li Lei", "phone": "139%08d" % (hash(why) % 10 ** 8), "region": "north"}, **body)
             status, reply = c.http("POST", "/v1/customers", cust)
             if status != 400 or reply["error"]["code"] != "invalid_field" or why not in reply["error"]["message"]:
@@ -479,7 +502,7 @@ def test_end_to_end(w):
         got = wait_for(by_default, 30, what="the default channel (the simulated customer)")
         if got[0]["channel"] != "webhook" or got[0]["lang"] != "zh-CN":
             fail("default-channel notification %r" % got[0])
-    log("ok - through intake: bad email/channel 400 with the reason; e-mail + en gets \"received\" by e-mail in English, "
+    log("ok - through intake: bad email, channel, tz 400 with the reason; e-mail + en gets \"received\" by e-mail in English, "
         "sms by SMS, none by the default webhook")
 
 
@@ -496,6 +519,7 @@ def main():
         email_cases = test_smtp(w)
         test_sms(w)
         test_preferences(w, email_cases)
+        test_time_zone(w)
         test_fallback(w)
         test_kill(w)
         test_bad_config(w)

@@ -7,7 +7,8 @@
                          given), address, region, class (A/B/C), language
                          (zh-CN/en), email and channel (the preferred one for
                          notifications: sms, email, webhook; "" or absent:
-                         none), created_ms, updated_ms, merged_into (after
+                         none), tz (their time zone, IANA; "" or absent:
+                         the services'), created_ms, updated_ms, merged_into (after
                          a merge)
       c:<cid>:tickets    zset: created_ms -> ticket id, every ticket of theirs
       c:<cid>:units      set: serials of their units
@@ -108,7 +109,7 @@ typedef struct {
     char c_name [65], c_phone [33], c_region [65], c_address [257], c_class [2];
     //  How they want to be told (ticket.created carries it to notification):
     //  language, e-mail ("" none), preferred channel ("" none).
-    char c_language [8], c_email [255], c_channel [17];
+    char c_language [8], c_email [255], c_channel [17], c_tz [64];
 } intake_party_t;
 
 //  Reads what the archive knows about the request's customer and unit in

@@ -1,5 +1,6 @@
 /*  The archive's routes: customers, units, merge and the lookup.        */
 #include "intake_archive_routes.h"
+#include "asp_calendar.h"
 #include "asp_json.h"
 #include "asp_log.h"
 #include "intake_archive.h"
@@ -117,10 +118,11 @@ s_customer_view (const redisReply *h, bool show_phone)
 {
     cJSON *o = cJSON_CreateObject ();
     static const char *text [] = { "id", "name", "address", "region", "class", "language", "email", "channel",
-                                   "merged_into", NULL };
+                                   "tz", "merged_into", NULL };
     for (int i = 0; text [i]; i++) {
         const char *v = intake_hash_field (h, text [i]);
-        bool optional = strcmp (text [i], "email") == 0 || strcmp (text [i], "channel") == 0;
+        bool optional = strcmp (text [i], "email") == 0 || strcmp (text [i], "channel") == 0
+                     || strcmp (text [i], "tz") == 0;
         if (v && (*v || !optional))
             cJSON_AddStringToObject (o, text [i], v);
     }
@@ -186,7 +188,7 @@ typedef struct s_customer_t s_customer_t;
 static bool s_v_contact (const cJSON *j, bool create, s_customer_t *c, intake_err_t *err);
 struct s_customer_t {
     const char *name, *region, *address, *cclass, *language, *add_phone;
-    const char *email, *channel;        //  "" (PATCH) removes it
+    const char *email, *channel, *tz;   //  "" (PATCH) removes it
     const char *phones [S_PHONES_MAX];
     size_t nphones;
 };
@@ -210,6 +212,17 @@ s_v_contact (const cJSON *j, bool create, s_customer_t *c, intake_err_t *err)
     }
     if (create && c->channel && strcmp (c->channel, "email") == 0 && !c->email)
         return intake_fail (err, "%s email needs the customer's email", "channel");
+    //  tz: the customer's own time zone (IANA, in tzdata), for the times
+    //  their notifications show.
+    if (!intake_v_str (j, "tz", "tz", create? 1: 0, 63, NULL, false, &c->tz, err))
+        return false;
+    if (c->tz && *c->tz) {
+        char why [160];
+        asp_calendar_t *zone = asp_calendar_new_24x7 ("tz", c->tz, why, sizeof why);
+        if (!zone)
+            return intake_fail (err, "%s must be a time zone of tzdata, e.g. Asia/Shanghai", "tz");
+        asp_calendar_destroy (&zone);
+    }
     return true;
 }
 
@@ -217,9 +230,9 @@ static bool
 s_validate_customer (const cJSON *j, bool create, s_customer_t *c, intake_err_t *err)
 {
     static const char *post [] = { "name", "phone", "phones", "region", "address", "class", "language",
-                                   "email", "channel", NULL };
+                                   "email", "channel", "tz", NULL };
     static const char *patch [] = { "name", "add_phone", "region", "address", "class", "language",
-                                    "email", "channel", NULL };
+                                    "email", "channel", "tz", NULL };
     memset (c, 0, sizeof *c);
     if (!cJSON_IsObject (j))
         return intake_fail (err, "%s must be a JSON object", "the body");
@@ -236,7 +249,7 @@ s_validate_customer (const cJSON *j, bool create, s_customer_t *c, intake_err_t 
         ||  (c->add_phone && !intake_v_phone (c->add_phone, "add_phone", err)))
             return false;
         if (!c->name && !c->region && !c->address && !c->cclass && !c->language && !c->add_phone
-        &&  !c->email && !c->channel)
+        &&  !c->email && !c->channel && !c->tz)
             return intake_fail (err, "%s: nothing to change", "the body");
         return true;
     }
@@ -274,6 +287,7 @@ s_validate_customer (const cJSON *j, bool create, s_customer_t *c, intake_err_t 
     if (!c->address) c->address = "";
     if (!c->email) c->email = "";
     if (!c->channel) c->channel = "";
+    if (!c->tz) c->tz = "";
     return true;
 }
 
@@ -576,7 +590,7 @@ intake_customers_create (intake_api_t *api, const intake_call_t *call, const asp
         snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
         const char *fields [] = {
             "id", cid, "name", c.name, "phones", list, "region", c.region, "address", c.address,
-            "class", c.cclass, "language", c.language, "email", c.email, "channel", c.channel,
+            "class", c.cclass, "language", c.language, "email", c.email, "channel", c.channel, "tz", c.tz,
             "created_ms", now, "updated_ms", now
         };
         if (rc == 0) {
@@ -685,7 +699,7 @@ intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_
         else
         if (rc == 1)
             snprintf (owner, sizeof owner, "%s", owners [0]);
-        const char *fields [14];
+        const char *fields [16];
         size_t n = 0;
 #define S_PAIR(k, v) do { if (v) { fields [n++] = k; fields [n++] = v; } } while (0)
         S_PAIR ("name", c.name);
@@ -695,6 +709,7 @@ intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_
         S_PAIR ("language", c.language);
         S_PAIR ("email", c.email);
         S_PAIR ("channel", c.channel);
+        S_PAIR ("tz", c.tz);
 #undef S_PAIR
         if (rc == 0)
             rc = s_cust_edit (api, cid, fields, n, &c.add_phone, c.add_phone? 1: 0, NULL, 0, NULL, 0, final) == 0?
@@ -1250,6 +1265,9 @@ intake_archive_routes_test (void)
         { "{\"name\":\"Li\",\"phone\":\"13812345678\",\"region\":\"n\",\"email\":7}", true, "email" },
         { "{\"email\":\"\",\"channel\":\"\"}", false, NULL },
         { "{\"channel\":\"pigeon\"}", false, "sms, email or webhook" },
+        { "{\"tz\":\"Europe/Berlin\"}", false, NULL },
+        { "{\"tz\":\"Mars/Olympus\"}", false, "tz must be a time zone" },
+        { "{\"tz\":\"../etc/passwd\"}", false, "tz must be a time zone" },
         { NULL, false, NULL }
     };
     for (int i = 0; contacts [i].body; i++) {

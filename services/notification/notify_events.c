@@ -35,7 +35,7 @@ static const s_event_t s_events [] = {
         //  The customer's own e-mail, preferred channel and language
         //  (the archive's; each optional).
         { "customer_email", F_STR, false, 254 }, { "customer_channel", F_STR, false, 16 },
-        { "customer_language", F_STR, false, 16 } } },
+        { "customer_language", F_STR, false, 16 }, { "customer_tz", F_STR, false, 63 } } },
     { ASP_EV_WO_ASSIGNED, "partner_assigned", "customer", {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
     { ASP_EV_WO_PROGRESS, "progress", "customer", {
@@ -92,6 +92,8 @@ struct notify_events_t {
     const notify_templates_t *templates;    //  borrowed; replaced on a reload
     char channels [64];         //  the configured channels, "webhook,email,..."
     asp_counter_t *fallback;
+    asp_svc_t *svc;
+    zhashx_t *zones;            //  zone name -> asp_calendar_t (24x7), made on first use
     int64_t contact_ttl_s;
     int64_t max_queue;
     asp_counter_t *queued;
@@ -192,6 +194,54 @@ s_contact_prefs (const asp_envelope_t *env, char *email, size_t email_len, char 
         snprintf (clang, clang_len, "%s", notify_lang_name (lang));
 }
 
+//  The calendar of zone, for showing times there (cached; NULL when the
+//  zone is unknown here: the times are shown in TZ, and the log says so).
+static const asp_calendar_t *
+s_zone (notify_events_t *self, const char *zone)
+{
+    if (!zone || !*zone)
+        return NULL;
+    asp_calendar_t *cal = (asp_calendar_t *) zhashx_lookup (self->zones, zone);
+    if (cal)
+        return cal;
+    char why [200];
+    cal = asp_calendar_new_24x7 ("tz", zone, why, sizeof why);
+    if (!cal) {
+        asp_log_kv (ASP_LOG_WARN, "customer's time zone unknown here; times in TZ", "reason", why, NULL);
+        return NULL;
+    }
+    if (zhashx_size (self->zones) >= 256)
+        zhashx_purge (self->zones);         //  bounded; made again when needed
+    zhashx_insert (self->zones, zone, cal);
+    return cal;
+}
+
+//  The customer's zone for an event that shows them a time: ticket.created
+//  names it; later events read it from the contact (one HGET; only events
+//  with an appointment time). "" when none or unknown.
+static void
+s_customer_zone (notify_events_t *self, const s_event_t *ev, const asp_envelope_t *env, char *zone,
+                 size_t len)
+{
+    *zone = 0;
+    if (strcmp (ev->audience, "customer") != 0)
+        return;
+    if (strcmp (env->type, ASP_EV_TICKET_CREATED) == 0) {
+        asp_mp_get_str (env->body, "customer_tz", zone, len);
+        return;
+    }
+    int64_t ms;
+    if (asp_mp_get_int (env->body, "appointment_ms", &ms) != 0 && asp_mp_get_int (env->body, "previous_ms", &ms) != 0)
+        return;
+    char key [ASP_KEY_MAX];
+    asp_key (key, sizeof key, asp_shard_of (env->ticket), NOTIFY_KEY_CONTACT, env->ticket);
+    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "HGET %s tz", key);
+    if (r && r->type == REDIS_REPLY_STRING)
+        snprintf (zone, len, "%s", r->str);
+    if (r)
+        freeReplyObject (r);
+}
+
 static asp_txn_t *
 s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
 {
@@ -229,8 +279,12 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "lang", notify_lang_name (self->lang));
     //  The words in every language: the script picks the customer's,
     //  which only it knows (the contact record), in the same round trip.
+    char zone [64];
+    s_customer_zone (self, ev, env, zone, sizeof zone);
+    const asp_calendar_t *cal = s_zone (self, zone);
     for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
-        char *text = notify_text_render (self->templates, (notify_lang_t) lang, ev->tpl, env->ticket, env->body);
+        char *text = notify_text_render (self->templates, (notify_lang_t) lang, ev->tpl, env->ticket, env->body,
+                                         cal);
         char *subject = notify_text_subject (self->templates, (notify_lang_t) lang, env->ticket);
         assert (text && subject);   //  every template has words in every language
         char field [32];
@@ -251,6 +305,7 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "email", email);
     asp_mpmap_str (a, "channel", pref);
     asp_mpmap_str (a, "clang", clang);
+    asp_mpmap_str (a, "tz", zone);
     asp_mpmap_str (a, "channels", self->channels);
     asp_mpmap_str (a, "default", asp_vocab_name (&asp_vocab_notify_channel, self->config->fallback));
     asp_mpmap_int (a, "contact_ttl_s", self->contact_ttl_s);
@@ -302,6 +357,12 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
                     "source", env->id, "outcome", asp_txn_outcome_name (asp_txn_outcome (txn)), NULL);
 }
 
+static void
+s_zone_destroy (void **item)
+{
+    asp_calendar_destroy ((asp_calendar_t **) item);
+}
+
 notify_events_t *
 notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
                    const notify_templates_t *templates, asp_counter_t *queued, asp_counter_t *fallback,
@@ -312,6 +373,9 @@ notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *co
     self->templates = templates;
     self->lang = lang;
     self->config = config;
+    self->svc = svc;
+    self->zones = zhashx_new ();
+    zhashx_set_destructor (self->zones, s_zone_destroy);
     self->fallback = fallback;
     for (int c = 0; c < ASP_NOTIFY_CHANNELS; c++)
         if (config->configured [c]) {
@@ -339,6 +403,7 @@ void
 notify_events_destroy (notify_events_t **self_p)
 {
     if (*self_p) {
+        zhashx_destroy (&(*self_p)->zones);
         free (*self_p);
         *self_p = NULL;
     }

@@ -13,12 +13,14 @@
     can never make two notifications, even after the inbox forgot it.
 
     ticket.created remembers the customer's name, phone, e-mail,
-    preferred channel and language for the ticket (ASP_NOTIFY_CONTACT_TTL_S,
+    preferred channel, language and time zone for the ticket (ASP_NOTIFY_CONTACT_TTL_S,
     90 days); later customer notifications take them from there, or go out
     without contact ("to": null) when unknown. Each is recorded with its
     channel (the customer's preferred one when configured here, else the
     default: logged and counted) and address, in the customer's language
-    (the process's, ASP_NOTIFY_LANG, when the customer has none).
+    (the process's, ASP_NOTIFY_LANG, when the customer has none), its
+    times in the customer's time zone (TZ when none: an event with an
+    appointment time reads the zone from the contact first, one HGET).
     SLA warnings, breaches and escalations are for staff (an escalation's
     recipients, "to", travel in its data), routing's unroutable and
     returned work orders for ops (audience "ops"); neither carries a

@@ -9,8 +9,9 @@
                             to_name, to_phone, to_email: the contact), its
                             state and attempts
       notify:contact:<tkt>  hash: the customer's name, phone, email,
-                            channel (preferred; "" none) and lang ("" the
-                            process default), from ticket.created
+                            channel (preferred; "" none), lang ("" the
+                            process default) and tz (their time zone; ""
+                            TZ), from ticket.created
       notify:pending        list: the shard's ids waiting for a worker
                             (pushed left, taken right)
       notify:processing     list: ids a worker took and has not settled yet

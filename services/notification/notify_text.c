@@ -62,11 +62,17 @@ s_var_str (s_var_t *v, const msgpack_object *body, const char *field)
 }
 
 static void
-s_var_time (s_var_t *v, const msgpack_object *body, const char *field)
+s_var_time (s_var_t *v, const msgpack_object *body, const char *field, const asp_calendar_t *zone)
 {
     int64_t ms;
     if (asp_mp_get_int (body, field, &ms) || ms <= 0)
         return;
+    if (zone) {
+        //  The reader's own zone (asp_calendar: no libc time-zone state).
+        asp_calendar_local (zone, ms, v->value, sizeof v->value);
+        v->set = *v->value != 0;
+        return;
+    }
     time_t secs = (time_t) (ms / 1000);
     struct tm tm;
     if (!localtime_r (&secs, &tm))
@@ -172,7 +178,7 @@ notify_text_subject (const notify_templates_t *t, notify_lang_t lang, const char
 
 char *
 notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char *tpl, const char *ticket,
-                    const msgpack_object *body)
+                    const msgpack_object *body, const asp_calendar_t *zone)
 {
     if (lang >= NOTIFY_LANG_COUNT)
         return NULL;
@@ -187,12 +193,12 @@ notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char 
     s_var_str (&vars [V_NOTE], body, "note");
     s_var_str (&vars [V_RESULT], body, "result");
     s_var_str (&vars [V_CLOCK], body, "clock");
-    s_var_time (&vars [V_APPOINTMENT], body, "appointment_ms");
-    s_var_time (&vars [V_DUE], body, "due_ms");
+    s_var_time (&vars [V_APPOINTMENT], body, "appointment_ms", zone);
+    s_var_time (&vars [V_DUE], body, "due_ms", zone);
     s_var_str (&vars [V_REASON], body, "reason");
     s_var_str (&vars [V_LINK], body, "customer_link");
     s_var_str (&vars [V_WO], body, "wo_id");
-    s_var_time (&vars [V_PREVIOUS], body, "previous_ms");
+    s_var_time (&vars [V_PREVIOUS], body, "previous_ms", zone);
     int64_t refusals;
     if (asp_mp_get_int (body, "refusals", &refusals) == 0)
         vars [V_REFUSALS].set = snprintf (vars [V_REFUSALS].value, S_VALUE_MAX, "%lld", (long long) refusals) > 0;
@@ -245,6 +251,7 @@ notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char 
 //  key ending in _ms, or starting with '#' (left out of the name), takes
 //  its value as an integer) and renders it; for the self-test.
 static notify_templates_t *s_test_t;     //  the built-in templates
+static asp_calendar_t *s_test_zone;     //  NULL: TZ
 
 static char *
 s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
@@ -275,7 +282,7 @@ s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
     char err [100];
     int rc = asp_mp_unpack (&u, data, size, err, sizeof err);
     assert (rc == 0);
-    char *text = notify_text_render (s_test_t, lang, tpl, "T42", &u.data);
+    char *text = notify_text_render (s_test_t, lang, tpl, "T42", &u.data, s_test_zone);
     msgpack_unpacked_destroy (&u);
     free (data);
     asp_mpmap_destroy (&map);
@@ -361,6 +368,20 @@ notify_text_test (void)
     t = s_render_test (NOTIFY_LANG_ZH, "appointment", 1609459200000LL, "previous_ms", "1609455600000", NULL);
     assert (t && strstr (t, "上门时间已改为 202") && strstr (t, "（原定 202") && !strchr (t, '{'));
     free (t);
+    //  In the customer's own zone: 2021-01-01 00:00 UTC is 08:00 in
+    //  Shanghai and 19:00 the day before in New York.
+    s_test_zone = asp_calendar_new_24x7 ("tz", "Asia/Shanghai", why, sizeof why);
+    assert (s_test_zone);
+    t = s_render_test (NOTIFY_LANG_EN, "appointment", 1609459200000LL, NULL);
+    assert (t && strstr (t, "is booked for 2021-01-01 08:00."));
+    free (t);
+    asp_calendar_destroy (&s_test_zone);
+    s_test_zone = asp_calendar_new_24x7 ("tz", "America/New_York", why, sizeof why);
+    assert (s_test_zone);
+    t = s_render_test (NOTIFY_LANG_EN, "appointment", 1609459200000LL, NULL);
+    assert (t && strstr (t, "is booked for 2020-12-31 19:00."));
+    free (t);
+    asp_calendar_destroy (&s_test_zone);
     t = s_render_test (NOTIFY_LANG_ZH, "appointment_missed", 1609459200000LL, NULL);
     assert (t && strstr (t, "非常抱歉") && !strchr (t, '{'));
     free (t);

@@ -5,8 +5,8 @@
 --   default), text.<lang>, subject.<lang> (the words and the e-mail
 --   subject in each language), data (JSON), now
 --   (ms), source (message id), trace, contact: 'set' (ticket.created:
---   remember name, phone, email, channel (preferred) and clang (the
---   customer's language) for contact_ttl_s), 'get' (use the remembered
+--   remember name, phone, email, channel (preferred), clang (the
+--   customer's language) and tz (their time zone) for contact_ttl_s), 'get' (use the remembered
 --   one), 'none' (staff); channels (the configured channels, comma-
 --   separated), default (the process default channel); max_waiting
 --   (pending + retry in this shard)
@@ -25,7 +25,7 @@ if redis.call('EXISTS', K[1]) == 1 then return stale('notification_exists') end
 local name, phone, email, pref, clang, known = '', '', '', '', '', '0'
 if a.contact == 'set' then
   redis.call('HSET', K[2], 'name', a.name, 'phone', a.phone, 'email', a.email,
-    'channel', a.channel, 'lang', a.clang)
+    'channel', a.channel, 'lang', a.clang, 'tz', a.tz)
   redis.call('EXPIRE', K[2], a.contact_ttl_s)
   name, phone, email, pref, clang, known = a.name, a.phone, a.email, a.channel, a.clang, '1'
 elseif a.contact == 'get' then
