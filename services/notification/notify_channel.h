@@ -20,7 +20,8 @@
     Every channel answers sent, failed (temporary: retry later) or refused
     (permanent: the notification goes to the dead letters at once).
 
-    Dispatch is a switch on the channel's enum: five modules, one place.   */
+    Dispatch is a switch on the channel's enum, in one place; file and
+    stdout share a module.   */
 #ifndef NOTIFY_CHANNEL_H
 #define NOTIFY_CHANNEL_H
 #include "asp_hooksig.h"

@@ -133,8 +133,10 @@ s_log (asp_log_level_t level, const char *msg, const notify_item_t *item, int at
     char to [64], tries [16];
     asp_mask_phone (item->phone, to, sizeof to);
     snprintf (tries, sizeof tries, "%d", attempt);
+    const char *channel = asp_vocab_name (&asp_vocab_notify_channel, item->channel);
     asp_log_kv (level, msg, "id", item->id, "ticket", item->ticket, "template", item->tpl,
-                "to", to, "attempt", tries, reason? "reason": NULL, reason, NULL);
+                "to", to, "channel", channel? channel: "default", "attempt", tries,
+                reason? "reason": NULL, reason, NULL);
 }
 
 //  Sets msg's channel and address: the recorded ones, or the default's
