@@ -55,7 +55,10 @@ def events(proc, since=0):
     (harness.Proc marks each start with a "--- HH:MM:SS start:" line); the
     SDK's log lines start with a date, so only the example's own count."""
     with open(proc.log_path, encoding="utf-8", errors="replace") as f:
-        runs = re.split(r"^--- \d\d:\d\d:\d\d start: .*$", f.read(), flags=re.M)
+        text = f.read()
+    # Only whole lines: the example may be in the middle of writing one.
+    text = text[:text.rfind("\n") + 1]
+    runs = re.split(r"^--- \d\d:\d\d:\d\d start: .*$", text, flags=re.M)
     return [line.split() for run in runs[since + 1:] for line in run.splitlines()
             if line and line[0].islower()]
 
