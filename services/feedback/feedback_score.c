@@ -46,6 +46,7 @@ struct feedback_score_t {
     feedback_quality_t quality;
     int64_t interval_ms;            //  ASP_SCORE_INTERVAL_MS
     int timer_id;
+    int64_t day;                    //  the UTC day whose scores were re-marked
     asp_counter_t *m_published;
     //  A tick's work space.
     s_marked_t marked [S_SCORE_BATCH];
@@ -528,8 +529,62 @@ s_prune (feedback_score_t *self, int64_t now)
     s_commit (self, txns, ASP_SHARDS, NULL);
 }
 
-//  Every interval: the marks of every shard in one round trip, then the
-//  marked partners, S_SCORE_BATCH at a time.
+//  Marks every partner whose score was last published before day today:
+//  its windows moved on without a new fact (days left them), so it is
+//  scored again. Once a day (and at start), a few round trips per shard.
+//  0, or -1 when Redis failed (the next tick tries again).
+static int
+s_remark (feedback_score_t *self, int64_t today)
+{
+    asp_rds_t *rds = asp_svc_rds (self->svc);
+    const char *argv [] = { "HKEYS", FEEDBACK_KEY_SCORES };
+    redisReply *keys [ASP_SHARDS];
+    int rc = asp_rds_each_shard (rds, 2, argv, keys);
+    for (unsigned s = 0; rc == 0 && s < ASP_SHARDS; s++) {
+        redisReply *k = keys [s];
+        //  HMGET key <p>:ms ... for every "<p>:ms" field.
+        size_t n = 0;
+        const char **av = (const char **) calloc (k->elements + 2, sizeof *av);
+        assert (av);
+        char key [ASP_KEY_MAX];
+        asp_key_fmt (key, sizeof key, s, FEEDBACK_KEY_SCORES);
+        av [0] = "HMGET";
+        av [1] = key;
+        for (size_t i = 0; i < k->elements; i++) {
+            const char *f = k->element [i]->str;
+            size_t len = f? strlen (f): 0;
+            if (len > 3 && streq (f + len - 3, ":ms"))
+                av [2 + n++] = f;
+        }
+        redisReply *ms = n? asp_rds_cmdv (rds, (int) (2 + n), av, NULL): NULL;
+        if (n && (!ms || ms->type != REDIS_REPLY_ARRAY || ms->elements != n))
+            rc = -1;
+        for (size_t i = 0; rc == 0 && i < n; i++) {
+            if (ms->element [i]->type != REDIS_REPLY_STRING
+            ||  strtoll (ms->element [i]->str, NULL, 10) / FEEDBACK_DAY_MS >= today)
+                continue;
+            char partner [ASP_ID_MAX], dirty [ASP_KEY_MAX];
+            snprintf (partner, sizeof partner, "%.*s", (int) (strlen (av [2 + i]) - 3), av [2 + i]);
+            asp_key_fmt (dirty, sizeof dirty, s, FEEDBACK_KEY_DIRTY);
+            redisReply *r = asp_rds_cmd (rds, "HSETNX %s %s day", dirty, partner);
+            if (!r || r->type != REDIS_REPLY_INTEGER)
+                rc = -1;
+            if (r)
+                freeReplyObject (r);
+        }
+        if (ms)
+            freeReplyObject (ms);
+        free (av);
+    }
+    for (unsigned s = 0; s < ASP_SHARDS; s++)
+        if (keys [s])
+            freeReplyObject (keys [s]);
+    return rc;
+}
+
+//  Every interval: on a new day, the partners to score again; the marks
+//  of every shard in one round trip, then the marked partners,
+//  S_SCORE_BATCH at a time.
 static int
 s_on_tick (zloop_t *loop, int timer_id, void *arg)
 {
@@ -538,6 +593,8 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (!asp_rds_ready (asp_svc_rds (self->svc)))
         return 0;
     int64_t now = asp_now_ms ();
+    if (now / FEEDBACK_DAY_MS != self->day && s_remark (self, now / FEEDBACK_DAY_MS) == 0)
+        self->day = now / FEEDBACK_DAY_MS;
     const char *argv [] = { "HGETALL", FEEDBACK_KEY_DIRTY };
     redisReply *replies [ASP_SHARDS];
     if (asp_rds_each_shard (asp_svc_rds (self->svc), 2, argv, replies) == 0)
@@ -805,6 +862,22 @@ s_test_timer (void)
     redisReply *r = asp_rds_cmd (rds, "HGET %s PS:score", key);
     assert (r && r->type == REDIS_REPLY_STRING && atoll (r->str) == score);
     freeReplyObject (r);
+
+    //  A new day: a partner last scored yesterday is scored again (its
+    //  windows moved), one scored today is not.
+    char ykey [ASP_KEY_MAX];
+    asp_key_fmt (ykey, sizeof ykey, asp_shard_of ("PY"), FEEDBACK_KEY_SCORES);
+    r = asp_rds_cmd (rds, "HSET %s PY:ms %lld PY:score 1 PY:body {}", ykey,
+                     (long long) (asp_now_ms () - FEEDBACK_DAY_MS));
+    freeReplyObject (r);
+    assert (s_remark (self, asp_now_ms () / FEEDBACK_DAY_MS) == 0);
+    assert (s_test_marks_now (probe, "PY") == 1 && s_test_marks_now (probe, partner) == 0);
+    env = s_test_scored (probe, 5000);
+    assert (env);
+    char py [ASP_ID_MAX];
+    assert (asp_mp_get_str (env->body, "partner_id", py, sizeof py) == 0 && streq (py, "PY"));
+    asp_envelope_destroy (&env);
+    assert (s_test_marks (probe, "PY", 0) == 0);
 
     //  More changes at once: one more score, at least an interval later.
     char t3 [ASP_ID_MAX];

@@ -50,8 +50,11 @@
     restarts); only then are its marks in other shards cleared. A crash
     between steps leaves a mark: the score is published again, never lost.
     A mark that changed since it was read stays, so the next tick scores
-    the newer counts. The same timer drops the count fields of days older
-    than ASP_QUALITY_KEEP_D (prune.lua).                                    */
+    the newer counts. On the first tick of a UTC day (and at start) it
+    marks every partner last scored on an earlier day: days left its
+    windows, so it is scored again without a new fact. The same timer
+    drops the count fields of days older than ASP_QUALITY_KEEP_D
+    (prune.lua).                                    */
 #ifndef FEEDBACK_SCORE_H
 #define FEEDBACK_SCORE_H
 #include "asp_svc.h"
