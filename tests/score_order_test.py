@@ -7,7 +7,9 @@ appointments booked, changed late and missed, an installation), with
 event times spread over 100 days, is delivered over the real bus to a real
 feedback process (and Redis) several times: once in the natural order,
 once reversed, then shuffled, each time with some messages delivered twice
-(at-least-once delivery). Each round uses its own partner ids and tickets;
+(at-least-once delivery), and in two rounds feedback is SIGKILLed twice
+right after a message reached it (its script may or may not have run) and
+the message is sent again. Each round uses its own partner ids and tickets;
 once feedback has settled (no mark left), the round's counts by day
 (fb:days, summed over the shards) and its last partner.scored per partner
 (score, both windows' components, the technicians') must be identical to
@@ -22,7 +24,7 @@ days old is in neither."""
 import random
 import time
 
-from harness import Cluster, free_port, log, new_id, run, shard_keys
+from harness import Cluster, envelope, free_port, log, new_id, run, shard_keys
 from score_test import Routing
 
 INTERVAL_MS = 200
@@ -135,9 +137,12 @@ def counts(c, partners):
     return {k: v for k, v in out.items() if v}
 
 
-def deliver(bus, events, order, rng):
+def deliver(c, bus, events, order, rng, kills=0):
     """Sends the events in order; about one in four twice (the second copy
-    anywhere later). Every copy must be ACKed."""
+    anywhere later). Every copy must be ACKed. With kills, that many times
+    a message is sent and feedback SIGKILLed at once (its script may or
+    may not have run), restarted, and the message sent again, as a sender
+    that saw no answer does."""
     sends = []
     for i in order:
         type, tid, body, t = events[i]
@@ -145,9 +150,16 @@ def deliver(bus, events, order, rng):
         sends.append((type, tid, body, t, mid))
         if rng.random() < 0.25:
             sends.insert(rng.randint(len(sends), len(sends) + 3), (type, tid, body, t, mid))
-    for type, tid, body, t, mid in sends:
-        answer = bus.publish(type, tid, body, id=mid, time_ms=t)
-        assert answer and answer[0] == "ACK", (type, body, answer)
+    at = set(rng.sample(range(len(sends)), kills))
+    for n, (type, tid, body, t, mid) in enumerate(sends):
+        if n in at:
+            bus.sock.send(envelope(type, tid, body, id=mid, time_ms=t))
+            c.restart("feedback")
+        answer = bus.publish(type, tid, body, id=mid, time_ms=t, timeout=15)
+        # (Skipping a late ACK of a message sent before a kill.)
+        while answer and answer[0] == "ACK" and answer[1] != mid:
+            answer = bus.recv(15)
+        assert answer and answer[0] == "ACK" and answer[1] == mid, (type, body, answer)
     return len(sends)
 
 
@@ -171,7 +183,8 @@ def main():
                     order.reverse()
                 elif r > 1:
                     rng.shuffle(order)
-                sent = deliver(bus, events, order, rng)
+                # Rounds 3 and 5: feedback SIGKILLed mid-delivery, twice.
+                sent = deliver(c, bus, events, order, rng, kills=2 if r in (3, 5) else 0)
 
                 def settled():
                     if any(c.redis.cmd("HLEN", k) for k in shard_keys("fb:dirty")):
