@@ -154,13 +154,17 @@ def deliver(c, bus, events, order, rng, kills=0):
     for n, (type, tid, body, t, mid) in enumerate(sends):
         if n in at:
             bus.sock.send(envelope(type, tid, body, id=mid, time_ms=t))
+            time.sleep(0.005)       # on the wire, maybe applied, surely not answered
             c.restart("feedback")
+            # A fresh connection (an old DEALER may wait out its reconnect).
+            bus.close()
+            bus = c.bus("feedback")
         answer = bus.publish(type, tid, body, id=mid, time_ms=t, timeout=15)
         # (Skipping a late ACK of a message sent before a kill.)
         while answer and answer[0] == "ACK" and answer[1] != mid:
             answer = bus.recv(15)
         assert answer and answer[0] == "ACK" and answer[1] == mid, (type, body, answer)
-    return len(sends)
+    return bus, len(sends)
 
 
 def main():
@@ -184,7 +188,7 @@ def main():
                 elif r > 1:
                     rng.shuffle(order)
                 # Rounds 3 and 5: feedback SIGKILLed mid-delivery, twice.
-                sent = deliver(c, bus, events, order, rng, kills=2 if r in (3, 5) else 0)
+                bus, sent = deliver(c, bus, events, order, rng, kills=2 if r in (3, 5) else 0)
 
                 def settled():
                     if any(c.redis.cmd("HLEN", k) for k in shard_keys("fb:dirty")):

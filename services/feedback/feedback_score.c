@@ -7,6 +7,7 @@
 
 extern const char asp_lua_scored [];
 extern const char asp_lua_prune [];
+extern const char asp_lua_window [];
 
 //  Partners scored per pipeline (a tick scores every marked one, this
 //  many at a time).
@@ -41,7 +42,7 @@ typedef struct {
 
 struct feedback_score_t {
     asp_svc_t *svc;
-    asp_script_t *scored, *prune;
+    asp_script_t *scored, *prune, *window;
     feedback_formula_t formula;
     feedback_quality_t quality;
     int64_t interval_ms;            //  ASP_SCORE_INTERVAL_MS
@@ -51,6 +52,8 @@ struct feedback_score_t {
     //  A tick's work space.
     s_marked_t marked [S_SCORE_BATCH];
     feedback_counts_t counts [S_SCORE_BATCH * FEEDBACK_WINDOWS];
+    zlistx_t *techs [S_SCORE_BATCH];        //  each partner's technicians' subjects
+    feedback_counts_t *tech_counts;         //  theirs, both windows each, in that order
     bool published [S_SCORE_BATCH];
     asp_txn_t *txns [S_SCORE_BATCH * ASP_SHARDS];
 };
@@ -154,85 +157,84 @@ feedback_formula_rate (const feedback_formula_t *f, const feedback_counts_t *c, 
     r->score = weights? (sum + weights / 2) / weights: f->prior;
 }
 
-int
-feedback_quality_counts (asp_rds_t *rds, const char **subjects, size_t n, int64_t today,
-                         const int64_t windows [FEEDBACK_WINDOWS], feedback_counts_t *counts)
+//  The counts of n subjects ("p|<partner>" or "t|<partner>|<technician>"),
+//  summed over every shard, over the windows [w] days up to today (UTC
+//  days since 1970), into counts [FEEDBACK_WINDOWS * i + w], in one
+//  pipelined round trip. 0, or -1 when Redis failed (counts unreliable).
+static int
+s_counts (feedback_score_t *self, const char **subjects, size_t n, int64_t today,
+          const int64_t windows [FEEDBACK_WINDOWS], feedback_counts_t *counts)
 {
     memset (counts, 0, sizeof *counts * n * FEEDBACK_WINDOWS);
+    asp_rds_t *rds = asp_svc_rds (self->svc);
     if (!asp_rds_ready (rds))
         return -1;
-    int64_t days = 0;
-    for (int w = 0; w < FEEDBACK_WINDOWS; w++)
-        days = windows [w] > days? windows [w]: days;
-    //  One HMGET per subject and shard: every count of every day of the
-    //  longest window, day by day (field i is day today - i / S_COUNTS).
-    size_t fields = (size_t) days * S_COUNTS;
-    const char **argv = (const char **) malloc ((2 + fields) * sizeof *argv);
-    size_t *lens = (size_t *) malloc ((2 + fields) * sizeof *lens);
-    char *names = (char *) malloc (fields * (ASP_ID_MAX * 2 + 64));
-    assert (argv && lens && names);
-    argv [0] = "HMGET";
-    lens [0] = 5;
+    //  One window.lua per subject and shard (the day fields stay in Redis,
+    //  the sums come back), pipelined. Its argv: the key, the prelude's
+    //  four (asp_txn.h: one key, no message, no inbox), then its own.
+    char day [24], w0 [24], w1 [24], key [ASP_KEY_MAX];
+    snprintf (day, sizeof day, "%lld", (long long) today);
+    snprintf (w0, sizeof w0, "%lld", (long long) windows [0]);
+    snprintf (w1, sizeof w1, "%lld", (long long) windows [1]);
+    const char *argv [1 + 4 + 4 + S_COUNTS] = { key, "1", "0", "0", "0", NULL, day, w0, w1 };
+    size_t lens [1 + 4 + 4 + S_COUNTS];
+    for (size_t i = 0; i < S_COUNTS; i++)
+        argv [9 + i] = s_count_names [i];
+    int nargs = 4 + 4 + (int) S_COUNTS;
     int rc = 0;
     for (size_t p = 0; p < n && rc == 0; p++) {
-        char *at = names;
-        for (size_t i = 0; i < fields; i++) {
-            int len = snprintf (at, ASP_ID_MAX * 2 + 64, "%lld|%s|%s", (long long) (today - (int64_t) (i / S_COUNTS)),
-                                s_count_names [i % S_COUNTS], subjects [p]);
-            argv [2 + i] = at;
-            lens [2 + i] = (size_t) len;
-            at += len + 1;
-        }
+        argv [5] = subjects [p];
         for (unsigned s = 0; s < ASP_SHARDS && rc == 0; s++) {
-            char key [ASP_KEY_MAX];
-            argv [1] = key;
-            lens [1] = (size_t) asp_key_fmt (key, sizeof key, s, FEEDBACK_KEY_DAYS);
-            if (asp_rds_append (rds, (int) (2 + fields), argv, lens))
+            asp_key_fmt (key, sizeof key, s, FEEDBACK_KEY_DAYS);
+            for (int i = 0; i < 1 + nargs; i++)
+                lens [i] = strlen (argv [i]);
+            if (asp_rds_append_script (rds, self->window, 1, nargs, argv, lens))
                 rc = -1;            //  the connection is dropped, with what was pending
         }
     }
-    for (size_t p = 0; p < n && rc == 0; p++) {
-        for (unsigned s = 0; s < ASP_SHARDS; s++) {
+    for (size_t p = 0; p < n && rc == 0; p++)
+        for (unsigned s = 0; s < ASP_SHARDS && rc == 0; s++) {
             redisReply *r = asp_rds_reply (rds);
-            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != fields)
+            if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != FEEDBACK_WINDOWS * S_COUNTS)
                 rc = -1;
-            else
-            for (size_t i = 0; i < fields; i++) {
-                if (r->element [i]->type != REDIS_REPLY_STRING)
-                    continue;
-                int64_t v = strtoll (r->element [i]->str, NULL, 10);
-                for (int w = 0; w < FEEDBACK_WINDOWS; w++)
-                    if ((int64_t) (i / S_COUNTS) < windows [w])
-                        ((int64_t *) &counts [FEEDBACK_WINDOWS * p + (size_t) w]) [i % S_COUNTS] += v;
+            for (size_t i = 0; rc == 0 && i < r->elements; i++) {
+                int64_t *sums = (int64_t *) &counts [FEEDBACK_WINDOWS * p + i / S_COUNTS];
+                if (r->element [i]->type == REDIS_REPLY_INTEGER)
+                    sums [i % S_COUNTS] += r->element [i]->integer;
             }
             if (r)
                 freeReplyObject (r);
-            if (rc)
-                break;
         }
-    }
-    free (names);
-    free (lens);
-    free (argv);
+    if (rc)
+        asp_rds_drop (rds);         //  replies may be pending: start clean
     return rc;
 }
 
 int
 feedback_test_counts (asp_rds_t *rds, const char **partners, size_t n, feedback_counts_t *counts)
 {
-    const char **subjects = (const char **) calloc (n, sizeof *subjects);
-    feedback_counts_t *both = (feedback_counts_t *) calloc (n * FEEDBACK_WINDOWS, sizeof *both);
-    assert (subjects && both);
-    for (size_t i = 0; i < n; i++)
-        subjects [i] = zsys_sprintf ("p|%s", partners [i]);
-    int64_t windows [FEEDBACK_WINDOWS] = { 1, 366 };
-    int rc = feedback_quality_counts (rds, subjects, n, asp_now_ms () / FEEDBACK_DAY_MS, windows, both);
-    for (size_t i = 0; i < n; i++) {
-        counts [i] = both [FEEDBACK_WINDOWS * i + 1];
-        zstr_free ((char **) &subjects [i]);
+    //  Every field of every shard, read plainly (a test's few facts).
+    memset (counts, 0, sizeof *counts * n);
+    int64_t today = asp_now_ms () / FEEDBACK_DAY_MS;
+    const char *argv [] = { "HGETALL", FEEDBACK_KEY_DAYS };
+    redisReply *replies [ASP_SHARDS];
+    int rc = asp_rds_each_shard (rds, 2, argv, replies);
+    for (unsigned s = 0; s < ASP_SHARDS; s++) {
+        redisReply *r = replies [s];
+        for (size_t i = 0; rc == 0 && r && i + 1 < r->elements; i += 2) {
+            char count [32], partner [ASP_ID_MAX];
+            long long day;
+            if (sscanf (r->element [i]->str, "%lld|%31[^|]|p|%47s", &day, count, partner) != 3
+            ||  day > today || day <= today - 366)
+                continue;
+            for (size_t p = 0; p < n; p++)
+                for (size_t c = 0; c < S_COUNTS && streq (partner, partners [p]); c++)
+                    if (streq (count, s_count_names [c]))
+                        ((int64_t *) &counts [p]) [c] += strtoll (r->element [i + 1]->str, NULL, 10);
+        }
+        if (r)
+            freeReplyObject (r);
     }
-    free (both);
-    free (subjects);
     return rc;
 }
 
@@ -338,80 +340,108 @@ s_put_maps (asp_mpmap_t *map, const char *key, asp_mpmap_t **maps, size_t n)
     msgpack_sbuffer_destroy (&buf);
 }
 
-//  The partner's technicians with counts in any shard, rated over both
-//  windows, as an array under "technicians" in body, in order of id. -1 when Redis failed.
+//  The technicians of the tick's count marked partners (fb:techs of every
+//  shard, one pipeline), each partner's in order of id (a tick that lists
+//  them in another shard order publishes the same body), into
+//  self->techs [i], and their counts over both windows (one more
+//  pipeline) into self->tech_counts, partner by partner. -1 when Redis
+//  failed.
 static int
-s_put_technicians (feedback_score_t *self, asp_mpmap_t *body, const char *partner, int64_t today,
-                   const int64_t *windows)
+s_technicians (feedback_score_t *self, size_t count, int64_t today, const int64_t *windows)
 {
-    char min [ASP_ID_MAX + 4], max [ASP_ID_MAX + 4];
-    snprintf (min, sizeof min, "[%s|", partner);
-    snprintf (max, sizeof max, "(%s}", partner);
-    const char *argv [] = { "ZRANGEBYLEX", FEEDBACK_KEY_TECHS, min, max };
-    redisReply *replies [ASP_SHARDS];
     asp_rds_t *rds = asp_svc_rds (self->svc);
-    int rc = asp_rds_each_shard (rds, 4, argv, replies);
-    zlistx_t *names = zlistx_new ();
-    zlistx_set_destructor (names, (zlistx_destructor_fn *) zstr_free);
-    zhashx_t *seen = zhashx_new ();
-    for (unsigned s = 0; s < ASP_SHARDS; s++) {
-        redisReply *r = replies [s];
-        for (size_t i = 0; rc == 0 && r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-            const char *member = r->element [i]->str;
-            if (!member || zhashx_lookup (seen, member))
-                continue;
-            if (zlistx_size (names) == S_TECHS_MAX) {
-                asp_log_error ("feedback: partner %s has more than %d technicians; the rest are not scored",
-                               partner, S_TECHS_MAX);
-                break;
-            }
-            zhashx_insert (seen, member, (void *) 1);
-            zlistx_add_end (names, zsys_sprintf ("t|%s", member));
+    int rc = asp_rds_ready (rds)? 0: -1;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        char min [ASP_ID_MAX + 4], max [ASP_ID_MAX + 4];
+        snprintf (min, sizeof min, "[%s|", self->marked [i].id);
+        snprintf (max, sizeof max, "(%s}", self->marked [i].id);
+        for (unsigned s = 0; s < ASP_SHARDS && rc == 0; s++) {
+            char key [ASP_KEY_MAX];
+            asp_key_fmt (key, sizeof key, s, FEEDBACK_KEY_TECHS);
+            const char *argv [] = { "ZRANGEBYLEX", key, min, max };
+            rc = asp_rds_append (rds, 4, argv, NULL);
         }
-        if (r)
-            freeReplyObject (r);
     }
-    zhashx_destroy (&seen);
-    //  In order of id: the same body whatever shard named them first.
-    zlistx_set_comparator (names, (zlistx_comparator_fn *) strcmp);
-    zlistx_sort (names);
-    size_t n = zlistx_size (names);
-    const char **subjects = (const char **) calloc (n + 1, sizeof *subjects);
-    feedback_counts_t *counts = (feedback_counts_t *) calloc (n * FEEDBACK_WINDOWS + 1, sizeof *counts);
-    asp_mpmap_t **maps = (asp_mpmap_t **) calloc (n + 1, sizeof *maps);
-    assert (subjects && counts && maps);
-    size_t i = 0;
-    for (char *name = (char *) zlistx_first (names); name; name = (char *) zlistx_next (names))
-        subjects [i++] = name;
-    if (rc == 0 && n && feedback_quality_counts (rds, subjects, n, today, windows, counts))
+    size_t total = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        zlistx_t *names = zlistx_new ();
+        zlistx_set_destructor (names, (zlistx_destructor_fn *) zstr_free);
+        zlistx_set_comparator (names, (zlistx_comparator_fn *) strcmp);
+        self->techs [i] = names;
+        for (unsigned s = 0; s < ASP_SHARDS && rc == 0; s++) {
+            redisReply *r = asp_rds_reply (rds);
+            if (!r || r->type != REDIS_REPLY_ARRAY)
+                rc = -1;
+            for (size_t e = 0; rc == 0 && e < r->elements; e++) {
+                char *name = zsys_sprintf ("t|%s", r->element [e]->str);
+                if (zlistx_find (names, name) || zlistx_size (names) == S_TECHS_MAX) {
+                    if (zlistx_size (names) == S_TECHS_MAX && !zlistx_find (names, name))
+                        asp_log_error ("feedback: partner %s has more than %d technicians; the rest "
+                                       "are not scored", self->marked [i].id, S_TECHS_MAX);
+                    zstr_free (&name);
+                }
+                else
+                    zlistx_add_end (names, name);
+            }
+            if (r)
+                freeReplyObject (r);
+        }
+        zlistx_sort (names);
+        total += zlistx_size (names);
+    }
+    if (rc) {
+        asp_rds_drop (rds);         //  replies may be pending: start clean
+        return -1;
+    }
+    const char **subjects = (const char **) calloc (total + 1, sizeof *subjects);
+    assert (subjects);
+    size_t n = 0;
+    for (size_t i = 0; i < count; i++)
+        for (char *t = (char *) zlistx_first (self->techs [i]); t; t = (char *) zlistx_next (self->techs [i]))
+            subjects [n++] = t;
+    free (self->tech_counts);
+    self->tech_counts = (feedback_counts_t *) calloc (total * FEEDBACK_WINDOWS + 1, sizeof *self->tech_counts);
+    assert (self->tech_counts);
+    if (total && s_counts (self, subjects, total, today, windows, self->tech_counts))
         rc = -1;
-    for (i = 0; rc == 0 && i < n; i++) {
+    free (subjects);
+    return rc;
+}
+
+//  Puts the technicians names (their subjects "t|<partner>|<technician>")
+//  with their counts (both windows each, in order) as an array under
+//  "technicians" in body.
+static void
+s_put_technicians (feedback_score_t *self, asp_mpmap_t *body, const char *partner, zlistx_t *names,
+                   const feedback_counts_t *counts)
+{
+    size_t n = zlistx_size (names), i = 0;
+    asp_mpmap_t **maps = (asp_mpmap_t **) calloc (n + 1, sizeof *maps);
+    assert (maps);
+    for (char *t = (char *) zlistx_first (names); t; t = (char *) zlistx_next (names), i++) {
         feedback_rating_t rating [FEEDBACK_WINDOWS];
         for (int w = 0; w < FEEDBACK_WINDOWS; w++)
             feedback_formula_rate (&self->formula, &counts [FEEDBACK_WINDOWS * i + (size_t) w], &rating [w]);
         maps [i] = asp_mpmap_new ();
         //  "t|<partner>|<technician>": the technician's id is the rest.
-        asp_mpmap_str (maps [i], "technician_id", subjects [i] + 3 + strlen (partner));
+        asp_mpmap_str (maps [i], "technician_id", t + 3 + strlen (partner));
         s_put_rating (maps [i], "", &rating [1], &counts [FEEDBACK_WINDOWS * i + 1]);
         s_put_rating (maps [i], "short_", &rating [0], &counts [FEEDBACK_WINDOWS * i]);
     }
-    if (rc == 0)
-        s_put_maps (body, "technicians", maps, n);
+    s_put_maps (body, "technicians", maps, n);
     for (i = 0; i < n; i++)
         asp_mpmap_destroy (&maps [i]);
     free (maps);
-    free (counts);
-    free (subjects);
-    zlistx_destroy (&names);
-    return rc;
 }
 
 //  The txn of scored.lua in shard for partner m; with rating (the short
-//  and the long window's), the one that publishes (the partner's shard),
-//  else one that only clears the mark. NULL when Redis failed.
+//  and the long window's), the one that publishes (the partner's shard)
+//  with its technicians (names, tech_counts), else one that only clears
+//  the mark.
 static asp_txn_t *
 s_scored_txn (feedback_score_t *self, const s_marked_t *m, unsigned shard,
-              const feedback_rating_t *rating, const feedback_counts_t *counts, int64_t now)
+              const feedback_rating_t *rating, const feedback_counts_t *counts, zlistx_t *names,
+              const feedback_counts_t *tech_counts, int64_t now)
 {
     asp_msg_t *msg = NULL;
     if (rating) {
@@ -422,11 +452,7 @@ s_scored_txn (feedback_score_t *self, const s_marked_t *m, unsigned shard,
         asp_mpmap_int (msg->body, "window_days", self->quality.long_d);
         asp_mpmap_int (msg->body, "short_days", self->quality.short_d);
         s_put_rating (msg->body, "short_", &rating [0], &counts [0]);
-        int64_t windows [FEEDBACK_WINDOWS] = { self->quality.short_d, self->quality.long_d };
-        if (s_put_technicians (self, msg->body, m->id, now / FEEDBACK_DAY_MS, windows)) {
-            asp_msg_destroy (&msg);
-            return NULL;
-        }
+        s_put_technicians (self, msg->body, m->id, names, tech_counts);
     }
     asp_txn_t *txn = asp_txn_new (self->scored, shard);
     asp_txn_key (txn, FEEDBACK_KEY_DIRTY);
@@ -490,26 +516,29 @@ s_score (feedback_score_t *self, size_t count, int64_t now)
         ids [i] = subjects [i];
     }
     int64_t windows [FEEDBACK_WINDOWS] = { self->quality.short_d, self->quality.long_d };
-    if (feedback_quality_counts (asp_svc_rds (self->svc), ids, count, now / FEEDBACK_DAY_MS, windows,
+    if (s_counts (self, ids, count, now / FEEDBACK_DAY_MS, windows,
                                  self->counts))
         return;
-    size_t made = 0;
-    for (size_t i = 0; i < count; i++) {
-        feedback_rating_t rating [FEEDBACK_WINDOWS];
-        for (int w = 0; w < FEEDBACK_WINDOWS; w++)
-            feedback_formula_rate (&self->formula, &self->counts [FEEDBACK_WINDOWS * i + (size_t) w], &rating [w]);
-        self->txns [made] = s_scored_txn (self, &self->marked [i], asp_shard_of (self->marked [i].id),
-                                          rating, &self->counts [FEEDBACK_WINDOWS * i], now);
-        if (!self->txns [made])
-            break;                  //  Redis failed: the marks stay, the next tick retries
-        made++;
-    }
+    size_t made = 0, tech = 0;
+    if (s_technicians (self, count, now / FEEDBACK_DAY_MS, windows) == 0)
+        for (size_t i = 0; i < count; i++) {
+            feedback_rating_t rating [FEEDBACK_WINDOWS];
+            for (int w = 0; w < FEEDBACK_WINDOWS; w++)
+                feedback_formula_rate (&self->formula, &self->counts [FEEDBACK_WINDOWS * i + (size_t) w],
+                                       &rating [w]);
+            self->txns [made++] = s_scored_txn (self, &self->marked [i], asp_shard_of (self->marked [i].id),
+                                                rating, &self->counts [FEEDBACK_WINDOWS * i], self->techs [i],
+                                                &self->tech_counts [FEEDBACK_WINDOWS * tech], now);
+            tech += zlistx_size (self->techs [i]);
+        }
+    for (size_t i = 0; i < count; i++)
+        zlistx_destroy (&self->techs [i]);
     asp_counter_add (self->m_published, s_commit (self, self->txns, made, self->published));
     size_t clears = 0;
     for (size_t i = 0; i < made; i++)
         for (unsigned s = 0; self->published [i] && s < ASP_SHARDS; s++)
             if (self->marked [i].mark [s] && s != asp_shard_of (self->marked [i].id))
-                self->txns [clears++] = s_scored_txn (self, &self->marked [i], s, NULL, NULL, now);
+                self->txns [clears++] = s_scored_txn (self, &self->marked [i], s, NULL, NULL, NULL, NULL, now);
     s_commit (self, self->txns, clears, NULL);
 }
 
@@ -630,6 +659,7 @@ feedback_score_new (asp_svc_t *svc)
     feedback_quality_config (&self->quality);
     self->scored = asp_svc_script (svc, "feedback_scored", asp_lua_scored);
     self->prune = asp_svc_script (svc, "feedback_prune", asp_lua_prune);
+    self->window = asp_svc_script (svc, "feedback_window", asp_lua_window);
     self->m_published = asp_metrics_counter (asp_svc_metrics (svc), "partner_scores_published_total",
                                              "partner.scored events committed to the outbox.");
     self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) self->interval_ms, 0, s_on_tick, self);
@@ -640,6 +670,7 @@ void
 feedback_score_destroy (feedback_score_t **self_p)
 {
     if (*self_p) {
+        free ((*self_p)->tech_counts);
         free (*self_p);
         *self_p = NULL;
     }

@@ -124,16 +124,8 @@ void feedback_formula_rate (const feedback_formula_t *formula, const feedback_co
 //  The name of a component ("on_time", ...), as in partner.scored.
 const char *feedback_component_name (feedback_component_t component);
 
-//  Reads the counts of n subjects ("p|<partner>" or
-//  "t|<partner>|<technician>"), summed over every shard, over the days
-//  windows [w] days up to today (UTC days since 1970), into
-//  counts [FEEDBACK_WINDOWS * i + w], in one pipelined round trip. 0, or
-//  -1 when Redis failed (counts unreliable).
-int  feedback_quality_counts (asp_rds_t *rds, const char **subjects, size_t n, int64_t today,
-                              const int64_t windows [FEEDBACK_WINDOWS], feedback_counts_t *counts);
-
 //  For the self-tests: the counts of n partners over the 366 days up to
-//  today (see feedback_quality_counts).
+//  today, from a plain read of every fb:days field.
 int  feedback_test_counts (asp_rds_t *rds, const char **partners, size_t n, feedback_counts_t *counts);
 
 void feedback_score_test (void);

@@ -63,7 +63,8 @@
                           late       changes inside the notice period
                           missed     appointments missed
                         a subject's counts are the sums over the ASP_SHARDS
-                        hashes and the window's days (feedback_quality_counts)
+                        hashes and the window's days (feedback_score's
+                        window.lua, one call per subject and shard)
       fb:dayidx         sorted set: each fb:days field scored by its day,
                         so that days older than ASP_QUALITY_KEEP_D are
                         dropped (feedback_score's timer, prune.lua)
