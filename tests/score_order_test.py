@@ -3,7 +3,8 @@
 
 A fixed set of ticket lives (services/feedback/feedback_visits.h's facts:
 completions with technicians, surveys, re-dispatches and reopens,
-appointments booked, changed late and missed, an installation), with
+appointments booked, changed late and missed, an installation, SLA
+breaches and compensation of a partner's clock, a complaint), with
 event times spread over 100 days, is delivered over the real bus to a real
 feedback process (and Redis) several times: once in the natural order,
 once reversed, then shuffled, each time with some messages delivered twice
@@ -51,8 +52,8 @@ def lives(p, base):
             body["technician"] = tech
         ev("workorder.completed", tid, body, t)
 
-    def survey(tid, score, t, on_time=None, resolved=True):
-        body = {"score": score, "resolved": resolved, "comment": ""}
+    def survey(tid, score, t, on_time=None, resolved=True, complaint=False):
+        body = {"score": score, "resolved": resolved, "comment": "", "complaint": complaint}
         if on_time is not None:
             body["on_time"] = on_time
         ev("survey.submitted", tid, body, t)
@@ -65,6 +66,9 @@ def lives(p, base):
         else:
             body.update(previous_ms=previous, late=late)
             ev("workorder.appointment", tid, body, t)
+
+    def sla(tid, type, clock, t, **extra):
+        ev(type, tid, dict({"clock": clock, "policy": "standard", "basis": "calendar"}, **extra), t)
 
     def redispatched(tid, gen, repeat, t):
         ev("ticket.redispatched", tid, {"wo_id": "W%s.%d" % (tid, gen), "repeat_repair": repeat}, t)
@@ -88,8 +92,14 @@ def lives(p, base):
     redispatched(T[2], 2, True, at(20, 8))
     appointment(T[2], 2, p[0], at(20, 9), previous=0)
     appointment(T[2], 2, p[0], at(20, 10), previous=at(20, 9) + 3600000, late=True)
+    # The new work order's resolution clock breached and compensated
+    # before its completion (tech-b's); the first response's is staff's.
+    sla(T[2], "sla.breached", "resolution", at(20, 11), due_ms=at(20, 11), level=2, target_ms=3600000)
+    sla(T[2], "sla.breached", "first_response", at(20, 11), due_ms=at(20, 11), level=2, target_ms=3600000)
     completed(T[2], 2, p[0], "fixed", at(20, 12), "tech-b")
-    survey(T[2], 2, at(20, 14), resolved=False)
+    sla(T[2], "sla.compensation", "resolution", at(20, 12), amount=500, rule="late-5pct", approver="system",
+        capped=False, late_ms=3600000, price=10000)
+    survey(T[2], 2, at(20, 14), resolved=False, complaint=True)
     # 4: booked, changed late, missed, then fixed; 40 days ago (in the
     # 90-day window only).
     appointment(T[3], 1, p[1], at(40, 1))
@@ -248,6 +258,15 @@ def check_windows(result):
     assert total("installs", 90) == 1 and total("installs", 30) == 0, n
     # T8, 100 days old, is past ASP_QUALITY_KEEP_D (97): its fields are gone.
     assert total("surveys", 90) == 5 and total("surveys", 365) == 5, n
+    # T3's breach, compensation and complaint: partner A's and tech-b's
+    # (the work order current then), 20 days ago; the first response's
+    # breach is nobody's.
+    assert total("breaches", 30) == 1 and total("compensation", 30) == 500, n
+    assert total("complaints", 30) == 1, n
+    tb = {k: v for k, v in result["counts"].items() if k[2] == ("t", 0, "tech-b")}
+    assert sum(v for k, v in tb.items() if k[1] in ("breaches", "complaints")) == 2, tb
+    assert a["breaches"] == 1 and a["compensation"] == 500 and a["complaints_n"] == 1, a
+    assert techs["tech-b"]["breaches"] == 1 and techs["tech-a"]["breaches"] == 0, techs
     # Partner B: the reopen of T9 counts a repeat against B's tech-x; T4
     # (40 days) only in the 90-day window.
     m = {k: v for k, v in result["counts"].items() if k[2] == ("t", 1, "tech-x")}
