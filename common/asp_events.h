@@ -55,6 +55,7 @@ bool asp_event_known (const char *type);
 #define ASP_EV_TICKET_REDISPATCHED "ticket.redispatched"
 //  A supervisor sends the ticket's work order to a partner they name.
 #define ASP_EV_TICKET_OVERRIDE    "ticket.override"
+#define ASP_EV_TICKET_OWNER_CHANGED "ticket.owner_changed"
 //  Routing: no partner can take a work order (or all refused it too often).
 #define ASP_EV_WO_UNROUTABLE      "workorder.unroutable"
 //  Routing: an appointment booked or changed by the partner, and one missed.

@@ -34,13 +34,15 @@ VOCAB (asp_vocab_clock_state, "clock_state", "running", "paused", "met", "breach
 VOCAB (asp_vocab_basis, "basis", "calendar", "business");
 VOCAB (asp_vocab_sla_role, "sla_role", "agent", "supervisor", "manager");
 VOCAB (asp_vocab_pause, "pause", "customer", "parts");
+VOCAB (asp_vocab_notify_channel, "notify_channel", "webhook", "email", "sms", "file", "stdout");
 
 const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_kind, &asp_vocab_tier, &asp_vocab_class, &asp_vocab_channel,
     &asp_vocab_stage, &asp_vocab_result, &asp_vocab_status, &asp_vocab_wo_state,
     &asp_vocab_lang, &asp_vocab_remedy, &asp_vocab_unable_reason, &asp_vocab_choice,
     &asp_vocab_partner_status, &asp_vocab_unroutable_reason, &asp_vocab_clock,
-    &asp_vocab_clock_state, &asp_vocab_basis, &asp_vocab_sla_role, &asp_vocab_pause, NULL
+    &asp_vocab_clock_state, &asp_vocab_basis, &asp_vocab_sla_role, &asp_vocab_pause,
+    &asp_vocab_notify_channel, NULL
 };
 
 bool
@@ -106,6 +108,7 @@ asp_vocab_test (void)
     assert (asp_vocab_stage.count == ASP_STAGE_NOTE + 1);
     assert (asp_vocab_result.count == ASP_RESULT_INSTALLED + 1);
     assert (asp_vocab_lang.count == ASP_LANG_EN + 1);
+    assert (asp_vocab_notify_channel.count == ASP_NOTIFY_CHANNELS);
     assert (asp_vocab_status.count == ASP_STATUS_CANCELLED + 1);
     assert (asp_kind_field_work (ASP_KIND_REPAIR) && asp_kind_field_work (ASP_KIND_INSTALLATION));
     assert (!asp_kind_field_work (ASP_KIND_CONSULTATION) && !asp_kind_field_work (ASP_KIND_COMPLAINT));

@@ -112,6 +112,13 @@ typedef enum { ASP_SLA_ROLE_AGENT = 0, ASP_SLA_ROLE_SUPERVISOR, ASP_SLA_ROLE_MAN
 //  customer (ticket.waiting / ticket.resumed) or for parts (a partner's
 //  waiting_parts stage, until its next stage or completion).
 typedef enum { ASP_PAUSE_CUSTOMER = 0, ASP_PAUSE_PARTS } asp_pause_t;
+//  How a notification reaches its recipient (notification's channels,
+//  docs/notifications.md); a customer's preferred channel is one of the
+//  first three. Not the ticket's intake channel (asp_channel_t).
+typedef enum {
+    ASP_NOTIFY_WEBHOOK = 0, ASP_NOTIFY_EMAIL, ASP_NOTIFY_SMS, ASP_NOTIFY_FILE, ASP_NOTIFY_STDOUT
+} asp_notify_channel_t;
+#define ASP_NOTIFY_CHANNELS (ASP_NOTIFY_STDOUT + 1)
 
 extern const asp_vocab_t asp_vocab_kind;
 extern const asp_vocab_t asp_vocab_tier;
@@ -132,6 +139,7 @@ extern const asp_vocab_t asp_vocab_clock_state;
 extern const asp_vocab_t asp_vocab_basis;
 extern const asp_vocab_t asp_vocab_sla_role;
 extern const asp_vocab_t asp_vocab_pause;
+extern const asp_vocab_t asp_vocab_notify_channel;
 //  All of the above, NULL-terminated (for tools and tests).
 extern const asp_vocab_t *const asp_vocabs [];
 

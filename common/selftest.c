@@ -11,6 +11,7 @@
 #include "asp_envelope.h"
 #include "asp_events.h"
 #include "asp_filewatch.h"
+#include "asp_hooksig.h"
 #include "asp_hours.h"
 #include "asp_httpd.h"
 #include "asp_id.h"
@@ -37,6 +38,7 @@ static const asp_selftest_t s_tests [] = {
     { "events", asp_events_test, 0 },
     { "json", asp_json_test, 0 },
     { "curl", asp_curl_test, 0 },
+    { "hooksig", asp_hooksig_test, 0 },
     { "metrics", asp_metrics_test, 0 },
     { "httpd", asp_httpd_test, 0 },
     { "outbox", asp_outbox_test, ASP_SELFTEST_REDIS },

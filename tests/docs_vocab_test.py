@@ -4,7 +4,8 @@
 The domain vocabularies are defined once, in common/asp_vocab.c (asp-vocab
 prints them). The tables a reader relies on must say the same:
 docs/partner-protocol.md section 2.1 (kind, tier, stage, result, unable_reason),
-docs/http-api.md (the list of ticket statuses, in order) and the OpenAPI
+docs/http-api.md (the list of ticket statuses, in order), docs/notifications.md
+(the table of channels: notify_channel, in order) and the OpenAPI
 document: every schema in docs/openapi/*.yaml marked x-asp-vocab lists
 exactly that vocabulary in its enum, in order, and the vocabularies the API
 speaks (kind, tier, class, channel, status) each have one. A word added to
@@ -81,6 +82,17 @@ def main():
         raise HarnessError("http-api.md: no single 'Statuses, in order' line")
     text = statuses[0] + open(api_path, encoding="utf-8").read().split(statuses[0], 1)[1].split("\n\n")[0]
     same("http-api.md statuses", words(text.split(":", 1)[1]), "status", ordered=True)
+    # docs/notifications.md's table of channels: one row per channel, in order.
+    rows, inside = [], False
+    for line in open(os.path.join(docs, "notifications.md"), encoding="utf-8"):
+        if line.startswith("| channel | configured by"):
+            inside = True
+        elif inside and not line.startswith("|"):
+            break
+        elif inside and line.startswith("| `"):
+            rows.append(line)
+    same("notifications.md's table of channels", [words(r.split("|")[1])[0] for r in rows],
+         "notify_channel", ordered=True)
     print("docs list exactly the vocabularies of common/asp_vocab.c")
 
 

@@ -807,7 +807,11 @@ def test_bad_config(w):
         ({"ASP_NOTIFY_LANG": "fr"}, "ASP_NOTIFY_LANG"),
         ({"ASP_NOTIFY_WORKERS": "0"}, "ASP_NOTIFY_WORKERS"),
         ({"ASP_NOTIFY_RETRIES": "many"}, "ASP_NOTIFY_RETRIES"),
-        ({"ASP_NOTIFY_FILE": os.path.join(WORK, "x.jsonl")}, "not both"),
+        ({"ASP_NOTIFY_WEBHOOK_SECRET": "too-short"}, "ASP_NOTIFY_WEBHOOK_SECRET: secret 1 is 9 bytes"),
+        ({"ASP_NOTIFY_CHANNEL": "pigeon"}, "ASP_NOTIFY_CHANNEL='pigeon'"),
+        ({"ASP_NOTIFY_CHANNEL": "email"}, "ASP_NOTIFY_CHANNEL='email'"),
+        ({"ASP_NOTIFY_SMTP_URL": "smtp://127.0.0.1:1"}, "ASP_NOTIFY_SMTP_FROM"),
+        ({"ASP_NOTIFY_SMS_URL": "http://127.0.0.1:1/sms"}, "ASP_NOTIFY_SMS_TOKEN"),
         ({"ASP_NOTIFY_WEBHOOK_URL": "ftp://example.com/"}, "http:// or https://"),
     ]
     for extra, words in cases:

@@ -350,6 +350,8 @@ def check_bad_input(c, quiet):
     for type, body, why in (("workorder.progress", {"wo_id": "W" + quiet, "stage": "dancing"}, "stage"),
                             ("workorder.assigned", {"wo_id": "Wsomeone-else"}, "wo_id"),
                             ("ticket.responded", {"promise_ms": "soon"}, "promise_ms"),
+                            ("ticket.owner_changed", {"owner": "a,b"}, "owner"),
+                            ("ticket.owner_changed", {"owner": 7}, "owner"),
                             ("ticket.created", {"type": "repair", "price": -1}, "price")):
         r = bus.publish(type, quiet, body)
         assert r[0] == "NAK" and why in r[2], (type, r)

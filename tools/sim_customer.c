@@ -7,7 +7,11 @@
     record file as one JSON line with "duplicate": true/false and
     "received_ms". Duplicates are recognised by the Idempotency-Key (which
     must equal the body's id), also across restarts: the record file is
-    read back at start. For a survey_request it answers the survey like a
+    read back at start. With ASP_NOTIFY_WEBHOOK_SECRET (the notifier's
+    variable, "secret" or "new,old") it verifies every request's
+    X-ASP-Signature and X-ASP-Timestamp (asp_hooksig: +-300 s) first and
+    answers a bad or missing one 401 (counted as forged). For a
+    survey_request it answers the survey like a
     customer would (sim_survey: from its own thread, with retries).
 
     No survey is lost to a kill: the request's line is in the record (and
@@ -16,7 +20,7 @@
     every survey_request of the record not settled there is queued again.
     customer.jsonl stays one line per notification received.
 
-    GET /stats     counts: received, duplicates, unique, invalid, surveys_*
+    GET /stats     counts: received, duplicates, unique, invalid, forged, surveys_*
     GET /metrics   the same as Prometheus counters; GET /healthz
 
     Usage: asp-sim-customer [--port N] [--record FILE] [--intake URL]
@@ -24,9 +28,11 @@
     Environment (options win): ASP_SIM_PORT (8090), ASP_SIM_RECORD,
     ASP_SIM_INTAKE_URL (http://127.0.0.1:8080), ASP_SIM_TOKEN (bearer token
     for intake), ASP_SIM_SURVEY_TRIES (20), ASP_SIM_SURVEY_DELAY_MS (0),
-    ASP_SIM_BIND (all interfaces), ASP_SIM_MAX_IDS (1000000), ASP_LOG_LEVEL.
+    ASP_SIM_BIND (all interfaces), ASP_SIM_MAX_IDS (1000000),
+    ASP_NOTIFY_WEBHOOK_SECRET (none: unsigned requests taken), ASP_LOG_LEVEL.
     Stops cleanly on SIGINT/SIGTERM.                                       */
 #include "asp_config.h"
+#include "asp_hooksig.h"
 #include "asp_httpd.h"
 #include "asp_id.h"
 #include "asp_json.h"
@@ -38,6 +44,8 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sodium.h>
+#include <time.h>
 #include <unistd.h>
 
 #define S_MAX_BODY (1024 * 1024)
@@ -51,6 +59,8 @@ typedef struct {
     sim_survey_t *survey;
     asp_metrics_t *metrics;
     asp_counter_t *received, *duplicates, *invalid;
+    asp_hooksig_keys_t secrets;     //  none: signatures are not checked
+    asp_counter_t *forged;          //  refused 401: bad or missing signature
     asp_counter_t *resumed;     //  surveys queued again at start
 } s_sim_t;
 
@@ -123,6 +133,7 @@ s_stats (s_sim_t *self, asp_http_res_t *res)
     cJSON_AddNumberToObject (j, "duplicates", (double) asp_counter_value (self->duplicates));
     cJSON_AddNumberToObject (j, "unique", (double) unique);
     cJSON_AddNumberToObject (j, "invalid", (double) asp_counter_value (self->invalid));
+    cJSON_AddNumberToObject (j, "forged", (double) asp_counter_value (self->forged));
     cJSON_AddNumberToObject (j, "surveys_queued", (double) st.queued);
     cJSON_AddNumberToObject (j, "surveys_answered", (double) st.answered);
     cJSON_AddNumberToObject (j, "surveys_already_answered", (double) st.already);
@@ -174,9 +185,19 @@ s_log_received (const cJSON *j, bool duplicate)
 static void
 s_webhook (s_sim_t *self, const asp_http_req_t *req, asp_http_res_t *res)
 {
+    //  The signature first: an unsigned or forged request is not read.
+    char why [300];
+    if (self->secrets.count
+    &&  asp_hooksig_verify (&self->secrets, asp_http_header (req, "X-ASP-Timestamp"),
+                            asp_http_header (req, "X-ASP-Signature"), req->body, req->body_len,
+                            (int64_t) time (NULL), ASP_HOOKSIG_WINDOW_S, why, sizeof why)) {
+        asp_counter_inc (self->forged);
+        asp_log_kv (ASP_LOG_WARN, "webhook refused: bad signature", "reason", why, NULL);
+        asp_http_error (res, 401, "bad_signature", "%s", why);
+        return;
+    }
     const char *end = NULL;
     cJSON *j = strlen (req->body) == req->body_len? cJSON_ParseWithOpts (req->body, &end, 1): NULL;
-    char why [300];
     if (!j) {
         asp_counter_inc (self->invalid);
         asp_http_error (res, 400, "invalid_json", "the body is not one JSON value%s",
@@ -415,6 +436,15 @@ main (int argc, char *argv [])
 
     s_sim_t sim;
     memset (&sim, 0, sizeof sim);
+    char why [160];
+    if (sodium_init () < 0) {
+        asp_log_error ("libsodium failed to initialise");
+        return 1;
+    }
+    if (asp_hooksig_parse (asp_cfg_str ("ASP_NOTIFY_WEBHOOK_SECRET", NULL), &sim.secrets, why, sizeof why)) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_WEBHOOK_SECRET: %s", why);
+        return 2;
+    }
     pthread_mutex_init (&sim.lock, NULL);
     sim.seen = zhashx_new ();
     sim.max_ids = (size_t) asp_cfg_int ("ASP_SIM_MAX_IDS", 1000000, 1, 100000000);
@@ -422,6 +452,8 @@ main (int argc, char *argv [])
     sim.received = asp_metrics_counter (sim.metrics, "sim_received_total", "Valid notifications received.");
     sim.duplicates = asp_metrics_counter (sim.metrics, "sim_duplicates_total", "Notifications received again.");
     sim.invalid = asp_metrics_counter (sim.metrics, "sim_invalid_total", "Requests refused as invalid.");
+    sim.forged = asp_metrics_counter (sim.metrics, "sim_forged_total",
+                                      "Webhook requests refused 401: bad or missing signature.");
     sim.resumed = asp_metrics_counter (sim.metrics, "sim_surveys_resumed_total",
                                        "Surveys of earlier runs queued again at start.");
     //  The survey worker first: reading the record back queues surveys.
@@ -440,8 +472,8 @@ main (int argc, char *argv [])
                                             sim.metrics, s_health, &sim)))
         rc = 2;
     if (rc == 0) {
-        asp_log_info ("sim customer on port %lld, intake %s, record %s", (long long) port, intake,
-                      record? record: "(none)");
+        asp_log_info ("sim customer on port %lld, intake %s, record %s, signatures %s", (long long) port,
+                      intake, record? record: "(none)", sim.secrets.count? "checked": "not checked");
         int sig = 0;
         sigwait (&signals, &sig);
         asp_log_info ("sim customer stopping (%s)", sig == SIGINT? "SIGINT": "SIGTERM");

@@ -6,7 +6,8 @@
 -- A[1] map: fields (field, value, ...), phones (to add), units (serials to
 --   add), tickets (created_ms, id, ... to add), now
 -- Reply: ok, 0, '', 'ok' | 'merged', merged into ('' when not), name,
---   phones, region, address, class, language; reject unknown_customer
+--   phones, region, address, class, language, email, channel, tz; reject
+--   unknown_customer
 local a = arg(1)
 if redis.call('EXISTS', K[1]) == 0 then return reject('unknown_customer') end
 local into = redis.call('HGET', K[1], 'merged_into')
@@ -29,5 +30,7 @@ end
 if #a.fields > 0 or #a.phones > 0 then redis.call('HSET', K[1], 'updated_ms', a.now) end
 for _, s in ipairs(a.units) do redis.call('SADD', K[3], s) end
 for i = 1, #a.tickets, 2 do redis.call('ZADD', K[2], 'NX', a.tickets[i], a.tickets[i + 1]) end
-local f = redis.call('HMGET', K[1], 'name', 'phones', 'region', 'address', 'class', 'language')
-return ok_quiet('ok', '', f[1] or '', f[2] or '', f[3] or '', f[4] or '', f[5] or '', f[6] or '')
+local f = redis.call('HMGET', K[1], 'name', 'phones', 'region', 'address', 'class', 'language', 'email',
+  'channel', 'tz')
+return ok_quiet('ok', '', f[1] or '', f[2] or '', f[3] or '', f[4] or '', f[5] or '', f[6] or '',
+  f[7] or '', f[8] or '', f[9] or '')

@@ -397,6 +397,11 @@ intake_actions_owner (intake_api_t *api, const intake_call_t *call, const asp_ht
     s_arg_rank (&act, "completed_rank", ASP_STATUS_COMPLETED);
     const char *fields [] = { "owner", owner };
     asp_mpmap_strv (act.args, "fields", fields, 2);
+    //  sla-timer's ladder names the owner at its "agent" step.
+    asp_msg_t *msg = s_event (&act, ASP_EV_TICKET_OWNER_CHANGED);
+    asp_mpmap_str (msg->body, "owner", owner);
+    asp_mpmap_str (msg->body, "previous", s_field (&act, "owner"));
+    asp_txn_publish (act.txn, &msg);
     s_finish (&act, NULL);
 }
 

@@ -214,6 +214,10 @@ s_touch (intake_api_t *api, intake_party_t *p, const char *cid, const char *tick
         s_copy (p->c_region, sizeof p->c_region, asp_txn_reply_str (txn, 7));
         s_copy (p->c_address, sizeof p->c_address, asp_txn_reply_str (txn, 8));
         s_copy (p->c_class, sizeof p->c_class, asp_txn_reply_str (txn, 9));
+        s_copy (p->c_language, sizeof p->c_language, asp_txn_reply_str (txn, 10));
+        s_copy (p->c_email, sizeof p->c_email, asp_txn_reply_str (txn, 11));
+        s_copy (p->c_channel, sizeof p->c_channel, asp_txn_reply_str (txn, 12));
+        s_copy (p->c_tz, sizeof p->c_tz, asp_txn_reply_str (txn, 13));
         rc = 0;
     }
     asp_txn_destroy (&txn);
@@ -262,6 +266,8 @@ s_create (intake_api_t *api, intake_party_t *p, const char *ticket, int64_t crea
             s_copy (p->c_region, sizeof p->c_region, p->region);
             s_copy (p->c_address, sizeof p->c_address, p->address);
             s_copy (p->c_class, sizeof p->c_class, p->cclass);
+            s_copy (p->c_language, sizeof p->c_language, asp_vocab_name (&asp_vocab_lang, ASP_LANG_ZH_CN));
+            *p->c_email = *p->c_channel = *p->c_tz = 0;
         }
     }
     asp_txn_destroy (&txn);

@@ -5,8 +5,11 @@
     Keys (asp_keys.h: "{s<n>}:" + name), each in the shard of the id in it:
       c:<cid>            hash: a customer: id, name, phones (comma list, as
                          given), address, region, class (A/B/C), language
-                         (zh-CN/en), created_ms, updated_ms, merged_into
-                         (after a merge)
+                         (zh-CN/en), email and channel (the preferred one for
+                         notifications: sms, email, webhook; "" or absent:
+                         none), tz (their time zone, IANA; "" or absent:
+                         the services'), created_ms, updated_ms, merged_into (after
+                         a merge)
       c:<cid>:tickets    zset: created_ms -> ticket id, every ticket of theirs
       c:<cid>:units      set: serials of their units
       ph:<digits>        string: the customer a phone belongs to (its digits:
@@ -113,6 +116,9 @@ typedef struct {
     //  what the archive holds about them (for the ticket record).
     char cid [ASP_ID_MAX];
     char c_name [65], c_phone [33], c_region [65], c_address [257], c_class [2];
+    //  How they want to be told (ticket.created carries it to notification):
+    //  language, e-mail ("" none), preferred channel ("" none).
+    char c_language [8], c_email [255], c_channel [17], c_tz [64];
 } intake_party_t;
 
 //  Reads what the archive knows about the request's customer and unit in

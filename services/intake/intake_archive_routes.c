@@ -1,5 +1,6 @@
 /*  The archive's routes: customers, units, merge and the lookup.        */
 #include "intake_archive_routes.h"
+#include "asp_calendar.h"
 #include "asp_json.h"
 #include "asp_log.h"
 #include "intake_archive.h"
@@ -116,10 +117,13 @@ static cJSON *
 s_customer_view (const redisReply *h, bool show_phone)
 {
     cJSON *o = cJSON_CreateObject ();
-    static const char *text [] = { "id", "name", "address", "region", "class", "language", "merged_into", NULL };
+    static const char *text [] = { "id", "name", "address", "region", "class", "language", "email", "channel",
+                                   "tz", "merged_into", NULL };
     for (int i = 0; text [i]; i++) {
         const char *v = intake_hash_field (h, text [i]);
-        if (v)
+        bool optional = strcmp (text [i], "email") == 0 || strcmp (text [i], "channel") == 0
+                     || strcmp (text [i], "tz") == 0;
+        if (v && (*v || !optional))
             cJSON_AddStringToObject (o, text [i], v);
     }
     cJSON *phones = cJSON_AddArrayToObject (o, "phones");
@@ -180,17 +184,55 @@ s_v_id (const cJSON *obj, const char *key, bool required, const char **out, inta
 }
 
 //  The customer's own fields (POST: name and region required).
-typedef struct {
+typedef struct s_customer_t s_customer_t;
+static bool s_v_contact (const cJSON *j, bool create, s_customer_t *c, intake_err_t *err);
+struct s_customer_t {
     const char *name, *region, *address, *cclass, *language, *add_phone;
+    const char *email, *channel, *tz;   //  "" (PATCH) removes it
     const char *phones [S_PHONES_MAX];
     size_t nphones;
-} s_customer_t;
+};
+
+//  email and channel (the preferred one for notifications: sms, email or
+//  webhook). A PATCH may clear either with "". Channel email needs an
+//  address: in the same body, or (PATCH) already on the customer, which
+//  the route checks.
+static bool
+s_v_contact (const cJSON *j, bool create, s_customer_t *c, intake_err_t *err)
+{
+    if (!intake_v_str (j, "email", "email", create? 1: 0, 254, NULL, false, &c->email, err)
+    ||  !intake_v_str (j, "channel", "channel", create? 1: 0, 16, NULL, false, &c->channel, err))
+        return false;
+    if (c->email && *c->email && !intake_v_email (c->email, "email", err))
+        return false;
+    if (c->channel && *c->channel) {
+        int ch = asp_vocab_parse (&asp_vocab_notify_channel, c->channel);
+        if (ch != ASP_NOTIFY_SMS && ch != ASP_NOTIFY_EMAIL && ch != ASP_NOTIFY_WEBHOOK)
+            return intake_fail (err, "%s must be sms, email or webhook (the customer's preferred channel)", "channel");
+    }
+    if (create && c->channel && strcmp (c->channel, "email") == 0 && !c->email)
+        return intake_fail (err, "%s email needs the customer's email", "channel");
+    //  tz: the customer's own time zone (IANA, in tzdata), for the times
+    //  their notifications show.
+    if (!intake_v_str (j, "tz", "tz", create? 1: 0, 63, NULL, false, &c->tz, err))
+        return false;
+    if (c->tz && *c->tz) {
+        char why [160];
+        asp_calendar_t *zone = asp_calendar_new_24x7 ("tz", c->tz, why, sizeof why);
+        if (!zone)
+            return intake_fail (err, "%s must be a time zone of tzdata, e.g. Asia/Shanghai", "tz");
+        asp_calendar_destroy (&zone);
+    }
+    return true;
+}
 
 static bool
 s_validate_customer (const cJSON *j, bool create, s_customer_t *c, intake_err_t *err)
 {
-    static const char *post [] = { "name", "phone", "phones", "region", "address", "class", "language", NULL };
-    static const char *patch [] = { "name", "add_phone", "region", "address", "class", "language", NULL };
+    static const char *post [] = { "name", "phone", "phones", "region", "address", "class", "language",
+                                   "email", "channel", "tz", NULL };
+    static const char *patch [] = { "name", "add_phone", "region", "address", "class", "language",
+                                    "email", "channel", "tz", NULL };
     memset (c, 0, sizeof *c);
     if (!cJSON_IsObject (j))
         return intake_fail (err, "%s must be a JSON object", "the body");
@@ -199,13 +241,15 @@ s_validate_customer (const cJSON *j, bool create, s_customer_t *c, intake_err_t 
     ||  !intake_v_str (j, "region", "region", 1, 64, NULL, create, &c->region, err)
     ||  !intake_v_str (j, "address", "address", 0, 256, NULL, false, &c->address, err)
     ||  !intake_v_str (j, "class", "class", 1, 1, &asp_vocab_class, false, &c->cclass, err)
-    ||  !intake_v_str (j, "language", "language", 1, 8, &asp_vocab_lang, false, &c->language, err))
+    ||  !intake_v_str (j, "language", "language", 1, 8, &asp_vocab_lang, false, &c->language, err)
+    ||  !s_v_contact (j, create, c, err))
         return false;
     if (!create) {
         if (!intake_v_str (j, "add_phone", "add_phone", 1, 32, NULL, false, &c->add_phone, err)
         ||  (c->add_phone && !intake_v_phone (c->add_phone, "add_phone", err)))
             return false;
-        if (!c->name && !c->region && !c->address && !c->cclass && !c->language && !c->add_phone)
+        if (!c->name && !c->region && !c->address && !c->cclass && !c->language && !c->add_phone
+        &&  !c->email && !c->channel && !c->tz)
             return intake_fail (err, "%s: nothing to change", "the body");
         return true;
     }
@@ -241,6 +285,9 @@ s_validate_customer (const cJSON *j, bool create, s_customer_t *c, intake_err_t 
     if (!c->cclass) c->cclass = asp_vocab_name (&asp_vocab_class, ASP_CLASS_C);
     if (!c->language) c->language = asp_vocab_name (&asp_vocab_lang, ASP_LANG_ZH_CN);
     if (!c->address) c->address = "";
+    if (!c->email) c->email = "";
+    if (!c->channel) c->channel = "";
+    if (!c->tz) c->tz = "";
     return true;
 }
 
@@ -543,7 +590,8 @@ intake_customers_create (intake_api_t *api, const intake_call_t *call, const asp
         snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
         const char *fields [] = {
             "id", cid, "name", c.name, "phones", list, "region", c.region, "address", c.address,
-            "class", c.cclass, "language", c.language, "created_ms", now, "updated_ms", now
+            "class", c.cclass, "language", c.language, "email", c.email, "channel", c.channel, "tz", c.tz,
+            "created_ms", now, "updated_ms", now
         };
         if (rc == 0) {
             asp_mpmap_t *a = asp_mpmap_new ();
@@ -597,6 +645,17 @@ intake_customers_get (intake_api_t *api, const intake_call_t *call, const asp_ht
     s_answer_customer (api, call, call->param [0], 200, res);
 }
 
+//  True when the change would leave a customer whose preferred channel
+//  is email without an address (r: HMGET id merged_into email channel).
+static bool
+s_email_missing (const s_customer_t *c, const redisReply *r)
+{
+    const redisReply *email = r->element [2], *channel = r->element [3];
+    const char *will_email = c->email? c->email: email->type == REDIS_REPLY_STRING? email->str: "";
+    const char *will_channel = c->channel? c->channel: channel->type == REDIS_REPLY_STRING? channel->str: "";
+    return strcmp (will_channel, "email") == 0 && !*will_email;
+}
+
 void
 intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                         asp_http_res_t *res)
@@ -615,7 +674,7 @@ intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_
     //  Exists, not merged, and the phone to add is free: read first.
     s_cmd_t cmd;
     redisReply *r;
-    s_cmd (&cmd, "HMGET", INTAKE_KEY_CUSTOMER, cid, "id", "merged_into", NULL);
+    s_cmd (&cmd, "HMGET", INTAKE_KEY_CUSTOMER, cid, "id", "merged_into", "email", "channel", NULL);
     int rc = s_run (api->rds, &cmd, 1, &r)? 0: -1;
     char owners [1][ASP_ID_MAX] = { "" }, owner [ASP_ID_MAX] = "", final [ASP_ID_MAX];
     size_t taken;
@@ -626,6 +685,11 @@ intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_
         asp_http_error (res, 409, "customer_merged", "customer %s was merged into %s: change that one",
                         cid, r->element [1]->str);
     else
+    if (rc == 0 && s_email_missing (&c, r)) {
+        asp_counter_inc (api->invalid);
+        asp_http_error (res, 400, "invalid_field", "channel email needs the customer's email: give email too");
+    }
+    else
     if (rc == 0) {
         if (c.add_phone)
             rc = s_phone_owners (api, &c.add_phone, 1, cid, owners, &taken);
@@ -635,7 +699,7 @@ intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_
         else
         if (rc == 1)
             snprintf (owner, sizeof owner, "%s", owners [0]);
-        const char *fields [10];
+        const char *fields [16];
         size_t n = 0;
 #define S_PAIR(k, v) do { if (v) { fields [n++] = k; fields [n++] = v; } } while (0)
         S_PAIR ("name", c.name);
@@ -643,6 +707,9 @@ intake_customers_patch (intake_api_t *api, const intake_call_t *call, const asp_
         S_PAIR ("address", c.address);
         S_PAIR ("class", c.cclass);
         S_PAIR ("language", c.language);
+        S_PAIR ("email", c.email);
+        S_PAIR ("channel", c.channel);
+        S_PAIR ("tz", c.tz);
 #undef S_PAIR
         if (rc == 0)
             rc = s_cust_edit (api, cid, fields, n, &c.add_phone, c.add_phone? 1: 0, NULL, 0, NULL, 0, final) == 0?
@@ -1187,6 +1254,30 @@ intake_archive_routes_test (void)
     cJSON_ReplaceItemInObject (j, "phones", cJSON_Parse ("[\"138 1234 5678\",\"13812345678\"]"));
     assert (!s_validate_customer (j, true, &c, &err) && strstr (err.message, "twice"));
     cJSON_Delete (j);
+    //  email and channel: strict, with the reason.
+    static const struct { const char *body; bool create; const char *why; } contacts [] = {
+        { "{\"name\":\"Li\",\"phone\":\"13812345678\",\"region\":\"n\",\"email\":\"li@example.com\",\"channel\":\"email\"}", true, NULL },
+        { "{\"name\":\"Li\",\"phone\":\"13812345678\",\"region\":\"n\",\"channel\":\"sms\"}", true, NULL },
+        { "{\"name\":\"Li\",\"phone\":\"13812345678\",\"region\":\"n\",\"channel\":\"email\"}", true, "needs the customer's email" },
+        { "{\"name\":\"Li\",\"phone\":\"13812345678\",\"region\":\"n\",\"channel\":\"file\"}", true, "sms, email or webhook" },
+        { "{\"name\":\"Li\",\"phone\":\"13812345678\",\"region\":\"n\",\"channel\":\"\"}", true, "channel" },
+        { "{\"name\":\"Li\",\"phone\":\"13812345678\",\"region\":\"n\",\"email\":\"li@example\"}", true, "domain must have a dot" },
+        { "{\"name\":\"Li\",\"phone\":\"13812345678\",\"region\":\"n\",\"email\":7}", true, "email" },
+        { "{\"email\":\"\",\"channel\":\"\"}", false, NULL },
+        { "{\"channel\":\"pigeon\"}", false, "sms, email or webhook" },
+        { "{\"tz\":\"Europe/Berlin\"}", false, NULL },
+        { "{\"tz\":\"Mars/Olympus\"}", false, "tz must be a time zone" },
+        { "{\"tz\":\"../etc/passwd\"}", false, "tz must be a time zone" },
+        { NULL, false, NULL }
+    };
+    for (int i = 0; contacts [i].body; i++) {
+        j = cJSON_Parse (contacts [i].body);
+        assert (j);
+        bool ok = s_validate_customer (j, contacts [i].create, &c, &err);
+        assert (ok == !contacts [i].why);
+        assert (ok || strstr (err.message, contacts [i].why));
+        cJSON_Delete (j);
+    }
     s_unit_t u;
     j = cJSON_Parse ("{\"serial\":\"SN-1000\",\"model\":\"M\",\"category\":\"c\",\"attributes\":{\"h\":7,\"n\":{}}}");
     assert (!s_validate_unit (j, true, &u, &err) && strstr (err.message, "attributes"));

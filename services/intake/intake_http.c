@@ -2,6 +2,7 @@
 #include "asp_json.h"
 #include "asp_log.h"
 #include <assert.h>
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 
@@ -330,6 +331,37 @@ intake_v_phone (const char *phone, const char *path, intake_err_t *err)
     return true;
 }
 
+bool
+intake_v_email (const char *email, const char *path, intake_err_t *err)
+{
+    const char *at = strrchr (email, '@');
+    size_t len = strlen (email);
+    if (!at || len > 254)
+        return intake_fail (err, "%s must be an e-mail address (local@domain, at most 254 bytes)", path);
+    size_t local = (size_t) (at - email);
+    if (local < 1 || local > 64 || email [0] == '.' || at [-1] == '.')
+        return intake_fail (err, "%s: the part before @ must be 1 to 64 characters, not starting or ending with a dot", path);
+    for (const char *p = email; p < at; p++)
+        if (!(isalnum ((unsigned char) *p) || strchr (".!#$%&'*+/=?^_`{|}~-", *p)) || (*p == '.' && p [1] == '.'))
+            return intake_fail (err, "%s: the part before @ may hold letters, digits, .!#$%%&'*+/=?^_`{|}~- (no two dots in a row)", path);
+    int labels = 0;
+    for (const char *p = at + 1;;) {
+        size_t n = strcspn (p, ".");
+        if (n < 1 || n > 63 || p [0] == '-' || p [n - 1] == '-')
+            return intake_fail (err, "%s: the domain must be labels of 1 to 63 letters, digits or '-' (not at either end), joined by dots", path);
+        for (size_t i = 0; i < n; i++)
+            if (!isalnum ((unsigned char) p [i]) && p [i] != '-')
+                return intake_fail (err, "%s: the domain may hold only letters, digits, '-' and dots", path);
+        labels++;
+        if (!p [n])
+            break;
+        p += n + 1;
+    }
+    if (labels < 2)
+        return intake_fail (err, "%s: the domain must have a dot (e.g. example.com)", path);
+    return true;
+}
+
 void
 intake_phone_digits (const char *phone, char *out, size_t outlen)
 {
@@ -491,6 +523,14 @@ intake_http_test (void)
     intake_phone_digits ("+86 138-1234 5678", digits, sizeof digits);
     assert (strcmp (digits, "8613812345678") == 0);
     assert (!intake_v_phone ("call me", "p", &err));
+    assert (intake_v_email ("li.lei+svc@mail.example.com", "email", &err));
+    assert (intake_v_email ("a@b.cn", "email", &err));
+    const char *bad_emails [] = { "", "li", "li@", "@example.com", "li@example", "li@@example.com",
+        ".li@example.com", "li.@example.com", "li..lei@example.com", "li lei@example.com",
+        "li@-example.com", "li@example-.com", "li@exa_mple.com", "li@example..com", "li@example.com.",
+        "li@example.com>\r\nRCPT TO:<x@y.z", "李@example.com", NULL };
+    for (int i = 0; bad_emails [i]; i++)
+        assert (!intake_v_email (bad_emails [i], "email", &err) && strstr (err.message, "email"));
     assert (intake_serial_valid ("SN-0001") && intake_serial_valid ("a.b:c_d"));
     assert (!intake_serial_valid ("S1") && !intake_serial_valid ("SN 01") && !intake_serial_valid ("SN/001"));
     assert (!intake_serial_valid ("0123456789012345678901234567890123456789X"));

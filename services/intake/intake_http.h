@@ -145,6 +145,12 @@ bool intake_v_int (const cJSON *obj, const char *key, const char *path, int64_t 
                    bool required, int64_t *out, intake_err_t *err);
 //  A phone number: digits, '+', '-', spaces; 5 to 20 digits.
 bool intake_v_phone (const char *phone, const char *path, intake_err_t *err);
+//  An e-mail address as notification sends to it (RFC 5321's mailbox,
+//  the common subset): local@domain, at most 254 bytes; the local part 1
+//  to 64 of [A-Za-z0-9.!#$%&'*+/=?^_`{|}~-] without a leading, trailing or
+//  doubled dot; the domain two or more labels of [A-Za-z0-9-], 1 to 63
+//  each, not starting or ending with '-'.
+bool intake_v_email (const char *email, const char *path, intake_err_t *err);
 //  The digits of a valid phone (its identity for lookups), into out.
 void intake_phone_digits (const char *phone, char *out, size_t outlen);
 //  A product serial: 4 to 40 characters of [A-Za-z0-9._:-].

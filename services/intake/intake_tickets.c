@@ -407,6 +407,15 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
     asp_mpmap_str (b, "customer_name", name);
     asp_mpmap_str (b, "customer_phone", phone);
     asp_mpmap_str (b, "customer_class", cclass);
+    //  How the customer wants to be told (notification): the archive's.
+    if (*p->c_language)
+        asp_mpmap_str (b, "customer_language", p->c_language);
+    if (*p->c_email)
+        asp_mpmap_str (b, "customer_email", p->c_email);
+    if (*p->c_channel)
+        asp_mpmap_str (b, "customer_channel", p->c_channel);
+    if (*p->c_tz)
+        asp_mpmap_str (b, "customer_tz", p->c_tz);
     asp_mpmap_str (b, "channel", t->channel);
     asp_mpmap_str (b, "owner", s_owner (call, t));     //  who answers for it (首问负责制)
     //  The customer's own link to the ticket (read it, answer its survey),

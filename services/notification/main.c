@@ -2,8 +2,8 @@
 
     Consumes the bus events routed to it (common/asp_events.c), records one
     notification per event and template, and delivers it through the
-    configured channel (webhook, file, stdout) with retries, backoff and
-    dead letters. See notify_server.h and the classes it names.
+    recipient's channel (webhook, e-mail, SMS, file, stdout; notify_channel.h)
+    with retries, backoff and dead letters. See notify_server.h and the classes it names.
 
     Usage: asp-notification            serve (configured by ASP_* variables)
            asp-notification --selftest [--list | name...]
@@ -15,8 +15,10 @@
 #include "notify_events.h"
 #include "notify_server.h"
 #include "notify_store.h"
+#include "notify_templates.h"
 #include "notify_text.h"
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -27,10 +29,16 @@ main (int argc, char *argv [])
         fprintf (stderr, "asp-notification: libcurl failed to initialise\n");
         return 1;
     }
+    //  Before any thread: libsodium's own set-up is not thread-safe.
+    if (sodium_init () < 0) {
+        fprintf (stderr, "asp-notification: libsodium failed to initialise\n");
+        return 1;
+    }
     if (argc > 1 && strcmp (argv [1], "--selftest") == 0) {
         //  Same list as NOTIFY_SELFTESTS in CMakeLists.txt (notification_selftest_list).
         static const asp_selftest_t tests [] = {
             { "text", notify_text_test, 0 },
+            { "templates", notify_templates_test, 0 },
             { "events", notify_events_test, 0 },
             { "channel", notify_channel_test, 0 },
             { "store", notify_store_test, ASP_SELFTEST_REDIS },
@@ -41,6 +49,7 @@ main (int argc, char *argv [])
         curl_global_cleanup ();
         return rc;
     }
+    notify_server_block_sighup ();
     if (argc > 1) {
         fprintf (stderr, "usage: asp-notification [--selftest [--list | name...]]\n");
         return 2;

@@ -1,267 +1,258 @@
 #include "notify_channel.h"
 #include "asp_config.h"
-#include "asp_curl.h"
 #include "asp_log.h"
+#include "notify_file.h"
+#include "notify_http.h"
+#include "notify_sms.h"
+#include "notify_smtp.h"
+#include "notify_webhook.h"
 #include <assert.h>
-#include <curl/curl.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
-typedef enum { S_WEBHOOK, S_FILE, S_STDOUT } s_kind_t;
-
-struct notify_channel_t {
-    s_kind_t kind;
-    CURL *curl;                 //  webhook: kept, so its connection is reused
-    char curl_err [CURL_ERROR_SIZE];
-    asp_curl_head_t reply;      //  start of the receiver's answer, for errors
-    int fd;                     //  file
-    char path [512];
-};
-
-//  Workers share the file: one line at a time, never interleaved.
-static pthread_mutex_t s_file_lock = PTHREAD_MUTEX_INITIALIZER;
-
+//  ASP_NOTIFY_WEBHOOK_SECRET: one secret, or "new,old" while rotating;
+//  each at least ASP_HOOKSIG_KEY_MIN bytes (a short one is guessable).
 static int
-s_webhook_init (notify_channel_t *self, const char *url)
+s_secrets_load (notify_config_t *self)
 {
-    if (strncmp (url, "http://", 7) != 0 && strncmp (url, "https://", 8) != 0) {
-        asp_log_error ("bad configuration: ASP_NOTIFY_WEBHOOK_URL='%s' must be an http:// or https:// URL", url);
+    char why [160];
+    if (asp_hooksig_parse (asp_cfg_str ("ASP_NOTIFY_WEBHOOK_SECRET", NULL), &self->secrets, why, sizeof why)) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_WEBHOOK_SECRET: %s", why);
         return -1;
     }
-    long connect_ms = (long) asp_cfg_int ("ASP_NOTIFY_CONNECT_TIMEOUT_MS", 2000, 10, 600000);
-    long total_ms = (long) asp_cfg_int ("ASP_NOTIFY_TIMEOUT_MS", 10000, 10, 600000);
-    self->curl = curl_easy_init ();
-    if (!self->curl) {
-        asp_log_error ("notification: cannot create a libcurl handle");
-        return -1;
-    }
-    CURL *c = self->curl;
-    if (curl_easy_setopt (c, CURLOPT_URL, url) != CURLE_OK) {
-        asp_log_error ("bad configuration: ASP_NOTIFY_WEBHOOK_URL='%s' is not a usable URL", url);
-        return -1;
-    }
-    //  NOSIGNAL: we are one of several threads; signals are CZMQ's.
-    curl_easy_setopt (c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt (c, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt (c, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    curl_easy_setopt (c, CURLOPT_TIMEOUT_MS, total_ms);
-    curl_easy_setopt (c, CURLOPT_USERAGENT, "asp-notification/1");
-    curl_easy_setopt (c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt (c, CURLOPT_ERRORBUFFER, self->curl_err);
-    curl_easy_setopt (c, CURLOPT_WRITEFUNCTION, asp_curl_keep_head);
-    curl_easy_setopt (c, CURLOPT_WRITEDATA, &self->reply);
-    curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
     return 0;
 }
 
-notify_channel_t *
-notify_channel_new (void)
+static int
+s_smtp_load (notify_config_t *self)
 {
-    notify_channel_t *self = (notify_channel_t *) calloc (1, sizeof *self);
-    assert (self);
-    self->fd = -1;
-    const char *url = asp_cfg_str ("ASP_NOTIFY_WEBHOOK_URL", NULL);
-    const char *file = asp_cfg_str ("ASP_NOTIFY_FILE", NULL);
-    int rc = 0;
-    if (url && file) {
-        asp_log_error ("bad configuration: set ASP_NOTIFY_WEBHOOK_URL or ASP_NOTIFY_FILE, not both");
-        rc = -1;
+    self->smtp_url = asp_cfg_str ("ASP_NOTIFY_SMTP_URL", NULL);
+    self->smtp_from = asp_cfg_str ("ASP_NOTIFY_SMTP_FROM", NULL);
+    self->smtp_user = asp_cfg_str ("ASP_NOTIFY_SMTP_USER", NULL);
+    self->smtp_password = asp_cfg_str ("ASP_NOTIFY_SMTP_PASSWORD", NULL);
+    self->smtp_starttls = asp_cfg_int ("ASP_NOTIFY_SMTP_STARTTLS", 0, 0, 1) == 1;
+    if (!self->smtp_url)
+        return 0;
+    if (strncmp (self->smtp_url, "smtp://", 7) != 0 && strncmp (self->smtp_url, "smtps://", 8) != 0) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_SMTP_URL='%s' must be an smtp:// or smtps:// URL",
+                       self->smtp_url);
+        return -1;
     }
-    else
-    if (url) {
-        self->kind = S_WEBHOOK;
-        rc = s_webhook_init (self, url);
+    const char *from = self->smtp_from;
+    if (!from || !strchr (from, '@') || strlen (from) > 254 || strpbrk (from, " <>\",\r\n\t")) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_SMTP_FROM='%s' must be the sender's e-mail "
+                       "address (user@domain) when ASP_NOTIFY_SMTP_URL is set", from? from: "");
+        return -1;
     }
-    else
-    if (file) {
-        self->kind = S_FILE;
-        snprintf (self->path, sizeof self->path, "%s", file);
-        self->fd = open (file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-        if (self->fd < 0) {
-            asp_log_error ("bad configuration: ASP_NOTIFY_FILE='%s': %s", file, strerror (errno));
-            rc = -1;
+    self->configured [ASP_NOTIFY_EMAIL] = true;
+    return 0;
+}
+
+static int
+s_sms_load (notify_config_t *self)
+{
+    self->sms_url = asp_cfg_str ("ASP_NOTIFY_SMS_URL", NULL);
+    self->sms_token = asp_cfg_str ("ASP_NOTIFY_SMS_TOKEN", NULL);
+    if (!self->sms_url)
+        return 0;
+    if (!self->sms_token || strpbrk (self->sms_token, "\r\n") || strlen (self->sms_token) > 512) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_SMS_TOKEN (the gateway's bearer token, one "
+                       "line, at most 512 bytes) is required when ASP_NOTIFY_SMS_URL is set");
+        return -1;
+    }
+    self->configured [ASP_NOTIFY_SMS] = true;
+    return 0;
+}
+
+int
+notify_config_load (notify_config_t *self)
+{
+    memset (self, 0, sizeof *self);
+    self->webhook_url = asp_cfg_str ("ASP_NOTIFY_WEBHOOK_URL", NULL);
+    self->file = asp_cfg_str ("ASP_NOTIFY_FILE", NULL);
+    self->configured [ASP_NOTIFY_WEBHOOK] = self->webhook_url != NULL;
+    self->configured [ASP_NOTIFY_FILE] = self->file != NULL;
+    self->configured [ASP_NOTIFY_STDOUT] = true;
+    if (s_secrets_load (self) || s_smtp_load (self) || s_sms_load (self))
+        return -1;
+    const char *name = asp_cfg_str ("ASP_NOTIFY_CHANNEL", NULL);
+    if (name) {
+        int kind = asp_vocab_parse (&asp_vocab_notify_channel, name);
+        if (kind < 0 || !self->configured [kind]) {
+            char words [80];
+            asp_log_error ("bad configuration: ASP_NOTIFY_CHANNEL='%s' must be one of %s, and "
+                           "configured (its URL or file set)", name,
+                           asp_vocab_join (&asp_vocab_notify_channel, words, sizeof words));
+            return -1;
         }
+        self->fallback = (asp_notify_channel_t) kind;
     }
     else
-        self->kind = S_STDOUT;
-    if (rc)
-        notify_channel_destroy (&self);
+        self->fallback = self->webhook_url? ASP_NOTIFY_WEBHOOK: self->file? ASP_NOTIFY_FILE: ASP_NOTIFY_STDOUT;
+    if (self->webhook_url && self->secrets.count == 0)
+        asp_log_warn ("ASP_NOTIFY_WEBHOOK_SECRET is not set: webhooks go unsigned and receivers "
+                      "cannot tell them from forgeries");
+    return 0;
+}
+
+struct notify_channels_t {
+    const notify_config_t *config;
+    notify_webhook_t *webhook;
+    notify_smtp_t *smtp;
+    notify_sms_t *sms;
+    notify_file_t *file;
+    notify_file_t *stdout_;
+};
+
+notify_channels_t *
+notify_channels_new (const notify_config_t *config)
+{
+    notify_channels_t *self = (notify_channels_t *) calloc (1, sizeof *self);
+    assert (self);
+    self->config = config;
+    bool ok = true;
+    if (config->configured [ASP_NOTIFY_WEBHOOK])
+        ok = ok && (self->webhook = notify_webhook_new (config));
+    if (config->configured [ASP_NOTIFY_EMAIL])
+        ok = ok && (self->smtp = notify_smtp_new (config));
+    if (config->configured [ASP_NOTIFY_SMS])
+        ok = ok && (self->sms = notify_sms_new (config));
+    if (config->configured [ASP_NOTIFY_FILE])
+        ok = ok && (self->file = notify_file_new (config->file));
+    ok = ok && (self->stdout_ = notify_file_new (NULL));
+    if (!ok)
+        notify_channels_destroy (&self);
     return self;
 }
 
 void
-notify_channel_destroy (notify_channel_t **self_p)
+notify_channels_destroy (notify_channels_t **self_p)
 {
-    notify_channel_t *self = *self_p;
+    notify_channels_t *self = *self_p;
     if (!self)
         return;
-    if (self->curl)
-        curl_easy_cleanup (self->curl);
-    if (self->fd >= 0)
-        close (self->fd);
+    notify_webhook_destroy (&self->webhook);
+    notify_smtp_destroy (&self->smtp);
+    notify_sms_destroy (&self->sms);
+    notify_file_destroy (&self->file);
+    notify_file_destroy (&self->stdout_);
     free (self);
     *self_p = NULL;
 }
 
-const char *
-notify_channel_kind (notify_channel_t *self)
+asp_notify_channel_t
+notify_channels_route (const notify_config_t *config, asp_notify_channel_t wanted)
 {
-    return self->kind == S_WEBHOOK? "webhook": self->kind == S_FILE? "file": "stdout";
-}
-
-//  What an HTTP status means for this notification.
-static notify_result_t
-s_classify (long status)
-{
-    if (status >= 200 && status < 300)
-        return NOTIFY_SENT;
-    //  Timeouts, throttling and server trouble pass; the rest of 4xx means
-    //  the receiver refuses this request as it is, now and later.
-    if (status == 408 || status == 425 || status == 429)
-        return NOTIFY_FAILED;
-    if (status >= 400 && status < 500)
-        return NOTIFY_REFUSED;
-    return NOTIFY_FAILED;
-}
-
-static notify_result_t
-s_post (notify_channel_t *self, const char *id, const char *json, size_t len, int attempt,
-        char *err, size_t errlen)
-{
-    char key [128], tries [32];
-    snprintf (key, sizeof key, "Idempotency-Key: %s", id);
-    snprintf (tries, sizeof tries, "X-ASP-Attempt: %d", attempt);
-    struct curl_slist *headers = NULL;
-    headers = curl_slist_append (headers, "Content-Type: application/json; charset=utf-8");
-    headers = curl_slist_append (headers, key);
-    headers = curl_slist_append (headers, tries);
-    headers = curl_slist_append (headers, "Expect:");     //  no 100-continue round trip
-    if (!headers) {
-        snprintf (err, errlen, "out of memory");
-        return NOTIFY_FAILED;
-    }
-    CURL *c = self->curl;
-    curl_easy_setopt (c, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt (c, CURLOPT_POSTFIELDS, json);
-    curl_easy_setopt (c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) len);
-    self->curl_err [0] = 0;
-    asp_curl_head_reset (&self->reply);
-    CURLcode rc = curl_easy_perform (c);
-    curl_easy_setopt (c, CURLOPT_HTTPHEADER, NULL);
-    curl_slist_free_all (headers);
-    if (rc != CURLE_OK) {
-        snprintf (err, errlen, "%s", *self->curl_err? self->curl_err: curl_easy_strerror (rc));
-        return NOTIFY_FAILED;
-    }
-    long status = 0;
-    curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &status);
-    notify_result_t result = s_classify (status);
-    if (result != NOTIFY_SENT) {
-        //  Keep the reason short and on one line for the log.
-        for (char *p = self->reply.text; *p; p++)
-            if (*p == '\n' || *p == '\r')
-                *p = ' ';
-        snprintf (err, errlen, "http %ld%s%.200s", status, *self->reply.text? ": ": "", self->reply.text);
-    }
-    return result;
-}
-
-static notify_result_t
-s_write_line (notify_channel_t *self, const char *json, size_t len, char *err, size_t errlen)
-{
-    notify_result_t result = NOTIFY_SENT;
-    if (self->kind == S_FILE) {
-        struct iovec iov [2] = { { (void *) json, len }, { (void *) "\n", 1 } };
-        pthread_mutex_lock (&s_file_lock);
-        ssize_t n = writev (self->fd, iov, 2);
-        pthread_mutex_unlock (&s_file_lock);
-        if (n != (ssize_t) len + 1) {
-            snprintf (err, errlen, "%s: %s", self->path, n < 0? strerror (errno): "short write");
-            result = NOTIFY_FAILED;
-        }
-    }
-    else {
-        flockfile (stdout);
-        fwrite (json, 1, len, stdout);
-        fputc ('\n', stdout);
-        if (fflush (stdout) || ferror (stdout)) {
-            snprintf (err, errlen, "stdout: %s", strerror (errno));
-            clearerr (stdout);
-            result = NOTIFY_FAILED;
-        }
-        funlockfile (stdout);
-    }
-    return result;
+    return (int) wanted >= 0 && wanted < ASP_NOTIFY_CHANNELS && config->configured [wanted]?
+           wanted: config->fallback;
 }
 
 notify_result_t
-notify_channel_send (notify_channel_t *self, const char *id, const char *json, size_t len,
-                     int attempt, char *err, size_t errlen)
+notify_channels_send (notify_channels_t *self, const notify_msg_t *msg, char *err, size_t errlen)
 {
     *err = 0;
-    if (self->kind == S_WEBHOOK)
-        return s_post (self, id, json, len, attempt, err, errlen);
-    return s_write_line (self, json, len, err, errlen);
+    assert (self->config->configured [msg->channel]);
+    switch (msg->channel) {
+        case ASP_NOTIFY_WEBHOOK: return notify_webhook_send (self->webhook, msg, err, errlen);
+        case ASP_NOTIFY_EMAIL:   return notify_smtp_send (self->smtp, msg, err, errlen);
+        case ASP_NOTIFY_SMS:     return notify_sms_send (self->sms, msg, err, errlen);
+        case ASP_NOTIFY_FILE:    return notify_file_send (self->file, msg, err, errlen);
+        case ASP_NOTIFY_STDOUT:  return notify_file_send (self->stdout_, msg, err, errlen);
+    }
+    snprintf (err, errlen, "unknown channel %d", (int) msg->channel);
+    return NOTIFY_REFUSED;
+}
+
+//  Sets (value not NULL) or clears a variable for the test.
+static void
+s_test_env (const char *name, const char *value)
+{
+    if (value)
+        setenv (name, value, 1);
+    else
+        unsetenv (name);
 }
 
 void
 notify_channel_test (void)
 {
-    assert (s_classify (200) == NOTIFY_SENT);
-    assert (s_classify (204) == NOTIFY_SENT);
-    assert (s_classify (500) == NOTIFY_FAILED);
-    assert (s_classify (503) == NOTIFY_FAILED);
-    assert (s_classify (429) == NOTIFY_FAILED);
-    assert (s_classify (408) == NOTIFY_FAILED);
-    assert (s_classify (301) == NOTIFY_FAILED);
-    assert (s_classify (400) == NOTIFY_REFUSED);
-    assert (s_classify (404) == NOTIFY_REFUSED);
+    notify_http_test ();
+    notify_webhook_test ();
+    notify_smtp_test ();
+    notify_sms_test ();
+    notify_file_test ();
 
-    //  The file channel appends whole lines.
-    char path [] = "/tmp/notify-channel-test-XXXXXX";
-    int fd = mkstemp (path);
-    assert (fd >= 0);
-    close (fd);
-    char *saved_url = getenv ("ASP_NOTIFY_WEBHOOK_URL")? strdup (getenv ("ASP_NOTIFY_WEBHOOK_URL")): NULL;
-    unsetenv ("ASP_NOTIFY_WEBHOOK_URL");
-    setenv ("ASP_NOTIFY_FILE", path, 1);
-    notify_channel_t *ch = notify_channel_new ();
-    assert (ch && strcmp (notify_channel_kind (ch), "file") == 0);
-    char err [200];
-    assert (notify_channel_send (ch, "N1", "{\"id\":\"N1\"}", 11, 1, err, sizeof err) == NOTIFY_SENT);
-    assert (notify_channel_send (ch, "N2", "{\"id\":\"N2\"}", 11, 1, err, sizeof err) == NOTIFY_SENT);
-    notify_channel_destroy (&ch);
-    FILE *f = fopen (path, "r");
-    assert (f);
-    char buf [100] = "";
-    size_t n = fread (buf, 1, sizeof buf - 1, f);
-    fclose (f);
-    buf [n] = 0;
-    assert (strcmp (buf, "{\"id\":\"N1\"}\n{\"id\":\"N2\"}\n") == 0);
-    unlink (path);
-
-    //  Both set, or a URL that is not http(s): refused.
-    setenv ("ASP_NOTIFY_WEBHOOK_URL", "http://127.0.0.1:1/x", 1);
-    assert (notify_channel_new () == NULL);
-    unsetenv ("ASP_NOTIFY_FILE");
-    setenv ("ASP_NOTIFY_WEBHOOK_URL", "ftp://example.com/", 1);
-    assert (notify_channel_new () == NULL);
-    //  Nothing listens on port 1: a temporary failure with a reason.
-    setenv ("ASP_NOTIFY_WEBHOOK_URL", "http://127.0.0.1:1/hook", 1);
-    ch = notify_channel_new ();
-    assert (ch && strcmp (notify_channel_kind (ch), "webhook") == 0);
-    assert (notify_channel_send (ch, "N1", "{}", 2, 1, err, sizeof err) == NOTIFY_FAILED && *err);
-    notify_channel_destroy (&ch);
-    if (saved_url)
-        setenv ("ASP_NOTIFY_WEBHOOK_URL", saved_url, 1);
-    else
-        unsetenv ("ASP_NOTIFY_WEBHOOK_URL");
-    free (saved_url);
+    static const char *vars [] = { "ASP_NOTIFY_WEBHOOK_URL", "ASP_NOTIFY_WEBHOOK_SECRET",
+        "ASP_NOTIFY_FILE", "ASP_NOTIFY_SMTP_URL", "ASP_NOTIFY_SMTP_FROM", "ASP_NOTIFY_SMS_URL",
+        "ASP_NOTIFY_SMS_TOKEN", "ASP_NOTIFY_CHANNEL", NULL };
+    char *saved [16];
+    for (int i = 0; vars [i]; i++) {
+        saved [i] = getenv (vars [i])? strdup (getenv (vars [i])): NULL;
+        unsetenv (vars [i]);
+    }
+    notify_config_t c;
+    //  Nothing set: stdout only, the default.
+    assert (notify_config_load (&c) == 0 && c.fallback == ASP_NOTIFY_STDOUT);
+    assert (notify_channels_route (&c, ASP_NOTIFY_SMS) == ASP_NOTIFY_STDOUT);
+    //  Today's rule: webhook before file; both may be set now.
+    s_test_env ("ASP_NOTIFY_FILE", "/tmp/notify-channel-test.jsonl");
+    assert (notify_config_load (&c) == 0 && c.fallback == ASP_NOTIFY_FILE);
+    s_test_env ("ASP_NOTIFY_WEBHOOK_URL", "http://127.0.0.1:1/hook");
+    assert (notify_config_load (&c) == 0 && c.fallback == ASP_NOTIFY_WEBHOOK && c.secrets.count == 0);
+    //  Secrets: at least 32 bytes, at most two.
+    s_test_env ("ASP_NOTIFY_WEBHOOK_SECRET", "short");
+    assert (notify_config_load (&c) == -1);
+    s_test_env ("ASP_NOTIFY_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef,");
+    assert (notify_config_load (&c) == -1);
+    s_test_env ("ASP_NOTIFY_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef,"
+                "fedcba9876543210fedcba9876543210,0123456789abcdef0123456789abcdef");
+    assert (notify_config_load (&c) == -1);
+    s_test_env ("ASP_NOTIFY_WEBHOOK_SECRET", "0123456789abcdef0123456789abcdef,fedcba9876543210fedcba9876543210");
+    assert (notify_config_load (&c) == 0 && c.secrets.count == 2 && c.secrets.key [1][0] == 'f');
+    //  E-mail needs its sender; SMS its token.
+    s_test_env ("ASP_NOTIFY_SMTP_URL", "smtp://127.0.0.1:1");
+    assert (notify_config_load (&c) == -1);
+    s_test_env ("ASP_NOTIFY_SMTP_FROM", "service@brand.example");
+    assert (notify_config_load (&c) == 0 && c.configured [ASP_NOTIFY_EMAIL]);
+    s_test_env ("ASP_NOTIFY_SMTP_URL", "http://127.0.0.1:1");
+    assert (notify_config_load (&c) == -1);
+    s_test_env ("ASP_NOTIFY_SMTP_URL", "smtp://127.0.0.1:1");
+    s_test_env ("ASP_NOTIFY_SMS_URL", "http://127.0.0.1:1/sms");
+    assert (notify_config_load (&c) == -1);
+    s_test_env ("ASP_NOTIFY_SMS_TOKEN", "gateway-token");
+    assert (notify_config_load (&c) == 0 && c.configured [ASP_NOTIFY_SMS]);
+    //  A preferred channel configured here is taken, else the default.
+    assert (notify_channels_route (&c, ASP_NOTIFY_EMAIL) == ASP_NOTIFY_EMAIL);
+    assert (notify_channels_route (&c, ASP_NOTIFY_SMS) == ASP_NOTIFY_SMS);
+    //  An explicit default must be a configured channel.
+    s_test_env ("ASP_NOTIFY_CHANNEL", "sms");
+    assert (notify_config_load (&c) == 0 && c.fallback == ASP_NOTIFY_SMS);
+    s_test_env ("ASP_NOTIFY_CHANNEL", "pigeon");
+    assert (notify_config_load (&c) == -1);
+    s_test_env ("ASP_NOTIFY_SMS_URL", NULL);
+    s_test_env ("ASP_NOTIFY_CHANNEL", "sms");
+    assert (notify_config_load (&c) == -1);
+    s_test_env ("ASP_NOTIFY_CHANNEL", NULL);
+    assert (notify_config_load (&c) == 0);
+    assert (notify_channels_route (&c, ASP_NOTIFY_SMS) == ASP_NOTIFY_WEBHOOK);
+    //  One instance of each configured channel.
+    notify_channels_t *set = notify_channels_new (&c);
+    assert (set && set->webhook && set->smtp && !set->sms && set->file && set->stdout_);
+    char err [300];
+    notify_msg_t msg = { .id = "N1", .channel = ASP_NOTIFY_WEBHOOK, .to = "", .subject = "s",
+                         .text = "t", .json = "{}", .json_len = 2, .attempt = 1 };
+    assert (notify_channels_send (set, &msg, err, sizeof err) == NOTIFY_FAILED && *err);
+    msg.channel = ASP_NOTIFY_EMAIL;
+    assert (notify_channels_send (set, &msg, err, sizeof err) == NOTIFY_REFUSED);     //  no address
+    msg.to = "li@example.com";
+    assert (notify_channels_send (set, &msg, err, sizeof err) == NOTIFY_FAILED && strstr (err, "smtp"));
+    notify_channels_destroy (&set);
+    unlink ("/tmp/notify-channel-test.jsonl");
+    for (int i = 0; vars [i]; i++) {
+        s_test_env (vars [i], saved [i]);
+        free (saved [i]);
+    }
     printf ("notify_channel_test: ok\n");
 }

@@ -25,13 +25,17 @@ typedef struct {
     const char *type;
     const char *tpl;
     const char *audience;
-    s_field_t fields [5];
+    s_field_t fields [8];
 } s_event_t;
 
 static const s_event_t s_events [] = {
     { ASP_EV_TICKET_CREATED, "received", "customer", {
         { "customer_name", F_STR, true, 256 }, { "customer_phone", F_STR, true, 64 },
-        { "type", F_STR, false, 64 }, { "summary", F_STR, false, S_STR_MAX } } },
+        { "type", F_STR, false, 64 }, { "summary", F_STR, false, S_STR_MAX },
+        //  The customer's own e-mail, preferred channel and language
+        //  (the archive's; each optional).
+        { "customer_email", F_STR, false, 254 }, { "customer_channel", F_STR, false, 16 },
+        { "customer_language", F_STR, false, 16 }, { "customer_tz", F_STR, false, 63 } } },
     { ASP_EV_WO_ASSIGNED, "partner_assigned", "customer", {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
     { ASP_EV_WO_PROGRESS, "progress", "customer", {
@@ -84,6 +88,12 @@ struct notify_events_t {
     asp_script_t *record;
     notify_bell_t *bell;
     notify_lang_t lang;
+    const notify_config_t *config;
+    const notify_templates_t *templates;    //  borrowed; replaced on a reload
+    char channels [64];         //  the configured channels, "webhook,email,..."
+    asp_counter_t *fallback;
+    asp_svc_t *svc;
+    zhashx_t *zones;            //  zone name -> asp_calendar_t (24x7), made on first use
     int64_t contact_ttl_s;
     int64_t max_queue;
     asp_counter_t *queued;
@@ -158,6 +168,80 @@ s_validate (const s_event_t *ev, const asp_envelope_t *env, char *reason, size_t
     return rc;
 }
 
+//  The customer's e-mail, preferred channel and language from
+//  ticket.created; a word notification does not know (a newer intake) is
+//  dropped with a warning: the notification still goes, by the default.
+static void
+s_contact_prefs (const asp_envelope_t *env, char *email, size_t email_len, char *pref,
+                 size_t pref_len, char *clang, size_t clang_len)
+{
+    asp_mp_get_str (env->body, "customer_email", email, email_len);
+    char word [17] = "";
+    asp_mp_get_str (env->body, "customer_channel", word, sizeof word);
+    int channel = asp_vocab_parse (&asp_vocab_notify_channel, word);
+    if (*word && (channel < 0 || channel == ASP_NOTIFY_FILE || channel == ASP_NOTIFY_STDOUT))
+        asp_log_kv (ASP_LOG_WARN, "unknown preferred channel ignored", "ticket", env->ticket,
+                    "channel", word, NULL);
+    else
+        snprintf (pref, pref_len, "%s", word);
+    asp_mp_get_str (env->body, "customer_language", word, sizeof word);
+    notify_lang_t lang;
+    if (*word && notify_lang_parse (word, &lang))
+        asp_log_kv (ASP_LOG_WARN, "unknown customer language ignored", "ticket", env->ticket,
+                    "language", word, NULL);
+    else
+    if (*word)
+        snprintf (clang, clang_len, "%s", notify_lang_name (lang));
+}
+
+//  The calendar of zone, for showing times there (cached; NULL when the
+//  zone is unknown here: the times are shown in TZ, and the log says so).
+static const asp_calendar_t *
+s_zone (notify_events_t *self, const char *zone)
+{
+    if (!zone || !*zone)
+        return NULL;
+    asp_calendar_t *cal = (asp_calendar_t *) zhashx_lookup (self->zones, zone);
+    if (cal)
+        return cal;
+    char why [200];
+    cal = asp_calendar_new_24x7 ("tz", zone, why, sizeof why);
+    if (!cal) {
+        asp_log_kv (ASP_LOG_WARN, "customer's time zone unknown here; times in TZ", "reason", why, NULL);
+        return NULL;
+    }
+    if (zhashx_size (self->zones) >= 256)
+        zhashx_purge (self->zones);         //  bounded; made again when needed
+    zhashx_insert (self->zones, zone, cal);
+    return cal;
+}
+
+//  The customer's zone for an event that shows them a time: ticket.created
+//  names it; later events read it from the contact (one HGET; only events
+//  with an appointment time). "" when none or unknown.
+static void
+s_customer_zone (notify_events_t *self, const s_event_t *ev, const asp_envelope_t *env, char *zone,
+                 size_t len)
+{
+    *zone = 0;
+    if (strcmp (ev->audience, "customer") != 0)
+        return;
+    if (strcmp (env->type, ASP_EV_TICKET_CREATED) == 0) {
+        asp_mp_get_str (env->body, "customer_tz", zone, len);
+        return;
+    }
+    int64_t ms;
+    if (asp_mp_get_int (env->body, "appointment_ms", &ms) != 0 && asp_mp_get_int (env->body, "previous_ms", &ms) != 0)
+        return;
+    char key [ASP_KEY_MAX];
+    asp_key (key, sizeof key, asp_shard_of (env->ticket), NOTIFY_KEY_CONTACT, env->ticket);
+    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "HGET %s tz", key);
+    if (r && r->type == REDIS_REPLY_STRING)
+        snprintf (zone, len, "%s", r->str);
+    if (r)
+        freeReplyObject (r);
+}
+
 static asp_txn_t *
 s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
 {
@@ -167,15 +251,13 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     assert (ev);                //  registered only for the types in the table
     if (s_validate (ev, env, reason, reason_len))
         return NULL;
-    char *text = notify_text_render (self->lang, ev->tpl, env->ticket, env->body);
-    assert (text);              //  every template in the table has words
     cJSON *data = asp_json_from_mp (env->body);
     char *data_json = cJSON_PrintUnformatted (data);
     cJSON_Delete (data);
     assert (data_json);
     char nid [ASP_ID_MAX];
     notify_id (env->id, ev->tpl, nid);
-    char name [257] = "", phone [65] = "";
+    char name [257] = "", phone [65] = "", email [255] = "", pref [17] = "", clang [17] = "";
     const char *contact = "get";
     if (strcmp (ev->audience, "customer") != 0)
         contact = "none";           //  staff, ops: the channel's receiver routes by audience
@@ -184,6 +266,7 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         contact = "set";
         asp_mp_get_str (env->body, "customer_name", name, sizeof name);
         asp_mp_get_str (env->body, "customer_phone", phone, sizeof phone);
+        s_contact_prefs (env, email, sizeof email, pref, sizeof pref, clang, sizeof clang);
     }
     char now [24];
     snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
@@ -194,7 +277,24 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "template", ev->tpl);
     asp_mpmap_str (a, "audience", ev->audience);
     asp_mpmap_str (a, "lang", notify_lang_name (self->lang));
-    asp_mpmap_str (a, "text", text);
+    //  The words in every language: the script picks the customer's,
+    //  which only it knows (the contact record), in the same round trip.
+    char zone [64];
+    s_customer_zone (self, ev, env, zone, sizeof zone);
+    const asp_calendar_t *cal = s_zone (self, zone);
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
+        char *text = notify_text_render (self->templates, (notify_lang_t) lang, ev->tpl, env->ticket, env->body,
+                                         cal);
+        char *subject = notify_text_subject (self->templates, (notify_lang_t) lang, env->ticket);
+        assert (text && subject);   //  every template has words in every language
+        char field [32];
+        snprintf (field, sizeof field, "text.%s", notify_lang_name ((notify_lang_t) lang));
+        asp_mpmap_str (a, field, text);
+        snprintf (field, sizeof field, "subject.%s", notify_lang_name ((notify_lang_t) lang));
+        asp_mpmap_str (a, field, subject);
+        free (text);
+        free (subject);
+    }
     asp_mpmap_str (a, "data", data_json);
     asp_mpmap_str (a, "now", now);
     asp_mpmap_str (a, "source", env->id);
@@ -202,6 +302,12 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "contact", contact);
     asp_mpmap_str (a, "name", name);
     asp_mpmap_str (a, "phone", phone);
+    asp_mpmap_str (a, "email", email);
+    asp_mpmap_str (a, "channel", pref);
+    asp_mpmap_str (a, "clang", clang);
+    asp_mpmap_str (a, "tz", zone);
+    asp_mpmap_str (a, "channels", self->channels);
+    asp_mpmap_str (a, "default", asp_vocab_name (&asp_vocab_notify_channel, self->config->fallback));
     asp_mpmap_int (a, "contact_ttl_s", self->contact_ttl_s);
     //  The bound is split evenly over the shards' queues.
     asp_mpmap_int (a, "max_waiting", (self->max_queue + ASP_SHARDS - 1) / ASP_SHARDS);
@@ -212,7 +318,6 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_txn_key (txn, NOTIFY_KEY_PENDING);
     asp_txn_key (txn, NOTIFY_KEY_RETRY);
     asp_txn_arg_map (txn, &a);
-    free (text);
     cJSON_free (data_json);
     return txn;
 }
@@ -234,20 +339,50 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
             asp_mask_phone (phone, to, sizeof to);
         else
             snprintf (to, sizeof to, "%s", strcmp (ev->audience, "customer") != 0? ev->audience: "unknown");
+        const char *channel = asp_txn_reply_str (txn, 4);
+        const char *wanted = asp_txn_reply_str (txn, 5);
         asp_log_kv (ASP_LOG_INFO, "notification queued", "id", nid? nid: "", "ticket", env->ticket,
-                    "event", env->type, "template", ev->tpl, "to", to, "source", env->id, NULL);
+                    "event", env->type, "template", ev->tpl, "to", to, "channel", channel? channel: "",
+                    "source", env->id, NULL);
+        if (wanted && *wanted) {
+            //  Never silently: the customer asked for a channel we lack.
+            asp_counter_inc (self->fallback);
+            asp_log_kv (ASP_LOG_WARN, "preferred channel not configured here; sent by the default",
+                        "id", nid? nid: "", "ticket", env->ticket, "preferred", wanted,
+                        "channel", channel? channel: "", NULL);
+        }
     }
     else
         asp_log_kv (ASP_LOG_DEBUG, "event already notified", "ticket", env->ticket, "event", env->type,
                     "source", env->id, "outcome", asp_txn_outcome_name (asp_txn_outcome (txn)), NULL);
 }
 
+static void
+s_zone_destroy (void **item)
+{
+    asp_calendar_destroy ((asp_calendar_t **) item);
+}
+
 notify_events_t *
-notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued, notify_bell_t *bell)
+notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
+                   const notify_templates_t *templates, asp_counter_t *queued, asp_counter_t *fallback,
+                   notify_bell_t *bell)
 {
     notify_events_t *self = (notify_events_t *) calloc (1, sizeof *self);
     assert (self);
+    self->templates = templates;
     self->lang = lang;
+    self->config = config;
+    self->svc = svc;
+    self->zones = zhashx_new ();
+    zhashx_set_destructor (self->zones, s_zone_destroy);
+    self->fallback = fallback;
+    for (int c = 0; c < ASP_NOTIFY_CHANNELS; c++)
+        if (config->configured [c]) {
+            size_t used = strlen (self->channels);
+            snprintf (self->channels + used, sizeof self->channels - used, "%s%s", used? ",": "",
+                      asp_vocab_name (&asp_vocab_notify_channel, c));
+        }
     self->queued = queued;
     self->bell = bell;
     self->contact_ttl_s = asp_cfg_int ("ASP_NOTIFY_CONTACT_TTL_S", 90 * 86400, 60, 10LL * 365 * 86400);
@@ -259,9 +394,16 @@ notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued, no
 }
 
 void
+notify_events_set_templates (notify_events_t *self, const notify_templates_t *templates)
+{
+    self->templates = templates;
+}
+
+void
 notify_events_destroy (notify_events_t **self_p)
 {
     if (*self_p) {
+        zhashx_destroy (&(*self_p)->zones);
         free (*self_p);
         *self_p = NULL;
     }

@@ -2,7 +2,8 @@
 
     One handler per event type that asp_events routes to notification. It
     checks the body (a missing or mistyped field is a NAK with the reason,
-    nothing changes), renders the text, and prepares one Lua step
+    nothing changes), renders the text and the e-mail subject in every
+    language from the templates, and prepares one Lua step
     (record.lua) that, once per message id (the inbox), records the
     notification, remembers or looks up the customer's contact, and queues
     the notification for the workers: one atomic step, one round trip.
@@ -11,9 +12,15 @@
     template ("N" + 24 hex digits of SHA-1), so an event delivered twice
     can never make two notifications, even after the inbox forgot it.
 
-    ticket.created remembers the customer's name and phone for the ticket
-    (ASP_NOTIFY_CONTACT_TTL_S, 90 days); later customer notifications take
-    them from there, or go out without contact ("to": null) when unknown.
+    ticket.created remembers the customer's name, phone, e-mail,
+    preferred channel, language and time zone for the ticket (ASP_NOTIFY_CONTACT_TTL_S,
+    90 days); later customer notifications take them from there, or go out
+    without contact ("to": null) when unknown. Each is recorded with its
+    channel (the customer's preferred one when configured here, else the
+    default: logged and counted) and address, in the customer's language
+    (the process's, ASP_NOTIFY_LANG, when the customer has none), its
+    times in the customer's time zone (TZ when none: an event with an
+    appointment time reads the zone from the contact first, one HGET).
     SLA warnings, breaches and escalations are for staff (an escalation's
     recipients, "to", travel in its data), routing's unroutable and
     returned work orders for ops (audience "ops"); neither carries a
@@ -27,6 +34,8 @@
 #ifndef NOTIFY_EVENTS_H
 #define NOTIFY_EVENTS_H
 #include "asp_svc.h"
+#include "notify_channel.h"
+#include "notify_templates.h"
 #include "notify_text.h"
 #include "notify_worker.h"
 
@@ -35,8 +44,15 @@ typedef struct notify_events_t notify_events_t;
 //  Registers every handler on svc (call before asp_svc_run). queued is
 //  counted and bell (may be NULL) rung for each notification recorded;
 //  both are borrowed.
-notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, asp_counter_t *queued,
-                                    notify_bell_t *bell);
+//  config (borrowed, outlives it) names the configured channels and the
+//  default; fallback is counted for each customer notification whose
+//  preferred channel is not configured here.
+//  templates (borrowed) give the words, until notify_events_set_templates
+//  names others (a reload).
+notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
+                                    const notify_templates_t *templates, asp_counter_t *queued,
+                                    asp_counter_t *fallback, notify_bell_t *bell);
+void notify_events_set_templates (notify_events_t *self, const notify_templates_t *templates);
 void notify_events_destroy (notify_events_t **self_p);
 
 //  Writes the notification id for (source message id, template) into out

@@ -5,8 +5,12 @@
 #include "notify_events.h"
 #include "notify_store.h"
 #include "notify_worker.h"
+#include "asp_filewatch.h"
 #include <assert.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #define S_MAX_WORKERS 64
@@ -17,6 +21,12 @@ struct notify_server_t {
     notify_events_t *events;
     notify_store_t *store;      //  on the loop's Redis connection
     notify_policy_t policy;
+    notify_config_t config;     //  the channels; workers and events borrow it
+    notify_templates_t *templates;  //  the words; events borrows them
+    char *templates_dir;        //  ASP_NOTIFY_TEMPLATES (NULL: the built-in copy)
+    asp_filewatch_t *watch [NOTIFY_LANG_COUNT];     //  one per language file
+    asp_counter_t *m_reloads, *m_reload_errors;
+    int sigfd;                  //  SIGHUP, read in the loop
     notify_meters_t meters;
     asp_counter_t *queued;
     notify_bell_t *bell;        //  rung when work is queued
@@ -43,12 +53,80 @@ s_metrics (notify_server_t *self)
     self->meters.retried = asp_metrics_counter (m, "notify_retried_total",
                                                 "Failed delivery attempts scheduled for a retry.");
     self->meters.dead = asp_metrics_counter (m, "notify_dead_total", "Notifications moved to dead letters.");
+    self->meters.fallback = asp_metrics_counter (m, "notify_channel_fallback_total",
+        "Notifications sent by the default channel because theirs is not configured here.");
+    self->m_reloads = asp_metrics_counter (m, "notify_templates_reloads_total",
+                                           "Template files loaded again after the start.");
+    self->m_reload_errors = asp_metrics_counter (m, "notify_templates_reload_errors_total",
+                                                 "Template file changes refused (the templates in use stayed).");
     self->meters.latency = asp_metrics_histo (m, "notify_delivery_seconds",
                                               "Duration of successful delivery attempts.");
     asp_metrics_gauge (m, "notify_pending", "Notifications waiting for a worker.", s_gauge_pending, self);
     asp_metrics_gauge (m, "notify_processing", "Notifications being delivered.", s_gauge_processing, self);
     asp_metrics_gauge (m, "notify_retry", "Notifications waiting for their next attempt.", s_gauge_retry, self);
     asp_metrics_gauge (m, "notify_dead_letters", "Notifications in the dead-letter list.", s_gauge_dead, self);
+}
+
+//  Reads the templates again; a refused set keeps the one in use.
+static void
+s_reload_templates (notify_server_t *self)
+{
+    int64_t now = asp_mono_ms ();
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++)
+        asp_filewatch_mark (self->watch [lang], now);
+    char why [400];
+    notify_templates_t *fresh = notify_templates_load (self->templates_dir, why, sizeof why);
+    if (!fresh) {
+        asp_counter_inc (self->m_reload_errors);
+        asp_log_error ("notification: templates refused, the ones in use stay: %s", why);
+        return;
+    }
+    notify_events_set_templates (self->events, fresh);
+    notify_templates_destroy (&self->templates);
+    self->templates = fresh;
+    asp_counter_inc (self->m_reloads);
+    asp_log_info ("notification: templates reloaded from %s", self->templates_dir);
+}
+
+//  When a language file changed (looked at once a second) or SIGHUP came.
+static void
+s_check_templates (notify_server_t *self)
+{
+    if (!self->templates_dir)
+        return;
+    bool due = false;
+    int64_t now = asp_mono_ms ();
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++)
+        due = asp_filewatch_due (self->watch [lang], now) || due;
+    if (due)
+        s_reload_templates (self);
+}
+
+static int
+s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    (void) loop;
+    notify_server_t *self = (notify_server_t *) arg;
+    struct signalfd_siginfo info;
+    bool hup = false;
+    while (read (item->fd, &info, sizeof info) == sizeof info)
+        hup = hup || info.ssi_signo == SIGHUP;
+    if (hup && self->templates_dir) {
+        asp_log_info ("notification: SIGHUP, reloading the templates");
+        for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++)
+            asp_filewatch_hup (self->watch [lang]);
+        s_check_templates (self);
+    }
+    return 0;
+}
+
+void
+notify_server_block_sighup (void)
+{
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGHUP);
+    pthread_sigmask (SIG_BLOCK, &set, NULL);
 }
 
 static int
@@ -67,6 +145,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             asp_log_info ("recovered %d notification(s) left in processing; sending them again", moved);
         atomic_store (&self->recovered, true);
     }
+    s_check_templates (self);
     if (notify_store_promote (self->store, S_PROMOTE_BATCH) > 0)
         notify_bell_ring (self->bell);
     //  The gauges read 4 x ASP_SHARDS lengths: once a second is enough.
@@ -95,21 +174,54 @@ notify_server_new (void)
         exit (2);
     }
     int nworkers = (int) asp_cfg_int ("ASP_NOTIFY_WORKERS", 2, 1, S_MAX_WORKERS);
+    if (notify_config_load (&self->config))
+        exit (2);               //  it said why
+    const char *dir = asp_cfg_str ("ASP_NOTIFY_TEMPLATES", NULL);
+    char why [400];
+    self->templates_dir = dir? strdup (dir): NULL;
+    for (int l = 0; dir && l < NOTIFY_LANG_COUNT; l++) {
+        char path [600];
+        notify_templates_path (dir, (notify_lang_t) l, path, sizeof path);
+        self->watch [l] = asp_filewatch_new (path, 1000);
+        asp_filewatch_mark (self->watch [l], asp_mono_ms ());
+    }
+    if (!(self->templates = notify_templates_load (dir, why, sizeof why))) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_TEMPLATES: %s", why);
+        exit (2);
+    }
     notify_policy_load (&self->policy);
     s_metrics (self);
     self->bell = notify_bell_new ();
-    self->events = notify_events_new (self->svc, lang, self->queued, self->bell);
+    self->events = notify_events_new (self->svc, lang, &self->config, self->templates, self->queued,
+                                      self->meters.fallback, self->bell);
     self->store = notify_store_new (asp_svc_rds (self->svc), &self->policy);
     for (int i = 0; i < nworkers; i++) {
-        self->workers [i] = notify_worker_new (i, nworkers, &self->policy, &self->meters, self->bell,
+        self->workers [i] = notify_worker_new (i, nworkers, &self->config, &self->policy, &self->meters, self->bell,
                                                &self->recovered, &self->stop);
         if (!self->workers [i])
             exit (2);           //  the channel said why
         self->nworkers++;
     }
     zloop_timer (asp_svc_loop (self->svc), 100, 0, s_on_tick, self);
-    asp_log_info ("notification: %d worker(s), channel %s, lang %s, %d attempt(s), backoff %lld..%lld ms",
-                  nworkers, notify_worker_channel (self->workers [0]), notify_lang_name (lang),
+    sigset_t set;
+    sigemptyset (&set);
+    sigaddset (&set, SIGHUP);
+    self->sigfd = signalfd (-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (self->sigfd >= 0) {
+        zmq_pollitem_t item = { NULL, self->sigfd, ZMQ_POLLIN, 0 };
+        zloop_poller (asp_svc_loop (self->svc), &item, s_on_signal, self);
+    }
+    else
+        asp_log_error ("notification: no signalfd (%s): SIGHUP does not reload", strerror (errno));
+    char channels [80] = "";
+    for (int c = 0; c < ASP_NOTIFY_CHANNELS; c++)
+        if (self->config.configured [c])
+            snprintf (channels + strlen (channels), sizeof channels - strlen (channels), "%s%s",
+                      *channels? ",": "", asp_vocab_name (&asp_vocab_notify_channel, c));
+    asp_log_info ("notification: %d worker(s), channels %s (default %s%s), lang %s, %d attempt(s), "
+                  "backoff %lld..%lld ms", nworkers, channels,
+                  asp_vocab_name (&asp_vocab_notify_channel, self->config.fallback),
+                  self->config.secrets.count? ", webhooks signed": "", notify_lang_name (lang),
                   self->policy.max_attempts, (long long) self->policy.backoff_ms,
                   (long long) self->policy.backoff_max_ms);
     return self;
@@ -141,6 +253,12 @@ notify_server_destroy (notify_server_t **self_p)
     notify_events_destroy (&self->events);
     asp_svc_destroy (&self->svc);   //  stops HTTP first; its gauges read self
     notify_bell_destroy (&self->bell);
+    notify_templates_destroy (&self->templates);
+    for (int l = 0; l < NOTIFY_LANG_COUNT; l++)
+        asp_filewatch_destroy (&self->watch [l]);
+    free (self->templates_dir);
+    if (self->sigfd >= 0)
+        close (self->sigfd);
     free (self);
     *self_p = NULL;
 }

@@ -4,12 +4,16 @@
     ASP_NOTIFY_WORKERS threads deliver (notify_worker); a 100 ms timer in
     the loop does the housekeeping: the start-up recovery of what a crash
     left in processing (workers wait for it), moving due retries back to
-    pending, and reading the queue lengths for /metrics.
+    pending, reading the queue lengths for /metrics, and reloading the
+    templates (ASP_NOTIFY_TEMPLATES) when a file changed (looked at once a
+    second) or on SIGHUP: a refused set keeps the one in use.
 
     Metrics (prefix asp_, label service="notification"):
       notify_queued_total, notify_delivered_total, notify_retried_total,
-      notify_dead_total, notify_delivery_seconds (histogram of successful
-      attempts), gauges notify_pending, notify_processing, notify_retry,
+      notify_dead_total, notify_channel_fallback_total (sent by the default
+      channel: theirs is not configured here), notify_delivery_seconds (histogram of successful
+      attempts), notify_templates_reloads_total,
+      notify_templates_reload_errors_total, gauges notify_pending, notify_processing, notify_retry,
       notify_dead_letters.                                                 */
 #ifndef NOTIFY_SERVER_H
 #define NOTIFY_SERVER_H
@@ -17,6 +21,9 @@
 
 typedef struct notify_server_t notify_server_t;
 
+//  Blocks SIGHUP in the calling thread (call in main before any thread
+//  starts): the server reads it from a signalfd to reload the templates.
+void notify_server_block_sighup (void);
 //  Reads the configuration (exits 2 when invalid) and starts the workers.
 notify_server_t *notify_server_new (void);
 //  Serves until SIGINT/SIGTERM, then stops the workers.

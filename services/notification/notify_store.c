@@ -47,6 +47,8 @@ void
 notify_item_reset (notify_item_t *item)
 {
     free (item->json);
+    free (item->text);
+    free (item->subject);
     memset (item, 0, sizeof *item);
 }
 
@@ -181,10 +183,15 @@ s_build_json (const redisReply *r)
     cJSON_AddStringToObject (j, "audience", s_field (r, "audience"));
     cJSON_AddStringToObject (j, "lang", s_field (r, "lang"));
     cJSON_AddStringToObject (j, "text", s_field (r, "text"));
+    //  A notification recorded before channels existed went by the default.
+    if (*s_field (r, "channel"))
+        cJSON_AddStringToObject (j, "channel", s_field (r, "channel"));
     if (strcmp (s_field (r, "to_known"), "1") == 0) {
         cJSON *to = cJSON_AddObjectToObject (j, "to");
         cJSON_AddStringToObject (to, "name", s_field (r, "to_name"));
         cJSON_AddStringToObject (to, "phone", s_field (r, "to_phone"));
+        if (*s_field (r, "to_email"))
+            cJSON_AddStringToObject (to, "email", s_field (r, "to_email"));
     }
     else
         cJSON_AddNullToObject (j, "to");       //  staff, or contact unknown
@@ -224,6 +231,15 @@ notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_ite
     snprintf (item->ticket, sizeof item->ticket, "%s", s_field (r, "ticket"));
     snprintf (item->tpl, sizeof item->tpl, "%s", s_field (r, "template"));
     snprintf (item->phone, sizeof item->phone, "%s", s_field (r, "to_phone"));
+    snprintf (item->email, sizeof item->email, "%s", s_field (r, "to_email"));
+    snprintf (item->to, sizeof item->to, "%s", s_field (r, "to"));
+    snprintf (item->lang, sizeof item->lang, "%s", s_field (r, "lang"));
+    //  An unknown word (a hash from another version) is -1: the worker
+    //  sends it by the default channel and says so.
+    item->channel = (asp_notify_channel_t) asp_vocab_parse (&asp_vocab_notify_channel, s_field (r, "channel"));
+    item->text = strdup (s_field (r, "text"));
+    item->subject = strdup (s_field (r, "subject"));
+    assert (item->text && item->subject);
     item->attempts = atoi (s_field (r, "attempts"));
     item->json = s_build_json (r);
     assert (item->json);
@@ -341,7 +357,7 @@ s_test_put (asp_rds_t *rds, const char *id)
     redisReply *r = asp_rds_cmd (rds,
         "HSET %s id %s ticket Ttest event ticket.created template received audience customer "
         "lang en text hello data {\"k\":1} created_ms 1700000000000 to_known 1 to_name Li "
-        "to_phone 13812345678 state queued attempts 0",
+        "to_phone 13812345678 to_email li@example.com channel sms to 13812345678 state queued attempts 0",
         asp_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_NOTE, id), id);
     assert (r && r->type == REDIS_REPLY_INTEGER);
     freeReplyObject (r);
@@ -413,6 +429,8 @@ notify_store_test (void)
     notify_item_t item = { 0 };
     assert (notify_store_load (store, &claim, &item) == 0);
     assert (strcmp (item.phone, "13812345678") == 0 && item.attempts == 0 && item.shard == S_TEST_SHARD);
+    assert (item.channel == ASP_NOTIFY_SMS && strcmp (item.to, "13812345678") == 0);
+    assert (strcmp (item.email, "li@example.com") == 0 && strcmp (item.text, "hello") == 0);
     cJSON *j = cJSON_Parse (item.json);
     assert (j);
     assert (strcmp (cJSON_GetObjectItem (j, "ticket_id")->valuestring, "Ttest") == 0);

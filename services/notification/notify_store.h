@@ -2,8 +2,16 @@
 
     Keys, each in the shard of the notification's ticket (asp_keys.h:
     "{s<n>}:" + name), so recording one is one script in one slot:
-      notify:n:<id>         hash: one notification (what to send, its state)
-      notify:contact:<tkt>  hash: the customer's name and phone, from ticket.created
+      notify:n:<id>         hash: one notification: what to send (text,
+                            subject, data, lang), to whom (channel: an asp_notify_channel_t
+                            word; to: the address on it, the e-mail address
+                            or phone number, "" for webhook, file, stdout;
+                            to_name, to_phone, to_email: the contact), its
+                            state and attempts
+      notify:contact:<tkt>  hash: the customer's name, phone, email,
+                            channel (preferred; "" none), lang ("" the
+                            process default) and tz (their time zone; ""
+                            TZ), from ticket.created
       notify:pending        list: the shard's ids waiting for a worker
                             (pushed left, taken right)
       notify:processing     list: ids a worker took and has not settled yet
@@ -33,6 +41,7 @@
 #include "asp_id.h"
 #include "asp_keys.h"
 #include "asp_rds.h"
+#include "asp_vocab.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -64,6 +73,12 @@ typedef struct {
     char ticket [ASP_ID_MAX];
     char tpl [32];
     char phone [64];            //  full number: mask before logging
+    char email [256];
+    asp_notify_channel_t channel;   //  as recorded (valid; the default if not)
+    char to [256];              //  the address on that channel ("" none)
+    char lang [16];
+    char *text;                 //  the words for a person (owned)
+    char *subject;              //  an e-mail's subject (owned)
     int attempts;               //  attempts made before this one
     char *json;                 //  the body to deliver (owned)
     size_t json_len;

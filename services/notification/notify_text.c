@@ -1,4 +1,5 @@
 #include "notify_text.h"
+#include "notify_templates.h"
 #include "asp_mp.h"
 #include "asp_vocab.h"
 #include <assert.h>
@@ -10,143 +11,16 @@
 #include <strings.h>
 #include <time.h>
 
-//  One phrase in every language. Keys are the template name, or
-//  "<template>.<variant>" where the event says which words fit.
-typedef struct {
-    const char *key;
-    const char *text [NOTIFY_LANG_COUNT];
-} s_phrase_t;
-
-static const s_phrase_t s_phrases [] = {
-    { "received", {
-        "您的服务单 {ticket} 已受理，我们将尽快为您安排服务。",
-        "Your service ticket {ticket} has been received. We will arrange service for you shortly." } },
-    { "received.link", {
-        "您的服务单 {ticket} 已受理，我们将尽快为您安排服务。查询进度、评价服务：{link}",
-        "Your service ticket {ticket} has been received. We will arrange service for you shortly. Follow it here: {link}" } },
-    { "partner_assigned", {
-        "您的服务单 {ticket} 已由服务网点 {partner} 接单，工程师将尽快与您联系。",
-        "Your service ticket {ticket} has been taken by service center {partner}. A technician will contact you soon." } },
-    { "progress.scheduled", {
-        "您的服务单 {ticket} 已预约上门服务，时间：{appointment}。",
-        "A visit for your service ticket {ticket} is scheduled for {appointment}." } },
-    { "progress.scheduled_open", {
-        "您的服务单 {ticket} 已安排上门服务，工程师将与您确认时间。",
-        "A visit for your service ticket {ticket} has been arranged; the technician will confirm the time with you." } },
-    { "progress.on_the_way", {
-        "工程师正在前往您处（服务单 {ticket}）。",
-        "The technician is on the way to you (ticket {ticket})." } },
-    { "progress.on_site", {
-        "工程师已到达现场（服务单 {ticket}）。",
-        "The technician has arrived (ticket {ticket})." } },
-    { "progress.waiting_parts", {
-        "您的服务单 {ticket} 正在等待配件，配件到达后将尽快为您处理。",
-        "Your service ticket {ticket} is waiting for parts; work continues as soon as they arrive." } },
-    { "progress.note", {
-        "您的服务单 {ticket} 有新进展：{note}",
-        "Update on your service ticket {ticket}: {note}" } },
-    { "progress.other", {
-        "您的服务单 {ticket} 有新进展（{stage}）。",
-        "Update on your service ticket {ticket} ({stage})." } },
-    { "progress.remark", {
-        "备注：{note}",
-        "Note: {note}" } },
-    { "completed.fixed", {
-        "您的服务单 {ticket} 已维修完成。",
-        "The repair for your service ticket {ticket} is complete." } },
-    { "completed.installed", {
-        "您的服务单 {ticket} 已安装完成。",
-        "The installation for your service ticket {ticket} is complete." } },
-    { "completed.not_fixed", {
-        "您的服务单 {ticket} 本次上门服务已结束，问题尚未解决，我们将与您联系后续安排。",
-        "The visit for your service ticket {ticket} has ended but the problem is not solved yet; we will contact you about the next steps." } },
-    { "completed.other", {
-        "您的服务单 {ticket} 的服务已完成（{result}）。",
-        "The service for your ticket {ticket} is complete ({result})." } },
-    { "survey_request", {
-        "您的服务单 {ticket} 已完成，请您对本次服务进行评价（1-5 分），感谢您的支持！",
-        "Your service ticket {ticket} is complete. Please rate our service from 1 to 5. Thank you!" } },
-    { "closed", {
-        "您的服务单 {ticket} 已关闭，感谢您的支持。",
-        "Your service ticket {ticket} has been closed. Thank you for choosing us." } },
-    { "cancelled", {
-        "您的服务单 {ticket} 已取消：{reason}。如有需要，欢迎随时再次联系我们。",
-        "Your service ticket {ticket} has been cancelled: {reason}. Contact us again whenever you need." } },
-    { "redispatched", {
-        "您的服务单 {ticket} 已重新派单，我们将尽快安排工程师再次上门。",
-        "Your service ticket {ticket} has been dispatched again; we will arrange another visit shortly." } },
-    { "appointment.booked", {
-        "您的服务单 {ticket} 已预约上门服务，时间：{appointment}。",
-        "A visit for your service ticket {ticket} is booked for {appointment}." } },
-    { "appointment.changed", {
-        "您的服务单 {ticket} 的上门时间已改为 {appointment}（原定 {previous}）。",
-        "The visit for your service ticket {ticket} has moved to {appointment} (it was {previous})." } },
-    { "appointment_missed", {
-        "非常抱歉，您的服务单 {ticket} 原定于 {appointment} 的上门服务未能按时进行。我们将尽快与您联系，重新预约。",
-        "We are sorry: the visit for your service ticket {ticket} booked for {appointment} did not take place. We will contact you shortly to book a new time." } },
-    { "unroutable.no_eligible_partner", {
-        "【派单失败】服务单 {ticket} 的工单 {wo} 没有可接单的服务网点，请人工派单。",
-        "[Unroutable] No partner can take work order {wo} of ticket {ticket}: dispatch it by hand." } },
-    { "unroutable.refusals_exceeded", {
-        "【派单升级】服务单 {ticket} 的工单 {wo} 已被拒绝或超时未接 {refusals} 次，请跟进。",
-        "[Escalation] Work order {wo} of ticket {ticket} was declined or left to lapse {refusals} times: please follow up." } },
-    { "unroutable.other", {
-        "【派单失败】服务单 {ticket} 的工单 {wo} 无法派出（{reason}）。",
-        "[Unroutable] Work order {wo} of ticket {ticket} cannot be dispatched ({reason})." } },
-    { "returned", {
-        "【退单】服务网点 {partner} 退回了服务单 {ticket} 的工单 {wo}（原因：{reason}），正在重新派单。",
-        "[Returned] Partner {partner} handed back work order {wo} of ticket {ticket} ({reason}); it is being dispatched again." } },
-    { "returned.note", {
-        "【退单】服务网点 {partner} 退回了服务单 {ticket} 的工单 {wo}（原因：{reason}），正在重新派单。说明：{note}",
-        "[Returned] Partner {partner} handed back work order {wo} of ticket {ticket} ({reason}); it is being dispatched again. Note: {note}" } },
-    { "unable.no_skill",         { "缺少相应技能", "no skill for the job" } },
-    { "unable.no_parts",         { "缺少配件", "no parts" } },
-    { "unable.out_of_area",      { "超出服务区域", "out of its area" } },
-    { "unable.customer_refused", { "客户拒绝服务", "the customer refused" } },
-    { "unable.unsafe",           { "现场不安全", "unsafe on site" } },
-    { "unable.other",            { "其他原因", "another reason" } },
-    { "unable.partner_removed",  { "服务网点已被移除", "the partner was removed" } },
-    { "sla_warning", {
-        "【预警】服务单 {ticket} 的{clock}时限将于 {due} 到期。",
-        "[Warning] The {clock} deadline of ticket {ticket} is due at {due}." } },
-    { "sla_breached", {
-        "【超时】服务单 {ticket} 的{clock}时限已于 {due} 到期，尚未达成。",
-        "[Breach] The {clock} deadline of ticket {ticket} passed at {due} without being met." } },
-    { "sla_escalated", {
-        "【升级】服务单 {ticket} 的{clock}时限已超时，已升级至{role}（第 {step} 级）：{to}。",
-        "[Escalation] The {clock} deadline of ticket {ticket} was missed: escalated to the {role} (step {step}): {to}." } },
-    { "sla_escalated.nobody", {
-        "【升级】服务单 {ticket} 的{clock}时限已超时，已升级至{role}（第 {step} 级）。",
-        "[Escalation] The {clock} deadline of ticket {ticket} was missed: escalated to the {role} (step {step})." } },
-    { "sla_compensation", {
-        "非常抱歉，您的服务单 {ticket} 的{clock}未能在我们承诺的时间内完成。我们将为您补偿 {amount} 元，以表歉意。",
-        "We are sorry: the {clock} for your service ticket {ticket} did not happen within the time we promised. "
-        "We will compensate you CNY {amount} as an apology." } },
-    { "role.agent",      { "客服专员", "agent" } },
-    { "role.supervisor", { "主管", "supervisor" } },
-    { "role.manager",    { "服务经理", "service manager" } },
-    //  Every clock of the vocabulary (asp_vocab_clock), and the names of
-    //  older engines' clocks.
-    { "clock.first_response",     { "首次响应", "first response" } },
-    { "clock.partner_acceptance", { "网点接单", "partner acceptance" } },
-    { "clock.appointment_made",   { "预约", "appointment booking" } },
-    { "clock.onsite_arrival",     { "上门服务", "on-site visit" } },
-    { "clock.appointment_kept",   { "按约上门", "visit at the booked time" } },
-    { "clock.resolution",         { "解决", "resolution" } },
-    { "clock.callback",           { "约定回电", "promised call-back" } },
-    { "clock.complaint_answer",   { "投诉答复", "complaint answer" } },
-    { "clock.complaint_resolved", { "投诉处理", "complaint resolution" } },
-    { "clock.return_visit",       { "回访", "return visit" } },
-    { "clock.response",           { "响应", "response" } },
+//  The variables a template may name, in the order of the V_ indexes.
+const char *const notify_text_vars [] = {
+    "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason", "link",
+    "wo", "previous", "refusals", "role", "step", "to", "amount", NULL
 };
 
 static const char *
-s_phrase (const char *key, notify_lang_t lang)
+s_phrase (const notify_templates_t *t, const char *key, notify_lang_t lang)
 {
-    for (size_t i = 0; i < sizeof s_phrases / sizeof s_phrases [0]; i++)
-        if (strcmp (s_phrases [i].key, key) == 0)
-            return s_phrases [i].text [lang];
-    return NULL;
+    return notify_templates_get (t, lang, key);
 }
 
 int
@@ -188,11 +62,17 @@ s_var_str (s_var_t *v, const msgpack_object *body, const char *field)
 }
 
 static void
-s_var_time (s_var_t *v, const msgpack_object *body, const char *field)
+s_var_time (s_var_t *v, const msgpack_object *body, const char *field, const asp_calendar_t *zone)
 {
     int64_t ms;
     if (asp_mp_get_int (body, field, &ms) || ms <= 0)
         return;
+    if (zone) {
+        //  The reader's own zone (asp_calendar: no libc time-zone state).
+        asp_calendar_local (zone, ms, v->value, sizeof v->value);
+        v->set = *v->value != 0;
+        return;
+    }
     time_t secs = (time_t) (ms / 1000);
     struct tm tm;
     if (!localtime_r (&secs, &tm))
@@ -229,7 +109,7 @@ s_expand (FILE *out, const char *phrase, const s_var_t *vars)
 
 //  The phrase key for this template and event, e.g. progress.on_site.
 static const char *
-s_choose (const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, size_t keylen)
+s_choose (const notify_templates_t *t, const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, size_t keylen)
 {
     const char *variant = NULL;
     //  A stage or result outside the vocabulary (a newer partner) gets the
@@ -266,27 +146,46 @@ s_choose (const char *tpl, const s_var_t *vars, notify_lang_t lang, char *key, s
         snprintf (key, keylen, "%s", tpl);
     else {
         snprintf (key, keylen, "%.24s.%.32s", tpl, variant);
-        if (!s_phrase (key, lang))
+        if (!s_phrase (t, key, lang))
             snprintf (key, keylen, "%s.other", tpl);
-        if (!s_phrase (key, lang))
+        if (!s_phrase (t, key, lang))
             snprintf (key, keylen, "%s", tpl);
     }
-    return s_phrase (key, lang);
+    return s_phrase (t, key, lang);
 }
 
 char *
-notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, const msgpack_object *body)
+notify_text_subject (const notify_templates_t *t, notify_lang_t lang, const char *ticket)
 {
     if (lang >= NOTIFY_LANG_COUNT)
         return NULL;
-    static const char *names [V_COUNT] = {
-        "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason", "link",
-        "wo", "previous", "refusals", "role", "step", "to", "amount"
-    };
+    s_var_t *vars = (s_var_t *) calloc (V_COUNT, sizeof (s_var_t));
+    assert (vars);
+    vars [V_TICKET].name = "ticket";
+    snprintf (vars [V_TICKET].value, S_VALUE_MAX, "%s", ticket);
+    vars [V_TICKET].set = true;
+    for (int i = 1; i < V_COUNT; i++)
+        vars [i].name = "";
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    assert (out);
+    s_expand (out, s_phrase (t, "subject", lang), vars);
+    fclose (out);
+    free (vars);
+    return text;
+}
+
+char *
+notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char *tpl, const char *ticket,
+                    const msgpack_object *body, const asp_calendar_t *zone)
+{
+    if (lang >= NOTIFY_LANG_COUNT)
+        return NULL;
     s_var_t *vars = (s_var_t *) calloc (V_COUNT, sizeof (s_var_t));
     assert (vars);
     for (int i = 0; i < V_COUNT; i++)
-        vars [i].name = names [i];
+        vars [i].name = notify_text_vars [i];
     snprintf (vars [V_TICKET].value, S_VALUE_MAX, "%s", ticket);
     vars [V_TICKET].set = true;
     s_var_str (&vars [V_PARTNER], body, "partner_id");
@@ -294,12 +193,12 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     s_var_str (&vars [V_NOTE], body, "note");
     s_var_str (&vars [V_RESULT], body, "result");
     s_var_str (&vars [V_CLOCK], body, "clock");
-    s_var_time (&vars [V_APPOINTMENT], body, "appointment_ms");
-    s_var_time (&vars [V_DUE], body, "due_ms");
+    s_var_time (&vars [V_APPOINTMENT], body, "appointment_ms", zone);
+    s_var_time (&vars [V_DUE], body, "due_ms", zone);
     s_var_str (&vars [V_REASON], body, "reason");
     s_var_str (&vars [V_LINK], body, "customer_link");
     s_var_str (&vars [V_WO], body, "wo_id");
-    s_var_time (&vars [V_PREVIOUS], body, "previous_ms");
+    s_var_time (&vars [V_PREVIOUS], body, "previous_ms", zone);
     int64_t refusals;
     if (asp_mp_get_int (body, "refusals", &refusals) == 0)
         vars [V_REFUSALS].set = snprintf (vars [V_REFUSALS].value, S_VALUE_MAX, "%lld", (long long) refusals) > 0;
@@ -316,20 +215,20 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
     //  The clock's name in the reader's language (the raw value if new).
     char key [64];
     snprintf (key, sizeof key, "clock.%.48s", vars [V_CLOCK].value);
-    const char *clock = s_phrase (key, lang);
+    const char *clock = s_phrase (t, key, lang);
     if (clock)
         snprintf (vars [V_CLOCK].value, S_VALUE_MAX, "%s", clock);
     //  The escalation's role in the reader's words.
     snprintf (key, sizeof key, "role.%.48s", vars [V_ROLE].value);
-    const char *role = s_phrase (key, lang);
+    const char *role = s_phrase (t, key, lang);
     if (role)
         snprintf (vars [V_ROLE].value, S_VALUE_MAX, "%s", role);
 
     //  A partner's reason for handing work back, in the reader's words.
     snprintf (key, sizeof key, "unable.%.48s", vars [V_REASON].value);
-    const char *unable = strcmp (tpl, "returned") == 0? s_phrase (key, lang): NULL;
+    const char *unable = strcmp (tpl, "returned") == 0? s_phrase (t, key, lang): NULL;
     char *text = NULL;
-    const char *phrase = s_choose (tpl, vars, lang, key, sizeof key);
+    const char *phrase = s_choose (t, tpl, vars, lang, key, sizeof key);
     if (phrase) {
         size_t size = 0;
         FILE *out = open_memstream (&text, &size);
@@ -340,7 +239,7 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
         //  A progress step's remark follows its headline.
         if (strcmp (tpl, "progress") == 0 && vars [V_NOTE].set && strcmp (key, "progress.note") != 0) {
             fputs (lang == NOTIFY_LANG_EN? " ": "", out);
-            s_expand (out, s_phrase ("progress.remark", lang), vars);
+            s_expand (out, s_phrase (t, "progress.remark", lang), vars);
         }
         fclose (out);
     }
@@ -351,6 +250,9 @@ notify_text_render (notify_lang_t lang, const char *tpl, const char *ticket, con
 //  Builds a msgpack map from key/value string pairs (NULL-terminated; a
 //  key ending in _ms, or starting with '#' (left out of the name), takes
 //  its value as an integer) and renders it; for the self-test.
+static notify_templates_t *s_test_t;     //  the built-in templates
+static asp_calendar_t *s_test_zone;     //  NULL: TZ
+
 static char *
 s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
 {
@@ -380,7 +282,7 @@ s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
     char err [100];
     int rc = asp_mp_unpack (&u, data, size, err, sizeof err);
     assert (rc == 0);
-    char *text = notify_text_render (lang, tpl, "T42", &u.data);
+    char *text = notify_text_render (s_test_t, lang, tpl, "T42", &u.data, s_test_zone);
     msgpack_unpacked_destroy (&u);
     free (data);
     asp_mpmap_destroy (&map);
@@ -390,17 +292,27 @@ s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
 void
 notify_text_test (void)
 {
+    char why [300];
+    s_test_t = notify_templates_load (NULL, why, sizeof why);
+    assert (s_test_t);
+    const notify_templates_t *tt = s_test_t;
+    char *subject = notify_text_subject (tt, NOTIFY_LANG_EN, "T1");
+    assert (subject && strcmp (subject, "Your service ticket T1") == 0);
+    free (subject);
+    subject = notify_text_subject (tt, NOTIFY_LANG_ZH, "T1");
+    assert (subject && strcmp (subject, "您的服务单 T1") == 0);
+    free (subject);
     //  Every stage and every result of the vocabulary has its own phrase
     //  in every language.
     for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
         char key [64];
         for (int i = 0; i < asp_vocab_stage.count; i++) {
             snprintf (key, sizeof key, "progress.%s", asp_vocab_stage.names [i]);
-            assert (s_phrase (key, (notify_lang_t) lang));
+            assert (s_phrase (tt, key, (notify_lang_t) lang));
         }
         for (int i = 0; i < asp_vocab_result.count; i++) {
             snprintf (key, sizeof key, "completed.%s", asp_vocab_result.names [i]);
-            assert (s_phrase (key, (notify_lang_t) lang));
+            assert (s_phrase (tt, key, (notify_lang_t) lang));
         }
     }
     notify_lang_t lang;
@@ -456,6 +368,20 @@ notify_text_test (void)
     t = s_render_test (NOTIFY_LANG_ZH, "appointment", 1609459200000LL, "previous_ms", "1609455600000", NULL);
     assert (t && strstr (t, "上门时间已改为 202") && strstr (t, "（原定 202") && !strchr (t, '{'));
     free (t);
+    //  In the customer's own zone: 2021-01-01 00:00 UTC is 08:00 in
+    //  Shanghai and 19:00 the day before in New York.
+    s_test_zone = asp_calendar_new_24x7 ("tz", "Asia/Shanghai", why, sizeof why);
+    assert (s_test_zone);
+    t = s_render_test (NOTIFY_LANG_EN, "appointment", 1609459200000LL, NULL);
+    assert (t && strstr (t, "is booked for 2021-01-01 08:00."));
+    free (t);
+    asp_calendar_destroy (&s_test_zone);
+    s_test_zone = asp_calendar_new_24x7 ("tz", "America/New_York", why, sizeof why);
+    assert (s_test_zone);
+    t = s_render_test (NOTIFY_LANG_EN, "appointment", 1609459200000LL, NULL);
+    assert (t && strstr (t, "is booked for 2020-12-31 19:00."));
+    free (t);
+    asp_calendar_destroy (&s_test_zone);
     t = s_render_test (NOTIFY_LANG_ZH, "appointment_missed", 1609459200000LL, NULL);
     assert (t && strstr (t, "非常抱歉") && !strchr (t, '{'));
     free (t);
@@ -477,18 +403,18 @@ notify_text_test (void)
         for (int i = 0; i < asp_vocab_unable_reason.count; i++) {
             char key [64];
             snprintf (key, sizeof key, "unable.%s", asp_vocab_unable_reason.names [i]);
-            assert (s_phrase (key, (notify_lang_t) lang));
+            assert (s_phrase (tt, key, (notify_lang_t) lang));
         }
     //  Every clock and escalation role has words in every language.
     for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
         char key [64];
         for (int i = 0; i < asp_vocab_clock.count; i++) {
             snprintf (key, sizeof key, "clock.%s", asp_vocab_clock.names [i]);
-            assert (s_phrase (key, (notify_lang_t) lang));
+            assert (s_phrase (tt, key, (notify_lang_t) lang));
         }
         for (int i = 0; i < asp_vocab_sla_role.count; i++) {
             snprintf (key, sizeof key, "role.%s", asp_vocab_sla_role.names [i]);
-            assert (s_phrase (key, (notify_lang_t) lang));
+            assert (s_phrase (tt, key, (notify_lang_t) lang));
         }
     }
     t = s_render_test (NOTIFY_LANG_EN, "sla_escalated", 0, "clock", "onsite_arrival", "role", "supervisor",
@@ -509,5 +435,6 @@ notify_text_test (void)
     assert (t && strstr (t, "the first response for your service ticket T42") && strstr (t, "CNY 0.05 as"));
     free (t);
     assert (s_render_test (NOTIFY_LANG_EN, "no_such_template", 0, NULL) == NULL);
+    notify_templates_destroy (&s_test_t);
     printf ("notify_text_test: ok\n");
 }

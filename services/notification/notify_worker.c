@@ -84,7 +84,8 @@ struct notify_worker_t {
     bool started;
     asp_rds_t *rds;
     notify_store_t *store;
-    notify_channel_t *channel;
+    const notify_config_t *config;
+    notify_channels_t *channels;
     const notify_meters_t *meters;
     atomic_bool *ready;
     atomic_bool *stop;
@@ -132,8 +133,27 @@ s_log (asp_log_level_t level, const char *msg, const notify_item_t *item, int at
     char to [64], tries [16];
     asp_mask_phone (item->phone, to, sizeof to);
     snprintf (tries, sizeof tries, "%d", attempt);
+    const char *channel = asp_vocab_name (&asp_vocab_notify_channel, item->channel);
     asp_log_kv (level, msg, "id", item->id, "ticket", item->ticket, "template", item->tpl,
-                "to", to, "attempt", tries, reason? "reason": NULL, reason, NULL);
+                "to", to, "channel", channel? channel: "default", "attempt", tries,
+                reason? "reason": NULL, reason, NULL);
+}
+
+//  Sets msg's channel and address: the recorded ones, or the default's
+//  when the recorded channel is not configured here (never silently).
+static void
+s_route (notify_worker_t *self, const notify_item_t *item, notify_msg_t *msg)
+{
+    asp_notify_channel_t channel = notify_channels_route (self->config, item->channel);
+    if (channel == item->channel)
+        return;
+    asp_counter_inc (self->meters->fallback);
+    const char *was = asp_vocab_name (&asp_vocab_notify_channel, item->channel);
+    asp_log_kv (ASP_LOG_WARN, "notification's channel not configured here; sent by the default",
+                "id", item->id, "channel", was? was: "?", "default",
+                asp_vocab_name (&asp_vocab_notify_channel, channel), NULL);
+    msg->channel = channel;
+    msg->to = channel == ASP_NOTIFY_SMS? item->phone: channel == ASP_NOTIFY_EMAIL? item->email: "";
 }
 
 static void
@@ -152,9 +172,12 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
     }
     int attempt = item.attempts + 1;
     char err [320];
+    notify_msg_t msg = { .id = item.id, .channel = item.channel, .to = item.to, .subject = item.subject,
+                         .text = item.text, .json = item.json, .json_len = item.json_len,
+                         .attempt = attempt };
+    s_route (self, &item, &msg);
     int64_t started = asp_mono_us ();
-    notify_result_t result = notify_channel_send (self->channel, item.id, item.json, item.json_len,
-                                                  attempt, err, sizeof err);
+    notify_result_t result = notify_channels_send (self->channels, &msg, err, sizeof err);
     int64_t took = asp_mono_us () - started;
     notify_fate_t fate = NOTIFY_FATE_RETRY;
     if (s_settle (self, &item, result, err, &fate)) {
@@ -217,7 +240,8 @@ s_run (void *arg)
 }
 
 notify_worker_t *
-notify_worker_new (int index, int count, const notify_policy_t *policy, const notify_meters_t *meters,
+notify_worker_new (int index, int count, const notify_config_t *config, const notify_policy_t *policy,
+                   const notify_meters_t *meters,
                    notify_bell_t *bell, atomic_bool *ready, atomic_bool *stop)
 {
     assert (index >= 0 && index < count);
@@ -230,8 +254,9 @@ notify_worker_new (int index, int count, const notify_policy_t *policy, const no
     self->meters = meters;
     self->ready = ready;
     self->stop = stop;
-    self->channel = notify_channel_new ();
-    if (!self->channel) {
+    self->config = config;
+    self->channels = notify_channels_new (config);
+    if (!self->channels) {
         notify_worker_destroy (&self);
         return NULL;
     }
@@ -267,13 +292,7 @@ notify_worker_destroy (notify_worker_t **self_p)
     }
     notify_store_destroy (&self->store);
     asp_rds_destroy (&self->rds);
-    notify_channel_destroy (&self->channel);
+    notify_channels_destroy (&self->channels);
     free (self);
     *self_p = NULL;
-}
-
-const char *
-notify_worker_channel (notify_worker_t *self)
-{
-    return notify_channel_kind (self->channel);
 }

@@ -1,7 +1,8 @@
 /*  notify_worker: one delivery thread.
 
-    Each worker has its own Redis connection and its own channel (for a
-    webhook: its own libcurl handle, kept alive), and serves a fixed set of
+    Each worker has its own Redis connection and one instance of each
+    configured channel (webhook, SMTP, SMS: each its own libcurl handle,
+    kept alive), and serves a fixed set of
     shards: worker i of n takes shards i, i + n, ... (with more workers than
     shards, several share one). It claims one notification per shard in
     one round trip, sends each, and settles each outcome in Redis; see
@@ -16,10 +17,13 @@
     claims more (an id Redis moved whose reply never came is held by no
     worker) and stop between notifications when `stop` is true
     or CZMQ saw SIGINT/SIGTERM; a post in flight is finished and recorded
-    first, bounded by the webhook timeout.                                 */
+    first, bounded by the channel's timeout. A notification recorded for a
+    channel not configured in this process (the configuration changed
+    since) goes by the default, logged and counted.                                 */
 #ifndef NOTIFY_WORKER_H
 #define NOTIFY_WORKER_H
 #include "asp_metrics.h"
+#include "notify_channel.h"
 #include "notify_store.h"
 #include <stdatomic.h>
 
@@ -29,6 +33,7 @@ typedef struct {
     asp_counter_t *retried;
     asp_counter_t *dead;
     asp_histo_t *latency;       //  one delivery attempt that succeeded
+    asp_counter_t *fallback;    //  sent by the default: its channel is not configured here
 } notify_meters_t;
 
 //  A doorbell: the loop thread rings, idle workers wake. Thread-safe.
@@ -44,13 +49,13 @@ void notify_bell_wait (notify_bell_t *self, uint64_t seen, int timeout_ms);
 typedef struct notify_worker_t notify_worker_t;
 
 //  Creates the worker's Redis connection and channel and starts its thread.
-//  NULL when the channel configuration is invalid. meters, bell, ready and
+//  NULL when a channel cannot be set up. config, meters, bell, ready and
 //  stop are borrowed and must outlive the worker.
-notify_worker_t *notify_worker_new (int index, int count, const notify_policy_t *policy,
+notify_worker_t *notify_worker_new (int index, int count, const notify_config_t *config,
+                                    const notify_policy_t *policy,
                                     const notify_meters_t *meters, notify_bell_t *bell,
                                     atomic_bool *ready, atomic_bool *stop);
 //  Waits for the thread to end (set stop first), then frees everything.
 void notify_worker_destroy (notify_worker_t **self_p);
-const char *notify_worker_channel (notify_worker_t *self);
 
 #endif

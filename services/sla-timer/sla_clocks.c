@@ -475,6 +475,24 @@ s_on_waiting (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t le
     return s_txn ((sla_clocks_t *) arg, env, 0, S_KNOWN, &ops);
 }
 
+//  ticket.owner_changed: the owner the ladder's "agent" step names.
+static asp_txn_t *
+s_on_owner (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    char owner [128];
+    if (!s_need_ticket (env, reason, len))
+        return NULL;
+    int rc = asp_mp_get_str (env->body, "owner", owner, sizeof owner);
+    if (rc != 0 || !*owner || strchr (owner, ',')) {
+        snprintf (reason, len, "%s: owner must be a string of 1..127 bytes without a comma", env->type);
+        return NULL;
+    }
+    s_ops_t ops = { 0 };
+    s_fact (&ops, "owner", owner);
+    return s_txn ((sla_clocks_t *) arg, env, 0, S_KNOWN, &ops);
+}
+
 //  The members a committed clock.lua added go to the tick's heap.
 static void
 s_on_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
@@ -514,6 +532,7 @@ sla_clocks_new (asp_svc_t *svc, sla_policy_watch_t *watch, sla_fire_t *fire)
         { ASP_EV_TICKET_REDISPATCHED, s_on_redispatched },
         { ASP_EV_TICKET_WAITING, s_on_waiting },
         { ASP_EV_TICKET_RESUMED, s_on_waiting },
+        { ASP_EV_TICKET_OWNER_CHANGED, s_on_owner },
     };
     for (size_t i = 0; i < sizeof handlers / sizeof handlers [0]; i++)
         asp_svc_on (svc, handlers [i].type, handlers [i].prepare, s_on_committed, self);
