@@ -24,7 +24,7 @@ static const struct {
     const char *type;
     unsigned subscribers;
 } s_events [] = {
-    { ASP_EV_TICKET_CREATED,   R | S | N },
+    { ASP_EV_TICKET_CREATED,   R | S | N | F },
     { ASP_EV_WO_OFFERED,       I },
     { ASP_EV_WO_DECLINED,      I },
     { ASP_EV_WO_ASSIGNED,      I | S | N },
@@ -34,9 +34,9 @@ static const struct {
     { ASP_EV_SURVEY_SUBMITTED, F },
     { ASP_EV_TICKET_CLOSED,    I | S | N | F },
     { ASP_EV_SLA_WARNING,      I | N },
-    { ASP_EV_SLA_BREACHED,     I | N },
+    { ASP_EV_SLA_BREACHED,     I | N | F },
     { ASP_EV_SLA_ESCALATED,    I | N },
-    { ASP_EV_SLA_COMPENSATION, I | N },
+    { ASP_EV_SLA_COMPENSATION, I | N | F },
     { ASP_EV_TICKET_WAITING,   S },
     { ASP_EV_TICKET_RESUMED,   S },
     { ASP_EV_TICKET_RESPONDED, S },

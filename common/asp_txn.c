@@ -471,7 +471,7 @@ asp_txn_test (void)
     asp_txn_arg (txns [0], "v1");
     asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CREATED, "T1", NULL);
     asp_txn_publish (txns [0], &msg);
-    assert (msg == NULL && asp_txn_out_count (txns [0]) == 3);
+    assert (msg == NULL && asp_txn_out_count (txns [0]) == 4);    //  routing, sla, notification, feedback
     asp_txn_inbox (txns [1], mid);          //  same message again: dup
     asp_txn_arg (txns [1], "v1");
     asp_txn_arg (txns [2], "v1");           //  no inbox id, same value: stale

@@ -4,6 +4,7 @@
     tests/CMakeLists.txt, which registers one ctest per class.              */
 #include "asp_calendar.h"
 #include "asp_clocks.h"
+#include "asp_quality.h"
 #include "asp_config.h"
 #include "asp_curl.h"
 #include "asp_curve.h"
@@ -46,6 +47,7 @@ static const asp_selftest_t s_tests [] = {
     { "calendar", asp_calendar_test, 0 },
     { "filewatch", asp_filewatch_test, 0 },
     { "clocks", asp_clocks_test, 0 },
+    { "quality", asp_quality_test, ASP_SELFTEST_REDIS },
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
     { "svc", asp_svc_test, ASP_SELFTEST_REDIS },

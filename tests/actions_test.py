@@ -334,7 +334,8 @@ def check_reopen(c, tid):
     if not any(e["data"].get("wo_id") == "W%s.3" % tid for e in done):
         assert c.status(tid) in ("received", "offered", "assigned"), c.ticket(tid)
     # The repeat repair counts against the partner of the earlier repair.
-    c.wait_for(lambda: int(c.redis.hgetall(key("fb:partners", tid)).get("P002:repeats", "0")) == 1, 10,
+    c.wait_for(lambda: sum(int(v) for k, v in c.redis.hgetall(key("fb:days", tid)).items()
+                           if k.split("|", 1)[1] == "repeats|p|P002") == 1, 10,
                what="the repeat repair counted")
     t = c.wait_status(tid, "closed", 60)
     assert t["wo_id"] == "W%s.3" % tid and t["repeat_repairs"] == 1, t

@@ -147,9 +147,11 @@ def main():
             assert sla.get("done") == "1" and not any(k.endswith(":lv") for k in sla), (tid, sla)
         # Feedback counted each survey and each completion once.
         totals = collections.Counter()
-        for partners in shard_keys("fb:partners"):
-            for k, v in c.redis.hgetall(partners).items():
-                totals[k.split(":")[-1]] += int(v)
+        for days in shard_keys("fb:days"):
+            for k, v in c.redis.hgetall(days).items():
+                _, count, kind, _ = k.split("|", 3)     # <day>|<count>|p|<partner>
+                if kind == "p":
+                    totals[count] += int(v)
         assert totals["completed"] == N and totals["surveys"] == N, totals
         # One job per work order: completed by exactly one partner.
         done = collections.defaultdict(set)

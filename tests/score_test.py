@@ -20,7 +20,9 @@ routing's bus key, which records every event and acknowledges it, exactly
 as routing's inbox would (so the test does not depend on routing's consumer,
 and sees what reaches routing, once per id). Also: at most one event per
 partner per ASP_SCORE_INTERVAL_MS, no mark left, nothing dead-lettered, and
-a malformed ASP_SCORE_WEIGHTS stops feedback with exit 2 naming it."""
+a malformed ASP_SCORE_WEIGHTS stops feedback with exit 2 naming it; the
+last event of each partner is what GET /v1/partners/{id}/quality answers
+(an agent is refused, an unknown partner is 404)."""
 
 import os
 import subprocess
@@ -36,26 +38,43 @@ from harness import (Cluster, binary, free_port, key, log, run, shard_keys)
 INTERVAL_MS = 1000
 TOKENS = "alice-tok:agent:alice,adm-tok:admin:ada"
 ALICE = {"Authorization": "Bearer alice-tok"}
+ADMIN = {"Authorization": "Bearer adm-tok"}
 PARTNERS = [{"regions": r, "work_ms": 200, "progress": 0, "accept_delay_ms": 20}
             for r in ("good", "missed", "fail", "unhappy", "repeat")]
 PARTNERS[2]["fail_first"] = 1
 
-# The expected events (defaults: weights 25/30/20/25, prior 700, 10 samples;
-# c = (1000 × good + 7000) / (n + 10), score = Σ w c / 100, rounded):
+# The expected events (defaults: weights on_time 20, first_fix 20, repeat 15,
+# install_return 10, satisfaction 15, complaints 10, sla 10; prior 700, 10
+# samples; c = (1000 × good + 7000) / (n + 10), score = Σ w c / 100,
+# rounded), every fact of today, so both windows (30 and 90 days) give the
+# same:
 #   on_time n = bookings + answers on punctuality: 4 of 4 kept -> 11000/14 = 786;
 #     P002: 2 bookings, 2 late changes + 2 missed, no answers -> 7000/12 = 583
 #   first_fix n = completed: 2 of 2 -> 9000/12 = 750; P003 2 of 4 -> 9000/14 = 643;
 #     P005 1 of 2 (the reopened one was redone) -> 8000/12 = 667
 #   repeat n = done: 2 of 2 -> 750; P005 1 of 2 -> 667
+#   install_return n = installations: none -> the prior, 700
 #   satisfaction n = surveys: all 5 -> 750; P004 all 1 -> 7000/12 = 583
-#   samples = the sum of the four n
+#   complaints, sla n = completed, none -> 9000/12 = 750; P003 11000/14 = 786
+#   samples = the sum of the seven n
 EXPECTED = {
-    "P001": dict(on_time=786, first_fix=750, repeat=750, satisfaction=750, score=759, samples=10),
-    "P003": dict(on_time=786, first_fix=643, repeat=750, satisfaction=750, score=727, samples=12),
-    "P005": dict(on_time=786, first_fix=667, repeat=667, satisfaction=750, score=718, samples=10),
-    "P004": dict(on_time=786, first_fix=750, repeat=750, satisfaction=583, score=717, samples=10),
-    "P002": dict(on_time=583, first_fix=750, repeat=750, satisfaction=750, score=708, samples=8),
+    "P001": dict(on_time=786, first_fix=750, repeat=750, satisfaction=750, complaints=750, sla=750,
+                 score=752, samples=14),
+    "P003": dict(on_time=786, first_fix=643, repeat=750, satisfaction=750, complaints=786, sla=786,
+                 score=738, samples=20),
+    "P004": dict(on_time=786, first_fix=750, repeat=750, satisfaction=583, complaints=750, sla=750,
+                 score=727, samples=14),
+    "P005": dict(on_time=786, first_fix=667, repeat=667, satisfaction=750, complaints=750, sla=750,
+                 score=723, samples=14),
+    "P002": dict(on_time=583, first_fix=750, repeat=750, satisfaction=750, complaints=750, sla=750,
+                 score=712, samples=12),
 }
+# The simulated partners name one technician for all their work: its
+# scores are the partner's. No complaint, breach or compensation.
+for e in EXPECTED.values():
+    e.update(install_return=700, complaints_n=0, breaches=0, compensation=0)
+    e.update({"short_" + k: v for k, v in list(e.items())})
+    e.update(technicians=[dict(e, technician_id="sim-technician")], window_days=90, short_days=30)
 
 
 class Routing:
@@ -201,7 +220,7 @@ def main():
             scored = routing.scored()
             final = {p: evs[-1][1]["score"] for p, evs in scored.items()}
             order = sorted(final, key=lambda p: -final[p])
-            assert order == ["P001", "P003", "P005", "P004", "P002"], final
+            assert order == ["P001", "P003", "P004", "P005", "P002"], final
             # At most one per partner per interval (the script's guard).
             for p, evs in scored.items():
                 gaps = [b[0] - a[0] for a, b in zip(evs, evs[1:])]
@@ -209,9 +228,18 @@ def main():
             # Each event committed once (resends carry the same id).
             published = c.metric("feedback", "asp_partner_scores_published_total")
             assert published == sum(map(len, scored.values())), (published, scored)
-            # The last score is kept in the partner's shard.
+            # The last score is kept in the partner's shard, and ops read
+            # the last event's body through intake (agents may not).
             for p, score in final.items():
                 assert c.redis.cmd("HGET", key("fb:scores", p), p + ":score") == str(score)
+                r = c.http("GET", "/v1/partners/%s/quality" % p, None, ADMIN)
+                assert r.status == 200, r
+                got = dict(r.body)
+                assert got.pop("scored_ms") == scored[p][-1][0] and got == scored[p][-1][1], (p, r.body)
+            r = c.http("GET", "/v1/partners/P001/quality", None, ALICE)
+            assert r.status == 403 and r["error"]["code"] == "forbidden", r
+            r = c.http("GET", "/v1/partners/P999/quality", None, ADMIN)
+            assert r.status == 404, r
             # Nothing refused, nothing left to send.
             time.sleep(1.5 * INTERVAL_MS / 1000)
             assert routing.scored() == scored, "a score was published with nothing changed"

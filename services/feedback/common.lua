@@ -1,8 +1,17 @@
 -- Shared by feedback's scripts (appended after the prelude).
--- K[1] the ticket's feedback record, K[2] the shard's partner counts,
+-- K[1] the ticket's feedback record, K[2] the shard's quality counts by day,
 -- K[3] the shard's automatic closes (zset: "<ticket>|<wo_id>" -> when),
 -- K[4] the shard's partners whose counts changed (hash: partner -> changes;
--- feedback_score publishes their partner.scored and clears the mark).
+-- feedback_score publishes their partner.scored and clears the mark),
+-- K[5] the ticket's quality facts, K[6] the shard's count fields by day
+-- (zset, for pruning), K[7] the shard's technicians with counts (zset of
+-- "<partner>|<technician>", score 0, read by range of partner).
+-- The last argument of every script is the quality settings
+-- "<facts ttl ms>,<repeat window ms>,<install return window ms>".
+
+local CFG_TTL, CFG_REPEAT, CFG_INSTALL = string.match(A[#A], '^(%d+),(%d+),(%d+)$')
+CFG_TTL, CFG_REPEAT, CFG_INSTALL = tonumber(CFG_TTL), tonumber(CFG_REPEAT), tonumber(CFG_INSTALL)
+local DAY_MS = 86400000
 
 -- The generation of a work order id: W<ticket> is 1, W<ticket>.<n> is n.
 local function gen_of(wo)
@@ -16,32 +25,198 @@ end
 
 -- A new work order generation (ticket.redispatched, or the completion of
 -- a newer work order that overtook it): the record starts over for it;
--- the partner counts keep what the earlier one earned.
+-- the quality facts (K[5]) keep what the earlier one earned.
 local function new_generation(ticket, wo)
   unplan_close(ticket)
   redis.call('DEL', K[1])
   redis.call('HSET', K[1], 'wo_id', wo)
 end
 
--- Adds n (default 1) to the partner's count field in this shard, and marks
--- the partner for a new score, once per script: the mark changes in the
--- same step as the count, so no change can go unscored.
+-- ---------------------------------------------------------------------------
+-- Quality facts. Each message adds its fact to the ticket's facts (K[5]);
+-- then settle() computes the ticket's whole contribution to the counts
+-- from its facts alone, and applies the difference to what it had
+-- contributed before (kept in field 'x'). So the counts are a function of
+-- the set of facts, never of their order of arrival.
+-- Facts: 'g<n>' the completion of generation n {p, t, r, ms} (the first one
+-- kept); 'r<n>' the re-dispatch to generation n {ms, rep}; 's' the survey
+-- answers [{ms, score, resolved, on_time, complaint}]; 'a' the appointment
+-- events [{g, k, p, ms}]; 'c' the ticket's creation {ms, type, prev, inst};
+-- 'b' the breaches of partner clocks [{ms, clock}]; 'm' the compensations
+-- of partner clocks [{ms, amount}].
+
+local function fact_get(f)
+  local v = redis.call('HGET', K[5], f)
+  return v and cjson.decode(v)
+end
+
+-- Sets fact f once (the first message that brings it wins).
+local function fact_once(f, v)
+  redis.call('HSETNX', K[5], f, cjson.encode(v))
+end
+
+-- Appends v to the list fact f (once per message: the inbox guards it).
+local function fact_add(f, v)
+  local list = fact_get(f) or {}
+  list[#list + 1] = v
+  redis.call('HSET', K[5], f, cjson.encode(list))
+end
+
+-- The counts the facts give: field "<day>|<count>|p|<partner>" (and
+-- "<day>|<count>|t|<partner>|<technician>" for the technician who did the
+-- work) -> n, the day that of the fact's own time (UTC days since 1970).
+local function contribution()
+  local all = redis.call('HGETALL', K[5])
+  local comp, redisp, surveys, appts, created, breaches, paid = {}, {}, {}, {}, nil, {}, {}
+  local maxgen = 0
+  for i = 1, #all, 2 do
+    local f, v = all[i], all[i + 1]
+    local kind, n = string.match(f, '^([gr])(%d+)$')
+    n = tonumber(n)
+    if kind == 'g' then comp[n] = cjson.decode(v)
+    elseif kind == 'r' then redisp[n] = cjson.decode(v)
+    elseif f == 's' then surveys = cjson.decode(v)
+    elseif f == 'a' then appts = cjson.decode(v)
+    elseif f == 'c' then created = cjson.decode(v)
+    elseif f == 'b' then breaches = cjson.decode(v)
+    elseif f == 'm' then paid = cjson.decode(v) end
+    if n and n > maxgen then maxgen = n end
+  end
+  for _, a in ipairs(appts) do if a.g > maxgen then maxgen = a.g end end
+  local out = {}
+  local function add(p, t, ms, count, n)
+    n = n or 1
+    if n == 0 or not p or p == '' then return end
+    local day = string.format('%d', math.floor(tonumber(ms) / DAY_MS))
+    local f = day .. '|' .. count .. '|p|' .. p
+    out[f] = (out[f] or 0) + n
+    if t and t ~= '' then
+      f = day .. '|' .. count .. '|t|' .. p .. '|' .. t
+      out[f] = (out[f] or 0) + n
+    end
+  end
+  -- The latest completion of a generation below g (nil when none known).
+  local function before(g)
+    for h = g - 1, 1, -1 do if comp[h] then return comp[h] end end
+  end
+  for g, c in pairs(comp) do
+    add(c.p, c.t, c.ms, 'completed')
+    if c.r ~= 'not_fixed' then
+      add(c.p, c.t, c.ms, 'fixed')
+      -- Not a first-time fix after all: the ticket got a later work order.
+      if maxgen > g then add(c.p, c.t, c.ms, 'redone') end
+    end
+    if c.r == 'installed' then add(c.p, c.t, c.ms, 'installs') end
+  end
+  -- A reopen (the same fault back after closing): a repeat repair of the
+  -- latest earlier completion, on the day of the reopen.
+  for g, r in pairs(redisp) do
+    local c = r.rep and before(g)
+    if c then add(c.p, c.t, r.ms, 'repeats') end
+  end
+  -- A survey answers the latest completion before it (by their own
+  -- times; the earliest completion when none is before it, e.g. clocks a
+  -- little apart).
+  for _, s in ipairs(surveys) do
+    local best, first
+    for g, c in pairs(comp) do
+      if c.ms <= s.ms and (not best or c.ms > best.ms or (c.ms == best.ms and g > best.g)) then
+        best = { g = g, ms = c.ms, p = c.p, t = c.t }
+      end
+      if not first or c.ms < first.ms or (c.ms == first.ms and g < first.g) then
+        first = { g = g, ms = c.ms, p = c.p, t = c.t }
+      end
+    end
+    best = best or first
+    if best then
+      add(best.p, best.t, s.ms, 'surveys')
+      add(best.p, best.t, s.ms, 'score_sum', s.score)
+      if s.resolved then add(best.p, best.t, s.ms, 'resolved') end
+      if s.on_time ~= nil then add(best.p, best.t, s.ms, 'arrivals') end
+      if s.on_time == false then add(best.p, best.t, s.ms, 'late_arrivals') end
+      if s.complaint then add(best.p, best.t, s.ms, 'complaints') end
+    end
+  end
+  -- A partner clock's breach or compensation is the partner's (and
+  -- technician's) whose work order was current then: the generation
+  -- started (re-dispatched) or completed by that time, its completion's
+  -- partner, else the partner that booked it; unknown until one is.
+  local function owner_at(ms)
+    local cur = 1
+    for g, r in pairs(redisp) do if r.ms <= ms and g > cur then cur = g end end
+    for g, c in pairs(comp) do if c.ms <= ms and g > cur then cur = g end end
+    if comp[cur] then return comp[cur].p, comp[cur].t end
+    for _, a in ipairs(appts) do if a.g == cur then return a.p, nil end end
+  end
+  for _, b in ipairs(breaches) do
+    local p, t = owner_at(b.ms)
+    add(p, t, b.ms, 'breaches')
+  end
+  for _, m in ipairs(paid) do
+    local p, t = owner_at(m.ms)
+    add(p, t, m.ms, 'compensation', m.amount)
+  end
+  -- Appointments count for the partner they name, and for the technician
+  -- of that generation's completion when it was the same partner's.
+  for _, a in ipairs(appts) do
+    local c = comp[a.g]
+    add(a.p, c and c.p == a.p and c.t or nil, a.ms, a.k)
+  end
+  -- A repair ticket of a unit: a repeat repair of the unit's previous
+  -- repair done within the repeat window, a first-install return of its
+  -- installation within the install return window (so that the rate
+  -- stays a share of installations); on the day the ticket was created.
+  if created and created.type == 'repair' then
+    local prev, inst = created.prev, created.inst
+    if prev and created.ms - prev.ms <= CFG_REPEAT and created.ms >= prev.ms then
+      add(prev.p, prev.t, created.ms, 'repeats')
+    end
+    -- Once per installation: the unit's first repair after it (none
+    -- done since it was installed).
+    if inst and created.ms - inst.ms <= CFG_INSTALL and created.ms >= inst.ms
+       and not (prev and prev.ms >= inst.ms) then
+      add(inst.p, inst.t, created.ms, 'install_returns')
+    end
+  end
+  return out
+end
+
+-- Applies the difference between the facts' counts and what the ticket
+-- had contributed; marks every partner whose counts changed (a
+-- technician's change marks its partner: its scores are published with
+-- the partner's), once per script. The facts expire CFG_TTL after their
+-- last change, like the days they counted into.
 local marked = {}
-local function count(partner, field, n)
-  redis.call('HINCRBY', K[2], partner .. ':' .. field, n or 1)
+local function bump(f, n)
+  local left = redis.call('HINCRBY', K[2], f, n)
+  if left == 0 then
+    redis.call('HDEL', K[2], f)
+    redis.call('ZREM', K[6], f)
+  else
+    redis.call('ZADD', K[6], tonumber(string.match(f, '^(%d+)')), f)
+  end
+  local kind, rest = string.match(f, '^%d+|[%w_]+|(%a)|(.*)$')
+  local partner = kind == 'p' and rest or string.match(rest, '^([^|]*)')
+  if kind == 't' then redis.call('ZADD', K[7], 0, rest) end
   if not marked[partner] then
     marked[partner] = true
     redis.call('HINCRBY', K[4], partner, 1)
   end
 end
 
--- The record's survey answer, counted for partner (survey.lua, or
--- completed.lua when the survey came first).
-local function count_survey(partner)
-  local answer = redis.call('HMGET', K[1], 'score', 'resolved', 'on_time')
-  count(partner, 'surveys')
-  count(partner, 'score_sum', tonumber(answer[1]))
-  if answer[2] == '1' then count(partner, 'resolved') end
-  if answer[3] == '1' or answer[3] == '0' then count(partner, 'arrivals') end
-  if answer[3] == '0' then count(partner, 'late_arrivals') end
+local function settle()
+  local new = contribution()
+  local old = fact_get('x') or {}
+  for f, n in pairs(new) do
+    if n ~= (old[f] or 0) then bump(f, n - (old[f] or 0)) end
+  end
+  for f, n in pairs(old) do
+    if new[f] == nil then bump(f, -n) end
+  end
+  if next(new) then
+    redis.call('HSET', K[5], 'x', cjson.encode(new))
+  else
+    redis.call('HDEL', K[5], 'x')
+  end
+  redis.call('PEXPIRE', K[5], CFG_TTL)
 end

@@ -1,16 +1,17 @@
--- A work order is done: schedule the return visit (回访) once, plan the
--- automatic close should the survey never be answered, and count the
--- completion for the partner. A not_fixed result gets no visit: the ticket
--- waits for staff to re-dispatch it. Any other result (fixed, installed)
--- counts as done ('fixed'), a first-time fix (until a later work order undoes it:
--- redispatched.lua).
--- K[1..4] (common.lua)
+-- A work order is done: its completion is a quality fact of the ticket
+-- (counted for the partner and the technician, whatever arrived before:
+-- common.lua's settle); then schedule the return visit (回访) once and plan
+-- the automatic close should the survey never be answered. A not_fixed
+-- result gets no visit: the ticket waits for staff to re-dispatch it. A
+-- completion of an older work order than the record's counts, but changes
+-- nothing else.
+-- K[1..7] (common.lua)
 -- A[1] visit id, A[2] due ms, A[3] partner id, A[4] wo id, A[5] result, A[6] now,
--- A[7] ticket, A[8] when to close without a survey
--- Both arrival orders end in the same state: when the survey came first
--- (the ticket is closed), everything the survey could not count without
--- knowing the partner is counted here.
+-- A[7] ticket, A[8] when to close without a survey, A[9] technician ('' none),
+-- A[10] the event's time, A[11] settings (common.lua)
 if seen() then return dup() end
+fact_once('g' .. gen_of(A[4]), { p = A[3], t = A[9], r = A[5], ms = tonumber(A[10]) })
+settle()
 local recorded = redis.call('HGET', K[1], 'wo_id')
 if recorded and recorded ~= A[4] then
   if gen_of(A[4]) < gen_of(recorded) then return stale('old_work_order') end
@@ -22,12 +23,7 @@ if state == 'visit_scheduled' or redis.call('HEXISTS', K[1], 'partner_id') == 1 
 end
 redis.call('HSET', K[1], 'visit_id', A[1], 'visit_due_ms', A[2], 'partner_id', A[3],
            'wo_id', A[4], 'result', A[5], 'completed_ms', A[6])
-count(A[3], 'completed')
-if A[5] ~= 'not_fixed' then count(A[3], 'fixed') end
-if state == 'closed' then
-  count_survey(A[3])
-  return stale('already_closed')
-end
+if state == 'closed' then return stale('already_closed') end
 if A[5] == 'not_fixed' then
   redis.call('HSET', K[1], 'state', 'not_fixed')
   return ok_quiet()

@@ -12,30 +12,47 @@ extern const char asp_lua_closed [];
 extern const char asp_lua_redispatched [];
 extern const char asp_lua_autoclose [];
 extern const char asp_lua_appointment [];
+extern const char asp_lua_created [];
+extern const char asp_lua_sla [];
 
 //  Planned closes read per shard per tick.
 #define S_CLOSE_BATCH 100
 
 struct feedback_visits_t {
     asp_svc_t *svc;
-    asp_script_t *completed, *survey, *closed, *redispatched, *autoclose, *appointment;
+    asp_script_t *completed, *survey, *closed, *redispatched, *autoclose, *appointment, *created, *sla;
+    feedback_quality_t quality;     //  windows and the facts' lifetime
     int64_t visit_ms;
     int64_t close_ms;               //  ASP_SURVEY_CLOSE_S
     int timer_id;
     asp_counter_t *m_scheduled, *m_closed, *m_autoclosed;
 };
 
-//  A txn on the ticket's record, its shard's partner counts, planned
-//  closes and partner marks (K[1..4], common.lua).
+//  A txn on the ticket's record, its shard's counts by day, planned
+//  closes and partner marks, the ticket's quality facts, the shard's
+//  count index and technicians (K[1..7], common.lua).
 static asp_txn_t *
 s_ticket_txn (asp_script_t *script, const char *ticket)
 {
     asp_txn_t *txn = asp_txn_new (script, asp_shard_of (ticket));
     asp_txn_key (txn, FEEDBACK_KEY_TICKET, ticket);
-    asp_txn_key (txn, FEEDBACK_KEY_PARTNERS);
+    asp_txn_key (txn, FEEDBACK_KEY_DAYS);
     asp_txn_key (txn, FEEDBACK_KEY_CLOSE_DUE);
     asp_txn_key (txn, FEEDBACK_KEY_DIRTY);
+    asp_txn_key (txn, FEEDBACK_KEY_FACTS, ticket);
+    asp_txn_key (txn, FEEDBACK_KEY_DAY_INDEX);
+    asp_txn_key (txn, FEEDBACK_KEY_TECHS);
     return txn;
+}
+
+//  The last argument of every feedback script: the quality settings
+//  (common.lua parses them).
+static void
+s_settings (feedback_visits_t *self, asp_txn_t *txn)
+{
+    const int64_t day = 86400000;
+    asp_txn_arg (txn, "%lld,%lld,%lld", (long long) (self->quality.keep_d * day),
+                 (long long) (self->quality.repeat_d * day), (long long) (self->quality.install_d * day));
 }
 
 //  The same for a message from the bus, applied once.
@@ -52,15 +69,24 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
 {
     (void) svc;
     feedback_visits_t *self = (feedback_visits_t *) arg;
-    char partner [ASP_ID_MAX] = "", wo [ASP_CHILD_ID_MAX] = "", result [32] = "";
+    char partner [ASP_ID_MAX] = "", wo [ASP_CHILD_ID_MAX] = "", result [32] = "", tech [ASP_ID_MAX] = "";
+    char ticket [ASP_ID_MAX];
     if (!*env->ticket
-    ||  asp_mp_get_str (env->body, "partner_id", partner, sizeof partner)
-    ||  asp_mp_get_str (env->body, "wo_id", wo, sizeof wo) || *wo != 'W'
+    ||  asp_mp_get_str (env->body, "partner_id", partner, sizeof partner) || !*partner
+    ||  strchr (partner, '|')
+    ||  asp_mp_get_str (env->body, "wo_id", wo, sizeof wo) || asp_wo_ticket (wo, ticket, sizeof ticket)
+    ||  !streq (ticket, env->ticket)
     ||  asp_mp_get_str (env->body, "result", result, sizeof result)
-    ||  asp_vocab_parse (&asp_vocab_result, result) < 0) {
+    ||  asp_vocab_parse (&asp_vocab_result, result) < 0
+    ||  asp_mp_get_str (env->body, "technician", tech, sizeof tech) < 0 || strchr (tech, '|')) {
         char list [64];
-        snprintf (reason, len, "workorder.completed needs a ticket id, string partner_id and wo_id, "
-                  "and a result (%s)", asp_vocab_join (&asp_vocab_result, list, sizeof list));
+        snprintf (reason, len, "workorder.completed needs a ticket id, string partner_id and the ticket's "
+                  "wo_id, a result (%s) and an optional technician string without '|'",
+                  asp_vocab_join (&asp_vocab_result, list, sizeof list));
+        return NULL;
+    }
+    if (env->time_ms <= 0) {
+        snprintf (reason, len, "%s needs time_ms > 0 (the day its quality facts count on)", env->type);
         return NULL;
     }
     int64_t now = asp_now_ms ();
@@ -81,6 +107,9 @@ s_on_completed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t 
     asp_txn_arg (txn, "%lld", (long long) now);
     asp_txn_arg (txn, "%s", env->ticket);
     asp_txn_arg (txn, "%lld", (long long) (now + self->close_ms));
+    asp_txn_arg (txn, "%s", tech);
+    asp_txn_arg (txn, "%lld", (long long) env->time_ms);
+    s_settings (self, txn);
     asp_txn_publish (txn, &msg);
     asp_txn_set_user (txn, self->m_scheduled);
     return txn;
@@ -95,6 +124,11 @@ s_on_survey (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
     bool resolved, on_time = false;
     char comment [2048] = "";
     int on_time_rc = asp_mp_get_bool (env->body, "on_time", &on_time);
+    bool complaint = false;
+    if (asp_mp_get_bool (env->body, "complaint", &complaint) < 0) {
+        snprintf (reason, len, "survey.submitted: complaint must be a bool");
+        return NULL;
+    }
     if (!*env->ticket
     ||  asp_mp_get_int (env->body, "score", &score) || score < 1 || score > 5
     ||  asp_mp_get_bool (env->body, "resolved", &resolved)
@@ -102,6 +136,10 @@ s_on_survey (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
     ||  on_time_rc < 0) {
         snprintf (reason, len, "survey.submitted needs a ticket id, score 1..5, resolved bool, "
                                "optional comment string and on_time bool");
+        return NULL;
+    }
+    if (env->time_ms <= 0) {
+        snprintf (reason, len, "%s needs time_ms > 0 (the day its quality facts count on)", env->type);
         return NULL;
     }
     asp_msg_t *msg = asp_msg_reply (ASP_EV_TICKET_CLOSED, env);
@@ -114,6 +152,9 @@ s_on_survey (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
     asp_txn_arg (txn, "%s", on_time_rc == 0? (on_time? "1": "0"): "");
     asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
     asp_txn_arg (txn, "%s", env->ticket);
+    asp_txn_arg (txn, "%lld", (long long) env->time_ms);
+    asp_txn_arg (txn, "%s", complaint? "1": "0");
+    s_settings (self, txn);
     //  Not to ourselves: feedback consumes the ticket.closed of staff.
     asp_txn_publish_others (txn, ASP_SVC_FEEDBACK, &msg);
     asp_txn_set_user (txn, self->m_closed);
@@ -135,6 +176,7 @@ s_on_closed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len
     asp_txn_arg (txn, "%s", env->ticket);
     asp_txn_arg (txn, "%s", *why? why: "staff");
     asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    s_settings (self, txn);
     return txn;
 }
 
@@ -152,10 +194,16 @@ s_on_redispatched (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size
                                "repeat_repair bool");
         return NULL;
     }
+    if (env->time_ms <= 0) {
+        snprintf (reason, len, "%s needs time_ms > 0 (the day its quality facts count on)", env->type);
+        return NULL;
+    }
     asp_txn_t *txn = s_txn (self->redispatched, env);
     asp_txn_arg (txn, "%s", wo);
     asp_txn_arg (txn, "%s", repeat? "1": "0");
     asp_txn_arg (txn, "%s", env->ticket);
+    asp_txn_arg (txn, "%lld", (long long) env->time_ms);
+    s_settings (self, txn);
     return txn;
 }
 
@@ -172,6 +220,7 @@ s_on_appointment (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_
     int64_t at, previous = 0;
     bool late = false;
     if (asp_mp_get_str (env->body, "partner_id", partner, sizeof partner) || !*partner
+    ||  strchr (partner, '|')
     ||  asp_mp_get_str (env->body, "wo_id", wo, sizeof wo) || asp_wo_ticket (wo, ticket, sizeof ticket)
     ||  !streq (ticket, env->ticket) || asp_mp_get_int (env->body, "appointment_ms", &at) || at < 0
     ||  asp_mp_get_int (env->body, "previous_ms", &previous) < 0 || previous < 0
@@ -192,10 +241,131 @@ s_on_appointment (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_
     }
     if (n == 0)
         return NULL;
+    if (env->time_ms <= 0) {
+        snprintf (reason, len, "%s needs time_ms > 0 (the day its quality facts count on)", env->type);
+        return NULL;
+    }
     asp_txn_t *txn = s_txn (self->appointment, env);
     asp_txn_arg (txn, "%s", partner);
+    asp_txn_arg (txn, "%s", wo);
+    asp_txn_arg (txn, "%lld", (long long) env->time_ms);
     for (size_t i = 0; i < n; i++)
         asp_txn_arg (txn, "%s", counts [i]);
+    s_settings (self, txn);
+    return txn;
+}
+
+//  Reads one "who did it" group of ticket.created (prefix "install" or
+//  "prev_repair": <prefix>_ms, _partner, _technician) into map as
+//  <short>_ms, _p, _t. 0 (absent groups are fine), or -1 naming the
+//  field in reason.
+static int
+s_created_group (const asp_envelope_t *env, const char *prefix, const char *brief, asp_mpmap_t *map,
+                 char *reason, size_t len)
+{
+    char fms [32], fp [32], ft [40], key [16];
+    snprintf (fms, sizeof fms, "%s_ms", prefix);
+    snprintf (fp, sizeof fp, "%s_partner", prefix);
+    snprintf (ft, sizeof ft, "%s_technician", prefix);
+    int64_t ms = 0;
+    char partner [ASP_ID_MAX] = "", tech [ASP_ID_MAX] = "";
+    int rc_ms = asp_mp_get_int (env->body, fms, &ms);
+    int rc_p = asp_mp_get_str (env->body, fp, partner, sizeof partner);
+    const char *bad = rc_ms < 0 || ms < 0? fms
+                    : rc_p < 0 || strchr (partner, '|') || (rc_ms == 0 && (rc_p || !*partner))? fp
+                    : asp_mp_get_str (env->body, ft, tech, sizeof tech) < 0 || strchr (tech, '|')? ft: NULL;
+    if (bad) {
+        snprintf (reason, len, "ticket.created: %s must be %s", bad,
+                  bad == fms? "an integer >= 0 (ms)": "a string without '|' (with its _ms)");
+        return -1;
+    }
+    if (rc_ms == 0) {
+        snprintf (key, sizeof key, "%s_ms", brief);
+        asp_mpmap_int (map, key, ms);
+        snprintf (key, sizeof key, "%s_p", brief);
+        asp_mpmap_str (map, key, partner);
+        snprintf (key, sizeof key, "%s_t", brief);
+        asp_mpmap_str (map, key, tech);
+    }
+    return 0;
+}
+
+//  ticket.created: for a repair ticket of a unit with a history (its
+//  installation, its previous repair done), that history is a quality
+//  fact (created.lua); any other ticket is acknowledged without touching
+//  Redis.
+static asp_txn_t *
+s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    char type [32] = "";
+    if (!*env->ticket || asp_mp_get_str (env->body, "type", type, sizeof type)
+    ||  asp_vocab_parse (&asp_vocab_kind, type) < 0) {
+        snprintf (reason, len, "ticket.created needs a ticket id and a type string");
+        return NULL;
+    }
+    if (env->time_ms <= 0) {
+        snprintf (reason, len, "%s needs time_ms > 0 (the day its quality facts count on)", env->type);
+        return NULL;
+    }
+    asp_mpmap_t *map = asp_mpmap_new ();
+    asp_mpmap_int (map, "ms", env->time_ms);
+    asp_mpmap_str (map, "type", type);
+    if (s_created_group (env, "install", "inst", map, reason, len)
+    ||  s_created_group (env, "prev_repair", "prev", map, reason, len)) {
+        asp_mpmap_destroy (&map);
+        return NULL;
+    }
+    if (asp_vocab_parse (&asp_vocab_kind, type) != ASP_KIND_REPAIR || asp_mpmap_count (map) == 2) {
+        asp_mpmap_destroy (&map);
+        return NULL;                //  no history to judge: nothing to count
+    }
+    asp_txn_t *txn = s_txn (self->created, env);
+    asp_txn_arg_map (txn, &map);
+    s_settings (self, txn);
+    return txn;
+}
+
+//  sla.breached / sla.compensation (sla-timer): a breach of a partner's
+//  clock, and what a partner's late clock owed the customer, count against
+//  the partner (sla.lua). The clocks of the partner's promises: accepting
+//  the work order, booking, arriving, keeping the appointment, resolving.
+//  Any other clock (first response, call-backs, complaints, the return
+//  visit: the brand's own staff) is acknowledged without touching Redis.
+static asp_txn_t *
+s_on_sla (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    bool breach = streq (env->type, ASP_EV_SLA_BREACHED);
+    char clock [40] = "";
+    int64_t amount = 0;
+    int c = -1;
+    if (!*env->ticket || asp_mp_get_str (env->body, "clock", clock, sizeof clock)
+    ||  (c = asp_vocab_parse (&asp_vocab_clock, clock)) < 0) {
+        snprintf (reason, len, "%s needs a ticket id and a clock string naming a clock", env->type);
+        return NULL;
+    }
+    if (!breach && (asp_mp_get_int (env->body, "amount", &amount) || amount < 0)) {
+        snprintf (reason, len, "%s needs amount, an integer >= 0", env->type);
+        return NULL;
+    }
+    if (env->time_ms <= 0) {
+        snprintf (reason, len, "%s needs time_ms > 0 (the day its quality facts count on)", env->type);
+        return NULL;
+    }
+    bool partners = c == ASP_CLOCK_PARTNER_ACCEPTANCE || c == ASP_CLOCK_APPOINTMENT_MADE
+                 || c == ASP_CLOCK_ONSITE_ARRIVAL || c == ASP_CLOCK_APPOINTMENT_KEPT
+                 || c == ASP_CLOCK_RESOLUTION;
+    if (!partners || (!breach && amount == 0))
+        return NULL;
+    asp_txn_t *txn = s_txn (self->sla, env);
+    asp_txn_arg (txn, "%s", breach? "b": "m");
+    asp_txn_arg (txn, "%lld", (long long) env->time_ms);
+    asp_txn_arg (txn, "%s", clock);
+    asp_txn_arg (txn, "%lld", (long long) amount);
+    s_settings (self, txn);
     return txn;
 }
 
@@ -221,6 +391,7 @@ s_autoclose_txn (feedback_visits_t *self, unsigned shard, const char *member, in
     asp_txn_t *txn = s_ticket_txn (self->autoclose, ticket);
     asp_txn_arg (txn, "%s", member);
     asp_txn_arg (txn, "%lld", (long long) now);
+    s_settings (self, txn);
     asp_msg_t *msg = asp_msg_new (ASP_EV_TICKET_CLOSED, ticket, NULL);
     asp_mpmap_str (msg->body, "reason", "no_survey");
     asp_mpmap_str (msg->body, "wo_id", bar + 1);
@@ -288,6 +459,9 @@ feedback_visits_new (asp_svc_t *svc)
     self->redispatched = asp_svc_script_lib (svc, "feedback_redispatched", asp_lua_common, asp_lua_redispatched);
     self->autoclose = asp_svc_script_lib (svc, "feedback_autoclose", asp_lua_common, asp_lua_autoclose);
     self->appointment = asp_svc_script_lib (svc, "feedback_appointment", asp_lua_common, asp_lua_appointment);
+    self->created = asp_svc_script_lib (svc, "feedback_created", asp_lua_common, asp_lua_created);
+    self->sla = asp_svc_script_lib (svc, "feedback_sla", asp_lua_common, asp_lua_sla);
+    feedback_quality_config (&self->quality);
     self->visit_ms = 1000 * asp_cfg_int ("ASP_SLA_RETURN_VISIT_S", 86400, 1, 365 * 86400);
     self->close_ms = 1000 * asp_cfg_int ("ASP_SURVEY_CLOSE_S", 7 * 86400, 1, 365 * 86400);
     asp_metrics_t *m = asp_svc_metrics (svc);
@@ -301,6 +475,9 @@ feedback_visits_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_TICKET_REDISPATCHED, s_on_redispatched, NULL, self);
     asp_svc_on (svc, ASP_EV_WO_APPOINTMENT, s_on_appointment, NULL, self);
     asp_svc_on (svc, ASP_EV_WO_APPOINTMENT_MISSED, s_on_appointment, NULL, self);
+    asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_on_created, NULL, self);
+    asp_svc_on (svc, ASP_EV_SLA_BREACHED, s_on_sla, NULL, self);
+    asp_svc_on (svc, ASP_EV_SLA_COMPENSATION, s_on_sla, NULL, self);
     self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) asp_cfg_int ("ASP_FEEDBACK_TICK_MS", 1000, 10, 60000),
                                   0, s_on_tick, self);
     return self;
@@ -343,7 +520,9 @@ s_test_deliver (asp_probe_t *probe, const char *type, const char *ticket, const 
     asp_msg_t *msg = asp_msg_new (type, ticket, NULL);
     if (streq (type, ASP_EV_WO_COMPLETED)) {
         asp_mpmap_str (msg->body, "partner_id", partner);
-        asp_mpmap_str (msg->body, "wo_id", "W1");
+        char wo [ASP_CHILD_ID_MAX];
+        snprintf (wo, sizeof wo, "W%s", ticket);
+        asp_mpmap_str (msg->body, "wo_id", wo);
         asp_mpmap_str (msg->body, "result", "fixed");
     }
     else {
@@ -438,7 +617,7 @@ feedback_visits_test (void)
 
     const char *both [] = { "PA", "PB" };
     feedback_counts_t counts [2];
-    assert (feedback_partner_counts (asp_probe_rds (probe), both, 2, counts) == 0);
+    assert (feedback_test_counts (asp_probe_rds (probe), both, 2, counts) == 0);
     feedback_counts_t pa = counts [0], pb = counts [1];
     if (memcmp (&pa, &pb, sizeof pa))
         fprintf (stderr, "feedback_visits_test: partner counts differ by arrival order: "
@@ -448,7 +627,7 @@ feedback_visits_test (void)
                  (long long) pa.resolved, (long long) pb.resolved);
     assert (pa.completed == 1 && pa.fixed == 1 && pa.surveys == 1 && pa.score_sum == 4 && pa.resolved == 1);
     assert (memcmp (&pa, &pb, sizeof pa) == 0);
-    const char *ticket_fields [] = { "state", "wo_id", "result", "score", "resolved" };
+    const char *ticket_fields [] = { "state", "result", "score", "resolved" };
     for (size_t i = 0; i < sizeof ticket_fields / sizeof ticket_fields [0]; i++) {
         char *a = s_test_field (probe, "TA", ticket_fields [i]);
         char *b = s_test_field (probe, "TB", ticket_fields [i]);
@@ -490,8 +669,9 @@ feedback_visits_test (void)
     feedback_test_completed (probe, "TD", "WTD.2", "PE", "fixed");
     assert (s_test_is (probe, "TD", "state", "visit_scheduled") && s_test_is (probe, "TD", "visit_id", "VTD.2"));
     char key [ASP_KEY_MAX];
-    asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_PARTNERS);
-    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s PD:repeats", key);
+    asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_DAYS);
+    redisReply *r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s %lld|repeats|p|PD", key,
+                                 (long long) (asp_now_ms () / FEEDBACK_DAY_MS));
     assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "1"));
     freeReplyObject (r);
     asp_key_fmt (key, sizeof key, asp_shard_of ("TD"), FEEDBACK_KEY_CLOSE_DUE);
@@ -499,7 +679,7 @@ feedback_visits_test (void)
     assert (r && r->type == REDIS_REPLY_STRING);
     freeReplyObject (r);
     const char *pd [] = { "PD" };
-    assert (feedback_partner_counts (asp_probe_rds (probe), pd, 1, counts) == 0);
+    assert (feedback_test_counts (asp_probe_rds (probe), pd, 1, counts) == 0);
     assert (counts [0].completed == 1 && counts [0].fixed == 0 && counts [0].redone == 0
          && counts [0].repeats == 1);
 
@@ -533,7 +713,7 @@ feedback_visits_test (void)
     asp_mpmap_str (msg->body, "late", "yes");
     s_test_send (probe, msg, "NAK", 1);
     const char *pf [] = { "PF" };
-    assert (feedback_partner_counts (asp_probe_rds (probe), pf, 1, counts) == 0);
+    assert (feedback_test_counts (asp_probe_rds (probe), pf, 1, counts) == 0);
     feedback_counts_t want = { .completed = 1, .fixed = 1, .redone = 1, .repeats = 1, .surveys = 1,
                                .score_sum = 2, .arrivals = 1, .late_arrivals = 1, .booked = 1,
                                .late = 1, .missed = 1 };
@@ -541,6 +721,81 @@ feedback_visits_test (void)
     asp_key_fmt (key, sizeof key, asp_shard_of ("TE"), FEEDBACK_KEY_DIRTY);
     r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s PF", key);
     assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "6"));     //  one per script
+    freeReplyObject (r);
+
+    //  Garbage in the quality facts' fields: NAKed naming the field,
+    //  nothing written. (The bad value goes first: a map read takes the
+    //  first of a key given twice.)
+    struct { const char *type, *field, *bad; int64_t bad_int; } garbage [] = {
+        { ASP_EV_TICKET_CREATED, "install_ms", NULL, -5 },
+        { ASP_EV_TICKET_CREATED, "install_ms", "yesterday", 0 },
+        { ASP_EV_TICKET_CREATED, "prev_repair_partner", "P|1", 0 },
+        { ASP_EV_TICKET_CREATED, "prev_repair_technician", NULL, 7 },
+        { ASP_EV_WO_COMPLETED, "technician", "a|b", 0 },
+        { ASP_EV_WO_COMPLETED, "technician", NULL, 3 },
+    };
+    for (size_t i = 0; i < sizeof garbage / sizeof garbage [0]; i++) {
+        msg = asp_msg_new (garbage [i].type, "TG", NULL);
+        if (garbage [i].bad)
+            asp_mpmap_str (msg->body, garbage [i].field, garbage [i].bad);
+        else
+            asp_mpmap_int (msg->body, garbage [i].field, garbage [i].bad_int);
+        if (streq (garbage [i].type, ASP_EV_TICKET_CREATED)) {
+            asp_mpmap_str (msg->body, "type", "repair");
+            asp_mpmap_int (msg->body, "install_ms", 1);
+            asp_mpmap_str (msg->body, "install_partner", "PI");
+            asp_mpmap_int (msg->body, "prev_repair_ms", 1);
+            asp_mpmap_str (msg->body, "prev_repair_partner", "PR");
+        }
+        else {
+            asp_mpmap_str (msg->body, "partner_id", "PG");
+            asp_mpmap_str (msg->body, "wo_id", "WTG");
+            asp_mpmap_str (msg->body, "result", "fixed");
+        }
+        asp_probe_send_msg (probe, msg);
+        zmsg_t *answer = asp_probe_answer (probe, 5000);
+        assert (answer && zmsg_size (answer) == 3);
+        char *verdict = zmsg_popstr (answer), *id = zmsg_popstr (answer), *why = zmsg_popstr (answer);
+        if (!streq (verdict, "NAK") || !strstr (why, garbage [i].field))
+            fprintf (stderr, "feedback_visits_test: %s with a bad %s: %s %s\n", garbage [i].type,
+                     garbage [i].field, verdict, why);
+        assert (streq (verdict, "NAK") && streq (id, msg->id) && strstr (why, garbage [i].field));
+        zstr_free (&verdict);
+        zstr_free (&id);
+        zstr_free (&why);
+        zmsg_destroy (&answer);
+        asp_msg_destroy (&msg);
+    }
+    char facts [ASP_KEY_MAX];
+    asp_key_fmt (facts, sizeof facts, asp_shard_of ("TG"), FEEDBACK_KEY_FACTS, "TG");
+    r = asp_rds_cmd (asp_probe_rds (probe), "EXISTS %s", facts);
+    assert (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject (r);
+
+    //  A repair ticket of a unit installed and repaired in the windows: a
+    //  repeat repair of the previous repair, no first-install return (the
+    //  unit was repaired since); the same for a maintenance ticket counts
+    //  nothing, and touches nothing.
+    int64_t now = asp_now_ms ();
+    const char *types [] = { "repair", "maintenance" };
+    const char *tickets [] = { "TH", "TI" };
+    for (int i = 0; i < 2; i++) {
+        msg = asp_msg_new (ASP_EV_TICKET_CREATED, tickets [i], NULL);
+        asp_mpmap_str (msg->body, "type", types [i]);
+        asp_mpmap_int (msg->body, "install_ms", now - 20 * FEEDBACK_DAY_MS);
+        asp_mpmap_str (msg->body, "install_partner", "PI");
+        asp_mpmap_int (msg->body, "prev_repair_ms", now - 10 * FEEDBACK_DAY_MS);
+        asp_mpmap_str (msg->body, "prev_repair_partner", "PR");
+        asp_mpmap_str (msg->body, "prev_repair_technician", "tr");
+        s_test_send (probe, msg, "ACK", 2);
+    }
+    const char *pr [] = { "PR", "PI" };
+    assert (feedback_test_counts (asp_probe_rds (probe), pr, 2, counts) == 0);
+    assert (counts [0].repeats == 1 && counts [0].install_returns == 0);
+    assert (counts [1].repeats == 0 && counts [1].install_returns == 0);
+    asp_key_fmt (facts, sizeof facts, asp_shard_of ("TI"), FEEDBACK_KEY_FACTS, "TI");
+    r = asp_rds_cmd (asp_probe_rds (probe), "EXISTS %s", facts);
+    assert (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
     freeReplyObject (r);
 
     asp_probe_stop (probe);

@@ -16,46 +16,96 @@
     restart; the scripts make both orders end in the same state (the
     ticket's record and the partner's counts).
 
-    It also keeps each partner's counts for its quality score: the
-    completions above, and workorder.appointment / appointment_missed
-    (booked, late changes, missed). Every count changes in the script of
-    the message that causes it (once, through the inbox) and marks the
-    partner in the same step; feedback_score publishes the score of the
-    marked partners.
+    It also keeps the quality facts the scores come from (feedback_score.h):
+    each message that is one (a completion, a re-dispatch or reopen, a
+    survey answer, an appointment booked, changed late or missed, a
+    ticket's creation with its unit's history) is added once (the inbox)
+    to the ticket's facts, and the script then recomputes the ticket's
+    whole contribution to the counts from its facts alone and applies the
+    difference to what it contributed before (common.lua's settle): the
+    counts are a function of the set of facts, never of the order they
+    arrived in (a survey before the completion it answers, a re-dispatch
+    before the old work order's completion, ...). A fact counts for the
+    partner and for the technician who did the work, on the UTC day of the
+    fact's own time (the event's time_ms, not its arrival): UTC, not the
+    region's day, so that one day means the same everywhere and monthly
+    reports by region need no time zone table (a region's midnight is at
+    most a few hours off). Each change marks the partner (a technician's
+    marks its partner) in the same step; feedback_score publishes the
+    scores of the marked partners.
 
     Keys, in the ticket's shard (asp_keys.h: "{s<n>}:" + name):
       fb:<ticket>       hash: the ticket's visit, survey and who did the work
-      fb:partners       hash: per-partner counts of the shard's tickets,
-                        fields "<partner>:<count>", counts:
+      fb:<ticket>:q     hash: the ticket's quality facts (common.lua lists
+                        them) and, in 'x', what they contributed to
+                        fb:days; expires ASP_QUALITY_KEEP_D days after its
+                        last change
+      fb:days           hash: the shard's counts by day, fields
+                        "<day>|<count>|p|<partner>" and
+                        "<day>|<count>|t|<partner>|<technician>" (day: UTC
+                        days since 1970; technicians are named within their
+                        partner), counts:
                           completed  work orders completed (any result)
                           fixed      of them done (fixed, installed)
                           redone     done, yet the ticket got a new work
                                      order (redispatch or reopen)
-                          repeats    reopened for the same fault (repeat
-                                     repairs)
+                          repeats    repeat repairs: a reopen, or a new
+                                     repair ticket of the unit within
+                                     ASP_REPEAT_WINDOW_D of its previous
+                                     repair (counted against that repair)
+                          installs   installations done (result installed)
+                          install_returns  repair tickets of a unit within
+                                     ASP_INSTALL_RETURN_D of its
+                                     installation (against the installer)
+                          complaints survey answers with complaint: true
+                          breaches   sla.breached of a partner's clock
+                          compensation  sla.compensation amounts of a
+                                     partner's clock (minor units)
                           surveys, score_sum, resolved   survey answers
                           arrivals, late_arrivals   answers on punctuality
                           booked     first appointment bookings
                           late       changes inside the notice period
                           missed     appointments missed
-                        a partner's counts are the sums over the ASP_SHARDS
-                        hashes (feedback_partner_counts)
+                        a subject's counts are the sums over the ASP_SHARDS
+                        hashes and the window's days (feedback_score's
+                        window.lua, one call per subject and shard)
+      fb:dayidx         sorted set: each fb:days field scored by its day,
+                        so that days older than ASP_QUALITY_KEEP_D are
+                        dropped (feedback_score's timer, prune.lua)
+      fb:techs          sorted set (all scores 0, read by lexical range):
+                        "<partner>|<technician>" with counts in this shard
       fb:dirty          hash: partner -> changes since its score was last
                         published from this shard's counts (the mark)
       fb:close_due      sorted set: "<ticket>|<wo_id>" scored by when the
                         ticket closes if its survey is still unanswered
     And in the partner's shard:
       fb:scores         hash: "<partner>:ms" when its score was last
-                        published, "<partner>:score" that score (‰)     */
+                        published, "<partner>:score" that score (‰),
+                        "<partner>:body" the event's body as JSON (the
+                        fields are named in common/asp_quality.h: intake
+                        reads them)
+
+    Memory (measured, Redis 7.0, hashtable and skiplist encodings): a
+    fb:days field is about 85 bytes and its fb:dayidx member about 135,
+    220 together. A partner with a few tickets a day (so a few shards a
+    day, about 8 counts each) has about 8 × 97 days × 4 shards ≈ 3,100
+    fields (≈ 0.7 MB), each technician as much again for its own work;
+    the bound, every one of the 17 counts every day in every shard, is
+    17 × 97 × 16 ≈ 26,000 (≈ 5.8 MB). A ticket's facts are under 1 KB and
+    live ASP_QUALITY_KEEP_D days after their last change.                 */
 #ifndef FEEDBACK_VISITS_H
 #define FEEDBACK_VISITS_H
+#include "asp_quality.h"
 #include "asp_svc.h"
 
 #define FEEDBACK_KEY_TICKET    "fb:%s"
-#define FEEDBACK_KEY_PARTNERS  "fb:partners"
+#define FEEDBACK_KEY_FACTS     "fb:%s:q"
+#define FEEDBACK_KEY_DAYS      "fb:days"
+#define FEEDBACK_KEY_DAY_INDEX "fb:dayidx"
+#define FEEDBACK_KEY_TECHS     "fb:techs"
 #define FEEDBACK_KEY_CLOSE_DUE "fb:close_due"
 #define FEEDBACK_KEY_DIRTY     "fb:dirty"
-#define FEEDBACK_KEY_SCORES    "fb:scores"
+#define FEEDBACK_KEY_SCORES    ASP_QUALITY_KEY_SCORES        //  read by intake too
 
 typedef struct feedback_visits_t feedback_visits_t;
 

@@ -3,15 +3,17 @@
 -- and extra fields. An event about another work order than the ticket's
 -- current one (an earlier generation's, late) only adds to the timeline.
 -- An installation's completion also makes its partner and technician the
--- unit's installer of record (the unit lives in the ticket's shard: one
--- atomic step).
+-- unit's installer of record, and a repair ticket's completed fixed the
+-- unit's latest repair (the unit lives in the ticket's shard: one atomic
+-- step).
 -- K[1..TK] the ticket's keys (ticket.lua), K[TK+1] u:<serial> (only when
 --   install.unit)
 -- A[1] map: rank (of the status this event implies, 0: none), status,
 --   entry (timeline JSON), now (ms), wo_id (the event's work order, '' when
 --   it names none), fields (field, value, ... to set),
---   install (true only for a completion with result installed; then:
---   serial as the caller read it, unit (true: its key is K[TK+1]),
+--   install (true only for a completion with result installed), repair
+--   (true only for a repair ticket's completion with result fixed); with
+--   either: serial as the caller read it, unit (true: its key is K[TK+1]),
 --   partner, technician, date_ms), name_owner (an SLA warning, breach or
 --   escalation: its timeline entry names the ticket's owner), time (the
 --   event's own time, ms), and what routing's dispatch events and
@@ -71,7 +73,7 @@ if redis.call('EXISTS', K[1]) == 0 then return reject('unknown_ticket') end
 local a = arg(1)
 -- The caller read the serial outside this script (it never changes once
 -- the ticket exists); a failed read is retried, not guessed.
-if a.install and a.serial ~= (redis.call('HGET', K[1], 'serial') or '') then
+if (a.install or a.repair) and a.serial ~= (redis.call('HGET', K[1], 'serial') or '') then
   return redis.error_reply('ERR the ticket serial was not read; retry')
 end
 if seen() then return dup() end
@@ -99,6 +101,14 @@ if #a.fields > 0 then redis.call('HSET', K[1], unpack(a.fields)) end
 if a.install and a.unit and redis.call('EXISTS', K[TK + 1]) == 1 then
   redis.call('HSET', K[TK + 1], 'installer_partner', a.partner, 'installer_technician', a.technician,
              'install_date', a.date_ms, 'installed_by_ticket', redis.call('HGET', K[1], 'id'),
+             'updated_ms', a.now)
+end
+-- (The latest by the completions' own times: two repair tickets' events
+-- may arrive in either order.)
+if a.repair and a.unit and redis.call('EXISTS', K[TK + 1]) == 1
+   and a.date_ms >= tonumber(redis.call('HGET', K[TK + 1], 'last_repair_ms') or '0') then
+  redis.call('HSET', K[TK + 1], 'last_repair_partner', a.partner, 'last_repair_technician', a.technician,
+             'last_repair_ms', a.date_ms, 'last_repair_ticket', redis.call('HGET', K[1], 'id'),
              'updated_ms', a.now)
 end
 return ok()

@@ -115,6 +115,9 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/partners/{id}", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry",
       intake_partners_get },
     { "PATCH", "/v1/partners/{id}", PARTNER_WRITERS, "change the partner registry", intake_partners_patch },
+    //  Their quality, as feedback last published it.
+    { "GET",  "/v1/partners/{id}/quality", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry",
+      intake_partners_quality },
 };
 
 static double

@@ -83,6 +83,8 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
     p->fault_earlier = 0;
     *p->fault_last = 0;
     *p->unit_customer = *p->unit_model = *p->unit_category = *p->unit_installer = *p->phone_owner = *p->cid = 0;
+    *p->unit_installer_tech = *p->repair_partner = *p->repair_tech = 0;
+    p->unit_install_ms = p->repair_ms = 0;
     //  The unit, and the customer (by id or by the phone's index): one
     //  round trip.
     char ku [ASP_KEY_MAX], kc [ASP_KEY_MAX], digits [INTAKE_DIGITS_MAX];
@@ -93,8 +95,9 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
     snprintf (ff, sizeof ff, "fault:%s", p->fault_key? p->fault_key: "");
     snprintf (fn, sizeof fn, "faults:%s", p->fault_key? p->fault_key: "");
     const char *a1 [] = { "HMGET", ku, "customer", "model", "category", "purchase_date", "installer_partner",
-                          ff, fn };
-    int n1 = p->fault_key? 9: 7;
+                          "installer_technician", "install_date", "last_repair_partner",
+                          "last_repair_technician", "last_repair_ms", ff, fn };
+    int n1 = p->fault_key? 14: 12;
     const char *a2 [] = { "EXISTS", kc };
     const char *a3 [] = { "GET", kc };
     if (p->customer_id)
@@ -125,11 +128,21 @@ intake_archive_find (intake_api_t *api, intake_party_t *p, char *code, size_t co
                 p->unit_purchase_ms = strtoll (u->element [3]->str, NULL, 10);
             if (u->element [4]->type == REDIS_REPLY_STRING)
                 s_copy (p->unit_installer, sizeof p->unit_installer, u->element [4]->str);
+            if (u->element [5]->type == REDIS_REPLY_STRING)
+                s_copy (p->unit_installer_tech, sizeof p->unit_installer_tech, u->element [5]->str);
+            if (u->element [6]->type == REDIS_REPLY_STRING)
+                p->unit_install_ms = strtoll (u->element [6]->str, NULL, 10);
+            if (u->element [7]->type == REDIS_REPLY_STRING)
+                s_copy (p->repair_partner, sizeof p->repair_partner, u->element [7]->str);
+            if (u->element [8]->type == REDIS_REPLY_STRING)
+                s_copy (p->repair_tech, sizeof p->repair_tech, u->element [8]->str);
+            if (u->element [9]->type == REDIS_REPLY_STRING)
+                p->repair_ms = strtoll (u->element [9]->str, NULL, 10);
         }
-        if (p->fault_key && u->element [5]->type == REDIS_REPLY_STRING)
-            s_copy (p->fault_last, sizeof p->fault_last, u->element [5]->str);
-        if (p->fault_key && u->element [6]->type == REDIS_REPLY_STRING)
-            p->fault_earlier = atoi (u->element [6]->str);
+        if (p->fault_key && u->element [10]->type == REDIS_REPLY_STRING)
+            s_copy (p->fault_last, sizeof p->fault_last, u->element [10]->str);
+        if (p->fault_key && u->element [11]->type == REDIS_REPLY_STRING)
+            p->fault_earlier = atoi (u->element [11]->str);
         if (p->customer_id && c->integer == 0) {
             snprintf (code, codelen, "unknown_customer");
             snprintf (msg, msglen, "no customer %s", p->customer_id);

@@ -18,7 +18,10 @@
                          customer, purchase_date and install_date (ms),
                          purchase_channel, installer_partner,
                          installer_technician, installed_by_ticket,
-                         attributes (JSON object), parts (JSON array of
+                         last_repair_partner, last_repair_technician,
+                         last_repair_ms, last_repair_ticket (its latest
+                         repair ticket completed fixed: feedback's repeat
+                         repairs), attributes (JSON object), parts (JSON array of
                          {part, qty, date, ticket}), created_ms, updated_ms
       u:<serial>:tickets zset: created_ms -> ticket id
     A customer id is minted in the shard of its first phone
@@ -99,6 +102,12 @@ typedef struct {
     char unit_model [65], unit_category [65];
     int64_t unit_purchase_ms;           //  0 when unknown (the warranty's start)
     char unit_installer [65];           //  its installer of record (a partner id), or ""
+    char unit_installer_tech [65];      //  and its technician, or ""
+    int64_t unit_install_ms;            //  when it was installed, 0 unknown
+    //  Its latest repair done (a repair ticket's work order completed
+    //  fixed): for feedback's repeat-repair count. "" / 0 when none.
+    char repair_partner [65], repair_tech [65];
+    int64_t repair_ms;
     char fault_last [ASP_ID_MAX];       //  the unit's latest ticket for fault_key, or ""
     int fault_earlier;                  //  the unit's tickets for fault_key
     char phone_owner [ASP_ID_MAX];      //  the phone index's customer, or ""

@@ -16,36 +16,46 @@ typedef struct {
 static s_ctx_t s_ctx;
 
 //  An installation's completion makes its partner and technician the
-//  unit's installer of record, in the same script as the event (the unit
-//  lives in the ticket's shard). The script needs the unit's key, so the
-//  ticket's serial is read here: it never changes once the ticket exists,
-//  and the script checks it (a failed read is retried, not guessed).
-//  Adds the install fields to a and returns the serial of the unit key to
-//  pass ("" for none).
+//  unit's installer of record, and a repair ticket's work order completed
+//  fixed makes them the unit's latest repair (for feedback's repeat
+//  repairs: ticket.created carries both), in the same script as the event
+//  (the unit lives in the ticket's shard). The script needs the unit's
+//  key, so the ticket's serial and type are read here: they never change
+//  once the ticket exists, and the script checks the serial (a failed read
+//  is retried, not guessed). Adds the fields to a and returns the serial
+//  of the unit key to pass ("" for none).
 static const char *
 s_install (asp_svc_t *svc, const asp_envelope_t *env, asp_mpmap_t *a, char *serial, size_t len)
 {
     char result [16], partner [64] = "", tech [64] = "";
     *serial = 0;
     if (strcmp (env->type, ASP_EV_WO_COMPLETED) != 0
-    ||  asp_mp_get_str (env->body, "result", result, sizeof result) != 0
-    ||  asp_vocab_parse (&asp_vocab_result, result) != ASP_RESULT_INSTALLED)
+    ||  asp_mp_get_str (env->body, "result", result, sizeof result) != 0)
+        return "";
+    int kind = asp_vocab_parse (&asp_vocab_result, result);
+    if (kind != ASP_RESULT_INSTALLED && kind != ASP_RESULT_FIXED)
         return "";
     asp_mp_get_str (env->body, "partner_id", partner, sizeof partner);
     asp_mp_get_str (env->body, "technician", tech, sizeof tech);
     char key [ASP_KEY_MAX];
     intake_key (key, sizeof key, INTAKE_KEY_TICKET, env->ticket);
-    redisReply *r = asp_rds_cmd (asp_svc_rds (svc), "HGET %s serial", key);
-    if (r && r->type == REDIS_REPLY_STRING)
-        snprintf (serial, len, "%s", r->str);
+    redisReply *r = asp_rds_cmd (asp_svc_rds (svc), "HMGET %s serial type", key);
+    bool repair = false;
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+        if (r->element [0]->type == REDIS_REPLY_STRING)
+            snprintf (serial, len, "%s", r->element [0]->str);
+        repair = r->element [1]->type == REDIS_REPLY_STRING
+              && asp_vocab_parse (&asp_vocab_kind, r->element [1]->str) == ASP_KIND_REPAIR;
+    }
     else
-    if (!r || r->type != REDIS_REPLY_NIL)
         snprintf (serial, len, "?");            //  never a serial: the script refuses
     if (r)
         freeReplyObject (r);
+    if (kind == ASP_RESULT_FIXED && !repair)
+        return "";
     //  Tickets from before the archive may live outside their unit's shard.
     bool unit = *serial && *serial != '?' && asp_shard_of (serial) == asp_shard_of (env->ticket);
-    asp_mpmap_bool (a, "install", true);
+    asp_mpmap_bool (a, kind == ASP_RESULT_INSTALLED? "install": "repair", true);
     asp_mpmap_str (a, "serial", serial);
     asp_mpmap_bool (a, "unit", unit);
     asp_mpmap_str (a, "partner", partner);

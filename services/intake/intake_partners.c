@@ -1,5 +1,6 @@
 /*  The partner registry's routes (intake_partners.h).                   */
 #include "intake_partners.h"
+#include "asp_quality.h"
 #include "asp_hours.h"
 #include "asp_json.h"
 #include "asp_log.h"
@@ -419,6 +420,39 @@ intake_partners_get (intake_api_t *api, const intake_call_t *call, const asp_htt
     else
         intake_storage_down (res);
     cJSON_Delete (rec);
+}
+
+void
+intake_partners_quality (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                         asp_http_res_t *res)
+{
+    (void) req;
+    const char *id = call->param [0];
+    cJSON *body = NULL;
+    if (asp_quality_read (api->rds, id, &body)) {
+        intake_storage_down (res);
+        return;
+    }
+    //  A partner known only by its certificate (ASP_PARTNER_CERTS, no
+    //  registry record) is scored too: only one neither scored nor
+    //  registered is unknown.
+    if (!body) {
+        cJSON *rec = NULL;
+        int rc = s_read (api, id, &rec);
+        cJSON_Delete (rec);
+        if (rc == 1)
+            asp_http_error (res, 404, "not_found", "no partner %s", id);
+        else
+        if (rc != 0)
+            intake_storage_down (res);
+        if (rc != 0)
+            return;
+        body = cJSON_CreateObject ();
+        cJSON_AddStringToObject (body, "partner_id", id);
+        cJSON_AddNullToObject (body, "scored_ms");
+    }
+    s_answer (res, 200, body);
+    cJSON_Delete (body);
 }
 
 //  The stored record old with the PATCH body applied (null removes an

@@ -38,6 +38,12 @@
 intake_route_fn intake_partners_create;
 intake_route_fn intake_partners_list;
 intake_route_fn intake_partners_get;
+//  GET /v1/partners/{id}/quality: the partner's last published quality
+//  scores (feedback's, read through common/asp_quality.h): both windows'
+//  score, components and figures and its technicians', with scored_ms;
+//  scored_ms null when never scored; 404 for a partner neither scored nor
+//  in the registry.
+intake_route_fn intake_partners_quality;
 intake_route_fn intake_partners_patch;
 
 //  Checks a whole partner record (a POST body, or a PATCH applied to the

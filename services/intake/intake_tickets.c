@@ -90,16 +90,17 @@ s_validate_ticket (const cJSON *j, s_ticket_t *t, intake_err_t *err)
 
 typedef struct {
     int64_t score;
-    const cJSON *resolved, *on_time;
+    const cJSON *resolved, *on_time, *complaint;
     const char *comment;
 } s_survey_t;
 
 static bool
 s_validate_survey (const cJSON *j, s_survey_t *s, intake_err_t *err)
 {
-    static const char *allowed [] = { "score", "resolved", "comment", "on_time", NULL };
+    static const char *allowed [] = { "score", "resolved", "comment", "on_time", "complaint", NULL };
     s->resolved = cJSON_GetObjectItemCaseSensitive (j, "resolved");
     s->on_time = cJSON_GetObjectItemCaseSensitive (j, "on_time");
+    s->complaint = cJSON_GetObjectItemCaseSensitive (j, "complaint");
     s->comment = NULL;
     bool valid = cJSON_IsObject (j) || intake_fail (err, "%s must be a JSON object", "the body");
     valid = valid && intake_v_only (j, allowed, "", err);
@@ -108,6 +109,8 @@ s_validate_survey (const cJSON *j, s_survey_t *s, intake_err_t *err)
         valid = intake_fail (err, "%s is required: true or false", "resolved");
     if (valid && s->on_time && !cJSON_IsBool (s->on_time) && !cJSON_IsNull (s->on_time))
         valid = intake_fail (err, "%s must be true or false", "on_time");
+    if (valid && s->complaint && !cJSON_IsBool (s->complaint))
+        valid = intake_fail (err, "%s must be true or false", "complaint");
     return valid && intake_v_str (j, "comment", "comment", 0, 2000, NULL, false, &s->comment, err);
 }
 
@@ -431,6 +434,22 @@ s_commit (intake_api_t *api, const intake_call_t *call, const s_ticket_t *t, con
         asp_mpmap_str (b, "area", area);
     if (*installer)
         asp_mpmap_str (b, "installer", installer);
+    //  For feedback's quality facts: the unit's installation and latest
+    //  repair done, so that a repair soon after either counts a
+    //  first-install return or a repeat repair against whoever did it
+    //  (feedback decides, without reading intake's keys).
+    if (p->unit_known && p->unit_install_ms && *p->unit_installer) {
+        asp_mpmap_int (b, "install_ms", p->unit_install_ms);
+        asp_mpmap_str (b, "install_partner", p->unit_installer);
+        if (*p->unit_installer_tech)
+            asp_mpmap_str (b, "install_technician", p->unit_installer_tech);
+    }
+    if (p->unit_known && p->repair_ms && *p->repair_partner) {
+        asp_mpmap_int (b, "prev_repair_ms", p->repair_ms);
+        asp_mpmap_str (b, "prev_repair_partner", p->repair_partner);
+        if (*p->repair_tech)
+            asp_mpmap_str (b, "prev_repair_technician", p->repair_tech);
+    }
     if (t->has_price)               //  for compensation rules (sla-timer)
         asp_mpmap_int (b, "price", t->price);
     char trace [ASP_ID_MAX];
@@ -857,6 +876,9 @@ intake_tickets_survey (intake_api_t *api, const intake_call_t *call, const asp_h
     asp_mpmap_str (msg->body, "comment", comment? comment: "");
     if (cJSON_IsBool (on_time))
         asp_mpmap_bool (msg->body, "on_time", cJSON_IsTrue (on_time));
+    //  A complaint about the work (feedback's quality score counts it).
+    if (cJSON_IsTrue (survey.complaint))
+        asp_mpmap_bool (msg->body, "complaint", true);
     cJSON *data = cJSON_CreateObject ();
     cJSON_AddNumberToObject (data, "score", (double) score);
     cJSON_AddBoolToObject (data, "resolved", cJSON_IsTrue (resolved));
