@@ -66,6 +66,8 @@ bool asp_event_known (const char *type);
 //  The partner registry (intake) and the partners' quality score (feedback).
 #define ASP_EV_PARTNER_CHANGED    "partner.changed"
 #define ASP_EV_PARTNER_SCORED     "partner.scored"
+//  Ops ask notification (through intake's API) to send a dead letter again.
+#define ASP_EV_NOTIFICATION_REPLAY "notification.replay"
 
 void asp_events_test (void);
 #endif

@@ -1,23 +1,10 @@
 /*  notify_store: the notifications and their delivery queues, in Redis.
 
-    Keys, each in the shard of the notification's ticket (asp_keys.h:
-    "{s<n>}:" + name), so recording one is one script in one slot:
-      notify:n:<id>         hash: one notification: what to send (text,
-                            subject, data, lang), to whom (channel: an asp_notify_channel_t
-                            word; to: the address on it, the e-mail address
-                            or phone number, "" for webhook, file, stdout;
-                            to_name, to_phone, to_email: the contact), its
-                            state and attempts
-      notify:contact:<tkt>  hash: the customer's name, phone, email,
-                            channel (preferred; "" none), lang ("" the
-                            process default) and tz (their time zone; ""
-                            TZ), from ticket.created
-      notify:pending        list: the shard's ids waiting for a worker
-                            (pushed left, taken right)
-      notify:processing     list: ids a worker took and has not settled yet
-      notify:retry          sorted set: ids waiting for their next attempt
-                            (score: due ms)
-      notify:dead           list: dead letters, ids that will not be tried again
+    The keys and the hash's fields are named in common/asp_notify_keys.h
+    (intake reads them for its dead-letter view); the hash also holds what
+    to send (text, subject, data, lang), to whom (channel, to, to_name,
+    to_phone, to_email) and the contact hash the customer's name, phone,
+    email, preferred channel, lang and tz from ticket.created.
 
     A worker serves a fixed set of shards. It moves one id per shard from
     pending to processing (LMOVE: atomic, so no two workers take the same
@@ -40,17 +27,19 @@
 #define NOTIFY_STORE_H
 #include "asp_id.h"
 #include "asp_keys.h"
+#include "asp_notify_keys.h"
 #include "asp_rds.h"
 #include "asp_vocab.h"
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NOTIFY_KEY_NOTE       "notify:n:%s"       //  notification id
-#define NOTIFY_KEY_CONTACT    "notify:contact:%s" //  ticket id
-#define NOTIFY_KEY_PENDING    "notify:pending"
-#define NOTIFY_KEY_PROCESSING "notify:processing"
-#define NOTIFY_KEY_RETRY      "notify:retry"
-#define NOTIFY_KEY_DEAD       "notify:dead"
+//  The short names notification's code uses (asp_notify_keys.h).
+#define NOTIFY_KEY_NOTE       ASP_NOTIFY_KEY_NOTE
+#define NOTIFY_KEY_CONTACT    ASP_NOTIFY_KEY_CONTACT
+#define NOTIFY_KEY_PENDING    ASP_NOTIFY_KEY_PENDING
+#define NOTIFY_KEY_PROCESSING ASP_NOTIFY_KEY_PROCESSING
+#define NOTIFY_KEY_RETRY      ASP_NOTIFY_KEY_RETRY
+#define NOTIFY_KEY_DEAD       ASP_NOTIFY_KEY_DEAD
 
 //  When to try again and when to give up.
 typedef struct {
