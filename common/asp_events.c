@@ -51,6 +51,8 @@ static const struct {
     { ASP_EV_PARTNER_CHANGED,  R },
     { ASP_EV_PARTNER_SCORED,   R },
     { ASP_EV_NOTIFICATION_REPLAY, N },
+    { ASP_EV_NOTIFICATION_DELIVERED, I },
+    { ASP_EV_NOTIFICATION_DEAD, I },
 };
 
 const char *

@@ -15,17 +15,18 @@ Covers:
 - the receiver is fixed; one replayed by the API (202), one by asp-ctl
   replay and the rest by asp-ctl replay --all: each delivered exactly once
   under its own id, and off the dead list; the hash counts the replay;
-- the ticket's timeline shows notification.dead, the replay request
-  naming who asked, then notification.delivered (when notification tells
-  intake; issue 9 part 1);
+- the ticket's timeline shows the customer's notification.dead, the replay
+  request naming who asked, then notification.delivered, each with its
+  fields; an ops notification's dead letter and delivery stay off it;
 - replaying a delivered one: 409; an unknown id: 404; garbage: 400; a role
   that may not: 403 (agent replaying, agent listing), nothing changed;
 - SIGKILL of notification between the replay command and the delivery
   (notification down when intake commits the command; killed again right
   after it applied it): restarted, the notification is delivered, nothing
   lost, every delivery under the same id;
-- garbage bodies of notification.replay on notification's bus: NAK naming
-  the field.
+- garbage bodies of notification.replay on notification's bus, and of
+  notification.delivered / notification.dead on intake's: NAK naming the
+  field, nothing on the timeline.
 
     ASP_BIN_DIR=build/bin /usr/bin/python3 tests/dead_letter_test.py
 """
@@ -160,6 +161,26 @@ def test_list_and_replay(c, hook):
     asked = [e for e in tl["events"] if e["type"] == "notification.replay"]
     assert len(asked) == 2 and {e["data"]["id"] for e in asked} == set(ids), asked
     assert all(e["data"]["by"] == "ops.one" and e["data"]["role"] == "ops" for e in asked), asked
+    # A customer's notification's final states are on it too, in order
+    # (staff and ops notifications stay off the timeline).
+    mine = [i for i in items if i["template"] == "received"][0]["id"]
+    ops = [i for i in items if i["template"] != "received"][0]["id"]
+
+    def story():
+        events = c.http("GET", "/v1/tickets/%s/timeline" % tid, None, auth("ops"))["events"]
+        return [(e["type"], e["data"]) for e in events
+                if e["type"].startswith("notification.") and e["data"].get("id") in (mine, ops)]
+    c.wait_for(lambda: any(t == "notification.delivered" for t, _ in story()), 30,
+               what="notification.delivered on the timeline")
+    got = story()
+    assert [t for t, d in got if d["id"] == mine] == ["notification.dead", "notification.replay",
+                                                       "notification.delivered"], got
+    assert [t for t, d in got if d["id"] == ops] == ["notification.replay"], got
+    dead_e = [d for t, d in got if t == "notification.dead"][0]
+    assert dead_e["template"] == "received" and dead_e["channel"] == "webhook" and dead_e["attempts"] == 1 \
+        and "422" in dead_e["error"], dead_e
+    done_e = [d for t, d in got if t == "notification.delivered"][0]
+    assert done_e["attempts"] == 1 and done_e["channel"] == "webhook", done_e
 
     # Refusals, nothing changed.
     r = replay(c, ids[0])
@@ -216,7 +237,22 @@ def test_kill(c, hook):
     log("kill between the command and the delivery: ok")
 
 
-def test_garbage(c):
+def test_garbage(c, tid):
+    intake = c.bus("intake")
+    good = {"id": "N" + "a" * 24, "template": "received", "channel": "sms", "attempts": 1}
+    for type_, change, field in (("notification.delivered", {"id": None}, "id"),
+                                 ("notification.delivered", {"id": "Tnot-a-notification"}, "id"),
+                                 ("notification.delivered", {"channel": "pigeon"}, "channel"),
+                                 ("notification.delivered", {"attempts": "1"}, "attempts"),
+                                 ("notification.delivered", {"template": None}, "template"),
+                                 ("notification.dead", {}, "error"),
+                                 ("notification.dead", {"error": 5}, "error")):
+        body = dict(good, **change)
+        body = {k: v for k, v in body.items() if v is not None}
+        before = len(c.http("GET", "/v1/tickets/%s/timeline" % tid, None, auth("ops"))["events"])
+        reply = intake.publish(type_, tid, body)
+        assert reply and reply[0] == "NAK" and field in reply[2], (type_, body, reply)
+        assert len(c.http("GET", "/v1/tickets/%s/timeline" % tid, None, auth("ops"))["events"]) == before
     bus = c.bus("notification")
     tid = new_id("T")
     for body, field in (({"by": "x"}, "id"), ({"id": 7, "by": "x"}, "id"), ({"id": "Nnot-hex", "by": "x"}, "id"),
@@ -234,9 +270,9 @@ def main():
     try:
         with harness.Cluster(partners=0, customer=False, env=env, name="dead",
                              service_env={"notification": {"ASP_NOTIFY_WEBHOOK_URL": hook.url}}) as c:
-            test_list_and_replay(c, hook)
+            tid = test_list_and_replay(c, hook)
             test_kill(c, hook)
-            test_garbage(c)
+            test_garbage(c, tid)
     finally:
         hook.stop()
 

@@ -176,9 +176,9 @@ intake_notify_dead (intake_api_t *api, const intake_call_t *call, const asp_http
         cJSON_Delete (params);
         return;
     }
-    s_dead_t *list;
-    size_t n;
-    int64_t total;
+    s_dead_t *list = NULL;
+    size_t n = 0;
+    int64_t total = 0;
     int rc = !asp_rds_ready (api->rds)? -1:
              ticket? s_read (api->rds, asp_shard_of (ticket), ASP_SHARDS, INTAKE_NOTIFY_SCAN, &list, &n, &total):
                      s_read (api->rds, 0, 1, offset + limit, &list, &n, &total);
@@ -186,6 +186,7 @@ intake_notify_dead (intake_api_t *api, const intake_call_t *call, const asp_http
         if (rc == -1 && asp_rds_ready (api->rds))
             asp_log_warn ("dead letters: an unexpected Redis reply");
         intake_storage_down (res);
+        s_free (list, n);
         cJSON_Delete (params);
         return;
     }
@@ -331,9 +332,107 @@ intake_notify_replay (intake_api_t *api, const intake_call_t *call, const asp_ht
     asp_txn_destroy (&txn);
 }
 
+#define S_FIELDS 5
+
+static const struct {
+    const char *type;
+    intake_field_t fields [S_FIELDS];
+} s_events [] = {
+    { ASP_EV_NOTIFICATION_DELIVERED, {
+        { "id", 's', true, ASP_ID_MAX - 1, NULL }, { "template", 's', true, 32, NULL },
+        { "channel", 's', true, 16, &asp_vocab_notify_channel }, { "attempts", 'i', true, 0, NULL } } },
+    { ASP_EV_NOTIFICATION_DEAD, {
+        { "id", 's', true, ASP_ID_MAX - 1, NULL }, { "template", 's', true, 32, NULL },
+        { "channel", 's', true, 16, &asp_vocab_notify_channel }, { "attempts", 'i', true, 0, NULL },
+        { "error", 's', true, INTAKE_FIELD_TEXT_MAX, NULL } } },
+};
+#define S_NEVENTS (sizeof s_events / sizeof s_events [0])
+
+bool
+intake_notify_is (const char *type)
+{
+    for (size_t i = 0; i < S_NEVENTS; i++)
+        if (streq (s_events [i].type, type))
+            return true;
+    return false;
+}
+
+int
+intake_notify_event (const asp_envelope_t *env, asp_mpmap_t *a, char *reason, size_t reason_len)
+{
+    size_t i = 0;
+    while (i < S_NEVENTS && !streq (s_events [i].type, env->type))
+        i++;
+    assert (i < S_NEVENTS);         //  called only when intake_notify_is
+    if (intake_event_check (env->type, s_events [i].fields, S_FIELDS, env->body, reason, reason_len))
+        return -1;
+    char id [ASP_ID_MAX] = "";
+    asp_mp_get_str (env->body, "id", id, sizeof id);
+    if (!asp_notify_id_valid (id)) {
+        snprintf (reason, reason_len, "%s: field id must be a notification id (N and 24 hex digits)", env->type);
+        return -1;
+    }
+    asp_mpmap_str (a, "view", "");
+    asp_mpmap_bool (a, "clears", false);
+    asp_mpmap_bool (a, "name_owner", false);
+    return 0;
+}
+
+//  Checks a body built by the test; frees it.
+static int
+s_test_check (const char *type, asp_mpmap_t *body, char *why, size_t len)
+{
+    asp_msg_t *msg = asp_msg_new (type, "T1", NULL);
+    asp_mpmap_destroy (&msg->body);
+    msg->body = body;
+    char *data;
+    size_t size;
+    asp_msg_encode (msg, &data, &size);
+    asp_msg_destroy (&msg);
+    char err [160];
+    asp_envelope_t *env = asp_envelope_decode (data, size, err, sizeof err);
+    assert (env);
+    asp_mpmap_t *a = asp_mpmap_new ();
+    int rc = intake_notify_event (env, a, why, len);
+    asp_mpmap_destroy (&a);
+    asp_envelope_destroy (&env);
+    free (data);
+    return rc;
+}
+
+static asp_mpmap_t *
+s_test_body (const char *id, const char *channel, int64_t attempts, const char *error)
+{
+    asp_mpmap_t *b = asp_mpmap_new ();
+    asp_mpmap_str (b, "id", id);
+    asp_mpmap_str (b, "template", "received");
+    asp_mpmap_str (b, "channel", channel);
+    asp_mpmap_int (b, "attempts", attempts);
+    if (error)
+        asp_mpmap_str (b, "error", error);
+    return b;
+}
+
 void
 intake_notify_test (void)
 {
+    //  Intake subscribes to each, so none is refused forever.
+    for (size_t i = 0; i < S_NEVENTS; i++)
+        assert (asp_event_subscribers (s_events [i].type) & ASP_BIT (ASP_SVC_INTAKE));
+    assert (intake_notify_is (ASP_EV_NOTIFICATION_DEAD) && !intake_notify_is (ASP_EV_SLA_WARNING));
+    const char *nid = "N0123456789abcdef01234567";
+    char why [200];
+    assert (s_test_check (ASP_EV_NOTIFICATION_DELIVERED, s_test_body (nid, "sms", 1, NULL), why, sizeof why) == 0);
+    assert (s_test_check (ASP_EV_NOTIFICATION_DEAD, s_test_body (nid, "webhook", 3, "http 422"), why,
+                          sizeof why) == 0);
+    assert (s_test_check (ASP_EV_NOTIFICATION_DEAD, s_test_body (nid, "webhook", 3, NULL), why, sizeof why) == -1
+            && strstr (why, "error"));
+    assert (s_test_check (ASP_EV_NOTIFICATION_DELIVERED, s_test_body (nid, "pigeon", 1, NULL), why, sizeof why) == -1
+            && strstr (why, "channel"));
+    assert (s_test_check (ASP_EV_NOTIFICATION_DELIVERED, s_test_body ("Tnot", "sms", 1, NULL), why, sizeof why) == -1
+            && strstr (why, "field id"));
+    assert (s_test_check (ASP_EV_NOTIFICATION_DELIVERED, s_test_body (nid, "sms", -1, NULL), why, sizeof why) == -1
+            && strstr (why, "attempts"));
     char out [64];
     intake_notify_mask ("13812345678", out, sizeof out);
     assert (streq (out, "138****5678"));

@@ -21,6 +21,7 @@
 #ifndef INTAKE_NOTIFY_H
 #define INTAKE_NOTIFY_H
 #include "intake_http.h"
+#include "intake_dispatch.h"
 
 #define INTAKE_NOTIFY_LIMIT_MAX  200    //  items per page
 #define INTAKE_NOTIFY_OFFSET_MAX 10000  //  deepest page start
@@ -33,6 +34,16 @@ void intake_notify_replay (intake_api_t *api, const intake_call_t *call, const a
 //  An address as staff may see it: a phone as asp_mask_phone masks it,
 //  an e-mail address as its first character, "***" and its domain.
 void intake_notify_mask (const char *to, char *out, size_t outlen);
+
+//  True for notification's events about a ticket (notification.delivered,
+//  notification.dead: a customer's notification reached its receiver, or
+//  will not be tried again).
+bool intake_notify_is (const char *type);
+//  Checks env's body, every field (id a notification id, template,
+//  channel one of asp_vocab_notify_channel's words, attempts, and a dead
+//  letter's error), and sets event.lua's view arguments in a: the event
+//  only adds to the timeline. 0, or -1 with the reason naming the field.
+int intake_notify_event (const asp_envelope_t *env, asp_mpmap_t *a, char *reason, size_t reason_len);
 
 void intake_notify_test (void);
 #endif

@@ -28,6 +28,7 @@
 #include "asp_id.h"
 #include "asp_keys.h"
 #include "asp_notify_keys.h"
+#include "asp_outbox.h"
 #include "asp_rds.h"
 #include "asp_vocab.h"
 #include <stdbool.h>
@@ -61,6 +62,8 @@ typedef struct {
     unsigned shard;             //  where its keys live
     char ticket [ASP_ID_MAX];
     char tpl [32];
+    char audience [16];         //  customer, staff, ops
+    char trace [64];            //  the trace of the event that made it
     char phone [64];            //  full number: mask before logging
     char email [256];
     asp_notify_channel_t channel;   //  as recorded (valid; the default if not)
@@ -82,8 +85,13 @@ typedef struct {
 typedef struct notify_store_t notify_store_t;
 
 //  Registers the delivery scripts on rds (borrowed; call before it connects
-//  or the scripts are loaded only at the next reconnect).
-notify_store_t *notify_store_new (asp_rds_t *rds, const notify_policy_t *policy);
+//  or the scripts are loaded only at the next reconnect). remote (borrowed,
+//  may be NULL: nothing published) takes the events a settle commits: a
+//  customer's notification delivered or dead tells intake
+//  (notification.delivered, notification.dead) in the same script as
+//  the settle, for the ticket's timeline; a retry tells nobody.
+notify_store_t *notify_store_new (asp_rds_t *rds, const notify_policy_t *policy,
+                                  asp_outbox_remote_t *remote);
 void notify_store_destroy (notify_store_t **self_p);
 
 //  A claimed notification: its id and shard.
@@ -100,9 +108,10 @@ int  notify_store_claim (notify_store_t *self, unsigned first, unsigned step,
 //  Loads a claimed notification and builds its JSON body. 0 ok, 1 when it
 //  no longer exists (it is then taken off processing), -1 Redis down.
 int  notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_item_t *item);
-//  Settles a successful delivery. 0, or -1 when Redis is down (try again:
-//  the delivery must be recorded, not repeated).
-int  notify_store_delivered (notify_store_t *self, const notify_item_t *item);
+//  Settles a successful delivery by channel (the one it went by). 0, or -1
+//  when Redis is down (try again: the delivery must be recorded, not
+//  repeated).
+int  notify_store_delivered (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel);
 //  What became of a failed attempt.
 typedef enum {
     NOTIFY_FATE_RETRY,          //  scheduled for another attempt
@@ -113,8 +122,8 @@ typedef enum {
 //  Settles a failed attempt: a retry after the policy's delay, or a dead
 //  letter after the last attempt or when permanent; *fate says which.
 //  0, or -1 when Redis is down.
-int  notify_store_failed (notify_store_t *self, const notify_item_t *item, const char *error,
-                          bool permanent, notify_fate_t *fate);
+int  notify_store_failed (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel,
+                          const char *error, bool permanent, notify_fate_t *fate);
 //  Moves up to limit due retries of each shard back to pending. Count
 //  moved, or -1.
 int  notify_store_promote (notify_store_t *self, int limit);
