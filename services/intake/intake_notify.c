@@ -375,6 +375,7 @@ intake_notify_event (const asp_envelope_t *env, asp_mpmap_t *a, char *reason, si
     asp_mpmap_str (a, "view", "");
     asp_mpmap_bool (a, "clears", false);
     asp_mpmap_bool (a, "name_owner", false);
+    asp_mpmap_bool (a, "timeline_only", true);
     return 0;
 }
 
