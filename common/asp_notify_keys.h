@@ -20,7 +20,9 @@
     reader looking one up by id alone asks every shard (ASP_SHARDS HGETs,
     one round trip).
 
-    Only notification writes these keys; the others read them.              */
+    Only notification writes these keys (its C code through these names,
+    its scripts record.lua, delivered.lua, failed.lua and replay.lua with
+    the same words); the others read them.                                   */
 #ifndef ASP_NOTIFY_KEYS_H
 #define ASP_NOTIFY_KEYS_H
 #include <stdbool.h>

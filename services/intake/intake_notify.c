@@ -204,7 +204,8 @@ intake_notify_dead (intake_api_t *api, const intake_call_t *call, const asp_http
     }
     if (ticket)
         total = (int64_t) kept;
-    qsort (list, kept, sizeof *list, s_newest_first);
+    if (kept > 1)               //  list is NULL when there is none
+        qsort (list, kept, sizeof *list, s_newest_first);
     cJSON *out = cJSON_CreateObject ();
     cJSON_AddNumberToObject (out, "count", (double) total);
     cJSON_AddNumberToObject (out, "offset", (double) offset);

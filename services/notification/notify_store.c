@@ -179,15 +179,15 @@ s_build_json (const redisReply *r)
 {
     cJSON *j = cJSON_CreateObject ();
     cJSON_AddStringToObject (j, "id", s_field (r, "id"));
-    cJSON_AddStringToObject (j, "ticket_id", s_field (r, "ticket"));
+    cJSON_AddStringToObject (j, "ticket_id", s_field (r, ASP_NOTIFY_F_TICKET));
     cJSON_AddStringToObject (j, "event", s_field (r, "event"));
-    cJSON_AddStringToObject (j, "template", s_field (r, "template"));
+    cJSON_AddStringToObject (j, "template", s_field (r, ASP_NOTIFY_F_TEMPLATE));
     cJSON_AddStringToObject (j, "audience", s_field (r, "audience"));
     cJSON_AddStringToObject (j, "lang", s_field (r, "lang"));
     cJSON_AddStringToObject (j, "text", s_field (r, "text"));
     //  A notification recorded before channels existed went by the default.
-    if (*s_field (r, "channel"))
-        cJSON_AddStringToObject (j, "channel", s_field (r, "channel"));
+    if (*s_field (r, ASP_NOTIFY_F_CHANNEL))
+        cJSON_AddStringToObject (j, "channel", s_field (r, ASP_NOTIFY_F_CHANNEL));
     if (strcmp (s_field (r, "to_known"), "1") == 0) {
         cJSON *to = cJSON_AddObjectToObject (j, "to");
         cJSON_AddStringToObject (to, "name", s_field (r, "to_name"));
@@ -230,21 +230,21 @@ notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_ite
     }
     snprintf (item->id, sizeof item->id, "%s", id);
     item->shard = claim->shard;
-    snprintf (item->ticket, sizeof item->ticket, "%s", s_field (r, "ticket"));
-    snprintf (item->tpl, sizeof item->tpl, "%s", s_field (r, "template"));
+    snprintf (item->ticket, sizeof item->ticket, "%s", s_field (r, ASP_NOTIFY_F_TICKET));
+    snprintf (item->tpl, sizeof item->tpl, "%s", s_field (r, ASP_NOTIFY_F_TEMPLATE));
     snprintf (item->audience, sizeof item->audience, "%s", s_field (r, "audience"));
     snprintf (item->trace, sizeof item->trace, "%s", s_field (r, "trace"));
     snprintf (item->phone, sizeof item->phone, "%s", s_field (r, "to_phone"));
     snprintf (item->email, sizeof item->email, "%s", s_field (r, "to_email"));
-    snprintf (item->to, sizeof item->to, "%s", s_field (r, "to"));
+    snprintf (item->to, sizeof item->to, "%s", s_field (r, ASP_NOTIFY_F_TO));
     snprintf (item->lang, sizeof item->lang, "%s", s_field (r, "lang"));
     //  An unknown word (a hash from another version) is -1: the worker
     //  sends it by the default channel and says so.
-    item->channel = (asp_notify_channel_t) asp_vocab_parse (&asp_vocab_notify_channel, s_field (r, "channel"));
+    item->channel = (asp_notify_channel_t) asp_vocab_parse (&asp_vocab_notify_channel, s_field (r, ASP_NOTIFY_F_CHANNEL));
     item->text = strdup (s_field (r, "text"));
     item->subject = strdup (s_field (r, "subject"));
     assert (item->text && item->subject);
-    item->attempts = atoi (s_field (r, "attempts"));
+    item->attempts = atoi (s_field (r, ASP_NOTIFY_F_ATTEMPTS));
     item->json = s_build_json (r);
     assert (item->json);
     item->json_len = strlen (item->json);
