@@ -66,6 +66,12 @@ bool asp_event_known (const char *type);
 //  The partner registry (intake) and the partners' quality score (feedback).
 #define ASP_EV_PARTNER_CHANGED    "partner.changed"
 #define ASP_EV_PARTNER_SCORED     "partner.scored"
+//  Ops ask notification (through intake's API) to send a dead letter again.
+#define ASP_EV_NOTIFICATION_REPLAY "notification.replay"
+//  Notification: a customer's notification reached its receiver, or is a
+//  dead letter (its final states, for the ticket's timeline).
+#define ASP_EV_NOTIFICATION_DELIVERED "notification.delivered"
+#define ASP_EV_NOTIFICATION_DEAD  "notification.dead"
 
 void asp_events_test (void);
 #endif

@@ -7,6 +7,7 @@
 #include "intake_archive_routes.h"
 #include "intake_dispatch.h"
 #include "intake_http.h"
+#include "intake_notify.h"
 #include "intake_partners.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
@@ -33,6 +34,7 @@ extern const char asp_lua_redispatch [];
 extern const char asp_lua_override [];
 extern const char asp_lua_pt_write [];
 extern const char asp_lua_respond [];
+extern const char asp_lua_notify_replay [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -57,6 +59,7 @@ static const struct {
     [INTAKE_SCRIPT_OVERRIDE] = { "intake_override", asp_lua_override },
     [INTAKE_SCRIPT_RESPOND] = { "intake_respond", asp_lua_respond },
     [INTAKE_SCRIPT_PARTNER] = { "intake_pt_write", asp_lua_pt_write },
+    [INTAKE_SCRIPT_NOTIFY_REPLAY] = { "intake_notify_replay", asp_lua_notify_replay },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
@@ -118,6 +121,10 @@ static const intake_route_t s_routes [] = {
     //  Their quality, as feedback last published it.
     { "GET",  "/v1/partners/{id}/quality", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry",
       intake_partners_quality },
+    //  Notification's dead letters (intake_notify): ops, who run the
+    //  channels, and admins replay them; supervisors may look.
+    { "GET",  "/v1/notifications/dead", LEADS | R (OPS), "read dead letters", intake_notify_dead },
+    { "POST", "/v1/notifications/{id}/replay", R (OPS) | R (ADMIN), "replay dead letters", intake_notify_replay },
 };
 
 static double
