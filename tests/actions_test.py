@@ -165,11 +165,12 @@ def check_small_actions(c):
     alice, bob = queue("alice"), queue("bob")
     assert act(c, tid, "owner", {"owner": "bob", "reason": "shift change"}, who="sue").status == 200
     assert c.ticket(tid)["owner"] == "bob"
+    # The ticket moved from alice's queue to bob's (the owners' counts;
+    # read at once: the ticket's status, whose queue this is, may move on).
+    assert (queue("alice"), queue("bob")) == (alice - 1, bob + 1), (alice, bob)
     # sla-timer hears it: the escalation's agent step names bob now.
     c.wait_for(lambda: c.redis.hgetall(key("sla:t:%s", tid)).get("owner") == "bob", 10,
                what="sla-timer told of the new owner")
-    # The ticket moved from alice's queue to bob's (the owners' counts).
-    assert (queue("alice"), queue("bob")) == (alice - 1, bob + 1), (alice, bob)
     refused(c, tid, "cancel", {"reason": "duplicate"}, 403, "not_owner")
     refused(c, tid, "cancel", {}, 400, "invalid_field", who="bob")
     refused(c, tid, "cancel", {"reason": ""}, 400, "invalid_field", who="bob")
