@@ -12,7 +12,7 @@ re-dispatch loses nothing."""
 import sys
 import time
 
-from harness import Cluster, key, log, run, shard_keys, ticket_record
+from harness import Cluster, key, log, run, scaled, shard_keys, ticket_record
 
 ROLES = ("agent", "supervisor", "ops", "admin", "system")
 # token:role:name
@@ -70,7 +70,9 @@ def outbox(c, tid):
 
 
 def unchanged(c, tid, before, out_before, what):
-    assert intake_state(c, tid) == before, "refused %s changed the ticket" % what
+    after = intake_state(c, tid)
+    assert after == before, "refused %s changed the ticket: %r" % (
+        what, (sorted(set(after[0].items()) ^ set(before[0].items())), [e for e in after[1] if e not in before[1]]))
     assert outbox(c, tid) <= out_before, "refused %s emitted a message" % what
 
 
@@ -105,6 +107,10 @@ def clocks_stopped(c, tid):
 
 def check_roles(c):
     tid = create(c, customer={"region": "nowhere"})
+    # Routing calls its work order unroutable once its start-up grace is
+    # over: let that land before the refusals, which want it unchanged.
+    c.wait_for(lambda: c.ticket(tid).get("unroutable"), scaled(20, 40),
+               what="routing to call the work order unroutable")
     for (method, what), allowed in MATRIX.items():
         for role in ROLES:
             path = "/v1/tickets/%s/%s" % (tid, what) if what else "/v1/tickets/" + tid
@@ -232,6 +238,10 @@ def check_respond(c, cancelled, closed):
     the timeline entry, every refusal (nothing changed); cancelled and
     closed: tickets in those statuses."""
     tid = create(c, customer={"region": "nowhere"})
+    # Routing calls its work order unroutable (no partner in 'nowhere'):
+    # let that land before the refusals below, which want it unchanged.
+    c.wait_for(lambda: c.ticket(tid).get("unroutable"), scaled(20, 40),
+               what="routing to call the work order unroutable")
     dead = dead_letters(c)
     r = act(c, tid, "respond", {"message": "已致电客户，明天上午上门"})
     assert r.status == 200 and r["ticket_id"] == tid and r["status"] == "received", r
