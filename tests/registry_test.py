@@ -25,7 +25,7 @@ import zmq
 
 import aspw
 from archive_test import expect
-from harness import Cluster, HarnessError, new_id, run, shard_of, wait_for, TIMEOUT_SCALE
+from harness import Cluster, HarnessError, new_id, run, scaled, shard_of, wait_for, TIMEOUT_SCALE
 
 TOKENS = ",".join(["ops-tok:ops:olga", "adm-tok:admin:ada", "sue-tok:supervisor:sue",
                    "alice-tok:agent:alice", "sys-tok:system"])
@@ -152,6 +152,9 @@ def check_api(c, pid_a, key_a):
     assert a["version"] == 1 and a["status"] == "active" and a["express"] is False, a.body
     assert a.headers["location"] == "/v1/partners/" + pid_a
     assert expect(c.http("GET", "/v1/partners/" + pid_a), 200).body == a.body
+    # Routing's projection (rt:partners) takes the record in from intake's
+    # partner.changed a moment later: let it, before the refusals below.
+    c.wait_for(c.drained, scaled(10, 30), what="routing to take in the new record")
 
     before = registry_state(c)
     bad = [
