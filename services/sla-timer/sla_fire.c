@@ -1018,7 +1018,7 @@ static const char s_test_policy [] =
     "[calendar c]\nzone = UTC\nhours = mon-sun 00:00-24:00\n"
     "[region *]\ncalendar = c\nsupervisor = sup@x\nmanager = mgr@x\n"
     "[ladder l]\nstep = supervisor 1s\nstep = manager 2s\n"
-    "[policy standard]\nwarn = 50%\nladder = l\nfirst_response = 1s calendar\n";
+    "[policy standard]\nwarn = 50%\nladder = l\nfirst_response = 4s calendar\n";
 
 //  The next message sla-timer sends intake: its type and body's clock and
 //  level; ACKed.
@@ -1094,8 +1094,10 @@ sla_fire_test (void)
     asp_id_new (ticket, "T");
     asp_id_new (met, "T");
 
-    //  Warned at 0.5 s, breached at 1 s, then the ladder (2 s, 3 s): each
-    //  once, in order; then the clock holds no member.
+    //  Warned at 2 s, breached at 4 s, then the ladder (5 s, 6 s): each
+    //  once, in order; then the clock holds no member. The first step is
+    //  2 s away so that a slow build (TSan) still sees it pending and
+    //  answers the other ticket before its warning.
     s_test_send (probe, ASP_EV_TICKET_CREATED, ticket);
     s_test_send (probe, ASP_EV_TICKET_CREATED, met);
     assert (s_test_field_is (probe, ticket, "first_response", "running"));
