@@ -1,0 +1,111 @@
+/*  feedback_strikes: the three-strike ladder of partners and technicians.
+
+    A complaint (a survey answer with complaint: true) is a strike, at
+    once, against the partner and the technician it counts for
+    (feedback_visits.h: the latest completion before the answer). The
+    counting scripts (common.lua) queue each strike whose attribution
+    changed in the ticket's shard (fb:strikes_due: "<ticket>-<n>" ->
+    "<partner>|<technician>|<ms>", '' when it has none any more). A zloop
+    timer, every ASP_SCORE_INTERVAL_MS, moves them to the partner's ladder
+    in the partner's shard, the way the score marks move: first the
+    ladder (a strike already there is a no-op, so a replay after a crash
+    counts nothing twice; one delivered to another partner before is
+    withdrawn there first), then, in the ticket's shard, the strike is
+    recorded as delivered (fb:strikes_sent) and its queue entry dropped if
+    it did not change meanwhile. A SIGKILL between steps leaves the entry:
+    it is delivered again, idempotently.
+
+    The ladder is a pure function of its set of strikes, so the arrival
+    order does not matter: a strike counts (active or upheld; an
+    overturned one does not) towards the strikes after it, in order of
+    (time, id), within ASP_STRIKE_WINDOW_D days before it; its level is
+    its rank among them, its step ASP_STRIKES[level] (the last step from
+    then on). A technician's level and step count only that technician's
+    strikes. The partner is removed while any counting strike's step is
+    "removal": the window decides which strikes lead to a step, not how
+    long a removal lasts (only ops lift it, by overturning a strike).
+    A technician who reaches "removal" is on record and shown with the
+    partner's ladder; routing assigns partners, not technicians, so the
+    partner (who assigns its technicians) is the one who acts on it.
+
+    Each change is computed here from the ladder as read, and written by
+    ladder.lua only if the ladder's version is still the one read (else
+    it is read and tried again on the next tick).
+
+    Key, in the partner's shard:
+      fb:ladder:<partner>   hash: "ver" (changes so far), "removed" (1 /
+                            absent), "s|<strike>" the strike as JSON
+                            {ticket_id, technician_id, ms, state, level,
+                            step, technician_level, technician_step, and
+                            after a review decision, reason, by,
+                            reviewed_ms}                                 */
+#ifndef FEEDBACK_STRIKES_H
+#define FEEDBACK_STRIKES_H
+#include "asp_svc.h"
+
+#define FEEDBACK_KEY_STRIKES_DUE  "fb:strikes_due"
+#define FEEDBACK_KEY_STRIKES_SENT "fb:strikes_sent"
+#define FEEDBACK_KEY_LADDER       "fb:ladder:%s"
+
+//  The steps of the ladder (ASP_STRIKES names them, in order).
+typedef enum {
+    FEEDBACK_STEP_WARNING,
+    FEEDBACK_STEP_PENALTY,
+    FEEDBACK_STEP_REMOVAL,
+    FEEDBACK_STEP_COUNT
+} feedback_step_t;
+
+typedef enum {
+    FEEDBACK_STRIKE_ACTIVE,         //  counts, not reviewed yet
+    FEEDBACK_STRIKE_UPHELD,         //  counts, ops confirmed it
+    FEEDBACK_STRIKE_OVERTURNED      //  does not count
+} feedback_strike_state_t;
+
+typedef enum {
+    FEEDBACK_REVIEW_UPHOLD,
+    FEEDBACK_REVIEW_OVERTURN
+} feedback_review_t;
+
+#define FEEDBACK_LADDER_MAX 8       //  steps at most
+
+//  The ladder's settings.
+typedef struct {
+    feedback_step_t step [FEEDBACK_LADDER_MAX];
+    size_t steps;
+    int64_t window_ms;
+} feedback_ladder_cfg_t;
+
+//  One strike as the ladder keeps it.
+typedef struct {
+    char id [2 * ASP_ID_MAX];
+    char ticket [ASP_ID_MAX];
+    char technician [ASP_ID_MAX];
+    int64_t ms;
+    feedback_strike_state_t state;
+    int64_t level, technician_level;        //  0 when it does not count
+} feedback_strike_t;
+
+typedef struct feedback_strikes_t feedback_strikes_t;
+
+//  Parses steps such as "warning,penalty,removal" (1..FEEDBACK_LADDER_MAX
+//  of warning, penalty, removal; removal only last). 0, or -1 with the
+//  reason in err.
+int  feedback_ladder_steps (feedback_ladder_cfg_t *cfg, const char *spec, char *err, size_t errlen);
+const char *feedback_step_name (feedback_step_t step);
+const char *feedback_strike_state_name (feedback_strike_state_t state);
+//  Sets the levels of n strikes (any order) under cfg; returns true when
+//  the partner is removed.
+bool feedback_ladder_levels (const feedback_ladder_cfg_t *cfg, feedback_strike_t *strikes, size_t n);
+
+//  Reads ASP_STRIKES and ASP_STRIKE_WINDOW_D (exit 2 naming the variable
+//  when one is bad) and starts the timer on svc's loop.
+feedback_strikes_t *feedback_strikes_new (asp_svc_t *svc);
+void feedback_strikes_destroy (feedback_strikes_t **self_p);
+
+//  Applies ops' review of strike on partner's ladder: 0, 1 when there is
+//  no such strike, -1 when Redis failed or the ladder moved (try again).
+int  feedback_strikes_review (feedback_strikes_t *self, const char *partner, const char *strike,
+                              feedback_review_t decision, const char *reason, const char *by);
+
+void feedback_strikes_test (void);
+#endif
