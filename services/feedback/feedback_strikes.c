@@ -12,6 +12,7 @@ extern const char asp_lua_strike_sent [];
 
 static const char *s_step_names [FEEDBACK_STEP_COUNT] = { "warning", "penalty", "removal" };
 static const char *s_state_names [] = { "active", "upheld", "overturned" };
+static const char *s_action_names [] = { "struck", "withdrawn", "reviewed" };
 
 struct feedback_strikes_t {
     asp_svc_t *svc;
@@ -47,6 +48,12 @@ const char *
 feedback_strike_state_name (feedback_strike_state_t state)
 {
     return state <= FEEDBACK_STRIKE_OVERTURNED? s_state_names [state]: "?";
+}
+
+const char *
+feedback_strike_action_name (feedback_strike_action_t action)
+{
+    return action <= FEEDBACK_STRIKE_REVIEWED? s_action_names [action]: "?";
 }
 
 int
@@ -254,13 +261,49 @@ s_strike_json (const feedback_ladder_cfg_t *cfg, const s_ladder_t *l, size_t k)
     return text;
 }
 
-//  Writes the ladder as it now is (every strike, with its levels
-//  recomputed; gone, the field of a strike withdrawn) if it did not move
-//  since it was read. 0, or -1 (try again later).
-static int
-s_ladder_write (feedback_strikes_t *self, const char *partner, s_ladder_t *l, const char *gone)
+//  partner.strike: what happened to strike s (action) on partner's ladder,
+//  and where the ladder now stands (its version orders the events).
+static asp_msg_t *
+s_event (feedback_strikes_t *self, const char *partner, const feedback_strike_t *s,
+         feedback_strike_action_t action, const char *reason, bool removed, int64_t ver)
+{
+    asp_msg_t *msg = asp_msg_new (ASP_EV_PARTNER_STRIKE, s->ticket, NULL);
+    asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_mpmap_str (msg->body, "action", feedback_strike_action_name (action));
+    asp_mpmap_str (msg->body, "strike_id", s->id);
+    asp_mpmap_str (msg->body, "technician_id", s->technician);
+    asp_mpmap_int (msg->body, "strike_ms", s->ms);
+    asp_mpmap_str (msg->body, "state", feedback_strike_state_name (s->state));
+    asp_mpmap_int (msg->body, "level", s->level);
+    asp_mpmap_str (msg->body, "step", s->level? feedback_step_name (s_step_of (&self->cfg, s->level)): "");
+    asp_mpmap_int (msg->body, "technician_level", s->technician_level);
+    asp_mpmap_str (msg->body, "technician_step", s->technician_level?
+                   feedback_step_name (s_step_of (&self->cfg, s->technician_level)): "");
+    if (reason)
+        asp_mpmap_str (msg->body, "reason", reason);
+    asp_mpmap_bool (msg->body, "removed", removed);
+    asp_mpmap_int (msg->body, "ladder_version", ver);
+    return msg;
+}
+
+//  The txn that writes the ladder as it now is (every strike, with its
+//  levels recomputed; gone, the field of a strike withdrawn) if it did not
+//  move since it was read, with partner.strike about subject (strike k, or
+//  gone when k < 0).
+static asp_txn_t *
+s_ladder_txn (feedback_strikes_t *self, const char *partner, s_ladder_t *l, const char *gone,
+              ssize_t k_subject, const feedback_strike_t *gone_strike, feedback_strike_action_t action)
 {
     bool removed = feedback_ladder_levels (&self->cfg, l->strike, l->n);
+    int64_t ver = strtoll (l->ver, NULL, 10) + 1;
+    feedback_strike_t was;
+    if (k_subject < 0) {
+        was = *gone_strike;
+        was.level = was.technician_level = 0;
+    }
+    asp_msg_t *msg = s_event (self, partner, k_subject < 0? &was: &l->strike [k_subject], action,
+                              k_subject >= 0 && l->reviewed_ms [k_subject]? l->reason [k_subject]: NULL,
+                              removed, ver);
     asp_txn_t *txn = asp_txn_new (self->ladder, asp_shard_of (partner));
     asp_txn_key (txn, FEEDBACK_KEY_LADDER, partner);
     asp_txn_arg (txn, "%s", l->ver);
@@ -276,6 +319,16 @@ s_ladder_write (feedback_strikes_t *self, const char *partner, s_ladder_t *l, co
     }
     asp_txn_arg (txn, "removed");
     asp_txn_arg (txn, "%s", removed? "1": "");
+    asp_txn_publish (txn, &msg);
+    return txn;
+}
+
+//  The same, run now: 0, or -1 (try again later).
+static int
+s_ladder_write (feedback_strikes_t *self, const char *partner, s_ladder_t *l, const char *gone,
+                ssize_t k_subject, const feedback_strike_t *gone_strike, feedback_strike_action_t action)
+{
+    asp_txn_t *txn = s_ladder_txn (self, partner, l, gone, k_subject, gone_strike, action);
     asp_svc_commit (self->svc, &txn, 1);
     int rc = asp_txn_outcome (txn) == ASP_TXN_OK? 0: -1;
     if (rc)
@@ -307,7 +360,7 @@ s_add (feedback_strikes_t *self, const char *partner, const char *id, const char
         snprintf (l.strike [k].ticket, sizeof l.strike [k].ticket, "%s", ticket);
         snprintf (l.strike [k].technician, sizeof l.strike [k].technician, "%s", tech);
         l.strike [k].ms = ms;
-        rc = s_ladder_write (self, partner, &l, NULL);
+        rc = s_ladder_write (self, partner, &l, NULL, k, NULL, FEEDBACK_STRIKE_STRUCK);
     }
     s_ladder_free (&l);
     return rc;
@@ -324,36 +377,90 @@ s_withdraw (feedback_strikes_t *self, const char *partner, const char *id)
     ssize_t k = s_ladder_find (&l, id);
     int rc = 0;
     if (k >= 0) {
+        feedback_strike_t gone = l.strike [k];
         l.strike [k] = l.strike [l.n - 1];
         memcpy (l.reason [k], l.reason [l.n - 1], sizeof l.reason [k]);
         memcpy (l.by [k], l.by [l.n - 1], sizeof l.by [k]);
         l.reviewed_ms [k] = l.reviewed_ms [l.n - 1];
         l.n--;
-        rc = s_ladder_write (self, partner, &l, id);
+        rc = s_ladder_write (self, partner, &l, id, -1, &gone, FEEDBACK_STRIKE_WITHDRAWN);
     }
     s_ladder_free (&l);
     return rc;
 }
 
-int
-feedback_strikes_review (feedback_strikes_t *self, const char *partner, const char *strike,
-                         feedback_review_t decision, const char *reason, const char *by)
+//  The review of strike on partner's ladder as a txn applied once per
+//  msg_id; NULL when the ladder has no such strike (or Redis failed: then
+//  *failed).
+static asp_txn_t *
+s_review_txn (feedback_strikes_t *self, const char *partner, const char *strike,
+              feedback_review_t decision, const char *reason, const char *by, const char *msg_id,
+              bool *failed)
 {
     s_ladder_t l;
-    if (s_ladder_read (asp_svc_rds (self->svc), partner, &l))
-        return -1;
+    *failed = s_ladder_read (asp_svc_rds (self->svc), partner, &l) != 0;
+    if (*failed)
+        return NULL;
     ssize_t k = s_ladder_find (&l, strike);
-    int rc = 1;
+    asp_txn_t *txn = NULL;
     if (k >= 0) {
         l.strike [k].state = decision == FEEDBACK_REVIEW_OVERTURN? FEEDBACK_STRIKE_OVERTURNED:
                                                                    FEEDBACK_STRIKE_UPHELD;
         snprintf (l.reason [k], sizeof l.reason [k], "%s", reason);
         snprintf (l.by [k], sizeof l.by [k], "%s", by);
         l.reviewed_ms [k] = asp_now_ms ();
-        rc = s_ladder_write (self, partner, &l, NULL);
+        txn = s_ladder_txn (self, partner, &l, NULL, k, NULL, FEEDBACK_STRIKE_REVIEWED);
+        if (msg_id)
+            asp_txn_inbox (txn, msg_id);
     }
     s_ladder_free (&l);
-    return rc;
+    return txn;
+}
+
+//  strike.reviewed (intake: ops' decision on a strike): the ladder steps
+//  back (overturn) or keeps its steps (uphold), once. A strike the ladder
+//  does not have is refused (NAK, named).
+static asp_txn_t *
+s_on_reviewed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_strikes_t *self = (feedback_strikes_t *) arg;
+    char partner [ASP_ID_MAX], strike [2 * ASP_ID_MAX], decision [16], why [512] = "", by [ASP_ID_MAX] = "";
+    if (asp_mp_get_str (env->body, "partner_id", partner, sizeof partner)
+    ||  !asp_id_valid (partner, strlen (partner))) {
+        snprintf (reason, len, "strike.reviewed needs partner_id, a partner id");
+        return NULL;
+    }
+    if (asp_mp_get_str (env->body, "strike_id", strike, sizeof strike) || !*strike) {
+        snprintf (reason, len, "strike.reviewed needs strike_id, a string");
+        return NULL;
+    }
+    if (asp_mp_get_str (env->body, "decision", decision, sizeof decision)
+    ||  (!streq (decision, "uphold") && !streq (decision, "overturn"))) {
+        snprintf (reason, len, "strike.reviewed needs decision, uphold or overturn");
+        return NULL;
+    }
+    if (asp_mp_get_str (env->body, "reason", why, sizeof why) < 0
+    ||  asp_mp_get_str (env->body, "by", by, sizeof by) < 0) {
+        snprintf (reason, len, "strike.reviewed: reason and by must be strings");
+        return NULL;
+    }
+    bool failed;
+    asp_txn_t *txn = s_review_txn (self, partner, strike, streq (decision, "overturn")?
+                                   FEEDBACK_REVIEW_OVERTURN: FEEDBACK_REVIEW_UPHOLD, why, by, env->id, &failed);
+    if (!txn)
+        snprintf (reason, len, failed? "strike.reviewed: Redis failed, send again":
+                                       "strike.reviewed: unknown strike_id %s of partner %s", strike, partner);
+    return txn;
+}
+
+static void
+s_reviewed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc; (void) env;
+    feedback_strikes_t *self = (feedback_strikes_t *) arg;
+    if (asp_txn_outcome (txn) == ASP_TXN_OK)
+        asp_counter_add (self->m_changes, 1);
 }
 
 
@@ -457,6 +564,7 @@ feedback_strikes_new (asp_svc_t *svc)
     self->m_changes = asp_metrics_counter (asp_svc_metrics (svc), "strike_ladder_changes_total",
                                            "Changes written to the partners' strike ladders.");
     self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) self->interval_ms, 0, s_on_tick, self);
+    asp_svc_on (svc, ASP_EV_STRIKE_REVIEWED, s_on_reviewed, s_reviewed, self);
     return self;
 }
 
@@ -594,6 +702,54 @@ s_test_strike (asp_probe_t *probe, const char *partner, const char *id, const ch
     free (v);
 }
 
+//  The next partner.strike feedback sent routing, acknowledged (resends of
+//  the one before skipped); checks its strike, step and removed.
+static void
+s_test_event (asp_probe_t *probe, const char *strike, const char *action, const char *step,
+              bool removed)
+{
+    static char last [ASP_ID_MAX];
+    int64_t until = zclock_mono () + 5000;
+    asp_envelope_t *env = NULL;
+    while (!env && zclock_mono () < until) {
+        zframe_t *who;
+        env = asp_probe_recv (probe, ASP_SVC_ROUTING, &who, (int) (until - zclock_mono ()) + 1);
+        assert (env);
+        assert (streq (env->type, ASP_EV_PARTNER_STRIKE));
+        asp_probe_reply (probe, ASP_SVC_ROUTING, who, "ACK", env->id, NULL);
+        zframe_destroy (&who);
+        if (streq (env->id, last))
+            asp_envelope_destroy (&env);
+    }
+    assert (env);
+    snprintf (last, sizeof last, "%s", env->id);
+    char v [64];
+    bool b;
+    assert (asp_mp_get_str (env->body, "strike_id", v, sizeof v) == 0 && streq (v, strike));
+    assert (asp_mp_get_str (env->body, "action", v, sizeof v) == 0 && streq (v, action));
+    assert (asp_mp_get_str (env->body, "step", v, sizeof v) == 0 && streq (v, step));
+    assert (asp_mp_get_bool (env->body, "removed", &b) == 0 && b == removed);
+    asp_envelope_destroy (&env);
+}
+
+//  strike.reviewed from "intake", twice: answered verdict both times.
+static void
+s_test_review (asp_probe_t *probe, const char *partner, const char *strike, const char *decision,
+               const char *reason, const char *verdict)
+{
+    asp_msg_t *msg = asp_msg_new (ASP_EV_STRIKE_REVIEWED, NULL, NULL);
+    asp_mpmap_str (msg->body, "partner_id", partner);
+    asp_mpmap_str (msg->body, "strike_id", strike);
+    asp_mpmap_str (msg->body, "decision", decision);
+    asp_mpmap_str (msg->body, "reason", reason);
+    asp_mpmap_str (msg->body, "by", "op1");
+    for (int i = 0; i < 2; i++) {
+        asp_probe_send_msg (probe, msg);
+        assert (asp_probe_expect (probe, verdict, msg->id, 5000));
+    }
+    asp_msg_destroy (&msg);
+}
+
 static void
 s_test_ladder (void)
 {
@@ -612,11 +768,13 @@ s_test_ladder (void)
     s_test_send (probe, ASP_EV_WO_COMPLETED, "TS1", "PL", "ta", day);
     s_test_send (probe, ASP_EV_SURVEY_SUBMITTED, "TS1", NULL, NULL, day + 1000);
     s_test_ver (probe, "PL", "1");
+    s_test_event (probe, "TS1-1", "struck", "warning", false);
     s_test_strike (probe, "PL", "TS1-1", "step", "warning");
     s_test_strike (probe, "PL", "TS1-1", "technician_step", "warning");
     s_test_send (probe, ASP_EV_SURVEY_SUBMITTED, "TS2", NULL, NULL, day + 3000);
     s_test_send (probe, ASP_EV_WO_COMPLETED, "TS2", "PL", "tb", day + 2000);
     s_test_ver (probe, "PL", "2");
+    s_test_event (probe, "TS2-1", "struck", "penalty", false);
     s_test_strike (probe, "PL", "TS2-1", "step", "penalty");
     s_test_strike (probe, "PL", "TS2-1", "technician_step", "warning");
     char *removed = s_test_field (probe, "PL", "removed");
@@ -624,6 +782,7 @@ s_test_ladder (void)
     s_test_send (probe, ASP_EV_WO_COMPLETED, "TS3", "PL", "ta", day + 4000);
     s_test_send (probe, ASP_EV_SURVEY_SUBMITTED, "TS3", NULL, NULL, day + 5000);
     s_test_ver (probe, "PL", "3");
+    s_test_event (probe, "TS3-1", "struck", "removal", true);
     s_test_strike (probe, "PL", "TS3-1", "step", "removal");
     s_test_strike (probe, "PL", "TS3-1", "technician_step", "penalty");
     removed = s_test_field (probe, "PL", "removed");
@@ -654,17 +813,21 @@ s_test_ladder (void)
 
     //  Ops overturn the second: the third is a penalty now, PL is back;
     //  upholding the first changes no step. An unknown strike: 1.
-    assert (feedback_strikes_review (self, "PL", "TS2-1", FEEDBACK_REVIEW_OVERTURN, "not our fault", "op1") == 0);
+    s_test_review (probe, "PL", "TS2-1", "overturn", "not our fault", "ACK");
+    s_test_event (probe, "TS2-1", "reviewed", "", false);
     s_test_strike (probe, "PL", "TS2-1", "state", "overturned");
     s_test_strike (probe, "PL", "TS2-1", "reason", "not our fault");
     s_test_strike (probe, "PL", "TS3-1", "step", "penalty");
     removed = s_test_field (probe, "PL", "removed");
     assert (!removed);
-    assert (feedback_strikes_review (self, "PL", "TS1-1", FEEDBACK_REVIEW_UPHOLD, "fair", "op1") == 0);
+    s_test_review (probe, "PL", "TS1-1", "uphold", "fair", "ACK");
+    s_test_event (probe, "TS1-1", "reviewed", "warning", false);
     s_test_strike (probe, "PL", "TS1-1", "state", "upheld");
     s_test_strike (probe, "PL", "TS1-1", "step", "warning");
-    assert (feedback_strikes_review (self, "PL", "TS9-1", FEEDBACK_REVIEW_UPHOLD, "?", "op1") == 1);
+    s_test_review (probe, "PL", "TS9-1", "uphold", "?", "NAK");
+    s_test_review (probe, "PL", "TS1-1", "forgive", "?", "NAK");
     s_test_ver (probe, "PL", "5");
+    asp_probe_drain (probe, ASP_SVC_ROUTING, 100);
 
     asp_probe_stop (probe);
     feedback_strikes_destroy (&self);

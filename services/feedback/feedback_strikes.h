@@ -30,7 +30,13 @@
 
     Each change is computed here from the ladder as read, and written by
     ladder.lua only if the ladder's version is still the one read (else
-    it is read and tried again on the next tick).
+    it is read and tried again on the next tick), with partner.strike in
+    the same step: partner_id, action (struck, withdrawn, reviewed),
+    strike_id, ticket (the envelope's), technician_id, strike_ms, state,
+    level, step, technician_level, technician_step, reason (once
+    reviewed), removed (the partner's state after the change) and
+    ladder_version (the ladder's version after it: routing keeps the
+    newest, whatever the order they arrive in).
 
     Key, in the partner's shard:
       fb:ladder:<partner>   hash: "ver" (changes so far), "removed" (1 /
@@ -60,6 +66,13 @@ typedef enum {
     FEEDBACK_STRIKE_UPHELD,         //  counts, ops confirmed it
     FEEDBACK_STRIKE_OVERTURNED      //  does not count
 } feedback_strike_state_t;
+
+//  What a partner.strike tells.
+typedef enum {
+    FEEDBACK_STRIKE_STRUCK,         //  a strike on the ladder (new, or its work moved)
+    FEEDBACK_STRIKE_WITHDRAWN,      //  no longer this partner's (its answer counts for other work)
+    FEEDBACK_STRIKE_REVIEWED        //  ops upheld or overturned it
+} feedback_strike_action_t;
 
 typedef enum {
     FEEDBACK_REVIEW_UPHOLD,
@@ -93,19 +106,18 @@ typedef struct feedback_strikes_t feedback_strikes_t;
 int  feedback_ladder_steps (feedback_ladder_cfg_t *cfg, const char *spec, char *err, size_t errlen);
 const char *feedback_step_name (feedback_step_t step);
 const char *feedback_strike_state_name (feedback_strike_state_t state);
+const char *feedback_strike_action_name (feedback_strike_action_t action);
 //  Sets the levels of n strikes (any order) under cfg; returns true when
 //  the partner is removed.
 bool feedback_ladder_levels (const feedback_ladder_cfg_t *cfg, feedback_strike_t *strikes, size_t n);
 
 //  Reads ASP_STRIKES and ASP_STRIKE_WINDOW_D (exit 2 naming the variable
-//  when one is bad) and starts the timer on svc's loop.
+//  when one is bad), starts the timer on svc's loop and applies
+//  strike.reviewed (ops' decision, from intake: partner_id, strike_id,
+//  decision uphold | overturn, reason, by; an unknown strike is NAKed).
 feedback_strikes_t *feedback_strikes_new (asp_svc_t *svc);
 void feedback_strikes_destroy (feedback_strikes_t **self_p);
 
-//  Applies ops' review of strike on partner's ladder: 0, 1 when there is
-//  no such strike, -1 when Redis failed or the ladder moved (try again).
-int  feedback_strikes_review (feedback_strikes_t *self, const char *partner, const char *strike,
-                              feedback_review_t decision, const char *reason, const char *by);
 
 void feedback_strikes_test (void);
 #endif

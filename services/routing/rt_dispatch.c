@@ -64,6 +64,10 @@ rt_dispatch_eligible (const rt_partner_t *partner, const rt_order_t *order, int6
         *why = "not_active";
         return false;
     }
+    if (partner->removed) {
+        *why = "removed";
+        return false;
+    }
     if (!rt_partner_fits (partner, order->category, order->region)) {
         *why = "ready_does_not_fit";
         return false;
