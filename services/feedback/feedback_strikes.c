@@ -10,8 +10,6 @@ extern const char asp_lua_strike_sent [];
 #define S_DEFAULT_STEPS "warning,penalty,removal"
 #define S_DAY_MS 86400000LL
 
-static const char *s_step_names [FEEDBACK_STEP_COUNT] = { "warning", "penalty", "removal" };
-static const char *s_state_names [] = { "active", "upheld", "overturned" };
 static const char *s_action_names [] = { "struck", "withdrawn", "reviewed" };
 
 struct feedback_strikes_t {
@@ -39,18 +37,6 @@ typedef struct {
 //  The ladder's rule
 
 const char *
-feedback_step_name (feedback_step_t step)
-{
-    return step < FEEDBACK_STEP_COUNT? s_step_names [step]: "?";
-}
-
-const char *
-feedback_strike_state_name (feedback_strike_state_t state)
-{
-    return state <= FEEDBACK_STRIKE_OVERTURNED? s_state_names [state]: "?";
-}
-
-const char *
 feedback_strike_action_name (feedback_strike_action_t action)
 {
     return action <= FEEDBACK_STRIKE_REVIEWED? s_action_names [action]: "?";
@@ -63,10 +49,7 @@ feedback_ladder_steps (feedback_ladder_cfg_t *cfg, const char *spec, char *err, 
     const char *p = spec;
     while (*p) {
         size_t len = strcspn (p, ",");
-        int step = -1;
-        for (int i = 0; i < FEEDBACK_STEP_COUNT; i++)
-            if (strlen (s_step_names [i]) == len && strncmp (p, s_step_names [i], len) == 0)
-                step = i;
+        int step = asp_vocab_parsen (&asp_vocab_strike_step, p, len);
         if (step < 0) {
             snprintf (err, errlen, "unknown step \"%.*s\" (warning, penalty or removal)", (int) len, p);
             return -1;
@@ -75,11 +58,11 @@ feedback_ladder_steps (feedback_ladder_cfg_t *cfg, const char *spec, char *err, 
             snprintf (err, errlen, "more than %d steps", FEEDBACK_LADDER_MAX);
             return -1;
         }
-        if (cfg->steps && cfg->step [cfg->steps - 1] == FEEDBACK_STEP_REMOVAL) {
+        if (cfg->steps && cfg->step [cfg->steps - 1] == ASP_STRIKE_REMOVAL) {
             snprintf (err, errlen, "removal must be the last step");
             return -1;
         }
-        cfg->step [cfg->steps++] = (feedback_step_t) step;
+        cfg->step [cfg->steps++] = (asp_strike_step_t) step;
         p += len;
         if (*p == ',' && *++p == '\0') {
             snprintf (err, errlen, "empty step at the end");
@@ -96,7 +79,7 @@ feedback_ladder_steps (feedback_ladder_cfg_t *cfg, const char *spec, char *err, 
 static bool
 s_counts (const feedback_strike_t *s)
 {
-    return s->state != FEEDBACK_STRIKE_OVERTURNED;
+    return s->state != ASP_STRIKE_OVERTURNED;
 }
 
 //  True when a comes before b: by time, then id (a total order, so the
@@ -107,7 +90,7 @@ s_before (const feedback_strike_t *a, const feedback_strike_t *b)
     return a->ms < b->ms || (a->ms == b->ms && strcmp (a->id, b->id) <= 0);
 }
 
-static feedback_step_t
+static asp_strike_step_t
 s_step_of (const feedback_ladder_cfg_t *cfg, int64_t level)
 {
     size_t i = (size_t) level < cfg->steps? (size_t) level: cfg->steps;
@@ -131,7 +114,7 @@ feedback_ladder_levels (const feedback_ladder_cfg_t *cfg, feedback_strike_t *str
             if (*x->technician && streq (x->technician, y->technician))
                 x->technician_level++;
         }
-        if (s_step_of (cfg, x->level) == FEEDBACK_STEP_REMOVAL)
+        if (s_step_of (cfg, x->level) == ASP_STRIKE_REMOVAL)
             removed = true;
     }
     return removed;
@@ -216,8 +199,8 @@ s_ladder_read (asp_rds_t *rds, const char *partner, s_ladder_t *l)
         s->ms = s_json_int (o, "ms");
         char state [16];
         s_copy_json_str (o, "state", state, sizeof state);
-        s->state = streq (state, "upheld")? FEEDBACK_STRIKE_UPHELD:
-                   streq (state, "overturned")? FEEDBACK_STRIKE_OVERTURNED: FEEDBACK_STRIKE_ACTIVE;
+        int st = asp_vocab_parse (&asp_vocab_strike_state, state);
+        s->state = st < 0? ASP_STRIKE_ACTIVE: (asp_strike_state_t) st;
         s_copy_json_str (o, "reason", l->reason [k], sizeof l->reason [k]);
         s_copy_json_str (o, "by", l->by [k], sizeof l->by [k]);
         l->reviewed_ms [k] = s_json_int (o, "reviewed_ms");
@@ -245,12 +228,12 @@ s_strike_json (const feedback_ladder_cfg_t *cfg, const s_ladder_t *l, size_t k)
     cJSON_AddStringToObject (o, "ticket_id", s->ticket);
     cJSON_AddStringToObject (o, "technician_id", s->technician);
     cJSON_AddNumberToObject (o, "ms", (double) s->ms);
-    cJSON_AddStringToObject (o, "state", feedback_strike_state_name (s->state));
+    cJSON_AddStringToObject (o, "state", asp_vocab_name (&asp_vocab_strike_state, s->state));
     cJSON_AddNumberToObject (o, "level", (double) s->level);
-    cJSON_AddStringToObject (o, "step", s->level? feedback_step_name (s_step_of (cfg, s->level)): "");
+    cJSON_AddStringToObject (o, "step", s->level? asp_vocab_name (&asp_vocab_strike_step, s_step_of (cfg, s->level)): "");
     cJSON_AddNumberToObject (o, "technician_level", (double) s->technician_level);
     cJSON_AddStringToObject (o, "technician_step", s->technician_level?
-                             feedback_step_name (s_step_of (cfg, s->technician_level)): "");
+                             asp_vocab_name (&asp_vocab_strike_step, s_step_of (cfg, s->technician_level)): "");
     if (l->reviewed_ms [k]) {
         cJSON_AddStringToObject (o, "reason", l->reason [k]);
         cJSON_AddStringToObject (o, "by", l->by [k]);
@@ -273,12 +256,12 @@ s_event (feedback_strikes_t *self, const char *partner, const feedback_strike_t 
     asp_mpmap_str (msg->body, "strike_id", s->id);
     asp_mpmap_str (msg->body, "technician_id", s->technician);
     asp_mpmap_int (msg->body, "strike_ms", s->ms);
-    asp_mpmap_str (msg->body, "state", feedback_strike_state_name (s->state));
+    asp_mpmap_str (msg->body, "state", asp_vocab_name (&asp_vocab_strike_state, s->state));
     asp_mpmap_int (msg->body, "level", s->level);
-    asp_mpmap_str (msg->body, "step", s->level? feedback_step_name (s_step_of (&self->cfg, s->level)): "");
+    asp_mpmap_str (msg->body, "step", s->level? asp_vocab_name (&asp_vocab_strike_step, s_step_of (&self->cfg, s->level)): "");
     asp_mpmap_int (msg->body, "technician_level", s->technician_level);
     asp_mpmap_str (msg->body, "technician_step", s->technician_level?
-                   feedback_step_name (s_step_of (&self->cfg, s->technician_level)): "");
+                   asp_vocab_name (&asp_vocab_strike_step, s_step_of (&self->cfg, s->technician_level)): "");
     if (reason)
         asp_mpmap_str (msg->body, "reason", reason);
     asp_mpmap_bool (msg->body, "removed", removed);
@@ -355,7 +338,7 @@ s_add (feedback_strikes_t *self, const char *partner, const char *id, const char
         if (k < 0) {
             k = (ssize_t) s_ladder_push (&l);
             snprintf (l.strike [k].id, sizeof l.strike [k].id, "%s", id);
-            l.strike [k].state = FEEDBACK_STRIKE_ACTIVE;
+            l.strike [k].state = ASP_STRIKE_ACTIVE;
         }
         snprintf (l.strike [k].ticket, sizeof l.strike [k].ticket, "%s", ticket);
         snprintf (l.strike [k].technician, sizeof l.strike [k].technician, "%s", tech);
@@ -394,7 +377,7 @@ s_withdraw (feedback_strikes_t *self, const char *partner, const char *id)
 //  *failed).
 static asp_txn_t *
 s_review_txn (feedback_strikes_t *self, const char *partner, const char *strike,
-              feedback_review_t decision, const char *reason, const char *by, const char *msg_id,
+              asp_strike_review_t decision, const char *reason, const char *by, const char *msg_id,
               bool *failed)
 {
     s_ladder_t l;
@@ -404,8 +387,8 @@ s_review_txn (feedback_strikes_t *self, const char *partner, const char *strike,
     ssize_t k = s_ladder_find (&l, strike);
     asp_txn_t *txn = NULL;
     if (k >= 0) {
-        l.strike [k].state = decision == FEEDBACK_REVIEW_OVERTURN? FEEDBACK_STRIKE_OVERTURNED:
-                                                                   FEEDBACK_STRIKE_UPHELD;
+        l.strike [k].state = decision == ASP_REVIEW_OVERTURN? ASP_STRIKE_OVERTURNED:
+                                                                   ASP_STRIKE_UPHELD;
         snprintf (l.reason [k], sizeof l.reason [k], "%s", reason);
         snprintf (l.by [k], sizeof l.by [k], "%s", by);
         l.reviewed_ms [k] = asp_now_ms ();
@@ -435,8 +418,9 @@ s_on_reviewed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t l
         snprintf (reason, len, "strike.reviewed needs strike_id, a string");
         return NULL;
     }
+    int review;
     if (asp_mp_get_str (env->body, "decision", decision, sizeof decision)
-    ||  (!streq (decision, "uphold") && !streq (decision, "overturn"))) {
+    ||  (review = asp_vocab_parse (&asp_vocab_strike_review, decision)) < 0) {
         snprintf (reason, len, "strike.reviewed needs decision, uphold or overturn");
         return NULL;
     }
@@ -446,8 +430,7 @@ s_on_reviewed (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t l
         return NULL;
     }
     bool failed;
-    asp_txn_t *txn = s_review_txn (self, partner, strike, streq (decision, "overturn")?
-                                   FEEDBACK_REVIEW_OVERTURN: FEEDBACK_REVIEW_UPHOLD, why, by, env->id, &failed);
+    asp_txn_t *txn = s_review_txn (self, partner, strike, (asp_strike_review_t) review, why, by, env->id, &failed);
     if (!txn)
         snprintf (reason, len, failed? "strike.reviewed: Redis failed, send again":
                                        "strike.reviewed: unknown strike_id %s of partner %s", strike, partner);
@@ -589,7 +572,7 @@ s_test_rule (void)
     feedback_ladder_cfg_t cfg;
     char err [128];
     assert (feedback_ladder_steps (&cfg, "warning,penalty,removal", err, sizeof err) == 0);
-    assert (cfg.steps == 3 && cfg.step [2] == FEEDBACK_STEP_REMOVAL);
+    assert (cfg.steps == 3 && cfg.step [2] == ASP_STRIKE_REMOVAL);
     assert (feedback_ladder_steps (&cfg, "warning,removal,penalty", err, sizeof err) == -1);
     assert (strstr (err, "last"));
     assert (feedback_ladder_steps (&cfg, "warning,slap", err, sizeof err) == -1);
@@ -611,10 +594,10 @@ s_test_rule (void)
     assert (feedback_ladder_levels (&cfg, s, 3));
     assert (s [1].level == 1 && s [2].level == 2 && s [0].level == 3);
     assert (s [1].technician_level == 1 && s [0].technician_level == 2 && s [2].technician_level == 1);
-    s [2].state = FEEDBACK_STRIKE_OVERTURNED;
+    s [2].state = ASP_STRIKE_OVERTURNED;
     assert (!feedback_ladder_levels (&cfg, s, 3));
     assert (s [0].level == 2 && s [2].level == 0);
-    s [2].state = FEEDBACK_STRIKE_UPHELD;
+    s [2].state = ASP_STRIKE_UPHELD;
     s [0].ms = 111;                         //  T1-1 (10) is out of its window
     assert (!feedback_ladder_levels (&cfg, s, 3));
     assert (s [0].level == 2);

@@ -47,25 +47,18 @@
                             reviewed_ms}                                 */
 #ifndef FEEDBACK_STRIKES_H
 #define FEEDBACK_STRIKES_H
+#include "asp_quality.h"
 #include "asp_svc.h"
+#include "asp_vocab.h"
 
 #define FEEDBACK_KEY_STRIKES_DUE  "fb:strikes_due"
 #define FEEDBACK_KEY_STRIKES_SENT "fb:strikes_sent"
-#define FEEDBACK_KEY_LADDER       "fb:ladder:%s"
+#define FEEDBACK_KEY_LADDER       ASP_QUALITY_KEY_LADDER     //  read by intake too
 
-//  The steps of the ladder (ASP_STRIKES names them, in order).
-typedef enum {
-    FEEDBACK_STEP_WARNING,
-    FEEDBACK_STEP_PENALTY,
-    FEEDBACK_STEP_REMOVAL,
-    FEEDBACK_STEP_COUNT
-} feedback_step_t;
-
-typedef enum {
-    FEEDBACK_STRIKE_ACTIVE,         //  counts, not reviewed yet
-    FEEDBACK_STRIKE_UPHELD,         //  counts, ops confirmed it
-    FEEDBACK_STRIKE_OVERTURNED      //  does not count
-} feedback_strike_state_t;
+//  The steps of the ladder (ASP_STRIKES names them, in order), a
+//  strike's state (active: counts, not reviewed; upheld: counts, ops
+//  confirmed it; overturned: does not count) and ops' decisions are
+//  asp_vocab's strike_step, strike_state and strike_review.
 
 //  What a partner.strike tells.
 typedef enum {
@@ -74,16 +67,12 @@ typedef enum {
     FEEDBACK_STRIKE_REVIEWED        //  ops upheld or overturned it
 } feedback_strike_action_t;
 
-typedef enum {
-    FEEDBACK_REVIEW_UPHOLD,
-    FEEDBACK_REVIEW_OVERTURN
-} feedback_review_t;
 
 #define FEEDBACK_LADDER_MAX 8       //  steps at most
 
 //  The ladder's settings.
 typedef struct {
-    feedback_step_t step [FEEDBACK_LADDER_MAX];
+    asp_strike_step_t step [FEEDBACK_LADDER_MAX];
     size_t steps;
     int64_t window_ms;
 } feedback_ladder_cfg_t;
@@ -94,7 +83,7 @@ typedef struct {
     char ticket [ASP_ID_MAX];
     char technician [ASP_ID_MAX];
     int64_t ms;
-    feedback_strike_state_t state;
+    asp_strike_state_t state;
     int64_t level, technician_level;        //  0 when it does not count
 } feedback_strike_t;
 
@@ -104,8 +93,6 @@ typedef struct feedback_strikes_t feedback_strikes_t;
 //  of warning, penalty, removal; removal only last). 0, or -1 with the
 //  reason in err.
 int  feedback_ladder_steps (feedback_ladder_cfg_t *cfg, const char *spec, char *err, size_t errlen);
-const char *feedback_step_name (feedback_step_t step);
-const char *feedback_strike_state_name (feedback_strike_state_t state);
 const char *feedback_strike_action_name (feedback_strike_action_t action);
 //  Sets the levels of n strikes (any order) under cfg; returns true when
 //  the partner is removed.

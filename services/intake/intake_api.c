@@ -33,6 +33,7 @@ extern const char asp_lua_redispatch [];
 extern const char asp_lua_override [];
 extern const char asp_lua_pt_write [];
 extern const char asp_lua_respond [];
+extern const char asp_lua_strike_review [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -57,6 +58,7 @@ static const struct {
     [INTAKE_SCRIPT_OVERRIDE] = { "intake_override", asp_lua_override },
     [INTAKE_SCRIPT_RESPOND] = { "intake_respond", asp_lua_respond },
     [INTAKE_SCRIPT_PARTNER] = { "intake_pt_write", asp_lua_pt_write },
+    [INTAKE_SCRIPT_STRIKE_REVIEW] = { "intake_strike_review", asp_lua_strike_review },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
@@ -118,6 +120,11 @@ static const intake_route_t s_routes [] = {
     //  Their quality, as feedback last published it.
     { "GET",  "/v1/partners/{id}/quality", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry",
       intake_partners_quality },
+    //  Their three-strike ladder (feedback's): read, and ops' review.
+    { "GET",  "/v1/partners/{id}/strikes", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry",
+      intake_partners_strikes },
+    { "POST", "/v1/partners/{id}/strikes/{strike}/review", PARTNER_WRITERS, "review strikes",
+      intake_partners_review },
 };
 
 static double
