@@ -200,7 +200,9 @@ static bool
 s_could (void *arg, rt_partner_t *p)
 {
     s_pick_t *pick = (s_pick_t *) arg;
-    if (!s_admits_ever (p->profile, pick->order))
+    //  A partner its strikes removed takes nothing until a review
+    //  reinstates it: no reason for the order to wait for it.
+    if (p->removed || !s_admits_ever (p->profile, pick->order))
         return true;
     pick->fitting++;
     return false;
@@ -269,7 +271,7 @@ s_registered (rt_dispatch_t *self, const rt_order_t *order)
     zhashx_t *partners = rt_registry_partners (self->registry);
     for (rt_partner_t *p = (rt_partner_t *) zhashx_first (partners); p && !fits;
          p = (rt_partner_t *) zhashx_next (partners))
-        fits = p->profile && s_admits_ever (p->profile, order);
+        fits = p->profile && !p->removed && s_admits_ever (p->profile, order);
     if (remember) {
         snprintf (self->memo, sizeof self->memo, "%s", memo);
         self->memo_fits = fits;
