@@ -50,7 +50,7 @@ static const struct {
     { ASP_EV_WO_RETURNED,      I | N },
     { ASP_EV_PARTNER_CHANGED,  R },
     { ASP_EV_PARTNER_SCORED,   R },
-    { ASP_EV_PARTNER_STRIKE,   R },
+    { ASP_EV_PARTNER_STRIKE,   R | N },
     { ASP_EV_STRIKE_REVIEWED,  F },
 };
 

@@ -15,7 +15,9 @@ three-strike ladder"):
   3. garbage reviews refused naming the field, an unknown strike 404,
      nothing sent;
   4. ops overturn the second strike: the third steps back to a penalty,
-     the partner is reinstated and the waiting ticket is offered and done.
+     the partner is reinstated and the waiting ticket is offered and done;
+  5. ops were told of each step once (notification's file channel):
+     warning, penalty, removal, reinstated.
 """
 
 import time
@@ -48,6 +50,12 @@ def complain(c, tid):
 def ladder_has(c, n):
     return wait_for(lambda: len(strikes(c)["strikes"]) == n and strikes(c), 20,
                     what="%d strikes on the ladder" % n)
+
+
+def told(c):
+    """Ops' notifications of the ladder, in order: (ticket, notice)."""
+    return [(n["ticket_id"], n["data"]["notice"]) for n in c.notifications()
+            if n.get("event") == "partner.strike" and n.get("audience") == "ops"]
 
 
 def main():
@@ -109,6 +117,16 @@ def main():
         assert after["strikes"][1]["reason"] == "the customer was cross about the price", after
         c.wait_status(late, ("completed", "visit_scheduled"), timeout=90)
         assert c.ticket(late)["partner_id"] == PARTNER
+
+        # Ops told of each step once, in order, whatever the kills; the
+        # text names the partner and the step.
+        want = [(tickets[0], "warning"), (tickets[1], "penalty"), (tickets[2], "removal"),
+                (tickets[1], "reinstated")]
+        wait_for(lambda: told(c) == want, 20, what="ops told of every step")
+        time.sleep(1.0)
+        assert told(c) == want, told(c)
+        texts = [n["text"] for n in c.notifications() if n.get("event") == "partner.strike"]
+        assert all(PARTNER in t for t in texts), texts
         log("ladder: %s" % steps)
 
 

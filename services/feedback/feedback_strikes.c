@@ -25,6 +25,7 @@ struct feedback_strikes_t {
 //  each, kept as they were).
 typedef struct {
     char ver [32];
+    bool removed;                   //  as read
     feedback_strike_t *strike;
     char (*reason) [256];
     char (*by) [ASP_ID_MAX];
@@ -186,6 +187,8 @@ s_ladder_read (asp_rds_t *rds, const char *partner, s_ladder_t *l)
             continue;
         if (streq (f, "ver"))
             snprintf (l->ver, sizeof l->ver, "%s", v);
+        if (streq (f, "removed"))
+            l->removed = streq (v, "1");
         if (strncmp (f, "s|", 2) != 0)
             continue;
         cJSON *o = cJSON_Parse (v);
@@ -248,8 +251,14 @@ s_strike_json (const feedback_ladder_cfg_t *cfg, const s_ladder_t *l, size_t k)
 //  and where the ladder now stands (its version orders the events).
 static asp_msg_t *
 s_event (feedback_strikes_t *self, const char *partner, const feedback_strike_t *s,
-         feedback_strike_action_t action, const char *reason, bool removed, int64_t ver)
+         feedback_strike_action_t action, const char *reason, bool was_removed, bool removed, int64_t ver)
 {
+    //  The word notification tells ops by: the step a strike reached, one
+    //  withdrawn, or the review (reinstated when it ended a removal).
+    const char *notice = action == FEEDBACK_STRIKE_WITHDRAWN? "withdrawn":
+                         action == FEEDBACK_STRIKE_REVIEWED && was_removed && !removed? "reinstated":
+                         action == FEEDBACK_STRIKE_REVIEWED? asp_vocab_name (&asp_vocab_strike_state, s->state):
+                         s->level? asp_vocab_name (&asp_vocab_strike_step, s_step_of (&self->cfg, s->level)): "withdrawn";
     asp_msg_t *msg = asp_msg_new (ASP_EV_PARTNER_STRIKE, s->ticket, NULL);
     asp_mpmap_str (msg->body, "partner_id", partner);
     asp_mpmap_str (msg->body, "action", feedback_strike_action_name (action));
@@ -266,6 +275,7 @@ s_event (feedback_strikes_t *self, const char *partner, const feedback_strike_t 
         asp_mpmap_str (msg->body, "reason", reason);
     asp_mpmap_bool (msg->body, "removed", removed);
     asp_mpmap_int (msg->body, "ladder_version", ver);
+    asp_mpmap_str (msg->body, "notice", notice);
     return msg;
 }
 
@@ -286,7 +296,7 @@ s_ladder_txn (feedback_strikes_t *self, const char *partner, s_ladder_t *l, cons
     }
     asp_msg_t *msg = s_event (self, partner, k_subject < 0? &was: &l->strike [k_subject], action,
                               k_subject >= 0 && l->reviewed_ms [k_subject]? l->reason [k_subject]: NULL,
-                              removed, ver);
+                              l->removed, removed, ver);
     asp_txn_t *txn = asp_txn_new (self->ladder, asp_shard_of (partner));
     asp_txn_key (txn, FEEDBACK_KEY_LADDER, partner);
     asp_txn_arg (txn, "%s", l->ver);

@@ -36,7 +36,9 @@
     level, step, technician_level, technician_step, reason (once
     reviewed), removed (the partner's state after the change) and
     ladder_version (the ladder's version after it: routing keeps the
-    newest, whatever the order they arrive in).
+    newest, whatever the order they arrive in), and notice, the word
+    notification tells ops by (the step a new strike reached, withdrawn,
+    upheld, overturned, or reinstated when a review ended a removal).
 
     Key, in the partner's shard:
       fb:ladder:<partner>   hash: "ver" (changes so far), "removed" (1 /
