@@ -52,6 +52,9 @@ static const struct {
     { ASP_EV_PARTNER_SCORED,   R },
     { ASP_EV_PARTNER_STRIKE,   R | N },
     { ASP_EV_STRIKE_REVIEWED,  F },
+    { ASP_EV_NOTIFICATION_REPLAY, N },
+    { ASP_EV_NOTIFICATION_DELIVERED, I },
+    { ASP_EV_NOTIFICATION_DEAD, I },
 };
 
 const char *

@@ -71,6 +71,12 @@ bool asp_event_known (const char *type);
 #define ASP_EV_PARTNER_STRIKE     "partner.strike"
 //  Intake: ops upheld or overturned a strike (feedback applies it).
 #define ASP_EV_STRIKE_REVIEWED    "strike.reviewed"
+//  Ops ask notification (through intake's API) to send a dead letter again.
+#define ASP_EV_NOTIFICATION_REPLAY "notification.replay"
+//  Notification: a customer's notification reached its receiver, or is a
+//  dead letter (its final states, for the ticket's timeline).
+#define ASP_EV_NOTIFICATION_DELIVERED "notification.delivered"
+#define ASP_EV_NOTIFICATION_DEAD  "notification.dead"
 
 void asp_events_test (void);
 #endif

@@ -12,7 +12,7 @@ re-dispatch loses nothing."""
 import sys
 import time
 
-from harness import Cluster, key, log, run, shard_keys
+from harness import Cluster, key, log, run, shard_keys, ticket_record
 
 ROLES = ("agent", "supervisor", "ops", "admin", "system")
 # token:role:name
@@ -56,7 +56,7 @@ def create(c, who="alice", **overrides):
 
 def intake_state(c, tid):
     """What intake keeps about a ticket: its record and timeline."""
-    return (c.redis.hgetall(key("t:%s", tid)), c.redis.cmd("LRANGE", key("t:%s:tl", tid), 0, -1))
+    return ticket_record(c.redis, tid)
 
 
 def outbox(c, tid):

@@ -34,8 +34,15 @@ def archive_keys(c):
     return sorted((k, str(dump(c, k))) for k in keys) + sorted(tickets)
 
 
+# What the events of a unit's tickets write on the unit meanwhile (a
+# partner's completion: its installer, its latest repair), not the routes.
+EVENT_FIELDS = ("installer_", "install_date", "installed_by_ticket", "last_repair_", "updated_ms")
+
+
 def dump(c, k):
     t = c.redis.cmd("TYPE", k)
+    if t == "hash" and ":u:" in k:
+        return sorted((f, v) for f, v in c.redis.hgetall(k).items() if not f.startswith(EVENT_FIELDS))
     if t == "hash":
         return sorted(c.redis.hgetall(k).items())
     if t == "string":

@@ -503,7 +503,9 @@ def live_run():
         t = time.monotonic()
         first = d.new_ticket(60)
         d.wait_status(first, "closed", 120)
-        types = d.timeline(first).types()
+        # Notification's deliveries may land after the close (the "closed"
+        # message itself): the ticket's own story ends with it.
+        types = [t for t in d.timeline(first).types() if not t.startswith("notification.")]
         assert "survey.submitted" in types and types[-1] == "ticket.closed", types
         log("ticket %s closed in %.1f s through the published API" % (first, time.monotonic() - t))
         # Crashes: routing with a ticket in flight, then intake.

@@ -25,7 +25,7 @@ import time
 
 import msgpack
 
-from harness import Cluster, key, log, new_id, run, shard_keys
+from harness import Cluster, key, log, new_id, run, shard_keys, ticket_record
 
 TOKENS = ",".join(["alice-tok:agent:alice", "sue-tok:supervisor:sue", "ops-tok:ops", "adm-tok:admin:ada"])
 AS = {n: {"Authorization": "Bearer %s-tok" % n} for n in ("alice", "sue", "ops", "adm")}
@@ -38,8 +38,7 @@ def now_ms():
 
 def state(c, tid):
     """What intake keeps about a ticket, and its shard's unroutable queue."""
-    return (c.redis.hgetall(key("t:%s", tid)), c.redis.cmd("LRANGE", key("t:%s:tl", tid), 0, -1),
-            c.redis.cmd("ZRANGE", key("ix:unroutable", tid), 0, -1, "WITHSCORES"))
+    return ticket_record(c.redis, tid) + (c.redis.cmd("ZRANGE", key("ix:unroutable", tid), 0, -1, "WITHSCORES"),)
 
 
 def entries(c, tid, type):

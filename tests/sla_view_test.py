@@ -22,7 +22,7 @@ import time
 
 import msgpack
 
-from harness import Cluster, key, log, run, scaled, shard_keys
+from harness import Cluster, key, log, run, scaled, shard_keys, ticket_record
 
 TOKENS = ",".join(["alice-tok:agent:alice", "sue-tok:supervisor:sue", "ops-tok:ops", "sys-tok:system"])
 AS = {n: {"Authorization": "Bearer %s-tok" % n} for n in ("alice", "sue", "ops", "sys")}
@@ -40,7 +40,7 @@ def create(c, **overrides):
 
 
 def state(c, tid):
-    return c.redis.hgetall(key("t:%s", tid)), c.redis.cmd("LRANGE", key("t:%s:tl", tid), 0, -1)
+    return ticket_record(c.redis, tid)
 
 
 def entries(c, tid, type):

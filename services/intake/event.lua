@@ -19,7 +19,8 @@
 --   event's own time, ms), and what routing's dispatch events and
 --   sla-timer's compensation add to the ticket's view (intake_dispatch.h,
 --   intake_sla.h): view ('' | offered | unroutable | appointment |
---   missed | returned | compensation), compensation (JSON), clears (offered, assigned: the work order left the
+--   missed | returned | compensation), timeline_only (notification's
+--   events: the entry only), compensation (JSON), clears (offered, assigned: the work order left the
 --   unroutable queue), dispatch (JSON: why this partner), unroutable (JSON),
 --   appt_at, appt_end, changes, late (a booking), missed_at (the missed
 --   slot), completed_rank, from_routing (a workorder.* event)
@@ -77,6 +78,12 @@ if (a.install or a.repair) and a.serial ~= (redis.call('HGET', K[1], 'serial') o
   return redis.error_reply('ERR the ticket serial was not read; retry')
 end
 if seen() then return dup() end
+-- Notification's deliveries only add to the timeline: the ticket's
+-- record, its updated_ms too, stays as it was.
+if a.timeline_only then
+  redis.call('RPUSH', K[2], a.entry)
+  return ok()
+end
 
 local entry = a.entry
 -- An escalation names the ticket's first-contact owner (who must answer

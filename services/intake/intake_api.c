@@ -7,6 +7,7 @@
 #include "intake_archive_routes.h"
 #include "intake_dispatch.h"
 #include "intake_http.h"
+#include "intake_notify.h"
 #include "intake_partners.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
@@ -34,6 +35,7 @@ extern const char asp_lua_override [];
 extern const char asp_lua_pt_write [];
 extern const char asp_lua_respond [];
 extern const char asp_lua_strike_review [];
+extern const char asp_lua_notify_replay [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -59,6 +61,7 @@ static const struct {
     [INTAKE_SCRIPT_RESPOND] = { "intake_respond", asp_lua_respond },
     [INTAKE_SCRIPT_PARTNER] = { "intake_pt_write", asp_lua_pt_write },
     [INTAKE_SCRIPT_STRIKE_REVIEW] = { "intake_strike_review", asp_lua_strike_review },
+    [INTAKE_SCRIPT_NOTIFY_REPLAY] = { "intake_notify_replay", asp_lua_notify_replay },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
@@ -125,6 +128,10 @@ static const intake_route_t s_routes [] = {
       intake_partners_strikes },
     { "POST", "/v1/partners/{id}/strikes/{strike}/review", PARTNER_WRITERS, "review strikes",
       intake_partners_review },
+    //  Notification's dead letters (intake_notify): ops, who run the
+    //  channels, and admins replay them; supervisors may look.
+    { "GET",  "/v1/notifications/dead", LEADS | R (OPS), "read dead letters", intake_notify_dead },
+    { "POST", "/v1/notifications/{id}/replay", R (OPS) | R (ADMIN), "replay dead letters", intake_notify_replay },
 };
 
 static double

@@ -2,6 +2,7 @@
 #include "asp_json.h"
 #include "intake_archive.h"
 #include "intake_dispatch.h"
+#include "intake_notify.h"
 #include "intake_sla.h"
 #include "intake_ticket.h"
 #include <string.h>
@@ -89,8 +90,10 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     //  (checked first).
     cJSON *data = asp_json_from_mp (env->body);
     bool copy = true, alert = false;
-    if (intake_sla_is (env->type)? intake_sla_event (env, a, &alert, reason, reason_len):
-                                   intake_dispatch_event (env, a, data, &copy, reason, reason_len)) {
+    int refused = intake_sla_is (env->type)? intake_sla_event (env, a, &alert, reason, reason_len):
+                  intake_notify_is (env->type)? intake_notify_event (env, a, reason, reason_len):
+                  intake_dispatch_event (env, a, data, &copy, reason, reason_len);
+    if (refused) {
         cJSON_Delete (data);
         asp_mpmap_destroy (&a);
         return NULL;
@@ -162,7 +165,8 @@ intake_events_register (asp_svc_t *svc)
         ASP_EV_WO_COMPLETED, ASP_EV_VISIT_SCHEDULED, ASP_EV_TICKET_CLOSED,
         ASP_EV_SLA_WARNING, ASP_EV_SLA_BREACHED, ASP_EV_SLA_ESCALATED, ASP_EV_SLA_COMPENSATION,
         ASP_EV_WO_UNROUTABLE, ASP_EV_WO_APPOINTMENT,
-        ASP_EV_WO_APPOINTMENT_MISSED, ASP_EV_WO_RETURNED, NULL
+        ASP_EV_WO_APPOINTMENT_MISSED, ASP_EV_WO_RETURNED,
+        ASP_EV_NOTIFICATION_DELIVERED, ASP_EV_NOTIFICATION_DEAD, NULL
     };
     for (int i = 0; types [i]; i++)
         asp_svc_on (svc, types [i], s_prepare, NULL, &s_ctx);

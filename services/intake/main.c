@@ -3,6 +3,7 @@
 #include "asp_config.h"
 #include "asp_log.h"
 #include "asp_selftest.h"
+#include "intake_notify.h"
 #include "asp_svc.h"
 #include "intake_actions.h"
 #include "intake_api.h"
@@ -45,6 +46,7 @@ main (int argc, char *argv [])
             { "warranty_api", intake_warranty_api_test, 0 },
             { "zmq", intake_zmq_test, 0 },
             { "partners", intake_partners_test, 0 },
+            { "notify", intake_notify_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }

@@ -7,6 +7,7 @@
 #include <ctype.h>
 
 extern const char asp_lua_record [];
+extern const char asp_lua_replay [];
 
 #define S_STR_MAX 4096          //  longest string field we accept (notes)
 
@@ -92,6 +93,7 @@ static const s_event_t s_events [] = {
 
 struct notify_events_t {
     asp_script_t *record;
+    asp_script_t *replay;
     notify_bell_t *bell;
     notify_lang_t lang;
     const notify_config_t *config;
@@ -363,6 +365,52 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
                     "source", env->id, "outcome", asp_txn_outcome_name (asp_txn_outcome (txn)), NULL);
 }
 
+//  notification.replay {id, by}: a dead letter goes back to pending
+//  (replay.lua), in its ticket's shard, once per command.
+static const s_event_t s_replay = { ASP_EV_NOTIFICATION_REPLAY, "", "", {
+    { "id", F_STR, true, ASP_ID_MAX - 1 }, { "by", F_STR, true, 256 } } };
+
+static asp_txn_t *
+s_replay_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    notify_events_t *self = (notify_events_t *) arg;
+    if (s_validate (&s_replay, env, reason, reason_len))
+        return NULL;
+    char id [ASP_ID_MAX], by [257];
+    asp_mp_get_str (env->body, "id", id, sizeof id);
+    asp_mp_get_str (env->body, "by", by, sizeof by);
+    if (!asp_notify_id_valid (id)) {
+        snprintf (reason, reason_len, "%s: field 'id' must be a notification id (N and 24 hex digits)", env->type);
+        return NULL;
+    }
+    asp_txn_t *txn = asp_txn_new (self->replay, asp_shard_of (env->ticket));
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, NOTIFY_KEY_NOTE, id);
+    asp_txn_key (txn, NOTIFY_KEY_DEAD);
+    asp_txn_key (txn, NOTIFY_KEY_PENDING);
+    asp_txn_arg (txn, "%s", id);
+    asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
+    asp_txn_arg (txn, "%s", by);
+    return txn;
+}
+
+static void
+s_replay_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    notify_events_t *self = (notify_events_t *) arg;
+    char id [ASP_ID_MAX] = "", by [257] = "";
+    asp_mp_get_str (env->body, "id", id, sizeof id);
+    asp_mp_get_str (env->body, "by", by, sizeof by);
+    asp_txn_outcome_t o = asp_txn_outcome (txn);
+    if (o == ASP_TXN_OK && self->bell)
+        notify_bell_ring (self->bell);
+    asp_log_kv (o == ASP_TXN_OK? ASP_LOG_INFO: ASP_LOG_WARN,
+                o == ASP_TXN_OK? "dead letter replayed": "replay ignored: not a dead letter",
+                "id", id, "ticket", env->ticket, "by", by, "outcome", asp_txn_outcome_name (o), NULL);
+}
+
 static void
 s_zone_destroy (void **item)
 {
@@ -396,6 +444,8 @@ notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *co
     self->record = asp_svc_script (svc, "notify_record", asp_lua_record);
     for (size_t i = 0; i < S_NEVENTS; i++)
         asp_svc_on (svc, s_events [i].type, s_prepare, s_committed, self);
+    self->replay = asp_svc_script (svc, "notify_replay", asp_lua_replay);
+    asp_svc_on (svc, ASP_EV_NOTIFICATION_REPLAY, s_replay_prepare, s_replay_committed, self);
     return self;
 }
 

@@ -28,6 +28,11 @@
     contact: the channel's receiver routes them by their audience. An SLA
     compensation is the customer's apology, stating the amount.
 
+    notification.replay {id, by} (ops, through intake's API) is a command,
+    not a message to send: replay.lua, once per message id, moves a dead
+    letter back to pending with its attempts reset (docs/notifications.md,
+    section 6); one that is not dead any more is stale and left alone.
+
     Bounded: when ASP_NOTIFY_MAX_QUEUE (1000000) notifications already wait
     (pending + retry), the step fails without writing anything; the event
     is not acknowledged and its producer's outbox sends it again later, so

@@ -194,9 +194,10 @@ notify_server_new (void)
     self->bell = notify_bell_new ();
     self->events = notify_events_new (self->svc, lang, &self->config, self->templates, self->queued,
                                       self->meters.fallback, self->bell);
-    self->store = notify_store_new (asp_svc_rds (self->svc), &self->policy);
+    self->store = notify_store_new (asp_svc_rds (self->svc), &self->policy, NULL);
     for (int i = 0; i < nworkers; i++) {
-        self->workers [i] = notify_worker_new (i, nworkers, &self->config, &self->policy, &self->meters, self->bell,
+        self->workers [i] = notify_worker_new (i, nworkers, &self->config, &self->policy, &self->meters,
+                                               asp_svc_outbox (self->svc), self->bell,
                                                &self->recovered, &self->stop);
         if (!self->workers [i])
             exit (2);           //  the channel said why

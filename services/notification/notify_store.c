@@ -16,6 +16,7 @@ extern const char asp_lua_recover [];
 
 struct notify_store_t {
     asp_rds_t *rds;             //  borrowed
+    asp_outbox_remote_t *remote;    //  borrowed, may be NULL
     notify_policy_t policy;
     int redis_timeout_ms;
     asp_script_t *delivered, *failed, *promote, *recover;
@@ -53,11 +54,12 @@ notify_item_reset (notify_item_t *item)
 }
 
 notify_store_t *
-notify_store_new (asp_rds_t *rds, const notify_policy_t *policy)
+notify_store_new (asp_rds_t *rds, const notify_policy_t *policy, asp_outbox_remote_t *remote)
 {
     notify_store_t *self = (notify_store_t *) calloc (1, sizeof *self);
     assert (self);
     self->rds = rds;
+    self->remote = remote;
     self->policy = *policy;
     self->redis_timeout_ms = (int) asp_cfg_int ("ASP_REDIS_TIMEOUT_MS", 2000, 10, 60000);
     self->delivered = asp_rds_script (rds, "notify_delivered", asp_lua_delivered);
@@ -177,15 +179,15 @@ s_build_json (const redisReply *r)
 {
     cJSON *j = cJSON_CreateObject ();
     cJSON_AddStringToObject (j, "id", s_field (r, "id"));
-    cJSON_AddStringToObject (j, "ticket_id", s_field (r, "ticket"));
+    cJSON_AddStringToObject (j, "ticket_id", s_field (r, ASP_NOTIFY_F_TICKET));
     cJSON_AddStringToObject (j, "event", s_field (r, "event"));
-    cJSON_AddStringToObject (j, "template", s_field (r, "template"));
+    cJSON_AddStringToObject (j, "template", s_field (r, ASP_NOTIFY_F_TEMPLATE));
     cJSON_AddStringToObject (j, "audience", s_field (r, "audience"));
     cJSON_AddStringToObject (j, "lang", s_field (r, "lang"));
     cJSON_AddStringToObject (j, "text", s_field (r, "text"));
     //  A notification recorded before channels existed went by the default.
-    if (*s_field (r, "channel"))
-        cJSON_AddStringToObject (j, "channel", s_field (r, "channel"));
+    if (*s_field (r, ASP_NOTIFY_F_CHANNEL))
+        cJSON_AddStringToObject (j, "channel", s_field (r, ASP_NOTIFY_F_CHANNEL));
     if (strcmp (s_field (r, "to_known"), "1") == 0) {
         cJSON *to = cJSON_AddObjectToObject (j, "to");
         cJSON_AddStringToObject (to, "name", s_field (r, "to_name"));
@@ -228,19 +230,21 @@ notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_ite
     }
     snprintf (item->id, sizeof item->id, "%s", id);
     item->shard = claim->shard;
-    snprintf (item->ticket, sizeof item->ticket, "%s", s_field (r, "ticket"));
-    snprintf (item->tpl, sizeof item->tpl, "%s", s_field (r, "template"));
+    snprintf (item->ticket, sizeof item->ticket, "%s", s_field (r, ASP_NOTIFY_F_TICKET));
+    snprintf (item->tpl, sizeof item->tpl, "%s", s_field (r, ASP_NOTIFY_F_TEMPLATE));
+    snprintf (item->audience, sizeof item->audience, "%s", s_field (r, "audience"));
+    snprintf (item->trace, sizeof item->trace, "%s", s_field (r, "trace"));
     snprintf (item->phone, sizeof item->phone, "%s", s_field (r, "to_phone"));
     snprintf (item->email, sizeof item->email, "%s", s_field (r, "to_email"));
-    snprintf (item->to, sizeof item->to, "%s", s_field (r, "to"));
+    snprintf (item->to, sizeof item->to, "%s", s_field (r, ASP_NOTIFY_F_TO));
     snprintf (item->lang, sizeof item->lang, "%s", s_field (r, "lang"));
     //  An unknown word (a hash from another version) is -1: the worker
     //  sends it by the default channel and says so.
-    item->channel = (asp_notify_channel_t) asp_vocab_parse (&asp_vocab_notify_channel, s_field (r, "channel"));
+    item->channel = (asp_notify_channel_t) asp_vocab_parse (&asp_vocab_notify_channel, s_field (r, ASP_NOTIFY_F_CHANNEL));
     item->text = strdup (s_field (r, "text"));
     item->subject = strdup (s_field (r, "subject"));
     assert (item->text && item->subject);
-    item->attempts = atoi (s_field (r, "attempts"));
+    item->attempts = atoi (s_field (r, ASP_NOTIFY_F_ATTEMPTS));
     item->json = s_build_json (r);
     assert (item->json);
     item->json_len = strlen (item->json);
@@ -248,22 +252,56 @@ notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_ite
     return 0;
 }
 
+//  The final state of a customer's notification goes on its ticket's
+//  timeline (intake). Staff and ops notifications stay off it: the ticket
+//  already shows what they were about (the breach, the escalation, the
+//  unroutable work order), and each would cost intake a script per
+//  notification (README, Benchmark: the cost per ticket life).
+static void
+s_tell (notify_store_t *self, asp_txn_t *txn, const char *type, const notify_item_t *item,
+        asp_notify_channel_t channel, const char *error)
+{
+    if (!self->remote || !*item->ticket || strcmp (item->audience, "customer") != 0)
+        return;
+    asp_msg_t *msg = asp_msg_new (type, item->ticket, *item->trace? item->trace: NULL);
+    asp_mpmap_str (msg->body, "id", item->id);
+    asp_mpmap_str (msg->body, "template", item->tpl);
+    const char *name = asp_vocab_name (&asp_vocab_notify_channel, channel);
+    asp_mpmap_str (msg->body, "channel", name? name: "");
+    //  The script counts this attempt the same way (one process settles).
+    asp_mpmap_int (msg->body, "attempts", item->attempts + 1);
+    if (error)
+        asp_mpmap_str (msg->body, "error", error);
+    asp_txn_publish (txn, &msg);
+}
+
+//  Runs one settle and hands what it committed to the loop's outbox.
+static int
+s_settle (notify_store_t *self, asp_txn_t *txn)
+{
+    int rc = s_exec (self, &txn, 1);
+    if (rc == 0 && self->remote && asp_txn_emitted (txn))
+        asp_outbox_remote_add_txn (self->remote, txn);
+    return rc;
+}
+
 int
-notify_store_delivered (notify_store_t *self, const notify_item_t *item)
+notify_store_delivered (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel)
 {
     asp_txn_t *txn = asp_txn_new (self->delivered, item->shard);
     asp_txn_key (txn, NOTIFY_KEY_NOTE, item->id);
     asp_txn_key (txn, NOTIFY_KEY_PROCESSING);
     asp_txn_arg (txn, "%s", item->id);
     asp_txn_arg (txn, "%lld", (long long) asp_now_ms ());
-    int rc = s_exec (self, &txn, 1);
+    s_tell (self, txn, ASP_EV_NOTIFICATION_DELIVERED, item, channel, NULL);
+    int rc = s_settle (self, txn);
     asp_txn_destroy (&txn);
     return rc;
 }
 
 int
-notify_store_failed (notify_store_t *self, const notify_item_t *item, const char *error,
-                     bool permanent, notify_fate_t *fate)
+notify_store_failed (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel,
+                     const char *error, bool permanent, notify_fate_t *fate)
 {
     int64_t now = asp_now_ms ();
     int64_t due = now + notify_policy_delay_ms (&self->policy, item->attempts + 1, asp_rand64 ());
@@ -278,7 +316,9 @@ notify_store_failed (notify_store_t *self, const notify_item_t *item, const char
     asp_txn_arg (txn, "%d", self->policy.max_attempts);
     asp_txn_arg (txn, "%lld", (long long) due);
     asp_txn_arg (txn, "%s", permanent? "1": "0");
-    int rc = s_exec (self, &txn, 1);
+    //  Committed only when the script makes it a dead letter.
+    s_tell (self, txn, ASP_EV_NOTIFICATION_DEAD, item, channel, error);
+    int rc = s_settle (self, txn);
     *fate = asp_txn_outcome (txn) == ASP_TXN_STALE? NOTIFY_FATE_GONE:
             strcmp (asp_txn_reason (txn), "dead") == 0? NOTIFY_FATE_DEAD: NOTIFY_FATE_RETRY;
     asp_txn_destroy (&txn);
@@ -416,7 +456,7 @@ notify_store_test (void)
     asp_selftest_need_redis ("notify_store_test");
     asp_txn_init ();
     asp_rds_t *rds = asp_rds_new ();
-    notify_store_t *store = notify_store_new (rds, &policy);
+    notify_store_t *store = notify_store_new (rds, &policy, NULL);
     assert (asp_rds_ready (rds));
     s_test_del (rds);
     s_test_put (rds, "Ntest1");
@@ -441,7 +481,7 @@ notify_store_test (void)
 
     //  A failure schedules a retry; promote brings it back when due.
     notify_fate_t fate;
-    assert (notify_store_failed (store, &item, "http 503", false, &fate) == 0 && fate == NOTIFY_FATE_RETRY);
+    assert (notify_store_failed (store, &item, item.channel, "http 503", false, &fate) == 0 && fate == NOTIFY_FATE_RETRY);
     notify_depths_t d;
     assert (notify_store_depths (store, &d) == 0);
     assert (d.pending == 1 && d.processing == 0 && d.retry == 1 && d.dead == 0);
@@ -454,7 +494,7 @@ notify_store_test (void)
     assert (notify_store_recover (store) == 1);
     assert (s_test_claim (store, &claim) == 1 && strcmp (claim.id, "Ntest2") == 0);
     assert (notify_store_load (store, &claim, &item) == 0);
-    assert (notify_store_delivered (store, &item) == 0);
+    assert (notify_store_delivered (store, &item, item.channel) == 0);
     char key [ASP_KEY_MAX];
     redisReply *r = asp_rds_cmd (rds, "HMGET %s state attempts", asp_key (key, sizeof key, S_TEST_SHARD, NOTIFY_KEY_NOTE, "Ntest2"));
     assert (r && strcmp (r->element [0]->str, "delivered") == 0 && strcmp (r->element [1]->str, "1") == 0);
@@ -466,7 +506,7 @@ notify_store_test (void)
     //  The second failure is the last allowed attempt: dead letter.
     assert (s_test_claim (store, &claim) == 1 && strcmp (claim.id, "Ntest1") == 0);
     assert (notify_store_load (store, &claim, &item) == 0 && item.attempts == 1);
-    assert (notify_store_failed (store, &item, "http 503", false, &fate) == 0 && fate == NOTIFY_FATE_DEAD);
+    assert (notify_store_failed (store, &item, item.channel, "http 503", false, &fate) == 0 && fate == NOTIFY_FATE_DEAD);
     assert (notify_store_depths (store, &d) == 0);
     assert (d.pending == 0 && d.processing == 0 && d.retry == 0 && d.dead == 1);
     //  Nothing left in any shard: claim finds nothing.
@@ -479,7 +519,7 @@ notify_store_test (void)
     assert (notify_store_depths (store, &d) == 0 && d.processing == 0);
     //  Gone between loading and settling: said so, nothing else changes.
     snprintf (item.id, sizeof item.id, "Ngone");
-    assert (notify_store_failed (store, &item, "x", false, &fate) == 0 && fate == NOTIFY_FATE_GONE);
+    assert (notify_store_failed (store, &item, item.channel, "x", false, &fate) == 0 && fate == NOTIFY_FATE_GONE);
     assert (notify_store_depths (store, &d) == 0 && d.retry == 0 && d.dead == 1);
     //  Garbage in a queue is dropped, not claimed.
     s_test_cmd (rds, "LPUSH", NOTIFY_KEY_PENDING, "", "bad!id", NULL);

@@ -1,23 +1,10 @@
 /*  notify_store: the notifications and their delivery queues, in Redis.
 
-    Keys, each in the shard of the notification's ticket (asp_keys.h:
-    "{s<n>}:" + name), so recording one is one script in one slot:
-      notify:n:<id>         hash: one notification: what to send (text,
-                            subject, data, lang), to whom (channel: an asp_notify_channel_t
-                            word; to: the address on it, the e-mail address
-                            or phone number, "" for webhook, file, stdout;
-                            to_name, to_phone, to_email: the contact), its
-                            state and attempts
-      notify:contact:<tkt>  hash: the customer's name, phone, email,
-                            channel (preferred; "" none), lang ("" the
-                            process default) and tz (their time zone; ""
-                            TZ), from ticket.created
-      notify:pending        list: the shard's ids waiting for a worker
-                            (pushed left, taken right)
-      notify:processing     list: ids a worker took and has not settled yet
-      notify:retry          sorted set: ids waiting for their next attempt
-                            (score: due ms)
-      notify:dead           list: dead letters, ids that will not be tried again
+    The keys and the hash's fields are named in common/asp_notify_keys.h
+    (intake reads them for its dead-letter view); the hash also holds what
+    to send (text, subject, data, lang), to whom (channel, to, to_name,
+    to_phone, to_email) and the contact hash the customer's name, phone,
+    email, preferred channel, lang and tz from ticket.created.
 
     A worker serves a fixed set of shards. It moves one id per shard from
     pending to processing (LMOVE: atomic, so no two workers take the same
@@ -40,17 +27,20 @@
 #define NOTIFY_STORE_H
 #include "asp_id.h"
 #include "asp_keys.h"
+#include "asp_notify_keys.h"
+#include "asp_outbox.h"
 #include "asp_rds.h"
 #include "asp_vocab.h"
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NOTIFY_KEY_NOTE       "notify:n:%s"       //  notification id
-#define NOTIFY_KEY_CONTACT    "notify:contact:%s" //  ticket id
-#define NOTIFY_KEY_PENDING    "notify:pending"
-#define NOTIFY_KEY_PROCESSING "notify:processing"
-#define NOTIFY_KEY_RETRY      "notify:retry"
-#define NOTIFY_KEY_DEAD       "notify:dead"
+//  The short names notification's code uses (asp_notify_keys.h).
+#define NOTIFY_KEY_NOTE       ASP_NOTIFY_KEY_NOTE
+#define NOTIFY_KEY_CONTACT    ASP_NOTIFY_KEY_CONTACT
+#define NOTIFY_KEY_PENDING    ASP_NOTIFY_KEY_PENDING
+#define NOTIFY_KEY_PROCESSING ASP_NOTIFY_KEY_PROCESSING
+#define NOTIFY_KEY_RETRY      ASP_NOTIFY_KEY_RETRY
+#define NOTIFY_KEY_DEAD       ASP_NOTIFY_KEY_DEAD
 
 //  When to try again and when to give up.
 typedef struct {
@@ -72,6 +62,8 @@ typedef struct {
     unsigned shard;             //  where its keys live
     char ticket [ASP_ID_MAX];
     char tpl [32];
+    char audience [16];         //  customer, staff, ops
+    char trace [64];            //  the trace of the event that made it
     char phone [64];            //  full number: mask before logging
     char email [256];
     asp_notify_channel_t channel;   //  as recorded (valid; the default if not)
@@ -93,8 +85,13 @@ typedef struct {
 typedef struct notify_store_t notify_store_t;
 
 //  Registers the delivery scripts on rds (borrowed; call before it connects
-//  or the scripts are loaded only at the next reconnect).
-notify_store_t *notify_store_new (asp_rds_t *rds, const notify_policy_t *policy);
+//  or the scripts are loaded only at the next reconnect). remote (borrowed,
+//  may be NULL: nothing published) takes the events a settle commits: a
+//  customer's notification delivered or dead tells intake
+//  (notification.delivered, notification.dead) in the same script as
+//  the settle, for the ticket's timeline; a retry tells nobody.
+notify_store_t *notify_store_new (asp_rds_t *rds, const notify_policy_t *policy,
+                                  asp_outbox_remote_t *remote);
 void notify_store_destroy (notify_store_t **self_p);
 
 //  A claimed notification: its id and shard.
@@ -111,9 +108,10 @@ int  notify_store_claim (notify_store_t *self, unsigned first, unsigned step,
 //  Loads a claimed notification and builds its JSON body. 0 ok, 1 when it
 //  no longer exists (it is then taken off processing), -1 Redis down.
 int  notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_item_t *item);
-//  Settles a successful delivery. 0, or -1 when Redis is down (try again:
-//  the delivery must be recorded, not repeated).
-int  notify_store_delivered (notify_store_t *self, const notify_item_t *item);
+//  Settles a successful delivery by channel (the one it went by). 0, or -1
+//  when Redis is down (try again: the delivery must be recorded, not
+//  repeated).
+int  notify_store_delivered (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel);
 //  What became of a failed attempt.
 typedef enum {
     NOTIFY_FATE_RETRY,          //  scheduled for another attempt
@@ -124,8 +122,8 @@ typedef enum {
 //  Settles a failed attempt: a retry after the policy's delay, or a dead
 //  letter after the last attempt or when permanent; *fate says which.
 //  0, or -1 when Redis is down.
-int  notify_store_failed (notify_store_t *self, const notify_item_t *item, const char *error,
-                          bool permanent, notify_fate_t *fate);
+int  notify_store_failed (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel,
+                          const char *error, bool permanent, notify_fate_t *fate);
 //  Moves up to limit due retries of each shard back to pending. Count
 //  moved, or -1.
 int  notify_store_promote (notify_store_t *self, int limit);

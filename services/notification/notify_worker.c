@@ -84,6 +84,7 @@ struct notify_worker_t {
     bool started;
     asp_rds_t *rds;
     notify_store_t *store;
+    asp_outbox_remote_t *remote;    //  what a settle commits, to the loop's outbox
     const notify_config_t *config;
     notify_channels_t *channels;
     const notify_meters_t *meters;
@@ -109,12 +110,12 @@ s_nap (int ms)
 //  until it is back or we are told to stop (then the id stays in
 //  processing and the next start sends it again: at least once).
 static bool
-s_settle (notify_worker_t *self, const notify_item_t *item, notify_result_t result,
-          const char *err, notify_fate_t *fate)
+s_settle (notify_worker_t *self, const notify_item_t *item, asp_notify_channel_t channel,
+          notify_result_t result, const char *err, notify_fate_t *fate)
 {
     for (;;) {
-        int rc = result == NOTIFY_SENT? notify_store_delivered (self->store, item):
-                 notify_store_failed (self->store, item, err, result == NOTIFY_REFUSED, fate);
+        int rc = result == NOTIFY_SENT? notify_store_delivered (self->store, item, channel):
+                 notify_store_failed (self->store, item, channel, err, result == NOTIFY_REFUSED, fate);
         if (rc == 0)
             return true;
         if (s_stopping (self)) {
@@ -180,7 +181,7 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
     notify_result_t result = notify_channels_send (self->channels, &msg, err, sizeof err);
     int64_t took = asp_mono_us () - started;
     notify_fate_t fate = NOTIFY_FATE_RETRY;
-    if (s_settle (self, &item, result, err, &fate)) {
+    if (s_settle (self, &item, msg.channel, result, err, &fate)) {
         if (result == NOTIFY_SENT) {
             asp_histo_observe_us (self->meters->latency, took);
             asp_counter_inc (self->meters->delivered);
@@ -241,7 +242,7 @@ s_run (void *arg)
 
 notify_worker_t *
 notify_worker_new (int index, int count, const notify_config_t *config, const notify_policy_t *policy,
-                   const notify_meters_t *meters,
+                   const notify_meters_t *meters, asp_outbox_t *outbox,
                    notify_bell_t *bell, atomic_bool *ready, atomic_bool *stop)
 {
     assert (index >= 0 && index < count);
@@ -261,7 +262,8 @@ notify_worker_new (int index, int count, const notify_config_t *config, const no
         return NULL;
     }
     self->rds = asp_rds_new ();
-    self->store = notify_store_new (self->rds, policy);
+    self->remote = outbox? asp_outbox_remote_new (outbox): NULL;
+    self->store = notify_store_new (self->rds, policy, self->remote);
     //  Signals belong to the main thread, whose loop stops on them; the
     //  worker sees the stop flag instead.
     sigset_t block, saved;
@@ -291,6 +293,7 @@ notify_worker_destroy (notify_worker_t **self_p)
         pthread_join (self->thread, NULL);
     }
     notify_store_destroy (&self->store);
+    asp_outbox_remote_destroy (&self->remote);
     asp_rds_destroy (&self->rds);
     notify_channels_destroy (&self->channels);
     free (self);

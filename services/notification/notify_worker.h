@@ -49,11 +49,12 @@ void notify_bell_wait (notify_bell_t *self, uint64_t seen, int timeout_ms);
 typedef struct notify_worker_t notify_worker_t;
 
 //  Creates the worker's Redis connection and channel and starts its thread.
-//  NULL when a channel cannot be set up. config, meters, bell, ready and
-//  stop are borrowed and must outlive the worker.
+//  NULL when a channel cannot be set up. config, meters, outbox (the
+//  loop's, where the events its settles commit go; NULL: none), bell,
+//  ready and stop are borrowed and must outlive the worker.
 notify_worker_t *notify_worker_new (int index, int count, const notify_config_t *config,
                                     const notify_policy_t *policy,
-                                    const notify_meters_t *meters, notify_bell_t *bell,
+                                    const notify_meters_t *meters, asp_outbox_t *outbox, notify_bell_t *bell,
                                     atomic_bool *ready, atomic_bool *stop);
 //  Waits for the thread to end (set stop first), then frees everything.
 void notify_worker_destroy (notify_worker_t **self_p);
