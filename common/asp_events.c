@@ -50,6 +50,8 @@ static const struct {
     { ASP_EV_WO_RETURNED,      I | N },
     { ASP_EV_PARTNER_CHANGED,  R },
     { ASP_EV_PARTNER_SCORED,   R },
+    { ASP_EV_PARTNER_STRIKE,   R | N },
+    { ASP_EV_STRIKE_REVIEWED,  F },
     { ASP_EV_NOTIFICATION_REPLAY, N },
     { ASP_EV_NOTIFICATION_DELIVERED, I },
     { ASP_EV_NOTIFICATION_DEAD, I },

@@ -66,6 +66,11 @@ bool asp_event_known (const char *type);
 //  The partner registry (intake) and the partners' quality score (feedback).
 #define ASP_EV_PARTNER_CHANGED    "partner.changed"
 #define ASP_EV_PARTNER_SCORED     "partner.scored"
+//  Feedback: a step of a partner's three-strike ladder (a strike, one
+//  withdrawn, ops' review); routing keeps whether the partner is removed.
+#define ASP_EV_PARTNER_STRIKE     "partner.strike"
+//  Intake: ops upheld or overturned a strike (feedback applies it).
+#define ASP_EV_STRIKE_REVIEWED    "strike.reviewed"
 //  Ops ask notification (through intake's API) to send a dead letter again.
 #define ASP_EV_NOTIFICATION_REPLAY "notification.replay"
 //  Notification: a customer's notification reached its receiver, or is a

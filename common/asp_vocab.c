@@ -35,6 +35,9 @@ VOCAB (asp_vocab_basis, "basis", "calendar", "business");
 VOCAB (asp_vocab_sla_role, "sla_role", "agent", "supervisor", "manager");
 VOCAB (asp_vocab_pause, "pause", "customer", "parts");
 VOCAB (asp_vocab_notify_channel, "notify_channel", "webhook", "email", "sms", "file", "stdout");
+VOCAB (asp_vocab_strike_step, "strike_step", "warning", "penalty", "removal");
+VOCAB (asp_vocab_strike_state, "strike_state", "active", "upheld", "overturned");
+VOCAB (asp_vocab_strike_review, "strike_review", "uphold", "overturn");
 
 const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_kind, &asp_vocab_tier, &asp_vocab_class, &asp_vocab_channel,
@@ -42,7 +45,8 @@ const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_lang, &asp_vocab_remedy, &asp_vocab_unable_reason, &asp_vocab_choice,
     &asp_vocab_partner_status, &asp_vocab_unroutable_reason, &asp_vocab_clock,
     &asp_vocab_clock_state, &asp_vocab_basis, &asp_vocab_sla_role, &asp_vocab_pause,
-    &asp_vocab_notify_channel, NULL
+    &asp_vocab_notify_channel, &asp_vocab_strike_step, &asp_vocab_strike_state,
+    &asp_vocab_strike_review, NULL
 };
 
 bool
@@ -123,6 +127,9 @@ asp_vocab_test (void)
     assert (asp_vocab_basis.count == ASP_BASIS_BUSINESS + 1);
     assert (asp_vocab_sla_role.count == ASP_SLA_ROLE_MANAGER + 1);
     assert (asp_vocab_pause.count == ASP_PAUSE_PARTS + 1);
+    assert (asp_vocab_strike_step.count == ASP_STRIKE_REMOVAL + 1);
+    assert (asp_vocab_strike_state.count == ASP_STRIKE_OVERTURNED + 1);
+    assert (asp_vocab_strike_review.count == ASP_REVIEW_OVERTURN + 1);
     //  Round trips, and refusals of near misses.
     for (int v = 0; asp_vocabs [v]; v++)
         for (int i = 0; i < asp_vocabs [v]->count; i++) {

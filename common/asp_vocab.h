@@ -85,6 +85,11 @@ typedef enum { ASP_CHOICE_ORIGINAL_INSTALLER = 0, ASP_CHOICE_BEST_SCORE, ASP_CHO
 //  A partner's status in the registry: suspended gets no new offers but
 //  finishes what it accepted; removed is cut off and its work re-routed.
 typedef enum { ASP_PARTNER_ACTIVE = 0, ASP_PARTNER_SUSPENDED, ASP_PARTNER_REMOVED } asp_partner_status_t;
+//  The three-strike ladder (feedback_strikes.h): a step, a strike's state,
+//  and ops' review decision (intake's POST .../strikes/{strike}/review).
+typedef enum { ASP_STRIKE_WARNING = 0, ASP_STRIKE_PENALTY, ASP_STRIKE_REMOVAL } asp_strike_step_t;
+typedef enum { ASP_STRIKE_ACTIVE = 0, ASP_STRIKE_UPHELD, ASP_STRIKE_OVERTURNED } asp_strike_state_t;
+typedef enum { ASP_REVIEW_UPHOLD = 0, ASP_REVIEW_OVERTURN } asp_strike_review_t;
 //  Why a work order is in the unroutable queue (workorder.unroutable).
 typedef enum { ASP_UNROUTABLE_NO_ELIGIBLE = 0, ASP_UNROUTABLE_REFUSALS } asp_unroutable_reason_t;
 //  The promises sla-timer watches on a ticket (docs/sla.md): each starts
@@ -137,6 +142,9 @@ extern const asp_vocab_t asp_vocab_unroutable_reason;
 extern const asp_vocab_t asp_vocab_clock;
 extern const asp_vocab_t asp_vocab_clock_state;
 extern const asp_vocab_t asp_vocab_basis;
+extern const asp_vocab_t asp_vocab_strike_step;
+extern const asp_vocab_t asp_vocab_strike_state;
+extern const asp_vocab_t asp_vocab_strike_review;
 extern const asp_vocab_t asp_vocab_sla_role;
 extern const asp_vocab_t asp_vocab_pause;
 extern const asp_vocab_t asp_vocab_notify_channel;

@@ -5,7 +5,10 @@
 -- feedback_score publishes their partner.scored and clears the mark),
 -- K[5] the ticket's quality facts, K[6] the shard's count fields by day
 -- (zset, for pruning), K[7] the shard's technicians with counts (zset of
--- "<partner>|<technician>", score 0, read by range of partner).
+-- "<partner>|<technician>", score 0, read by range of partner), K[8] the
+-- shard's strikes to deliver to the partners' ladders (hash: strike id
+-- "<ticket>-<n>" -> its current attribution "<partner>|<technician>|<ms>",
+-- '' when it has none any more; feedback_strikes moves them).
 -- The last argument of every script is the quality settings
 -- "<facts ttl ms>,<repeat window ms>,<install return window ms>".
 
@@ -83,7 +86,7 @@ local function contribution()
     if n and n > maxgen then maxgen = n end
   end
   for _, a in ipairs(appts) do if a.g > maxgen then maxgen = a.g end end
-  local out = {}
+  local out, strikes = {}, {}
   local function add(p, t, ms, count, n)
     n = n or 1
     if n == 0 or not p or p == '' then return end
@@ -117,7 +120,7 @@ local function contribution()
   -- A survey answers the latest completion before it (by their own
   -- times; the earliest completion when none is before it, e.g. clocks a
   -- little apart).
-  for _, s in ipairs(surveys) do
+  for i, s in ipairs(surveys) do
     local best, first
     for g, c in pairs(comp) do
       if c.ms <= s.ms and (not best or c.ms > best.ms or (c.ms == best.ms and g > best.g)) then
@@ -134,7 +137,15 @@ local function contribution()
       if s.resolved then add(best.p, best.t, s.ms, 'resolved') end
       if s.on_time ~= nil then add(best.p, best.t, s.ms, 'arrivals') end
       if s.on_time == false then add(best.p, best.t, s.ms, 'late_arrivals') end
-      if s.complaint then add(best.p, best.t, s.ms, 'complaints') end
+      if s.complaint then
+        add(best.p, best.t, s.ms, 'complaints')
+        -- A complaint is a strike against whoever it counts for (the
+        -- three-strike ladder, feedback_strikes.h), identified by the
+        -- survey answer's place in the list (the inbox adds each once).
+        if best.p and best.p ~= '' then
+          strikes[tostring(i)] = best.p .. '|' .. (best.t or '') .. '|' .. string.format('%d', s.ms)
+        end
+      end
     end
   end
   -- A partner clock's breach or compensation is the partner's (and
@@ -178,7 +189,7 @@ local function contribution()
       add(inst.p, inst.t, created.ms, 'install_returns')
     end
   end
-  return out
+  return out, strikes
 end
 
 -- Applies the difference between the facts' counts and what the ticket
@@ -204,8 +215,28 @@ local function bump(f, n)
   end
 end
 
+-- A strike whose attribution changed (new, moved to another completion's
+-- partner, or gone) is queued for the ladders (K[8]); the ticket's
+-- strikes as last queued are kept in fact 'k'.
+local function queue_strikes(new)
+  local old = fact_get('k') or {}
+  local ticket = string.match(K[5], '}:fb:(.*):q$')
+  for i, a in pairs(new) do
+    if old[i] ~= a then redis.call('HSET', K[8], ticket .. '-' .. i, a) end
+  end
+  for i, _ in pairs(old) do
+    if new[i] == nil then redis.call('HSET', K[8], ticket .. '-' .. i, '') end
+  end
+  if next(new) then
+    redis.call('HSET', K[5], 'k', cjson.encode(new))
+  else
+    redis.call('HDEL', K[5], 'k')
+  end
+end
+
 local function settle()
-  local new = contribution()
+  local new, strikes = contribution()
+  queue_strikes(strikes)
   local old = fact_get('x') or {}
   for f, n in pairs(new) do
     if n ~= (old[f] or 0) then bump(f, n - (old[f] or 0)) end

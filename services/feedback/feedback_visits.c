@@ -1,4 +1,5 @@
 #include "feedback_visits.h"
+#include "feedback_strikes.h"
 #include "feedback_score.h"
 #include "asp_config.h"
 #include "asp_log.h"
@@ -30,7 +31,8 @@ struct feedback_visits_t {
 
 //  A txn on the ticket's record, its shard's counts by day, planned
 //  closes and partner marks, the ticket's quality facts, the shard's
-//  count index and technicians (K[1..7], common.lua).
+//  count index and technicians, the strikes to deliver (K[1..8],
+//  common.lua).
 static asp_txn_t *
 s_ticket_txn (asp_script_t *script, const char *ticket)
 {
@@ -42,6 +44,7 @@ s_ticket_txn (asp_script_t *script, const char *ticket)
     asp_txn_key (txn, FEEDBACK_KEY_FACTS, ticket);
     asp_txn_key (txn, FEEDBACK_KEY_DAY_INDEX);
     asp_txn_key (txn, FEEDBACK_KEY_TECHS);
+    asp_txn_key (txn, FEEDBACK_KEY_STRIKES_DUE);
     return txn;
 }
 

@@ -78,6 +78,9 @@
                         published from this shard's counts (the mark)
       fb:close_due      sorted set: "<ticket>|<wo_id>" scored by when the
                         ticket closes if its survey is still unanswered
+      fb:strikes_due, fb:strikes_sent   hashes: the complaints' strikes to
+                        deliver to the partners' ladders, and delivered
+                        (feedback_strikes.h)
     And in the partner's shard:
       fb:scores         hash: "<partner>:ms" when its score was last
                         published, "<partner>:score" that score (‰),

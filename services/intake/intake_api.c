@@ -34,6 +34,7 @@ extern const char asp_lua_redispatch [];
 extern const char asp_lua_override [];
 extern const char asp_lua_pt_write [];
 extern const char asp_lua_respond [];
+extern const char asp_lua_strike_review [];
 extern const char asp_lua_notify_replay [];
 
 //  In intake_script_id_t order.
@@ -59,6 +60,7 @@ static const struct {
     [INTAKE_SCRIPT_OVERRIDE] = { "intake_override", asp_lua_override },
     [INTAKE_SCRIPT_RESPOND] = { "intake_respond", asp_lua_respond },
     [INTAKE_SCRIPT_PARTNER] = { "intake_pt_write", asp_lua_pt_write },
+    [INTAKE_SCRIPT_STRIKE_REVIEW] = { "intake_strike_review", asp_lua_strike_review },
     [INTAKE_SCRIPT_NOTIFY_REPLAY] = { "intake_notify_replay", asp_lua_notify_replay },
 };
 
@@ -121,6 +123,11 @@ static const intake_route_t s_routes [] = {
     //  Their quality, as feedback last published it.
     { "GET",  "/v1/partners/{id}/quality", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry",
       intake_partners_quality },
+    //  Their three-strike ladder (feedback's): read, and ops' review.
+    { "GET",  "/v1/partners/{id}/strikes", PARTNER_WRITERS | R (SUPERVISOR), "read the partner registry",
+      intake_partners_strikes },
+    { "POST", "/v1/partners/{id}/strikes/{strike}/review", PARTNER_WRITERS, "review strikes",
+      intake_partners_review },
     //  Notification's dead letters (intake_notify): ops, who run the
     //  channels, and admins replay them; supervisors may look.
     { "GET",  "/v1/notifications/dead", LEADS | R (OPS), "read dead letters", intake_notify_dead },

@@ -51,6 +51,7 @@ typedef enum {
     INTAKE_SCRIPT_OVERRIDE,         //  a supervisor's choice of partner
     INTAKE_SCRIPT_RESPOND,          //  an answer to the customer
     INTAKE_SCRIPT_PARTNER,          //  the partner registry (intake_partners.h)
+    INTAKE_SCRIPT_STRIKE_REVIEW,    //  ops' review of a strike (intake_partners.h)
     INTAKE_SCRIPT_NOTIFY_REPLAY,    //  a dead letter replayed (intake_notify.h)
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;

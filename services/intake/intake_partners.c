@@ -455,6 +455,98 @@ intake_partners_quality (intake_api_t *api, const intake_call_t *call, const asp
     cJSON_Delete (body);
 }
 
+void
+intake_partners_strikes (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                         asp_http_res_t *res)
+{
+    (void) req;
+    const char *id = call->param [0];
+    cJSON *body = NULL;
+    if (asp_quality_strikes (api->rds, id, &body)) {
+        intake_storage_down (res);
+        return;
+    }
+    //  As for quality: a partner known only by its certificate has a
+    //  ladder too; one with neither ladder nor record is unknown.
+    if (!body) {
+        cJSON *rec = NULL;
+        int rc = s_read (api, id, &rec);
+        cJSON_Delete (rec);
+        if (rc == 1)
+            asp_http_error (res, 404, "not_found", "no partner %s", id);
+        else
+        if (rc != 0)
+            intake_storage_down (res);
+        if (rc != 0)
+            return;
+        body = cJSON_CreateObject ();
+        cJSON_AddStringToObject (body, "partner_id", id);
+        cJSON_AddFalseToObject (body, "removed");
+        cJSON_AddNumberToObject (body, "version", 0);
+        cJSON_AddArrayToObject (body, "strikes");
+    }
+    s_answer (res, 200, body);
+    cJSON_Delete (body);
+}
+
+void
+intake_partners_review (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
+                        asp_http_res_t *res)
+{
+    const char *id = call->param [0], *strike = call->param [1];
+    if (intake_overloaded (api, res))
+        return;
+    cJSON *body = intake_body (req, res);
+    if (!body)
+        return;
+    static const char *allowed [] = { "decision", "reason", NULL };
+    const char *decision, *reason;
+    intake_err_t err;
+    if (!cJSON_IsObject (body)) {
+        snprintf (err.message, sizeof err.message, "the body must be a JSON object");
+        intake_invalid (api, res, &err);
+    }
+    else
+    if (!intake_v_only (body, allowed, "", &err)
+    ||  !intake_v_str (body, "decision", "decision", 1, 16, &asp_vocab_strike_review, true, &decision, &err)
+    ||  !intake_v_str (body, "reason", "reason", 1, 500, NULL, true, &reason, &err))
+        intake_invalid (api, res, &err);
+    else {
+        asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_STRIKE_REVIEW], asp_shard_of (id));
+        asp_txn_key (txn, ASP_QUALITY_KEY_LADDER, id);
+        asp_txn_arg (txn, "%s", strike);
+        asp_msg_t *msg = asp_msg_new (ASP_EV_STRIKE_REVIEWED, NULL, NULL);
+        asp_mpmap_str (msg->body, "partner_id", id);
+        asp_mpmap_str (msg->body, "strike_id", strike);
+        asp_mpmap_str (msg->body, "decision", decision);
+        asp_mpmap_str (msg->body, "reason", reason);
+        asp_mpmap_str (msg->body, "by", call->caller.who);
+        asp_txn_publish (txn, &msg);
+        asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
+        asp_txn_outcome_t o = asp_txn_outcome (txn);
+        if (o == ASP_TXN_OK && asp_txn_emitted (txn))
+            asp_outbox_remote_add_txn (api->outbox, txn);
+        if (o == ASP_TXN_OK) {
+            cJSON *out = cJSON_CreateObject ();
+            cJSON_AddStringToObject (out, "partner_id", id);
+            cJSON_AddStringToObject (out, "strike_id", strike);
+            cJSON_AddStringToObject (out, "decision", decision);
+            cJSON_AddStringToObject (out, "reason", reason);
+            s_answer (res, 202, out);
+            cJSON_Delete (out);
+            asp_log_kv (ASP_LOG_INFO, "strike reviewed", "partner", id, "strike", strike,
+                        "decision", decision, "by", call->caller.who, NULL);
+        }
+        else
+        if (o == ASP_TXN_REJECT)
+            asp_http_error (res, 404, "unknown_strike", "partner %s has no strike %s", id, strike);
+        else
+            intake_storage_down (res);
+        asp_txn_destroy (&txn);
+    }
+    cJSON_Delete (body);
+}
+
 //  The stored record old with the PATCH body applied (null removes an
 //  optional field); a new tree, not yet checked.
 static cJSON *

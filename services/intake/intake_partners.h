@@ -44,6 +44,16 @@ intake_route_fn intake_partners_get;
 //  scored_ms null when never scored; 404 for a partner neither scored nor
 //  in the registry.
 intake_route_fn intake_partners_quality;
+//  GET /v1/partners/{id}/strikes: the partner's three-strike ladder
+//  (feedback's, read through common/asp_quality.h): removed, version and
+//  each strike with its step and review; an empty ladder for a registered
+//  partner without strikes; 404 for one with neither.
+intake_route_fn intake_partners_strikes;
+//  POST /v1/partners/{id}/strikes/{strike}/review {decision: uphold |
+//  overturn, reason}: 202, strike.reviewed to feedback (by: the caller);
+//  404 unknown_strike when the ladder has no such strike; 400 naming the
+//  field for anything else.
+intake_route_fn intake_partners_review;
 intake_route_fn intake_partners_patch;
 
 //  Checks a whole partner record (a POST body, or a PATCH applied to the

@@ -69,6 +69,12 @@ static const s_event_t s_events [] = {
     { ASP_EV_WO_RETURNED, "returned", "ops", {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 },
         { "reason", F_STR, true, 64 }, { "note", F_STR, false, S_STR_MAX } } },
+    //  A step of a partner's three-strike ladder (feedback), for ops: the
+    //  text names the partner, the technician and the step.
+    { ASP_EV_PARTNER_STRIKE, "strike", "ops", {
+        { "partner_id", F_STR, true, 256 }, { "strike_id", F_STR, true, 2 * ASP_ID_MAX },
+        { "notice", F_STR, true, 32 }, { "step", F_STR, false, 32 },
+        { "technician_id", F_STR, false, 256 }, { "reason", F_STR, false, 512 } } },
     { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
     { ASP_EV_SLA_BREACHED, "sla_breached", "staff", {

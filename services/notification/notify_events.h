@@ -23,7 +23,8 @@
     appointment time reads the zone from the contact first, one HGET).
     SLA warnings, breaches and escalations are for staff (an escalation's
     recipients, "to", travel in its data), routing's unroutable and
-    returned work orders for ops (audience "ops"); neither carries a
+    returned work orders and the steps of a partner's three-strike ladder
+    (partner.strike) for ops (audience "ops"); neither carries a
     contact: the channel's receiver routes them by their audience. An SLA
     compensation is the customer's apology, stating the amount.
 

@@ -14,7 +14,7 @@
 //  The variables a template may name, in the order of the V_ indexes.
 const char *const notify_text_vars [] = {
     "ticket", "partner", "stage", "note", "result", "clock", "appointment", "due", "reason", "link",
-    "wo", "previous", "refusals", "role", "step", "to", "amount", NULL
+    "wo", "previous", "refusals", "role", "step", "to", "amount", "technician", "notice", NULL
 };
 
 static const char *
@@ -53,7 +53,7 @@ typedef struct {
 } s_var_t;
 
 enum { V_TICKET, V_PARTNER, V_STAGE, V_NOTE, V_RESULT, V_CLOCK, V_APPOINTMENT, V_DUE, V_REASON, V_LINK,
-       V_WO, V_PREVIOUS, V_REFUSALS, V_ROLE, V_STEP, V_TO, V_AMOUNT, V_COUNT };
+       V_WO, V_PREVIOUS, V_REFUSALS, V_ROLE, V_STEP, V_TO, V_AMOUNT, V_TECHNICIAN, V_NOTICE, V_COUNT };
 
 static void
 s_var_str (s_var_t *v, const msgpack_object *body, const char *field)
@@ -142,6 +142,9 @@ s_choose (const notify_templates_t *t, const char *tpl, const s_var_t *vars, not
     else
     if (strcmp (tpl, "sla_escalated") == 0 && !vars [V_TO].set)
         variant = "nobody";         //  no recipient named (an agent step of an unowned ticket)
+    else
+    if (strcmp (tpl, "strike") == 0)
+        variant = vars [V_NOTICE].value;    //  feedback's word for it (partner.strike)
     if (!variant)
         snprintf (key, keylen, "%s", tpl);
     else {
@@ -205,6 +208,10 @@ notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char 
     int64_t step, amount;
     if (asp_mp_get_int (body, "step", &step) == 0)
         vars [V_STEP].set = snprintf (vars [V_STEP].value, S_VALUE_MAX, "%lld", (long long) step) > 0;
+    else
+        s_var_str (&vars [V_STEP], body, "step");       //  a strike's step: a word
+    s_var_str (&vars [V_TECHNICIAN], body, "technician_id");
+    s_var_str (&vars [V_NOTICE], body, "notice");
     //  Minor units (fen) in major units (yuan), two decimals; not negative
     //  (notify_events checked).
     if (asp_mp_get_int (body, "amount", &amount) == 0 && amount >= 0)
@@ -390,6 +397,16 @@ notify_text_test (void)
     free (t);
     t = s_render_test (NOTIFY_LANG_EN, "unroutable", 0, "reason", "martian", "wo_id", "WT42", NULL);
     assert (t && strstr (t, "(martian)"));
+    free (t);
+    //  The strike ladder: feedback's notice picks the phrase; the step is
+    //  a word there (an escalation's is a number).
+    t = s_render_test (NOTIFY_LANG_EN, "strike", 0, "notice", "removal", "partner_id", "P7",
+                       "technician_id", "tech-7", "step", "removal", NULL);
+    assert (t && strstr (t, "removes partner P7") && strstr (t, "technician tech-7"));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_ZH, "strike", 0, "notice", "reinstated", "partner_id", "P7",
+                       "reason", "误投诉", NULL);
+    assert (t && strstr (t, "恢复派单") && strstr (t, "误投诉"));
     free (t);
     t = s_render_test (NOTIFY_LANG_ZH, "returned", 0, "reason", "no_parts", "wo_id", "WT42", "partner_id", "P7", NULL);
     assert (t && strstr (t, "服务网点 P7 退回") && strstr (t, "原因：缺少配件") && !strchr (t, '{'));

@@ -25,8 +25,8 @@ const char *notify_lang_name (notify_lang_t lang);
 
 //  Renders template tpl (received, partner_assigned, progress, completed,
 //  survey_request, closed, cancelled, redispatched, appointment,
-//  appointment_missed, unroutable, returned, sla_warning, sla_breached,
-//  sla_escalated, sla_compensation)
+//  appointment_missed, unroutable, returned, strike, sla_warning,
+//  sla_breached, sla_escalated, sla_compensation)
 //  for ticket from the
 //  event body. Returns a new string the caller frees, or NULL when the
 //  template is unknown.

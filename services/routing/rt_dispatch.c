@@ -64,6 +64,10 @@ rt_dispatch_eligible (const rt_partner_t *partner, const rt_order_t *order, int6
         *why = "not_active";
         return false;
     }
+    if (partner->removed) {
+        *why = "removed";
+        return false;
+    }
     if (!rt_partner_fits (partner, order->category, order->region)) {
         *why = "ready_does_not_fit";
         return false;
@@ -196,7 +200,9 @@ static bool
 s_could (void *arg, rt_partner_t *p)
 {
     s_pick_t *pick = (s_pick_t *) arg;
-    if (!s_admits_ever (p->profile, pick->order))
+    //  A partner its strikes removed takes nothing until a review
+    //  reinstates it: no reason for the order to wait for it.
+    if (p->removed || !s_admits_ever (p->profile, pick->order))
         return true;
     pick->fitting++;
     return false;
@@ -265,7 +271,7 @@ s_registered (rt_dispatch_t *self, const rt_order_t *order)
     zhashx_t *partners = rt_registry_partners (self->registry);
     for (rt_partner_t *p = (rt_partner_t *) zhashx_first (partners); p && !fits;
          p = (rt_partner_t *) zhashx_next (partners))
-        fits = p->profile && s_admits_ever (p->profile, order);
+        fits = p->profile && !p->removed && s_admits_ever (p->profile, order);
     if (remember) {
         snprintf (self->memo, sizeof self->memo, "%s", memo);
         self->memo_fits = fits;

@@ -112,7 +112,8 @@ rt_partner_free (const rt_partner_t *partner)
 {
     int64_t held = (int64_t) zhashx_size (partner->held);
     int64_t capacity = partner->capacity;
-    if (partner->profile && rt_profile_status (partner->profile) != ASP_PARTNER_ACTIVE)
+    if (partner->removed
+    ||  (partner->profile && rt_profile_status (partner->profile) != ASP_PARTNER_ACTIVE))
         capacity = 0;
     else
     if (partner->profile && rt_profile_cap (partner->profile) < capacity)

@@ -38,6 +38,8 @@ typedef struct {
     uint64_t last_offer;            //  offer counter at its last offer, 0 = never
     rt_profile_t *profile;          //  its registry record (owned); NULL = unregistered
     int64_t score;                  //  quality score in ‰ (partner.scored); -1 = unscored
+    bool removed;                   //  removed by its strike ladder (partner.strike): no work
+    int64_t removed_version;        //  the ladder version that said so, 0 = none heard
 } rt_partner_t;
 
 typedef enum { RT_CONN_READY = 0, RT_CONN_REFUSED } rt_conn_state_t;
@@ -68,7 +70,8 @@ void rt_partner_set (rt_partner_t *partner, int64_t capacity, char **skills, siz
 bool rt_partner_live (const rt_partner_t *partner);
 //  Capacity minus what it holds; 0 when it holds more. With a registry
 //  record the capacity is min (READY's, capacity_cap), and a partner that
-//  is not active has none (no new offers).
+//  is not active, or removed by its strike ladder, has none (no new
+//  offers).
 int64_t rt_partner_free (const rt_partner_t *partner);
 bool rt_partner_fits (const rt_partner_t *partner, const char *category, const char *region);
 

@@ -1393,6 +1393,73 @@ s_committed_scored (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, v
 }
 
 //  --------------------------------------------------------------------------
+//  partner.strike: a step of a partner's three-strike ladder, from feedback.
+//  Routing keeps only whether the partner is removed (no new work until
+//  ops overturn a strike), as of the ladder's newest version.
+
+static bool
+s_strike_body (const asp_envelope_t *env, char *pid, size_t pid_len, int64_t *version, bool *removed,
+               char *reason, size_t reason_len)
+{
+    if (asp_mp_get_str (env->body, "partner_id", pid, pid_len) != 0 || !asp_id_valid (pid, strlen (pid))) {
+        snprintf (reason, reason_len, "partner.strike needs partner_id, a partner id");
+        return false;
+    }
+    if (asp_mp_get_int (env->body, "ladder_version", version) != 0 || *version < 1) {
+        snprintf (reason, reason_len, "partner.strike needs ladder_version, an integer >= 1");
+        return false;
+    }
+    if (asp_mp_get_bool (env->body, "removed", removed) != 0) {
+        snprintf (reason, reason_len, "partner.strike needs removed, a bool");
+        return false;
+    }
+    return true;
+}
+
+static asp_txn_t *
+s_prepare_strike (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char pid [RT_PARTNER_ID_MAX];
+    int64_t version;
+    bool removed;
+    if (!s_strike_body (env, pid, sizeof pid, &version, &removed, reason, reason_len))
+        return NULL;
+    return rt_store_removed (self->store, pid, version, removed, env->id);
+}
+
+static void
+s_committed_strike (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc;
+    rt_server_t *self = (rt_server_t *) arg;
+    char pid [RT_PARTNER_ID_MAX], err [200];
+    int64_t version;
+    bool removed;
+    if (asp_txn_outcome (txn) != ASP_TXN_OK
+    ||  !s_strike_body (env, pid, sizeof pid, &version, &removed, err, sizeof err))
+        return;
+    rt_partner_t *partner = rt_registry_partner (self->registry, pid, true);
+    if (version <= partner->removed_version)
+        return;
+    bool was = partner->removed;
+    partner->removed = removed;
+    partner->removed_version = version;
+    if (was == removed)
+        return;
+    asp_log_kv (ASP_LOG_INFO, removed? "partner removed by its strikes": "partner reinstated",
+                "partner", pid, NULL);
+    //  Reinstated: its classes are looked at again, parked orders come
+    //  back (as for a record that admits more).
+    rt_dispatch_partner (self->dispatch, partner);
+    rt_dispatch_credit (self->dispatch, partner);
+    self->sweep_due = true;
+    self->dispatch_due = true;
+    s_kick (self);
+}
+
+//  --------------------------------------------------------------------------
 //  Construction
 
 static double
@@ -1526,6 +1593,7 @@ rt_server_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_PARTNER_CHANGED, s_prepare_partner, s_committed_partner, self);
     asp_svc_on (svc, ASP_EV_TICKET_OVERRIDE, s_prepare_override, s_committed_override, self);
     asp_svc_on (svc, ASP_EV_PARTNER_SCORED, s_prepare_scored, s_committed_scored, self);
+    asp_svc_on (svc, ASP_EV_PARTNER_STRIKE, s_prepare_strike, s_committed_strike, self);
 
     //  One timer for every deadline: fine enough for heartbeats and for
     //  offer expiry, cheap whatever the number of offers.

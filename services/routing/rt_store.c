@@ -16,13 +16,15 @@ extern const char asp_lua_wo_redispatch [];
 extern const char asp_lua_wo_unroutable [];
 extern const char asp_lua_wo_override [];
 extern const char asp_lua_rt_score [];
+extern const char asp_lua_rt_removed [];
 
 #define RT_LOAD_CHUNK   500
 
 struct rt_store_t {
     asp_rds_t *rds;
     //  PROGRESS, COMPLETE and UNABLE are rt_work's
-    asp_script_t *create, *offer, *withdraw, *accept, *decline, *cancel, *redispatch, *unroutable, *override, *score;
+    asp_script_t *create, *offer, *withdraw, *accept, *decline, *cancel, *redispatch, *unroutable, *override, *score,
+                 *removed;
 };
 
 static asp_script_t *
@@ -47,6 +49,7 @@ rt_store_new (asp_rds_t *rds)
     self->unroutable = s_script (rds, "wo_unroutable", asp_lua_wo_unroutable);
     self->override = s_script (rds, "wo_override", asp_lua_wo_override);
     self->score = s_script (rds, "rt_score", asp_lua_rt_score);
+    self->removed = s_script (rds, "rt_removed", asp_lua_rt_removed);
     return self;
 }
 
@@ -295,6 +298,19 @@ rt_store_score (rt_store_t *self, const char *partner_id, int64_t score, const c
 }
 
 asp_txn_t *
+rt_store_removed (rt_store_t *self, const char *partner_id, int64_t version, bool removed,
+                  const char *msg_id)
+{
+    asp_txn_t *txn = asp_txn_new (self->removed, asp_shard_of (partner_id));
+    asp_txn_inbox (txn, msg_id);
+    asp_txn_key (txn, RT_KEY_REMOVED);
+    asp_txn_arg (txn, "%s", partner_id);
+    asp_txn_arg (txn, "%lld", (long long) version);
+    asp_txn_arg (txn, "%s", removed? "1": "0");
+    return txn;
+}
+
+asp_txn_t *
 rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partner_id, int64_t attempt,
                    const char *reason, bool exclude)
 {
@@ -466,7 +482,8 @@ s_load_shard (rt_store_t *self, unsigned shard, rt_orders_t *orders, rt_registry
     }
 }
 
-//  The partners' scores (rt:scores of every shard).
+//  The partners' scores and removals (rt:scores, rt:removed of every
+//  shard).
 static int
 s_load_scores (rt_store_t *self, rt_registry_t *registry)
 {
@@ -483,6 +500,22 @@ s_load_scores (rt_store_t *self, rt_registry_t *registry)
             if (asp_id_valid (r->element [i]->str, r->element [i]->len))
                 rt_registry_partner (registry, r->element [i]->str, true)->score
                     = strtoll (r->element [i + 1]->str, NULL, 10);
+        freeReplyObject (r);
+        asp_key_fmt (key, sizeof key, n, RT_KEY_REMOVED);
+        r = asp_rds_cmd (self->rds, "HGETALL %s", key);
+        if (!r || r->type != REDIS_REPLY_ARRAY) {
+            if (r)
+                freeReplyObject (r);
+            return -1;
+        }
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            const char *v = r->element [i + 1]->str, *bar = v? strchr (v, '|'): NULL;
+            if (!asp_id_valid (r->element [i]->str, r->element [i]->len) || !bar)
+                continue;
+            rt_partner_t *p = rt_registry_partner (registry, r->element [i]->str, true);
+            p->removed_version = strtoll (v, NULL, 10);
+            p->removed = streq (bar + 1, "1");
+        }
         freeReplyObject (r);
     }
     return 0;
@@ -589,6 +622,19 @@ rt_store_test (void)
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK);
     txn = rt_store_score (self, "P1", 850, ms);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    //  Removals by the strike ladder: the newest version wins, whatever
+    //  the order; a replay is a dup.
+    char mr1 [ASP_ID_MAX], mr2 [ASP_ID_MAX];
+    asp_id_new (mr1, "m");
+    asp_id_new (mr2, "m");
+    txn = rt_store_removed (self, "P1", 3, true, mr1);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK);
+    txn = rt_store_removed (self, "P1", 2, false, mr2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_STALE && streq (v.why, "older_version"));
+    txn = rt_store_removed (self, "P1", 4, false, mr1);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);
+    txn = rt_store_removed (self, "P2", 1, true, mr2);
+    assert (s_run (rds, &txn, &v) == ASP_TXN_OK);
     txn = rt_store_unroutable (self, order, ASP_UNROUTABLE_REFUSALS);
     assert (s_run (rds, &txn, &v) == ASP_TXN_OK);
     txn = rt_store_unroutable (self, order, ASP_UNROUTABLE_REFUSALS);
@@ -658,6 +704,10 @@ rt_store_test (void)
     assert (back && back->state == ASP_WO_ASSIGNED && back->attempt == 3 && back->seq == 1);
     assert (streq (back->partner->id, "P3") && rt_order_excluded (back, "P1") && rt_order_excluded (back, "P2"));
     assert (back->refusals == 2 && rt_registry_partner (registry, "P1", false)->score == 850);
+    assert (rt_registry_partner (registry, "P1", false)->removed
+        &&  rt_registry_partner (registry, "P1", false)->removed_version == 3);
+    assert (rt_registry_partner (registry, "P2", false)->removed);
+    assert (rt_partner_free (rt_registry_partner (registry, "P1", false)) == 0);
     txn = rt_store_unroutable (self, back, ASP_UNROUTABLE_REFUSALS);
     assert (s_run (rds, &txn, &v) == ASP_TXN_DUP);            //  once, whatever its state since
     rt_orders_destroy (&orders);
@@ -722,6 +772,10 @@ rt_store_test (void)
     rt_order_destroy (&order2);
 
     r = asp_rds_cmd (rds, "HDEL {s%u}:rt:scores P1", asp_shard_of ("P1"));
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "HDEL {s%u}:rt:removed P1", asp_shard_of ("P1"));
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "HDEL {s%u}:rt:removed P2", asp_shard_of ("P2"));
     freeReplyObject (r);
     r = asp_rds_cmd (rds, "DEL {s%u}:rt:wo:%s {s%u}:ob:routing:intake {s%u}:ob:routing:sla "
                           "{s%u}:ob:routing:notification {s%u}:ob:routing:feedback {s%u}:in:routing:%s",

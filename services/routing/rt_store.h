@@ -20,7 +20,11 @@
                       it when offered or cancelled
     and in the shard of a partner id (asp_shard_of):
       rt:scores       hash: partner id -> its quality score in ‰
-                      (partner.scored), loaded at start                     */
+                      (partner.scored), loaded at start
+      rt:removed      hash: partner id -> "<ladder version>|<1 or 0>":
+                      whether its three-strike ladder removed it
+                      (partner.strike, the newest version kept), loaded at
+                      start                                                 */
 #ifndef RT_STORE_H
 #define RT_STORE_H
 #include "asp_rds.h"
@@ -33,6 +37,7 @@
 #define RT_KEY_OPEN  "rt:open"
 #define RT_KEY_UNROUTABLE "rt:unroutable"
 #define RT_KEY_SCORES "rt:scores"
+#define RT_KEY_REMOVED "rt:removed"
 
 typedef struct rt_store_t rt_store_t;
 
@@ -106,6 +111,10 @@ asp_txn_t *rt_store_override (rt_store_t *self, const char *wo_id, const char *p
 //  partner.scored: the score (‰) of partner_id, once per message id.
 asp_txn_t *rt_store_score (rt_store_t *self, const char *partner_id, int64_t score,
                            const char *msg_id);
+//  partner.strike: partner_id removed (or not) as of its ladder's version,
+//  once per message id; an older version than the one kept is stale.
+asp_txn_t *rt_store_removed (rt_store_t *self, const char *partner_id, int64_t version, bool removed,
+                             const char *msg_id);
 //  Withdraws offer attempt from partner_id (workorder.declined, reason).
 //  exclude: the partner is not offered this work order again.
 asp_txn_t *rt_store_withdraw (rt_store_t *self, const rt_order_t *order, const char *partner_id,
@@ -126,7 +135,7 @@ void rt_store_view (asp_txn_t *txn, rt_view_t *view);
 
 //  Loads every open work order into orders (skipping those it already
 //  has); assigned ones count against their partner; and the partners'
-//  scores. 0, or -1 when Redis failed (call again later).
+//  scores and removals. 0, or -1 when Redis failed (call again later).
 int rt_store_load (rt_store_t *self, rt_orders_t *orders, rt_registry_t *registry, size_t *loaded);
 
 //  Needs a redis-server on ASP_REDIS_PORT (skipped otherwise).
