@@ -22,11 +22,7 @@ typedef struct {
 } s_act_t;
 
 //  What each refusal of the scripts answers. %s is the ticket id.
-static const struct {
-    const char *code;
-    int status;
-    const char *message;
-} s_refusals [] = {
+static const intake_refusal_t s_refusals [] = {
     { "unknown_ticket",       404, "no ticket %s" },
     { "not_owner",            403, "ticket %s is owned by another agent: its owner, a supervisor or an admin may do this" },
     { "ticket_changed",       409, "ticket %s changed meanwhile (a new work order was started): read it and retry" },
@@ -219,19 +215,9 @@ s_finish (s_act_t *act, const char *status_after)
         cJSON_Delete (out);
     }
     else
-    if (outcome == ASP_TXN_REJECT) {
-        const char *why = asp_txn_reason (act->txn);
-        size_t i;
-        for (i = 0; i < sizeof s_refusals / sizeof s_refusals [0]; i++)
-            if (strcmp (s_refusals [i].code, why) == 0)
-                break;
-        if (i < sizeof s_refusals / sizeof s_refusals [0])
-            asp_http_error (act->res, s_refusals [i].status,
-                            s_refusals [i].status == 404? "not_found": s_refusals [i].code,
-                            s_refusals [i].message, act->id);
-        else
-            asp_http_error (act->res, 500, "internal", "%s", why);
-    }
+    if (outcome == ASP_TXN_REJECT)
+        intake_refuse (act->res, s_refusals, sizeof s_refusals / sizeof s_refusals [0],
+                       asp_txn_reason (act->txn), act->id);
     else
         intake_storage_down (act->res);
     s_end (act);

@@ -111,6 +111,18 @@ intake_storage_down (asp_http_res_t *res)
     res->retry_after = 1;
 }
 
+void
+intake_refuse (asp_http_res_t *res, const intake_refusal_t *table, size_t n, const char *why, const char *arg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (table [i].code, why) == 0) {
+            asp_http_error (res, table [i].status, table [i].status == 404? "not_found": table [i].code,
+                            table [i].message, arg);
+            return;
+        }
+    asp_http_error (res, 500, "internal", "%s", why);
+}
+
 bool
 intake_overloaded (intake_api_t *api, asp_http_res_t *res)
 {

@@ -108,6 +108,19 @@ void intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size
 
 //  503 + Retry-After: Redis is down or the reply was lost.
 void intake_storage_down (asp_http_res_t *res);
+//  A script's refusal (its reason code) and what it answers: status, and
+//  a message with one %s, the id the request names; a 404 answers
+//  not_found.
+typedef struct {
+    const char *code;
+    int status;
+    const char *message;
+} intake_refusal_t;
+//  Answers refusal why from table (n entries) with arg in its message;
+//  500 internal when the table does not know why (a script and its table
+//  disagree: a bug).
+void intake_refuse (asp_http_res_t *res, const intake_refusal_t *table, size_t n, const char *why,
+                    const char *arg);
 //  503 + Retry-After when the outbox is over its limit; true if answered.
 bool intake_overloaded (intake_api_t *api, asp_http_res_t *res);
 //  The request's JSON body: answers 415 (not application/json) or 400
