@@ -71,6 +71,11 @@ bool asp_event_known (const char *type);
 #define ASP_EV_PARTNER_STRIKE     "partner.strike"
 //  Intake: ops upheld or overturned a strike (feedback applies it).
 #define ASP_EV_STRIKE_REVIEWED    "strike.reviewed"
+//  Intake: a service-recovery record was resolved (or given up) or its
+//  compensation set: feedback counts it in the ticket's quality facts;
+//  notification tells the customer of a resolved one with compensation
+//  (intake sends it there only then: intake_recovery.h).
+#define ASP_EV_RECOVERY_RECORDED  "recovery.recorded"
 //  Ops ask notification (through intake's API) to send a dead letter again.
 #define ASP_EV_NOTIFICATION_REPLAY "notification.replay"
 //  Notification: a customer's notification reached its receiver, or is a

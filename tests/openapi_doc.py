@@ -514,6 +514,11 @@ class Runner(ActionFixtures):
                           "nowhere", a CURVE key: fact curve_key)
         spare_partner     another such partner (consumable: to remove)
         removed_partner   a partner removed from the registry
+        recovery          an open service-recovery record with its action,
+                          on a ticket of its own (fact ticket; consumable:
+                          resolving it closes it)
+        bare_recovery     the same without an action
+        closed_recovery   the same, resolved
     A value "$<fixture>" is its id (a unit's serial); "$<fixture>.<fact>"
     one of its facts: a customer's phone and serial (of its unit), a
     ticket's customer_id and serial. "$key:<name>", "$phone:<name>" and
@@ -526,7 +531,7 @@ class Runner(ActionFixtures):
     "foreign_customer" (the token of other_ticket); "none" (no header).
     aliases maps a fixture to another (roles_test has no partners)."""
 
-    CONSUMABLE = {"completed_ticket", "duplicate", "spare_partner"}
+    CONSUMABLE = {"completed_ticket", "duplicate", "spare_partner", "recovery"}
     PARTS_MAX = 200     # a unit's parts list (intake_archive_routes.c, S_PARTS_MAX)
     # repeat_ticket's unit: bought 90 days ago, within every warranty (a free repair).
     PURCHASE_DATE = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 90 * 86400))
@@ -540,6 +545,7 @@ class Runner(ActionFixtures):
         self.made = {}          # fixture -> (id, customer token or None)
         self.facts = {}         # id -> {fact: value}
         self.fresh = {}         # "$key:<name>", "$phone:<name>", ... -> its value
+        self.run_made = {}      # consumable fixture -> the fresh one of the run being prepared
 
     # -- fixtures -----------------------------------------------------------------
     def _call(self, method, path, body, status, role="agent"):
@@ -600,6 +606,16 @@ class Runner(ActionFixtures):
                 self._call("PATCH", "/v1/partners/" + pid, {"status": "removed"}, 200, role="ops")
             self.facts[pid] = {"curve_key": key}
             return pid, None
+        if name in ("recovery", "bare_recovery", "closed_recovery"):
+            # A service-recovery record on a ticket of its own (a ticket
+            # holds at most 20): open with its action, without, or resolved.
+            tid = self._create(**unroutable)[0]
+            body = {"category": "delay"} if name == "bare_recovery" else {"category": "delay", "action": "called back"}
+            rid = self._call("POST", "/v1/tickets/%s/recovery" % tid, body, 201)["id"]
+            if name == "closed_recovery":
+                self._call("PATCH", "/v1/tickets/%s/recovery/%s" % (tid, rid), {"outcome": "resolved"}, 200)
+            self.facts[rid] = {"ticket": tid}
+            return rid, None
         if name == "full_unit":
             serial, _ = self._unit()
             for i in range(self.PARTS_MAX):
@@ -614,7 +630,11 @@ class Runner(ActionFixtures):
     def fixture(self, name, fresh=False):
         name = self.aliases.get(name, name)
         if fresh and name in self.CONSUMABLE | self.ACTION_CONSUMABLE:
-            return self._make(name)
+            # One fresh one per run: "$recovery.ticket" and "$recovery" in
+            # one request name the same record.
+            if name not in self.run_made:
+                self.run_made[name] = self._make(name)
+            return self.run_made[name]
         if name not in self.made:
             self.made[name] = self._make(name)
         return self.made[name]
@@ -665,6 +685,7 @@ class Runner(ActionFixtures):
 
     def prepare(self, run, role=None):
         """(method, path, body, headers) of run, fixtures made."""
+        self.run_made = {}
         params = run.get("params") or {}
         names = re.findall(r"\{([^}]+)\}", run.op.path)
         if params == "$unknown":

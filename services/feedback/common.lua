@@ -46,7 +46,9 @@ end
 -- answers [{ms, score, resolved, on_time, complaint}]; 'a' the appointment
 -- events [{g, k, p, ms}]; 'c' the ticket's creation {ms, type, prev, inst};
 -- 'b' the breaches of partner clocks [{ms, clock}]; 'm' the compensations
--- of partner clocks [{ms, amount}].
+-- of partner clocks [{ms, amount}]; 'v' the service-recovery records,
+-- each its latest revision {<record id> = {rev, o, out, amt, d, fast}}
+-- (recovery.lua).
 
 local function fact_get(f)
   local v = redis.call('HGET', K[5], f)
@@ -71,6 +73,7 @@ end
 local function contribution()
   local all = redis.call('HGETALL', K[5])
   local comp, redisp, surveys, appts, created, breaches, paid = {}, {}, {}, {}, nil, {}, {}
+  local recov = {}
   local maxgen = 0
   for i = 1, #all, 2 do
     local f, v = all[i], all[i + 1]
@@ -82,7 +85,8 @@ local function contribution()
     elseif f == 'a' then appts = cjson.decode(v)
     elseif f == 'c' then created = cjson.decode(v)
     elseif f == 'b' then breaches = cjson.decode(v)
-    elseif f == 'm' then paid = cjson.decode(v) end
+    elseif f == 'm' then paid = cjson.decode(v)
+    elseif f == 'v' then recov = cjson.decode(v) end
     if n and n > maxgen then maxgen = n end
   end
   for _, a in ipairs(appts) do if a.g > maxgen then maxgen = a.g end end
@@ -166,6 +170,17 @@ local function contribution()
   for _, m in ipairs(paid) do
     local p, t = owner_at(m.ms)
     add(p, t, m.ms, 'compensation', m.amount)
+  end
+  -- A service-recovery record counts for the partner (and technician)
+  -- whose work order was current when it was opened: a closed one as a
+  -- recovery, one resolved within ASP_RECOVERY_FAST_H as recovered fast
+  -- (TARP's "quickly"), its compensation with the clocks'; on day d (when
+  -- it closed, or when its compensation was set while open).
+  for _, rc in pairs(recov) do
+    local p, t = owner_at(rc.o)
+    if rc.out ~= 'open' then add(p, t, rc.d, 'recoveries') end
+    if rc.fast then add(p, t, rc.d, 'recovered_fast') end
+    add(p, t, rc.d, 'compensation', rc.amt)
   end
   -- Appointments count for the partner they name, and for the technician
   -- of that generation's completion when it was the same partner's.

@@ -15,6 +15,7 @@ extern const char asp_lua_autoclose [];
 extern const char asp_lua_appointment [];
 extern const char asp_lua_created [];
 extern const char asp_lua_sla [];
+extern const char asp_lua_recovery [];
 
 //  Planned closes read per shard per tick.
 #define S_CLOSE_BATCH 100
@@ -22,6 +23,8 @@ extern const char asp_lua_sla [];
 struct feedback_visits_t {
     asp_svc_t *svc;
     asp_script_t *completed, *survey, *closed, *redispatched, *autoclose, *appointment, *created, *sla;
+    asp_script_t *recovery;
+    int64_t recovery_fast_ms;       //  ASP_RECOVERY_FAST_H: a recovery resolved "quickly"
     feedback_quality_t quality;     //  windows and the facts' lifetime
     int64_t visit_ms;
     int64_t close_ms;               //  ASP_SURVEY_CLOSE_S
@@ -372,6 +375,44 @@ s_on_sla (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, v
     return txn;
 }
 
+//  recovery.recorded (intake): a service-recovery record closed or its
+//  compensation set, a quality fact of the ticket (recovery.lua); resolved
+//  within ASP_RECOVERY_FAST_H of its opening, it was recovered fast.
+static asp_txn_t *
+s_on_recovery (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
+{
+    (void) svc;
+    feedback_visits_t *self = (feedback_visits_t *) arg;
+    char rid [ASP_ID_MAX] = "", outcome [16] = "";
+    int64_t rev = 0, amount = -1, opened = 0, resolved = -1;
+    int out = -1;
+    if (!*env->ticket || asp_mp_get_str (env->body, "recovery_id", rid, sizeof rid) || !asp_id_valid (rid, strlen (rid))
+    ||  asp_mp_get_str (env->body, "outcome", outcome, sizeof outcome)
+    ||  (out = asp_vocab_parse (&asp_vocab_recovery_outcome, outcome)) < 0
+    ||  asp_mp_get_int (env->body, "rev", &rev) || rev < 1
+    ||  asp_mp_get_int (env->body, "compensation", &amount) || amount < 0
+    ||  asp_mp_get_int (env->body, "opened_ms", &opened) || opened <= 0
+    ||  asp_mp_get_int (env->body, "resolved_ms", &resolved) || resolved < 0
+    ||  (out != ASP_RECOVERY_OPEN && resolved < opened) || env->time_ms <= 0) {
+        snprintf (reason, len, "%s needs a ticket id, recovery_id, outcome (open, resolved, unresolved), "
+                  "rev >= 1, compensation >= 0, opened_ms > 0, resolved_ms (>= opened_ms once closed, "
+                  "else 0) and time_ms > 0", env->type);
+        return NULL;
+    }
+    bool closed = out != ASP_RECOVERY_OPEN;
+    bool fast = out == ASP_RECOVERY_RESOLVED && resolved - opened <= self->recovery_fast_ms;
+    asp_txn_t *txn = s_txn (self->recovery, env);
+    asp_txn_arg (txn, "%s", rid);
+    asp_txn_arg (txn, "%lld", (long long) rev);
+    asp_txn_arg (txn, "%s", outcome);
+    asp_txn_arg (txn, "%lld", (long long) amount);
+    asp_txn_arg (txn, "%lld", (long long) opened);
+    asp_txn_arg (txn, "%lld", (long long) (closed? resolved: env->time_ms));
+    asp_txn_arg (txn, "%s", fast? "1": "0");
+    s_settings (self, txn);
+    return txn;
+}
+
 //  --------------------------------------------------------------------------
 //  Automatic close: tickets whose survey was not answered ASP_SURVEY_CLOSE_S
 //  after the return visit was scheduled. One zloop timer reads the due
@@ -464,6 +505,8 @@ feedback_visits_new (asp_svc_t *svc)
     self->appointment = asp_svc_script_lib (svc, "feedback_appointment", asp_lua_common, asp_lua_appointment);
     self->created = asp_svc_script_lib (svc, "feedback_created", asp_lua_common, asp_lua_created);
     self->sla = asp_svc_script_lib (svc, "feedback_sla", asp_lua_common, asp_lua_sla);
+    self->recovery = asp_svc_script_lib (svc, "feedback_recovery", asp_lua_common, asp_lua_recovery);
+    self->recovery_fast_ms = 3600000LL * asp_cfg_int ("ASP_RECOVERY_FAST_H", 24, 1, 24 * 365);
     feedback_quality_config (&self->quality);
     self->visit_ms = 1000 * asp_cfg_int ("ASP_SLA_RETURN_VISIT_S", 86400, 1, 365 * 86400);
     self->close_ms = 1000 * asp_cfg_int ("ASP_SURVEY_CLOSE_S", 7 * 86400, 1, 365 * 86400);
@@ -481,6 +524,7 @@ feedback_visits_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_on_created, NULL, self);
     asp_svc_on (svc, ASP_EV_SLA_BREACHED, s_on_sla, NULL, self);
     asp_svc_on (svc, ASP_EV_SLA_COMPENSATION, s_on_sla, NULL, self);
+    asp_svc_on (svc, ASP_EV_RECOVERY_RECORDED, s_on_recovery, NULL, self);
     self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) asp_cfg_int ("ASP_FEEDBACK_TICK_MS", 1000, 10, 60000),
                                   0, s_on_tick, self);
     return self;

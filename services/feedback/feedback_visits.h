@@ -19,7 +19,8 @@
     It also keeps the quality facts the scores come from (feedback_score.h):
     each message that is one (a completion, a re-dispatch or reopen, a
     survey answer, an appointment booked, changed late or missed, a
-    ticket's creation with its unit's history) is added once (the inbox)
+    ticket's creation with its unit's history, a service-recovery
+    record's latest revision) is added once (the inbox)
     to the ticket's facts, and the script then recomputes the ticket's
     whole contribution to the counts from its facts alone and applies the
     difference to what it contributed before (common.lua's settle): the
@@ -60,7 +61,15 @@
                           complaints survey answers with complaint: true
                           breaches   sla.breached of a partner's clock
                           compensation  sla.compensation amounts of a
-                                     partner's clock (minor units)
+                                     partner's clock and the compensation
+                                     of service-recovery records (minor
+                                     units)
+                          recoveries service-recovery records closed
+                                     (resolved or unresolved), counted
+                                     against whoever's work order was
+                                     current when the record opened
+                          recovered_fast  of them resolved within
+                                     ASP_RECOVERY_FAST_H (24) of opening
                           surveys, score_sum, resolved   survey answers
                           arrivals, late_arrivals   answers on punctuality
                           booked     first appointment bookings

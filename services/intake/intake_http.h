@@ -26,6 +26,7 @@
 #include "intake_auth.h"
 #include "intake_limit.h"
 #include "intake_warranty.h"
+#include "sla_policy.h"
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -53,6 +54,7 @@ typedef enum {
     INTAKE_SCRIPT_PARTNER,          //  the partner registry (intake_partners.h)
     INTAKE_SCRIPT_STRIKE_REVIEW,    //  ops' review of a strike (intake_partners.h)
     INTAKE_SCRIPT_NOTIFY_REPLAY,    //  a dead letter replayed (intake_notify.h)
+    INTAKE_SCRIPT_RECOVERY,         //  a service-recovery record (intake_recovery.h)
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 
@@ -72,6 +74,7 @@ struct intake_api_t {
     int64_t idem_ttl_s;
     int64_t search_scan_max;        //  records a list/search may examine
     int64_t reopen_window_ms;       //  ASP_REOPEN_DAYS
+    sla_policy_watch_t *policy;     //  the compensation caps (intake_recovery), this thread's own
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
 };

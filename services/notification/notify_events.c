@@ -75,6 +75,11 @@ static const s_event_t s_events [] = {
         { "partner_id", F_STR, true, 256 }, { "strike_id", F_STR, true, 2 * ASP_ID_MAX },
         { "notice", F_STR, true, 32 }, { "step", F_STR, false, 32 },
         { "technician_id", F_STR, false, 256 }, { "reason", F_STR, false, 512 } } },
+    //  A service-recovery record resolved with compensation (intake sends
+    //  it here only then): the customer's apology with what they get.
+    { ASP_EV_RECOVERY_RECORDED, "recovery_resolved", "customer", {
+        { "recovery_id", F_STR, true, ASP_ID_MAX - 1 }, { "category", F_STR, true, 32 },
+        { "outcome", F_STR, true, 16 }, { "amount", F_UINT, true, 0 } } },
     { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
     { ASP_EV_SLA_BREACHED, "sla_breached", "staff", {

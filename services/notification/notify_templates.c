@@ -59,6 +59,7 @@ static const char *const s_keys [] = {
     "sla_escalated",
     "sla_escalated.nobody",
     "sla_compensation",
+    "recovery_resolved",
     "role.agent",
     "role.supervisor",
     "role.manager",
