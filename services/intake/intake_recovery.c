@@ -3,6 +3,7 @@
 #include "intake_search.h"
 #include "intake_ticket.h"
 #include "asp_config.h"
+#include "asp_json.h"
 #include "asp_log.h"
 #include "sla_policy.h"
 #include <assert.h>
@@ -184,13 +185,6 @@ s_str (const cJSON *obj, const char *name)
     return cJSON_IsString (v)? v->valuestring: NULL;
 }
 
-static int64_t
-s_int (const cJSON *obj, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, name);
-    return cJSON_IsNumber (v)? (int64_t) v->valuedouble: 0;
-}
-
 static void
 s_set (cJSON *obj, const char *name, cJSON *value)
 {
@@ -207,7 +201,7 @@ s_compensation (s_change_t *ch, bool *changed)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive (ch->body, "compensation");
     *changed = false;
-    if (!cJSON_IsNumber (v) || (int64_t) v->valuedouble == s_int (ch->record, "compensation"))
+    if (!cJSON_IsNumber (v) || (int64_t) v->valuedouble == asp_json_get_int (ch->record, "compensation", 0))
         return true;
     int64_t amount = (int64_t) v->valuedouble;
     const intake_caller_t *c = &ch->call->caller;
@@ -237,13 +231,13 @@ s_event (s_change_t *ch, asp_txn_t *txn)
     asp_mpmap_str (b, "recovery_id", s_str (r, "id"));
     asp_mpmap_str (b, "category", s_str (r, "category"));
     asp_mpmap_str (b, "outcome", s_str (r, "outcome"));
-    asp_mpmap_int (b, "compensation", s_int (r, "compensation"));
-    asp_mpmap_int (b, "amount", s_int (r, "compensation"));
+    asp_mpmap_int (b, "compensation", asp_json_get_int (r, "compensation", 0));
+    asp_mpmap_int (b, "amount", asp_json_get_int (r, "compensation", 0));
     asp_mpmap_str (b, "approver", s_str (r, "approver_role")? s_str (r, "approver_role"): "");
-    asp_mpmap_int (b, "opened_ms", s_int (r, "opened_ms"));
-    asp_mpmap_int (b, "resolved_ms", s_int (r, "resolved_ms"));
-    asp_mpmap_int (b, "rev", s_int (r, "rev"));
-    bool tell = streq (s_str (r, "outcome"), "resolved") && s_int (r, "compensation") > 0;
+    asp_mpmap_int (b, "opened_ms", asp_json_get_int (r, "opened_ms", 0));
+    asp_mpmap_int (b, "resolved_ms", asp_json_get_int (r, "resolved_ms", 0));
+    asp_mpmap_int (b, "rev", asp_json_get_int (r, "rev", 0));
+    bool tell = streq (s_str (r, "outcome"), "resolved") && asp_json_get_int (r, "compensation", 0) > 0;
     if (tell)
         asp_txn_publish (txn, &msg);
     else
@@ -265,7 +259,7 @@ s_commit (s_change_t *ch, const char *rev_was, const char *type, cJSON *data, bo
     char *record = cJSON_PrintUnformatted (ch->record);
     char now [24], opened [24], max [8], member [2 * ASP_ID_MAX + 2];
     snprintf (now, sizeof now, "%lld", (long long) ch->now);
-    snprintf (opened, sizeof opened, "%lld", (long long) s_int (ch->record, "opened_ms"));
+    snprintf (opened, sizeof opened, "%lld", (long long) asp_json_get_int (ch->record, "opened_ms", 0));
     snprintf (max, sizeof max, "%d", S_PER_TICKET);
     snprintf (member, sizeof member, "%s|%s", ch->id, rid);
     asp_mpmap_t *args = asp_mpmap_new ();
@@ -362,7 +356,7 @@ intake_recovery_open (intake_api_t *api, const intake_call_t *call, const asp_ht
     cJSON_AddStringToObject (data, "category", s_str (r, "category"));
     s_texts (&ch, data);
     if (comp)
-        cJSON_AddNumberToObject (data, "compensation", (double) s_int (r, "compensation"));
+        cJSON_AddNumberToObject (data, "compensation", (double) asp_json_get_int (r, "compensation", 0));
     s_commit (&ch, "", "recovery.opened", data, comp, 201);
     s_end (&ch);
 }
@@ -421,21 +415,21 @@ intake_recovery_patch (intake_api_t *api, const intake_call_t *call, const asp_h
         return;
     }
     char rev_was [24];
-    snprintf (rev_was, sizeof rev_was, "%lld", (long long) s_int (r, "rev"));
+    snprintf (rev_was, sizeof rev_was, "%lld", (long long) asp_json_get_int (r, "rev", 0));
     cJSON *data = cJSON_CreateObject ();
     s_texts (&ch, data);
     if (comp)
-        cJSON_AddNumberToObject (data, "compensation", (double) s_int (r, "compensation"));
+        cJSON_AddNumberToObject (data, "compensation", (double) asp_json_get_int (r, "compensation", 0));
     bool closing = outcome && !streq (outcome, "open");
     if (closing) {
-        int64_t opened = s_int (r, "opened_ms");
+        int64_t opened = asp_json_get_int (r, "opened_ms", 0);
         s_set (r, "outcome", cJSON_CreateString (outcome));
         s_set (r, "resolved_ms", cJSON_CreateNumber ((double) ch.now));
         s_set (r, "time_to_resolve_ms", cJSON_CreateNumber ((double) (ch.now - opened)));
         cJSON_AddStringToObject (data, "outcome", outcome);
     }
     s_set (r, "updated_ms", cJSON_CreateNumber ((double) ch.now));
-    s_set (r, "rev", cJSON_CreateNumber ((double) (s_int (r, "rev") + 1)));
+    s_set (r, "rev", cJSON_CreateNumber ((double) (asp_json_get_int (r, "rev", 0) + 1)));
     s_commit (&ch, rev_was, "recovery.updated", data, closing || comp, 200);
     s_end (&ch);
 }
@@ -445,7 +439,7 @@ static int
 s_by_opened (const void *a, const void *b)
 {
     const cJSON *x = *(const cJSON *const *) a, *y = *(const cJSON *const *) b;
-    int64_t p = s_int (x, "opened_ms"), q = s_int (y, "opened_ms");
+    int64_t p = asp_json_get_int (x, "opened_ms", 0), q = asp_json_get_int (y, "opened_ms", 0);
     return p < q? -1: p > q? 1: strcmp (s_str (x, "id"), s_str (y, "id"));
 }
 
