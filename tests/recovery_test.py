@@ -18,8 +18,12 @@ docs/http-api.md "Service recovery"):
      one; the customer is
      told once of the record resolved with compensation;
   5. GET /v1/recovery filters (category, outcome, partner, region, from,
-     to, limit, offset) and refuses a garbage query.
+     to, limit, offset) and refuses a garbage query;
+  6. feedback NAKs a garbage recovery.recorded naming the field, and an
+     older revision arriving after a newer one counts nothing.
 """
+
+import time
 
 from harness import Cluster, key, log, shard_keys, sla_policy, ticket_record, wait_for
 
@@ -202,6 +206,34 @@ def check_counted(c, tid, partner):
     return rid
 
 
+def check_feedback_bus(c, tid, partner):
+    """Garbage recovery.recorded on feedback's bus is NAKed naming what is
+    wrong, and an older revision of a record arriving late (or the same
+    one again under a new id) changes no count."""
+    want = {n: counts(c, partner, n) for n in ("recoveries", "recovered_fast", "compensation")}
+    before = c.redis.hgetall(key("fb:%s:q", tid))
+    now = int(time.time() * 1000)       # a recent day: prune.lua keeps it
+    good = {"recovery_id": "Rlate", "category": "delay", "outcome": "resolved", "compensation": 100,
+            "amount": 100, "approver": "agent", "opened_ms": now - 3600000, "resolved_ms": now - 1800000,
+            "rev": 3}
+    bus = c.bus("feedback")
+    for field, bad in (("recovery_id", "bad id!"), ("outcome", "done"), ("rev", 0), ("compensation", -1),
+                       ("opened_ms", 0), ("resolved_ms", 1)):
+        reply = bus.publish("recovery.recorded", tid, dict(good, **{field: bad}))
+        assert reply and reply[0] == "NAK" and field in reply[2], (field, reply)
+    assert c.redis.hgetall(key("fb:%s:q", tid)) == before
+    want["recoveries"] += 1
+    want["recovered_fast"] += 1
+    want["compensation"] += 100
+    # rev 3, then rev 2 arriving late, then rev 3 again under a new
+    # message id: the counts are rev 3's after each.
+    for body in (good, dict(good, rev=2, outcome="unresolved", compensation=9), good):
+        assert bus.publish("recovery.recorded", tid, body)[0] == "ACK"
+        got = {n: counts(c, partner, n) for n in want}
+        assert got == want, (body, got, want)
+    bus.close()
+
+
 def check_list(c, tid, partner):
     r = c.http("GET", "/v1/recovery?limit=100", None, AS["ops"])
     assert r.status == 200 and not r["partial"], r
@@ -244,6 +276,7 @@ def main():
         partner = rec["partner_id"]
         check_counted(c, tid, partner)
         check_list(c, tid, partner)
+        check_feedback_bus(c, tid, partner)
     log("ok")
 
 
