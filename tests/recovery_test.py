@@ -20,25 +20,27 @@ docs/http-api.md "Service recovery"):
   5. GET /v1/recovery filters (category, outcome, partner, region, from,
      to, limit, offset) and refuses a garbage query;
   6. feedback NAKs a garbage recovery.recorded naming the field, and an
-     older revision arriving after a newer one counts nothing.
+     older revision arriving after a newer one counts nothing;
+  7. a changed policy file's caps are in force in intake without a restart.
 """
 
 import time
 
-from harness import Cluster, key, log, shard_keys, sla_policy, ticket_record, wait_for
+from harness import SLA_POLICY_HEAD, Cluster, key, log, shard_keys, sla_policy, ticket_record, wait_for
 
 TOKENS = ",".join(["alice-tok:agent:alice", "sue-tok:supervisor:sue", "ops-tok:ops",
                    "adm-tok:admin:ada", "sys-tok:system"])
 AS = {n: {"Authorization": "Bearer %s-tok" % n} for n in ("alice", "sue", "ops", "adm", "sys")}
 PARTNERS = [{"regions": "north", "work_ms": 300, "progress": 0}]
 # Caps in major units; the API speaks minor units (x100).
-POLICY = sla_policy("""[approval]
+POLICY_TEXT = """[approval]
 agent = 40
 supervisor = 400
 manager = 4000
 [policy standard]
 first_response = 4h calendar
-""")
+"""
+POLICY = sla_policy(POLICY_TEXT)
 
 
 def rec_path(tid, rid=None):
@@ -264,6 +266,19 @@ def check_list(c, tid, partner):
         assert r.status == 400 and r["error"]["code"] == code, (q, r)
 
 
+def check_reload(c, tid):
+    """A changed [approval] is in force in intake without a restart (a
+    file with another size: the watch compares its stat)."""
+    with open(POLICY, "w") as f:
+        f.write(SLA_POLICY_HEAD + POLICY_TEXT.replace("agent = 40", "agent = 45.5"))
+    body = {"category": "billing", "compensation": 4550}
+    r = wait_for(lambda: (lambda r: r.status == 201 and r)(c.http("POST", rec_path(tid), body, AS["alice"])),
+                 20, what="the agent's new cap")
+    assert r["approver_role"] == "agent", r.body
+    refused(c, "POST", rec_path(tid), dict(body, compensation=4551), "alice", 403, "over_cap", tid,
+            ["agent cap of 4550"])
+
+
 def main():
     env = {"ASP_API_TOKENS": TOKENS, "ASP_SLA_POLICY_FILE": POLICY}
     with Cluster(partners=PARTNERS, customer=False, token="adm-tok", env=env, name="recovery") as c:
@@ -277,6 +292,7 @@ def main():
         check_counted(c, tid, partner)
         check_list(c, tid, partner)
         check_feedback_bus(c, tid, partner)
+        check_reload(c, tid)
     log("ok")
 
 
