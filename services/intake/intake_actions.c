@@ -203,23 +203,14 @@ static void
 s_finish (s_act_t *act, const char *status_after)
 {
     asp_txn_arg_map (act->txn, &act->args);
-    asp_txn_exec (act->api->rds, ASP_SVC_INTAKE, &act->txn, 1);
-    asp_txn_outcome_t outcome = asp_txn_outcome (act->txn);
-    if (outcome == ASP_TXN_OK) {
-        if (asp_txn_emitted (act->txn))
-            asp_outbox_remote_add_txn (act->api->outbox, act->txn);
+    if (intake_commit (act->api, act->txn, act->res, s_refusals, sizeof s_refusals / sizeof s_refusals [0],
+                       act->id)) {
         cJSON *out = cJSON_CreateObject ();
         cJSON_AddStringToObject (out, "ticket_id", act->id);
         cJSON_AddStringToObject (out, "status", status_after? status_after: s_field (act, "status"));
         asp_http_json (act->res, act->accepted? act->accepted: 200, cJSON_PrintUnformatted (out));
         cJSON_Delete (out);
     }
-    else
-    if (outcome == ASP_TXN_REJECT)
-        intake_refuse (act->res, s_refusals, sizeof s_refusals / sizeof s_refusals [0],
-                       asp_txn_reason (act->txn), act->id);
-    else
-        intake_storage_down (act->res);
     s_end (act);
 }
 

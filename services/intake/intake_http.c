@@ -124,6 +124,24 @@ intake_refuse (asp_http_res_t *res, const intake_refusal_t *table, size_t n, con
 }
 
 bool
+intake_commit (intake_api_t *api, asp_txn_t *txn, asp_http_res_t *res, const intake_refusal_t *refusals,
+               size_t n, const char *arg)
+{
+    asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
+    asp_txn_outcome_t outcome = asp_txn_outcome (txn);
+    if (outcome == ASP_TXN_OK) {
+        if (asp_txn_emitted (txn))
+            asp_outbox_remote_add_txn (api->outbox, txn);
+        return true;
+    }
+    if (outcome == ASP_TXN_REJECT)
+        intake_refuse (res, refusals, n, asp_txn_reason (txn), arg);
+    else
+        intake_storage_down (res);
+    return false;
+}
+
+bool
 intake_overloaded (intake_api_t *api, asp_http_res_t *res)
 {
     if (!asp_svc_overloaded (api->svc))

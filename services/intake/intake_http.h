@@ -124,6 +124,12 @@ typedef struct {
 //  disagree: a bug).
 void intake_refuse (asp_http_res_t *res, const intake_refusal_t *table, size_t n, const char *why,
                     const char *arg);
+//  Runs txn (a script of intake's HTTP side) and hands what it committed
+//  to the outbox: true when it applied (the caller answers); else false
+//  and answered: its refusal from refusals (intake_refuse, with arg), or
+//  503 when Redis failed or the reply was lost.
+bool intake_commit (intake_api_t *api, asp_txn_t *txn, asp_http_res_t *res, const intake_refusal_t *refusals,
+                    size_t n, const char *arg);
 //  503 + Retry-After when the outbox is over its limit; true if answered.
 bool intake_overloaded (intake_api_t *api, asp_http_res_t *res);
 //  The request's JSON body: answers 415 (not application/json) or 400

@@ -279,21 +279,9 @@ s_commit (s_change_t *ch, const char *rev_was, const char *type, cJSON *data, bo
     asp_txn_arg_map (txn, &args);
     if (publish)
         s_event (ch, txn);
-    asp_txn_exec (ch->api->rds, ASP_SVC_INTAKE, &txn, 1);
-    asp_txn_outcome_t outcome = asp_txn_outcome (txn);
-    if (outcome == ASP_TXN_OK) {
-        if (asp_txn_emitted (txn))
-            asp_outbox_remote_add_txn (ch->api->outbox, txn);
-        asp_http_json (ch->res, status, record);
-        record = NULL;              //  the answer owns it
-    }
+    if (intake_commit (ch->api, txn, ch->res, s_refusals, sizeof s_refusals / sizeof s_refusals [0], ch->id))
+        asp_http_json (ch->res, status, record);    //  the answer owns it
     else
-    if (outcome == ASP_TXN_REJECT)
-        intake_refuse (ch->res, s_refusals, sizeof s_refusals / sizeof s_refusals [0], asp_txn_reason (txn),
-                       ch->id);
-    else
-        intake_storage_down (ch->res);
-    if (record)
         cJSON_free (record);
     asp_txn_destroy (&txn);
 }
