@@ -86,11 +86,11 @@ def staff_visit(c):
     for who in ("ops", "sys"):
         r = c.http("GET", "/v1/visits", headers=AS[who])
         assert r.status == 403 and r["error"]["code"] == "forbidden", (who, r)
-    r = c.http("GET", "/v1/visits?state=done", headers=AS["alice"])
-    assert r.status == 400 and "state" in r["error"]["message"], r
-    for bad in ("limit=0", "offset=-1", "due_before=soon", "colour=red"):
+    for bad in ("state=done", "state=bogus", "limit=0", "limit=201", "offset=-1", "due_before=soon",
+                "colour=red"):
         r = c.http("GET", "/v1/visits?" + bad, headers=AS["alice"])
-        assert r.status == 400, (bad, r)
+        assert r.status == 400 and r["error"]["code"] == "invalid_query", (bad, r)
+        assert bad.split("=")[0] in r["error"]["message"], (bad, r)
 
     # The claim: alice's (twice is fine), not bob's.
     for who, status in (("alice", 202), ("alice", 202), ("bob", 409)):

@@ -30,16 +30,14 @@ intake_visits_list (intake_api_t *api, const intake_call_t *call, const asp_http
     if (!params)
         return;
     //  Only the staff's work lists: an ended visit is read by its id.
-    static const char *words [] = { "open", "assigned" };
-    const char *state = "open";
+    const char *state = NULL;
     intake_err_t err;
-    bool valid = intake_v_str (params, "state", "state", 1, 16, &asp_vocab_visit_state, false, &state, &err);
+    bool valid = intake_v_str (params, "state", "state", 1, 16, NULL, false, &state, &err);
     int st = state? asp_vocab_parse (&asp_vocab_visit_state, state): ASP_VISIT_OPEN;
-    if (!state)
-        st = ASP_VISIT_OPEN;
     if (valid && st != ASP_VISIT_OPEN && st != ASP_VISIT_ASSIGNED) {
         snprintf (err.message, sizeof err.message, "state must be %s or %s (an ended visit is read by its id)",
-                  words [0], words [1]);
+                  asp_vocab_name (&asp_vocab_visit_state, ASP_VISIT_OPEN),
+                  asp_vocab_name (&asp_vocab_visit_state, ASP_VISIT_ASSIGNED));
         valid = false;
     }
     cJSON_Delete (params);
