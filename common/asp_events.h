@@ -38,6 +38,11 @@ bool asp_event_known (const char *type);
 #define ASP_EV_WO_COMPLETED       "workorder.completed"
 #define ASP_EV_VISIT_SCHEDULED    "visit.scheduled"
 #define ASP_EV_SURVEY_SUBMITTED   "survey.submitted"
+//  Intake: staff took a return visit, or called without reaching the
+//  customer (feedback applies both); feedback: a survey reminder due.
+#define ASP_EV_VISIT_CLAIMED      "visit.claimed"
+#define ASP_EV_VISIT_ATTEMPTED    "visit.attempted"
+#define ASP_EV_VISIT_REMINDER     "visit.reminder"
 #define ASP_EV_TICKET_CLOSED      "ticket.closed"
 #define ASP_EV_SLA_WARNING        "sla.warning"
 #define ASP_EV_SLA_BREACHED       "sla.breached"

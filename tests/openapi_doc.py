@@ -439,7 +439,8 @@ class ActionFixtures:
     # A success on these changes the state they exist for: a fresh one.
     ACTION_CONSUMABLE = {"open_ticket", "waiting_ticket", "supervisor_ticket", "consultation_ticket",
                          "closed_ticket", "not_fixed_ticket", "assigned_ticket"}
-    NEEDS_PARTNER = {"closed_ticket", "old_closed_ticket", "not_fixed_ticket", "assigned_ticket"}
+    NEEDS_PARTNER = {"closed_ticket", "old_closed_ticket", "not_fixed_ticket", "assigned_ticket",
+                     "visit", "claimed_visit", "answered_visit", "ended_visit"}
     NOT_FIXED_REGION = "fail"
     HOLD_REGION = "hold"
     REOPEN_DAYS = 30
@@ -519,6 +520,11 @@ class Runner(ActionFixtures):
                           resolving it closes it)
         bare_recovery     the same without an action
         closed_recovery   the same, resolved
+        visit             the open return visit of a completed ticket
+                          (consumable)
+        claimed_visit     such a visit claimed by agent.one (consumable)
+        answered_visit    the visit of answered_ticket, done
+        ended_visit       the visit of a ticket staff closed, cancelled
     A value "$<fixture>" is its id (a unit's serial); "$<fixture>.<fact>"
     one of its facts: a customer's phone and serial (of its unit), a
     ticket's customer_id and serial. "$key:<name>", "$phone:<name>" and
@@ -531,7 +537,7 @@ class Runner(ActionFixtures):
     "foreign_customer" (the token of other_ticket); "none" (no header).
     aliases maps a fixture to another (roles_test has no partners)."""
 
-    CONSUMABLE = {"completed_ticket", "duplicate", "spare_partner", "recovery"}
+    CONSUMABLE = {"completed_ticket", "duplicate", "spare_partner", "recovery", "visit", "claimed_visit"}
     PARTS_MAX = 200     # a unit's parts list (intake_archive_routes.c, S_PARTS_MAX)
     # repeat_ticket's unit: bought 90 days ago, within every warranty (a free repair).
     PURCHASE_DATE = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 90 * 86400))
@@ -587,6 +593,8 @@ class Runner(ActionFixtures):
             if name == "answered_ticket":
                 self._call("POST", "/v1/tickets/%s/survey" % tid, {"score": 5, "resolved": True}, 202)
             return tid, token
+        if name in ("visit", "claimed_visit", "answered_visit", "ended_visit"):
+            return self._make_visit(name)
         if name in ("customer", "other_customer", "duplicate"):
             return self.facts[self._create(**unroutable)[0]]["customer_id"], None
         if name == "merged_customer":
@@ -622,6 +630,25 @@ class Runner(ActionFixtures):
                 self._call("PATCH", "/v1/units/" + serial, {"add_part": {"part": "filter %d" % i}}, 200)
             return serial, None
         raise DocError("unknown fixture $%s (tests/openapi_doc.py, Runner)" % name)
+
+    def _make_visit(self, name):
+        """A return visit (docs/openapi/visits.yaml) in the state its name
+        says, waited for: feedback applies what intake sends."""
+        made = {"visit": "completed_ticket", "claimed_visit": "completed_ticket",
+                "answered_visit": "answered_ticket", "ended_visit": "closed_ticket"}[name]
+        tid, token = self._make(made) if name != "answered_visit" else self.fixture(made)
+        vid = "V" + tid
+
+        def state():
+            r = self.c.http("GET", "/v1/visits/" + vid, None, self.auth("agent"))
+            return r.get("state") if r.status == 200 and isinstance(r.body, dict) else None
+        if name == "claimed_visit":
+            self.c.wait_for(lambda: state() == "open", 30, interval=0.1, what="visit %s open" % vid)
+            self._call("POST", "/v1/visits/%s/claim" % vid, None, 202)
+        want = {"visit": "open", "claimed_visit": "assigned", "answered_visit": "done",
+                "ended_visit": "cancelled"}[name]
+        self.c.wait_for(lambda: state() == want, 30, interval=0.1, what="visit %s %s" % (vid, want))
+        return vid, token
 
     def _status(self, tid):
         r = self.c.http("GET", "/v1/tickets/" + tid, None, self.auth("agent"))

@@ -1,6 +1,8 @@
 -- Shared by feedback's scripts (appended after the prelude).
--- K[1] the ticket's feedback record, K[2] the shard's quality counts by day,
--- K[3] the shard's automatic closes (zset: "<ticket>|<wo_id>" -> when),
+-- K[1] the ticket's feedback record (its return visit's fields are named
+-- in common/asp_visits.h: intake reads them), K[2] the shard's quality
+-- counts by day, K[3] the shard's no-response closes (zset: "<ticket>|<wo_id>"
+-- -> when the visit closes as no_response if still unanswered),
 -- K[4] the shard's partners whose counts changed (hash: partner -> changes;
 -- feedback_score publishes their partner.scored and clears the mark),
 -- K[5] the ticket's quality facts, K[6] the shard's count fields by day
@@ -8,7 +10,9 @@
 -- "<partner>|<technician>", score 0, read by range of partner), K[8] the
 -- shard's strikes to deliver to the partners' ladders (hash: strike id
 -- "<ticket>-<n>" -> its current attribution "<partner>|<technician>|<ms>",
--- '' when it has none any more; feedback_strikes moves them).
+-- '' when it has none any more; feedback_strikes moves them), K[9] the
+-- shard's survey reminders due (zset: "<ticket>|<wo_id>" -> when), K[10]
+-- and K[11] the shard's open and assigned visits (zsets: ticket -> due).
 -- The last argument of every script is the quality settings
 -- "<facts ttl ms>,<repeat window ms>,<install return window ms>".
 
@@ -21,9 +25,22 @@ local function gen_of(wo)
   return tonumber(string.match(wo, '%.(%d+)$') or '1')
 end
 
--- The record's automatic close, if any, is dropped.
+-- The record's visit timers (its no-response close, its next reminder)
+-- and its place in the staff's lists, if any, are dropped.
 local function unplan_close(ticket)
-  redis.call('ZREM', K[3], ticket .. '|' .. (redis.call('HGET', K[1], 'wo_id') or ''))
+  local member = ticket .. '|' .. (redis.call('HGET', K[1], 'wo_id') or '')
+  redis.call('ZREM', K[3], member)
+  redis.call('ZREM', K[9], member)
+  redis.call('ZREM', K[10], ticket)
+  redis.call('ZREM', K[11], ticket)
+end
+
+-- The visit, if open or assigned, ends in state (asp_visit_state_t's
+-- word); an answered or closed one stays as it ended.
+local function end_visit(ticket, state)
+  local st = redis.call('HGET', K[1], 'vstate')
+  unplan_close(ticket)
+  if st == 'open' or st == 'assigned' then redis.call('HSET', K[1], 'vstate', state) end
 end
 
 -- A new work order generation (ticket.redispatched, or the completion of

@@ -424,7 +424,7 @@ s_end_ticket (intake_api_t *api, const intake_call_t *call, const asp_http_req_t
     if (cancel)
         asp_mpmap_str (msg->body, "reason", reason);
     else {
-        //  Closed by staff: feedback's own closes say "survey" or "no_survey".
+        //  Closed by staff: feedback's own closes say "survey", "visit" or "no_response".
         asp_mpmap_str (msg->body, "reason", "staff");
         asp_mpmap_str (msg->body, "note", reason);
     }

@@ -12,6 +12,7 @@
 #include "intake_recovery.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
+#include "intake_visits.h"
 #include "intake_warranty_api.h"
 #include <assert.h>
 #include <string.h>
@@ -36,6 +37,8 @@ extern const char asp_lua_override [];
 extern const char asp_lua_pt_write [];
 extern const char asp_lua_respond [];
 extern const char asp_lua_strike_review [];
+extern const char asp_lua_visit_claim [];
+extern const char asp_lua_visit_outcome [];
 extern const char asp_lua_notify_replay [];
 extern const char asp_lua_recovery [];
 
@@ -65,6 +68,8 @@ static const struct {
     [INTAKE_SCRIPT_STRIKE_REVIEW] = { "intake_strike_review", asp_lua_strike_review },
     [INTAKE_SCRIPT_NOTIFY_REPLAY] = { "intake_notify_replay", asp_lua_notify_replay },
     [INTAKE_SCRIPT_RECOVERY] = { "intake_recovery", asp_lua_recovery },
+    [INTAKE_SCRIPT_VISIT_CLAIM] = { "intake_visit_claim", asp_lua_visit_claim },
+    [INTAKE_SCRIPT_VISIT_OUTCOME] = { "intake_visit_outcome", asp_lua_visit_outcome },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
@@ -142,6 +147,12 @@ static const intake_route_t s_routes [] = {
     //  channels, and admins replay them; supervisors may look.
     { "GET",  "/v1/notifications/dead", LEADS | R (OPS), "read dead letters", intake_notify_dead },
     { "POST", "/v1/notifications/{id}/replay", R (OPS) | R (ADMIN), "replay dead letters", intake_notify_replay },
+    //  Return visits (intake_visits, feedback's): staff read and work
+    //  them; an agent records the visits they claimed, a lead any.
+    { "GET",  "/v1/visits", INTAKE_STAFF, "read return visits", intake_visits_list },
+    { "GET",  "/v1/visits/{id}", INTAKE_STAFF, "read return visits", intake_visits_get },
+    { "POST", "/v1/visits/{id}/claim", INTAKE_STAFF, "claim return visits", intake_visits_claim },
+    { "POST", "/v1/visits/{id}/outcome", INTAKE_STAFF, "record return visits", intake_visits_outcome },
 };
 
 static double

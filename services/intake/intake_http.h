@@ -55,6 +55,8 @@ typedef enum {
     INTAKE_SCRIPT_STRIKE_REVIEW,    //  ops' review of a strike (intake_partners.h)
     INTAKE_SCRIPT_NOTIFY_REPLAY,    //  a dead letter replayed (intake_notify.h)
     INTAKE_SCRIPT_RECOVERY,         //  a service-recovery record (intake_recovery.h)
+    INTAKE_SCRIPT_VISIT_CLAIM,      //  the return visits (intake_visits.h)
+    INTAKE_SCRIPT_VISIT_OUTCOME,
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 

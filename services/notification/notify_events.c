@@ -48,6 +48,9 @@ static const s_event_t s_events [] = {
         { "note", F_STR, false, S_STR_MAX }, { "technician", F_STR, false, 256 } } },
     { ASP_EV_VISIT_SCHEDULED, "survey_request", "customer", {
         { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
+    //  Feedback: the return visit's survey is still unanswered.
+    { ASP_EV_VISIT_REMINDER, "survey_reminder", "customer", {
+        { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 } } },
     { ASP_EV_TICKET_CLOSED, "closed", "customer", {
         { "reason", F_STR, false, 256 }, { "score", F_INT, false, 0 } } },
     { ASP_EV_TICKET_CANCELLED, "cancelled", "customer", {

@@ -29,6 +29,7 @@ static const char *const s_keys [] = {
     "completed.not_fixed",
     "completed.other",
     "survey_request",
+    "survey_reminder",
     "closed",
     "cancelled",
     "redispatched",
