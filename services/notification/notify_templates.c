@@ -191,15 +191,29 @@ notify_templates_parse (const char *const names [NOTIFY_LANG_COUNT], const char 
     return self;
 }
 
+bool
+notify_templates_known (const char *tpl)
+{
+    //  A template is a key, or the stem of its variants ("progress" for
+    //  "progress.on_site"); the shared phrases are not templates.
+    size_t len = strlen (tpl);
+    if (!len || strncmp (tpl, "role", 4) == 0 || strncmp (tpl, "clock", 5) == 0
+    ||  strncmp (tpl, "unable", 6) == 0 || strcmp (tpl, "subject") == 0 || strchr (tpl, '.'))
+        return false;
+    for (size_t i = 0; i < S_NKEYS; i++)
+        if (strncmp (s_keys [i], tpl, len) == 0 && (s_keys [i][len] == 0 || s_keys [i][len] == '.'))
+            return true;
+    return false;
+}
+
 void
 notify_templates_path (const char *dir, notify_lang_t lang, char *out, size_t outlen)
 {
     snprintf (out, outlen, "%s/%s.conf", dir? dir: "<built-in>", notify_lang_name (lang));
 }
 
-//  The whole file, NUL-terminated (a NUL inside is refused), or NULL.
-static char *
-s_read (const char *path, char *why, size_t whylen)
+char *
+notify_conf_read (const char *path, char *why, size_t whylen)
 {
     FILE *f = fopen (path, "rb");
     if (!f) {
@@ -242,7 +256,7 @@ notify_templates_load (const char *dir, char *why, size_t whylen)
         if (!dir)
             texts [lang] = strdup (lang == NOTIFY_LANG_EN? asp_lua_templates_en: asp_lua_templates_zh_CN);
         else
-        if (ok && !(texts [lang] = s_read (names [lang], why, whylen)))
+        if (ok && !(texts [lang] = notify_conf_read (names [lang], why, whylen)))
             ok = false;
     }
     const char *n [NOTIFY_LANG_COUNT], *t [NOTIFY_LANG_COUNT];
