@@ -41,6 +41,7 @@
 #define NOTIFY_EVENTS_H
 #include "asp_svc.h"
 #include "notify_channel.h"
+#include "notify_rules.h"
 #include "notify_templates.h"
 #include "notify_text.h"
 #include "notify_worker.h"
@@ -55,15 +56,19 @@ typedef struct notify_events_t notify_events_t;
 //  preferred channel is not configured here.
 //  templates (borrowed) give the words, until notify_events_set_templates
 //  names others (a reload).
+//  rules (borrowed) say who hears of each event, until
+//  notify_events_set_rules names others (a reload).
 notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
-                                    const notify_templates_t *templates, asp_counter_t *queued,
-                                    asp_counter_t *fallback, notify_bell_t *bell);
+                                    const notify_templates_t *templates, const notify_rules_t *rules,
+                                    asp_counter_t *queued, asp_counter_t *fallback, notify_bell_t *bell);
 void notify_events_set_templates (notify_events_t *self, const notify_templates_t *templates);
+void notify_events_set_rules (notify_events_t *self, const notify_rules_t *rules);
 void notify_events_destroy (notify_events_t **self_p);
 
-//  Writes the notification id for (source message id, template) into out
-//  (ASP_ID_MAX bytes).
-void notify_id (const char *source_id, const char *tpl, char *out);
+//  Writes the notification id for (source message id, template, recipient)
+//  into out (ASP_ID_MAX bytes); rcpt NULL for customer, duty and ops, whose
+//  ids stay what they were before the rules (notify_rcpt_plain).
+void notify_id (const char *source_id, const char *tpl, const char *rcpt, char *out);
 
 void notify_events_test (void);
 #endif

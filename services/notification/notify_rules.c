@@ -61,6 +61,12 @@ notify_rcpt_name (notify_rcpt_kind_t kind)
     return kind < NOTIFY_RCPT_KINDS? s_rcpt_names [kind]: "";
 }
 
+bool
+notify_rcpt_plain (notify_rcpt_kind_t kind)
+{
+    return kind == NOTIFY_RCPT_CUSTOMER || kind == NOTIFY_RCPT_DUTY || kind == NOTIFY_RCPT_OPS;
+}
+
 static void
 s_free (void **item)
 {
@@ -262,10 +268,14 @@ s_rule (s_parser_t *p, char *value)
         else
             return s_fail (p, "unknown or repeated flag '%.60s' (urgent, business_hours, dedup=<duration>)", word);
     }
+    //  customer, duty and ops keep the id they had before the rules (source
+    //  and template only: notify_rcpt_plain), so only one of them per template.
     for (size_t i = 0; i < ev->count; i++)
-        if (ev->rules [i].kind == r->kind && strcmp (ev->rules [i].name, r->name) == 0
-        &&  strcmp (ev->rules [i].tpl, r->tpl) == 0)
-            return s_fail (p, "recipient '%.60s' given twice with that template", notify_rcpt_name (r->kind));
+        if (strcmp (ev->rules [i].tpl, r->tpl) == 0
+        &&  ((ev->rules [i].kind == r->kind && strcmp (ev->rules [i].name, r->name) == 0)
+         ||  (notify_rcpt_plain (r->kind) && notify_rcpt_plain (ev->rules [i].kind))))
+            return s_fail (p, "recipient '%.60s' given twice with that template (customer, duty and ops "
+                           "count as one)", notify_rcpt_name (r->kind));
     ev->count++;
     return 0;
 }
@@ -639,6 +649,8 @@ notify_rules_test (void)
     s_test_refused ("[calendar c]\nzone = Mars/Olympus\n", 2, "time zone");
     s_test_refused ("[staff a]\nemail = a@x\ncalendar = c\n", 4, "calendar 'c' is not defined");
     s_test_refused ("key = value\n", 1, "before any [section]");
+    s_test_refused ("[event sla.warning]\nnotify = duty sla_warning default\nnotify = ops sla_warning default\n", 3,
+                    "given twice");
     s_test_refused ("[event ticket.created]\n[event ticket.created]\n", 2, "given twice");
     printf ("notify_rules_test: ok\n");
 }

@@ -106,6 +106,10 @@ bool notify_rules_quiet (const notify_rules_t *self, asp_notify_channel_t channe
 //  The rate limit of channel: at most *max per *window_ms (false: none).
 bool notify_rules_rate (const notify_rules_t *self, asp_notify_channel_t channel, int64_t *max,
                         int64_t *window_ms);
+//  True for the recipients whose notification id is made from the source
+//  message and the template alone, as before the rules (customer, duty,
+//  ops); the others' ids also name the recipient.
+bool notify_rcpt_plain (notify_rcpt_kind_t kind);
 //  "customer", "owner", ... for logs and the recipient field.
 const char *notify_rcpt_name (notify_rcpt_kind_t kind);
 

@@ -25,6 +25,10 @@ struct notify_server_t {
     notify_templates_t *templates;  //  the words; events borrows them
     char *templates_dir;        //  ASP_NOTIFY_TEMPLATES (NULL: the built-in copy)
     asp_filewatch_t *watch [NOTIFY_LANG_COUNT];     //  one per language file
+    notify_rules_t *rules;      //  who hears of what; events borrows them
+    char *rules_path;           //  ASP_NOTIFY_RULES (NULL: the built-in copy)
+    asp_filewatch_t *rules_watch;   //  NULL with the built-in copy
+    asp_counter_t *m_rules_reloads, *m_rules_reload_errors;
     asp_counter_t *m_reloads, *m_reload_errors;
     int sigfd;                  //  SIGHUP, read in the loop
     notify_meters_t meters;
@@ -59,6 +63,12 @@ s_metrics (notify_server_t *self)
                                            "Template files loaded again after the start.");
     self->m_reload_errors = asp_metrics_counter (m, "notify_templates_reload_errors_total",
                                                  "Template file changes refused (the templates in use stayed).");
+    self->m_rules_reloads = asp_metrics_counter (m, "notify_rules_reloads_total",
+                                                 "Rules files loaded again after the start.");
+    self->m_rules_reload_errors = asp_metrics_counter (m, "notify_rules_reload_errors_total",
+                                                       "Rules file changes refused (the rules in use stayed).");
+    self->meters.deferred = asp_metrics_counter (m, "notify_rate_deferred_total",
+        "Notifications deferred to the next window: their recipient was over the channel's rate limit.");
     self->meters.latency = asp_metrics_histo (m, "notify_delivery_seconds",
                                               "Duration of successful delivery attempts.");
     asp_metrics_gauge (m, "notify_pending", "Notifications waiting for a worker.", s_gauge_pending, self);
@@ -88,10 +98,32 @@ s_reload_templates (notify_server_t *self)
     asp_log_info ("notification: templates reloaded from %s", self->templates_dir);
 }
 
-//  When a language file changed (looked at once a second) or SIGHUP came.
+//  Reads the rules again; a refused file keeps the rules in use.
+static void
+s_reload_rules (notify_server_t *self)
+{
+    asp_filewatch_mark (self->rules_watch, asp_mono_ms ());
+    char why [400];
+    notify_rules_t *fresh = notify_rules_load (self->rules_path, why, sizeof why);
+    if (!fresh) {
+        asp_counter_inc (self->m_rules_reload_errors);
+        asp_log_error ("notification: rules refused, the ones in use stay: %s", why);
+        return;
+    }
+    notify_events_set_rules (self->events, fresh);
+    notify_rules_destroy (&self->rules);
+    self->rules = fresh;
+    asp_counter_inc (self->m_rules_reloads);
+    asp_log_info ("notification: rules reloaded from %s", self->rules_path);
+}
+
+//  When a language file or the rules changed (looked at once a second) or
+//  SIGHUP came.
 static void
 s_check_templates (notify_server_t *self)
 {
+    if (self->rules_watch && asp_filewatch_due (self->rules_watch, asp_mono_ms ()))
+        s_reload_rules (self);
     if (!self->templates_dir)
         return;
     bool due = false;
@@ -111,10 +143,12 @@ s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     bool hup = false;
     while (read (item->fd, &info, sizeof info) == sizeof info)
         hup = hup || info.ssi_signo == SIGHUP;
-    if (hup && self->templates_dir) {
-        asp_log_info ("notification: SIGHUP, reloading the templates");
-        for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++)
+    if (hup && (self->templates_dir || self->rules_watch)) {
+        asp_log_info ("notification: SIGHUP, reloading the templates and the rules");
+        for (int lang = 0; lang < NOTIFY_LANG_COUNT && self->templates_dir; lang++)
             asp_filewatch_hup (self->watch [lang]);
+        if (self->rules_watch)
+            asp_filewatch_hup (self->rules_watch);
         s_check_templates (self);
     }
     return 0;
@@ -189,11 +223,21 @@ notify_server_new (void)
         asp_log_error ("bad configuration: ASP_NOTIFY_TEMPLATES: %s", why);
         exit (2);
     }
+    const char *rules = asp_cfg_str ("ASP_NOTIFY_RULES", NULL);
+    self->rules_path = rules? strdup (rules): NULL;
+    if (rules) {
+        self->rules_watch = asp_filewatch_new (rules, 1000);
+        asp_filewatch_mark (self->rules_watch, asp_mono_ms ());
+    }
+    if (!(self->rules = notify_rules_load (rules, why, sizeof why))) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_RULES: %s", why);
+        exit (2);
+    }
     notify_policy_load (&self->policy);
     s_metrics (self);
     self->bell = notify_bell_new ();
-    self->events = notify_events_new (self->svc, lang, &self->config, self->templates, self->queued,
-                                      self->meters.fallback, self->bell);
+    self->events = notify_events_new (self->svc, lang, &self->config, self->templates, self->rules,
+                                      self->queued, self->meters.fallback, self->bell);
     self->store = notify_store_new (asp_svc_rds (self->svc), &self->policy, NULL);
     for (int i = 0; i < nworkers; i++) {
         self->workers [i] = notify_worker_new (i, nworkers, &self->config, &self->policy, &self->meters,
@@ -255,6 +299,9 @@ notify_server_destroy (notify_server_t **self_p)
     asp_svc_destroy (&self->svc);   //  stops HTTP first; its gauges read self
     notify_bell_destroy (&self->bell);
     notify_templates_destroy (&self->templates);
+    notify_rules_destroy (&self->rules);
+    asp_filewatch_destroy (&self->rules_watch);
+    free (self->rules_path);
     for (int l = 0; l < NOTIFY_LANG_COUNT; l++)
         asp_filewatch_destroy (&self->watch [l]);
     free (self->templates_dir);
