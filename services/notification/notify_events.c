@@ -8,6 +8,7 @@
 
 extern const char asp_lua_record [];
 extern const char asp_lua_replay [];
+extern const char asp_lua_owner [];
 
 #define S_STR_MAX 4096          //  longest string field we accept (notes)
 
@@ -98,6 +99,7 @@ struct notify_events_t {
     bool quiet_on;              //  ASP_NOTIFY_QUIET_HOURS
     asp_counter_t *deduplicated, *scheduled, *unaddressed;
     asp_script_t *replay;
+    asp_script_t *owner;
     notify_bell_t *bell;
     notify_lang_t lang;
     const notify_config_t *config;
@@ -612,6 +614,35 @@ s_replay_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, v
                 "id", id, "ticket", env->ticket, "by", by, "outcome", asp_txn_outcome_name (o), NULL);
 }
 
+//  ticket.owner_changed {owner, previous}: the owner the rules' "owner"
+//  recipient names from now on (owner.lua), on the ticket's contact.
+static const s_event_t s_owner = { ASP_EV_TICKET_OWNER_CHANGED, {
+    { "owner", F_STR, true, 63 }, { "previous", F_STR, false, 63 } } };
+
+static asp_txn_t *
+s_owner_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    notify_events_t *self = (notify_events_t *) arg;
+    if (s_validate (&s_owner, env, reason, reason_len))
+        return NULL;
+    char owner [64];
+    asp_mp_get_str (env->body, "owner", owner, sizeof owner);
+    asp_txn_t *txn = asp_txn_new (self->owner, asp_shard_of (env->ticket));
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, NOTIFY_KEY_CONTACT, env->ticket);
+    asp_txn_arg (txn, "%s", owner);
+    return txn;
+}
+
+static void
+s_owner_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc; (void) arg;
+    asp_log_kv (ASP_LOG_DEBUG, "ticket owner noted", "ticket", env->ticket,
+                "outcome", asp_txn_outcome_name (asp_txn_outcome (txn)), NULL);
+}
+
 static void
 s_zone_destroy (void **item)
 {
@@ -662,6 +693,8 @@ notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *co
         asp_svc_on (svc, s_events [i].type, s_prepare, s_committed, self);
     self->replay = asp_svc_script (svc, "notify_replay", asp_lua_replay);
     asp_svc_on (svc, ASP_EV_NOTIFICATION_REPLAY, s_replay_prepare, s_replay_committed, self);
+    self->owner = asp_svc_script (svc, "notify_owner", asp_lua_owner);
+    asp_svc_on (svc, ASP_EV_TICKET_OWNER_CHANGED, s_owner_prepare, s_owner_committed, self);
     return self;
 }
 

@@ -173,7 +173,8 @@ s_section (s_parser_t *p, char *head)
                        "or [group <name>]%s", "");
     if (strcmp (head, "event") == 0) {
         //  Only the events the bus routes to notification (asp_events).
-        if (strcmp (arg, ASP_EV_NOTIFICATION_REPLAY) == 0
+        //  (notification.replay and ticket.owner_changed it obeys, not announces).
+        if (strcmp (arg, ASP_EV_NOTIFICATION_REPLAY) == 0 || strcmp (arg, ASP_EV_TICKET_OWNER_CHANGED) == 0
         ||  !(asp_event_subscribers (arg) & ASP_BIT (ASP_SVC_NOTIFICATION)))
             return s_fail (p, "event '%.60s' is not one notification receives", arg);
         if (zhashx_lookup (self->events, arg))
