@@ -491,23 +491,13 @@ notify_rules_parse (const char *name, const char *text, char *why, size_t whylen
     assert (p);
     p->self = self;
     int lineno = 0, bad = 0;
-    for (const char *line = text; *line && !bad;) {
-        lineno++;
-        const char *end = strchr (line, '\n');
-        size_t len = end? (size_t) (end - line): strlen (line);
-        while (len && (line [len - 1] == '\r' || line [len - 1] == ' ' || line [len - 1] == '\t'))
-            len--;
-        const char *next = end? end + 1: line + strlen (line);
-        size_t lead = strspn (line, " \t");
-        if (lead >= len || line [lead] == '#' || line [lead] == ';') {
-            line = next;
-            continue;               //  blank or a comment
-        }
-        char *copy = (char *) malloc (len + 1);
-        assert (copy);
-        memcpy (copy, line, len);
-        copy [len] = 0;
-        if (!asp_utf8_valid (copy, len) || strlen (copy) != len)
+    size_t lead;
+    char *copy;
+    while (!bad && (copy = notify_conf_line (&text, &lineno, &lead))) {
+        size_t len = strlen (copy);
+        while (len && (copy [len - 1] == ' ' || copy [len - 1] == '\t'))
+            copy [--len] = 0;
+        if (!asp_utf8_valid (copy, len))
             bad = s_fail (p, "not UTF-8 text%s", "");
         else
         if (lead)
@@ -515,7 +505,6 @@ notify_rules_parse (const char *name, const char *text, char *why, size_t whylen
         else
             bad = s_line (p, copy);
         free (copy);
-        line = next;
     }
     if (!bad)
         bad = s_resolve (p, &lineno);
@@ -637,21 +626,25 @@ notify_rules_test (void)
     assert (!notify_rules_of (r, ASP_EV_TICKET_CREATED, &n) && n == 0);
     notify_rules_destroy (&r);
 
-    s_test_refused ("[event nope.never]\n", 1, "not one notification receives");
-    s_test_refused ("[event ticket.created]\nnotify = customer nosuch default\n", 2, "unknown template");
-    s_test_refused ("[event ticket.created]\nnotify = boss received default\n", 2, "unknown recipient");
-    s_test_refused ("\n[event ticket.created]\nnotify = customer received pigeon\n", 3, "unknown channel");
-    s_test_refused ("[event ticket.created]\nnotify = customer received sms loud\n", 2, "flag 'loud'");
-    s_test_refused ("[settings]\nquiet = sms 21:00-25:00\n", 2, "quiet");
-    s_test_refused ("[settings]\nrate = sms 0/1h\n", 2, "rate");
-    s_test_refused ("[staff a]\nlang = fr\n", 2, "unknown language");
-    s_test_refused ("[staff a]\nlang = en\n", 3, "no address");
-    s_test_refused ("[event ticket.created]\nnotify = staff:ghost received email\n", 3, "not in the directory");
-    s_test_refused ("[calendar c]\nzone = Mars/Olympus\n", 2, "time zone");
-    s_test_refused ("[staff a]\nemail = a@x\ncalendar = c\n", 4, "calendar 'c' is not defined");
-    s_test_refused ("key = value\n", 1, "before any [section]");
-    s_test_refused ("[event sla.warning]\nnotify = duty sla_warning default\nnotify = ops sla_warning default\n", 3,
-                    "given twice");
-    s_test_refused ("[event ticket.created]\n[event ticket.created]\n", 2, "given twice");
+    //  Refused: the text, the line named, words of the reason.
+    static const struct { const char *text; int line; const char *what; } bad [] = {
+        { "[event nope.never]\n", 1, "not one notification receives" },
+        { "[event ticket.created]\nnotify = customer nosuch default\n", 2, "unknown template" },
+        { "[event ticket.created]\nnotify = boss received default\n", 2, "unknown recipient" },
+        { "\n[event ticket.created]\nnotify = customer received pigeon\n", 3, "unknown channel" },
+        { "[event ticket.created]\nnotify = customer received sms loud\n", 2, "flag 'loud'" },
+        { "[settings]\nquiet = sms 21:00-25:00\n", 2, "quiet" },
+        { "[settings]\nrate = sms 0/1h\n", 2, "rate" },
+        { "[staff a]\nlang = fr\n", 2, "unknown language" },
+        { "[staff a]\nlang = en\n", 3, "no address" },
+        { "[event ticket.created]\nnotify = staff:ghost received email\n", 3, "not in the directory" },
+        { "[calendar c]\nzone = Mars/Olympus\n", 2, "time zone" },
+        { "[staff a]\nemail = a@x\ncalendar = c\n", 4, "calendar 'c' is not defined" },
+        { "key = value\n", 1, "before any [section]" },
+        { "[event sla.warning]\nnotify = duty sla_warning default\nnotify = ops sla_warning default\n", 3, "given twice" },
+        { "[event ticket.created]\n[event ticket.created]\n", 2, "given twice" },
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
+        s_test_refused (bad [i].text, bad [i].line, bad [i].what);
     printf ("notify_rules_test: ok\n");
 }

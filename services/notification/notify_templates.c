@@ -122,25 +122,13 @@ s_parse_one (notify_templates_t *self, notify_lang_t lang, const char *name, con
 {
     char reason [160] = "";
     int lineno = 0, bad = 0;
-    for (const char *line = text; *line && !bad;) {
-        lineno++;
-        const char *end = strchr (line, '\n');
-        size_t len = end? (size_t) (end - line): strlen (line);
-        while (len && line [len - 1] == '\r')
-            len--;
-        const char *next = end? end + 1: line + strlen (line);
-        size_t lead = strspn (line, " \t");
-        if (lead >= len || line [lead] == '#' || line [lead] == ';') {
-            line = next;
-            continue;               //  blank or a comment
-        }
-        char *copy = (char *) malloc (len + 1);
-        assert (copy);
-        memcpy (copy, line, len);
-        copy [len] = 0;
+    size_t lead;
+    char *copy;
+    while (!bad && (copy = notify_conf_line (&text, &lineno, &lead))) {
+        size_t len = strlen (copy);
         char *eq = strstr (copy, " = ");
         int key = -1;
-        if (!asp_utf8_valid (copy, len) || strlen (copy) != len)
+        if (!asp_utf8_valid (copy, len))
             snprintf (reason, sizeof reason, "not UTF-8 text");
         else
         if (!eq || lead)
@@ -164,7 +152,6 @@ s_parse_one (notify_templates_t *self, notify_lang_t lang, const char *name, con
         }
         free (copy);
         bad = *reason != 0;
-        line = next;
     }
     for (size_t k = 0; !bad && k < S_NKEYS; k++)
         if (!self->text [lang][k]) {
@@ -189,6 +176,29 @@ notify_templates_parse (const char *const names [NOTIFY_LANG_COUNT], const char 
             break;
         }
     return self;
+}
+
+char *
+notify_conf_line (const char **text, int *lineno, size_t *lead)
+{
+    while (**text) {
+        const char *line = *text;
+        (*lineno)++;
+        const char *end = strchr (line, '\n');
+        size_t len = end? (size_t) (end - line): strlen (line);
+        *text = end? end + 1: line + len;
+        while (len && line [len - 1] == '\r')
+            len--;
+        *lead = strspn (line, " \t");
+        if (*lead >= len || line [*lead] == '#' || line [*lead] == ';')
+            continue;               //  blank or a comment
+        char *copy = (char *) malloc (len + 1);
+        assert (copy);
+        memcpy (copy, line, len);
+        copy [len] = 0;
+        return copy;
+    }
+    return NULL;
 }
 
 bool

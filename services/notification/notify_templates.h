@@ -47,6 +47,11 @@ void notify_templates_path (const char *dir, notify_lang_t lang, char *out, size
 //  True when tpl names a template a rule may use ("received", "progress",
 //  "sla_warning"...; not a variant or a shared phrase).
 bool notify_templates_known (const char *tpl);
+//  The next line of a configuration text (templates, rules) that is
+//  neither blank nor a comment ('#' or ';' first): a new string without
+//  its line end that the caller frees, or NULL at the end. *text advances
+//  past it, *lineno counts every line passed, *lead is its leading blanks.
+char *notify_conf_line (const char **text, int *lineno, size_t *lead);
 //  The whole file at path, NUL-terminated (a new string the caller frees),
 //  or NULL and "<path>:0: <why>" (unreadable, over 1 MiB, a NUL byte).
 //  The rules file is read the same way.
