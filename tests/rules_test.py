@@ -21,6 +21,8 @@ Covers:
   the retry set; SIGKILL of notification and a restart lose nothing; when
   the time comes (the score moved to now) it is sent; an urgent rule's SMS
   passes at night;
+- business hours: a business_hours rule for a staff member whose calendar is
+  closed now waits for its next opening;
 - reload: a bad change refused with file:line (the rules in use stay,
   counted), a good change and SIGHUP take effect.
 
@@ -45,6 +47,14 @@ SMS_TOKEN = "sms-gateway-token-for-tests"
 SECRET = b"whsec_rules_0123456789abcdef0123456789abcdef"
 log, fail = nt.log, nt.fail
 
+def office_hours():
+    """Daily hours (UTC) that open 2 hours from now: closed now."""
+    start = (datetime.datetime.now(datetime.timezone.utc).hour + 2) % 24
+    return "mon-sun %02d:00-%02d:%s" % (start, start if start == 23 else start + 1, "59" if start == 23 else "00"), start
+
+
+OFFICE, OPENS = office_hours()
+
 RULES = """\
 [settings]
 quiet = sms 21:00-08:00
@@ -68,6 +78,17 @@ notify = customer sla_compensation preferred urgent
 [event ticket.closed]
 notify = customer closed preferred
 
+[event sla.breached]
+notify = staff:office.o sla_breached email business_hours
+
+[calendar office]
+zone = UTC
+hours = %s
+
+[staff office.o]
+email = office.o@brand.example
+calendar = office
+
 [staff li.lei]
 email = li.lei@brand.example
 channel = email
@@ -86,7 +107,7 @@ lang = zh-CN
 [staff rate.r]
 sms = 13900000077
 lang = en
-"""
+""" % OFFICE
 
 
 def nid(msg_id, tpl, rcpt=None):
@@ -274,6 +295,21 @@ def test_quiet(w):
         "an urgent one sent at night" % zone)
 
 
+def test_business_hours(w):
+    t = new_id("TB")
+    m = send(w, "sla.breached", t, {"clock": "resolution", "due_ms": 1})
+    n = nid(m, "sla_breached", "staff:office.o")
+    h = wait_for(lambda: note(w, t, n).get("state") == "scheduled" and note(w, t, n), 10, what="scheduled")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    opens = now.replace(hour=OPENS, minute=0, second=0, microsecond=0)
+    if opens < now:
+        opens += datetime.timedelta(days=1)
+    if int(h["due_ms"]) != int(opens.timestamp() * 1000) or w.smtp.received("office.o@brand.example"):
+        fail("business hours: due %s, want %s (%s); sent %d" % (h["due_ms"], int(opens.timestamp() * 1000), OFFICE,
+                                                               len(w.smtp.received("office.o@brand.example"))))
+    log("ok - business hours: a business_hours rule waits for the staff calendar's next opening (%s UTC)" % OFFICE)
+
+
 def test_reload(w):
     t = new_id("TL")
     path = w.rules
@@ -326,6 +362,7 @@ def main():
         test_dedup(w, t)
         test_rate(w)
         test_quiet(w)
+        test_business_hours(w)
         test_reload(w)
         if w.notify.term() != 0:
             fail("notification did not exit 0 on SIGTERM")

@@ -1,8 +1,8 @@
 /*  asp-notification: every message to a person or an outside system.
 
     Consumes the bus events routed to it (common/asp_events.c), records one
-    notification per event and template, and delivers it through the
-    recipient's channel (webhook, e-mail, SMS, file, stdout; notify_channel.h)
+    notification per event, template and recipient (the rules file,
+    notify_rules.h), and delivers it through the recipient's channel (webhook, e-mail, SMS, file, stdout; notify_channel.h)
     with retries, backoff and dead letters. See notify_server.h and the classes it names.
 
     Usage: asp-notification            serve (configured by ASP_* variables)

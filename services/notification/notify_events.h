@@ -2,31 +2,34 @@
 
     One handler per event type that asp_events routes to notification. It
     checks the body (a missing or mistyped field is a NAK with the reason,
-    nothing changes), renders the text and the e-mail subject in every
-    language from the templates, and prepares one Lua step
-    (record.lua) that, once per message id (the inbox), records the
-    notification, remembers or looks up the customer's contact, and queues
-    the notification for the workers: one atomic step, one round trip.
+    nothing changes), asks the rules (notify_rules: the rules file) whom
+    the event tells, resolves each recipient (the customer; the ticket's
+    owner, the names an escalation's `to` carries and staff:<name> through
+    the rules' directory; duty, ops and partner without an address),
+    renders each one's text and e-mail subject in every language from the
+    templates, and prepares one Lua step (record.lua) that, once per
+    message id (the inbox), records every notification, remembers or looks
+    up the customer's contact, and queues each for the workers, schedules
+    it (quiet hours, business hours: the retry set) or records it
+    deduplicated: one atomic step in the ticket's shard, one round trip
+    (plus one HMGET of the contact first when a rule needs the customer's
+    zone or the owner and the event does not carry them).
 
-    The notification id is derived from the source message id and the
-    template ("N" + 24 hex digits of SHA-1), so an event delivered twice
-    can never make two notifications, even after the inbox forgot it.
+    A notification id is derived from the source message id, the template
+    and the recipient ("N" + 24 hex digits of SHA-1; customer, duty and ops
+    without the recipient, as before the rules), so an event delivered
+    twice can never make two notifications, even after the inbox forgot it.
 
-    ticket.created remembers the customer's name, phone, e-mail,
-    preferred channel, language and time zone for the ticket (ASP_NOTIFY_CONTACT_TTL_S,
-    90 days); later customer notifications take them from there, or go out
-    without contact ("to": null) when unknown. Each is recorded with its
-    channel (the customer's preferred one when configured here, else the
-    default: logged and counted) and address, in the customer's language
-    (the process's, ASP_NOTIFY_LANG, when the customer has none), its
-    times in the customer's time zone (TZ when none: an event with an
-    appointment time reads the zone from the contact first, one HGET).
-    SLA warnings, breaches and escalations are for staff (an escalation's
-    recipients, "to", travel in its data), routing's unroutable and
-    returned work orders and the steps of a partner's three-strike ladder
-    (partner.strike) for ops (audience "ops"); neither carries a
-    contact: the channel's receiver routes them by their audience. An SLA
-    compensation is the customer's apology, stating the amount.
+    ticket.created remembers the customer's name, phone, e-mail, preferred
+    channel, language, time zone and the owning agent for the ticket
+    (ASP_NOTIFY_CONTACT_TTL_S, 90 days); ticket.owner_changed updates the
+    owner (owner.lua). Later customer notifications take the contact from
+    there, or go out without contact ("to": null) when unknown. Each is
+    recorded with its channel (the rule's; "preferred": the recipient's
+    own when configured here, else the default: logged and counted) and
+    address, in the recipient's language (the process's, ASP_NOTIFY_LANG,
+    when none), its times in the customer's time zone (TZ when none) or
+    the staff member's calendar's.
 
     notification.replay {id, by} (ops, through intake's API) is a command,
     not a message to send: replay.lua, once per message id, moves a dead

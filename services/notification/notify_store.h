@@ -18,6 +18,13 @@
     as the Idempotency-Key so the receiver can drop the repeat. Recovery
     assumes one notification process per Redis (the deployment runs one).
 
+    Before sending, the worker counts the attempt against the recipient's
+    rate limit (notify_store_rate, in the shard of the recipient's address:
+    a recipient spans tickets of every shard); over it, the notification
+    goes back to the retry set until the next window (notify_store_defer),
+    no attempt counted. Notifications scheduled when recorded (quiet hours,
+    business hours: record.lua) wait in the same retry set.
+
     Delivered notifications expire after ASP_INBOX_TTL_S (as long as the
     inbox remembers the events that made them); dead letters stay until
     someone deals with them.
