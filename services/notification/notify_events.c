@@ -364,6 +364,12 @@ s_expand (notify_events_t *self, const asp_envelope_t *env, const notify_rule_t 
             asp_log_kv (ASP_LOG_INFO, "recipient not in the rules' directory; not notified", "ticket", env->ticket,
                         "event", env->type, "recipient", notify_rcpt_name (kind), "name", name, NULL);
         }
+        if (n + found > max) {
+            //  Bounded: one event makes at most S_RCPT_MAX notifications.
+            asp_counter_add (self->unaddressed, n + found - max);
+            asp_log_kv (ASP_LOG_WARN, "too many recipients for one event; the rest not notified", "ticket",
+                        env->ticket, "event", env->type, "name", name, NULL);
+        }
         for (size_t i = 0; i < found && n < max; i++) {
             out [n].rule = rule;
             out [n].staff = who [i];
@@ -671,7 +677,7 @@ notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *co
     self->scheduled = asp_metrics_counter (m, "notify_scheduled_total",
         "Notifications recorded to wait for the end of quiet hours or the staff member's business hours.");
     self->unaddressed = asp_metrics_counter (m, "notify_unaddressed_total",
-        "Recipients a rule named that the rules' directory does not know (not notified).");
+        "Recipients not notified: a name the rules' directory does not know, or past 16 recipients of one event.");
     self->lang = lang;
     self->config = config;
     self->svc = svc;
