@@ -832,6 +832,27 @@ def test_bad_config(w):
     log("ok - configuration errors stop both programs with status 2 and a reason")
 
 
+def finish(ok, servers=()):
+    """The end of a test that started processes through this module: kills
+    them, stops the redis-servers and the receivers (servers), removes WORK
+    after a pass (ASP_KEEP_TMP=1 keeps it), shows the logs' tails after a
+    failure."""
+    for p in PROCS:
+        p.kill()
+    for r in REDIS:
+        r.stop()
+    for s in servers:
+        s.stop()
+    if ok and os.environ.get("ASP_KEEP_TMP") != "1":
+        shutil.rmtree(WORK, ignore_errors=True)
+    else:
+        log("logs kept in %s" % WORK)
+    if not ok:
+        for p in PROCS:
+            log("--- tail of %s" % p.name)
+            log(p.tail(15))
+
+
 def check_sanitizers():
     """Under ASP_SANITIZE any report in any log is a failure."""
     for p in PROCS:

@@ -31,13 +31,11 @@ Covers:
 import datetime
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import time
 import zoneinfo
 
-import harness
 import notification_test as nt
 import receivers
 from harness import binary, free_port, new_id, run, wait_for
@@ -369,18 +367,7 @@ def main():
         nt.check_sanitizers()
         ok = True
     finally:
-        for p in nt.PROCS:
-            p.kill()
-        for r in nt.REDIS:
-            r.stop()
-        if ok and os.environ.get("ASP_KEEP_TMP") != "1":
-            shutil.rmtree(WORK, ignore_errors=True)
-        else:
-            log("logs kept in %s" % WORK)
-            for p in nt.PROCS:
-                log("--- tail of %s" % p.name)
-                log(p.tail(20))
-
+        nt.finish(ok, [x for x in (getattr(w, k, None) for k in ("hook", "sms", "smtp")) if x])
 
 if __name__ == "__main__":
     run(main, name="rules_test")
