@@ -22,7 +22,8 @@ Covers:
   the time comes (the score moved to now) it is sent; an urgent rule's SMS
   passes at night;
 - business hours: a business_hours rule for a staff member whose calendar is
-  closed now waits for its next opening;
+  closed now waits for its next opening; the same sla.breached reaches the
+  ticket region's supervisor as sla-timer's policy file names them;
 - reload: a bad change refused with file:line (the rules in use stay,
   counted), a good change and SIGHUP take effect.
 
@@ -78,6 +79,10 @@ notify = customer closed preferred
 
 [event sla.breached]
 notify = staff:office.o sla_breached email business_hours
+notify = supervisor sla_breached email
+
+[staff sup-duty@brand.example]
+email = sup-duty@brand.example
 
 [calendar office]
 zone = UTC
@@ -295,7 +300,14 @@ def test_quiet(w):
 
 def test_business_hours(w):
     t = new_id("TB")
+    send(w, "ticket.created", t, created("", "13400000001"))     # region SH
     m = send(w, "sla.breached", t, {"clock": "resolution", "due_ms": 1})
+    # The region's supervisor: sla-timer's policy file (the built-in one:
+    # [region *] supervisor = sup-duty@brand.example), not a second list.
+    sup = nid(m, "sla_breached", "supervisor:sup-duty@brand.example")
+    wait_for(lambda: note(w, t, sup).get("state") == "delivered", 20, what="the region's supervisor's e-mail")
+    if note(w, t, sup)["to"] != "sup-duty@brand.example" or not mails(w, "sup-duty@brand.example", t):
+        fail("supervisor: %r" % note(w, t, sup))
     n = nid(m, "sla_breached", "staff:office.o")
     h = wait_for(lambda: note(w, t, n).get("state") == "scheduled" and note(w, t, n), 10, what="scheduled")
     now = datetime.datetime.now(datetime.timezone.utc)
@@ -305,7 +317,8 @@ def test_business_hours(w):
     if int(h["due_ms"]) != int(opens.timestamp() * 1000) or w.smtp.received("office.o@brand.example"):
         fail("business hours: due %s, want %s (%s); sent %d" % (h["due_ms"], int(opens.timestamp() * 1000), OFFICE,
                                                                len(w.smtp.received("office.o@brand.example"))))
-    log("ok - business hours: a business_hours rule waits for the staff calendar's next opening (%s UTC)" % OFFICE)
+    log("ok - business hours: a business_hours rule waits for the staff calendar's next opening (%s UTC); "
+        "the region's supervisor from sla-timer's policy file told at once" % OFFICE)
 
 
 def test_reload(w):

@@ -96,6 +96,7 @@ static const s_event_t s_events [] = {
 struct notify_events_t {
     asp_script_t *record;
     const notify_rules_t *rules;    //  borrowed; replaced on a reload
+    const sla_policy_watch_t *sla;  //  borrowed, may be NULL: regions' supervisors, managers
     bool quiet_on;              //  ASP_NOTIFY_QUIET_HOURS
     asp_counter_t *deduplicated, *scheduled, *unaddressed;
     asp_script_t *replay;
@@ -235,22 +236,25 @@ s_zone (notify_events_t *self, const char *zone)
 }
 
 //  What record.lua needs to know of the ticket before it runs: the
-//  customer's zone (times shown, quiet hours) and the owning agent (a rule
-//  for "owner"). ticket.created carries both; later events read them from
+//  customer's zone (times shown, quiet hours), the owning agent (a rule
+//  for "owner") and the region (its supervisor and manager). ticket.created
+//  carries them; later events read them from
 //  the contact, one HMGET, and only when a rule needs them.
 static void
 s_ticket_facts (notify_events_t *self, const asp_envelope_t *env, const notify_rule_t *rules, size_t n,
-                char *zone, size_t zone_len, char *owner, size_t owner_len)
+                char *zone, size_t zone_len, char *owner, size_t owner_len, char *region, size_t region_len)
 {
-    *zone = *owner = 0;
+    *zone = *owner = *region = 0;
     if (strcmp (env->type, ASP_EV_TICKET_CREATED) == 0) {
         asp_mp_get_str (env->body, "customer_tz", zone, zone_len);
         asp_mp_get_str (env->body, "owner", owner, owner_len);
+        asp_mp_get_str (env->body, "region", region, region_len);
         return;
     }
     bool need = false;
     for (size_t i = 0; i < n && !need; i++)
         need = rules [i].kind == NOTIFY_RCPT_OWNER
+            || rules [i].kind == NOTIFY_RCPT_SUPERVISOR || rules [i].kind == NOTIFY_RCPT_MANAGER
             || (rules [i].kind == NOTIFY_RCPT_CUSTOMER && self->quiet_on);
     int64_t ms;
     if (asp_mp_get_int (env->body, "appointment_ms", &ms) == 0 || asp_mp_get_int (env->body, "previous_ms", &ms) == 0)
@@ -259,12 +263,14 @@ s_ticket_facts (notify_events_t *self, const asp_envelope_t *env, const notify_r
         return;
     char key [ASP_KEY_MAX];
     asp_key (key, sizeof key, asp_shard_of (env->ticket), NOTIFY_KEY_CONTACT, env->ticket);
-    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "HMGET %s tz owner", key);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "HMGET %s tz owner region", key);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
         if (r->element [0]->type == REDIS_REPLY_STRING)
             snprintf (zone, zone_len, "%s", r->element [0]->str);
         if (r->element [1]->type == REDIS_REPLY_STRING)
             snprintf (owner, owner_len, "%s", r->element [1]->str);
+        if (r->element [2]->type == REDIS_REPLY_STRING)
+            snprintf (region, region_len, "%s", r->element [2]->str);
     }
     if (r)
         freeReplyObject (r);
@@ -328,7 +334,7 @@ typedef struct {
 //  all); names the directory does not know are logged and counted.
 static size_t
 s_expand (notify_events_t *self, const asp_envelope_t *env, const notify_rule_t *rule, const char *owner,
-          s_rcpt_t *out, size_t n, size_t max)
+          const char *region, s_rcpt_t *out, size_t n, size_t max)
 {
     char names [1001] = "";
     notify_rcpt_kind_t kind = rule->kind;
@@ -345,6 +351,14 @@ s_expand (notify_events_t *self, const asp_envelope_t *env, const notify_rule_t 
         asp_mp_get_str (env->body, "role", role, sizeof role);
         if (kind == NOTIFY_RCPT_ESCALATION || strcmp (role, notify_rcpt_name (kind)) == 0)
             asp_mp_get_str (env->body, "to", names, sizeof names);
+        else
+        if (!*role && kind != NOTIFY_RCPT_ESCALATION && self->sla) {
+            //  Not an escalation: the region's, from the same policy file
+            //  sla-timer's escalations take them from.
+            const char *to = sla_policy_recipients (sla_policy_watch_current (self->sla), region,
+                kind == NOTIFY_RCPT_SUPERVISOR? ASP_SLA_ROLE_SUPERVISOR: ASP_SLA_ROLE_MANAGER);
+            snprintf (names, sizeof names, "%s", to? to: "");
+        }
     }
     else {
         if (n < max) {
@@ -466,13 +480,13 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         return NULL;
     size_t nrules;
     const notify_rule_t *rules = notify_rules_of (self->rules, env->type, &nrules);
-    char zone [64], owner [64];
-    s_ticket_facts (self, env, rules, nrules, zone, sizeof zone, owner, sizeof owner);
+    char zone [64], owner [64], region [65];
+    s_ticket_facts (self, env, rules, nrules, zone, sizeof zone, owner, sizeof owner, region, sizeof region);
     const asp_calendar_t *cal = s_zone (self, zone);
     s_rcpt_t rcpts [S_RCPT_MAX];
     size_t n = 0;
     for (size_t i = 0; i < nrules; i++)
-        n = s_expand (self, env, &rules [i], owner, rcpts, n, S_RCPT_MAX);
+        n = s_expand (self, env, &rules [i], owner, region, rcpts, n, S_RCPT_MAX);
     cJSON *data = asp_json_from_mp (env->body);
     char *data_json = cJSON_PrintUnformatted (data);
     cJSON_Delete (data);
@@ -507,6 +521,7 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "clang", clang);
     asp_mpmap_str (a, "tz", zone);
     asp_mpmap_str (a, "owner", owner);
+    asp_mpmap_str (a, "region", region);
     asp_mpmap_str (a, "channels", self->channels);
     asp_mpmap_str (a, "default", asp_vocab_name (&asp_vocab_notify_channel, self->config->fallback));
     asp_mpmap_int (a, "contact_ttl_s", self->contact_ttl_s);
@@ -714,6 +729,12 @@ void
 notify_events_set_rules (notify_events_t *self, const notify_rules_t *rules)
 {
     self->rules = rules;
+}
+
+void
+notify_events_set_sla (notify_events_t *self, const sla_policy_watch_t *sla)
+{
+    self->sla = sla;
 }
 
 void

@@ -45,6 +45,7 @@
 #include "asp_svc.h"
 #include "notify_channel.h"
 #include "notify_rules.h"
+#include "sla_policy.h"
 #include "notify_templates.h"
 #include "notify_text.h"
 #include "notify_worker.h"
@@ -66,6 +67,10 @@ notify_events_t *notify_events_new (asp_svc_t *svc, notify_lang_t lang, const no
                                     asp_counter_t *queued, asp_counter_t *fallback, notify_bell_t *bell);
 void notify_events_set_templates (notify_events_t *self, const notify_templates_t *templates);
 void notify_events_set_rules (notify_events_t *self, const notify_rules_t *rules);
+//  sla (borrowed, may be NULL) names a region's supervisor and manager
+//  (sla-timer's policy file) for the rules' supervisor and manager
+//  recipients of events that carry no `to`.
+void notify_events_set_sla (notify_events_t *self, const sla_policy_watch_t *sla);
 void notify_events_destroy (notify_events_t **self_p);
 
 //  Writes the notification id for (source message id, template, recipient)

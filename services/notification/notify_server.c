@@ -29,6 +29,7 @@ struct notify_server_t {
     char *rules_path;           //  ASP_NOTIFY_RULES (NULL: the built-in copy)
     asp_filewatch_t *rules_watch;   //  NULL with the built-in copy
     asp_counter_t *m_rules_reloads, *m_rules_reload_errors;
+    sla_policy_watch_t *sla;    //  sla-timer's policy file: regions' supervisors, managers
     asp_counter_t *m_reloads, *m_reload_errors;
     int sigfd;                  //  SIGHUP, read in the loop
     notify_meters_t meters;
@@ -117,13 +118,16 @@ s_reload_rules (notify_server_t *self)
     asp_log_info ("notification: rules reloaded from %s", self->rules_path);
 }
 
-//  When a language file or the rules changed (looked at once a second) or
-//  SIGHUP came.
+//  When a language file, the rules or the SLA policy file changed (looked
+//  at once a second) or SIGHUP came.
 static void
-s_check_templates (notify_server_t *self)
+s_check_files (notify_server_t *self)
 {
     if (self->rules_watch && asp_filewatch_due (self->rules_watch, asp_mono_ms ()))
         s_reload_rules (self);
+    if (sla_policy_watch_check (self->sla, asp_mono_ms ()) < 0)
+        asp_log_error ("notification: SLA policy file refused, the one in use stays: %s",
+                       sla_policy_watch_error (self->sla));
     if (!self->templates_dir)
         return;
     bool due = false;
@@ -143,13 +147,14 @@ s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     bool hup = false;
     while (read (item->fd, &info, sizeof info) == sizeof info)
         hup = hup || info.ssi_signo == SIGHUP;
-    if (hup && (self->templates_dir || self->rules_watch)) {
-        asp_log_info ("notification: SIGHUP, reloading the templates and the rules");
+    if (hup) {
+        asp_log_info ("notification: SIGHUP, reloading the templates, the rules and the SLA policy file");
         for (int lang = 0; lang < NOTIFY_LANG_COUNT && self->templates_dir; lang++)
             asp_filewatch_hup (self->watch [lang]);
         if (self->rules_watch)
             asp_filewatch_hup (self->rules_watch);
-        s_check_templates (self);
+        sla_policy_watch_hup (self->sla);
+        s_check_files (self);
     }
     return 0;
 }
@@ -179,7 +184,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             asp_log_info ("recovered %d notification(s) left in processing; sending them again", moved);
         atomic_store (&self->recovered, true);
     }
-    s_check_templates (self);
+    s_check_files (self);
     if (notify_store_promote (self->store, S_PROMOTE_BATCH) > 0)
         notify_bell_ring (self->bell);
     //  The gauges read 4 x ASP_SHARDS lengths: once a second is enough.
@@ -233,11 +238,19 @@ notify_server_new (void)
         asp_log_error ("bad configuration: ASP_NOTIFY_RULES: %s", why);
         exit (2);
     }
+    //  The same file and variable as sla-timer's: one list of the regions'
+    //  supervisors and managers.
+    const char *sla = asp_cfg_str ("ASP_SLA_POLICY_FILE", NULL);
+    if (!(self->sla = sla_policy_watch_new (sla, why, sizeof why))) {
+        asp_log_error ("bad configuration: ASP_SLA_POLICY_FILE: %s", why);
+        exit (2);
+    }
     notify_policy_load (&self->policy);
     s_metrics (self);
     self->bell = notify_bell_new ();
     self->events = notify_events_new (self->svc, lang, &self->config, self->templates, self->rules,
                                       self->queued, self->meters.fallback, self->bell);
+    notify_events_set_sla (self->events, self->sla);
     self->store = notify_store_new (asp_svc_rds (self->svc), &self->policy, NULL);
     for (int i = 0; i < nworkers; i++) {
         self->workers [i] = notify_worker_new (i, nworkers, &self->config, &self->policy, &self->meters,
@@ -301,6 +314,7 @@ notify_server_destroy (notify_server_t **self_p)
     notify_templates_destroy (&self->templates);
     notify_rules_destroy (&self->rules);
     asp_filewatch_destroy (&self->rules_watch);
+    sla_policy_watch_destroy (&self->sla);
     free (self->rules_path);
     for (int l = 0; l < NOTIFY_LANG_COUNT; l++)
         asp_filewatch_destroy (&self->watch [l]);
