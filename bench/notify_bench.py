@@ -54,7 +54,9 @@ def one_run(args, chan, work, rx):
                 "ASP_NOTIFY_WEBHOOK_URL": rx["webhook"].url,
                 "ASP_NOTIFY_WEBHOOK_SECRET": SECRET.decode(),
                 "ASP_NOTIFY_SMTP_URL": rx["email"].url, "ASP_NOTIFY_SMTP_FROM": "bench@brand.example",
-                "ASP_NOTIFY_SMS_URL": rx["sms"].url, "ASP_NOTIFY_SMS_TOKEN": TOKEN})
+                "ASP_NOTIFY_SMS_URL": rx["sms"].url, "ASP_NOTIFY_SMS_TOKEN": TOKEN,
+                # Delivery speed, not the rules' quiet hours (SMS at night waits).
+                "ASP_NOTIFY_QUIET_HOURS": "off"})
     for var in ("ASP_INTAKE_BUS", "ASP_ROUTING_BUS", "ASP_SLA_BUS", "ASP_FEEDBACK_BUS"):
         env[var] = "tcp://127.0.0.1:%d" % harness.free_port()
     proc = harness.Proc("notification", [args.notification], env,

@@ -46,7 +46,7 @@ static const struct {
     { ASP_EV_TICKET_CANCELLED, R | S | N },
     { ASP_EV_TICKET_REDISPATCHED, R | S | N | F },
     { ASP_EV_TICKET_OVERRIDE,  R },
-    { ASP_EV_TICKET_OWNER_CHANGED, S },
+    { ASP_EV_TICKET_OWNER_CHANGED, S | N },
     { ASP_EV_WO_UNROUTABLE,    I | N },
     { ASP_EV_WO_APPOINTMENT,   I | S | N | F },
     { ASP_EV_WO_APPOINTMENT_MISSED, I | S | N | F },

@@ -14,6 +14,10 @@
                             (score: due ms)
       notify:dead           list: dead letters, newest first (pushed left);
                             an id leaves it only by a replay
+      notify:dd:<digest>    string: a rule's de-duplication window (PX)
+      notify:rate:<ch>:<digest>:<n>  counter: a recipient's notifications
+                            on channel ch in rate window n; lives in the
+                            shard of the recipient's address, not a ticket's
 
     A notification id is "N" followed by 24 lowercase hex digits (a digest
     of its source message and template): it does not name its shard, so a
@@ -34,6 +38,7 @@
 #define ASP_NOTIFY_KEY_PROCESSING "notify:processing"
 #define ASP_NOTIFY_KEY_RETRY      "notify:retry"
 #define ASP_NOTIFY_KEY_DEAD       "notify:dead"
+#define ASP_NOTIFY_KEY_DEDUP      "notify:dd:%s"      //  digest of ticket, recipient, template, clock
 
 //  Fields of notify:n:<id> a reader may rely on.
 #define ASP_NOTIFY_F_ID           "id"
@@ -49,6 +54,9 @@
 
 //  The values of its state field (written by notification's scripts).
 #define ASP_NOTIFY_STATE_QUEUED    "queued"
+#define ASP_NOTIFY_STATE_SCHEDULED "scheduled"      //  waits in retry for quiet or business hours
+#define ASP_NOTIFY_STATE_DEFERRED  "deferred"       //  waits in retry: over its recipient's rate limit
+#define ASP_NOTIFY_STATE_DEDUPLICATED "deduplicated"    //  recorded, never sent: a repeat in the window
 #define ASP_NOTIFY_STATE_RETRY     "retry"
 #define ASP_NOTIFY_STATE_DELIVERED "delivered"
 #define ASP_NOTIFY_STATE_DEAD      "dead"

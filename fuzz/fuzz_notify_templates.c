@@ -5,6 +5,7 @@
     or a refusal naming the file and a line; either way nothing leaks
     (ASan's leak check at exit).                                           */
 #include "notify_templates.h"
+#include "fuzz_text.h"
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,13 +15,9 @@ extern const char asp_lua_templates_zh_CN [];
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    //  The loader refuses a NUL byte before parsing; parse takes text.
-    if (memchr (data, 0, size))
+    char *text = fuzz_text (data, size);
+    if (!text)
         return 0;
-    char *text = (char *) malloc (size + 1);
-    assert (text);
-    memcpy (text, data, size);
-    text [size] = 0;
     const char *names [] = { "zh", "f" };
     const char *texts [] = { asp_lua_templates_zh_CN, text };
     char why [400] = "";

@@ -18,7 +18,7 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SECONDS_EACH=${1:-300}
-TARGETS=${ASP_FUZZ_TARGETS:-"fuzz_mp fuzz_envelope fuzz_intake_body fuzz_aspw fuzz_warranty fuzz_intake_zmq fuzz_sla_policy fuzz_notify_templates"}
+TARGETS=${ASP_FUZZ_TARGETS:-"fuzz_mp fuzz_envelope fuzz_intake_body fuzz_aspw fuzz_warranty fuzz_intake_zmq fuzz_sla_policy fuzz_notify_templates fuzz_notify_rules"}
 BUILD="$ROOT/build-fuzz"
 if ! command -v clang >/dev/null 2>&1; then
     echo "fuzz: clang is not installed (scripts/deps.sh installs it)" >&2

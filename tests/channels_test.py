@@ -530,21 +530,7 @@ def main():
         nt.check_sanitizers()
         ok = True
     finally:
-        for p in nt.PROCS:
-            p.kill()
-        for r in nt.REDIS:
-            r.stop()
-        if w:
-            for s in (w.hook, w.sms, w.smtp):
-                s.stop()
-        if ok and os.environ.get("ASP_KEEP_TMP") != "1":
-            shutil.rmtree(WORK, ignore_errors=True)
-        else:
-            log("logs kept in %s" % WORK)
-        if not ok:
-            for p in nt.PROCS:
-                log("--- tail of %s" % p.name)
-                log(p.tail(15))
+        nt.finish(ok, (w.hook, w.sms, w.smtp) if w else ())
 
 
 if __name__ == "__main__":

@@ -131,6 +131,9 @@ def notification_env(redis, bus_port, metrics_port, webhook, **extra):
         "ASP_NOTIFY_BACKOFF_MS": "200", "ASP_NOTIFY_BACKOFF_MAX_MS": "800",
         "ASP_NOTIFY_TIMEOUT_MS": "3000", "ASP_RESEND_MS": "500",
         "ASP_LOG_LEVEL": "info", "TZ": "Asia/Shanghai",
+        # Tests must not depend on the hour they run at (rules_test turns
+        # the shipped quiet hours on to test them).
+        "ASP_NOTIFY_QUIET_HOURS": "off",
     })
     for var in ("ASP_INTAKE_BUS", "ASP_ROUTING_BUS", "ASP_SLA_BUS", "ASP_FEEDBACK_BUS"):
         env[var] = "tcp://127.0.0.1:%d" % free_port()
@@ -827,6 +830,27 @@ def test_bad_config(w):
     if r.returncode != 2 or b"--port" not in r.stderr:
         fail("sim customer with a bad port: %s %r" % (r.returncode, r.stderr))
     log("ok - configuration errors stop both programs with status 2 and a reason")
+
+
+def finish(ok, servers=()):
+    """The end of a test that started processes through this module: kills
+    them, stops the redis-servers and the receivers (servers), removes WORK
+    after a pass (ASP_KEEP_TMP=1 keeps it), shows the logs' tails after a
+    failure."""
+    for p in PROCS:
+        p.kill()
+    for r in REDIS:
+        r.stop()
+    for s in servers:
+        s.stop()
+    if ok and os.environ.get("ASP_KEEP_TMP") != "1":
+        shutil.rmtree(WORK, ignore_errors=True)
+    else:
+        log("logs kept in %s" % WORK)
+    if not ok:
+        for p in PROCS:
+            log("--- tail of %s" % p.name)
+            log(p.tail(15))
 
 
 def check_sanitizers():

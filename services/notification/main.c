@@ -1,8 +1,8 @@
 /*  asp-notification: every message to a person or an outside system.
 
     Consumes the bus events routed to it (common/asp_events.c), records one
-    notification per event and template, and delivers it through the
-    recipient's channel (webhook, e-mail, SMS, file, stdout; notify_channel.h)
+    notification per event, template and recipient (the rules file,
+    notify_rules.h), and delivers it through the recipient's channel (webhook, e-mail, SMS, file, stdout; notify_channel.h)
     with retries, backoff and dead letters. See notify_server.h and the classes it names.
 
     Usage: asp-notification            serve (configured by ASP_* variables)
@@ -13,6 +13,7 @@
 #include "asp_selftest.h"
 #include "notify_channel.h"
 #include "notify_events.h"
+#include "notify_rules.h"
 #include "notify_server.h"
 #include "notify_store.h"
 #include "notify_templates.h"
@@ -39,6 +40,7 @@ main (int argc, char *argv [])
         static const asp_selftest_t tests [] = {
             { "text", notify_text_test, 0 },
             { "templates", notify_templates_test, 0 },
+            { "rules", notify_rules_test, 0 },
             { "events", notify_events_test, 0 },
             { "channel", notify_channel_test, 0 },
             { "store", notify_store_test, ASP_SELFTEST_REDIS },

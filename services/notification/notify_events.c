@@ -8,6 +8,7 @@
 
 extern const char asp_lua_record [];
 extern const char asp_lua_replay [];
+extern const char asp_lua_owner [];
 
 #define S_STR_MAX 4096          //  longest string field we accept (notes)
 
@@ -20,88 +21,94 @@ typedef struct {
     size_t max;                 //  strings: bytes
 } s_field_t;
 
-//  What each event becomes, and the body fields it needs. Fields not
-//  listed pass through untouched into "data" (forward compatible).
+//  The body fields each event needs (whom it tells, with which template,
+//  is the rules file's: notify_rules). Fields not listed pass through
+//  untouched into "data" (forward compatible).
 typedef struct {
     const char *type;
-    const char *tpl;
-    const char *audience;
     s_field_t fields [8];
 } s_event_t;
 
 static const s_event_t s_events [] = {
-    { ASP_EV_TICKET_CREATED, "received", "customer", {
+    { ASP_EV_TICKET_CREATED, {
         { "customer_name", F_STR, true, 256 }, { "customer_phone", F_STR, true, 64 },
         { "type", F_STR, false, 64 }, { "summary", F_STR, false, S_STR_MAX },
         //  The customer's own e-mail, preferred channel and language
         //  (the archive's; each optional).
         { "customer_email", F_STR, false, 254 }, { "customer_channel", F_STR, false, 16 },
         { "customer_language", F_STR, false, 16 }, { "customer_tz", F_STR, false, 63 } } },
-    { ASP_EV_WO_ASSIGNED, "partner_assigned", "customer", {
+    { ASP_EV_WO_ASSIGNED, {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 } } },
-    { ASP_EV_WO_PROGRESS, "progress", "customer", {
+    { ASP_EV_WO_PROGRESS, {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "stage", F_STR, true, 64 },
         { "note", F_STR, false, S_STR_MAX }, { "appointment_ms", F_INT, false, 0 },
         { "seq", F_INT, false, 0 } } },
-    { ASP_EV_WO_COMPLETED, "completed", "customer", {
+    { ASP_EV_WO_COMPLETED, {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "result", F_STR, true, 64 },
         { "note", F_STR, false, S_STR_MAX }, { "technician", F_STR, false, 256 } } },
-    { ASP_EV_VISIT_SCHEDULED, "survey_request", "customer", {
+    { ASP_EV_VISIT_SCHEDULED, {
         { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
     //  Feedback: the return visit's survey is still unanswered.
-    { ASP_EV_VISIT_REMINDER, "survey_reminder", "customer", {
+    { ASP_EV_VISIT_REMINDER, {
         { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 } } },
-    { ASP_EV_TICKET_CLOSED, "closed", "customer", {
+    { ASP_EV_TICKET_CLOSED, {
         { "reason", F_STR, false, 256 }, { "score", F_INT, false, 0 } } },
-    { ASP_EV_TICKET_CANCELLED, "cancelled", "customer", {
+    { ASP_EV_TICKET_CANCELLED, {
         { "reason", F_STR, true, 512 }, { "wo_id", F_STR, false, ASP_CHILD_ID_MAX - 1 } } },
-    { ASP_EV_TICKET_REDISPATCHED, "redispatched", "customer", {
+    { ASP_EV_TICKET_REDISPATCHED, {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "cause", F_STR, false, 64 } } },
     //  Routing's dispatch: the customer hears about the appointment; ops
     //  about work no partner takes or a partner hands back.
-    { ASP_EV_WO_APPOINTMENT, "appointment", "customer", {
+    { ASP_EV_WO_APPOINTMENT, {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 },
         { "appointment_ms", F_INT, true, 0 }, { "end_ms", F_INT, false, 0 },
         { "previous_ms", F_INT, false, 0 } } },
-    { ASP_EV_WO_APPOINTMENT_MISSED, "appointment_missed", "customer", {
+    { ASP_EV_WO_APPOINTMENT_MISSED, {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 },
         { "appointment_ms", F_INT, true, 0 } } },
-    { ASP_EV_WO_UNROUTABLE, "unroutable", "ops", {
+    { ASP_EV_WO_UNROUTABLE, {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "reason", F_STR, true, 64 },
         { "refusals", F_INT, false, 0 } } },
-    { ASP_EV_WO_RETURNED, "returned", "ops", {
+    { ASP_EV_WO_RETURNED, {
         { "wo_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "partner_id", F_STR, true, 256 },
         { "reason", F_STR, true, 64 }, { "note", F_STR, false, S_STR_MAX } } },
     //  A step of a partner's three-strike ladder (feedback), for ops: the
     //  text names the partner, the technician and the step.
-    { ASP_EV_PARTNER_STRIKE, "strike", "ops", {
+    { ASP_EV_PARTNER_STRIKE, {
         { "partner_id", F_STR, true, 256 }, { "strike_id", F_STR, true, 2 * ASP_ID_MAX },
         { "notice", F_STR, true, 32 }, { "step", F_STR, false, 32 },
         { "technician_id", F_STR, false, 256 }, { "reason", F_STR, false, 512 } } },
     //  A service-recovery record resolved with compensation (intake sends
     //  it here only then): the customer's apology with what they get.
-    { ASP_EV_RECOVERY_RECORDED, "recovery_resolved", "customer", {
+    { ASP_EV_RECOVERY_RECORDED, {
         { "recovery_id", F_STR, true, ASP_ID_MAX - 1 }, { "category", F_STR, true, 32 },
         { "outcome", F_STR, true, 16 }, { "amount", F_UINT, true, 0 } } },
-    { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
+    { ASP_EV_SLA_WARNING, {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
-    { ASP_EV_SLA_BREACHED, "sla_breached", "staff", {
+    { ASP_EV_SLA_BREACHED, {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
     //  A step of the escalation ladder: for the staff it names (to: the
     //  recipients, comma-separated; the channel's receiver routes by them).
-    { ASP_EV_SLA_ESCALATED, "sla_escalated", "staff", {
+    { ASP_EV_SLA_ESCALATED, {
         { "clock", F_STR, true, 32 }, { "role", F_STR, true, 32 }, { "step", F_UINT, true, 0 },
         { "to", F_STR, false, 1000 }, { "due_ms", F_INT, false, 0 } } },
     //  The customer's apology, with what they are owed (minor units).
-    { ASP_EV_SLA_COMPENSATION, "sla_compensation", "customer", {
+    { ASP_EV_SLA_COMPENSATION, {
         { "clock", F_STR, true, 32 }, { "amount", F_UINT, true, 0 }, { "rule", F_STR, true, 64 },
         { "approver", F_STR, true, 32 } } },
 };
 #define S_NEVENTS (sizeof s_events / sizeof s_events [0])
 
+#define S_RCPT_MAX 16           //  notifications one event makes at most
+
 struct notify_events_t {
     asp_script_t *record;
+    const notify_rules_t *rules;    //  borrowed; replaced on a reload
+    const sla_policy_watch_t *sla;  //  borrowed, may be NULL: regions' supervisors, managers
+    bool quiet_on;              //  ASP_NOTIFY_QUIET_HOURS
+    asp_counter_t *deduplicated, *scheduled, *unaddressed;
     asp_script_t *replay;
+    asp_script_t *owner;
     notify_bell_t *bell;
     notify_lang_t lang;
     const notify_config_t *config;
@@ -116,13 +123,17 @@ struct notify_events_t {
 };
 
 void
-notify_id (const char *source_id, const char *tpl, char *out)
+notify_id (const char *source_id, const char *tpl, const char *rcpt, char *out)
 {
     zdigest_t *d = zdigest_new ();
     assert (d);
     zdigest_update (d, (const byte *) source_id, strlen (source_id));
     zdigest_update (d, (const byte *) "/", 1);
     zdigest_update (d, (const byte *) tpl, strlen (tpl));
+    if (rcpt) {
+        zdigest_update (d, (const byte *) "/", 1);
+        zdigest_update (d, (const byte *) rcpt, strlen (rcpt));
+    }
     const char *hex = zdigest_string (d);
     out [0] = 'N';
     for (int i = 0; i < 24; i++)
@@ -232,30 +243,238 @@ s_zone (notify_events_t *self, const char *zone)
     return cal;
 }
 
-//  The customer's zone for an event that shows them a time: ticket.created
-//  names it; later events read it from the contact (one HGET; only events
-//  with an appointment time). "" when none or unknown.
+//  What record.lua needs to know of the ticket before it runs: the
+//  customer's zone (times shown, quiet hours), the owning agent (a rule
+//  for "owner") and the region (its supervisor and manager). ticket.created
+//  carries them; later events read them from
+//  the contact, one HMGET, and only when a rule needs them.
 static void
-s_customer_zone (notify_events_t *self, const s_event_t *ev, const asp_envelope_t *env, char *zone,
-                 size_t len)
+s_ticket_facts (notify_events_t *self, const asp_envelope_t *env, const notify_rule_t *rules, size_t n,
+                char *zone, size_t zone_len, char *owner, size_t owner_len, char *region, size_t region_len)
 {
-    *zone = 0;
-    if (strcmp (ev->audience, "customer") != 0)
-        return;
+    *zone = *owner = *region = 0;
     if (strcmp (env->type, ASP_EV_TICKET_CREATED) == 0) {
-        asp_mp_get_str (env->body, "customer_tz", zone, len);
+        asp_mp_get_str (env->body, "customer_tz", zone, zone_len);
+        asp_mp_get_str (env->body, "owner", owner, owner_len);
+        asp_mp_get_str (env->body, "region", region, region_len);
         return;
     }
+    bool need = false;
+    for (size_t i = 0; i < n && !need; i++)
+        need = rules [i].kind == NOTIFY_RCPT_OWNER
+            || rules [i].kind == NOTIFY_RCPT_SUPERVISOR || rules [i].kind == NOTIFY_RCPT_MANAGER
+            || (rules [i].kind == NOTIFY_RCPT_CUSTOMER && self->quiet_on);
     int64_t ms;
-    if (asp_mp_get_int (env->body, "appointment_ms", &ms) != 0 && asp_mp_get_int (env->body, "previous_ms", &ms) != 0)
+    if (asp_mp_get_int (env->body, "appointment_ms", &ms) == 0 || asp_mp_get_int (env->body, "previous_ms", &ms) == 0)
+        need = true;                //  a time to show in the customer's zone
+    if (!need)
         return;
     char key [ASP_KEY_MAX];
     asp_key (key, sizeof key, asp_shard_of (env->ticket), NOTIFY_KEY_CONTACT, env->ticket);
-    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "HGET %s tz", key);
-    if (r && r->type == REDIS_REPLY_STRING)
-        snprintf (zone, len, "%s", r->str);
+    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "HMGET %s tz owner region", key);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+        if (r->element [0]->type == REDIS_REPLY_STRING)
+            snprintf (zone, zone_len, "%s", r->element [0]->str);
+        if (r->element [1]->type == REDIS_REPLY_STRING)
+            snprintf (owner, owner_len, "%s", r->element [1]->str);
+        if (r->element [2]->type == REDIS_REPLY_STRING)
+            snprintf (region, region_len, "%s", r->element [2]->str);
+    }
     if (r)
         freeReplyObject (r);
+}
+
+//  When the quiet hours [from, to) (local minutes) that hold now end, in
+//  the zone of cal (NULL: the process's TZ); 0 when now is not quiet.
+static int64_t
+s_quiet_end (const asp_calendar_t *cal, int from, int to, int64_t now)
+{
+    int hh, mm;
+    struct tm tm;
+    time_t secs = (time_t) (now / 1000);
+    if (cal) {
+        char local [32];
+        asp_calendar_local (cal, now, local, sizeof local);
+        if (sscanf (local, "%*d-%*d-%*d %d:%d", &hh, &mm) != 2)
+            return 0;
+    }
+    else {
+        localtime_r (&secs, &tm);
+        hh = tm.tm_hour;
+        mm = tm.tm_min;
+    }
+    int m = hh * 60 + mm;
+    bool quiet = from < to? m >= from && m < to: m >= from || m < to;
+    if (!quiet)
+        return 0;
+    int days = m < to? 0: 1;        //  the end is later today, or tomorrow
+    if (cal) {
+        int64_t end = asp_calendar_at (cal, now, days, to / 60, to % 60, false);
+        return end > now? end: 0;
+    }
+    tm.tm_mday += days;
+    tm.tm_hour = to / 60;
+    tm.tm_min = to % 60;
+    tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return (int64_t) mktime (&tm) * 1000;
+}
+
+//  The next opening of a staff member's calendar (0: open now or always).
+static int64_t
+s_opening (const notify_staff_t *staff, int64_t now)
+{
+    if (!staff || !staff->calendar || asp_calendar_working (staff->calendar, now))
+        return 0;
+    //  The first working millisecond after now, less that millisecond.
+    int64_t t = asp_calendar_add (staff->calendar, now, 1);
+    return t > 0? t - 1: 0;
+}
+
+//  One recipient of an event, resolved from a rule.
+typedef struct {
+    const notify_rule_t *rule;
+    const notify_staff_t *staff;    //  NULL: customer, duty, ops, partner
+    char rcpt [NOTIFY_NAME_MAX + 16];   //  "customer", "owner:li.lei", "staff:sups:li.lei"
+} s_rcpt_t;
+
+//  The people a rule names for this event, appended to out (at most max in
+//  all); names the directory does not know are logged and counted.
+static size_t
+s_expand (notify_events_t *self, const asp_envelope_t *env, const notify_rule_t *rule, const char *owner,
+          const char *region, s_rcpt_t *out, size_t n, size_t max)
+{
+    char names [1001] = "";
+    notify_rcpt_kind_t kind = rule->kind;
+    if (kind == NOTIFY_RCPT_OWNER)
+        snprintf (names, sizeof names, "%s", owner);
+    else
+    if (kind == NOTIFY_RCPT_STAFF)
+        snprintf (names, sizeof names, "%s", rule->name);
+    else
+    if (kind == NOTIFY_RCPT_SUPERVISOR || kind == NOTIFY_RCPT_MANAGER || kind == NOTIFY_RCPT_ESCALATION) {
+        //  sla-timer names them in an escalation's `to` (its policy file's
+        //  [region] supervisor and manager, or the owner at the agent step).
+        char role [33] = "";
+        asp_mp_get_str (env->body, "role", role, sizeof role);
+        if (kind == NOTIFY_RCPT_ESCALATION || strcmp (role, notify_rcpt_name (kind)) == 0)
+            asp_mp_get_str (env->body, "to", names, sizeof names);
+        else
+        if (!*role && kind != NOTIFY_RCPT_ESCALATION && self->sla) {
+            //  Not an escalation: the region's, from the same policy file
+            //  sla-timer's escalations take them from.
+            const char *to = sla_policy_recipients (sla_policy_watch_current (self->sla), region,
+                kind == NOTIFY_RCPT_SUPERVISOR? ASP_SLA_ROLE_SUPERVISOR: ASP_SLA_ROLE_MANAGER);
+            snprintf (names, sizeof names, "%s", to? to: "");
+        }
+    }
+    else {
+        if (n < max) {
+            out [n].rule = rule;
+            out [n].staff = NULL;
+            snprintf (out [n].rcpt, sizeof out [n].rcpt, "%s", notify_rcpt_name (kind));
+            n++;
+        }
+        return n;
+    }
+    char *save;
+    for (char *name = strtok_r (names, ", ", &save); name; name = strtok_r (NULL, ", ", &save)) {
+        const notify_staff_t *who [16];
+        size_t found = notify_rules_staff (self->rules, name, who, 16);
+        if (!found) {
+            asp_counter_inc (self->unaddressed);
+            asp_log_kv (ASP_LOG_INFO, "recipient not in the rules' directory; not notified", "ticket", env->ticket,
+                        "event", env->type, "recipient", notify_rcpt_name (kind), "name", name, NULL);
+        }
+        if (n + found > max) {
+            //  Bounded: one event makes at most S_RCPT_MAX notifications.
+            asp_counter_add (self->unaddressed, n + found - max);
+            asp_log_kv (ASP_LOG_WARN, "too many recipients for one event; the rest not notified", "ticket",
+                        env->ticket, "event", env->type, "name", name, NULL);
+        }
+        for (size_t i = 0; i < found && n < max; i++) {
+            out [n].rule = rule;
+            out [n].staff = who [i];
+            snprintf (out [n].rcpt, sizeof out [n].rcpt, "%s:%s", notify_rcpt_name (kind), who [i]->name);
+            n++;
+        }
+    }
+    return n;
+}
+
+//  The recipient's map for record.lua (docs in record.lua).
+static asp_mpmap_t *
+s_rcpt_map (notify_events_t *self, const asp_envelope_t *env, const s_rcpt_t *r, const asp_calendar_t *zone,
+            int64_t now, char *nid)
+{
+    const notify_rule_t *rule = r->rule;
+    const notify_staff_t *st = r->staff;
+    bool customer = rule->kind == NOTIFY_RCPT_CUSTOMER;
+    notify_id (env->id, rule->tpl, notify_rcpt_plain (rule->kind)? NULL: r->rcpt, nid);
+    asp_mpmap_t *m = asp_mpmap_new ();
+    asp_mpmap_str (m, "id", nid);
+    asp_mpmap_str (m, "rcpt", r->rcpt);
+    asp_mpmap_str (m, "audience", customer? "customer": rule->kind == NOTIFY_RCPT_OPS? "ops":
+                                  rule->kind == NOTIFY_RCPT_PARTNER? "partner": "staff");
+    asp_mpmap_str (m, "template", rule->tpl);
+    //  Times in the customer's zone, or the staff member's calendar's.
+    const asp_calendar_t *cal = customer? zone: st? st->calendar: NULL;
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
+        char *text = notify_text_render (self->templates, (notify_lang_t) lang, rule->tpl, env->ticket, env->body, cal);
+        char *subject = notify_text_subject (self->templates, (notify_lang_t) lang, env->ticket);
+        char field [32];
+        snprintf (field, sizeof field, "text.%s", notify_lang_name ((notify_lang_t) lang));
+        asp_mpmap_str (m, field, text? text: rule->tpl);
+        snprintf (field, sizeof field, "subject.%s", notify_lang_name ((notify_lang_t) lang));
+        asp_mpmap_str (m, field, subject? subject: "");
+        free (text);
+        free (subject);
+    }
+    //  The channel: a word, "default", or "" (the customer's preferred,
+    //  which only the script knows); a staff member's own when preferred
+    //  or when they have no address on the rule's channel.
+    int ch = rule->channel;
+    if (st && (ch == NOTIFY_CH_PREFERRED
+           || (ch == ASP_NOTIFY_EMAIL && !*st->email) || (ch == ASP_NOTIFY_SMS && !*st->phone)))
+        ch = st->channel >= 0? st->channel: *st->email? ASP_NOTIFY_EMAIL: *st->phone? ASP_NOTIFY_SMS: ASP_NOTIFY_WEBHOOK;
+    asp_mpmap_str (m, "channel", ch >= 0? asp_vocab_name (&asp_vocab_notify_channel, ch):
+                                 ch == NOTIFY_CH_DEFAULT || !customer? "default": "");
+    asp_mpmap_str (m, "name", st? st->name: "");
+    asp_mpmap_str (m, "phone", st? st->phone: "");
+    asp_mpmap_str (m, "email", st? st->email: "");
+    asp_mpmap_str (m, "hook", st? st->hook: "");
+    asp_mpmap_str (m, "lang", st? st->lang: "");
+    asp_mpmap_str (m, "urgent", rule->urgent? "1": "0");
+    asp_mpmap_int (m, "due", rule->business_hours? s_opening (st, now): 0);
+    for (int c = 0; c < ASP_NOTIFY_CHANNELS; c++) {
+        char field [32];
+        const char *word = asp_vocab_name (&asp_vocab_notify_channel, c);
+        int from, to;
+        if (customer && self->quiet_on && notify_rules_quiet (self->rules, (asp_notify_channel_t) c, &from, &to)) {
+            snprintf (field, sizeof field, "quiet.%s", word);
+            asp_mpmap_int (m, field, s_quiet_end (zone, from, to, now));
+        }
+        int64_t max, win;
+        if (notify_rules_rate (self->rules, (asp_notify_channel_t) c, &max, &win)) {
+            char rate [48];
+            snprintf (field, sizeof field, "rate.%s", word);
+            snprintf (rate, sizeof rate, "%lld/%lld", (long long) max, (long long) win);
+            asp_mpmap_str (m, field, rate);
+        }
+    }
+    asp_mpmap_int (m, "dedup_ms", rule->dedup_ms);
+    return m;
+}
+
+//  The de-duplication key's name: the ticket, the recipient, the template
+//  and, for SLA events, the clock (two clocks warning are two warnings).
+static void
+s_dedup_key (const asp_envelope_t *env, const s_rcpt_t *r, char *out)
+{
+    char what [256], clock [33] = "";
+    asp_mp_get_str (env->body, "clock", clock, sizeof clock);
+    snprintf (what, sizeof what, "%s/%s", r->rcpt, clock);
+    notify_id (env->ticket, r->rule->tpl, what, out);
 }
 
 static asp_txn_t *
@@ -267,52 +486,39 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     assert (ev);                //  registered only for the types in the table
     if (s_validate (ev, env, reason, reason_len))
         return NULL;
+    size_t nrules;
+    const notify_rule_t *rules = notify_rules_of (self->rules, env->type, &nrules);
+    char zone [64], owner [64], region [65];
+    s_ticket_facts (self, env, rules, nrules, zone, sizeof zone, owner, sizeof owner, region, sizeof region);
+    const asp_calendar_t *cal = s_zone (self, zone);
+    s_rcpt_t rcpts [S_RCPT_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < nrules; i++)
+        n = s_expand (self, env, &rules [i], owner, region, rcpts, n, S_RCPT_MAX);
     cJSON *data = asp_json_from_mp (env->body);
     char *data_json = cJSON_PrintUnformatted (data);
     cJSON_Delete (data);
     assert (data_json);
-    char nid [ASP_ID_MAX];
-    notify_id (env->id, ev->tpl, nid);
     char name [257] = "", phone [65] = "", email [255] = "", pref [17] = "", clang [17] = "";
-    const char *contact = "get";
-    if (strcmp (ev->audience, "customer") != 0)
-        contact = "none";           //  staff, ops: the channel's receiver routes by audience
-    else
+    bool customer = false;
+    for (size_t i = 0; i < n; i++)
+        customer = customer || rcpts [i].rule->kind == NOTIFY_RCPT_CUSTOMER;
+    const char *contact = customer? "get": "none";
     if (strcmp (env->type, ASP_EV_TICKET_CREATED) == 0) {
+        //  Remembered whoever hears of the ticket's creation: later events
+        //  need the customer's contact and the owner.
         contact = "set";
         asp_mp_get_str (env->body, "customer_name", name, sizeof name);
         asp_mp_get_str (env->body, "customer_phone", phone, sizeof phone);
         s_contact_prefs (env, email, sizeof email, pref, sizeof pref, clang, sizeof clang);
     }
-    char now [24];
-    snprintf (now, sizeof now, "%lld", (long long) asp_now_ms ());
+    int64_t now = asp_now_ms ();
     asp_mpmap_t *a = asp_mpmap_new ();
-    asp_mpmap_str (a, "id", nid);
     asp_mpmap_str (a, "ticket", env->ticket);
     asp_mpmap_str (a, "event", env->type);
-    asp_mpmap_str (a, "template", ev->tpl);
-    asp_mpmap_str (a, "audience", ev->audience);
     asp_mpmap_str (a, "lang", notify_lang_name (self->lang));
-    //  The words in every language: the script picks the customer's,
-    //  which only it knows (the contact record), in the same round trip.
-    char zone [64];
-    s_customer_zone (self, ev, env, zone, sizeof zone);
-    const asp_calendar_t *cal = s_zone (self, zone);
-    for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
-        char *text = notify_text_render (self->templates, (notify_lang_t) lang, ev->tpl, env->ticket, env->body,
-                                         cal);
-        char *subject = notify_text_subject (self->templates, (notify_lang_t) lang, env->ticket);
-        assert (text && subject);   //  every template has words in every language
-        char field [32];
-        snprintf (field, sizeof field, "text.%s", notify_lang_name ((notify_lang_t) lang));
-        asp_mpmap_str (a, field, text);
-        snprintf (field, sizeof field, "subject.%s", notify_lang_name ((notify_lang_t) lang));
-        asp_mpmap_str (a, field, subject);
-        free (text);
-        free (subject);
-    }
     asp_mpmap_str (a, "data", data_json);
-    asp_mpmap_str (a, "now", now);
+    asp_mpmap_int (a, "now", now);
     asp_mpmap_str (a, "source", env->id);
     asp_mpmap_str (a, "trace", env->trace);
     asp_mpmap_str (a, "contact", contact);
@@ -322,6 +528,8 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "channel", pref);
     asp_mpmap_str (a, "clang", clang);
     asp_mpmap_str (a, "tz", zone);
+    asp_mpmap_str (a, "owner", owner);
+    asp_mpmap_str (a, "region", region);
     asp_mpmap_str (a, "channels", self->channels);
     asp_mpmap_str (a, "default", asp_vocab_name (&asp_vocab_notify_channel, self->config->fallback));
     asp_mpmap_int (a, "contact_ttl_s", self->contact_ttl_s);
@@ -329,11 +537,18 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_int (a, "max_waiting", (self->max_queue + ASP_SHARDS - 1) / ASP_SHARDS);
     asp_txn_t *txn = asp_txn_new (self->record, asp_shard_of (env->ticket));
     asp_txn_inbox (txn, env->id);
-    asp_txn_key (txn, NOTIFY_KEY_NOTE, nid);
     asp_txn_key (txn, NOTIFY_KEY_CONTACT, env->ticket);
     asp_txn_key (txn, NOTIFY_KEY_PENDING);
     asp_txn_key (txn, NOTIFY_KEY_RETRY);
     asp_txn_arg_map (txn, &a);
+    for (size_t i = 0; i < n; i++) {
+        char nid [ASP_ID_MAX], dd [ASP_ID_MAX];
+        asp_mpmap_t *m = s_rcpt_map (self, env, &rcpts [i], cal, now, nid);
+        s_dedup_key (env, &rcpts [i], dd);
+        asp_txn_key (txn, NOTIFY_KEY_NOTE, nid);
+        asp_txn_key (txn, NOTIFY_KEY_DEDUP, dd);
+        asp_txn_arg_map (txn, &m);
+    }
     cJSON_free (data_json);
     return txn;
 }
@@ -343,39 +558,48 @@ s_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *ar
 {
     (void) svc;
     notify_events_t *self = (notify_events_t *) arg;
-    const s_event_t *ev = s_lookup (env->type);
-    if (asp_txn_outcome (txn) == ASP_TXN_OK) {
-        asp_counter_inc (self->queued);
-        if (self->bell)
-            notify_bell_ring (self->bell);
-        const char *nid = asp_txn_reply_str (txn, 2);
-        const char *phone = asp_txn_reply_str (txn, 3);
-        char to [64];
-        if (phone && *phone)
-            asp_mask_phone (phone, to, sizeof to);
-        else
-            snprintf (to, sizeof to, "%s", strcmp (ev->audience, "customer") != 0? ev->audience: "unknown");
-        const char *channel = asp_txn_reply_str (txn, 4);
-        const char *wanted = asp_txn_reply_str (txn, 5);
-        asp_log_kv (ASP_LOG_INFO, "notification queued", "id", nid? nid: "", "ticket", env->ticket,
-                    "event", env->type, "template", ev->tpl, "to", to, "channel", channel? channel: "",
-                    "source", env->id, NULL);
-        if (wanted && *wanted) {
-            //  Never silently: the customer asked for a channel we lack.
-            asp_counter_inc (self->fallback);
-            asp_log_kv (ASP_LOG_WARN, "preferred channel not configured here; sent by the default",
-                        "id", nid? nid: "", "ticket", env->ticket, "preferred", wanted,
-                        "channel", channel? channel: "", NULL);
-        }
-    }
-    else
+    if (asp_txn_outcome (txn) != ASP_TXN_OK) {
         asp_log_kv (ASP_LOG_DEBUG, "event already notified", "ticket", env->ticket, "event", env->type,
                     "source", env->id, "outcome", asp_txn_outcome_name (asp_txn_outcome (txn)), NULL);
+        return;
+    }
+    //  Per recipient: id, recipient, state, channel, wanted (a preferred
+    //  channel not configured here, else "").
+    const redisReply *r = asp_txn_reply (txn);
+    bool rang = false;
+    for (size_t i = 3; r && i + 4 < r->elements; i += 5) {
+        const char *nid = asp_txn_reply_str (txn, i), *rcpt = asp_txn_reply_str (txn, i + 1);
+        const char *state = asp_txn_reply_str (txn, i + 2), *channel = asp_txn_reply_str (txn, i + 3);
+        const char *wanted = asp_txn_reply_str (txn, i + 4);
+        if (!nid || !rcpt || !state || !channel || !wanted)
+            break;
+        if (strcmp (state, "exists") == 0)
+            continue;
+        if (strcmp (state, ASP_NOTIFY_STATE_DEDUPLICATED) == 0)
+            asp_counter_inc (self->deduplicated);
+        else
+            asp_counter_inc (self->queued);
+        if (strcmp (state, ASP_NOTIFY_STATE_SCHEDULED) == 0)
+            asp_counter_inc (self->scheduled);
+        rang = rang || strcmp (state, ASP_NOTIFY_STATE_QUEUED) == 0;
+        asp_log_kv (ASP_LOG_INFO, strcmp (state, ASP_NOTIFY_STATE_QUEUED) == 0? "notification queued":
+                    strcmp (state, ASP_NOTIFY_STATE_SCHEDULED) == 0? "notification scheduled":
+                    "notification deduplicated", "id", nid, "ticket", env->ticket, "event", env->type,
+                    "to", rcpt, "channel", channel, "source", env->id, NULL);
+        if (*wanted) {
+            //  Never silently: the recipient asked for a channel we lack.
+            asp_counter_inc (self->fallback);
+            asp_log_kv (ASP_LOG_WARN, "preferred channel not configured here; sent by the default",
+                        "id", nid, "ticket", env->ticket, "preferred", wanted, "channel", channel, NULL);
+        }
+    }
+    if (rang && self->bell)
+        notify_bell_ring (self->bell);
 }
 
 //  notification.replay {id, by}: a dead letter goes back to pending
 //  (replay.lua), in its ticket's shard, once per command.
-static const s_event_t s_replay = { ASP_EV_NOTIFICATION_REPLAY, "", "", {
+static const s_event_t s_replay = { ASP_EV_NOTIFICATION_REPLAY, {
     { "id", F_STR, true, ASP_ID_MAX - 1 }, { "by", F_STR, true, 256 } } };
 
 static asp_txn_t *
@@ -419,6 +643,35 @@ s_replay_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, v
                 "id", id, "ticket", env->ticket, "by", by, "outcome", asp_txn_outcome_name (o), NULL);
 }
 
+//  ticket.owner_changed {owner, previous}: the owner the rules' "owner"
+//  recipient names from now on (owner.lua), on the ticket's contact.
+static const s_event_t s_owner = { ASP_EV_TICKET_OWNER_CHANGED, {
+    { "owner", F_STR, true, 63 }, { "previous", F_STR, false, 63 } } };
+
+static asp_txn_t *
+s_owner_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
+{
+    (void) svc;
+    notify_events_t *self = (notify_events_t *) arg;
+    if (s_validate (&s_owner, env, reason, reason_len))
+        return NULL;
+    char owner [64];
+    asp_mp_get_str (env->body, "owner", owner, sizeof owner);
+    asp_txn_t *txn = asp_txn_new (self->owner, asp_shard_of (env->ticket));
+    asp_txn_inbox (txn, env->id);
+    asp_txn_key (txn, NOTIFY_KEY_CONTACT, env->ticket);
+    asp_txn_arg (txn, "%s", owner);
+    return txn;
+}
+
+static void
+s_owner_committed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
+{
+    (void) svc; (void) arg;
+    asp_log_kv (ASP_LOG_DEBUG, "ticket owner noted", "ticket", env->ticket,
+                "outcome", asp_txn_outcome_name (asp_txn_outcome (txn)), NULL);
+}
+
 static void
 s_zone_destroy (void **item)
 {
@@ -427,12 +680,27 @@ s_zone_destroy (void **item)
 
 notify_events_t *
 notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *config,
-                   const notify_templates_t *templates, asp_counter_t *queued, asp_counter_t *fallback,
-                   notify_bell_t *bell)
+                   const notify_templates_t *templates, const notify_rules_t *rules, asp_counter_t *queued,
+                   asp_counter_t *fallback, notify_bell_t *bell)
 {
     notify_events_t *self = (notify_events_t *) calloc (1, sizeof *self);
     assert (self);
     self->templates = templates;
+    self->rules = rules;
+    //  "off" lets tests and drills ignore the rules' quiet hours.
+    const char *quiet = asp_cfg_str ("ASP_NOTIFY_QUIET_HOURS", "on");
+    if (strcmp (quiet, "on") != 0 && strcmp (quiet, "off") != 0) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_QUIET_HOURS='%s' must be on or off", quiet);
+        exit (2);
+    }
+    self->quiet_on = strcmp (quiet, "on") == 0;
+    asp_metrics_t *m = asp_svc_metrics (svc);
+    self->deduplicated = asp_metrics_counter (m, "notify_deduplicated_total",
+        "Notifications recorded as deduplicated: the same recipient, template and ticket within the rule's window.");
+    self->scheduled = asp_metrics_counter (m, "notify_scheduled_total",
+        "Notifications recorded to wait for the end of quiet hours or the staff member's business hours.");
+    self->unaddressed = asp_metrics_counter (m, "notify_unaddressed_total",
+        "Recipients not notified: a name the rules' directory does not know, or past 16 recipients of one event.");
     self->lang = lang;
     self->config = config;
     self->svc = svc;
@@ -454,6 +722,8 @@ notify_events_new (asp_svc_t *svc, notify_lang_t lang, const notify_config_t *co
         asp_svc_on (svc, s_events [i].type, s_prepare, s_committed, self);
     self->replay = asp_svc_script (svc, "notify_replay", asp_lua_replay);
     asp_svc_on (svc, ASP_EV_NOTIFICATION_REPLAY, s_replay_prepare, s_replay_committed, self);
+    self->owner = asp_svc_script (svc, "notify_owner", asp_lua_owner);
+    asp_svc_on (svc, ASP_EV_TICKET_OWNER_CHANGED, s_owner_prepare, s_owner_committed, self);
     return self;
 }
 
@@ -461,6 +731,18 @@ void
 notify_events_set_templates (notify_events_t *self, const notify_templates_t *templates)
 {
     self->templates = templates;
+}
+
+void
+notify_events_set_rules (notify_events_t *self, const notify_rules_t *rules)
+{
+    self->rules = rules;
+}
+
+void
+notify_events_set_sla (notify_events_t *self, const sla_policy_watch_t *sla)
+{
+    self->sla = sla;
 }
 
 void
@@ -508,10 +790,12 @@ notify_events_test (void)
 {
     //  Ids: deterministic per (message, template), valid ids, distinct.
     char a [ASP_ID_MAX], b [ASP_ID_MAX], c [ASP_ID_MAX];
-    notify_id ("m1abc", "received", a);
-    notify_id ("m1abc", "received", b);
-    notify_id ("m1abc", "closed", c);
+    notify_id ("m1abc", "received", NULL, a);
+    notify_id ("m1abc", "received", NULL, b);
+    notify_id ("m1abc", "closed", NULL, c);
     assert (strcmp (a, b) == 0 && strcmp (a, c) != 0);
+    notify_id ("m1abc", "received", "owner:li", b);
+    assert (strcmp (a, b) != 0);
     assert (strlen (a) == 25 && a [0] == 'N' && asp_id_valid (a, strlen (a)));
 
     //  Every event routed to notification has an entry, every entry words.

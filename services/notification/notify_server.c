@@ -25,6 +25,11 @@ struct notify_server_t {
     notify_templates_t *templates;  //  the words; events borrows them
     char *templates_dir;        //  ASP_NOTIFY_TEMPLATES (NULL: the built-in copy)
     asp_filewatch_t *watch [NOTIFY_LANG_COUNT];     //  one per language file
+    notify_rules_t *rules;      //  who hears of what; events borrows them
+    char *rules_path;           //  ASP_NOTIFY_RULES (NULL: the built-in copy)
+    asp_filewatch_t *rules_watch;   //  NULL with the built-in copy
+    asp_counter_t *m_rules_reloads, *m_rules_reload_errors;
+    sla_policy_watch_t *sla;    //  sla-timer's policy file: regions' supervisors, managers
     asp_counter_t *m_reloads, *m_reload_errors;
     int sigfd;                  //  SIGHUP, read in the loop
     notify_meters_t meters;
@@ -59,6 +64,12 @@ s_metrics (notify_server_t *self)
                                            "Template files loaded again after the start.");
     self->m_reload_errors = asp_metrics_counter (m, "notify_templates_reload_errors_total",
                                                  "Template file changes refused (the templates in use stayed).");
+    self->m_rules_reloads = asp_metrics_counter (m, "notify_rules_reloads_total",
+                                                 "Rules files loaded again after the start.");
+    self->m_rules_reload_errors = asp_metrics_counter (m, "notify_rules_reload_errors_total",
+                                                       "Rules file changes refused (the rules in use stayed).");
+    self->meters.deferred = asp_metrics_counter (m, "notify_rate_deferred_total",
+        "Notifications deferred to the next window: their recipient was over the channel's rate limit.");
     self->meters.latency = asp_metrics_histo (m, "notify_delivery_seconds",
                                               "Duration of successful delivery attempts.");
     asp_metrics_gauge (m, "notify_pending", "Notifications waiting for a worker.", s_gauge_pending, self);
@@ -88,10 +99,35 @@ s_reload_templates (notify_server_t *self)
     asp_log_info ("notification: templates reloaded from %s", self->templates_dir);
 }
 
-//  When a language file changed (looked at once a second) or SIGHUP came.
+//  Reads the rules again; a refused file keeps the rules in use.
 static void
-s_check_templates (notify_server_t *self)
+s_reload_rules (notify_server_t *self)
 {
+    asp_filewatch_mark (self->rules_watch, asp_mono_ms ());
+    char why [400];
+    notify_rules_t *fresh = notify_rules_load (self->rules_path, why, sizeof why);
+    if (!fresh) {
+        asp_counter_inc (self->m_rules_reload_errors);
+        asp_log_error ("notification: rules refused, the ones in use stay: %s", why);
+        return;
+    }
+    notify_events_set_rules (self->events, fresh);
+    notify_rules_destroy (&self->rules);
+    self->rules = fresh;
+    asp_counter_inc (self->m_rules_reloads);
+    asp_log_info ("notification: rules reloaded from %s", self->rules_path);
+}
+
+//  When a language file, the rules or the SLA policy file changed (looked
+//  at once a second) or SIGHUP came.
+static void
+s_check_files (notify_server_t *self)
+{
+    if (self->rules_watch && asp_filewatch_due (self->rules_watch, asp_mono_ms ()))
+        s_reload_rules (self);
+    if (sla_policy_watch_check (self->sla, asp_mono_ms ()) < 0)
+        asp_log_error ("notification: SLA policy file refused, the one in use stays: %s",
+                       sla_policy_watch_error (self->sla));
     if (!self->templates_dir)
         return;
     bool due = false;
@@ -111,11 +147,14 @@ s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     bool hup = false;
     while (read (item->fd, &info, sizeof info) == sizeof info)
         hup = hup || info.ssi_signo == SIGHUP;
-    if (hup && self->templates_dir) {
-        asp_log_info ("notification: SIGHUP, reloading the templates");
-        for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++)
+    if (hup) {
+        asp_log_info ("notification: SIGHUP, reloading the templates, the rules and the SLA policy file");
+        for (int lang = 0; lang < NOTIFY_LANG_COUNT && self->templates_dir; lang++)
             asp_filewatch_hup (self->watch [lang]);
-        s_check_templates (self);
+        if (self->rules_watch)
+            asp_filewatch_hup (self->rules_watch);
+        sla_policy_watch_hup (self->sla);
+        s_check_files (self);
     }
     return 0;
 }
@@ -145,7 +184,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
             asp_log_info ("recovered %d notification(s) left in processing; sending them again", moved);
         atomic_store (&self->recovered, true);
     }
-    s_check_templates (self);
+    s_check_files (self);
     if (notify_store_promote (self->store, S_PROMOTE_BATCH) > 0)
         notify_bell_ring (self->bell);
     //  The gauges read 4 x ASP_SHARDS lengths: once a second is enough.
@@ -189,11 +228,29 @@ notify_server_new (void)
         asp_log_error ("bad configuration: ASP_NOTIFY_TEMPLATES: %s", why);
         exit (2);
     }
+    const char *rules = asp_cfg_str ("ASP_NOTIFY_RULES", NULL);
+    self->rules_path = rules? strdup (rules): NULL;
+    if (rules) {
+        self->rules_watch = asp_filewatch_new (rules, 1000);
+        asp_filewatch_mark (self->rules_watch, asp_mono_ms ());
+    }
+    if (!(self->rules = notify_rules_load (rules, why, sizeof why))) {
+        asp_log_error ("bad configuration: ASP_NOTIFY_RULES: %s", why);
+        exit (2);
+    }
+    //  The same file and variable as sla-timer's: one list of the regions'
+    //  supervisors and managers.
+    const char *sla = asp_cfg_str ("ASP_SLA_POLICY_FILE", NULL);
+    if (!(self->sla = sla_policy_watch_new (sla, why, sizeof why))) {
+        asp_log_error ("bad configuration: ASP_SLA_POLICY_FILE: %s", why);
+        exit (2);
+    }
     notify_policy_load (&self->policy);
     s_metrics (self);
     self->bell = notify_bell_new ();
-    self->events = notify_events_new (self->svc, lang, &self->config, self->templates, self->queued,
-                                      self->meters.fallback, self->bell);
+    self->events = notify_events_new (self->svc, lang, &self->config, self->templates, self->rules,
+                                      self->queued, self->meters.fallback, self->bell);
+    notify_events_set_sla (self->events, self->sla);
     self->store = notify_store_new (asp_svc_rds (self->svc), &self->policy, NULL);
     for (int i = 0; i < nworkers; i++) {
         self->workers [i] = notify_worker_new (i, nworkers, &self->config, &self->policy, &self->meters,
@@ -255,6 +312,10 @@ notify_server_destroy (notify_server_t **self_p)
     asp_svc_destroy (&self->svc);   //  stops HTTP first; its gauges read self
     notify_bell_destroy (&self->bell);
     notify_templates_destroy (&self->templates);
+    notify_rules_destroy (&self->rules);
+    asp_filewatch_destroy (&self->rules_watch);
+    sla_policy_watch_destroy (&self->sla);
+    free (self->rules_path);
     for (int l = 0; l < NOTIFY_LANG_COUNT; l++)
         asp_filewatch_destroy (&self->watch [l]);
     free (self->templates_dir);

@@ -13,13 +13,15 @@ extern const char asp_lua_delivered [];
 extern const char asp_lua_failed [];
 extern const char asp_lua_promote [];
 extern const char asp_lua_recover [];
+extern const char asp_lua_rate [];
+extern const char asp_lua_defer [];
 
 struct notify_store_t {
     asp_rds_t *rds;             //  borrowed
     asp_outbox_remote_t *remote;    //  borrowed, may be NULL
     notify_policy_t policy;
     int redis_timeout_ms;
-    asp_script_t *delivered, *failed, *promote, *recover;
+    asp_script_t *delivered, *failed, *promote, *recover, *rate, *defer;
 };
 
 void
@@ -66,6 +68,8 @@ notify_store_new (asp_rds_t *rds, const notify_policy_t *policy, asp_outbox_remo
     self->failed = asp_rds_script (rds, "notify_failed", asp_lua_failed);
     self->promote = asp_rds_script (rds, "notify_promote", asp_lua_promote);
     self->recover = asp_rds_script (rds, "notify_recover", asp_lua_recover);
+    self->rate = asp_rds_script (rds, "notify_rate", asp_lua_rate);
+    self->defer = asp_rds_script (rds, "notify_defer", asp_lua_defer);
     return self;
 }
 
@@ -245,6 +249,12 @@ notify_store_load (notify_store_t *self, const notify_claim_t *claim, notify_ite
     item->subject = strdup (s_field (r, "subject"));
     assert (item->text && item->subject);
     item->attempts = atoi (s_field (r, ASP_NOTIFY_F_ATTEMPTS));
+    item->urgent = strcmp (s_field (r, "urgent"), "1") == 0;
+    long long max = 0, win = 0;
+    if (sscanf (s_field (r, "rate"), "%lld/%lld", &max, &win) == 2 && max > 0 && win > 0) {
+        item->rate_max = max;
+        item->rate_window_ms = win;
+    }
     item->json = s_build_json (r);
     assert (item->json);
     item->json_len = strlen (item->json);
@@ -321,6 +331,51 @@ notify_store_failed (notify_store_t *self, const notify_item_t *item, asp_notify
     int rc = s_settle (self, txn);
     *fate = asp_txn_outcome (txn) == ASP_TXN_STALE? NOTIFY_FATE_GONE:
             strcmp (asp_txn_reason (txn), "dead") == 0? NOTIFY_FATE_DEAD: NOTIFY_FATE_RETRY;
+    asp_txn_destroy (&txn);
+    return rc;
+}
+
+int
+notify_store_rate (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel, const char *to,
+                   int64_t *later)
+{
+    if (!item->rate_max || !to || !*to)
+        return 0;
+    int64_t now = asp_now_ms ();
+    int64_t window = now / item->rate_window_ms;
+    //  The address in the key only as a digest: no phone number in a key name.
+    char digest [ASP_ID_MAX], name [ASP_KEY_MAX];
+    const char *word = asp_vocab_name (&asp_vocab_notify_channel, channel);
+    zdigest_t *d = zdigest_new ();
+    assert (d);
+    zdigest_update (d, (const byte *) to, strlen (to));
+    snprintf (digest, sizeof digest, "%.24s", zdigest_string (d));
+    zdigest_destroy (&d);
+    snprintf (name, sizeof name, "%s:%s:%lld", word? word: "?", digest, (long long) window);
+    asp_txn_t *txn = asp_txn_new (self->rate, asp_shard_of (digest));
+    asp_txn_key (txn, NOTIFY_KEY_RATE, name);
+    asp_txn_arg (txn, "%lld", (long long) item->rate_max);
+    asp_txn_arg (txn, "%lld", (long long) item->rate_window_ms);
+    asp_txn_arg (txn, "%s", item->urgent? "1": "0");
+    int rc = s_exec (self, &txn, 1);
+    if (rc == 0 && strcmp (asp_txn_reason (txn), "defer") == 0) {
+        *later = (window + 1) * item->rate_window_ms;
+        rc = 1;
+    }
+    asp_txn_destroy (&txn);
+    return rc;
+}
+
+int
+notify_store_defer (notify_store_t *self, const notify_item_t *item, int64_t due)
+{
+    asp_txn_t *txn = asp_txn_new (self->defer, item->shard);
+    asp_txn_key (txn, NOTIFY_KEY_NOTE, item->id);
+    asp_txn_key (txn, NOTIFY_KEY_PROCESSING);
+    asp_txn_key (txn, NOTIFY_KEY_RETRY);
+    asp_txn_arg (txn, "%s", item->id);
+    asp_txn_arg (txn, "%lld", (long long) due);
+    int rc = s_exec (self, &txn, 1);
     asp_txn_destroy (&txn);
     return rc;
 }

@@ -18,6 +18,13 @@
     as the Idempotency-Key so the receiver can drop the repeat. Recovery
     assumes one notification process per Redis (the deployment runs one).
 
+    Before sending, the worker counts the attempt against the recipient's
+    rate limit (notify_store_rate, in the shard of the recipient's address:
+    a recipient spans tickets of every shard); over it, the notification
+    goes back to the retry set until the next window (notify_store_defer),
+    no attempt counted. Notifications scheduled when recorded (quiet hours,
+    business hours: record.lua) wait in the same retry set.
+
     Delivered notifications expire after ASP_INBOX_TTL_S (as long as the
     inbox remembers the events that made them); dead letters stay until
     someone deals with them.
@@ -41,6 +48,8 @@
 #define NOTIFY_KEY_PROCESSING ASP_NOTIFY_KEY_PROCESSING
 #define NOTIFY_KEY_RETRY      ASP_NOTIFY_KEY_RETRY
 #define NOTIFY_KEY_DEAD       ASP_NOTIFY_KEY_DEAD
+#define NOTIFY_KEY_DEDUP      ASP_NOTIFY_KEY_DEDUP
+#define NOTIFY_KEY_RATE       "notify:rate:%s"    //  <channel>:<digest of address>:<window>
 
 //  When to try again and when to give up.
 typedef struct {
@@ -72,6 +81,8 @@ typedef struct {
     char *text;                 //  the words for a person (owned)
     char *subject;              //  an e-mail's subject (owned)
     int attempts;               //  attempts made before this one
+    bool urgent;                //  passes the rate limit (counted all the same)
+    int64_t rate_max, rate_window_ms;   //  the channel's limit when recorded (0: none)
     char *json;                 //  the body to deliver (owned)
     size_t json_len;
 } notify_item_t;
@@ -124,6 +135,17 @@ typedef enum {
 //  0, or -1 when Redis is down.
 int  notify_store_failed (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel,
                           const char *error, bool permanent, notify_fate_t *fate);
+//  Counts this attempt against the rate limit of its recipient's address
+//  to (on channel), in that address's shard. 0 to send now, 1 when over the
+//  limit (*later: the next window's start), -1 Redis down. Nothing counted
+//  without a limit or an address. Crash story: counted and then killed
+//  before sending, the notification is sent after the restart and counted
+//  again: the count errs high (a later one may wait), never low.
+int  notify_store_rate (notify_store_t *self, const notify_item_t *item, asp_notify_channel_t channel,
+                        const char *to, int64_t *later);
+//  Puts a claimed notification back in the retry set until due, no
+//  attempt counted (state deferred). 0, or -1 when Redis is down.
+int  notify_store_defer (notify_store_t *self, const notify_item_t *item, int64_t due);
 //  Moves up to limit due retries of each shard back to pending. Count
 //  moved, or -1.
 int  notify_store_promote (notify_store_t *self, int limit);

@@ -124,25 +124,13 @@ s_parse_one (notify_templates_t *self, notify_lang_t lang, const char *name, con
 {
     char reason [160] = "";
     int lineno = 0, bad = 0;
-    for (const char *line = text; *line && !bad;) {
-        lineno++;
-        const char *end = strchr (line, '\n');
-        size_t len = end? (size_t) (end - line): strlen (line);
-        while (len && line [len - 1] == '\r')
-            len--;
-        const char *next = end? end + 1: line + strlen (line);
-        size_t lead = strspn (line, " \t");
-        if (lead >= len || line [lead] == '#' || line [lead] == ';') {
-            line = next;
-            continue;               //  blank or a comment
-        }
-        char *copy = (char *) malloc (len + 1);
-        assert (copy);
-        memcpy (copy, line, len);
-        copy [len] = 0;
+    size_t lead;
+    char *copy;
+    while (!bad && (copy = notify_conf_line (&text, &lineno, &lead))) {
+        size_t len = strlen (copy);
         char *eq = strstr (copy, " = ");
         int key = -1;
-        if (!asp_utf8_valid (copy, len) || strlen (copy) != len)
+        if (!asp_utf8_valid (copy, len))
             snprintf (reason, sizeof reason, "not UTF-8 text");
         else
         if (!eq || lead)
@@ -166,7 +154,6 @@ s_parse_one (notify_templates_t *self, notify_lang_t lang, const char *name, con
         }
         free (copy);
         bad = *reason != 0;
-        line = next;
     }
     for (size_t k = 0; !bad && k < S_NKEYS; k++)
         if (!self->text [lang][k]) {
@@ -193,15 +180,52 @@ notify_templates_parse (const char *const names [NOTIFY_LANG_COUNT], const char 
     return self;
 }
 
+char *
+notify_conf_line (const char **text, int *lineno, size_t *lead)
+{
+    while (**text) {
+        const char *line = *text;
+        (*lineno)++;
+        const char *end = strchr (line, '\n');
+        size_t len = end? (size_t) (end - line): strlen (line);
+        *text = end? end + 1: line + len;
+        while (len && line [len - 1] == '\r')
+            len--;
+        *lead = strspn (line, " \t");
+        if (*lead >= len || line [*lead] == '#' || line [*lead] == ';')
+            continue;               //  blank or a comment
+        char *copy = (char *) malloc (len + 1);
+        assert (copy);
+        memcpy (copy, line, len);
+        copy [len] = 0;
+        return copy;
+    }
+    return NULL;
+}
+
+bool
+notify_templates_known (const char *tpl)
+{
+    //  A template is a key, or the stem of its variants ("progress" for
+    //  "progress.on_site"); the shared phrases are not templates.
+    size_t len = strlen (tpl);
+    if (!len || strncmp (tpl, "role", 4) == 0 || strncmp (tpl, "clock", 5) == 0
+    ||  strncmp (tpl, "unable", 6) == 0 || strcmp (tpl, "subject") == 0 || strchr (tpl, '.'))
+        return false;
+    for (size_t i = 0; i < S_NKEYS; i++)
+        if (strncmp (s_keys [i], tpl, len) == 0 && (s_keys [i][len] == 0 || s_keys [i][len] == '.'))
+            return true;
+    return false;
+}
+
 void
 notify_templates_path (const char *dir, notify_lang_t lang, char *out, size_t outlen)
 {
     snprintf (out, outlen, "%s/%s.conf", dir? dir: "<built-in>", notify_lang_name (lang));
 }
 
-//  The whole file, NUL-terminated (a NUL inside is refused), or NULL.
-static char *
-s_read (const char *path, char *why, size_t whylen)
+char *
+notify_conf_read (const char *path, char *why, size_t whylen)
 {
     FILE *f = fopen (path, "rb");
     if (!f) {
@@ -244,7 +268,7 @@ notify_templates_load (const char *dir, char *why, size_t whylen)
         if (!dir)
             texts [lang] = strdup (lang == NOTIFY_LANG_EN? asp_lua_templates_en: asp_lua_templates_zh_CN);
         else
-        if (ok && !(texts [lang] = s_read (names [lang], why, whylen)))
+        if (ok && !(texts [lang] = notify_conf_read (names [lang], why, whylen)))
             ok = false;
     }
     const char *n [NOTIFY_LANG_COUNT], *t [NOTIFY_LANG_COUNT];

@@ -25,6 +25,7 @@
 #ifndef NOTIFY_TEMPLATES_H
 #define NOTIFY_TEMPLATES_H
 #include "notify_text.h"
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct notify_templates_t notify_templates_t;
@@ -42,6 +43,19 @@ void notify_templates_destroy (notify_templates_t **self_p);
 const char *notify_templates_get (const notify_templates_t *self, notify_lang_t lang, const char *key);
 //  The path of lang's file in dir (dir NULL: "<built-in>"), into out.
 void notify_templates_path (const char *dir, notify_lang_t lang, char *out, size_t outlen);
+
+//  True when tpl names a template a rule may use ("received", "progress",
+//  "sla_warning"...; not a variant or a shared phrase).
+bool notify_templates_known (const char *tpl);
+//  The next line of a configuration text (templates, rules) that is
+//  neither blank nor a comment ('#' or ';' first): a new string without
+//  its line end that the caller frees, or NULL at the end. *text advances
+//  past it, *lineno counts every line passed, *lead is its leading blanks.
+char *notify_conf_line (const char **text, int *lineno, size_t *lead);
+//  The whole file at path, NUL-terminated (a new string the caller frees),
+//  or NULL and "<path>:0: <why>" (unreadable, over 1 MiB, a NUL byte).
+//  The rules file is read the same way.
+char *notify_conf_read (const char *path, char *why, size_t whylen);
 
 void notify_templates_test (void);
 #endif

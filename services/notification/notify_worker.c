@@ -177,6 +177,25 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
                          .text = item.text, .json = item.json, .json_len = item.json_len,
                          .attempt = attempt };
     s_route (self, &item, &msg);
+    //  The recipient's rate limit, in the shard of their address.
+    int64_t later = 0;
+    while ((rc = notify_store_rate (self->store, &item, msg.channel, msg.to, &later)) == -1) {
+        if (s_stopping (self)) {
+            notify_item_reset (&item);
+            return;             //  still in processing: recovered at the next start
+        }
+        s_nap (100);
+    }
+    if (rc == 1) {
+        while ((rc = notify_store_defer (self->store, &item, later)) == -1 && !s_stopping (self))
+            s_nap (100);
+        if (rc == 0) {
+            asp_counter_inc (self->meters->deferred);
+            s_log (ASP_LOG_INFO, "notification over its recipient's rate limit; deferred", &item, attempt, NULL);
+        }
+        notify_item_reset (&item);
+        return;
+    }
     int64_t started = asp_mono_us ();
     notify_result_t result = notify_channels_send (self->channels, &msg, err, sizeof err);
     int64_t took = asp_mono_us () - started;
