@@ -12,6 +12,7 @@
 #include "asp_envelope.h"
 #include "asp_events.h"
 #include "asp_filewatch.h"
+#include "asp_sighup.h"
 #include "asp_hooksig.h"
 #include "asp_hours.h"
 #include "asp_httpd.h"
@@ -47,6 +48,7 @@ static const asp_selftest_t s_tests [] = {
     { "hours", asp_hours_test, 0 },
     { "calendar", asp_calendar_test, 0 },
     { "filewatch", asp_filewatch_test, 0 },
+    { "sighup", asp_sighup_test, 0 },
     { "clocks", asp_clocks_test, 0 },
     { "quality", asp_quality_test, ASP_SELFTEST_REDIS },
     { "visits", asp_visits_test, ASP_SELFTEST_REDIS },

@@ -1,5 +1,6 @@
 /*  intake_warranty: the 三包 policy, its file, and the remedy it gives.  */
 #include "intake_warranty.h"
+#include "asp_sighup.h"
 #include "asp_config.h"
 #include "asp_filewatch.h"
 #include "asp_id.h"
@@ -479,15 +480,6 @@ intake_warranty_describe (intake_warranty_t *self)
 //  ---------------------------------------------------------------------
 //  SIGHUP
 
-void
-intake_warranty_block_sighup (void)
-{
-    sigset_t set;
-    sigemptyset (&set);
-    sigaddset (&set, SIGHUP);
-    pthread_sigmask (SIG_BLOCK, &set, NULL);
-}
-
 static void *
 s_hup_main (void *arg)
 {
@@ -508,7 +500,7 @@ s_hup_main (void *arg)
 void
 intake_warranty_watch_sighup (intake_warranty_t *self)
 {
-    intake_warranty_block_sighup ();
+    asp_sighup_block ();
     if (!self->hup_running && pthread_create (&self->hup_thread, NULL, s_hup_main, self) == 0)
         self->hup_running = true;
 }

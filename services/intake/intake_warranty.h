@@ -122,12 +122,10 @@ int intake_warranty_reload (intake_warranty_t *self);
 //  The caller deletes it. Thread-safe.
 cJSON *intake_warranty_describe (intake_warranty_t *self);
 
-//  Blocks SIGHUP in the calling thread and the threads it starts later:
-//  call first thing in main. A SIGHUP that reached a zloop's poll would
-//  end the loop (CZMQ treats EINTR as shutdown).
-void intake_warranty_block_sighup (void);
 //  Reloads self on every SIGHUP, from a thread of its own (sigwait),
-//  until self is destroyed.
+//  until self is destroyed. SIGHUP must be blocked in every thread
+//  (asp_sighup_block first thing in main): one that reached a zloop's
+//  poll would end the loop (CZMQ treats EINTR as shutdown).
 void intake_warranty_watch_sighup (intake_warranty_t *self);
 
 void intake_warranty_test (void);

@@ -3,6 +3,7 @@
 #include "asp_config.h"
 #include "asp_log.h"
 #include "asp_selftest.h"
+#include "asp_sighup.h"
 #include "intake_notify.h"
 #include "asp_svc.h"
 #include "intake_actions.h"
@@ -54,7 +55,7 @@ main (int argc, char *argv [])
     }
     //  Before any thread starts, so that only the warranty's watcher
     //  takes SIGHUP (a poll interrupted by it would end the zloop).
-    intake_warranty_block_sighup ();
+    asp_sighup_block ();
     asp_svc_t *svc = asp_svc_new (ASP_SVC_INTAKE);
     intake_events_register (svc);
     intake_warranty_t *warranty = intake_warranty_new_env (asp_svc_metrics (svc));

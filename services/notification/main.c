@@ -11,6 +11,7 @@
                                        store's and server's need Redis)     */
 #include "asp_log.h"
 #include "asp_selftest.h"
+#include "asp_sighup.h"
 #include "notify_channel.h"
 #include "notify_events.h"
 #include "notify_rules.h"
@@ -51,7 +52,9 @@ main (int argc, char *argv [])
         curl_global_cleanup ();
         return rc;
     }
-    notify_server_block_sighup ();
+    //  Before any thread starts: the server reads SIGHUP in its loop
+    //  (asp_sighup.h) to reload its files.
+    asp_sighup_block ();
     if (argc > 1) {
         fprintf (stderr, "usage: asp-notification [--selftest [--list | name...]]\n");
         return 2;

@@ -6,11 +6,9 @@
 #include "notify_store.h"
 #include "notify_worker.h"
 #include "asp_filewatch.h"
+#include "asp_sighup.h"
 #include <assert.h>
-#include <errno.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #define S_MAX_WORKERS 64
@@ -31,7 +29,7 @@ struct notify_server_t {
     asp_counter_t *m_rules_reloads, *m_rules_reload_errors;
     sla_policy_watch_t *sla;    //  sla-timer's policy file: regions' supervisors, managers
     asp_counter_t *m_reloads, *m_reload_errors;
-    int sigfd;                  //  SIGHUP, read in the loop
+    asp_sighup_t *hup;          //  SIGHUP, read in the loop
     notify_meters_t meters;
     asp_counter_t *queued;
     notify_bell_t *bell;        //  rung when work is queued
@@ -138,34 +136,17 @@ s_check_files (notify_server_t *self)
         s_reload_templates (self);
 }
 
-static int
-s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+//  SIGHUP: every file read again now.
+static void
+s_on_hup (void *arg)
 {
-    (void) loop;
     notify_server_t *self = (notify_server_t *) arg;
-    struct signalfd_siginfo info;
-    bool hup = false;
-    while (read (item->fd, &info, sizeof info) == sizeof info)
-        hup = hup || info.ssi_signo == SIGHUP;
-    if (hup) {
-        asp_log_info ("notification: SIGHUP, reloading the templates, the rules and the SLA policy file");
-        for (int lang = 0; lang < NOTIFY_LANG_COUNT && self->templates_dir; lang++)
-            asp_filewatch_hup (self->watch [lang]);
-        if (self->rules_watch)
-            asp_filewatch_hup (self->rules_watch);
-        sla_policy_watch_hup (self->sla);
-        s_check_files (self);
-    }
-    return 0;
-}
-
-void
-notify_server_block_sighup (void)
-{
-    sigset_t set;
-    sigemptyset (&set);
-    sigaddset (&set, SIGHUP);
-    pthread_sigmask (SIG_BLOCK, &set, NULL);
+    for (int lang = 0; lang < NOTIFY_LANG_COUNT && self->templates_dir; lang++)
+        asp_filewatch_hup (self->watch [lang]);
+    if (self->rules_watch)
+        asp_filewatch_hup (self->rules_watch);
+    sla_policy_watch_hup (self->sla);
+    s_check_files (self);
 }
 
 static int
@@ -261,16 +242,8 @@ notify_server_new (void)
         self->nworkers++;
     }
     zloop_timer (asp_svc_loop (self->svc), 100, 0, s_on_tick, self);
-    sigset_t set;
-    sigemptyset (&set);
-    sigaddset (&set, SIGHUP);
-    self->sigfd = signalfd (-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (self->sigfd >= 0) {
-        zmq_pollitem_t item = { NULL, self->sigfd, ZMQ_POLLIN, 0 };
-        zloop_poller (asp_svc_loop (self->svc), &item, s_on_signal, self);
-    }
-    else
-        asp_log_error ("notification: no signalfd (%s): SIGHUP does not reload", strerror (errno));
+    //  The templates, the rules and the SLA policy file.
+    self->hup = asp_sighup_new (asp_svc_loop (self->svc), "notification", s_on_hup, self);
     char channels [80] = "";
     for (int c = 0; c < ASP_NOTIFY_CHANNELS; c++)
         if (self->config.configured [c])
@@ -309,6 +282,7 @@ notify_server_destroy (notify_server_t **self_p)
         notify_worker_destroy (&self->workers [i]);
     notify_store_destroy (&self->store);
     notify_events_destroy (&self->events);
+    asp_sighup_destroy (&self->hup);    //  before the loop it is polled in
     asp_svc_destroy (&self->svc);   //  stops HTTP first; its gauges read self
     notify_bell_destroy (&self->bell);
     notify_templates_destroy (&self->templates);
@@ -319,8 +293,6 @@ notify_server_destroy (notify_server_t **self_p)
     for (int l = 0; l < NOTIFY_LANG_COUNT; l++)
         asp_filewatch_destroy (&self->watch [l]);
     free (self->templates_dir);
-    if (self->sigfd >= 0)
-        close (self->sigfd);
     free (self);
     *self_p = NULL;
 }

@@ -21,9 +21,6 @@
 
 typedef struct notify_server_t notify_server_t;
 
-//  Blocks SIGHUP in the calling thread (call in main before any thread
-//  starts): the server reads it from a signalfd to reload the templates.
-void notify_server_block_sighup (void);
 //  Reads the configuration (exits 2 when invalid) and starts the workers.
 notify_server_t *notify_server_new (void);
 //  Serves until SIGINT/SIGTERM, then stops the workers.

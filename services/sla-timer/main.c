@@ -4,6 +4,7 @@
 #include "asp_selftest.h"
 #include "asp_svc.h"
 #include "sla_clocks.h"
+#include "asp_sighup.h"
 #include "sla_fire.h"
 #include "sla_heap.h"
 #include "sla_plan.h"
@@ -24,9 +25,9 @@ main (int argc, char *argv [])
         };
         return asp_selftest_main ("asp-sla-timer", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }
-    //  Before any thread starts: SIGHUP is read from a signalfd in the
-    //  loop (sla_fire), never delivered (it would end the zloop's poll).
-    sla_fire_block_sighup ();
+    //  Before any thread starts: SIGHUP is read in the loop (sla_fire,
+    //  asp_sighup.h), never delivered (it would end the zloop's poll).
+    asp_sighup_block ();
     asp_svc_t *svc = asp_svc_new (ASP_SVC_SLA);
     const char *path = asp_cfg_str ("ASP_SLA_POLICY_FILE", NULL);
     char why [512];

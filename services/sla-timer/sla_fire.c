@@ -1,14 +1,13 @@
 #include "sla_fire.h"
 #include "asp_config.h"
 #include "asp_log.h"
+#include "asp_sighup.h"
 #include "asp_vocab.h"
 #include "sla_clocks.h"
 #include "sla_heap.h"
 #include "sla_plan.h"
 #include <assert.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <sys/signalfd.h>
 
 extern const char asp_lua_apply [];
 
@@ -30,7 +29,7 @@ struct sla_fire_t {
     int fire_timer;                 //  zloop timer at the heap's earliest, -1 none
     int64_t fire_at;
     int window_timer;
-    int sigfd;
+    asp_sighup_t *hup;          //  SIGHUP, read in the loop
     //  The walk of the due sets after a reload (retarget = yes).
     bool walking;
     unsigned walk_shard;
@@ -919,19 +918,13 @@ s_on_window (zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-static int
-s_on_signal (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+//  SIGHUP: the policy file read again now.
+static void
+s_on_hup (void *arg)
 {
-    (void) loop;
     sla_fire_t *self = (sla_fire_t *) arg;
-    struct signalfd_siginfo info;
-    while (read (item->fd, &info, sizeof info) == sizeof info)
-        if (info.ssi_signo == SIGHUP) {
-            asp_log_info ("sla: SIGHUP, reloading the policy file");
-            sla_policy_watch_hup (self->watch);
-            s_check_policy (self);
-        }
-    return 0;
+    sla_policy_watch_hup (self->watch);
+    s_check_policy (self);
 }
 
 //  ---------------------------------------------------------------------
@@ -940,15 +933,6 @@ static double
 s_gauge_pending (void *arg)
 {
     return (double) atomic_load (&((sla_fire_t *) arg)->pending);
-}
-
-void
-sla_fire_block_sighup (void)
-{
-    sigset_t set;
-    sigemptyset (&set);
-    sigaddset (&set, SIGHUP);
-    pthread_sigmask (SIG_BLOCK, &set, NULL);
 }
 
 sla_fire_t *
@@ -981,16 +965,7 @@ sla_fire_new (asp_svc_t *svc, sla_policy_watch_t *watch)
     self->window_timer = zloop_timer (loop, (size_t) self->window_ms, 0, s_on_window, self);
     //  The first read at once: deadlines may have passed while we were down.
     zloop_timer (loop, 0, 1, s_on_window, self);
-    sigset_t set;
-    sigemptyset (&set);
-    sigaddset (&set, SIGHUP);
-    self->sigfd = signalfd (-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (self->sigfd >= 0) {
-        zmq_pollitem_t item = { NULL, self->sigfd, ZMQ_POLLIN, 0 };
-        zloop_poller (loop, &item, s_on_signal, self);
-    }
-    else
-        asp_log_error ("sla: no signalfd (%s): SIGHUP does not reload", strerror (errno));
+    self->hup = asp_sighup_new (loop, "sla", s_on_hup, self);
     return self;
 }
 
@@ -1000,8 +975,7 @@ sla_fire_destroy (sla_fire_t **self_p)
     sla_fire_t *self = *self_p;
     if (!self)
         return;
-    if (self->sigfd >= 0)
-        close (self->sigfd);
+    asp_sighup_destroy (&self->hup);
     sla_heap_destroy (&self->heap);
     free (self);
     *self_p = NULL;

@@ -19,8 +19,8 @@
     restart) or its effect and the next phase's member (never both).
 
     Reload: the policy watcher is checked every window and at once on
-    SIGHUP (a signalfd in the loop: SIGHUP must be blocked in every
-    thread, sla_fire_block_sighup first thing in main). Running clocks
+    SIGHUP (read in the loop, asp_sighup.h: asp_sighup_block first thing
+    in main). Running clocks
     keep their phases; after a reload the due sets are walked in bounded
     steps (ZSCAN) and the running clocks of a policy with retarget = yes
     get the new targets.
@@ -33,8 +33,6 @@
 
 typedef struct sla_fire_t sla_fire_t;
 
-//  Blocks SIGHUP in the calling thread and every thread it starts later.
-void sla_fire_block_sighup (void);
 sla_fire_t *sla_fire_new (asp_svc_t *svc, sla_policy_watch_t *watch);
 void sla_fire_destroy (sla_fire_t **self_p);
 //  A member this process's script added to shard's due set at due: into
