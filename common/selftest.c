@@ -5,6 +5,7 @@
 #include "asp_calendar.h"
 #include "asp_clocks.h"
 #include "asp_quality.h"
+#include "asp_report.h"
 #include "asp_config.h"
 #include "asp_curl.h"
 #include "asp_curve.h"
@@ -48,6 +49,7 @@ static const asp_selftest_t s_tests [] = {
     { "filewatch", asp_filewatch_test, 0 },
     { "clocks", asp_clocks_test, 0 },
     { "quality", asp_quality_test, ASP_SELFTEST_REDIS },
+    { "report", asp_report_test, ASP_SELFTEST_REDIS },
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
     { "svc", asp_svc_test, ASP_SELFTEST_REDIS },

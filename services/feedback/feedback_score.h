@@ -69,9 +69,11 @@ typedef struct {
 } feedback_counts_t;
 
 //  The windows and lifetimes, in days (ASP_QUALITY_SHORT_D, _LONG_D,
-//  _KEEP_D, ASP_REPEAT_WINDOW_D, ASP_INSTALL_RETURN_D).
+//  _KEEP_D, ASP_REPEAT_WINDOW_D, ASP_INSTALL_RETURN_D), and how many
+//  months the reports' counts by month are kept (ASP_REPORT_KEEP_M).
 typedef struct {
     int64_t short_d, long_d, keep_d, repeat_d, install_d;
+    int64_t keep_m;
 } feedback_quality_t;
 
 #define FEEDBACK_WINDOWS 2          //  short, long

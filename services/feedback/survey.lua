@@ -1,7 +1,7 @@
 -- The customer answered the return-visit survey: record it, count it (a
 -- quality fact of the latest completion before it, whenever that arrives:
 -- common.lua), close the ticket. Once.
--- K[1..7] (common.lua)
+-- K[1..10] (common.lua)
 -- A[1] score, A[2] resolved (1/0), A[3] comment, A[4] on_time ('' unknown), A[5] now,
 -- A[6] ticket, A[7] the event's time, A[8] a complaint ('1' | '0'), A[9] settings
 if seen() then return dup() end

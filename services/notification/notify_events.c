@@ -75,6 +75,11 @@ static const s_event_t s_events [] = {
         { "partner_id", F_STR, true, 256 }, { "strike_id", F_STR, true, 2 * ASP_ID_MAX },
         { "notice", F_STR, true, 32 }, { "step", F_STR, false, 32 },
         { "technician_id", F_STR, false, 256 }, { "reason", F_STR, false, 512 } } },
+    //  The early warning (feedback): a partner's, region's or category's
+    //  complaint or SLA rate rising, for ops; note says which and how much.
+    { ASP_EV_QUALITY_WARNING, "quality_warning", "ops", {
+        { "scope", F_STR, true, 16 }, { "id", F_STR, true, 256 }, { "metric", F_STR, true, 32 },
+        { "recent", F_UINT, true, 0 }, { "baseline", F_UINT, true, 0 }, { "note", F_STR, true, 512 } } },
     { ASP_EV_SLA_WARNING, "sla_warning", "staff", {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
     { ASP_EV_SLA_BREACHED, "sla_breached", "staff", {
