@@ -148,6 +148,19 @@ asp_msg_encode (asp_msg_t *self, char **data, size_t *size)
     msgpack_sbuffer_destroy (&sb);
 }
 
+asp_envelope_t *
+asp_msg_to_envelope (asp_msg_t **self_p, char **data)
+{
+    assert (self_p && *self_p);
+    size_t size;
+    asp_msg_encode (*self_p, data, &size);
+    asp_msg_destroy (self_p);
+    char err [200];
+    asp_envelope_t *env = asp_envelope_decode (*data, size, err, sizeof err);
+    assert (env);               //  what we encode always decodes
+    return env;
+}
+
 void
 asp_envelope_test (void)
 {

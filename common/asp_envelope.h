@@ -54,6 +54,11 @@ asp_msg_t *asp_msg_reply (const char *type, const asp_envelope_t *cause);
 void asp_msg_destroy (asp_msg_t **self_p);
 //  Encodes to a new buffer the caller frees.
 void asp_msg_encode (asp_msg_t *self, char **data, size_t *size);
+//  The envelope a receiver decodes from *self_p, as if it came over the
+//  bus (self-tests feed handlers with it); destroys the message. The
+//  envelope points into *data, a new buffer the caller frees after
+//  destroying the envelope. Never NULL: an encoding always decodes.
+asp_envelope_t *asp_msg_to_envelope (asp_msg_t **self_p, char **data);
 
 void asp_envelope_test (void);
 #endif

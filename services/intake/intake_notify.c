@@ -388,12 +388,7 @@ s_test_check (const char *type, asp_mpmap_t *body, char *why, size_t len)
     asp_mpmap_destroy (&msg->body);
     msg->body = body;
     char *data;
-    size_t size;
-    asp_msg_encode (msg, &data, &size);
-    asp_msg_destroy (&msg);
-    char err [160];
-    asp_envelope_t *env = asp_envelope_decode (data, size, err, sizeof err);
-    assert (env);
+    asp_envelope_t *env = asp_msg_to_envelope (&msg, &data);
     asp_mpmap_t *a = asp_mpmap_new ();
     int rc = intake_notify_event (env, a, why, len);
     asp_mpmap_destroy (&a);

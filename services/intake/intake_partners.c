@@ -422,6 +422,22 @@ intake_partners_get (intake_api_t *api, const intake_call_t *call, const asp_htt
     cJSON_Delete (rec);
 }
 
+//  0 when the registry has a record of partner id; else -1 with the
+//  answer given (404 unknown, 503 storage down).
+static int
+s_registered (intake_api_t *api, const char *id, asp_http_res_t *res)
+{
+    cJSON *rec = NULL;
+    int rc = s_read (api, id, &rec);
+    cJSON_Delete (rec);
+    if (rc == 1)
+        asp_http_error (res, 404, "not_found", "no partner %s", id);
+    else
+    if (rc != 0)
+        intake_storage_down (res);
+    return rc == 0? 0: -1;
+}
+
 void
 intake_partners_quality (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                          asp_http_res_t *res)
@@ -437,15 +453,7 @@ intake_partners_quality (intake_api_t *api, const intake_call_t *call, const asp
     //  registry record) is scored too: only one neither scored nor
     //  registered is unknown.
     if (!body) {
-        cJSON *rec = NULL;
-        int rc = s_read (api, id, &rec);
-        cJSON_Delete (rec);
-        if (rc == 1)
-            asp_http_error (res, 404, "not_found", "no partner %s", id);
-        else
-        if (rc != 0)
-            intake_storage_down (res);
-        if (rc != 0)
+        if (s_registered (api, id, res))
             return;
         body = cJSON_CreateObject ();
         cJSON_AddStringToObject (body, "partner_id", id);
@@ -469,15 +477,7 @@ intake_partners_strikes (intake_api_t *api, const intake_call_t *call, const asp
     //  As for quality: a partner known only by its certificate has a
     //  ladder too; one with neither ladder nor record is unknown.
     if (!body) {
-        cJSON *rec = NULL;
-        int rc = s_read (api, id, &rec);
-        cJSON_Delete (rec);
-        if (rc == 1)
-            asp_http_error (res, 404, "not_found", "no partner %s", id);
-        else
-        if (rc != 0)
-            intake_storage_down (res);
-        if (rc != 0)
+        if (s_registered (api, id, res))
             return;
         body = cJSON_CreateObject ();
         cJSON_AddStringToObject (body, "partner_id", id);

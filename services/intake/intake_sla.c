@@ -91,12 +91,7 @@ s_test_check (const char *type, asp_mpmap_t *body, asp_mpmap_t *a, bool *alert, 
     asp_mpmap_destroy (&msg->body);
     msg->body = body;
     char *data;
-    size_t size;
-    asp_msg_encode (msg, &data, &size);
-    asp_msg_destroy (&msg);
-    char err [160];
-    asp_envelope_t *env = asp_envelope_decode (data, size, err, sizeof err);
-    assert (env);
+    asp_envelope_t *env = asp_msg_to_envelope (&msg, &data);
     int rc = intake_sla_event (env, a, alert, why, len);
     asp_envelope_destroy (&env);
     free (data);

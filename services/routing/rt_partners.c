@@ -185,13 +185,7 @@ s_test_env (const char *id, const char *status, int64_t version, const char *key
     asp_mpmap_bool (msg->body, "express", false);
     asp_mpmap_str (msg->body, "curve_key", key);
     asp_mpmap_int (msg->body, "version", version);
-    size_t size;
-    asp_msg_encode (msg, data, &size);
-    asp_msg_destroy (&msg);
-    char err [200];
-    asp_envelope_t *env = asp_envelope_decode (*data, size, err, sizeof err);
-    assert (env);
-    return env;
+    return asp_msg_to_envelope (&msg, data);
 }
 
 static asp_txn_outcome_t
