@@ -257,7 +257,9 @@ local function bump(f, n)
   if left == 0 then
     redis.call('HDEL', counts, f)
     redis.call('ZREM', index, f)
-  else
+  elseif left == n then
+    -- A new field (one that reaches 0 is deleted, so left == n only when
+    -- it was absent): index it once, not on every change.
     redis.call('ZADD', index, tonumber(month or string.match(f, '^(%d+)')), f)
   end
   local kind, rest = string.match(f, '^m?%d+|[%w_]+|(%a)|(.*)$')
