@@ -658,11 +658,12 @@ s_warn (feedback_score_t *self, int64_t now)
 //  Marks every partner whose score was last published before day today:
 //  its windows moved on without a new fact (days left them), so it is
 //  scored again. Once a day (and at start), a few round trips per shard.
-//  0, or -1 when Redis failed (the next tick tries again).
+//  0, or -1 when Redis failed (the next tick tries again). On rds: the
+//  loop's own connection (the self-test, on another thread, passes its
+//  own: one connection is never shared by two threads).
 static int
-s_remark (feedback_score_t *self, int64_t today)
+s_remark (asp_rds_t *rds, int64_t today)
 {
-    asp_rds_t *rds = asp_svc_rds (self->svc);
     const char *argv [] = { "HKEYS", FEEDBACK_KEY_SCORES };
     redisReply *keys [ASP_SHARDS];
     int rc = asp_rds_each_shard (rds, 2, argv, keys);
@@ -719,7 +720,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (!asp_rds_ready (asp_svc_rds (self->svc)))
         return 0;
     int64_t now = asp_now_ms ();
-    if (now / FEEDBACK_DAY_MS != self->day && s_remark (self, now / FEEDBACK_DAY_MS) == 0)
+    if (now / FEEDBACK_DAY_MS != self->day && s_remark (asp_svc_rds (self->svc), now / FEEDBACK_DAY_MS) == 0)
         self->day = now / FEEDBACK_DAY_MS;
     const char *argv [] = { "HGETALL", FEEDBACK_KEY_DIRTY };
     redisReply *replies [ASP_SHARDS];
@@ -1013,7 +1014,7 @@ s_test_timer (void)
     r = asp_rds_cmd (rds, "HSET %s PY:ms %lld PY:score 1 PY:body {}", ykey,
                      (long long) (asp_now_ms () - FEEDBACK_DAY_MS));
     freeReplyObject (r);
-    assert (s_remark (self, asp_now_ms () / FEEDBACK_DAY_MS) == 0);
+    assert (s_remark (rds, asp_now_ms () / FEEDBACK_DAY_MS) == 0);
     assert (s_test_marks_now (probe, "PY") == 1 && s_test_marks_now (probe, partner) == 0);
     env = s_test_scored (probe, 5000);
     assert (env);
