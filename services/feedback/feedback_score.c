@@ -1051,6 +1051,40 @@ s_test_timer (void)
     asp_envelope_destroy (&env);
     assert (s_test_marks (probe, partner, 0) == 0);
 
+    //  The reports' months: one older than ASP_REPORT_KEEP_M (25) is
+    //  dropped by a tick, this month's stays.
+    char months [ASP_KEY_MAX], monthidx [ASP_KEY_MAX];
+    asp_key_fmt (months, sizeof months, home, FEEDBACK_KEY_MONTHS);
+    asp_key_fmt (monthidx, sizeof monthidx, home, FEEDBACK_KEY_MONTH_INDEX);
+    time_t secs = (time_t) (asp_now_ms () / 1000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    int this_month = (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+    int old_month = (tm.tm_year + 1900 - 3) * 100 + tm.tm_mon + 1;
+    r = asp_rds_cmd (rds, "HSET %s m%d|completed|p|PM 2 m%d|completed|p|PM 3", months, old_month, this_month);
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "ZADD %s %d m%d|completed|p|PM %d m%d|completed|p|PM", monthidx,
+                     old_month, old_month, this_month, this_month);
+    freeReplyObject (r);
+    bool pruned = false;
+    for (int i = 0; i < 100 && !pruned; i++) {
+        r = asp_rds_cmd (rds, "HEXISTS %s m%d|completed|p|PM", months, old_month);
+        pruned = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+        freeReplyObject (r);
+        if (!pruned)
+            zclock_sleep (50);
+    }
+    assert (pruned);
+    r = asp_rds_cmd (rds, "ZSCORE %s m%d|completed|p|PM", monthidx, old_month);
+    assert (r && r->type == REDIS_REPLY_NIL);
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "HGET %s m%d|completed|p|PM", months, this_month);
+    assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "3"));
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "ZSCORE %s m%d|completed|p|PM", monthidx, this_month);
+    assert (r && r->type == REDIS_REPLY_STRING && atoi (r->str) == this_month);
+    freeReplyObject (r);
+
     //  More marked partners than one pipeline takes (marked at once, in
     //  one command): every one scored in one tick (the prior: no counts),
     //  every mark cleared.
