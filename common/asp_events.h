@@ -38,6 +38,11 @@ bool asp_event_known (const char *type);
 #define ASP_EV_WO_COMPLETED       "workorder.completed"
 #define ASP_EV_VISIT_SCHEDULED    "visit.scheduled"
 #define ASP_EV_SURVEY_SUBMITTED   "survey.submitted"
+//  Intake: staff took a return visit, or called without reaching the
+//  customer (feedback applies both); feedback: a survey reminder due.
+#define ASP_EV_VISIT_CLAIMED      "visit.claimed"
+#define ASP_EV_VISIT_ATTEMPTED    "visit.attempted"
+#define ASP_EV_VISIT_REMINDER     "visit.reminder"
 #define ASP_EV_TICKET_CLOSED      "ticket.closed"
 #define ASP_EV_SLA_WARNING        "sla.warning"
 #define ASP_EV_SLA_BREACHED       "sla.breached"
@@ -74,6 +79,11 @@ bool asp_event_known (const char *type);
 #define ASP_EV_QUALITY_WARNING    "quality.warning"
 //  Intake: ops upheld or overturned a strike (feedback applies it).
 #define ASP_EV_STRIKE_REVIEWED    "strike.reviewed"
+//  Intake: a service-recovery record was resolved (or given up) or its
+//  compensation set: feedback counts it in the ticket's quality facts;
+//  notification tells the customer of a resolved one with compensation
+//  (intake sends it there only then: intake_recovery.h).
+#define ASP_EV_RECOVERY_RECORDED  "recovery.recorded"
 //  Ops ask notification (through intake's API) to send a dead letter again.
 #define ASP_EV_NOTIFICATION_REPLAY "notification.replay"
 //  Notification: a customer's notification reached its receiver, or is a

@@ -181,11 +181,20 @@ asp_json_text (const cJSON *j, size_t minlen, size_t maxlen)
     return 0;
 }
 
+int64_t
+asp_json_get_int (const cJSON *obj, const char *key, int64_t def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive (obj, key);
+    return cJSON_IsNumber (v)? (int64_t) v->valuedouble: def;
+}
+
 void
 asp_json_test (void)
 {
     cJSON *j = cJSON_Parse ("{\"a\":\"x\",\"n\":3,\"f\":1.5,\"b\":true,\"o\":{\"k\":[1,\"two\"]}}");
     assert (j);
+    assert (asp_json_get_int (j, "n", -1) == 3 && asp_json_get_int (j, "f", -1) == 1);
+    assert (asp_json_get_int (j, "a", -1) == -1 && asp_json_get_int (j, "zz", 7) == 7);
     asp_mpmap_t *m = asp_mpmap_new ();
     asp_json_to_mpmap (j, m);
     assert (asp_mpmap_count (m) == 5);

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <msgpack.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include "asp_mp.h"
 
 //  Converts a decoded msgpack object to a new cJSON value (binary becomes
@@ -18,6 +19,9 @@ void asp_json_to_mpmap (const cJSON *obj, asp_mpmap_t *map);
 int asp_json_str (const cJSON *obj, const char *key, size_t minlen, size_t maxlen, const char **out);
 //  The same checks on a value itself (e.g. an array's item): 0, -1, -2.
 int asp_json_text (const cJSON *j, size_t minlen, size_t maxlen);
+//  A member of a document the service wrote itself (read back from
+//  Redis): the number's integer part, else def (absent, null, another type).
+int64_t asp_json_get_int (const cJSON *obj, const char *key, int64_t def);
 
 //  True when len bytes at s are well-formed UTF-8 (RFC 3629: no overlong
 //  forms, no surrogates, nothing past U+10FFFF).

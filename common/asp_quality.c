@@ -54,13 +54,9 @@ asp_quality_strikes (asp_rds_t *rds, const char *partner, cJSON **body)
     *body = NULL;
     char key [ASP_KEY_MAX];
     asp_key_fmt (key, sizeof key, asp_shard_of (partner), ASP_QUALITY_KEY_LADDER, partner);
-    const char *argv [] = { "HGETALL", key };
-    redisReply *r = asp_rds_cmdv (rds, 2, argv, NULL);
-    if (!r || r->type != REDIS_REPLY_ARRAY) {
-        if (r)
-            freeReplyObject (r);
+    redisReply *r = asp_rds_hgetall (rds, key);
+    if (!r)
         return -1;
-    }
     if (r->elements == 0) {
         freeReplyObject (r);
         return 0;

@@ -252,6 +252,18 @@ asp_rds_cmdv (asp_rds_t *self, int argc, const char **argv, const size_t *lens)
     return asp_rds_reply (self);
 }
 
+redisReply *
+asp_rds_hgetall (asp_rds_t *self, const char *key)
+{
+    const char *argv [] = { "HGETALL", key };
+    redisReply *r = asp_rds_cmdv (self, 2, argv, NULL);
+    if (r && r->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject (r);
+        r = NULL;
+    }
+    return r;
+}
+
 int
 asp_rds_each_shard (asp_rds_t *self, int argc, const char **argv, redisReply **replies)
 {

@@ -53,6 +53,9 @@ int  asp_rds_each_shard (asp_rds_t *self, int argc, const char **argv, redisRepl
 redisReply *asp_rds_cmd (asp_rds_t *self, const char *fmt, ...);
 //  Same with argv.
 redisReply *asp_rds_cmdv (asp_rds_t *self, int argc, const char **argv, const size_t *lens);
+//  HGETALL key: the hash as an array reply (empty when there is none),
+//  owned by the caller; NULL when Redis failed or answered otherwise.
+redisReply *asp_rds_hgetall (asp_rds_t *self, const char *key);
 //  Round trips made so far (each flush of a pipeline counts once).
 uint64_t asp_rds_round_trips (asp_rds_t *self);
 uint64_t asp_rds_commands (asp_rds_t *self);

@@ -38,6 +38,12 @@ VOCAB (asp_vocab_notify_channel, "notify_channel", "webhook", "email", "sms", "f
 VOCAB (asp_vocab_strike_step, "strike_step", "warning", "penalty", "removal");
 VOCAB (asp_vocab_strike_state, "strike_state", "active", "upheld", "overturned");
 VOCAB (asp_vocab_strike_review, "strike_review", "uphold", "overturn");
+VOCAB (asp_vocab_recovery_category, "recovery_category", "delay", "missed_appointment", "workmanship",
+       "staff_attitude", "parts", "billing", "damage", "communication", "other");
+VOCAB (asp_vocab_recovery_outcome, "recovery_outcome", "open", "resolved", "unresolved");
+VOCAB (asp_vocab_visit_state, "visit_state", "open", "assigned", "done", "no_response", "cancelled");
+VOCAB (asp_vocab_repair_status, "repair_status", "fixed", "partly", "not_fixed");
+VOCAB (asp_vocab_arrival, "arrival", "on_time", "late", "no_show");
 
 const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_kind, &asp_vocab_tier, &asp_vocab_class, &asp_vocab_channel,
@@ -46,7 +52,8 @@ const asp_vocab_t *const asp_vocabs [] = {
     &asp_vocab_partner_status, &asp_vocab_unroutable_reason, &asp_vocab_clock,
     &asp_vocab_clock_state, &asp_vocab_basis, &asp_vocab_sla_role, &asp_vocab_pause,
     &asp_vocab_notify_channel, &asp_vocab_strike_step, &asp_vocab_strike_state,
-    &asp_vocab_strike_review, NULL
+    &asp_vocab_strike_review, &asp_vocab_recovery_category, &asp_vocab_recovery_outcome,
+    &asp_vocab_visit_state, &asp_vocab_repair_status, &asp_vocab_arrival, NULL
 };
 
 bool
@@ -130,6 +137,11 @@ asp_vocab_test (void)
     assert (asp_vocab_strike_step.count == ASP_STRIKE_REMOVAL + 1);
     assert (asp_vocab_strike_state.count == ASP_STRIKE_OVERTURNED + 1);
     assert (asp_vocab_strike_review.count == ASP_REVIEW_OVERTURN + 1);
+    assert (asp_vocab_recovery_category.count == ASP_RECOVERY_OTHER + 1);
+    assert (asp_vocab_recovery_outcome.count == ASP_RECOVERY_UNRESOLVED + 1);
+    assert (asp_vocab_visit_state.count == ASP_VISIT_CANCELLED + 1);
+    assert (asp_vocab_repair_status.count == ASP_REPAIR_NOT_FIXED + 1);
+    assert (asp_vocab_arrival.count == ASP_ARRIVAL_NO_SHOW + 1);
     //  Round trips, and refusals of near misses.
     for (int v = 0; asp_vocabs [v]; v++)
         for (int i = 0; i < asp_vocabs [v]->count; i++) {

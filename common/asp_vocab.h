@@ -90,6 +90,26 @@ typedef enum { ASP_PARTNER_ACTIVE = 0, ASP_PARTNER_SUSPENDED, ASP_PARTNER_REMOVE
 typedef enum { ASP_STRIKE_WARNING = 0, ASP_STRIKE_PENALTY, ASP_STRIKE_REMOVAL } asp_strike_step_t;
 typedef enum { ASP_STRIKE_ACTIVE = 0, ASP_STRIKE_UPHELD, ASP_STRIKE_OVERTURNED } asp_strike_state_t;
 typedef enum { ASP_REVIEW_UPHOLD = 0, ASP_REVIEW_OVERTURN } asp_strike_review_t;
+//  A service-recovery record (intake_recovery.h): what failed, as British
+//  Airways files its complaints (by type, so that the recovery database
+//  can be analysed by kind), adapted to after-sales; and where the
+//  recovery stands (open until staff resolve it or give up: unresolved).
+typedef enum {
+    ASP_RECOVERY_DELAY = 0, ASP_RECOVERY_MISSED_APPOINTMENT, ASP_RECOVERY_WORKMANSHIP,
+    ASP_RECOVERY_STAFF_ATTITUDE, ASP_RECOVERY_PARTS, ASP_RECOVERY_BILLING, ASP_RECOVERY_DAMAGE,
+    ASP_RECOVERY_COMMUNICATION, ASP_RECOVERY_OTHER
+} asp_recovery_category_t;
+typedef enum { ASP_RECOVERY_OPEN = 0, ASP_RECOVERY_RESOLVED, ASP_RECOVERY_UNRESOLVED } asp_recovery_outcome_t;
+//  A return visit (回访, feedback_visits.h): open until an agent claims it
+//  (assigned); done when answered (by staff or the customer's survey),
+//  no_response when nobody answered in time, cancelled when the ticket
+//  closed or got a new work order first. What the staff's outcome says
+//  of the repair and of the technician's arrival.
+typedef enum {
+    ASP_VISIT_OPEN = 0, ASP_VISIT_ASSIGNED, ASP_VISIT_DONE, ASP_VISIT_NO_RESPONSE, ASP_VISIT_CANCELLED
+} asp_visit_state_t;
+typedef enum { ASP_REPAIR_FIXED = 0, ASP_REPAIR_PARTLY, ASP_REPAIR_NOT_FIXED } asp_repair_status_t;
+typedef enum { ASP_ARRIVAL_ON_TIME = 0, ASP_ARRIVAL_LATE, ASP_ARRIVAL_NO_SHOW } asp_arrival_t;
 //  Why a work order is in the unroutable queue (workorder.unroutable).
 typedef enum { ASP_UNROUTABLE_NO_ELIGIBLE = 0, ASP_UNROUTABLE_REFUSALS } asp_unroutable_reason_t;
 //  The promises sla-timer watches on a ticket (docs/sla.md): each starts
@@ -145,9 +165,14 @@ extern const asp_vocab_t asp_vocab_basis;
 extern const asp_vocab_t asp_vocab_strike_step;
 extern const asp_vocab_t asp_vocab_strike_state;
 extern const asp_vocab_t asp_vocab_strike_review;
+extern const asp_vocab_t asp_vocab_visit_state;
+extern const asp_vocab_t asp_vocab_repair_status;
+extern const asp_vocab_t asp_vocab_arrival;
 extern const asp_vocab_t asp_vocab_sla_role;
 extern const asp_vocab_t asp_vocab_pause;
 extern const asp_vocab_t asp_vocab_notify_channel;
+extern const asp_vocab_t asp_vocab_recovery_category;
+extern const asp_vocab_t asp_vocab_recovery_outcome;
 //  All of the above, NULL-terminated (for tools and tests).
 extern const asp_vocab_t *const asp_vocabs [];
 

@@ -372,7 +372,7 @@ def check_autoclose(c):
     tid = create(c, customer={"region": "north"})
     t = c.wait_status(tid, "closed", 60)
     e = entries(c, tid, "ticket.closed")
-    assert len(e) == 1 and e[0]["data"]["reason"] == "no_survey", e
+    assert len(e) == 1 and e[0]["data"]["reason"] == "no_response", e
     assert c.metric("feedback", "asp_tickets_autoclosed_total") >= 1
     c.wait_for(lambda: clocks_stopped(c, tid), 15, what="clocks stopped")
     log("autoclose ok")

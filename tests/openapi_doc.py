@@ -439,7 +439,8 @@ class ActionFixtures:
     # A success on these changes the state they exist for: a fresh one.
     ACTION_CONSUMABLE = {"open_ticket", "waiting_ticket", "supervisor_ticket", "consultation_ticket",
                          "closed_ticket", "not_fixed_ticket", "assigned_ticket"}
-    NEEDS_PARTNER = {"closed_ticket", "old_closed_ticket", "not_fixed_ticket", "assigned_ticket"}
+    NEEDS_PARTNER = {"closed_ticket", "old_closed_ticket", "not_fixed_ticket", "assigned_ticket",
+                     "visit", "claimed_visit", "answered_visit", "ended_visit"}
     NOT_FIXED_REGION = "fail"
     HOLD_REGION = "hold"
     REOPEN_DAYS = 30
@@ -514,6 +515,16 @@ class Runner(ActionFixtures):
                           "nowhere", a CURVE key: fact curve_key)
         spare_partner     another such partner (consumable: to remove)
         removed_partner   a partner removed from the registry
+        recovery          an open service-recovery record with its action,
+                          on a ticket of its own (fact ticket; consumable:
+                          resolving it closes it)
+        bare_recovery     the same without an action
+        closed_recovery   the same, resolved
+        visit             the open return visit of a completed ticket
+                          (consumable)
+        claimed_visit     such a visit claimed by agent.one (consumable)
+        answered_visit    the visit of answered_ticket, done
+        ended_visit       the visit of a ticket staff closed, cancelled
     A value "$<fixture>" is its id (a unit's serial); "$<fixture>.<fact>"
     one of its facts: a customer's phone and serial (of its unit), a
     ticket's customer_id and serial. "$key:<name>", "$phone:<name>" and
@@ -526,7 +537,7 @@ class Runner(ActionFixtures):
     "foreign_customer" (the token of other_ticket); "none" (no header).
     aliases maps a fixture to another (roles_test has no partners)."""
 
-    CONSUMABLE = {"completed_ticket", "duplicate", "spare_partner"}
+    CONSUMABLE = {"completed_ticket", "duplicate", "spare_partner", "recovery", "visit", "claimed_visit"}
     PARTS_MAX = 200     # a unit's parts list (intake_archive_routes.c, S_PARTS_MAX)
     # repeat_ticket's unit: bought 90 days ago, within every warranty (a free repair).
     PURCHASE_DATE = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 90 * 86400))
@@ -540,6 +551,7 @@ class Runner(ActionFixtures):
         self.made = {}          # fixture -> (id, customer token or None)
         self.facts = {}         # id -> {fact: value}
         self.fresh = {}         # "$key:<name>", "$phone:<name>", ... -> its value
+        self.run_made = {}      # consumable fixture -> the fresh one of the run being prepared
 
     # -- fixtures -----------------------------------------------------------------
     def _call(self, method, path, body, status, role="agent"):
@@ -581,6 +593,8 @@ class Runner(ActionFixtures):
             if name == "answered_ticket":
                 self._call("POST", "/v1/tickets/%s/survey" % tid, {"score": 5, "resolved": True}, 202)
             return tid, token
+        if name in ("visit", "claimed_visit", "answered_visit", "ended_visit"):
+            return self._make_visit(name)
         if name in ("customer", "other_customer", "duplicate"):
             return self.facts[self._create(**unroutable)[0]]["customer_id"], None
         if name == "merged_customer":
@@ -600,12 +614,41 @@ class Runner(ActionFixtures):
                 self._call("PATCH", "/v1/partners/" + pid, {"status": "removed"}, 200, role="ops")
             self.facts[pid] = {"curve_key": key}
             return pid, None
+        if name in ("recovery", "bare_recovery", "closed_recovery"):
+            # A service-recovery record on a ticket of its own (a ticket
+            # holds at most 20): open with its action, without, or resolved.
+            tid = self._create(**unroutable)[0]
+            body = {"category": "delay"} if name == "bare_recovery" else {"category": "delay", "action": "called back"}
+            rid = self._call("POST", "/v1/tickets/%s/recovery" % tid, body, 201)["id"]
+            if name == "closed_recovery":
+                self._call("PATCH", "/v1/tickets/%s/recovery/%s" % (tid, rid), {"outcome": "resolved"}, 200)
+            self.facts[rid] = {"ticket": tid}
+            return rid, None
         if name == "full_unit":
             serial, _ = self._unit()
             for i in range(self.PARTS_MAX):
                 self._call("PATCH", "/v1/units/" + serial, {"add_part": {"part": "filter %d" % i}}, 200)
             return serial, None
         raise DocError("unknown fixture $%s (tests/openapi_doc.py, Runner)" % name)
+
+    def _make_visit(self, name):
+        """A return visit (docs/openapi/visits.yaml) in the state its name
+        says, waited for: feedback applies what intake sends."""
+        made = {"visit": "completed_ticket", "claimed_visit": "completed_ticket",
+                "answered_visit": "answered_ticket", "ended_visit": "closed_ticket"}[name]
+        tid, token = self._make(made) if name != "answered_visit" else self.fixture(made)
+        vid = "V" + tid
+
+        def state():
+            r = self.c.http("GET", "/v1/visits/" + vid, None, self.auth("agent"))
+            return r.get("state") if r.status == 200 and isinstance(r.body, dict) else None
+        if name == "claimed_visit":
+            self.c.wait_for(lambda: state() == "open", 30, interval=0.1, what="visit %s open" % vid)
+            self._call("POST", "/v1/visits/%s/claim" % vid, None, 202)
+        want = {"visit": "open", "claimed_visit": "assigned", "answered_visit": "done",
+                "ended_visit": "cancelled"}[name]
+        self.c.wait_for(lambda: state() == want, 30, interval=0.1, what="visit %s %s" % (vid, want))
+        return vid, token
 
     def _status(self, tid):
         r = self.c.http("GET", "/v1/tickets/" + tid, None, self.auth("agent"))
@@ -614,7 +657,11 @@ class Runner(ActionFixtures):
     def fixture(self, name, fresh=False):
         name = self.aliases.get(name, name)
         if fresh and name in self.CONSUMABLE | self.ACTION_CONSUMABLE:
-            return self._make(name)
+            # One fresh one per run: "$recovery.ticket" and "$recovery" in
+            # one request name the same record.
+            if name not in self.run_made:
+                self.run_made[name] = self._make(name)
+            return self.run_made[name]
         if name not in self.made:
             self.made[name] = self._make(name)
         return self.made[name]
@@ -665,6 +712,7 @@ class Runner(ActionFixtures):
 
     def prepare(self, run, role=None):
         """(method, path, body, headers) of run, fixtures made."""
+        self.run_made = {}
         params = run.get("params") or {}
         names = re.findall(r"\{([^}]+)\}", run.op.path)
         if params == "$unknown":

@@ -12,7 +12,9 @@
     X-ASP-Signature and X-ASP-Timestamp (asp_hooksig: +-300 s) first and
     answers a bad or missing one 401 (counted as forged). For a
     survey_request it answers the survey like a
-    customer would (sim_survey: from its own thread, with retries).
+    customer would (sim_survey: from its own thread, with retries); a
+    survey_reminder (the request was not answered in time) is only
+    recorded.
 
     No survey is lost to a kill: the request's line is in the record (and
     fsynced) before the webhook is answered 200, and each answer intake
@@ -65,7 +67,7 @@ typedef struct {
 } s_sim_t;
 
 static const char *s_templates [] = {
-    "received", "partner_assigned", "progress", "completed", "survey_request", "closed",
+    "received", "partner_assigned", "progress", "completed", "survey_request", "survey_reminder", "closed",
     "cancelled", "redispatched", "appointment", "appointment_missed", "unroutable", "returned",
     "sla_warning", "sla_breached", "sla_escalated", "sla_compensation", NULL
 };
@@ -97,7 +99,7 @@ s_check (const cJSON *j, char *why, size_t whylen)
         BAD ("'event' must be a string of 1..64 characters");
     if (asp_json_str (j, "template", 1, 64, &s) || !s_in (s, s_templates))
         BAD ("'template' must be one of received, partner_assigned, progress, completed, "
-             "survey_request, closed, cancelled, redispatched, appointment, appointment_missed, "
+             "survey_request, survey_reminder, closed, cancelled, redispatched, appointment, appointment_missed, "
              "unroutable, returned, sla_warning, sla_breached, sla_escalated, sla_compensation");
     if (asp_json_str (j, "audience", 1, 16, &s) || !s_in (s, audiences))
         BAD ("'audience' must be customer, staff or ops");

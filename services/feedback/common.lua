@@ -1,6 +1,8 @@
 -- Shared by feedback's scripts (appended after the prelude).
--- K[1] the ticket's feedback record, K[2] the shard's quality counts by day,
--- K[3] the shard's automatic closes (zset: "<ticket>|<wo_id>" -> when),
+-- K[1] the ticket's feedback record (its return visit's fields are named
+-- in common/asp_visits.h: intake reads them), K[2] the shard's quality
+-- counts by day, K[3] the shard's no-response closes (zset: "<ticket>|<wo_id>"
+-- -> when the visit closes as no_response if still unanswered),
 -- K[4] the shard's partners whose counts changed (hash: partner -> changes;
 -- feedback_score publishes their partner.scored and clears the mark),
 -- K[5] the ticket's quality facts, K[6] the shard's count fields by day
@@ -9,8 +11,11 @@
 -- shard's strikes to deliver to the partners' ladders (hash: strike id
 -- "<ticket>-<n>" -> its current attribution "<partner>|<technician>|<ms>",
 -- '' when it has none any more; feedback_strikes moves them), K[9] the
--- shard's counts by month (for the reports, kept longer than the days),
--- K[10] their fields by month (zset scored yyyymm, for reports and pruning).
+-- shard's survey reminders due (zset: "<ticket>|<wo_id>" -> when), K[10]
+-- and K[11] the shard's open and assigned visits (zsets: ticket -> due),
+-- K[12] the shard's counts by month (for the reports, kept longer than the
+-- days), K[13] their fields by month (zset scored yyyymm, for reports and
+-- pruning).
 -- The last argument of every script is the quality settings
 -- "<facts ttl ms>,<repeat window ms>,<install return window ms>".
 
@@ -48,9 +53,22 @@ local function gen_of(wo)
   return tonumber(string.match(wo, '%.(%d+)$') or '1')
 end
 
--- The record's automatic close, if any, is dropped.
+-- The record's visit timers (its no-response close, its next reminder)
+-- and its place in the staff's lists, if any, are dropped.
 local function unplan_close(ticket)
-  redis.call('ZREM', K[3], ticket .. '|' .. (redis.call('HGET', K[1], 'wo_id') or ''))
+  local member = ticket .. '|' .. (redis.call('HGET', K[1], 'wo_id') or '')
+  redis.call('ZREM', K[3], member)
+  redis.call('ZREM', K[9], member)
+  redis.call('ZREM', K[10], ticket)
+  redis.call('ZREM', K[11], ticket)
+end
+
+-- The visit, if open or assigned, ends in state (asp_visit_state_t's
+-- word); an answered or closed one stays as it ended.
+local function end_visit(ticket, state)
+  local st = redis.call('HGET', K[1], 'vstate')
+  unplan_close(ticket)
+  if st == 'open' or st == 'assigned' then redis.call('HSET', K[1], 'vstate', state) end
 end
 
 -- A new work order generation (ticket.redispatched, or the completion of
@@ -74,7 +92,9 @@ end
 -- events [{g, k, p, ms}]; 'c' the ticket's creation {ms, type, prev, inst};
 -- 'b' the breaches of partner clocks [{ms, clock}]; 'm' the compensations
 -- of partner clocks [{ms, amount}]; 'w' the warnings of partner clocks
--- [{ms, clock}] (a clock near its due: the early warning counts them).
+-- [{ms, clock}] (a clock near its due: the early warning counts them);
+-- 'v' the service-recovery records, each its latest revision
+-- {<record id> = {rev, o, out, amt, d, fast}} (recovery.lua).
 
 local function fact_get(f)
   local v = redis.call('HGET', K[5], f)
@@ -104,6 +124,7 @@ end
 local function contribution()
   local all = redis.call('HGETALL', K[5])
   local comp, redisp, surveys, appts, created, breaches, paid, warned = {}, {}, {}, {}, nil, {}, {}, {}
+  local recov = {}
   local maxgen = 0
   for i = 1, #all, 2 do
     local f, v = all[i], all[i + 1]
@@ -116,7 +137,8 @@ local function contribution()
     elseif f == 'c' then created = cjson.decode(v)
     elseif f == 'b' then breaches = cjson.decode(v)
     elseif f == 'm' then paid = cjson.decode(v)
-    elseif f == 'w' then warned = cjson.decode(v) end
+    elseif f == 'w' then warned = cjson.decode(v)
+    elseif f == 'v' then recov = cjson.decode(v) end
     if n and n > maxgen then maxgen = n end
   end
   for _, a in ipairs(appts) do if a.g > maxgen then maxgen = a.g end end
@@ -218,6 +240,17 @@ local function contribution()
     local p, t = owner_at(m.ms)
     add(p, t, m.ms, 'compensation', m.amount)
   end
+  -- A service-recovery record counts for the partner (and technician)
+  -- whose work order was current when it was opened: a closed one as a
+  -- recovery, one resolved within ASP_RECOVERY_FAST_H as recovered fast
+  -- (TARP's "quickly"), its compensation with the clocks'; on day d (when
+  -- it closed, or when its compensation was set while open).
+  for _, rc in pairs(recov) do
+    local p, t = owner_at(rc.o)
+    if rc.out ~= 'open' then add(p, t, rc.d, 'recoveries') end
+    if rc.fast then add(p, t, rc.d, 'recovered_fast') end
+    add(p, t, rc.d, 'compensation', rc.amt)
+  end
   -- Appointments count for the partner they name, and for the technician
   -- of that generation's completion when it was the same partner's.
   for _, a in ipairs(appts) do
@@ -252,7 +285,7 @@ local marked = {}
 local function bump(f, n)
   local month = string.match(f, '^m(%d+)|')
   local counts, index = K[2], K[6]
-  if month then counts, index = K[9], K[10] end
+  if month then counts, index = K[12], K[13] end
   local left = redis.call('HINCRBY', counts, f, n)
   if left == 0 then
     redis.call('HDEL', counts, f)

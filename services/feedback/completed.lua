@@ -1,14 +1,16 @@
 -- A work order is done: its completion is a quality fact of the ticket
 -- (counted for the partner and the technician, whatever arrived before:
--- common.lua's settle); then schedule the return visit (回访) once and plan
--- the automatic close should the survey never be answered. A not_fixed
+-- common.lua's settle); then schedule the return visit (回访) once: open in
+-- the staff's list by its due time, its first survey reminder and its
+-- no-response close planned should nobody answer. A not_fixed
 -- result gets no visit: the ticket waits for staff to re-dispatch it. A
 -- completion of an older work order than the record's counts, but changes
 -- nothing else.
--- K[1..10] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] visit id, A[2] due ms, A[3] partner id, A[4] wo id, A[5] result, A[6] now,
--- A[7] ticket, A[8] when to close without a survey, A[9] technician ('' none),
--- A[10] the event's time, A[11] settings (common.lua)
+-- A[7] ticket, A[8] when to close without an answer (no_response), A[9]
+-- technician ('' none), A[10] the event's time, A[11] when to send the first
+-- reminder ('' never), A[12] settings (common.lua)
 if seen() then return dup() end
 fact_once('g' .. gen_of(A[4]), { p = A[3], t = A[9], r = A[5], ms = tonumber(A[10]) })
 settle()
@@ -28,6 +30,8 @@ if A[5] == 'not_fixed' then
   redis.call('HSET', K[1], 'state', 'not_fixed')
   return ok_quiet()
 end
-redis.call('HSET', K[1], 'state', 'visit_scheduled')
+redis.call('HSET', K[1], 'state', 'visit_scheduled', 'vstate', 'open')
 redis.call('ZADD', K[3], A[8], A[7] .. '|' .. A[4])
+if A[11] ~= '' then redis.call('ZADD', K[9], A[11], A[7] .. '|' .. A[4]) end
+redis.call('ZADD', K[10], A[2], A[7])
 return ok()

@@ -4,7 +4,7 @@
 -- fact of the ticket: a repair soon after either counts a repeat repair or
 -- a first-install return against whoever did that work (common.lua's
 -- contribution).
--- K[1..10] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] msgpack map {ms, type, region, prev_p, prev_t, prev_ms, inst_p, inst_t, inst_ms}
 -- (prev_* the unit's previous repair done, inst_* its installation; each
 -- group absent when unknown, a technician '' when none), A[2] settings

@@ -1,6 +1,7 @@
 #include "feedback_strikes.h"
 #include "feedback_visits.h"
 #include "asp_config.h"
+#include "asp_json.h"
 #include "asp_log.h"
 #include <assert.h>
 
@@ -161,13 +162,6 @@ s_copy_json_str (const cJSON *o, const char *key, char *out, size_t len)
     snprintf (out, len, "%s", cJSON_IsString (v)? v->valuestring: "");
 }
 
-static int64_t
-s_json_int (const cJSON *o, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive (o, key);
-    return cJSON_IsNumber (v)? (int64_t) v->valuedouble: 0;
-}
-
 //  Reads partner's ladder. 0, or -1 when Redis failed.
 static int
 s_ladder_read (asp_rds_t *rds, const char *partner, s_ladder_t *l)
@@ -199,14 +193,14 @@ s_ladder_read (asp_rds_t *rds, const char *partner, s_ladder_t *l)
         snprintf (s->id, sizeof s->id, "%s", f + 2);
         s_copy_json_str (o, "ticket_id", s->ticket, sizeof s->ticket);
         s_copy_json_str (o, "technician_id", s->technician, sizeof s->technician);
-        s->ms = s_json_int (o, "ms");
+        s->ms = asp_json_get_int (o, "ms", 0);
         char state [16];
         s_copy_json_str (o, "state", state, sizeof state);
         int st = asp_vocab_parse (&asp_vocab_strike_state, state);
         s->state = st < 0? ASP_STRIKE_ACTIVE: (asp_strike_state_t) st;
         s_copy_json_str (o, "reason", l->reason [k], sizeof l->reason [k]);
         s_copy_json_str (o, "by", l->by [k], sizeof l->by [k]);
-        l->reviewed_ms [k] = s_json_int (o, "reviewed_ms");
+        l->reviewed_ms [k] = asp_json_get_int (o, "reviewed_ms", 0);
         cJSON_Delete (o);
     }
     freeReplyObject (r);

@@ -2,12 +2,20 @@
 
     workorder.completed schedules the return visit (due within
     ASP_SLA_RETURN_VISIT_S, which sla-timer watches) and publishes
-    visit.scheduled; notification then asks the customer. survey.submitted
-    (from intake's API) records the answer, adds it to the partner's score
-    record and publishes ticket.closed. A survey still unanswered
-    ASP_SURVEY_CLOSE_S after the visit was scheduled closes the ticket
-    (ticket.closed, reason no_survey): feedback owns closure and the visit,
-    so the timer is here, beside the state it guards (sla-timer's
+    visit.scheduled; notification then asks the customer. The visit is a
+    task for staff too (common/asp_visits.h names its fields and lists,
+    which intake reads): open in fb:visits:open, visit.claimed (intake)
+    moves it to fb:visits:assigned, visit.attempted counts a call that did
+    not reach the customer (visit.lua). survey.submitted (from intake's
+    API: the customer's survey, or staff's outcome with its fields, the
+    first of the two only) records the answer, adds it to the partner's
+    score record, ends the visit done and publishes ticket.closed (reason
+    survey or visit). Unanswered, a survey reminder (visit.reminder) goes
+    out every ASP_VISIT_REMIND_S, at most ASP_VISIT_REMINDERS (remind.lua),
+    and ASP_VISIT_NO_RESPONSE_D days (ASP_SURVEY_CLOSE_S seconds when set)
+    after the visit was scheduled the ticket closes (ticket.closed, reason
+    no_response; autoclose.lua): feedback owns closure and the visit, so
+    the timers are here, beside the state they guard (sla-timer's
     return_visit clock measures the promise, a different thing). A
     not_fixed completion schedules no visit (the ticket waits for staff to
     re-dispatch it); ticket.redispatched starts the record over for the
@@ -19,7 +27,8 @@
     It also keeps the quality facts the scores come from (feedback_score.h):
     each message that is one (a completion, a re-dispatch or reopen, a
     survey answer, an appointment booked, changed late or missed, a
-    ticket's creation with its unit's history) is added once (the inbox)
+    ticket's creation with its unit's history, a service-recovery
+    record's latest revision) is added once (the inbox)
     to the ticket's facts, and the script then recomputes the ticket's
     whole contribution to the counts from its facts alone and applies the
     difference to what it contributed before (common.lua's settle): the
@@ -68,7 +77,15 @@
                           breaches   sla.breached of a partner's clock
                           warned     sla.warning of a partner's clock
                           compensation  sla.compensation amounts of a
-                                     partner's clock (minor units)
+                                     partner's clock and the compensation
+                                     of service-recovery records (minor
+                                     units)
+                          recoveries service-recovery records closed
+                                     (resolved or unresolved), counted
+                                     against whoever's work order was
+                                     current when the record opened
+                          recovered_fast  of them resolved within
+                                     ASP_RECOVERY_FAST_H (24) of opening
                           surveys, score_sum, resolved   survey answers
                           arrivals, late_arrivals   answers on punctuality
                           booked     first appointment bookings
@@ -91,7 +108,11 @@
       fb:dirty          hash: partner -> changes since its score was last
                         published from this shard's counts (the mark)
       fb:close_due      sorted set: "<ticket>|<wo_id>" scored by when the
-                        ticket closes if its survey is still unanswered
+                        ticket closes if its visit is still unanswered
+      fb:remind_due     sorted set: "<ticket>|<wo_id>" scored by when its
+                        next survey reminder is due
+      fb:visits:open, fb:visits:assigned   sorted sets: the open and the
+                        claimed visits' tickets by due time (asp_visits.h)
       fb:strikes_due, fb:strikes_sent   hashes: the complaints' strikes to
                         deliver to the partners' ladders, and delivered
                         (feedback_strikes.h)
@@ -121,9 +142,10 @@
 #define FEEDBACK_VISITS_H
 #include "asp_quality.h"
 #include "asp_report.h"
+#include "asp_visits.h"
 #include "asp_svc.h"
 
-#define FEEDBACK_KEY_TICKET    "fb:%s"
+#define FEEDBACK_KEY_TICKET    ASP_VISIT_KEY_RECORD          //  read by intake too
 #define FEEDBACK_KEY_FACTS     "fb:%s:q"
 #define FEEDBACK_KEY_DAYS      ASP_REPORT_KEY_DAYS           //  read by intake too
 #define FEEDBACK_KEY_DAY_INDEX ASP_REPORT_KEY_DAY_INDEX
@@ -132,6 +154,7 @@
 #define FEEDBACK_KEY_WARNED    "fb:warned"
 #define FEEDBACK_KEY_TECHS     "fb:techs"
 #define FEEDBACK_KEY_CLOSE_DUE "fb:close_due"
+#define FEEDBACK_KEY_REMIND_DUE "fb:remind_due"
 #define FEEDBACK_KEY_DIRTY     "fb:dirty"
 #define FEEDBACK_KEY_SCORES    ASP_QUALITY_KEY_SCORES        //  read by intake too
 

@@ -22,11 +22,7 @@ typedef struct {
 } s_act_t;
 
 //  What each refusal of the scripts answers. %s is the ticket id.
-static const struct {
-    const char *code;
-    int status;
-    const char *message;
-} s_refusals [] = {
+static const intake_refusal_t s_refusals [] = {
     { "unknown_ticket",       404, "no ticket %s" },
     { "not_owner",            403, "ticket %s is owned by another agent: its owner, a supervisor or an admin may do this" },
     { "ticket_changed",       409, "ticket %s changed meanwhile (a new work order was started): read it and retry" },
@@ -207,33 +203,14 @@ static void
 s_finish (s_act_t *act, const char *status_after)
 {
     asp_txn_arg_map (act->txn, &act->args);
-    asp_txn_exec (act->api->rds, ASP_SVC_INTAKE, &act->txn, 1);
-    asp_txn_outcome_t outcome = asp_txn_outcome (act->txn);
-    if (outcome == ASP_TXN_OK) {
-        if (asp_txn_emitted (act->txn))
-            asp_outbox_remote_add_txn (act->api->outbox, act->txn);
+    if (intake_commit (act->api, act->txn, act->res, s_refusals, sizeof s_refusals / sizeof s_refusals [0],
+                       act->id)) {
         cJSON *out = cJSON_CreateObject ();
         cJSON_AddStringToObject (out, "ticket_id", act->id);
         cJSON_AddStringToObject (out, "status", status_after? status_after: s_field (act, "status"));
         asp_http_json (act->res, act->accepted? act->accepted: 200, cJSON_PrintUnformatted (out));
         cJSON_Delete (out);
     }
-    else
-    if (outcome == ASP_TXN_REJECT) {
-        const char *why = asp_txn_reason (act->txn);
-        size_t i;
-        for (i = 0; i < sizeof s_refusals / sizeof s_refusals [0]; i++)
-            if (strcmp (s_refusals [i].code, why) == 0)
-                break;
-        if (i < sizeof s_refusals / sizeof s_refusals [0])
-            asp_http_error (act->res, s_refusals [i].status,
-                            s_refusals [i].status == 404? "not_found": s_refusals [i].code,
-                            s_refusals [i].message, act->id);
-        else
-            asp_http_error (act->res, 500, "internal", "%s", why);
-    }
-    else
-        intake_storage_down (act->res);
     s_end (act);
 }
 
@@ -447,7 +424,7 @@ s_end_ticket (intake_api_t *api, const intake_call_t *call, const asp_http_req_t
     if (cancel)
         asp_mpmap_str (msg->body, "reason", reason);
     else {
-        //  Closed by staff: feedback's own closes say "survey" or "no_survey".
+        //  Closed by staff: feedback's own closes say "survey", "visit" or "no_response".
         asp_mpmap_str (msg->body, "reason", "staff");
         asp_mpmap_str (msg->body, "note", reason);
     }

@@ -9,9 +9,11 @@
 #include "intake_http.h"
 #include "intake_notify.h"
 #include "intake_partners.h"
+#include "intake_recovery.h"
 #include "intake_reports.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
+#include "intake_visits.h"
 #include "intake_warranty_api.h"
 #include <assert.h>
 #include <string.h>
@@ -36,7 +38,10 @@ extern const char asp_lua_override [];
 extern const char asp_lua_pt_write [];
 extern const char asp_lua_respond [];
 extern const char asp_lua_strike_review [];
+extern const char asp_lua_visit_claim [];
+extern const char asp_lua_visit_outcome [];
 extern const char asp_lua_notify_replay [];
+extern const char asp_lua_recovery [];
 
 //  In intake_script_id_t order.
 static const struct {
@@ -63,6 +68,9 @@ static const struct {
     [INTAKE_SCRIPT_PARTNER] = { "intake_pt_write", asp_lua_pt_write },
     [INTAKE_SCRIPT_STRIKE_REVIEW] = { "intake_strike_review", asp_lua_strike_review },
     [INTAKE_SCRIPT_NOTIFY_REPLAY] = { "intake_notify_replay", asp_lua_notify_replay },
+    [INTAKE_SCRIPT_RECOVERY] = { "intake_recovery", asp_lua_recovery },
+    [INTAKE_SCRIPT_VISIT_CLAIM] = { "intake_visit_claim", asp_lua_visit_claim },
+    [INTAKE_SCRIPT_VISIT_OUTCOME] = { "intake_visit_outcome", asp_lua_visit_outcome },
 };
 
 #define R(role) INTAKE_ROLE_BIT (INTAKE_ROLE_##role)
@@ -108,6 +116,13 @@ static const intake_route_t s_routes [] = {
     { "POST", "/v1/tickets/{id}/reopen", INTAKE_STAFF, "reopen tickets", intake_actions_reopen },
     { "POST", "/v1/tickets/{id}/redispatch", INTAKE_STAFF, "re-dispatch tickets", intake_actions_redispatch },
     { "POST", "/v1/tickets/{id}/respond", INTAKE_STAFF, "answer customers", intake_actions_respond },
+    //  Service recovery (intake_recovery): any staff member who handles
+    //  the customer opens and works a record, within their role's cap;
+    //  ops read the recovery database across tickets with staff.
+    { "POST", "/v1/tickets/{id}/recovery", INTAKE_STAFF, "record service recovery", intake_recovery_open },
+    { "GET",  "/v1/tickets/{id}/recovery", INTAKE_READERS, "read service recovery", intake_recovery_ticket },
+    { "PATCH", "/v1/tickets/{id}/recovery/{rid}", INTAKE_STAFF, "record service recovery", intake_recovery_patch },
+    { "GET",  "/v1/recovery", INTAKE_STAFF | R (OPS), "read service recovery", intake_recovery_list },
     //  Routing's work (intake_dispatch): a lead names the partner; leads
     //  and ops watch the work orders no partner can take.
     { "POST", "/v1/tickets/{id}/dispatch", LEADS, "override the dispatch", intake_actions_override },
@@ -137,6 +152,12 @@ static const intake_route_t s_routes [] = {
     //  channels, and admins replay them; supervisors may look.
     { "GET",  "/v1/notifications/dead", LEADS | R (OPS), "read dead letters", intake_notify_dead },
     { "POST", "/v1/notifications/{id}/replay", R (OPS) | R (ADMIN), "replay dead letters", intake_notify_replay },
+    //  Return visits (intake_visits, feedback's): staff read and work
+    //  them; an agent records the visits they claimed, a lead any.
+    { "GET",  "/v1/visits", INTAKE_STAFF, "read return visits", intake_visits_list },
+    { "GET",  "/v1/visits/{id}", INTAKE_STAFF, "read return visits", intake_visits_get },
+    { "POST", "/v1/visits/{id}/claim", INTAKE_STAFF, "claim return visits", intake_visits_claim },
+    { "POST", "/v1/visits/{id}/outcome", INTAKE_STAFF, "record return visits", intake_visits_outcome },
 };
 
 static double
@@ -166,6 +187,7 @@ s_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
     for (int i = 0; i < INTAKE_SCRIPT_COUNT; i++)
         self->script [i] = asp_rds_script_lib (self->rds, s_scripts [i].name, asp_lua_ticket, s_scripts [i].source);
     self->outbox = asp_outbox_remote_new (asp_svc_outbox (svc));
+    intake_recovery_init (self);
     return self;
 }
 
@@ -230,6 +252,7 @@ intake_api_destroy (intake_api_t **self_p)
     intake_api_t *self = *self_p;
     if (self) {
         asp_outbox_remote_destroy (&self->outbox);
+        sla_policy_watch_destroy (&self->policy);
         asp_rds_destroy (&self->rds);
         if (self->owns_auth)
             intake_auth_destroy (&self->auth);

@@ -111,6 +111,36 @@ intake_storage_down (asp_http_res_t *res)
     res->retry_after = 1;
 }
 
+void
+intake_refuse (asp_http_res_t *res, const intake_refusal_t *table, size_t n, const char *why, const char *arg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp (table [i].code, why) == 0) {
+            asp_http_error (res, table [i].status, table [i].status == 404? "not_found": table [i].code,
+                            table [i].message, arg);
+            return;
+        }
+    asp_http_error (res, 500, "internal", "%s", why);
+}
+
+bool
+intake_commit (intake_api_t *api, asp_txn_t *txn, asp_http_res_t *res, const intake_refusal_t *refusals,
+               size_t n, const char *arg)
+{
+    asp_txn_exec (api->rds, ASP_SVC_INTAKE, &txn, 1);
+    asp_txn_outcome_t outcome = asp_txn_outcome (txn);
+    if (outcome == ASP_TXN_OK) {
+        if (asp_txn_emitted (txn))
+            asp_outbox_remote_add_txn (api->outbox, txn);
+        return true;
+    }
+    if (outcome == ASP_TXN_REJECT)
+        intake_refuse (res, refusals, n, asp_txn_reason (txn), arg);
+    else
+        intake_storage_down (res);
+    return false;
+}
+
 bool
 intake_overloaded (intake_api_t *api, asp_http_res_t *res)
 {

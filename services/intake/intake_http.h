@@ -27,6 +27,7 @@
 #include "intake_auth.h"
 #include "intake_limit.h"
 #include "intake_warranty.h"
+#include "sla_policy.h"
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -54,6 +55,9 @@ typedef enum {
     INTAKE_SCRIPT_PARTNER,          //  the partner registry (intake_partners.h)
     INTAKE_SCRIPT_STRIKE_REVIEW,    //  ops' review of a strike (intake_partners.h)
     INTAKE_SCRIPT_NOTIFY_REPLAY,    //  a dead letter replayed (intake_notify.h)
+    INTAKE_SCRIPT_RECOVERY,         //  a service-recovery record (intake_recovery.h)
+    INTAKE_SCRIPT_VISIT_CLAIM,      //  the return visits (intake_visits.h)
+    INTAKE_SCRIPT_VISIT_OUTCOME,
     INTAKE_SCRIPT_COUNT
 } intake_script_id_t;
 
@@ -74,6 +78,7 @@ struct intake_api_t {
     int64_t search_scan_max;        //  records a list/search may examine
     asp_warn_config_t warn;         //  the early warning's (ASP_WARN_*)
     int64_t reopen_window_ms;       //  ASP_REOPEN_DAYS
+    sla_policy_watch_t *policy;     //  the compensation caps (intake_recovery), this thread's own
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
 };
@@ -110,6 +115,25 @@ void intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size
 
 //  503 + Retry-After: Redis is down or the reply was lost.
 void intake_storage_down (asp_http_res_t *res);
+//  A script's refusal (its reason code) and what it answers: status, and
+//  a message with one %s, the id the request names; a 404 answers
+//  not_found.
+typedef struct {
+    const char *code;
+    int status;
+    const char *message;
+} intake_refusal_t;
+//  Answers refusal why from table (n entries) with arg in its message;
+//  500 internal when the table does not know why (a script and its table
+//  disagree: a bug).
+void intake_refuse (asp_http_res_t *res, const intake_refusal_t *table, size_t n, const char *why,
+                    const char *arg);
+//  Runs txn (a script of intake's HTTP side) and hands what it committed
+//  to the outbox: true when it applied (the caller answers); else false
+//  and answered: its refusal from refusals (intake_refuse, with arg), or
+//  503 when Redis failed or the reply was lost.
+bool intake_commit (intake_api_t *api, asp_txn_t *txn, asp_http_res_t *res, const intake_refusal_t *refusals,
+                    size_t n, const char *arg);
 //  503 + Retry-After when the outbox is over its limit; true if answered.
 bool intake_overloaded (intake_api_t *api, asp_http_res_t *res);
 //  The request's JSON body: answers 415 (not application/json) or 400

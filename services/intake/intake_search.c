@@ -8,7 +8,7 @@
 #include <string.h>
 
 //  Latest score a query may name: 9999-12-31T23:59:59.999Z.
-#define S_MS_MAX        253402300799999LL
+#define S_MS_MAX        INTAKE_MS_MAX
 #define S_TAG_BYTES     12
 #define S_CURSOR_MAX    200
 //  Entries a shard reads per ZRANGE, and candidates per HMGET batch, when
@@ -132,10 +132,8 @@ s_cursor_decode (s_query_t *q, const char *cursor)
 //  ---------------------------------------------------------------------
 //  The query's parameters
 
-//  A time bound: a date (from: its first ms; to: its last) or ms since
-//  the epoch.
-static bool
-s_v_time (const cJSON *j, const char *name, bool end_of_day, int64_t *out, intake_err_t *err)
+bool
+intake_search_v_time (const cJSON *j, const char *name, bool end_of_day, int64_t *out, intake_err_t *err)
 {
     const char *s;
     if (!intake_v_str (j, name, name, 1, 24, NULL, false, &s, err))
@@ -178,8 +176,8 @@ s_parse (const asp_http_req_t *req, asp_http_res_t *res, s_query_t *q, cJSON **j
         && intake_v_str (*j, "serial", "serial", 1, 64, NULL, false, &q->serial, &err)
         && intake_v_str (*j, "phone", "phone", 1, 32, NULL, false, &phone, &err)
         && (!phone || intake_v_phone (phone, "phone", &err))
-        && s_v_time (*j, "from", false, &q->from_ms, &err)
-        && s_v_time (*j, "to", true, &q->to_ms, &err)
+        && intake_search_v_time (*j, "from", false, &q->from_ms, &err)
+        && intake_search_v_time (*j, "to", true, &q->to_ms, &err)
         && intake_v_str (*j, "at_risk", "at_risk", 1, 8, NULL, false, &at_risk, &err)
         && (!at_risk || streq (at_risk, "true") || intake_fail (&err, "%s may only be true", "at_risk"))
         && intake_v_str (*j, "sort", "sort", 1, 16, NULL, false, &sort, &err)
@@ -736,10 +734,10 @@ intake_search_test (void)
     cJSON *j = cJSON_Parse ("{\"d\":\"2024-02-29\",\"m\":\"1709164800000\",\"x\":\"12ab\",\"y\":\"2024-02-30\"}");
     intake_err_t err;
     int64_t ms = 0;
-    assert (s_v_time (j, "d", false, &ms, &err) && ms == 1709164800000LL);
-    assert (s_v_time (j, "d", true, &ms, &err) && ms == 1709164800000LL + 86399999);
-    assert (s_v_time (j, "m", false, &ms, &err) && ms == 1709164800000LL);
-    assert (!s_v_time (j, "x", false, &ms, &err) && strstr (err.message, "x must be"));
-    assert (!s_v_time (j, "y", false, &ms, &err) && strstr (err.message, "calendar"));
+    assert (intake_search_v_time (j, "d", false, &ms, &err) && ms == 1709164800000LL);
+    assert (intake_search_v_time (j, "d", true, &ms, &err) && ms == 1709164800000LL + 86399999);
+    assert (intake_search_v_time (j, "m", false, &ms, &err) && ms == 1709164800000LL);
+    assert (!intake_search_v_time (j, "x", false, &ms, &err) && strstr (err.message, "x must be"));
+    assert (!intake_search_v_time (j, "y", false, &ms, &err) && strstr (err.message, "calendar"));
     cJSON_Delete (j);
 }

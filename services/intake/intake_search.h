@@ -32,6 +32,14 @@
 #define INTAKE_SEARCH_H
 #include "intake_http.h"
 
+//  A time bound of a query (from, to): a date YYYY-MM-DD (its first ms,
+//  or with end_of_day its last) or ms since the epoch; *out keeps its
+//  value when absent. false with err naming name.
+bool intake_search_v_time (const cJSON *j, const char *name, bool end_of_day, int64_t *out,
+                           intake_err_t *err);
+//  The largest time bound: the last ms of the year 9999.
+#define INTAKE_MS_MAX 253402300799999LL
+
 //  GET /v1/tickets?status=&type=&...&sort=&limit=&cursor=
 void intake_search_list (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                          asp_http_res_t *res);

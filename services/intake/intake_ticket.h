@@ -43,6 +43,8 @@
 #define INTAKE_KEY_ALL       "ix:all"
 #define INTAKE_KEY_OWNER     "ix:owner"
 #define INTAKE_KEY_UNROUTABLE "ix:unroutable"
+#define INTAKE_KEY_RECOVERY  "t:%s:rc"
+#define INTAKE_KEY_RECOVERY_INDEX "ix:recovery"
 
 //  Adds the keys every ticket script starts with (ticket.lua: the record,
 //  the timeline, the shard's status counts, open set, list of all tickets,

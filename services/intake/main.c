@@ -14,6 +14,7 @@
 #include "intake_http.h"
 #include "intake_limit.h"
 #include "intake_partners.h"
+#include "intake_recovery.h"
 #include "intake_search.h"
 #include "intake_sla.h"
 #include "intake_tickets.h"
@@ -47,6 +48,7 @@ main (int argc, char *argv [])
             { "zmq", intake_zmq_test, 0 },
             { "partners", intake_partners_test, 0 },
             { "notify", intake_notify_test, 0 },
+            { "recovery", intake_recovery_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }

@@ -48,6 +48,9 @@ static const s_event_t s_events [] = {
         { "note", F_STR, false, S_STR_MAX }, { "technician", F_STR, false, 256 } } },
     { ASP_EV_VISIT_SCHEDULED, "survey_request", "customer", {
         { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 }, { "due_ms", F_INT, false, 0 } } },
+    //  Feedback: the return visit's survey is still unanswered.
+    { ASP_EV_VISIT_REMINDER, "survey_reminder", "customer", {
+        { "visit_id", F_STR, true, ASP_CHILD_ID_MAX - 1 } } },
     { ASP_EV_TICKET_CLOSED, "closed", "customer", {
         { "reason", F_STR, false, 256 }, { "score", F_INT, false, 0 } } },
     { ASP_EV_TICKET_CANCELLED, "cancelled", "customer", {
@@ -75,6 +78,11 @@ static const s_event_t s_events [] = {
         { "partner_id", F_STR, true, 256 }, { "strike_id", F_STR, true, 2 * ASP_ID_MAX },
         { "notice", F_STR, true, 32 }, { "step", F_STR, false, 32 },
         { "technician_id", F_STR, false, 256 }, { "reason", F_STR, false, 512 } } },
+    //  A service-recovery record resolved with compensation (intake sends
+    //  it here only then): the customer's apology with what they get.
+    { ASP_EV_RECOVERY_RECORDED, "recovery_resolved", "customer", {
+        { "recovery_id", F_STR, true, ASP_ID_MAX - 1 }, { "category", F_STR, true, 32 },
+        { "outcome", F_STR, true, 16 }, { "amount", F_UINT, true, 0 } } },
     //  The early warning (feedback): a partner's, region's or category's
     //  complaint or SLA rate rising, for ops; note says which and how much.
     { ASP_EV_QUALITY_WARNING, "quality_warning", "ops", {
