@@ -74,6 +74,9 @@ bool asp_event_known (const char *type);
 //  Feedback: a step of a partner's three-strike ladder (a strike, one
 //  withdrawn, ops' review); routing keeps whether the partner is removed.
 #define ASP_EV_PARTNER_STRIKE     "partner.strike"
+//  Feedback: a partner's, region's or category's complaint or SLA rate
+//  is rising (the early warning, common/asp_report.h), once a day each.
+#define ASP_EV_QUALITY_WARNING    "quality.warning"
 //  Intake: ops upheld or overturned a strike (feedback applies it).
 #define ASP_EV_STRIKE_REVIEWED    "strike.reviewed"
 //  Intake: a service-recovery record was resolved (or given up) or its

@@ -5,6 +5,7 @@
 #include "asp_calendar.h"
 #include "asp_clocks.h"
 #include "asp_quality.h"
+#include "asp_report.h"
 #include "asp_visits.h"
 #include "asp_config.h"
 #include "asp_curl.h"
@@ -51,6 +52,7 @@ static const asp_selftest_t s_tests [] = {
     { "sighup", asp_sighup_test, 0 },
     { "clocks", asp_clocks_test, 0 },
     { "quality", asp_quality_test, ASP_SELFTEST_REDIS },
+    { "report", asp_report_test, ASP_SELFTEST_REDIS },
     { "visits", asp_visits_test, ASP_SELFTEST_REDIS },
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },

@@ -78,11 +78,12 @@ for e in EXPECTED.values():
 
 
 class Routing:
-    """routing's bus inbox as feedback sees it: a ROUTER, CURVE server with
-    routing's bus key, that records each envelope and answers ACK."""
+    """routing's bus inbox as feedback sees it (or another service's, svc):
+    a ROUTER, CURVE server with that service's bus key, that records each
+    envelope and answers ACK."""
 
-    def __init__(self, c, endpoint):
-        public, secret = zmq.auth.load_certificate(c.bus_certs.secret("routing"))
+    def __init__(self, c, endpoint, svc="routing"):
+        public, secret = zmq.auth.load_certificate(c.bus_certs.secret(svc))
         self.sock = zmq.Context.instance().socket(zmq.ROUTER)
         self.sock.setsockopt(zmq.LINGER, 0)
         self.sock.curve_publickey, self.sock.curve_secretkey = public, secret
@@ -105,6 +106,12 @@ class Routing:
                 self.copies += 1
                 self.events.setdefault(id, (type, time_ms, body))
             self.sock.send_multipart([who, b"ACK", id.encode()])
+
+    def bodies(self, type):
+        """The (time_ms, body) of each event of type, in time order."""
+        with self.lock:
+            events = list(self.events.values())
+        return sorted(((t, b) for e, t, b in events if e == type), key=lambda x: x[0])
 
     def scored(self):
         """partner id -> its events' (time_ms, body), in order."""

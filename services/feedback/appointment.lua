@@ -2,7 +2,7 @@
 -- appointment facts ('booked' for a first booking, 'late' for a change
 -- inside the notice period, 'missed'), once per message; counted for the
 -- technician too once the work order's completion names one (common.lua).
--- K[1..7] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] partner id, A[2] the work order id, A[3] the event's time,
 -- A[4]... the count fields to add one to, A[#A] settings
 if seen() then return dup() end

@@ -12,13 +12,41 @@
 -- "<ticket>-<n>" -> its current attribution "<partner>|<technician>|<ms>",
 -- '' when it has none any more; feedback_strikes moves them), K[9] the
 -- shard's survey reminders due (zset: "<ticket>|<wo_id>" -> when), K[10]
--- and K[11] the shard's open and assigned visits (zsets: ticket -> due).
+-- and K[11] the shard's open and assigned visits (zsets: ticket -> due),
+-- K[12] the shard's counts by month (for the reports, kept longer than the
+-- days), K[13] their fields by month (zset scored yyyymm, for reports and
+-- pruning).
 -- The last argument of every script is the quality settings
 -- "<facts ttl ms>,<repeat window ms>,<install return window ms>".
 
 local CFG_TTL, CFG_REPEAT, CFG_INSTALL = string.match(A[#A], '^(%d+),(%d+),(%d+)$')
 CFG_TTL, CFG_REPEAT, CFG_INSTALL = tonumber(CFG_TTL), tonumber(CFG_REPEAT), tonumber(CFG_INSTALL)
 local DAY_MS = 86400000
+
+-- The UTC month of a day (days since 1970) as yyyymm (H. Hinnant's
+-- civil_from_days): reports read months, not days, so a year is 12 fields.
+local function month_of(day)
+  local z = day + 719468
+  local era = math.floor(z / 146097)
+  local doe = z - era * 146097
+  local yoe = math.floor((doe - math.floor(doe / 1460) + math.floor(doe / 36524) - math.floor(doe / 146096)) / 365)
+  local doy = doe - (365 * yoe + math.floor(yoe / 4) - math.floor(yoe / 100))
+  local mp = math.floor((5 * doy + 2) / 153)
+  local m = mp < 10 and mp + 3 or mp - 9
+  local y = yoe + era * 400 + (m <= 2 and 1 or 0)
+  return string.format('%d', y * 100 + m)
+end
+
+-- The counts the reports read (by month, for partners, regions and
+-- categories; common/asp_report.h names them), and of those the ones the
+-- early warning reads by day for regions and categories too (partners
+-- have every count by day already). The others (resolved, bookings) only
+-- feed the scores: fewer fields, fewer commands per fact.
+local REPORTED = { created = true, completed = true, fixed = true, redone = true, repeats = true,
+                   installs = true, install_returns = true, surveys = true, score_sum = true,
+                   arrivals = true, late_arrivals = true, complaints = true, breaches = true,
+                   warned = true, compensation = true }
+local WARNED = { created = true, completed = true, complaints = true, breaches = true, warned = true }
 
 -- The generation of a work order id: W<ticket> is 1, W<ticket>.<n> is n.
 local function gen_of(wo)
@@ -63,9 +91,10 @@ end
 -- answers [{ms, score, resolved, on_time, complaint}]; 'a' the appointment
 -- events [{g, k, p, ms}]; 'c' the ticket's creation {ms, type, prev, inst};
 -- 'b' the breaches of partner clocks [{ms, clock}]; 'm' the compensations
--- of partner clocks [{ms, amount}]; 'v' the service-recovery records,
--- each its latest revision {<record id> = {rev, o, out, amt, d, fast}}
--- (recovery.lua).
+-- of partner clocks [{ms, amount}]; 'w' the warnings of partner clocks
+-- [{ms, clock}] (a clock near its due: the early warning counts them);
+-- 'v' the service-recovery records, each its latest revision
+-- {<record id> = {rev, o, out, amt, d, fast}} (recovery.lua).
 
 local function fact_get(f)
   local v = redis.call('HGET', K[5], f)
@@ -86,10 +115,15 @@ end
 
 -- The counts the facts give: field "<day>|<count>|p|<partner>" (and
 -- "<day>|<count>|t|<partner>|<technician>" for the technician who did the
--- work) -> n, the day that of the fact's own time (UTC days since 1970).
+-- work) -> n, the day that of the fact's own time (UTC days since 1970);
+-- for the reports "m<yyyymm>|<count>|<g>|<id>" by month, g 'p' the
+-- partner, 'r' the ticket's region, 'c' its category (the ticket type),
+-- and for the early warning the WARNED counts by day of 'r' and 'c' too.
+-- A ticket's region and category are those of its creation fact: until
+-- it arrives its counts are the partner's only, then settle adds them.
 local function contribution()
   local all = redis.call('HGETALL', K[5])
-  local comp, redisp, surveys, appts, created, breaches, paid = {}, {}, {}, {}, nil, {}, {}
+  local comp, redisp, surveys, appts, created, breaches, paid, warned = {}, {}, {}, {}, nil, {}, {}, {}
   local recov = {}
   local maxgen = 0
   for i = 1, #all, 2 do
@@ -103,22 +137,36 @@ local function contribution()
     elseif f == 'c' then created = cjson.decode(v)
     elseif f == 'b' then breaches = cjson.decode(v)
     elseif f == 'm' then paid = cjson.decode(v)
+    elseif f == 'w' then warned = cjson.decode(v)
     elseif f == 'v' then recov = cjson.decode(v) end
     if n and n > maxgen then maxgen = n end
   end
   for _, a in ipairs(appts) do if a.g > maxgen then maxgen = a.g end end
   local out, strikes = {}, {}
+  local groups = {}
+  if created then
+    groups = { 'r|' .. (created.reg or ''), 'c|' .. created.type }
+  end
+  local function put(f, n) out[f] = (out[f] or 0) + n end
+  -- p nil or '': the ticket's groups only (its creation, a breach whose
+  -- partner is not known yet).
   local function add(p, t, ms, count, n)
     n = n or 1
-    if n == 0 or not p or p == '' then return end
-    local day = string.format('%d', math.floor(tonumber(ms) / DAY_MS))
-    local f = day .. '|' .. count .. '|p|' .. p
-    out[f] = (out[f] or 0) + n
-    if t and t ~= '' then
-      f = day .. '|' .. count .. '|t|' .. p .. '|' .. t
-      out[f] = (out[f] or 0) + n
+    if n == 0 then return end
+    local d = math.floor(tonumber(ms) / DAY_MS)
+    local day = string.format('%d', d)
+    local month = REPORTED[count] and 'm' .. month_of(d) .. '|' .. count .. '|'
+    if p and p ~= '' then
+      put(day .. '|' .. count .. '|p|' .. p, n)
+      if t and t ~= '' then put(day .. '|' .. count .. '|t|' .. p .. '|' .. t, n) end
+      if month then put(month .. 'p|' .. p, n) end
+    end
+    for _, g in ipairs(groups) do
+      if month then put(month .. g, n) end
+      if WARNED[count] then put(day .. '|' .. count .. '|' .. g, n) end
     end
   end
+  if created then add(nil, nil, created.ms, 'created') end
   -- The latest completion of a generation below g (nil when none known).
   local function before(g)
     for h = g - 1, 1, -1 do if comp[h] then return comp[h] end end
@@ -184,6 +232,10 @@ local function contribution()
     local p, t = owner_at(b.ms)
     add(p, t, b.ms, 'breaches')
   end
+  for _, w in ipairs(warned) do
+    local p, t = owner_at(w.ms)
+    add(p, t, w.ms, 'warned')
+  end
   for _, m in ipairs(paid) do
     local p, t = owner_at(m.ms)
     add(p, t, m.ms, 'compensation', m.amount)
@@ -231,14 +283,21 @@ end
 -- last change, like the days they counted into.
 local marked = {}
 local function bump(f, n)
-  local left = redis.call('HINCRBY', K[2], f, n)
+  local month = string.match(f, '^m(%d+)|')
+  local counts, index = K[2], K[6]
+  if month then counts, index = K[12], K[13] end
+  local left = redis.call('HINCRBY', counts, f, n)
   if left == 0 then
-    redis.call('HDEL', K[2], f)
-    redis.call('ZREM', K[6], f)
-  else
-    redis.call('ZADD', K[6], tonumber(string.match(f, '^(%d+)')), f)
+    redis.call('HDEL', counts, f)
+    redis.call('ZREM', index, f)
+  elseif left == n then
+    -- A new field (one that reaches 0 is deleted, so left == n only when
+    -- it was absent): index it once, not on every change.
+    redis.call('ZADD', index, tonumber(month or string.match(f, '^(%d+)')), f)
   end
-  local kind, rest = string.match(f, '^%d+|[%w_]+|(%a)|(.*)$')
+  local kind, rest = string.match(f, '^m?%d+|[%w_]+|(%a)|(.*)$')
+  -- Only the partners' and technicians' days feed a score.
+  if month or (kind ~= 'p' and kind ~= 't') then return end
   local partner = kind == 'p' and rest or string.match(rest, '^([^|]*)')
   if kind == 't' then redis.call('ZADD', K[7], 0, rest) end
   if not marked[partner] then

@@ -6,7 +6,7 @@
 -- result gets no visit: the ticket waits for staff to re-dispatch it. A
 -- completion of an older work order than the record's counts, but changes
 -- nothing else.
--- K[1..11] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] visit id, A[2] due ms, A[3] partner id, A[4] wo id, A[5] result, A[6] now,
 -- A[7] ticket, A[8] when to close without an answer (no_response), A[9]
 -- technician ('' none), A[10] the event's time, A[11] when to send the first

@@ -4,9 +4,11 @@
 #include "asp_json.h"
 #include "asp_log.h"
 #include <assert.h>
+#include <time.h>
 
 extern const char asp_lua_scored [];
 extern const char asp_lua_prune [];
+extern const char asp_lua_warned [];
 extern const char asp_lua_window [];
 
 //  Partners scored per pipeline (a tick scores every marked one, this
@@ -42,10 +44,14 @@ typedef struct {
 
 struct feedback_score_t {
     asp_svc_t *svc;
-    asp_script_t *scored, *prune, *window;
+    asp_script_t *scored, *prune, *window, *warned;
     feedback_formula_t formula;
     feedback_quality_t quality;
     int64_t interval_ms;            //  ASP_SCORE_INTERVAL_MS
+    asp_warn_config_t warn;         //  the early warning's (ASP_WARN_*)
+    int64_t warn_interval_ms;       //  ASP_WARN_INTERVAL_MS
+    int64_t warned_ms;              //  when the early warning last ran
+    asp_counter_t *m_warnings;
     int timer_id;
     int64_t day;                    //  the UTC day whose scores were re-marked
     asp_counter_t *m_published;
@@ -246,6 +252,9 @@ feedback_quality_config (feedback_quality_t *q)
     q->keep_d = asp_cfg_int ("ASP_QUALITY_KEEP_D", q->long_d + 7, 1, 3660);
     q->repeat_d = asp_cfg_int ("ASP_REPEAT_WINDOW_D", 30, 1, 3660);
     q->install_d = asp_cfg_int ("ASP_INSTALL_RETURN_D", 90, 1, 3660);
+    //  A year's report needs its 12 months; 25 keep last year's whole
+    //  while this one fills, for a comparison.
+    q->keep_m = asp_cfg_int ("ASP_REPORT_KEEP_M", 25, 13, 1200);
     if (q->long_d <= q->short_d) {
         asp_log_error ("bad configuration: ASP_QUALITY_LONG_D (%lld) must be longer than ASP_QUALITY_SHORT_D (%lld)",
                        (long long) q->long_d, (long long) q->short_d);
@@ -542,8 +551,9 @@ s_score (feedback_score_t *self, size_t count, int64_t now)
     s_commit (self, self->txns, clears, NULL);
 }
 
-//  Drops the count fields of days older than ASP_QUALITY_KEEP_D, at most
-//  S_PRUNE_BATCH per shard per tick (prune.lua).
+//  Drops the count fields of days older than ASP_QUALITY_KEEP_D and of
+//  months older than ASP_REPORT_KEEP_M, at most S_PRUNE_BATCH of each per
+//  shard per tick (prune.lua).
 static void
 s_prune (feedback_score_t *self, int64_t now)
 {
@@ -556,16 +566,104 @@ s_prune (feedback_score_t *self, int64_t now)
         asp_txn_arg (txns [s], "%d", S_PRUNE_BATCH);
     }
     s_commit (self, txns, ASP_SHARDS, NULL);
+    //  And the reports' months older than ASP_REPORT_KEEP_M (this month
+    //  counts as one), with the same script: their index is scored yyyymm.
+    time_t secs = (time_t) (now / 1000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    int64_t m = (int64_t) (tm.tm_year + 1900) * 12 + tm.tm_mon - (self->quality.keep_m - 1);
+    for (unsigned s = 0; s < ASP_SHARDS; s++) {
+        txns [s] = asp_txn_new (self->prune, s);
+        asp_txn_key (txns [s], FEEDBACK_KEY_MONTHS);
+        asp_txn_key (txns [s], FEEDBACK_KEY_MONTH_INDEX);
+        asp_txn_arg (txns [s], "%lld", (long long) ((m / 12) * 100 + m % 12 + 1));
+        asp_txn_arg (txns [s], "%d", S_PRUNE_BATCH);
+    }
+    s_commit (self, txns, ASP_SHARDS, NULL);
+}
+
+//  A rate in ‰ (0 when there is nothing to divide).
+static int64_t
+s_permille (const cJSON *window)
+{
+    double num = cJSON_GetNumberValue (cJSON_GetObjectItem (window, "numerator"));
+    double den = cJSON_GetNumberValue (cJSON_GetObjectItem (window, "denominator"));
+    return den > 0? (int64_t) (num * 1000.0 / den + 0.5): 0;
+}
+
+//  The early warning (common/asp_report.h): every rising rate becomes a
+//  quality.warning for notification, once per scope, id and metric per
+//  UTC day (warned.lua, in the shard of the id). Its envelope names a
+//  "ticket" made of that key (notification files every message under
+//  one): the same each time, so a replay finds the same record.
+static void
+s_warn (feedback_score_t *self, int64_t now)
+{
+    int64_t today = now / FEEDBACK_DAY_MS;
+    cJSON *list = NULL;
+    if (asp_warn_read (asp_svc_rds (self->svc), &self->warn, today, &list))
+        return;                     //  Redis failed: the next run tries again
+    size_t n = (size_t) cJSON_GetArraySize (list), made = 0;
+    asp_txn_t **txns = (asp_txn_t **) calloc (n + 1, sizeof *txns);
+    assert (txns);
+    const cJSON *w;
+    cJSON_ArrayForEach (w, list) {
+        const char *scope = cJSON_GetStringValue (cJSON_GetObjectItem (w, "scope"));
+        const char *id = cJSON_GetStringValue (cJSON_GetObjectItem (w, "id"));
+        const char *metric = cJSON_GetStringValue (cJSON_GetObjectItem (w, "metric"));
+        const cJSON *recent = cJSON_GetObjectItem (w, "recent"), *baseline = cJSON_GetObjectItem (w, "baseline");
+        char field [ASP_REPORT_GROUP_MAX + 64], ticket [ASP_ID_MAX];
+        snprintf (field, sizeof field, "%s|%s|%s", scope, id, metric);
+        zdigest_t *d = zdigest_new ();
+        zdigest_update (d, (const byte *) field, strlen (field));
+        snprintf (ticket, sizeof ticket, "Q%.24s", zdigest_string (d));
+        zdigest_destroy (&d);
+        asp_msg_t *msg = asp_msg_new (ASP_EV_QUALITY_WARNING, ticket, NULL);
+        asp_mpmap_str (msg->body, "scope", scope);
+        asp_mpmap_str (msg->body, "id", id);
+        asp_mpmap_str (msg->body, "metric", metric);
+        asp_mpmap_int (msg->body, "recent", s_permille (recent));
+        asp_mpmap_int (msg->body, "baseline", s_permille (baseline));
+        asp_mpmap_int (msg->body, "recent_n", (int64_t) cJSON_GetNumberValue (cJSON_GetObjectItem (recent, "numerator")));
+        asp_mpmap_int (msg->body, "recent_d", (int64_t) cJSON_GetNumberValue (cJSON_GetObjectItem (recent, "denominator")));
+        asp_mpmap_int (msg->body, "baseline_n",
+                       (int64_t) cJSON_GetNumberValue (cJSON_GetObjectItem (baseline, "numerator")));
+        asp_mpmap_int (msg->body, "baseline_d",
+                       (int64_t) cJSON_GetNumberValue (cJSON_GetObjectItem (baseline, "denominator")));
+        asp_mpmap_int (msg->body, "recent_days", self->warn.recent_d);
+        asp_mpmap_int (msg->body, "baseline_days", self->warn.baseline_d);
+        //  For the people notification tells (its templates show note).
+        char note [512];
+        snprintf (note, sizeof note, "%s %s: %s %lld/%lld (%d d) against %lld/%lld (%d d before)",
+                  scope, id, metric,
+                  (long long) cJSON_GetNumberValue (cJSON_GetObjectItem (recent, "numerator")),
+                  (long long) cJSON_GetNumberValue (cJSON_GetObjectItem (recent, "denominator")),
+                  self->warn.recent_d,
+                  (long long) cJSON_GetNumberValue (cJSON_GetObjectItem (baseline, "numerator")),
+                  (long long) cJSON_GetNumberValue (cJSON_GetObjectItem (baseline, "denominator")),
+                  self->warn.baseline_d);
+        asp_mpmap_str (msg->body, "note", note);
+        asp_txn_t *txn = asp_txn_new (self->warned, asp_shard_of (id));
+        asp_txn_key (txn, FEEDBACK_KEY_WARNED);
+        asp_txn_arg (txn, "%s", field);
+        asp_txn_arg (txn, "%lld", (long long) today);
+        asp_txn_publish (txn, &msg);
+        txns [made++] = txn;
+    }
+    asp_counter_add (self->m_warnings, s_commit (self, txns, made, NULL));
+    free (txns);
+    cJSON_Delete (list);
 }
 
 //  Marks every partner whose score was last published before day today:
 //  its windows moved on without a new fact (days left them), so it is
 //  scored again. Once a day (and at start), a few round trips per shard.
-//  0, or -1 when Redis failed (the next tick tries again).
+//  0, or -1 when Redis failed (the next tick tries again). On rds: the
+//  loop's own connection (the self-test, on another thread, passes its
+//  own: one connection is never shared by two threads).
 static int
-s_remark (feedback_score_t *self, int64_t today)
+s_remark (asp_rds_t *rds, int64_t today)
 {
-    asp_rds_t *rds = asp_svc_rds (self->svc);
     const char *argv [] = { "HKEYS", FEEDBACK_KEY_SCORES };
     redisReply *keys [ASP_SHARDS];
     int rc = asp_rds_each_shard (rds, 2, argv, keys);
@@ -622,7 +720,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (!asp_rds_ready (asp_svc_rds (self->svc)))
         return 0;
     int64_t now = asp_now_ms ();
-    if (now / FEEDBACK_DAY_MS != self->day && s_remark (self, now / FEEDBACK_DAY_MS) == 0)
+    if (now / FEEDBACK_DAY_MS != self->day && s_remark (asp_svc_rds (self->svc), now / FEEDBACK_DAY_MS) == 0)
         self->day = now / FEEDBACK_DAY_MS;
     const char *argv [] = { "HGETALL", FEEDBACK_KEY_DIRTY };
     redisReply *replies [ASP_SHARDS];
@@ -638,6 +736,10 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         if (replies [s])
             freeReplyObject (replies [s]);
     s_prune (self, now);
+    if (now - self->warned_ms >= self->warn_interval_ms) {
+        self->warned_ms = now;
+        s_warn (self, now);
+    }
     return 0;
 }
 
@@ -657,6 +759,17 @@ feedback_score_new (asp_svc_t *svc)
     self->formula.prior_samples = asp_cfg_int ("ASP_SCORE_PRIOR_SAMPLES", 10, 0, 1000000);
     self->interval_ms = asp_cfg_int ("ASP_SCORE_INTERVAL_MS", 5000, 10, 86400000);
     feedback_quality_config (&self->quality);
+    asp_warn_config (&self->warn);
+    self->warn_interval_ms = asp_cfg_int ("ASP_WARN_INTERVAL_MS", 60000, 10, 86400000);
+    if (self->warn.recent_d + self->warn.baseline_d > self->quality.keep_d) {
+        asp_log_error ("bad configuration: ASP_WARN_RECENT_D + ASP_WARN_BASELINE_D (%d) must be at most "
+                       "ASP_QUALITY_KEEP_D (%lld): older days are gone",
+                       self->warn.recent_d + self->warn.baseline_d, (long long) self->quality.keep_d);
+        exit (2);
+    }
+    self->warned = asp_svc_script (svc, "feedback_warned", asp_lua_warned);
+    self->m_warnings = asp_metrics_counter (asp_svc_metrics (svc), "quality_warnings_published_total",
+                                            "quality.warning events committed to the outbox.");
     self->scored = asp_svc_script (svc, "feedback_scored", asp_lua_scored);
     self->prune = asp_svc_script (svc, "feedback_prune", asp_lua_prune);
     self->window = asp_svc_script (svc, "feedback_window", asp_lua_window);
@@ -906,7 +1019,7 @@ s_test_timer (void)
     r = asp_rds_cmd (rds, "HSET %s PY:ms %lld PY:score 1 PY:body {}", ykey,
                      (long long) (asp_now_ms () - FEEDBACK_DAY_MS));
     freeReplyObject (r);
-    assert (s_remark (self, asp_now_ms () / FEEDBACK_DAY_MS) == 0);
+    assert (s_remark (rds, asp_now_ms () / FEEDBACK_DAY_MS) == 0);
     assert (s_test_marks_now (probe, "PY") == 1 && s_test_marks_now (probe, partner) == 0);
     env = s_test_scored (probe, S_TEST_WAIT_MS);
     assert (env);
@@ -942,6 +1055,40 @@ s_test_timer (void)
     assert (env);
     asp_envelope_destroy (&env);
     assert (s_test_marks (probe, partner, 0) == 0);
+
+    //  The reports' months: one older than ASP_REPORT_KEEP_M (25) is
+    //  dropped by a tick, this month's stays.
+    char months [ASP_KEY_MAX], monthidx [ASP_KEY_MAX];
+    asp_key_fmt (months, sizeof months, home, FEEDBACK_KEY_MONTHS);
+    asp_key_fmt (monthidx, sizeof monthidx, home, FEEDBACK_KEY_MONTH_INDEX);
+    time_t secs = (time_t) (asp_now_ms () / 1000);
+    struct tm tm;
+    gmtime_r (&secs, &tm);
+    int this_month = (tm.tm_year + 1900) * 100 + tm.tm_mon + 1;
+    int old_month = (tm.tm_year + 1900 - 3) * 100 + tm.tm_mon + 1;
+    r = asp_rds_cmd (rds, "HSET %s m%d|completed|p|PM 2 m%d|completed|p|PM 3", months, old_month, this_month);
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "ZADD %s %d m%d|completed|p|PM %d m%d|completed|p|PM", monthidx,
+                     old_month, old_month, this_month, this_month);
+    freeReplyObject (r);
+    bool pruned = false;
+    for (int i = 0; i < 100 && !pruned; i++) {
+        r = asp_rds_cmd (rds, "HEXISTS %s m%d|completed|p|PM", months, old_month);
+        pruned = r && r->type == REDIS_REPLY_INTEGER && r->integer == 0;
+        freeReplyObject (r);
+        if (!pruned)
+            zclock_sleep (50);
+    }
+    assert (pruned);
+    r = asp_rds_cmd (rds, "ZSCORE %s m%d|completed|p|PM", monthidx, old_month);
+    assert (r && r->type == REDIS_REPLY_NIL);
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "HGET %s m%d|completed|p|PM", months, this_month);
+    assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "3"));
+    freeReplyObject (r);
+    r = asp_rds_cmd (rds, "ZSCORE %s m%d|completed|p|PM", monthidx, this_month);
+    assert (r && r->type == REDIS_REPLY_STRING && atoi (r->str) == this_month);
+    freeReplyObject (r);
 
     //  More marked partners than one pipeline takes (marked at once, in
     //  one command): every one scored in one tick (the prior: no counts),

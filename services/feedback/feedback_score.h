@@ -53,8 +53,11 @@
     the newer counts. On the first tick of a UTC day (and at start) it
     marks every partner last scored on an earlier day: days left its
     windows, so it is scored again without a new fact. The same timer
-    drops the count fields of days older than ASP_QUALITY_KEEP_D
-    (prune.lua).                                    */
+    drops the count fields of days older than ASP_QUALITY_KEEP_D and of
+    months older than ASP_REPORT_KEEP_M (prune.lua), and every
+    ASP_WARN_INTERVAL_MS runs the early warning (common/asp_report.h's
+    asp_warn_read): each rising rate is published as quality.warning, once
+    per scope, id and metric per UTC day (warned.lua, fb:warned).                                    */
 #ifndef FEEDBACK_SCORE_H
 #define FEEDBACK_SCORE_H
 #include "asp_svc.h"
@@ -69,9 +72,11 @@ typedef struct {
 } feedback_counts_t;
 
 //  The windows and lifetimes, in days (ASP_QUALITY_SHORT_D, _LONG_D,
-//  _KEEP_D, ASP_REPEAT_WINDOW_D, ASP_INSTALL_RETURN_D).
+//  _KEEP_D, ASP_REPEAT_WINDOW_D, ASP_INSTALL_RETURN_D), and how many
+//  months the reports' counts by month are kept (ASP_REPORT_KEEP_M).
 typedef struct {
     int64_t short_d, long_d, keep_d, repeat_d, install_d;
+    int64_t keep_m;
 } feedback_quality_t;
 
 #define FEEDBACK_WINDOWS 2          //  short, long

@@ -40,7 +40,8 @@ struct feedback_visits_t {
 //  A txn on the ticket's record, its shard's counts by day, planned
 //  closes and partner marks, the ticket's quality facts, the shard's
 //  count index and technicians, the strikes to deliver, the planned
-//  reminders, the open and assigned visits (K[1..11], common.lua).
+//  reminders, the open and assigned visits, the counts by month and their
+//  index (K[1..13], common.lua).
 static asp_txn_t *
 s_ticket_txn (asp_script_t *script, const char *ticket)
 {
@@ -56,6 +57,8 @@ s_ticket_txn (asp_script_t *script, const char *ticket)
     asp_txn_key (txn, FEEDBACK_KEY_REMIND_DUE);
     asp_txn_key (txn, ASP_VISIT_KEY_OPEN);
     asp_txn_key (txn, ASP_VISIT_KEY_ASSIGNED);
+    asp_txn_key (txn, FEEDBACK_KEY_MONTHS);
+    asp_txn_key (txn, FEEDBACK_KEY_MONTH_INDEX);
     return txn;
 }
 
@@ -375,10 +378,10 @@ s_created_group (const asp_envelope_t *env, const char *prefix, const char *brie
     return 0;
 }
 
-//  ticket.created: for a repair ticket of a unit with a history (its
-//  installation, its previous repair done), that history is a quality
-//  fact (created.lua); any other ticket is acknowledged without touching
-//  Redis.
+//  ticket.created: every ticket's creation is a quality fact (created.lua):
+//  its region and type group its counts in the reports and early warning,
+//  and for a repair of a unit with a history (its installation, its
+//  previous repair done) that history judges the earlier work.
 static asp_txn_t *
 s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, void *arg)
 {
@@ -397,14 +400,20 @@ s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t le
     asp_mpmap_t *map = asp_mpmap_new ();
     asp_mpmap_int (map, "ms", env->time_ms);
     asp_mpmap_str (map, "type", type);
+    //  The region as the ticket has it ('' when it has none: a group of
+    //  its own); '|' would split the count's field name.
+    char region [ASP_REPORT_GROUP_MAX] = "";
+    if (asp_mp_get_str (env->body, "region", region, sizeof region) < 0 || strchr (region, '|')) {
+        snprintf (reason, len, "ticket.created: region must be a string without '|' (< %d bytes)",
+                  ASP_REPORT_GROUP_MAX);
+        asp_mpmap_destroy (&map);
+        return NULL;
+    }
+    asp_mpmap_str (map, "region", region);
     if (s_created_group (env, "install", "inst", map, reason, len)
     ||  s_created_group (env, "prev_repair", "prev", map, reason, len)) {
         asp_mpmap_destroy (&map);
         return NULL;
-    }
-    if (asp_vocab_parse (&asp_vocab_kind, type) != ASP_KIND_REPAIR || asp_mpmap_count (map) == 2) {
-        asp_mpmap_destroy (&map);
-        return NULL;                //  no history to judge: nothing to count
     }
     asp_txn_t *txn = s_txn (self->created, env);
     asp_txn_arg_map (txn, &map);
@@ -412,9 +421,10 @@ s_on_created (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t le
     return txn;
 }
 
-//  sla.breached / sla.compensation (sla-timer): a breach of a partner's
-//  clock, and what a partner's late clock owed the customer, count against
-//  the partner (sla.lua). The clocks of the partner's promises: accepting
+//  sla.warning / sla.breached / sla.compensation (sla-timer): a warning
+//  and a breach of a partner's clock, and what a partner's late clock
+//  owed the customer, count against the partner (sla.lua; the warnings
+//  feed the early warning, which flags a rising rate before the breaches). The clocks of the partner's promises: accepting
 //  the work order, booking, arriving, keeping the appointment, resolving.
 //  Any other clock (first response, call-backs, complaints, the return
 //  visit: the brand's own staff) is acknowledged without touching Redis.
@@ -424,6 +434,7 @@ s_on_sla (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, v
     (void) svc;
     feedback_visits_t *self = (feedback_visits_t *) arg;
     bool breach = streq (env->type, ASP_EV_SLA_BREACHED);
+    bool warning = streq (env->type, ASP_EV_SLA_WARNING);
     char clock [40] = "";
     int64_t amount = 0;
     int c = -1;
@@ -432,7 +443,7 @@ s_on_sla (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, v
         snprintf (reason, len, "%s needs a ticket id and a clock string naming a clock", env->type);
         return NULL;
     }
-    if (!breach && (asp_mp_get_int (env->body, "amount", &amount) || amount < 0)) {
+    if (!breach && !warning && (asp_mp_get_int (env->body, "amount", &amount) || amount < 0)) {
         snprintf (reason, len, "%s needs amount, an integer >= 0", env->type);
         return NULL;
     }
@@ -443,10 +454,10 @@ s_on_sla (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t len, v
     bool partners = c == ASP_CLOCK_PARTNER_ACCEPTANCE || c == ASP_CLOCK_APPOINTMENT_MADE
                  || c == ASP_CLOCK_ONSITE_ARRIVAL || c == ASP_CLOCK_APPOINTMENT_KEPT
                  || c == ASP_CLOCK_RESOLUTION;
-    if (!partners || (!breach && amount == 0))
+    if (!partners || (!breach && !warning && amount == 0))
         return NULL;
     asp_txn_t *txn = s_txn (self->sla, env);
-    asp_txn_arg (txn, "%s", breach? "b": "m");
+    asp_txn_arg (txn, "%s", breach? "b": warning? "w": "m");
     asp_txn_arg (txn, "%lld", (long long) env->time_ms);
     asp_txn_arg (txn, "%s", clock);
     asp_txn_arg (txn, "%lld", (long long) amount);
@@ -636,6 +647,7 @@ feedback_visits_new (asp_svc_t *svc)
     asp_svc_on (svc, ASP_EV_WO_APPOINTMENT, s_on_appointment, NULL, self);
     asp_svc_on (svc, ASP_EV_WO_APPOINTMENT_MISSED, s_on_appointment, NULL, self);
     asp_svc_on (svc, ASP_EV_TICKET_CREATED, s_on_created, NULL, self);
+    asp_svc_on (svc, ASP_EV_SLA_WARNING, s_on_sla, NULL, self);
     asp_svc_on (svc, ASP_EV_SLA_BREACHED, s_on_sla, NULL, self);
     asp_svc_on (svc, ASP_EV_SLA_COMPENSATION, s_on_sla, NULL, self);
     asp_svc_on (svc, ASP_EV_RECOVERY_RECORDED, s_on_recovery, NULL, self);
@@ -1000,14 +1012,16 @@ feedback_visits_test (void)
 
     //  A repair ticket of a unit installed and repaired in the windows: a
     //  repeat repair of the previous repair, no first-install return (the
-    //  unit was repaired since); the same for a maintenance ticket counts
-    //  nothing, and touches nothing.
+    //  unit was repaired since); the same for a maintenance ticket judges
+    //  no earlier work, yet counts a ticket created in its region and
+    //  category (the reports' volumes).
     int64_t now = asp_now_ms ();
     const char *types [] = { "repair", "maintenance" };
     const char *tickets [] = { "TH", "TI" };
     for (int i = 0; i < 2; i++) {
         msg = asp_msg_new (ASP_EV_TICKET_CREATED, tickets [i], NULL);
         asp_mpmap_str (msg->body, "type", types [i]);
+        asp_mpmap_str (msg->body, "region", "north");
         asp_mpmap_int (msg->body, "install_ms", now - 20 * FEEDBACK_DAY_MS);
         asp_mpmap_str (msg->body, "install_partner", "PI");
         asp_mpmap_int (msg->body, "prev_repair_ms", now - 10 * FEEDBACK_DAY_MS);
@@ -1019,9 +1033,15 @@ feedback_visits_test (void)
     assert (feedback_test_counts (asp_probe_rds (probe), pr, 2, counts) == 0);
     assert (counts [0].repeats == 1 && counts [0].install_returns == 0);
     assert (counts [1].repeats == 0 && counts [1].install_returns == 0);
-    asp_key_fmt (facts, sizeof facts, asp_shard_of ("TI"), FEEDBACK_KEY_FACTS, "TI");
-    r = asp_rds_cmd (asp_probe_rds (probe), "EXISTS %s", facts);
-    assert (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    char days [ASP_KEY_MAX];
+    asp_key_fmt (days, sizeof days, asp_shard_of ("TI"), FEEDBACK_KEY_DAYS);
+    r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s %lld|created|c|maintenance", days,
+                     (long long) (now / FEEDBACK_DAY_MS));
+    assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "1"));
+    freeReplyObject (r);
+    r = asp_rds_cmd (asp_probe_rds (probe), "HGET %s %lld|created|r|north", days,
+                     (long long) (now / FEEDBACK_DAY_MS));
+    assert (r && r->type == REDIS_REPLY_STRING && streq (r->str, "1"));
     freeReplyObject (r);
 
     asp_probe_stop (probe);

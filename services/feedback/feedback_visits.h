@@ -35,7 +35,10 @@
     counts are a function of the set of facts, never of the order they
     arrived in (a survey before the completion it answers, a re-dispatch
     before the old work order's completion, ...). A fact counts for the
-    partner and for the technician who did the work, on the UTC day of the
+    partner and for the technician who did the work, and for the ticket's
+    region and category (its type; from its creation fact, once that is
+    there: common/asp_report.h, the reports and early warning), on the UTC
+    day of the
     fact's own time (the event's time_ms, not its arrival): UTC, not the
     region's day, so that one day means the same everywhere and monthly
     reports by region need no time zone table (a region's midnight is at
@@ -53,7 +56,11 @@
                         "<day>|<count>|p|<partner>" and
                         "<day>|<count>|t|<partner>|<technician>" (day: UTC
                         days since 1970; technicians are named within their
-                        partner), counts:
+                        partner), and for the early warning's counts
+                        (created, completed, complaints, breaches, warned)
+                        "<day>|<count>|r|<region>", "...|c|<category>",
+                        counts:
+                          created    tickets created (regions, categories)
                           completed  work orders completed (any result)
                           fixed      of them done (fixed, installed)
                           redone     done, yet the ticket got a new work
@@ -68,6 +75,7 @@
                                      installation (against the installer)
                           complaints survey answers with complaint: true
                           breaches   sla.breached of a partner's clock
+                          warned     sla.warning of a partner's clock
                           compensation  sla.compensation amounts of a
                                      partner's clock and the compensation
                                      of service-recovery records (minor
@@ -89,6 +97,12 @@
       fb:dayidx         sorted set: each fb:days field scored by its day,
                         so that days older than ASP_QUALITY_KEEP_D are
                         dropped (feedback_score's timer, prune.lua)
+      fb:months         hash: the reported counts by UTC month,
+                        "m<yyyymm>|<count>|p|<partner>", "...|r|<region>",
+                        "...|c|<category>" (common/asp_report.h)
+      fb:monthidx       sorted set: each fb:months field scored yyyymm
+                        (reports read a period by score; months older
+                        than ASP_REPORT_KEEP_M are dropped by prune.lua)
       fb:techs          sorted set (all scores 0, read by lexical range):
                         "<partner>|<technician>" with counts in this shard
       fb:dirty          hash: partner -> changes since its score was last
@@ -102,6 +116,9 @@
       fb:strikes_due, fb:strikes_sent   hashes: the complaints' strikes to
                         deliver to the partners' ladders, and delivered
                         (feedback_strikes.h)
+    In the shard of a warning's id:
+      fb:warned         hash: "<scope>|<id>|<metric>" -> the UTC day its
+                        quality.warning was last published (warned.lua)
     And in the partner's shard:
       fb:scores         hash: "<partner>:ms" when its score was last
                         published, "<partner>:score" that score (‰),
@@ -114,19 +131,27 @@
     220 together. A partner with a few tickets a day (so a few shards a
     day, about 8 counts each) has about 8 × 97 days × 4 shards ≈ 3,100
     fields (≈ 0.7 MB), each technician as much again for its own work;
-    the bound, every one of the 17 counts every day in every shard, is
-    17 × 97 × 16 ≈ 26,000 (≈ 5.8 MB). A ticket's facts are under 1 KB and
-    live ASP_QUALITY_KEEP_D days after their last change.                 */
+    the bound, every one of the 18 counts every day in every shard, is
+    18 × 97 × 16 ≈ 28,000 (≈ 6.1 MB). By month, a partner working every
+    day: about 12 counts × 25 months × 16 shards ≈ 4,800 fields (≈ 1 MB;
+    bound 15 × 25 × 16 = 6,000); a region or category as much, and at
+    most 5 × 97 × 16 ≈ 7,800 day fields (≈ 1.7 MB). A ticket's facts are
+    under 2 KB (their 'x' lists the month and group fields too) and live
+    ASP_QUALITY_KEEP_D days after their last change.                      */
 #ifndef FEEDBACK_VISITS_H
 #define FEEDBACK_VISITS_H
 #include "asp_quality.h"
+#include "asp_report.h"
 #include "asp_visits.h"
 #include "asp_svc.h"
 
 #define FEEDBACK_KEY_TICKET    ASP_VISIT_KEY_RECORD          //  read by intake too
 #define FEEDBACK_KEY_FACTS     "fb:%s:q"
-#define FEEDBACK_KEY_DAYS      "fb:days"
-#define FEEDBACK_KEY_DAY_INDEX "fb:dayidx"
+#define FEEDBACK_KEY_DAYS      ASP_REPORT_KEY_DAYS           //  read by intake too
+#define FEEDBACK_KEY_DAY_INDEX ASP_REPORT_KEY_DAY_INDEX
+#define FEEDBACK_KEY_MONTHS    ASP_REPORT_KEY_MONTHS
+#define FEEDBACK_KEY_MONTH_INDEX ASP_REPORT_KEY_MONTH_INDEX
+#define FEEDBACK_KEY_WARNED    "fb:warned"
 #define FEEDBACK_KEY_TECHS     "fb:techs"
 #define FEEDBACK_KEY_CLOSE_DUE "fb:close_due"
 #define FEEDBACK_KEY_REMIND_DUE "fb:remind_due"

@@ -1,7 +1,10 @@
 -- Drops the shard's count fields of days before A[1] (older than
 -- ASP_QUALITY_KEEP_D), at most A[2] of them: no window reads them again.
--- K[1] the shard's counts by day (fb:days), K[2] their index (fb:dayidx)
--- A[1] the first day kept, A[2] most fields dropped
+-- The same for the reports' months (older than ASP_REPORT_KEEP_M): their
+-- index is scored yyyymm, A[1] the first month kept.
+-- K[1] the shard's counts by day (fb:days), K[2] their index (fb:dayidx);
+-- or K[1] fb:months, K[2] fb:monthidx
+-- A[1] the first day (month) kept, A[2] most fields dropped
 local old = redis.call('ZRANGEBYSCORE', K[2], '-inf', '(' .. A[1], 'LIMIT', 0, tonumber(A[2]))
 for _, f in ipairs(old) do
   redis.call('HDEL', K[1], f)

@@ -3,7 +3,7 @@
 -- revision (an older one arriving late changes nothing), and settle()
 -- counts it (common.lua): whatever the order or repetition of the
 -- record's events, the counts are those of its latest revision.
--- K[1..11] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] record id, A[2] its revision, A[3] outcome, A[4] compensation
 -- (minor units), A[5] opened_ms, A[6] the day's time (resolved_ms, or the
 -- event's time while open), A[7] '1' when resolved fast, A[8] settings

@@ -4,7 +4,7 @@
 -- first-time fix after all ('redone'), and a reopen (A[2] '1': the same
 -- fault came back after closing) is a repeat repair of the latest earlier
 -- completion (common.lua's contribution, whichever arrives first).
--- K[1..7] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] new wo id, A[2] repeat repair ('1' | '0'), A[3] ticket, A[4] the event's time,
 -- A[5] settings
 if seen() then return dup() end

@@ -1,7 +1,7 @@
 -- Sends the customer a survey reminder (visit.reminder) for a visit still
 -- unanswered, once per planned reminder: only the caller that removes it
 -- from the set goes on. Plans the next one while fewer than the most.
--- K[1..11] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] member "<ticket>|<wo_id>", A[2] now, A[3] the most reminders, A[4]
 -- the time between two
 if redis.call('ZREM', K[9], A[1]) == 0 then return stale('gone') end

@@ -2,7 +2,7 @@
 -- staff on the phone (a visit outcome): record it, count it (a quality
 -- fact of the latest completion before it, whenever that arrives:
 -- common.lua), end the visit (done) and close the ticket. Once.
--- K[1..11] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] score, A[2] resolved (1/0), A[3] comment, A[4] on_time ('' unknown), A[5] now,
 -- A[6] ticket, A[7] the event's time, A[8] a complaint ('1' | '0'), A[9] answered
 -- by ('customer' or the staff name), A[10] fault cause, A[11] repair status,

@@ -3,7 +3,7 @@
 -- reaching the customer (an attempt counted; the visit stays as it is).
 -- An answer is survey.lua's. Once; a visit that is not the ticket's
 -- current one, or already ended, is left alone.
--- K[1..11] (common.lua)
+-- K[1..13] (common.lua)
 -- A[1] 'claim' | 'attempt', A[2] visit id, A[3] who, A[4] now, A[5] ticket
 if seen() then return dup() end
 if redis.call('HGET', K[1], 'visit_id') ~= A[2] then return stale('unknown_visit') end

@@ -10,6 +10,7 @@
 #include "intake_notify.h"
 #include "intake_partners.h"
 #include "intake_recovery.h"
+#include "intake_reports.h"
 #include "intake_search.h"
 #include "intake_tickets.h"
 #include "intake_visits.h"
@@ -143,6 +144,10 @@ static const intake_route_t s_routes [] = {
       intake_partners_strikes },
     { "POST", "/v1/partners/{id}/strikes/{strike}/review", PARTNER_WRITERS, "review strikes",
       intake_partners_review },
+    //  Reports and the early warning (intake_reports): for the leads,
+    //  who manage the service, and ops, who run the partner network.
+    { "GET",  "/v1/reports", LEADS | R (OPS), "read reports", intake_reports_get },
+    { "GET",  "/v1/warnings", LEADS | R (OPS), "read reports", intake_reports_warnings },
     //  Notification's dead letters (intake_notify): ops, who run the
     //  channels, and admins replay them; supervisors may look.
     { "GET",  "/v1/notifications/dead", LEADS | R (OPS), "read dead letters", intake_notify_dead },
@@ -210,6 +215,7 @@ intake_api_new_sibling (const intake_api_t *first)
     self->auth = first->auth;
     self->idem_ttl_s = first->idem_ttl_s;
     self->search_scan_max = first->search_scan_max;
+    self->warn = first->warn;
     memcpy (self->customer_link, first->customer_link, sizeof self->customer_link);
     self->reopen_window_ms = first->reopen_window_ms;
     self->ack_latency = first->ack_latency;
@@ -226,6 +232,7 @@ intake_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
     self->owns_auth = true;
     self->idem_ttl_s = asp_cfg_int ("ASP_IDEMPOTENCY_TTL_S", 86400, 60, 30 * 86400);
     self->search_scan_max = asp_cfg_int ("ASP_SEARCH_SCAN_MAX", 2000, 10, 1000000);
+    asp_warn_config (&self->warn);
     s_customer_link (self, asp_cfg_str ("ASP_CUSTOMER_LINK", ""));
     intake_actions_init (self);
     asp_metrics_t *m = asp_svc_metrics (svc);

@@ -21,6 +21,7 @@
 #define INTAKE_HTTP_H
 #include "asp_httpd.h"
 #include "asp_id.h"
+#include "asp_report.h"
 #include "asp_svc.h"
 #include "asp_vocab.h"
 #include "intake_auth.h"
@@ -75,6 +76,7 @@ struct intake_api_t {
     char customer_link [INTAKE_LINK_MAX];   //  ASP_CUSTOMER_LINK, or ""
     int64_t idem_ttl_s;
     int64_t search_scan_max;        //  records a list/search may examine
+    asp_warn_config_t warn;         //  the early warning's (ASP_WARN_*)
     int64_t reopen_window_ms;       //  ASP_REOPEN_DAYS
     sla_policy_watch_t *policy;     //  the compensation caps (intake_recovery), this thread's own
     asp_histo_t *ack_latency;

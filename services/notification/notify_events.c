@@ -83,6 +83,11 @@ static const s_event_t s_events [] = {
     { ASP_EV_RECOVERY_RECORDED, {
         { "recovery_id", F_STR, true, ASP_ID_MAX - 1 }, { "category", F_STR, true, 32 },
         { "outcome", F_STR, true, 16 }, { "amount", F_UINT, true, 0 } } },
+    //  The early warning (feedback): a partner's, region's or category's
+    //  complaint or SLA rate rising, for ops; note says which and how much.
+    { ASP_EV_QUALITY_WARNING, {
+        { "scope", F_STR, true, 16 }, { "id", F_STR, true, 256 }, { "metric", F_STR, true, 32 },
+        { "recent", F_UINT, true, 0 }, { "baseline", F_UINT, true, 0 }, { "note", F_STR, true, 512 } } },
     { ASP_EV_SLA_WARNING, {
         { "clock", F_STR, true, 32 }, { "due_ms", F_INT, true, 0 }, { "level", F_INT, false, 0 } } },
     { ASP_EV_SLA_BREACHED, {

@@ -48,6 +48,7 @@ static const char *const s_keys [] = {
     "strike.upheld",
     "strike.overturned",
     "strike.reinstated",
+    "quality_warning",
     "unable.no_skill",
     "unable.no_parts",
     "unable.out_of_area",
