@@ -137,14 +137,17 @@ def check_staff_handled(c):
 
 def check_link(c, link):
     """The message that tells the customer their ticket was received holds
-    their own link to it (ASP_CUSTOMER_LINK + ticket + access token)."""
+    their own link to it (ASP_CUSTOMER_LINK + ticket + access token), and
+    so does the survey request after the work is done (notification kept
+    it with the contact: that event does not carry it)."""
     tid = c.create_ticket()["id"]
 
-    def received():
-        return [n for n in c.customer_records() if n.get("ticket_id") == tid and n.get("template") == "received"]
-    rec = c.wait_for(received, 30, what="the received message")[0]
+    def sent(template):
+        return lambda: [n for n in c.customer_records() if n.get("ticket_id") == tid and n.get("template") == template]
     want = "%s?ticket=%s&token=c1.%s." % (link, tid, tid)
-    assert want in rec["text"], rec
+    for template in ("received", "survey_request"):
+        rec = c.wait_for(sent(template), 60, what="the %s message" % template)[0]
+        assert want in rec["text"], rec
 
 
 def main():

@@ -250,25 +250,36 @@ s_zone (notify_events_t *self, const char *zone)
 
 //  What record.lua needs to know of the ticket before it runs: the
 //  customer's zone (times shown, quiet hours), the owning agent (a rule
-//  for "owner") and the region (its supervisor and manager). ticket.created
-//  carries them; later events read them from
-//  the contact, one HMGET, and only when a rule needs them.
+//  for "owner"), the region (its supervisor and manager) and the
+//  customer's own link (their self-service page and survey, which the
+//  received and survey texts carry). ticket.created carries them; later
+//  events read them from the contact, one HMGET, and only when a rule
+//  needs them.
+typedef struct {
+    char zone [64];
+    char owner [64];
+    char region [65];
+    char link [1024];
+} s_facts_t;
+
 static void
 s_ticket_facts (notify_events_t *self, const asp_envelope_t *env, const notify_rule_t *rules, size_t n,
-                char *zone, size_t zone_len, char *owner, size_t owner_len, char *region, size_t region_len)
+                s_facts_t *f)
 {
-    *zone = *owner = *region = 0;
+    *f->zone = *f->owner = *f->region = *f->link = 0;
     if (strcmp (env->type, ASP_EV_TICKET_CREATED) == 0) {
-        asp_mp_get_str (env->body, "customer_tz", zone, zone_len);
-        asp_mp_get_str (env->body, "owner", owner, owner_len);
-        asp_mp_get_str (env->body, "region", region, region_len);
+        asp_mp_get_str (env->body, "customer_tz", f->zone, sizeof f->zone);
+        asp_mp_get_str (env->body, "owner", f->owner, sizeof f->owner);
+        asp_mp_get_str (env->body, "region", f->region, sizeof f->region);
+        asp_mp_get_str (env->body, "customer_link", f->link, sizeof f->link);
         return;
     }
     bool need = false;
     for (size_t i = 0; i < n && !need; i++)
         need = rules [i].kind == NOTIFY_RCPT_OWNER
             || rules [i].kind == NOTIFY_RCPT_SUPERVISOR || rules [i].kind == NOTIFY_RCPT_MANAGER
-            || (rules [i].kind == NOTIFY_RCPT_CUSTOMER && self->quiet_on);
+            || (rules [i].kind == NOTIFY_RCPT_CUSTOMER && self->quiet_on)
+            || (rules [i].kind == NOTIFY_RCPT_CUSTOMER && strncmp (rules [i].tpl, "survey_", 7) == 0);
     int64_t ms;
     if (asp_mp_get_int (env->body, "appointment_ms", &ms) == 0 || asp_mp_get_int (env->body, "previous_ms", &ms) == 0)
         need = true;                //  a time to show in the customer's zone
@@ -276,14 +287,13 @@ s_ticket_facts (notify_events_t *self, const asp_envelope_t *env, const notify_r
         return;
     char key [ASP_KEY_MAX];
     asp_key (key, sizeof key, asp_shard_of (env->ticket), NOTIFY_KEY_CONTACT, env->ticket);
-    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "HMGET %s tz owner region", key);
-    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
-        if (r->element [0]->type == REDIS_REPLY_STRING)
-            snprintf (zone, zone_len, "%s", r->element [0]->str);
-        if (r->element [1]->type == REDIS_REPLY_STRING)
-            snprintf (owner, owner_len, "%s", r->element [1]->str);
-        if (r->element [2]->type == REDIS_REPLY_STRING)
-            snprintf (region, region_len, "%s", r->element [2]->str);
+    redisReply *r = asp_rds_cmd (asp_svc_rds (self->svc), "HMGET %s tz owner region link", key);
+    if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 4) {
+        char *to [] = { f->zone, f->owner, f->region, f->link };
+        size_t len [] = { sizeof f->zone, sizeof f->owner, sizeof f->region, sizeof f->link };
+        for (size_t i = 0; i < 4; i++)
+            if (r->element [i]->type == REDIS_REPLY_STRING)
+                snprintf (to [i], len [i], "%s", r->element [i]->str);
     }
     if (r)
         freeReplyObject (r);
@@ -410,7 +420,7 @@ s_expand (notify_events_t *self, const asp_envelope_t *env, const notify_rule_t 
 //  The recipient's map for record.lua (docs in record.lua).
 static asp_mpmap_t *
 s_rcpt_map (notify_events_t *self, const asp_envelope_t *env, const s_rcpt_t *r, const asp_calendar_t *zone,
-            int64_t now, char *nid)
+            const char *link, int64_t now, char *nid)
 {
     const notify_rule_t *rule = r->rule;
     const notify_staff_t *st = r->staff;
@@ -425,7 +435,9 @@ s_rcpt_map (notify_events_t *self, const asp_envelope_t *env, const s_rcpt_t *r,
     //  Times in the customer's zone, or the staff member's calendar's.
     const asp_calendar_t *cal = customer? zone: st? st->calendar: NULL;
     for (int lang = 0; lang < NOTIFY_LANG_COUNT; lang++) {
-        char *text = notify_text_render (self->templates, (notify_lang_t) lang, rule->tpl, env->ticket, env->body, cal);
+        //  The customer's link is theirs alone: never in a staff text.
+        char *text = notify_text_render (self->templates, (notify_lang_t) lang, rule->tpl, env->ticket, env->body,
+                                         cal, customer? link: "");
         char *subject = notify_text_subject (self->templates, (notify_lang_t) lang, env->ticket);
         char field [32];
         snprintf (field, sizeof field, "text.%s", notify_lang_name ((notify_lang_t) lang));
@@ -493,13 +505,13 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         return NULL;
     size_t nrules;
     const notify_rule_t *rules = notify_rules_of (self->rules, env->type, &nrules);
-    char zone [64], owner [64], region [65];
-    s_ticket_facts (self, env, rules, nrules, zone, sizeof zone, owner, sizeof owner, region, sizeof region);
-    const asp_calendar_t *cal = s_zone (self, zone);
+    s_facts_t facts;
+    s_ticket_facts (self, env, rules, nrules, &facts);
+    const asp_calendar_t *cal = s_zone (self, facts.zone);
     s_rcpt_t rcpts [S_RCPT_MAX];
     size_t n = 0;
     for (size_t i = 0; i < nrules; i++)
-        n = s_expand (self, env, &rules [i], owner, region, rcpts, n, S_RCPT_MAX);
+        n = s_expand (self, env, &rules [i], facts.owner, facts.region, rcpts, n, S_RCPT_MAX);
     cJSON *data = asp_json_from_mp (env->body);
     char *data_json = cJSON_PrintUnformatted (data);
     cJSON_Delete (data);
@@ -532,9 +544,10 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_mpmap_str (a, "email", email);
     asp_mpmap_str (a, "channel", pref);
     asp_mpmap_str (a, "clang", clang);
-    asp_mpmap_str (a, "tz", zone);
-    asp_mpmap_str (a, "owner", owner);
-    asp_mpmap_str (a, "region", region);
+    asp_mpmap_str (a, "tz", facts.zone);
+    asp_mpmap_str (a, "owner", facts.owner);
+    asp_mpmap_str (a, "region", facts.region);
+    asp_mpmap_str (a, "link", facts.link);
     asp_mpmap_str (a, "channels", self->channels);
     asp_mpmap_str (a, "default", asp_vocab_name (&asp_vocab_notify_channel, self->config->fallback));
     asp_mpmap_int (a, "contact_ttl_s", self->contact_ttl_s);
@@ -548,7 +561,7 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
     asp_txn_arg_map (txn, &a);
     for (size_t i = 0; i < n; i++) {
         char nid [ASP_ID_MAX], dd [ASP_ID_MAX];
-        asp_mpmap_t *m = s_rcpt_map (self, env, &rcpts [i], cal, now, nid);
+        asp_mpmap_t *m = s_rcpt_map (self, env, &rcpts [i], cal, facts.link, now, nid);
         s_dedup_key (env, &rcpts [i], dd);
         asp_txn_key (txn, NOTIFY_KEY_NOTE, nid);
         asp_txn_key (txn, NOTIFY_KEY_DEDUP, dd);

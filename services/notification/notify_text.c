@@ -128,7 +128,8 @@ s_choose (const notify_templates_t *t, const char *tpl, const s_var_t *vars, not
         variant = result < 0? "other": asp_vocab_name (&asp_vocab_result, result);
     }
     else
-    if (strcmp (tpl, "received") == 0 && vars [V_LINK].set)
+    if ((strcmp (tpl, "received") == 0 || strcmp (tpl, "survey_request") == 0
+         || strcmp (tpl, "survey_reminder") == 0) && vars [V_LINK].set)
         variant = "link";           //  the customer's own link to the ticket
     else
     if (strcmp (tpl, "appointment") == 0)
@@ -181,7 +182,7 @@ notify_text_subject (const notify_templates_t *t, notify_lang_t lang, const char
 
 char *
 notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char *tpl, const char *ticket,
-                    const msgpack_object *body, const asp_calendar_t *zone)
+                    const msgpack_object *body, const asp_calendar_t *zone, const char *link)
 {
     if (lang >= NOTIFY_LANG_COUNT)
         return NULL;
@@ -199,7 +200,11 @@ notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char 
     s_var_time (&vars [V_APPOINTMENT], body, "appointment_ms", zone);
     s_var_time (&vars [V_DUE], body, "due_ms", zone);
     s_var_str (&vars [V_REASON], body, "reason");
-    s_var_str (&vars [V_LINK], body, "customer_link");
+    if (!link)
+        s_var_str (&vars [V_LINK], body, "customer_link");
+    else
+    if (*link)
+        vars [V_LINK].set = snprintf (vars [V_LINK].value, S_VALUE_MAX, "%s", link) > 0;
     s_var_str (&vars [V_WO], body, "wo_id");
     s_var_time (&vars [V_PREVIOUS], body, "previous_ms", zone);
     int64_t refusals;
@@ -259,6 +264,7 @@ notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char 
 //  its value as an integer) and renders it; for the self-test.
 static notify_templates_t *s_test_t;     //  the built-in templates
 static asp_calendar_t *s_test_zone;     //  NULL: TZ
+static const char *s_test_link;         //  NULL: the body's customer_link
 
 static char *
 s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
@@ -289,7 +295,7 @@ s_render_test (notify_lang_t lang, const char *tpl, int64_t time_ms, ...)
     char err [100];
     int rc = asp_mp_unpack (&u, data, size, err, sizeof err);
     assert (rc == 0);
-    char *text = notify_text_render (s_test_t, lang, tpl, "T42", &u.data, s_test_zone);
+    char *text = notify_text_render (s_test_t, lang, tpl, "T42", &u.data, s_test_zone, s_test_link);
     msgpack_unpacked_destroy (&u);
     free (data);
     asp_mpmap_destroy (&map);
@@ -339,6 +345,23 @@ notify_text_test (void)
     t = s_render_test (NOTIFY_LANG_EN, "partner_assigned", 0, "partner_id", "P7", NULL);
     assert (t && strstr (t, "ticket T42") && strstr (t, "center P7."));
     free (t);
+    //  The survey asks through the link the contact keeps (given apart
+    //  from the body); without one, the words alone. Other texts never
+    //  carry it.
+    t = s_render_test (NOTIFY_LANG_EN, "survey_request", 0, NULL);
+    assert (t && strstr (t, "from 1 to 5.") && !strstr (t, "http"));
+    free (t);
+    s_test_link = "https://s.example/t?ticket=T42&token=c1.y";
+    t = s_render_test (NOTIFY_LANG_EN, "survey_request", 0, NULL);
+    assert (t && strstr (t, "here: https://s.example/t?ticket=T42&token=c1.y"));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_ZH, "survey_reminder", 0, NULL);
+    assert (t && strstr (t, "：https://s.example/t?ticket=T42&token=c1.y"));
+    free (t);
+    t = s_render_test (NOTIFY_LANG_EN, "partner_assigned", 0, "partner_id", "P7", NULL);
+    assert (t && !strstr (t, "http"));
+    free (t);
+    s_test_link = NULL;
     //  2021-01-01 00:00 UTC; the exact local text depends on TZ.
     t = s_render_test (NOTIFY_LANG_EN, "progress", 1609459200000LL, "stage", "scheduled", NULL);
     assert (t && strstr (t, "scheduled for 202") && !strchr (t, '{'));

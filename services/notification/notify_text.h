@@ -31,9 +31,13 @@ const char *notify_lang_name (notify_lang_t lang);
 //  event body. Returns a new string the caller frees, or NULL when the
 //  template is unknown.
 //  Times in zone's local time (a 24x7 asp_calendar of the customer's
-//  zone), or the process's (TZ) when zone is NULL.
+//  zone), or the process's (TZ) when zone is NULL. link: the customer's
+//  own link to the ticket (its self-service page and survey), NULL for
+//  the body's customer_link, "" for none; the received and survey texts
+//  carry it.
 char *notify_text_render (const notify_templates_t *t, notify_lang_t lang, const char *tpl,
-                          const char *ticket, const msgpack_object *body, const asp_calendar_t *zone);
+                          const char *ticket, const msgpack_object *body, const asp_calendar_t *zone,
+                          const char *link);
 
 //  An e-mail's subject for ticket: a new string the caller frees (NULL
 //  for an unknown language).

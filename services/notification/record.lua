@@ -7,7 +7,8 @@
 --   (JSON), now (ms), source (message id), trace, contact: 'set'
 --   (ticket.created: remember name, phone, email, channel (preferred),
 --   clang (the customer's language), tz (their time zone), owner (the
---   owning agent) and region for contact_ttl_s), 'get' (use the remembered one),
+--   owning agent), region and link (the customer's own link, which the
+--   survey texts carry) for contact_ttl_s), 'get' (use the remembered one),
 --   'none' (no customer among the recipients); channels (the configured
 --   channels, comma-separated), default (the process default channel);
 --   max_waiting (pending + retry in this shard)
@@ -32,7 +33,8 @@ if seen() then return dup() end
 local name, phone, email, pref, clang, known = '', '', '', '', '', '0'
 if a.contact == 'set' then
   redis.call('HSET', K[1], 'name', a.name, 'phone', a.phone, 'email', a.email,
-    'channel', a.channel, 'lang', a.clang, 'tz', a.tz, 'owner', a.owner, 'region', a.region)
+    'channel', a.channel, 'lang', a.clang, 'tz', a.tz, 'owner', a.owner, 'region', a.region,
+    'link', a.link)
   redis.call('EXPIRE', K[1], a.contact_ttl_s)
   name, phone, email, pref, clang, known = a.name, a.phone, a.email, a.channel, a.clang, '1'
 elseif a.contact == 'get' then
