@@ -1271,7 +1271,12 @@ class Cluster:
                 return False
         wait_for(up, timeout, what="%s on port %d" % (what, port))
 
-    def wait_healthy(self, svc, timeout=20.0):
+    def wait_healthy(self, svc, timeout=None):
+        # Under valgrind a start-up (parsing the SLA policy file's calendars,
+        # 2020-2050 day by day, in intake, sla-timer and notification) is
+        # tens of times slower.
+        if timeout is None:
+            timeout = 120.0 if self.wrap.get(svc) else 20.0
         proc = self.proc(svc)
 
         def healthy():
