@@ -40,13 +40,25 @@ def ticket_created():
 
 
 def busy_redis(c):
-    """Starts BUSY on a connection of its own and returns at once (the
-    socket, to read the reply from when done)."""
+    """Starts BUSY on a connection of its own and returns once Redis runs
+    it (the socket, to read the reply from when done)."""
     sock = socket.create_connection((c.redis.host, c.redis.port), timeout=10)
     args = [b"AUTH", c.redis.password.encode(), b"EVAL", BUSY.encode(), b"0",
             str(int(BUSY_S * 1e6)).encode()]
     sock.sendall(b"*2\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args[:2])
                  + b"*4\r\n" + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args[2:]))
+    # On a loaded machine the message to routing could otherwise run
+    # before the script starts: Redis is busy once a PING waits.
+    end = time.monotonic() + BUSY_S / 2
+    while time.monotonic() < end:
+        probe = socket.create_connection((c.redis.host, c.redis.port), timeout=0.05)
+        try:
+            probe.sendall(b"*1\r\n$4\r\nPING\r\n")
+            probe.recv(100)
+        except socket.timeout:
+            break
+        finally:
+            probe.close()
     return sock
 
 
