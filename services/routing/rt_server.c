@@ -72,6 +72,7 @@ struct rt_server_t {
     uint64_t offer_counter;
     asp_counter_t *m_messages, *m_errors, *m_unknown, *m_offers, *m_expired,
                   *m_withdrawn, *m_created, *m_completed, *m_returned, *m_rounds, *m_express;
+    asp_family_t *m_partner;        //  work order outcomes by region, partner (s_count)
     atomic_llong g_live, g_open, g_pending, g_unroutable;
 };
 
@@ -296,6 +297,25 @@ s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
     return buf;
 }
 
+//  What happened to a work order at a partner, as the metrics name it.
+typedef enum {
+    S_OUT_OFFERED, S_OUT_ACCEPTED, S_OUT_DECLINED, S_OUT_LAPSED, S_OUT_WITHDRAWN,
+    S_OUT_COMPLETED, S_OUT_RETURNED, S_OUTCOMES
+} s_outcome_t;
+
+static const char *s_outcome_names [S_OUTCOMES] = {
+    "offered", "accepted", "declined", "lapsed", "withdrawn", "completed", "returned"
+};
+
+//  Counts one outcome under the order's region and the partner; the
+//  family's cap (ASP_METRICS_PARTNER_SETS) bounds the label sets.
+static void
+s_count (rt_server_t *self, const rt_order_t *order, const char *partner, s_outcome_t outcome)
+{
+    asp_counter_inc (asp_family_counter (self->m_partner, order && *order->region? order->region: "unknown",
+                                         partner, s_outcome_names [outcome]));
+}
+
 //  --------------------------------------------------------------------------
 //  Finishing each kind of job once its txn ran
 
@@ -328,10 +348,18 @@ s_finish_command (rt_server_t *self, s_job_t *job)
                 rt_order_exclude (order, job->partner);
                 s_refused (self, order, job->partner);
             }
-            if (cmd->id == ASPW_COMPLETE)
+            if (cmd->id == ASPW_COMPLETE) {
                 asp_counter_inc (self->m_completed);
-            if (cmd->id == ASPW_UNABLE)
+                s_count (self, order, job->partner, S_OUT_COMPLETED);
+            }
+            if (cmd->id == ASPW_UNABLE) {
                 asp_counter_inc (self->m_returned);
+                s_count (self, order, job->partner, S_OUT_RETURNED);
+            }
+            if (cmd->id == ASPW_ACCEPT)
+                s_count (self, order, job->partner, S_OUT_ACCEPTED);
+            if (cmd->id == ASPW_DECLINE)
+                s_count (self, order, job->partner, S_OUT_DECLINED);
             asp_log_kv (ASP_LOG_INFO, "work order updated by partner", "partner", job->partner,
                         "ref", cmd->name, "wo_id", cmd->wo_id, "state",
                         view.found? asp_vocab_name (&asp_vocab_wo_state, view.state): "", NULL);
@@ -361,6 +389,7 @@ s_finish_offer (rt_server_t *self, s_job_t *job)
         return;                     //  stale: the mirror now follows Redis
     s_arm_offer (self, order);
     asp_counter_inc (self->m_offers);
+    s_count (self, order, job->partner, S_OUT_OFFERED);
     if (order->tier == ASP_TIER_EXPRESS)
         asp_counter_inc (self->m_express);
     rt_orders_set_unroutable (self->orders, order, false);    //  wo_offer.lua took it out
@@ -391,6 +420,7 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
         s_refused (self, order, job->partner);
     }
     asp_counter_inc (job->exclude? self->m_expired: self->m_withdrawn);
+    s_count (self, order, job->partner, job->exclude? S_OUT_LAPSED: S_OUT_WITHDRAWN);
     asp_log_kv (ASP_LOG_INFO, "offer withdrawn", "wo_id", job->wo_id, "partner", job->partner,
                 "reason", job->why, NULL);
     if (job->rid_len) {
@@ -415,6 +445,7 @@ s_finish_return (rt_server_t *self, s_job_t *job)
     if (order)
         rt_order_exclude (order, job->partner);
     asp_counter_inc (self->m_returned);
+    s_count (self, order, job->partner, S_OUT_RETURNED);
     asp_log_kv (ASP_LOG_INFO, "work order returned", "wo_id", job->wo_id, "partner", job->partner,
                 "reason", job->why, NULL);
 }
@@ -1507,6 +1538,10 @@ s_metrics (rt_server_t *self)
                        s_gauge_unroutable, self);
     self->m_rounds = asp_metrics_counter (m, "dispatch_rounds_total", "Dispatch rounds (batches of offers) run.");
     self->m_express = asp_metrics_counter (m, "offers_express_total", "Offers of express-tier work orders.");
+    self->m_partner = asp_metrics_counter_family (m, "partner_workorders_total",
+        "Work orders by the order's region, the partner and what happened (offered, accepted, declined, "
+        "lapsed, withdrawn, completed, returned).", "region,partner,outcome",
+        (unsigned) asp_cfg_int ("ASP_METRICS_PARTNER_SETS", 500, 1, 100000));
 }
 
 //  The CURVE server socket; exits on a configuration error.
