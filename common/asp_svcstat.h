@@ -1,7 +1,9 @@
 /*  asp_svcstat: each service's heartbeat in Redis, read by the ops summary.
 
     Every ASP_SVCSTAT_INTERVAL_MS each service (asp_svc's loop) writes one
-    hash, ASP_SVCSTAT_KEY with its name, that expires after
+    hash, ASP_SVCSTAT_KEY with its name as asp_svc_name gives it (intake,
+    routing, sla, notification, feedback: the service label of its
+    metrics), that expires after
     ASP_SVCSTAT_TTL_MS: a service that stopped writing drops out by itself.
 
       asp:svcstat:<service>   hash, PEXPIRE 30 s
