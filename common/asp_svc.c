@@ -99,7 +99,7 @@ asp_svc_new (asp_svc_id_t id)
                                                 "Bus connections refused at the handshake (no service certificate).");
     self->m_handle = asp_metrics_histo (self->metrics, "bus_handle_seconds",
                                         "Time from a bus message's receipt to its answer (its batch's).");
-    self->beat = asp_svcstat_writer_new (asp_svc_name (id), self->m_received, self->m_handle);
+    self->beat = asp_svcstat_writer_new (asp_svcstat_service (id), self->m_received, self->m_handle);
     asp_metrics_gauge (self->metrics, "outbox_pending", "Messages awaiting acknowledgement.", s_gauge_outbox, self);
     asp_metrics_gauge (self->metrics, "redis_up", "1 when Redis answers.", s_gauge_redis, self);
     asp_metrics_gauge (self->metrics, "redis_round_trips", "Redis round trips made by the loop thread.",

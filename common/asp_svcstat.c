@@ -107,6 +107,12 @@ asp_svcstat_writer_write (asp_svcstat_writer_t *self, asp_rds_t *rds, int64_t mo
     return rc;
 }
 
+const char *
+asp_svcstat_service (asp_svc_id_t id)
+{
+    return id == ASP_SVC_SLA? "sla-timer": asp_svc_name (id);
+}
+
 static const char *
 s_hfield (const redisReply *r, const char *name)
 {
@@ -179,6 +185,9 @@ asp_svcstat_test (void)
     asp_svcstat_writer_measure (w, asp_mono_ms () + 1000, 1, &st);
     assert (st.rate_per_s > 8 && st.rate_per_s <= 10.01);
     assert (st.p50_ms > 1.0 && st.p50_ms <= 2.0);
+
+    assert (strcmp (asp_svcstat_service (ASP_SVC_SLA), "sla-timer") == 0);
+    assert (strcmp (asp_svcstat_service (ASP_SVC_INTAKE), "intake") == 0);
 
     //  Written and read back through Redis, with its expiry.
     asp_selftest_need_redis ("asp_svcstat_test");

@@ -1,9 +1,9 @@
 /*  asp_svcstat: each service's heartbeat in Redis, read by the ops summary.
 
     Every ASP_SVCSTAT_INTERVAL_MS each service (asp_svc's loop) writes one
-    hash, ASP_SVCSTAT_KEY with its name as asp_svc_name gives it (intake,
-    routing, sla, notification, feedback: the service label of its
-    metrics), that expires after
+    hash, ASP_SVCSTAT_KEY with its name as ops know it (asp_svcstat_service:
+    intake, routing, sla-timer, notification, feedback; the names of
+    docker-compose.yml and of /v1/ops/summary), that expires after
     ASP_SVCSTAT_TTL_MS: a service that stopped writing drops out by itself.
 
       asp:svcstat:<service>   hash, PEXPIRE 30 s
@@ -20,6 +20,7 @@
     services) and the readers (intake's /v1/ops/summary).                  */
 #ifndef ASP_SVCSTAT_H
 #define ASP_SVCSTAT_H
+#include "asp_events.h"
 #include "asp_metrics.h"
 #include "asp_rds.h"
 #include <hiredis/hiredis.h>
@@ -38,6 +39,9 @@ typedef struct {
     double rate_per_s;
     double p50_ms, p99_ms;
 } asp_svcstat_t;
+
+//  The name in the key: the process's (sla-timer), not the bus's (sla).
+const char *asp_svcstat_service (asp_svc_id_t id);
 
 //  Reads service's heartbeat. 0 when found (out filled), 1 when there is
 //  none (never written, or expired), -1 when Redis failed (hiredis: the

@@ -198,9 +198,9 @@ def check_dashboard(families):
     assert not missing, "the dashboard or alerts use metrics no service exports: %s" % missing
 
 
-# Heartbeats are named as the services name themselves (asp_svc_name, the
-# service label of every sample): sla-timer is "sla".
-BEATS = ("intake", "routing", "sla", "notification", "feedback")
+# Heartbeats are named as ops know the services (asp_svcstat_service, the
+# names of /v1/ops/summary and docker-compose.yml).
+BEATS = ("intake", "routing", "sla-timer", "notification", "feedback")
 
 
 def check_heartbeats(c):
