@@ -314,6 +314,12 @@ asp_rds_cmd (asp_rds_t *self, const char *fmt, ...)
     return asp_rds_reply (self);
 }
 
+redisContext *
+asp_rds_context (asp_rds_t *self)
+{
+    return self->ctx;
+}
+
 uint64_t
 asp_rds_round_trips (asp_rds_t *self)
 {

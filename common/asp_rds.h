@@ -56,6 +56,10 @@ redisReply *asp_rds_cmdv (asp_rds_t *self, int argc, const char **argv, const si
 //  HGETALL key: the hash as an array reply (empty when there is none),
 //  owned by the caller; NULL when Redis failed or answered otherwise.
 redisReply *asp_rds_hgetall (asp_rds_t *self, const char *key);
+//  The hiredis connection (for readers that take one, e.g.
+//  asp_svcstat_read), or NULL when not connected. After an error on it,
+//  call asp_rds_drop.
+redisContext *asp_rds_context (asp_rds_t *self);
 //  Round trips made so far (each flush of a pipeline counts once).
 uint64_t asp_rds_round_trips (asp_rds_t *self);
 uint64_t asp_rds_commands (asp_rds_t *self);

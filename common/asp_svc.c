@@ -2,6 +2,7 @@
 #include "asp_config.h"
 #include "asp_curve.h"
 #include "asp_log.h"
+#include "asp_svcstat.h"
 #include <assert.h>
 #include <stdatomic.h>
 
@@ -33,6 +34,9 @@ struct asp_svc_t {
     atomic_bool stopping;           //  asp_svc_stop: end the loop at the next tick
     asp_counter_t *m_received, *m_applied, *m_duplicate, *m_stale, *m_refused, *m_retry;
     asp_counter_t *m_auth_refused;
+    asp_histo_t *m_handle;          //  receipt to answer, per bus message
+    asp_svcstat_writer_t *beat;     //  the heartbeat, written from s_on_tick
+    int64_t beat_at;                //  its next write (monotonic ms)
 };
 
 static double
@@ -93,6 +97,9 @@ asp_svc_new (asp_svc_id_t id)
     self->m_retry = asp_metrics_counter (self->metrics, "bus_unacked_total", "Bus messages left for the sender to resend.");
     self->m_auth_refused = asp_metrics_counter (self->metrics, "bus_auth_refused_total",
                                                 "Bus connections refused at the handshake (no service certificate).");
+    self->m_handle = asp_metrics_histo (self->metrics, "bus_handle_seconds",
+                                        "Time from a bus message's receipt to its answer (its batch's).");
+    self->beat = asp_svcstat_writer_new (asp_svcstat_service (id), self->m_received, self->m_handle);
     asp_metrics_gauge (self->metrics, "outbox_pending", "Messages awaiting acknowledgement.", s_gauge_outbox, self);
     asp_metrics_gauge (self->metrics, "redis_up", "1 when Redis answers.", s_gauge_redis, self);
     asp_metrics_gauge (self->metrics, "redis_round_trips", "Redis round trips made by the loop thread.",
@@ -132,6 +139,7 @@ asp_svc_destroy (asp_svc_t **self_p)
     zloop_destroy (&self->loop);
     asp_curve_destroy (&self->curve);   //  after every CURVE socket
     asp_rds_destroy (&self->rds);
+    asp_svcstat_writer_destroy (&self->beat);
     asp_metrics_destroy (&self->metrics);
     free (self);
     *self_p = NULL;
@@ -161,6 +169,12 @@ asp_svc_http (asp_svc_t *self, int port, asp_http_handler_fn *handler, void *arg
     if (!self->httpd)
         exit (2);
     asp_log_info ("http on port %d", port);
+}
+
+void
+asp_svc_heartbeat (asp_svc_t *self, asp_counter_t *counter, asp_histo_t *histo)
+{
+    asp_svcstat_writer_meters (self->beat, counter, histo);
 }
 
 asp_svc_id_t asp_svc_id (asp_svc_t *self) { return self->id; }
@@ -303,6 +317,7 @@ s_on_inbox (zloop_t *loop, zsock_t *reader, void *arg)
     s_item_t items [S_BATCH_MAX];
     asp_txn_t *txns [S_BATCH_MAX];
     int n = 0, ntx = 0;
+    int64_t started = asp_mono_us ();
     while (n < S_BATCH_MAX && (zsock_events (reader) & ZMQ_POLLIN)) {
         zmsg_t *msg = zmsg_recv (reader);
         if (!msg)
@@ -350,6 +365,9 @@ s_on_inbox (zloop_t *loop, zsock_t *reader, void *arg)
             it->handler->committed (self, it->env, txn, it->handler->arg);
     }
     s_answer (self, items, n);
+    int64_t took = asp_mono_us () - started;
+    for (int i = 0; i < n; i++)
+        asp_histo_observe_us (self->m_handle, took);
     for (int i = 0; i < n; i++) {
         zframe_destroy (&items [i].identity);
         asp_txn_destroy (&items [i].txn);
@@ -379,6 +397,17 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     }
     self->probed_trips = asp_rds_round_trips (self->rds);
     atomic_store (&self->redis_up, up);
+    //  The heartbeat: one round trip every 5 s, skipped while Redis is
+    //  down (the interval is measured all the same; the hash expires).
+    int64_t mono = asp_mono_ms ();
+    if (mono >= self->beat_at) {
+        self->beat_at = mono + ASP_SVCSTAT_INTERVAL_MS;
+        if (up && asp_svcstat_writer_write (self->beat, self->rds, mono, asp_now_ms ()))
+            asp_log_warn ("heartbeat %s not written: Redis failed", asp_svc_name (self->id));
+        else
+        if (!up)
+            asp_svcstat_writer_measure (self->beat, mono, asp_now_ms (), &(asp_svcstat_t) { 0 });
+    }
     if (self->inbox_paused && asp_outbox_pending (self->outbox) < self->outbox_max / 2) {
         zloop_reader (self->loop, self->inbox, s_on_inbox, self);
         self->inbox_paused = false;

@@ -1,7 +1,8 @@
 /*  asp_svc: the runtime every service is built on.
 
     It owns the zloop, the Redis connection, the outbox, the metrics, the
-    HTTP server for /metrics and /healthz, and the inbox: a ROUTER bound on
+    HTTP server for /metrics and /healthz, the heartbeat (asp_svcstat),
+    and the inbox: a ROUTER bound on
     the service's bus endpoint. Inbound messages are read in batches, each
     decoded strictly and handed to the handler registered for its type,
     which prepares one asp_txn. The whole batch runs as one Redis pipeline;
@@ -70,6 +71,11 @@ asp_script_t  *asp_svc_script_lib (asp_svc_t *self, const char *name, const char
 //  True when the outbox holds more than ASP_OUTBOX_MAX messages: callers
 //  refuse new work (HTTP 503) instead of growing without bound.
 bool asp_svc_overloaded (asp_svc_t *self);
+
+//  The heartbeat (asp_svcstat.h) the loop writes every 5 s measures
+//  counter (NULL: the histogram's count) and histo. By default: bus
+//  messages received and asp_bus_handle_seconds. Call before asp_svc_run.
+void asp_svc_heartbeat (asp_svc_t *self, asp_counter_t *counter, asp_histo_t *histo);
 
 void asp_svc_test (void);
 

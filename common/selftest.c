@@ -27,6 +27,7 @@
 #include "asp_rds.h"
 #include "asp_selftest.h"
 #include "asp_svc.h"
+#include "asp_svcstat.h"
 #include "asp_txn.h"
 #include "asp_vocab.h"
 
@@ -57,6 +58,7 @@ static const asp_selftest_t s_tests [] = {
     { "rds", asp_rds_test, ASP_SELFTEST_REDIS },
     { "txn", asp_txn_test, ASP_SELFTEST_REDIS },
     { "svc", asp_svc_test, ASP_SELFTEST_REDIS },
+    { "svcstat", asp_svcstat_test, ASP_SELFTEST_REDIS },
 };
 
 int

@@ -40,3 +40,7 @@ fi
 # needs it says what went wrong.
 bash "$(dirname "${BASH_SOURCE[0]}")/openapi.sh" --install \
     || echo "deps: WARNING: could not install the OpenAPI linter (scripts/openapi.sh --install)" >&2
+# promtool (tests/metrics_test.py) from Debian's prometheus package into
+# .cache/promtool, without installing the server (scripts/promtool.sh).
+bash "$(dirname "${BASH_SOURCE[0]}")/promtool.sh" --install \
+    || echo "deps: WARNING: could not fetch promtool (scripts/promtool.sh --install)" >&2

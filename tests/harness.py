@@ -759,6 +759,14 @@ class Redis:
         flat = self.cmd("HGETALL", key) or []
         return dict(zip(flat[0::2], flat[1::2]))
 
+    # Each service rewrites its heartbeat hash every 5 s
+    # (common/asp_svcstat.h): a clock, not data a request could change.
+    HEARTBEAT_PREFIX = "asp:svcstat:"
+
+    def data_keys(self, pattern="*"):
+        """keys(pattern) without the services' heartbeat hashes."""
+        return [k for k in self.keys(pattern) if not k.startswith(self.HEARTBEAT_PREFIX)]
+
     def keys(self, pattern="*"):
         """All keys matching pattern (SCAN, not KEYS)."""
         cursor, found = "0", []
@@ -823,8 +831,9 @@ return t .. ':' .. redis.sha1hex(table.concat(parts))
         """Every key with a digest of its content, compared by meaning:
         equal snapshots, same data. Not DUMP: a hash or set in hashtable
         encoding serializes in its dict's order, which a read's incremental
-        rehash changes while the data stays the same."""
-        keys = self.keys()
+        rehash changes while the data stays the same. The services'
+        heartbeats are left out (data_keys)."""
+        keys = self.data_keys()
         sha = self.cmd("SCRIPT", "LOAD", self._DIGEST)
         replies = self.pipeline([("EVALSHA", sha, 1, k) for k in keys])
         for r in replies:

@@ -20,6 +20,7 @@ struct feedback_strikes_t {
     int64_t interval_ms;
     int timer_id;
     asp_counter_t *m_changes;
+    asp_family_t *m_outcomes;       //  ladder changes by action (feedback_strike_action_name)
 };
 
 //  A ladder as read: its version and strikes (the review's words beside
@@ -321,8 +322,10 @@ s_ladder_write (feedback_strikes_t *self, const char *partner, s_ladder_t *l, co
     if (rc)
         asp_log_warn ("strikes: ladder of %s not written (%s %s): again next tick", partner,
                          asp_txn_outcome_name (asp_txn_outcome (txn)), asp_txn_reason (txn));
-    else
+    else {
         asp_counter_add (self->m_changes, 1);
+        asp_counter_inc (asp_family_counter (self->m_outcomes, feedback_strike_action_name (action), NULL, NULL));
+    }
     asp_txn_destroy (&txn);
     return rc;
 }
@@ -446,8 +449,11 @@ s_reviewed (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg
 {
     (void) svc; (void) env;
     feedback_strikes_t *self = (feedback_strikes_t *) arg;
-    if (asp_txn_outcome (txn) == ASP_TXN_OK)
+    if (asp_txn_outcome (txn) == ASP_TXN_OK) {
         asp_counter_add (self->m_changes, 1);
+        asp_counter_inc (asp_family_counter (self->m_outcomes,
+                                             feedback_strike_action_name (FEEDBACK_STRIKE_REVIEWED), NULL, NULL));
+    }
 }
 
 
@@ -550,6 +556,8 @@ feedback_strikes_new (asp_svc_t *svc)
     self->sent = asp_svc_script (svc, "feedback_strike_sent", asp_lua_strike_sent);
     self->m_changes = asp_metrics_counter (asp_svc_metrics (svc), "strike_ladder_changes_total",
                                            "Changes written to the partners' strike ladders.");
+    self->m_outcomes = asp_metrics_counter_family (asp_svc_metrics (svc), "strikes_total",
+        "Strike ladder changes by what happened (struck, withdrawn, reviewed).", "outcome", 16);
     self->timer_id = zloop_timer (asp_svc_loop (svc), (size_t) self->interval_ms, 0, s_on_tick, self);
     asp_svc_on (svc, ASP_EV_STRIKE_REVIEWED, s_on_reviewed, s_reviewed, self);
     return self;

@@ -35,7 +35,18 @@ struct feedback_visits_t {
     int reminders;                  //  ASP_VISIT_REMINDERS
     int timer_id;
     asp_counter_t *m_scheduled, *m_closed, *m_autoclosed, *m_reminded;
+    asp_family_t *m_surveys;        //  surveys by outcome (s_survey_t)
 };
+
+//  How a survey ended, as the metrics name it.
+typedef enum { S_SURVEY_RESOLVED, S_SURVEY_UNRESOLVED, S_SURVEY_NO_RESPONSE, S_SURVEYS } s_survey_t;
+static const char *s_survey_names [S_SURVEYS] = { "resolved", "unresolved", "no_response" };
+
+static void
+s_count_survey (feedback_visits_t *self, s_survey_t outcome)
+{
+    asp_counter_inc (asp_family_counter (self->m_surveys, s_survey_names [outcome], NULL, NULL));
+}
 
 //  A txn on the ticket's record, its shard's counts by day, planned
 //  closes and partner marks, the ticket's quality facts, the shard's
@@ -577,8 +588,11 @@ s_fire (feedback_visits_t *self, s_timer_t timer, int64_t now)
     if (count)
         asp_svc_commit (self->svc, txns, count);
     for (size_t i = 0; i < count; i++) {
-        if (asp_txn_outcome (txns [i]) == ASP_TXN_OK)
+        if (asp_txn_outcome (txns [i]) == ASP_TXN_OK) {
             asp_counter_inc (timer == S_TIMER_CLOSE? self->m_autoclosed: self->m_reminded);
+            if (timer == S_TIMER_CLOSE)
+                s_count_survey (self, S_SURVEY_NO_RESPONSE);
+        }
         asp_txn_destroy (&txns [i]);
     }
 }
@@ -599,10 +613,14 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
 static void
 s_count (asp_svc_t *svc, const asp_envelope_t *env, asp_txn_t *txn, void *arg)
 {
-    (void) svc; (void) env; (void) arg;
+    (void) svc;
     //  Only what published its event: a not_fixed completion schedules no visit.
-    if (asp_txn_outcome (txn) == ASP_TXN_OK && asp_txn_emitted (txn))
+    if (asp_txn_outcome (txn) == ASP_TXN_OK && asp_txn_emitted (txn)) {
         asp_counter_inc ((asp_counter_t *) asp_txn_user (txn));
+        bool resolved = false;
+        if (strcmp (env->type, ASP_EV_SURVEY_SUBMITTED) == 0 && asp_mp_get_bool (env->body, "resolved", &resolved) == 0)
+            s_count_survey ((feedback_visits_t *) arg, resolved? S_SURVEY_RESOLVED: S_SURVEY_UNRESOLVED);
+    }
 }
 
 feedback_visits_t *
@@ -638,6 +656,8 @@ feedback_visits_new (asp_svc_t *svc)
     self->m_autoclosed = asp_metrics_counter (m, "tickets_autoclosed_total",
                                               "Tickets closed because their visit was not answered in time.");
     self->m_reminded = asp_metrics_counter (m, "visit_reminders_total", "Survey reminders sent to customers.");
+    self->m_surveys = asp_metrics_counter_family (m, "surveys_total",
+        "Surveys that closed their ticket, by outcome (resolved, unresolved, no_response).", "outcome", 16);
     asp_svc_on (svc, ASP_EV_WO_COMPLETED, s_on_completed, s_count, self);
     asp_svc_on (svc, ASP_EV_SURVEY_SUBMITTED, s_on_survey, s_count, self);
     asp_svc_on (svc, ASP_EV_VISIT_CLAIMED, s_on_visit, NULL, self);

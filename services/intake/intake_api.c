@@ -221,6 +221,9 @@ intake_api_new_sibling (const intake_api_t *first)
     self->ack_latency = first->ack_latency;
     self->created = first->created;
     self->invalid = first->invalid;
+    self->m_requests = first->m_requests;
+    self->m_route_latency = first->m_route_latency;
+    self->m_latency = first->m_latency;
     return self;
 }
 
@@ -239,6 +242,13 @@ intake_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
     self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");
     self->created = asp_metrics_counter (m, "tickets_created_total", "Tickets created.");
     self->invalid = asp_metrics_counter (m, "requests_invalid_total", "Requests refused as invalid.");
+    //  Routes are the templates of s_routes (plus "unmatched"), a bounded set.
+    self->m_requests = asp_metrics_counter_family (m, "api_requests_total",
+        "API requests (HTTP and ZeroMQ) by route template, method and status class.", "route,method,code", 2000);
+    self->m_route_latency = asp_metrics_histo_family (m, "api_route_seconds",
+        "Time to answer an API request, by route template.", "route", 500);
+    self->m_latency = asp_metrics_histo (m, "api_request_seconds", "Time to answer an API request (every route).");
+    asp_svc_heartbeat (svc, NULL, self->m_latency);
     asp_metrics_gauge (m, "http_redis_round_trips", "Redis round trips made by the HTTP thread.",
                        s_gauge_round_trips, self);
     asp_metrics_gauge (m, "http_redis_commands", "Redis commands sent by the HTTP thread.",

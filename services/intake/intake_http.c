@@ -40,9 +40,10 @@ s_match (const char *pattern, const char *path, intake_call_t *call, bool *bad_p
     return *pattern == 0 && (*path == 0 || strcmp (path, "/") == 0);
 }
 
-void
-intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
-                      const intake_caller_t *caller, const asp_http_req_t *req, asp_http_res_t *res)
+//  Answers req; returns the route that matched, NULL when none did.
+static const intake_route_t *
+s_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
+            const intake_caller_t *caller, const asp_http_req_t *req, asp_http_res_t *res)
 {
     intake_call_t call;
     const intake_route_t *route = NULL;
@@ -62,7 +63,7 @@ intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
             asp_http_error (res, 405, "method_not_allowed", "%s is not allowed on %.100s", req->method, req->url);
         else
             asp_http_error (res, 404, "not_found", "no such endpoint or id: %s %.100s", req->method, req->url);
-        return;
+        return NULL;
     }
     intake_auth_result_t auth = INTAKE_AUTH_OK;
     if (caller)
@@ -72,11 +73,11 @@ intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
                                   asp_now_ms () / 1000, &call.caller);
     if (auth == INTAKE_AUTH_EXPIRED) {
         asp_http_error (res, 401, "token_expired", "this access link has expired; ask for a new one");
-        return;
+        return route;
     }
     if (auth != INTAKE_AUTH_OK) {
         asp_http_error (res, 401, "unauthorized", "a valid 'Authorization: Bearer <token>' header is required");
-        return;
+        return route;
     }
     const intake_caller_t *c = &call.caller;
     //  Counted per caller after authentication, so an unknown token cannot
@@ -86,19 +87,40 @@ intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
         asp_http_error (res, 429, "rate_limited", "more than the allowed requests a second from %s; retry later",
                         c->who);
         res->retry_after = retry_after;
-        return;
+        return route;
     }
     if (!c->open && !(route->roles & INTAKE_ROLE_BIT (c->role))) {
         asp_http_error (res, 403, "forbidden", "role %s may not %s", intake_role_name (c->role), route->what);
-        return;
+        return route;
     }
     //  A customer token opens its own ticket only: routes that admit
     //  customers take the ticket id as their first parameter.
     if (c->role == INTAKE_ROLE_CUSTOMER && (!call.param [0] || strcmp (call.param [0], c->who) != 0)) {
         asp_http_error (res, 403, "forbidden", "this access token is for another ticket");
-        return;
+        return route;
     }
     route->fn (api, &call, req, res);
+    return route;
+}
+
+//  Counts by the route's template, never the raw URL (ids would make a
+//  label set per ticket).
+void
+intake_http_dispatch (intake_api_t *api, const intake_route_t *routes, size_t n,
+                      const intake_caller_t *caller, const asp_http_req_t *req, asp_http_res_t *res)
+{
+    int64_t started = asp_mono_us ();
+    const intake_route_t *route = s_dispatch (api, routes, n, caller, req, res);
+    int64_t took = asp_mono_us () - started;
+    if (!api->m_requests)
+        return;                     //  a test's api without metrics
+    static const char *classes [] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
+    int c = res->status / 100;
+    const char *pattern = route? route->pattern: "unmatched";
+    asp_counter_inc (asp_family_counter (api->m_requests, pattern, route? route->method: "other",
+                                         c >= 1 && c <= 5? classes [c - 1]: "other"));
+    asp_histo_observe_us (asp_family_histo (api->m_route_latency, pattern, NULL, NULL), took);
+    asp_histo_observe_us (api->m_latency, took);
 }
 
 //  ---------------------------------------------------------------------

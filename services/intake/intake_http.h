@@ -81,6 +81,9 @@ struct intake_api_t {
     sla_policy_watch_t *policy;     //  the compensation caps (intake_recovery), this thread's own
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
+    asp_family_t *m_requests;       //  by route template, method, status class
+    asp_family_t *m_route_latency;  //  by route template
+    asp_histo_t *m_latency;         //  every request (the service heartbeat's)
 };
 
 #define INTAKE_MAX_PARAMS 2

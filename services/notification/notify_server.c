@@ -70,6 +70,9 @@ s_metrics (notify_server_t *self)
         "Notifications deferred to the next window: their recipient was over the channel's rate limit.");
     self->meters.latency = asp_metrics_histo (m, "notify_delivery_seconds",
                                               "Duration of successful delivery attempts.");
+    self->meters.sends = asp_metrics_counter_family (m, "notify_sends_total",
+        "Delivery attempts by the channel used and their outcome (delivered, retried, dead, deferred).",
+        "channel,outcome", 64);
     asp_metrics_gauge (m, "notify_pending", "Notifications waiting for a worker.", s_gauge_pending, self);
     asp_metrics_gauge (m, "notify_processing", "Notifications being delivered.", s_gauge_processing, self);
     asp_metrics_gauge (m, "notify_retry", "Notifications waiting for their next attempt.", s_gauge_retry, self);

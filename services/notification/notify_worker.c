@@ -105,6 +105,17 @@ s_nap (int ms)
     nanosleep (&ts, NULL);
 }
 
+//  What one attempt came to, as the metrics name it.
+typedef enum { S_DELIVERED, S_RETRIED, S_DEAD, S_DEFERRED, S_OUTCOMES } s_outcome_t;
+static const char *s_outcome_names [S_OUTCOMES] = { "delivered", "retried", "dead", "deferred" };
+
+static void
+s_count (notify_worker_t *self, asp_notify_channel_t channel, s_outcome_t outcome)
+{
+    const char *name = asp_vocab_name (&asp_vocab_notify_channel, channel);
+    asp_counter_inc (asp_family_counter (self->meters->sends, name? name: "default", s_outcome_names [outcome], NULL));
+}
+
 //  Records the outcome of an attempt. Redis may be away for a while; the
 //  outcome must be recorded, not the delivery repeated, so keep trying
 //  until it is back or we are told to stop (then the id stays in
@@ -191,6 +202,7 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
             s_nap (100);
         if (rc == 0) {
             asp_counter_inc (self->meters->deferred);
+            s_count (self, msg.channel, S_DEFERRED);
             s_log (ASP_LOG_INFO, "notification over its recipient's rate limit; deferred", &item, attempt, NULL);
         }
         notify_item_reset (&item);
@@ -204,6 +216,7 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
         if (result == NOTIFY_SENT) {
             asp_histo_observe_us (self->meters->latency, took);
             asp_counter_inc (self->meters->delivered);
+            s_count (self, msg.channel, S_DELIVERED);
             s_log (ASP_LOG_INFO, "notification delivered", &item, attempt, NULL);
         }
         else
@@ -212,6 +225,7 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
         else
         if (fate == NOTIFY_FATE_DEAD) {
             asp_counter_inc (self->meters->dead);
+            s_count (self, msg.channel, S_DEAD);
             s_log (ASP_LOG_ERROR, result == NOTIFY_REFUSED?
                    "notification refused by the receiver; moved to dead letters":
                    "notification failed its last attempt; moved to dead letters",
@@ -219,6 +233,7 @@ s_deliver (notify_worker_t *self, const notify_claim_t *claim)
         }
         else {
             asp_counter_inc (self->meters->retried);
+            s_count (self, msg.channel, S_RETRIED);
             s_log (ASP_LOG_WARN, "notification delivery failed; retry scheduled", &item, attempt, err);
         }
     }

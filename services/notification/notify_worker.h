@@ -35,6 +35,7 @@ typedef struct {
     asp_histo_t *latency;       //  one delivery attempt that succeeded
     asp_counter_t *fallback;    //  sent by the default: its channel is not configured here
     asp_counter_t *deferred;    //  over its recipient's rate limit: waits for the next window
+    asp_family_t *sends;        //  by channel and outcome (notify_worker.c's s_outcome_t)
 } notify_meters_t;
 
 //  A doorbell: the loop thread rings, idle workers wake. Thread-safe.

@@ -72,6 +72,7 @@ struct rt_server_t {
     uint64_t offer_counter;
     asp_counter_t *m_messages, *m_errors, *m_unknown, *m_offers, *m_expired,
                   *m_withdrawn, *m_created, *m_completed, *m_returned, *m_rounds, *m_express;
+    asp_family_t *m_partner;        //  work order outcomes by region, partner (s_count)
     atomic_llong g_live, g_open, g_pending, g_unroutable;
 };
 
@@ -296,6 +297,34 @@ s_reason (const char *code, const rt_view_t *view, char *buf, size_t len)
     return buf;
 }
 
+//  What happened to a work order at a partner, as the metrics name it.
+typedef enum {
+    S_OUT_OFFERED, S_OUT_ACCEPTED, S_OUT_DECLINED, S_OUT_LAPSED, S_OUT_WITHDRAWN,
+    S_OUT_COMPLETED, S_OUT_RETURNED, S_OUTCOMES
+} s_outcome_t;
+
+static const char *s_outcome_names [S_OUTCOMES] = {
+    "offered", "accepted", "declined", "lapsed", "withdrawn", "completed", "returned"
+};
+
+//  The region of a work order in the mirror, copied: s_sync drops a
+//  completed or cancelled order, so it is read before.
+static const char *
+s_region (rt_server_t *self, const char *wo_id, char *buf, size_t len)
+{
+    rt_order_t *order = rt_orders_lookup (self->orders, wo_id);
+    snprintf (buf, len, "%s", order && *order->region? order->region: "unknown");
+    return buf;
+}
+
+//  Counts one outcome under the order's region and the partner; the
+//  family's cap (ASP_METRICS_PARTNER_SETS) bounds the label sets.
+static void
+s_count (rt_server_t *self, const char *region, const char *partner, s_outcome_t outcome)
+{
+    asp_counter_inc (asp_family_counter (self->m_partner, region, partner, s_outcome_names [outcome]));
+}
+
 //  --------------------------------------------------------------------------
 //  Finishing each kind of job once its txn ran
 
@@ -312,6 +341,8 @@ s_finish_command (rt_server_t *self, s_job_t *job)
     }
     rt_view_t view;
     rt_store_view (job->txn, &view);
+    char region [ASP_LABEL_VALUE_MAX];
+    s_region (self, cmd->wo_id, region, sizeof region);
     rt_order_t *order = s_sync (self, cmd->wo_id, &view);
     asp_txn_outcome_t outcome = asp_txn_outcome (job->txn);
     bool ok = outcome == ASP_TXN_OK;
@@ -328,10 +359,18 @@ s_finish_command (rt_server_t *self, s_job_t *job)
                 rt_order_exclude (order, job->partner);
                 s_refused (self, order, job->partner);
             }
-            if (cmd->id == ASPW_COMPLETE)
+            if (cmd->id == ASPW_COMPLETE) {
                 asp_counter_inc (self->m_completed);
-            if (cmd->id == ASPW_UNABLE)
+                s_count (self, region, job->partner, S_OUT_COMPLETED);
+            }
+            if (cmd->id == ASPW_UNABLE) {
                 asp_counter_inc (self->m_returned);
+                s_count (self, region, job->partner, S_OUT_RETURNED);
+            }
+            if (cmd->id == ASPW_ACCEPT)
+                s_count (self, region, job->partner, S_OUT_ACCEPTED);
+            if (cmd->id == ASPW_DECLINE)
+                s_count (self, region, job->partner, S_OUT_DECLINED);
             asp_log_kv (ASP_LOG_INFO, "work order updated by partner", "partner", job->partner,
                         "ref", cmd->name, "wo_id", cmd->wo_id, "state",
                         view.found? asp_vocab_name (&asp_vocab_wo_state, view.state): "", NULL);
@@ -361,6 +400,7 @@ s_finish_offer (rt_server_t *self, s_job_t *job)
         return;                     //  stale: the mirror now follows Redis
     s_arm_offer (self, order);
     asp_counter_inc (self->m_offers);
+    s_count (self, *order->region? order->region: "unknown", job->partner, S_OUT_OFFERED);
     if (order->tier == ASP_TIER_EXPRESS)
         asp_counter_inc (self->m_express);
     rt_orders_set_unroutable (self->orders, order, false);    //  wo_offer.lua took it out
@@ -383,6 +423,8 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
     }
     rt_view_t view;
     rt_store_view (job->txn, &view);
+    char region [ASP_LABEL_VALUE_MAX];
+    s_region (self, job->wo_id, region, sizeof region);
     rt_order_t *order = s_sync (self, job->wo_id, &view);
     if (asp_txn_outcome (job->txn) != ASP_TXN_OK)
         return;
@@ -391,6 +433,7 @@ s_finish_withdraw (rt_server_t *self, s_job_t *job)
         s_refused (self, order, job->partner);
     }
     asp_counter_inc (job->exclude? self->m_expired: self->m_withdrawn);
+    s_count (self, region, job->partner, job->exclude? S_OUT_LAPSED: S_OUT_WITHDRAWN);
     asp_log_kv (ASP_LOG_INFO, "offer withdrawn", "wo_id", job->wo_id, "partner", job->partner,
                 "reason", job->why, NULL);
     if (job->rid_len) {
@@ -409,12 +452,15 @@ s_finish_return (rt_server_t *self, s_job_t *job)
         return;                     //  the next sweep of the partner retries
     rt_view_t view;
     rt_store_view (job->txn, &view);
+    char region [ASP_LABEL_VALUE_MAX];
+    s_region (self, job->wo_id, region, sizeof region);
     rt_order_t *order = s_sync (self, job->wo_id, &view);
     if (asp_txn_outcome (job->txn) != ASP_TXN_OK)
         return;
     if (order)
         rt_order_exclude (order, job->partner);
     asp_counter_inc (self->m_returned);
+    s_count (self, region, job->partner, S_OUT_RETURNED);
     asp_log_kv (ASP_LOG_INFO, "work order returned", "wo_id", job->wo_id, "partner", job->partner,
                 "reason", job->why, NULL);
 }
@@ -1507,6 +1553,10 @@ s_metrics (rt_server_t *self)
                        s_gauge_unroutable, self);
     self->m_rounds = asp_metrics_counter (m, "dispatch_rounds_total", "Dispatch rounds (batches of offers) run.");
     self->m_express = asp_metrics_counter (m, "offers_express_total", "Offers of express-tier work orders.");
+    self->m_partner = asp_metrics_counter_family (m, "partner_workorders_total",
+        "Work orders by the order's region, the partner and what happened (offered, accepted, declined, "
+        "lapsed, withdrawn, completed, returned).", "region,partner,outcome",
+        (unsigned) asp_cfg_int ("ASP_METRICS_PARTNER_SETS", 500, 1, 100000));
 }
 
 //  The CURVE server socket; exits on a configuration error.

@@ -1,4 +1,5 @@
 #include "sla_fire.h"
+#include "asp_clocks.h"
 #include "asp_config.h"
 #include "asp_log.h"
 #include "asp_sighup.h"
@@ -38,7 +39,14 @@ struct sla_fire_t {
     asp_counter_t *m_warnings, *m_breaches, *m_escalations, *m_compensations;
     asp_counter_t *m_reloads, *m_reload_errors, *m_retargeted;
     asp_histo_t *m_lateness;
+    asp_family_t *m_fired;          //  phases by clock, region, phase (s_fired_t)
 };
+
+//  What firing a member did, as the metrics name it.
+typedef enum { S_FIRED_NONE, S_FIRED_WARNING, S_FIRED_BREACH, S_FIRED_ESCALATION, S_FIRED_COMPENSATION,
+               S_FIRED_KINDS } s_fired_t;
+
+static const char *s_fired_names [S_FIRED_KINDS] = { "", "warning", "breach", "escalation", "compensation" };
 
 //  One member taken from the heap, and what firing it did.
 typedef struct {
@@ -51,6 +59,7 @@ typedef struct {
     redisReply *hash;               //  borrowed: the ticket's HGETALL
     asp_txn_t *txn;
     asp_counter_t *counter;         //  bumped when it applied
+    s_fired_t fired;                //  what counter counts
     int64_t fired_due;              //  the phase's time (lateness), 0 none
     char next [S_MEMBER_MAX];       //  the member it adds, "" none
     int64_t next_at;
@@ -329,9 +338,12 @@ s_decide_fire (sla_fire_t *self, s_item_t *it, s_dec_t *d, int64_t now)
         asp_mpmap_str (msg->body, "role", asp_vocab_name (&asp_vocab_sla_role, role));
         asp_mpmap_str (msg->body, "to", to? to: "");
         it->counter = self->m_escalations;
+        it->fired = S_FIRED_ESCALATION;
     }
-    else
+    else {
         it->counter = p == 0? self->m_warnings: self->m_breaches;
+        it->fired = p == 0? S_FIRED_WARNING: S_FIRED_BREACH;
+    }
     s_setf (d, "lv", "%d", p + 1);
     if (p >= 1)
         s_set (d, "", asp_vocab_name (&asp_vocab_clock_state, ASP_CLOCK_BREACHED));
@@ -456,6 +468,7 @@ s_decide_settle (sla_fire_t *self, s_item_t *it, s_dec_t *d)
     if (msg) {
         s_publish (it->txn, &msg);
         it->counter = self->m_compensations;
+        it->fired = S_FIRED_COMPENSATION;
     }
 }
 
@@ -598,6 +611,12 @@ s_fire_batch (sla_fire_t *self)
         if (outcome == ASP_TXN_OK && it->txn) {
             if (it->counter)
                 asp_counter_inc (it->counter);
+            if (it->fired) {
+                const char *region = s_field (it->hash, ASP_CLOCKS_REGION);
+                asp_counter_inc (asp_family_counter (self->m_fired, asp_vocab_name (&asp_vocab_clock, it->clock),
+                                                     region && *region? region: "unknown",
+                                                     s_fired_names [it->fired]));
+            }
             if (asp_txn_user (it->txn))
                 asp_counter_inc ((asp_counter_t *) asp_txn_user (it->txn));
             if (it->fired_due)
@@ -959,6 +978,9 @@ sla_fire_new (asp_svc_t *svc, sla_policy_watch_t *watch)
     self->m_retargeted = asp_metrics_counter (m, "sla_retargeted_total",
                                               "Running clocks given a reloaded policy's new target.");
     self->m_lateness = asp_metrics_histo (m, "sla_fire_lateness", "Phase fired minus due (seconds).");
+    self->m_fired = asp_metrics_counter_family (m, "sla_fired_total",
+        "SLA phases fired, by clock, the ticket's region and phase (warning, breach, escalation, compensation).",
+        "clock,region,phase", (unsigned) asp_cfg_int ("ASP_METRICS_REGION_SETS", 1000, 1, 100000));
     asp_metrics_gauge (m, "sla_pending", "Members of the due sets (about one per running clock).",
                        s_gauge_pending, self);
     zloop_t *loop = asp_svc_loop (svc);
