@@ -81,6 +81,7 @@ struct intake_api_t {
     sla_policy_watch_t *policy;     //  the compensation caps (intake_recovery), this thread's own
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
+    struct intake_ops_stream_t *ops_stream;     //  the first api's (HTTP), else NULL
 };
 
 #define INTAKE_MAX_PARAMS 2
