@@ -199,11 +199,11 @@ class Sse:
         self.sock.close()
 
 
-def probe(c):
-    """True when a stream client is admitted now (it leaves at once)."""
-    s = Sse(c)
-    s.close()
-    return s.status == 200
+def admitted(c, last_id=None):
+    """A stream client, when one is admitted now (slots of clients that
+    left free at their next keepalive); else None."""
+    s = Sse(c, last_id=last_id)
+    return s if s.status == 200 else None
 
 
 def summary(c):
@@ -306,6 +306,12 @@ def check_summary(c, t):
     # its certificate); offers pending are the offered tickets.
     p = s["partners"]
     assert p["registered"] == 0 and p["top"] == [] and p["offers_pending"] == s["tickets"]["by_status"]["offered"], p
+    # Routing's live view (rt_live, every 2 s): P001 connected, holding
+    # the open field work it accepted, within its capacity (20).
+    held = {x for x in open_ if c.ticket(x).get("partner_id") == "P001"}
+    assert len(held) == 7, held
+    c.wait_for(lambda: (lambda p: (p["connected"], p["load"], p["capacity"]))(summary(c)["partners"]) == (1, 7, 20),
+               scaled(10, 30), what="routing's live view: P001 connected, 7 held of 20")
     for n in ("pending", "failing", "dead"):
         assert isinstance(s["notifications"][n], int), s["notifications"]
     assert [x["name"] for x in s["services"]] == ["intake", "routing", "sla-timer", "notification", "feedback"]
@@ -407,16 +413,8 @@ def check_stream(c, s0):
     assert extra.status == 503 and extra.body["error"]["code"] == "too_many_streams", (extra.status, extra.body)
     assert int(extra.headers["retry-after"]) >= 1, extra.headers
     held.pop().close()
-    got = []
-
-    def admitted():
-        s = Sse(c)
-        if s.status == 200:
-            got.append(s)
-            return True
-        return False
-    c.wait_for(admitted, scaled(15, 45), interval=0.5, what="a slot freed by a client that left")
-    for h in held + got:
+    one = c.wait_for(lambda: admitted(c), scaled(15, 45), interval=0.5, what="a slot freed by a client that left")
+    for h in held + [one]:
         h.close()
     log("stream: %d clients, then 503 with Retry-After; a client that leaves frees its slot" % STREAM_MAX)
 
@@ -424,9 +422,7 @@ def check_stream(c, s0):
 def check_kill(c):
     """SIGKILL of intake mid-stream: the client sees the end, reconnects
     with its cursor once intake is back, and gets what changed."""
-    c.wait_for(lambda: probe(c), scaled(20, 60), interval=1.0, what="a free slot")
-    a = Sse(c)
-    assert a.status == 200
+    a = c.wait_for(lambda: admitted(c), scaled(20, 60), interval=0.5, what="a free slot")
     mark = len(a.seen())
     t1 = c.new_ticket(customer={"region": "east"})
     a.change(c, t1, "received", scaled(10, 30), mark)
@@ -435,20 +431,12 @@ def check_kill(c):
     c.wait_for(lambda: a.closed, 10, what="the stream ends with intake")
     c.start_proc("intake")
     t2 = c.new_ticket(customer={"region": "east"})
-    b = {}
-
-    def reconnected():
-        s = Sse(c, last_id=cursor)
-        if s.status == 200:
-            b["s"] = s
-            return True
-        return False
-    c.wait_for(reconnected, scaled(20, 60), interval=0.5, what="the stream back")
-    b["s"].change(c, t2, "received", scaled(10, 30))
-    assert not [f for f in b["s"].seen() if f["event"] == "reset"], b["s"].seen()
-    assert not [f for f in b["s"].seen() if f["event"] == "tickets"
+    b = c.wait_for(lambda: admitted(c, cursor), scaled(20, 60), interval=0.5, what="the stream back")
+    b.change(c, t2, "received", scaled(10, 30))
+    assert not [f for f in b.seen() if f["event"] == "reset"], b.seen()
+    assert not [f for f in b.seen() if f["event"] == "tickets"
                 and any(x["id"] == t1 for x in f["data"]["changes"])], "t1 again after its cursor"
-    b["s"].close()
+    b.close()
     log("stream: SIGKILL of intake, the client resumes after its cursor")
 
 
