@@ -84,6 +84,7 @@ struct intake_api_t {
     asp_family_t *m_requests;       //  by route template, method, status class
     asp_family_t *m_route_latency;  //  by route template
     asp_histo_t *m_latency;         //  every request (the service heartbeat's)
+    struct intake_ops_stream_t *ops_stream;     //  the first api's (HTTP), else NULL
 };
 
 #define INTAKE_MAX_PARAMS 2
