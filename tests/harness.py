@@ -760,12 +760,16 @@ class Redis:
         return dict(zip(flat[0::2], flat[1::2]))
 
     # Each service rewrites its heartbeat hash every 5 s
-    # (common/asp_svcstat.h): a clock, not data a request could change.
+    # (common/asp_svcstat.h), and routing its partners' live state every
+    # 2 s (services/routing/rt_live.h): clocks, not data a request could
+    # change.
     HEARTBEAT_PREFIX = "asp:svcstat:"
+    HEARTBEAT_KEYS = ("asp:rtlive",)
 
     def data_keys(self, pattern="*"):
         """keys(pattern) without the services' heartbeat hashes."""
-        return [k for k in self.keys(pattern) if not k.startswith(self.HEARTBEAT_PREFIX)]
+        return [k for k in self.keys(pattern)
+                if not k.startswith(self.HEARTBEAT_PREFIX) and k not in self.HEARTBEAT_KEYS]
 
     def keys(self, pattern="*"):
         """All keys matching pattern (SCAN, not KEYS)."""
