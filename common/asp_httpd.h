@@ -34,6 +34,9 @@ typedef struct {
     const char *content_type;
     char location [128];        //  optional Location header
     int retry_after;            //  optional Retry-After header (seconds)
+    //  Optional extra headers: name, value, name, value, ..., NULL. Static
+    //  storage (not freed); set after asp_http_error/_json, which keep it.
+    const char *const *headers;
 } asp_http_res_t;
 
 typedef void (asp_http_handler_fn) (const asp_http_req_t *req, asp_http_res_t *res, void *arg);

@@ -63,6 +63,7 @@ typedef enum {
 
 #define INTAKE_LINK_MAX 256
 
+typedef struct intake_dashboard_t intake_dashboard_t;
 typedef struct intake_api_t intake_api_t;
 struct intake_api_t {
     asp_svc_t *svc;
@@ -81,6 +82,7 @@ struct intake_api_t {
     sla_policy_watch_t *policy;     //  the compensation caps (intake_recovery), this thread's own
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
+    intake_dashboard_t *dashboard;  //  the page's files (first api only)
 };
 
 #define INTAKE_MAX_PARAMS 2
