@@ -37,6 +37,9 @@ typedef struct {
     //  Optional extra headers: name, value, name, value, ..., NULL. Static
     //  storage (not freed); set after asp_http_error/_json, which keep it.
     const char *const *headers;
+    //  Set by asp_http_stream_open: the body is sent as it is written
+    //  (status 200, chunked), not from body.
+    struct asp_http_stream_t *stream;
 } asp_http_res_t;
 
 typedef void (asp_http_handler_fn) (const asp_http_req_t *req, asp_http_res_t *res, void *arg);
@@ -63,6 +66,39 @@ void asp_http_json (asp_http_res_t *res, int status, char *json);
 //  Sets a JSON error body.
 void asp_http_error (asp_http_res_t *res, int status, const char *code, const char *fmt, ...)
     __attribute__ ((format (printf, 4, 5)));
+
+//  ---------------------------------------------------------------------
+//  Streamed responses (Server-Sent Events and the like).
+//
+//  A handler that answers with a stream calls asp_http_stream_open and
+//  gives the handle to whoever writes (another thread may). Written bytes
+//  are queued (up to max_queued; a client that reads slower is cut off);
+//  when the queue is empty the connection is suspended (libmicrohttpd's
+//  suspend/resume: an idle stream costs no CPU) and a write resumes it.
+//  A client that went away is noticed at the next write; then, or when
+//  the server stops, the stream is gone: writes fail. The handle has two
+//  owners, the server and the writer: each lets go once (the writer with
+//  asp_http_stream_release), the last frees it.
+typedef struct asp_http_stream_t asp_http_stream_t;
+
+//  Makes res a stream of content_type (copied) with status 200; returns
+//  the writer's handle, or NULL when req did not come over HTTP (then res
+//  is untouched).
+asp_http_stream_t *asp_http_stream_open (const asp_http_req_t *req, asp_http_res_t *res,
+                                         const char *content_type, size_t max_queued);
+//  Queues len bytes: 0, or -1 when the stream is gone or its queue full
+//  (the stream is then ended: the client reconnects).
+int asp_http_stream_write (asp_http_stream_t *self, const char *data, size_t len);
+//  True when the client went away, the stream was ended or the server stops.
+bool asp_http_stream_gone (asp_http_stream_t *self);
+//  Ends the response once what was queued is sent.
+void asp_http_stream_end (asp_http_stream_t *self);
+//  The writer lets go (ends the stream if it was not ended); NULLs *self_p.
+void asp_http_stream_release (asp_http_stream_t **self_p);
+//  An SSE frame: "event: <event>\n" (when not NULL), "id: <id>\n" (when
+//  not NULL), "data: <data>\n\n" (data one line): a string the caller
+//  frees, NULL when data or id holds a line break.
+char *asp_sse_frame (const char *event, const char *id, const char *data);
 
 void asp_httpd_test (void);
 #endif

@@ -100,6 +100,8 @@ if a.wo_id ~= '' and a.wo_id ~= current_wo() then return ok() end
 -- to the timeline.
 if a.from_routing and a.time < tonumber(redis.call('HGET', K[1], 'returned_ms') or '0') then return ok() end
 if a.view ~= '' then dispatch_view(a) end
+if a.sla ~= '' then sla_risk(a) end
+if a.parts ~= '' then set_flag('waiting_parts', 'wait_parts', a.parts) end
 if a.rank > rank() then
   set_status(a.status, a.rank)
   if a.status == 'closed' then redis.call('HSET', K[1], 'closed_ms', a.now) end

@@ -9,6 +9,8 @@
 #include "intake_dispatch.h"
 #include "intake_http.h"
 #include "intake_notify.h"
+#include "intake_ops.h"
+#include "intake_ops_stream.h"
 #include "intake_partners.h"
 #include "intake_recovery.h"
 #include "intake_reports.h"
@@ -159,6 +161,10 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/visits/{id}", INTAKE_STAFF, "read return visits", intake_visits_get },
     { "POST", "/v1/visits/{id}/claim", INTAKE_STAFF, "claim return visits", intake_visits_claim },
     { "POST", "/v1/visits/{id}/outcome", INTAKE_STAFF, "record return visits", intake_visits_outcome },
+    //  The ops dashboard (intake_ops): the leads and ops, who watch the
+    //  queues, the SLA risk and the partners live.
+    { "GET",  "/v1/ops/summary", LEADS | R (OPS), "read the ops view", intake_ops_get_summary },
+    { "GET",  "/v1/ops/stream", LEADS | R (OPS), "read the ops view", intake_ops_get_stream },
 };
 
 static double
@@ -237,6 +243,7 @@ intake_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
     s_customer_link (self, asp_cfg_str ("ASP_CUSTOMER_LINK", ""));
     intake_actions_init (self);
     self->dashboard = intake_dashboard_new (NULL);
+    self->ops_stream = intake_ops_stream_new ();
     asp_metrics_t *m = asp_svc_metrics (svc);
     self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");
     self->created = asp_metrics_counter (m, "tickets_created_total", "Tickets created.");
@@ -253,6 +260,7 @@ intake_api_destroy (intake_api_t **self_p)
 {
     intake_api_t *self = *self_p;
     if (self) {
+        intake_ops_stream_destroy (&self->ops_stream);
         asp_outbox_remote_destroy (&self->outbox);
         sla_policy_watch_destroy (&self->policy);
         asp_rds_destroy (&self->rds);

@@ -70,6 +70,30 @@ s_install (asp_svc_t *svc, const asp_envelope_t *env, asp_mpmap_t *a, char *seri
 static const char *s_copied [] = { "partner_id", "wo_id", "score", "result", NULL };
 #define S_COPIED_MAX 4
 
+//  What the ops view keeps of the event (event.lua: sla, due, parts): an
+//  SLA clock's risk, and whether the partner waits for parts (its latest
+//  progress stage says so; a later stage or the completion ends it).
+static void
+s_ops_args (const asp_envelope_t *env, asp_mpmap_t *a)
+{
+    const char *sla = streq (env->type, ASP_EV_SLA_WARNING)? "warning":
+                      streq (env->type, ASP_EV_SLA_BREACHED)? "breached":
+                      streq (env->type, ASP_EV_SLA_ESCALATED)? "escalated": "";
+    int64_t due = 0;
+    if (*sla && asp_mp_get_int (env->body, "due_ms", &due) != 0)
+        due = 0;
+    asp_mpmap_str (a, "sla", sla);
+    asp_mpmap_int (a, "due", due);
+    char stage [32] = "";
+    const char *parts = "";
+    if (streq (env->type, ASP_EV_WO_PROGRESS) && asp_mp_get_str (env->body, "stage", stage, sizeof stage) == 0)
+        parts = streq (stage, "waiting_parts")? "1": streq (stage, "note")? "": "0";
+    else
+    if (streq (env->type, ASP_EV_WO_COMPLETED))
+        parts = "0";
+    asp_mpmap_str (a, "parts", parts);
+}
+
 static asp_txn_t *
 s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reason_len, void *arg)
 {
@@ -98,6 +122,7 @@ s_prepare (asp_svc_t *svc, const asp_envelope_t *env, char *reason, size_t reaso
         asp_mpmap_destroy (&a);
         return NULL;
     }
+    s_ops_args (env, a);
     char *entry = intake_timeline_entry (env->type, env->time_ms, data);
     asp_mpmap_str (a, "entry", entry);
     cJSON_free (entry);

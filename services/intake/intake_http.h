@@ -83,6 +83,7 @@ struct intake_api_t {
     asp_histo_t *ack_latency;
     asp_counter_t *created, *invalid;
     intake_dashboard_t *dashboard;  //  the page's files (first api only)
+    struct intake_ops_stream_t *ops_stream;     //  the first api's (HTTP), else NULL
 };
 
 #define INTAKE_MAX_PARAMS 2

@@ -26,6 +26,11 @@ intake_ticket_keys (asp_txn_t *txn, const char *id)
     asp_txn_key (txn, INTAKE_KEY_ALL);
     asp_txn_key (txn, INTAKE_KEY_OWNER);
     asp_txn_key (txn, INTAKE_KEY_UNROUTABLE);
+    asp_txn_key (txn, INTAKE_KEY_OPS);
+    asp_txn_key (txn, INTAKE_KEY_FEED);
+    asp_txn_key (txn, INTAKE_KEY_SLA_DUE);
+    asp_txn_key (txn, INTAKE_KEY_SLA_BREACHED);
+    asp_txn_key (txn, INTAKE_KEY_SLA_ESCALATED);
 }
 
 void

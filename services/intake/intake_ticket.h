@@ -22,6 +22,19 @@
                         workorder.unroutable), until it is offered or
                         assigned, re-dispatched, or the ticket ends
                         (GET /v1/queues/unroutable reads them)
+      ix:ops            hash, one per shard: the ops view's counts of open
+                        tickets: open:<type>, wait_customer (staff parked
+                        it), wait_parts (its partner waits for parts)
+      ix:feed           stream, one per shard, capped (about 20,000
+                        entries): {id} for every ticket change, in the
+                        same script (intake_ops' event stream reads it)
+      ix:sla:due        zset, one per shard: the earliest warned due time
+                        (ms) -> open ticket with a warned, unbreached
+                        clock (sla.warning)
+      ix:sla:breached   zset, one per shard: since_ms -> open ticket with
+                        a breached clock; ix:sla:escalated: the same for
+                        an escalated one (records: sla_level 1 warned,
+                        2 breached, 3 escalated; sla_due_ms)
       idem:<key>        string: the ticket an Idempotency-Key created; it
                         lives in the key's shard, so a ticket created with
                         one is minted in that shard (asp_shard_id_new)
@@ -43,12 +56,18 @@
 #define INTAKE_KEY_ALL       "ix:all"
 #define INTAKE_KEY_OWNER     "ix:owner"
 #define INTAKE_KEY_UNROUTABLE "ix:unroutable"
+#define INTAKE_KEY_OPS       "ix:ops"
+#define INTAKE_KEY_FEED      "ix:feed"
+#define INTAKE_KEY_SLA_DUE   "ix:sla:due"
+#define INTAKE_KEY_SLA_BREACHED "ix:sla:breached"
+#define INTAKE_KEY_SLA_ESCALATED "ix:sla:escalated"
 #define INTAKE_KEY_RECOVERY  "t:%s:rc"
 #define INTAKE_KEY_RECOVERY_INDEX "ix:recovery"
 
 //  Adds the keys every ticket script starts with (ticket.lua: the record,
 //  the timeline, the shard's status counts, open set, list of all tickets,
-//  owners' counts and unroutable queue; K[1..TK]) to txn, which must be in the ticket's
+//  owners' counts, unroutable queue, ops counts, change feed and SLA risk sets;
+//  K[1..TK]) to txn, which must be in the ticket's
 //  shard.
 void intake_ticket_keys (asp_txn_t *txn, const char *id);
 //  Full key names for plain commands: fmt is one of INTAKE_KEY_*.

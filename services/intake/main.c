@@ -5,6 +5,8 @@
 #include "asp_selftest.h"
 #include "asp_sighup.h"
 #include "intake_notify.h"
+#include "intake_ops.h"
+#include "intake_ops_stream.h"
 #include "asp_svc.h"
 #include "intake_actions.h"
 #include "intake_api.h"
@@ -52,6 +54,8 @@ main (int argc, char *argv [])
             { "notify", intake_notify_test, 0 },
             { "recovery", intake_recovery_test, 0 },
             { "dashboard", intake_dashboard_test, 0 },
+            { "ops", intake_ops_test, 0 },
+            { "ops_stream", intake_ops_stream_test, 0 },
         };
         return asp_selftest_main ("asp-intake", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);
     }

@@ -32,8 +32,9 @@ end
 redis.call('HDEL', K[1], 'partner_id', 'result', 'score', 'closed_ms', 'close_reason', 'closed_by',
            'dispatch', 'appointment', 'appointment_missed', 'returned_ms')
 clear_unroutable()
-redis.call('HSET', K[1], 'gen', a.new_gen, 'wo_id', a.new_wo, 'waiting', '0',
-           'redispatched_ms', a.now)
+set_flag('waiting', 'wait_customer', '0')
+set_flag('waiting_parts', 'wait_parts', '0')
+redis.call('HSET', K[1], 'gen', a.new_gen, 'wo_id', a.new_wo, 'redispatched_ms', a.now)
 redis.call('DEL', K[TK + 1])
 set_status('received', 0)
 timeline(a.entry, a.now)

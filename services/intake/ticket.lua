@@ -8,9 +8,20 @@
 --   K[4] the shard's open tickets (zset: created_ms -> ticket id),
 --   K[5] the shard's tickets, all of them (zset: created_ms -> ticket id),
 --   K[6] the shard's counts per owner (hash: "<status>:<owner>" -> tickets),
---   K[7] the shard's unroutable queue (zset: since_ms -> ticket id)
+--   K[7] the shard's unroutable queue (zset: since_ms -> ticket id),
+--   K[8] the shard's ops counts (hash: open:<type>, wait_customer,
+--        wait_parts: open tickets only; intake_ops reads them),
+--   K[9] the shard's change feed (stream: one entry {id} per ticket change,
+--        capped; intake_ops' event stream reads it),
+--   K[10] the shard's warned SLA clocks (zset: due_ms -> ticket id; open
+--        tickets warned, not breached),
+--   K[11] the shard's breached tickets (zset: since_ms -> ticket id, open),
+--   K[12] the shard's escalated tickets (zset: since_ms -> ticket id, open)
 -- and its own keys after them: K[TK + 1], K[TK + 2], ...
-local TK = 7
+local TK = 12
+-- Entries the change feed keeps per shard (about; XADD's ~ trims whole
+-- nodes): a reader whose cursor fell further behind starts again.
+local FEED_MAX = 20000
 
 -- Statuses a ticket leaves only by an explicit staff action (reopen).
 local TERMINAL = { closed = true, cancelled = true }
@@ -23,6 +34,42 @@ local function clear_unroutable ()
   redis.call('HDEL', K[1], 'unroutable', 'unroutable_ms')
 end
 
+-- Appends the ticket to the shard's change feed (K[9]), once per script
+-- call however many changes it makes: the reader reads the record itself.
+local fed = false
+local function feed ()
+  if fed then return end
+  fed = true
+  redis.call('XADD', K[9], 'MAXLEN', '~', FEED_MAX, '*', 'id', redis.call('HGET', K[1], 'id'))
+end
+
+-- Adds sign (1 or -1) to the ops counts (K[8]) the ticket is in: its type
+-- and its waiting flags. Called when it enters or leaves the open part of
+-- its life, so the counts are of open tickets only.
+local function ops_count (sign)
+  local t = redis.call('HMGET', K[1], 'type', 'waiting', 'waiting_parts')
+  if t[1] then redis.call('HINCRBY', K[8], 'open:' .. t[1], sign) end
+  if t[2] == '1' then redis.call('HINCRBY', K[8], 'wait_customer', sign) end
+  if t[3] == '1' then redis.call('HINCRBY', K[8], 'wait_parts', sign) end
+end
+
+-- Sets a waiting flag (field 'waiting' or 'waiting_parts') to v ('1' or
+-- '0') and keeps its count (counter) in K[8] true while the ticket is open.
+local function set_flag (field, counter, v)
+  local t = redis.call('HMGET', K[1], field, 'status')
+  redis.call('HSET', K[1], field, v)
+  if (t[1] == '1') ~= (v == '1') and t[2] and not TERMINAL[t[2]] then
+    redis.call('HINCRBY', K[8], counter, v == '1' and 1 or -1)
+  end
+end
+
+-- Takes the ticket out of the SLA risk sets (K[10..12]): it ended.
+local function sla_clear (id)
+  redis.call('ZREM', K[10], id)
+  redis.call('ZREM', K[11], id)
+  redis.call('ZREM', K[12], id)
+end
+
 -- Moves the ticket to status (rank: its asp_status_t) and keeps the shard's
 -- counts, open set and list of all tickets true. Call it for every status
 -- change: the agent's queue counts, the open list and search are only as
@@ -32,6 +79,10 @@ local function set_status (status, rank)
   local old, id, created, owner = t[1], t[2], tonumber(t[3] or '0'), t[4]
   redis.call('HSET', K[1], 'status', status, 'rank', tostring(rank))
   if old == status then return end
+  feed()
+  local was_open, is_open = old and not TERMINAL[old], not TERMINAL[status]
+  if was_open and not is_open then ops_count(-1) end
+  if is_open and not was_open then ops_count(1) end
   if old then
     redis.call('HINCRBY', K[3], old, -1)
   else
@@ -44,6 +95,7 @@ local function set_status (status, rank)
   end
   if TERMINAL[status] then
     redis.call('ZREM', K[4], id)
+    sla_clear(id)
     clear_unroutable()
   else
     redis.call('ZADD', K[4], created, id)
@@ -66,6 +118,7 @@ end
 local function timeline (entry, now)
   redis.call('RPUSH', K[2], entry)
   redis.call('HSET', K[1], 'updated_ms', now)
+  feed()
 end
 
 -- The ticket's current work order: events about any other (an earlier

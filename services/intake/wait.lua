@@ -9,6 +9,7 @@ if why then return reject(why) end
 local waiting = redis.call('HGET', K[1], 'waiting') == '1'
 if a.waiting == '1' and waiting then return reject('already_waiting') end
 if a.waiting == '0' and not waiting then return reject('not_waiting') end
-redis.call('HSET', K[1], 'waiting', a.waiting, 'waiting_ms', a.now)
+set_flag('waiting', 'wait_customer', a.waiting)
+redis.call('HSET', K[1], 'waiting_ms', a.now)
 timeline(a.entry, a.now)
 return ok()
