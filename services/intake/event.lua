@@ -23,7 +23,35 @@
 --   events: the entry only), compensation (JSON), clears (offered, assigned: the work order left the
 --   unroutable queue), dispatch (JSON: why this partner), unroutable (JSON),
 --   appt_at, appt_end, changes, late (a booking), missed_at (the missed
---   slot), completed_rank, from_routing (a workorder.* event)
+--   slot), completed_rank, from_routing (a workorder.* event), sla ('' |
+--   warning | breached | escalated) with due (the clock's due_ms, 0 when
+--   the event has none), parts ('' | '1' | '0': a partner's progress says
+--   it waits for parts, or works again)
+
+-- Keeps the ops view of the ticket's SLA risk (ticket.lua's K[10..12] and
+-- the record's sla_level, sla_due_ms, which search's sla filter reads):
+-- level 1 warned (in K[10] by its earliest warned due time), 2 breached
+-- (K[11]), 3 escalated (K[12] too). Only open tickets are in the sets.
+local function sla_risk (a)
+  local t = redis.call('HMGET', K[1], 'id', 'status', 'sla_level', 'sla_due_ms')
+  local id, level, due = t[1], tonumber(t[3] or '0'), tonumber(t[4] or '0')
+  if TERMINAL[t[2]] then return end
+  if a.sla == 'warning' then
+    if level >= 2 then return end
+    if due == 0 or (a.due > 0 and a.due < due) then
+      due = a.due
+      redis.call('HSET', K[1], 'sla_due_ms', due)
+    end
+    redis.call('HSET', K[1], 'sla_level', '1')
+    if due > 0 then redis.call('ZADD', K[10], due, id) end
+    return
+  end
+  redis.call('ZREM', K[10], id)
+  redis.call('ZADD', K[11], 'NX', a.time, id)
+  local want = a.sla == 'escalated' and 3 or 2
+  if want == 3 then redis.call('ZADD', K[12], 'NX', a.time, id) end
+  if want > level then redis.call('HSET', K[1], 'sla_level', tostring(want)) end
+end
 
 -- What routing's dispatch events show on the ticket, beyond the timeline.
 local function dispatch_view (a)

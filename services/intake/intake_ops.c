@@ -19,9 +19,11 @@
 #define S_SVC_STALE_MS  30000
 
 //  Routing's live state of the partners, written every few seconds with
-//  an expiry (services/routing: rt_live): field <partner id> ->
-//  "<connected 0|1>|<load>|<capacity>". Absent: routing is down.
-#define S_KEY_RTLIVE    "asp:rtlive"
+//  an expiry (services/routing/rt_live.h, whose key and format these
+//  are): field <partner id> -> "<connected 0|1>|<load>|<capacity>".
+//  Absent: routing is down.
+#define RT_LIVE_KEY     "asp:rtlive"
+#define S_KEY_RTLIVE    RT_LIVE_KEY
 #define S_KEY_SVCSTAT   "asp:svcstat:%s"
 #define S_KEY_SCORES    "rt:scores"
 
@@ -333,6 +335,20 @@ s_partners (asp_rds_t *rds, redisReply **r, const redisReply *live, int64_t offe
     s_free (rec, n);
     free (rec);
     bool live_known = live && live->type == REDIS_REPLY_ARRAY && live->elements > 0;
+    //  Routing knows every partner, those its certificate folder admits
+    //  without a registry record too: the totals are routing's when it is up.
+    if (live_known) {
+        connected = load = capacity = 0;
+        for (size_t i = 0; i + 1 < live->elements; i += 2) {
+            long long c = 0, l = 0, cap = 0;
+            if (strcmp (live->element [i]->str, "time_ms")
+            &&  sscanf (live->element [i + 1]->str, "%lld|%lld|%lld", &c, &l, &cap) == 3) {
+                connected += c != 0;
+                load += l;
+                capacity += cap;
+            }
+        }
+    }
     cJSON *o = cJSON_AddObjectToObject (out, "partners");
     cJSON_AddNumberToObject (o, "registered", (double) registered);
     s_num_or_null (o, "connected", (double) connected, live_known);

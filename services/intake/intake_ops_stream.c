@@ -187,9 +187,18 @@ s_xinfo_id (const redisReply *r, const char *name, s_sid_t *out)
 static int
 s_held (asp_rds_t *rds, const s_cursor_t *c)
 {
-    const char *argv [] = { "XINFO", "STREAM", INTAKE_KEY_FEED };
-    redisReply *r [ASP_SHARDS];
-    int rc = asp_rds_each_shard (rds, 3, argv, r);
+    //  (The key is XINFO's third word: asp_rds_each_shard tags the second.)
+    redisReply *r [ASP_SHARDS] = { 0 };
+    bool sent = asp_rds_ready (rds);
+    for (unsigned n = 0; sent && n < ASP_SHARDS; n++) {
+        char key [ASP_KEY_MAX];
+        asp_key (key, sizeof key, n, INTAKE_KEY_FEED, NULL);
+        const char *argv [] = { "XINFO", "STREAM", key };
+        size_t lens [] = { 5, 6, strlen (key) };
+        sent = asp_rds_append (rds, 3, argv, lens) == 0;
+    }
+    for (unsigned n = 0; sent && n < ASP_SHARDS; n++)
+        r [n] = asp_rds_reply (rds);
     int held = 1;
     for (unsigned n = 0; n < ASP_SHARDS; n++) {
         s_sid_t last = { 0, 0 }, deleted = { 0, 0 };
@@ -212,7 +221,6 @@ s_held (asp_rds_t *rds, const s_cursor_t *c)
     for (unsigned n = 0; n < ASP_SHARDS; n++)
         if (r [n])
             freeReplyObject (r [n]);
-    (void) rc;                      //  an error reply is a missing feed, above
     return held;
 }
 

@@ -20,11 +20,23 @@ typedef struct {
     char id [ASP_ID_MAX];
 } s_pos_t;
 
+//  The ops view's drill-downs (intake_ops.h): the queue a ticket waits in
+//  and its SLA risk, as the ticket scripts keep them on the record.
+typedef enum { S_QUEUE_NONE = 0, S_QUEUE_PARTS, S_QUEUE_CUSTOMER, S_QUEUE_SURVEY } s_queue_t;
+static const char *s_queue_names [] = { "", "waiting_parts", "waiting_customer", "survey_pending", NULL };
+typedef enum { S_SLA_NONE = 0, S_SLA_DUE_1H, S_SLA_BREACHED, S_SLA_ESCALATED } s_sla_t;
+static const char *s_sla_names [] = { "", "due_1h", "breached", "escalated", NULL };
+#define S_HOUR_MS ((int64_t) 3600000)
+
 //  One query, validated.
 typedef struct {
     const char *status, *type, *region, *partner, *owner, *serial;
     char phone [24];                //  digits only; "" when not asked
     bool at_risk, desc, open_only;
+    bool open;                      //  open=true
+    s_queue_t queue;
+    s_sla_t sla;
+    int64_t now_ms;                 //  due_1h: due in [now_ms, now_ms + 1 h]
     int64_t from_ms, to_ms, limit;
     bool has_cursor;
     s_pos_t cursor;
@@ -33,12 +45,13 @@ typedef struct {
 //  The record fields a query reads, in HMGET order.
 typedef enum {
     F_STATUS, F_TYPE, F_TIER, F_PRIORITY, F_OWNER, F_NAME, F_REGION, F_PHONE, F_SERIAL,
-    F_MODEL, F_CATEGORY, F_PARTNER, F_CREATED, F_UPDATED, F_ALERT, F_COUNT
+    F_MODEL, F_CATEGORY, F_PARTNER, F_CREATED, F_UPDATED, F_ALERT, F_WAITING, F_WAITING_PARTS,
+    F_SLA_LEVEL, F_SLA_DUE, F_COUNT
 } s_field_t;
 static const char *s_fields [F_COUNT] = {
     "status", "type", "tier", "priority", "owner", "customer_name", "customer_region",
     "customer_phone", "serial", "model", "category", "partner_id", "created_ms", "updated_ms",
-    "sla_alert"
+    "sla_alert", "waiting", "waiting_parts", "sla_level", "sla_due_ms"
 };
 
 //  Statuses of the open part of a ticket's life: a query for one of them
@@ -67,10 +80,10 @@ s_status_open (const char *status)
 static void
 s_canon (const s_query_t *q, char *out, size_t len)
 {
-    snprintf (out, len, "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%" PRId64 "\n%" PRId64 "\n%d\n%d",
+    snprintf (out, len, "%s\n%s\n%s\n%s\n%s\n%s\n%s\n%" PRId64 "\n%" PRId64 "\n%d\n%d\n%d\n%d\n%d",
               q->status? q->status: "", q->type? q->type: "", q->region? q->region: "",
               q->partner? q->partner: "", q->owner? q->owner: "", q->serial? q->serial: "",
-              q->phone, q->from_ms, q->to_ms, q->at_risk, q->desc);
+              q->phone, q->from_ms, q->to_ms, q->at_risk, q->desc, q->open, (int) q->queue, (int) q->sla);
 }
 
 static void
@@ -154,20 +167,35 @@ intake_search_v_time (const cJSON *j, const char *name, bool end_of_day, int64_t
     return true;
 }
 
+//  The index of word in names (NULL-terminated, names [0] "" for none)
+//  into *out: false when it is none of them.
+static bool
+s_word (const char **names, const char *word, int *out)
+{
+    for (int i = 1; names [i]; i++)
+        if (streq (names [i], word)) {
+            *out = i;
+            return true;
+        }
+    return false;
+}
+
 //  Fills q from the request; false when it answered 400 (the query names
 //  what is wrong). q's strings point into *j, which the caller deletes.
 static bool
 s_parse (const asp_http_req_t *req, asp_http_res_t *res, s_query_t *q, cJSON **j)
 {
     static const char *allowed [] = { "status", "type", "region", "partner", "owner", "phone", "serial",
-                                      "from", "to", "at_risk", "sort", "limit", "cursor", NULL };
+                                      "from", "to", "at_risk", "sort", "limit", "cursor", "queue", "sla",
+                                      "open", NULL };
     memset (q, 0, sizeof *q);
     q->to_ms = S_MS_MAX;
     *j = intake_query (req, allowed, res);
     if (!*j)
         return false;
     intake_err_t err = { "" };
-    const char *phone = NULL, *at_risk = NULL, *sort = NULL, *cursor = NULL;
+    const char *phone = NULL, *at_risk = NULL, *sort = NULL, *cursor = NULL, *queue = NULL, *sla = NULL,
+               *open = NULL;
     bool valid = intake_v_str (*j, "status", "status", 1, 32, &asp_vocab_status, false, &q->status, &err)
         && intake_v_str (*j, "type", "type", 1, 32, &asp_vocab_kind, false, &q->type, &err)
         && intake_v_str (*j, "region", "region", 1, 64, NULL, false, &q->region, &err)
@@ -183,7 +211,15 @@ s_parse (const asp_http_req_t *req, asp_http_res_t *res, s_query_t *q, cJSON **j
         && intake_v_str (*j, "sort", "sort", 1, 16, NULL, false, &sort, &err)
         && (!sort || streq (sort, "created") || streq (sort, "-created")
             || intake_fail (&err, "%s must be created or -created", "sort"))
-        && intake_v_str (*j, "cursor", "cursor", 1, S_CURSOR_MAX - 1, NULL, false, &cursor, &err);
+        && intake_v_str (*j, "cursor", "cursor", 1, S_CURSOR_MAX - 1, NULL, false, &cursor, &err)
+        && intake_v_str (*j, "open", "open", 1, 8, NULL, false, &open, &err)
+        && (!open || streq (open, "true") || intake_fail (&err, "%s may only be true", "open"))
+        && intake_v_str (*j, "queue", "queue", 1, 32, NULL, false, &queue, &err)
+        && (!queue || s_word (s_queue_names, queue, (int *) &q->queue)
+            || intake_fail (&err, "%s must be waiting_parts, waiting_customer or survey_pending", "queue"))
+        && intake_v_str (*j, "sla", "sla", 1, 32, NULL, false, &sla, &err)
+        && (!sla || s_word (s_sla_names, sla, (int *) &q->sla)
+            || intake_fail (&err, "%s must be due_1h, breached or escalated", "sla"));
     if (valid && q->from_ms > q->to_ms)
         valid = intake_fail (&err, "%s must not be after to", "from");
     if (!valid) {
@@ -196,7 +232,10 @@ s_parse (const asp_http_req_t *req, asp_http_res_t *res, s_query_t *q, cJSON **j
         intake_phone_digits (phone, q->phone, sizeof q->phone);
     q->at_risk = at_risk != NULL;
     q->desc = !sort || streq (sort, "-created");
-    q->open_only = q->at_risk || (q->status && s_status_open (q->status));
+    q->open = open != NULL;
+    q->now_ms = asp_now_ms ();
+    //  The queues and the SLA risk are of open tickets only (ix:open).
+    q->open_only = q->at_risk || q->open || q->queue || q->sla || (q->status && s_status_open (q->status));
     if (cursor && !s_cursor_decode (q, cursor)) {
         asp_http_error (res, 400, "invalid_cursor",
                         "cursor is not one this query returned; start again without it");
@@ -226,6 +265,10 @@ s_filter_fields (const s_query_t *q, s_field_t *want)
     if (q->serial) want [n++] = F_SERIAL;
     if (*q->phone) want [n++] = F_PHONE;
     if (q->at_risk) want [n++] = F_ALERT;
+    if (q->queue == S_QUEUE_CUSTOMER) want [n++] = F_WAITING;
+    if (q->queue == S_QUEUE_PARTS) want [n++] = F_WAITING_PARTS;
+    if (q->sla) want [n++] = F_SLA_LEVEL;
+    if (q->sla == S_SLA_DUE_1H) want [n++] = F_SLA_DUE;
     return n;
 }
 
@@ -239,6 +282,37 @@ s_values (const redisReply *r, const s_field_t *want, int nwant, const char **v)
     for (int i = 0; i < nwant; i++)
         if (r->element [i]->type == REDIS_REPLY_STRING)
             v [want [i]] = r->element [i]->str;
+}
+
+static bool
+s_terminal (const char *status)
+{
+    return streq (status, "closed") || streq (status, "cancelled");
+}
+
+//  The ops view's drill-downs: the same conditions that put the ticket in
+//  intake_ops' counts (ticket.lua's ops counts, event.lua's SLA risk).
+static bool
+s_match_ops (const s_query_t *q, const char **v)
+{
+    if ((q->queue || q->sla) && s_terminal (v [F_STATUS]))
+        return false;
+    if ((q->queue == S_QUEUE_PARTS && !s_eq (v [F_WAITING_PARTS], "1"))
+    ||  (q->queue == S_QUEUE_CUSTOMER && !s_eq (v [F_WAITING], "1"))
+    ||  (q->queue == S_QUEUE_SURVEY && !s_eq (v [F_STATUS], "visit_scheduled")))
+        return false;
+    int64_t level = v [F_SLA_LEVEL]? strtoll (v [F_SLA_LEVEL], NULL, 10): 0;
+    int64_t due = v [F_SLA_DUE]? strtoll (v [F_SLA_DUE], NULL, 10): 0;
+    switch (q->sla) {
+        case S_SLA_DUE_1H:
+            return level == 1 && due > 0 && due >= q->now_ms && due <= q->now_ms + S_HOUR_MS;
+        case S_SLA_BREACHED:
+            return level >= 2;
+        case S_SLA_ESCALATED:
+            return level >= 3;
+        default:
+            return true;
+    }
 }
 
 //  True when the record (its values by field) matches q.
@@ -257,13 +331,16 @@ s_match (const s_query_t *q, const char **v)
         && (!q->owner || s_eq (v [F_OWNER], q->owner))
         && (!q->serial || s_eq (v [F_SERIAL], q->serial))
         && (!*q->phone || s_eq (digits, q->phone))
-        && (!q->at_risk || s_eq (v [F_ALERT], "1"));
+        && (!q->at_risk || s_eq (v [F_ALERT], "1"))
+        && (!q->open || !s_terminal (v [F_STATUS]))
+        && s_match_ops (q, v);
 }
 
 static bool
 s_filtered (const s_query_t *q)
 {
-    return q->status || q->type || q->region || q->partner || q->owner || q->serial || *q->phone || q->at_risk;
+    return q->status || q->type || q->region || q->partner || q->owner || q->serial || *q->phone || q->at_risk
+        || q->open || q->queue || q->sla;
 }
 
 //  A ticket as a list shows it (the shape of GET /v1/tickets/{id}, fewer

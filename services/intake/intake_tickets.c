@@ -657,7 +657,8 @@ intake_tickets_create (intake_api_t *api, const intake_call_t *call, const asp_h
 static bool
 s_numeric_field (const char *k)
 {
-    static const char *counters [] = { "priority", "score", "gen", "repeat_repairs", "contacts", "price", NULL };
+    static const char *counters [] = { "priority", "score", "gen", "repeat_repairs", "contacts", "price", "sla_level",
+                                       NULL };
     for (size_t i = 0; counters [i]; i++)
         if (strcmp (k, counters [i]) == 0)
             return true;
@@ -756,7 +757,8 @@ intake_tickets_get (intake_api_t *api, const intake_call_t *call, const asp_http
         if (strcmp (k, "serial") == 0 || strcmp (k, "model") == 0 || strcmp (k, "category") == 0)
             cJSON_AddStringToObject (prod, k, v);
         else
-        if (strcmp (k, "waiting") == 0 || strcmp (k, "sla_alert") == 0 || strcmp (k, "appointment_missed") == 0)
+        if (strcmp (k, "waiting") == 0 || strcmp (k, "sla_alert") == 0 || strcmp (k, "appointment_missed") == 0
+        ||  strcmp (k, "waiting_parts") == 0)
             cJSON_AddBoolToObject (out, k, strcmp (v, "1") == 0);
         else
         if (strcmp (k, "dispatch") == 0 || strcmp (k, "appointment") == 0 || strcmp (k, "unroutable") == 0

@@ -248,8 +248,9 @@ intake_visits_outcome (intake_api_t *api, const intake_call_t *call, const asp_h
     cJSON_Delete (j);
     bool lead = call->caller.role == INTAKE_ROLE_SUPERVISOR || call->caller.role == INTAKE_ROLE_ADMIN;
     asp_txn_t *txn = asp_txn_new (api->script [INTAKE_SCRIPT_VISIT_OUTCOME], asp_shard_of (ticket));
-    asp_txn_key (txn, INTAKE_KEY_TICKET, ticket);
-    asp_txn_key (txn, INTAKE_KEY_TIMELINE, ticket);
+    //  The ticket's keys (its timeline entry is a change the ops feed
+    //  carries: ticket.lua), then the visit's.
+    intake_ticket_keys (txn, ticket);
     asp_txn_key (txn, INTAKE_KEY_SURVEY, ticket);
     asp_txn_key (txn, ASP_VISIT_KEY_RECORD, ticket);
     asp_txn_key (txn, INTAKE_KEY_VCLAIM, ticket);

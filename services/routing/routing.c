@@ -8,6 +8,7 @@
            asp-routing --selftest [--list | name...]   the classes' self tests */
 #include "asp_log.h"
 #include "asp_selftest.h"
+#include "rt_live.h"
 #include "asp_svc.h"
 #include "rt_deadlines.h"
 #include "rt_dispatch.h"
@@ -40,6 +41,7 @@ main (int argc, char *argv [])
             { "server", rt_server_test, ASP_SELFTEST_REDIS },
             { "profile", rt_profile_test, 0 },
             { "partners", rt_partners_test, ASP_SELFTEST_REDIS },
+            { "live", rt_live_test, 0 },
         };
         asp_log_init ("routing");
         return asp_selftest_main ("asp-routing", tests, sizeof tests / sizeof tests [0], argc - 2, argv + 2);

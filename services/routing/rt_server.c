@@ -6,6 +6,7 @@
 #include "rt_dispatch.h"
 #include "rt_orders.h"
 #include "rt_partners.h"
+#include "rt_live.h"
 #include "rt_registry.h"
 #include "rt_store.h"
 #include "rt_work.h"
@@ -63,6 +64,7 @@ struct rt_server_t {
     int64_t max_refusals;
     int64_t round_ms;               //  after this, partners that said no are asked again
     int64_t next_round_check;       //  monotonic ms
+    int64_t next_live;              //  monotonic ms of the next rt_live write
     int tick_timer;
     int kick_timer;                 //  -1 when not armed
     bool loaded;                    //  open work orders loaded from Redis
@@ -990,6 +992,12 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         self->dispatch_due = true;
     s_dispatch (self);
     s_gauges (self);
+    if (now >= self->next_live) {
+        //  The partners' live state for the ops dashboard (rt_live.h).
+        self->next_live = now + RT_LIVE_EVERY_MS;
+        if (rt_live_write (asp_svc_rds (self->svc), self->registry, asp_now_ms ()))
+            asp_rds_drop (asp_svc_rds (self->svc));
+    }
     return 0;
 }
 
