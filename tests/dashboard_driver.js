@@ -97,7 +97,10 @@ async function main() {
         for (;;) {
             const st = await page.getAttribute(row, "data-status");
             if (!seen.has(st)) { seen.add(st); log("  status", st); }
-            if (st === "closed") break;
+            if (st === "closed") {
+                if (seen.size < 2) fail("ticket " + live.id + " showed only " + [...seen] + ": no change seen live");
+                break;
+            }
             if (Date.now() > deadline) fail("ticket " + live.id + " never showed closed (saw " + [...seen] + ")");
             await page.waitForTimeout(200);
         }
@@ -139,12 +142,15 @@ async function main() {
         log("reassigned", late.id, "to", cfg.new_owner, "as supervisor; the timeline grew from", before);
         await shot(page, "ticket");
 
-        // An action the API refuses shows the API's error verbatim.
-        await page.click("[data-testid=override]");
-        await page.fill("[data-testid=override-form] input[name=partner_id]", "Pnobody");
-        await page.click("[data-testid=override-confirm]");
-        await page.waitForSelector("[data-testid=override-form] [data-testid=error]");
-        log("refused override shown:", await text(page, "[data-testid=override-form] [data-testid=error]"));
+        // An action the API refuses shows the API's error verbatim: a
+        // re-dispatch of a ticket no partner worked on is a 409.
+        await page.click("[data-testid=redispatch]");
+        await page.fill("[data-testid=redispatch-form] input[name=reason]", "try another center");
+        await page.click("[data-testid=redispatch-confirm]");
+        await page.waitForSelector("[data-testid=redispatch-form] [data-testid=error]");
+        const refusal = await text(page, "[data-testid=redispatch-form] [data-testid=error]");
+        if (!refusal.includes("409")) fail("re-dispatch: the page said " + JSON.stringify(refusal) + ", want the API's 409");
+        log("refused re-dispatch shown:", refusal);
 
         // Reports: a table, a chart and the API's CSV.
         await page.click("[data-testid=nav-reports]");
