@@ -152,6 +152,23 @@ async function main() {
         if (!refusal.includes("409")) fail("re-dispatch: the page said " + JSON.stringify(refusal) + ", want the API's 409");
         log("refused re-dispatch shown:", refusal);
 
+        // A partner: its registry entry, scorecard and open work; ops
+        // suspend it and see the registry say so.
+        const partner = await post("/v1/partners", cfg.tokens.ops, cfg.partner);
+        await page.click("[data-testid=signout]");
+        await signIn(page, cfg.tokens.ops);
+        await page.evaluate((id) => { location.hash = "#/partner/" + id; }, partner.partner_id);
+        await page.waitForSelector("[data-testid=partner-fields]");
+        await page.waitForSelector("[data-testid=view-partner] [data-testid=ticket-list]");
+        await page.click("[data-testid=suspend]");
+        await page.click("[data-testid=suspend-confirm]");
+        await page.waitForFunction(() => {
+            const el = document.querySelector("[data-testid=partner-status]");
+            return el && el.textContent.trim() === "suspended";
+        });
+        log("partner", partner.partner_id, "suspended from its page");
+        await shot(page, "partner");
+
         // Reports: a table, a chart and the API's CSV.
         await page.click("[data-testid=nav-reports]");
         await page.waitForSelector("[data-testid=report-table]", { timeout: 60000 * T });

@@ -15,6 +15,8 @@ surveys, so tickets close) and an SLA policy of seconds for the region
   the ticket, the ticket shows its breached clock; ops may not reassign
   (the API's 403 shown verbatim), a supervisor does, and the timeline
   grows; a refused re-dispatch shows the API's 409 verbatim;
+- a registered partner's page (registry entry, scorecard, open work):
+  ops suspend it there;
 - the reports page shows a table and a chart and downloads the API's CSV
   (compared here with GET /v1/reports?format=csv: its header and groups);
 - zh-CN shows Chinese labels;
@@ -114,6 +116,8 @@ def main():
                        "customer": customer_token(first.id, int(time.time()) + 3600)},
             "tickets": {"live": c.ticket_body(), "breach": c.ticket_body(customer={"region": "breach"})},
             "new_owner": "supervisor.one",
+            "partner": {"partner_id": "P-dash-01", "name": "Dashboard Test Repairs", "regions": ["nowhere"],
+                        "categories": ["water_heater"], "capacity_cap": 5},
         }
         path = os.path.join(c.dir, "driver.json")
         with open(path, "w") as f:
@@ -133,6 +137,9 @@ def main():
         owners = [e for e in events if "supervisor.one" in json.dumps(e.get("data", {}))]
         if not owners:
             raise HarnessError("no timeline event names the new owner: %r" % events.types())
+        partner = c.http("GET", "/v1/partners/P-dash-01")
+        if partner.status != 200 or partner.body.get("status") != "suspended":
+            raise HarnessError("the partner the page suspended is %s %r" % (partner.status, partner.body))
         if c.ticket(result["live"])["status"] != "closed":
             raise HarnessError("the live ticket is not closed in the API")
         now = time.gmtime()

@@ -102,7 +102,7 @@ function Notifications({ n }) {
 }
 
 function Services({ list }) {
-    return html`<section class="panel" data-testid="panel-services">
+    return html`<section class="panel double" data-testid="panel-services">
         <h2>${t("services")}</h2>
         <table class="list"><thead><tr><th>${t("service")}</th><th>${t("up")}</th><th>${t("age")}</th>
             <th>${t("rate")}</th><th>${t("p50")}</th><th>${t("p99")}</th></tr></thead>

@@ -65,6 +65,9 @@ const en = {
     st_received: "received", st_offered: "offered", st_assigned: "assigned", st_in_progress: "in progress",
     st_completed: "completed", st_visit_scheduled: "visit scheduled", st_closed: "closed", st_cancelled: "cancelled",
     ps_active: "active", ps_suspended: "suspended", ps_removed: "removed",
+    sc_score: "Score", sc_on_time: "On time", sc_first_fix: "First-time fix", sc_repeat: "No repeat repair",
+    sc_install_return: "No install return", sc_satisfaction: "Satisfaction", sc_complaints: "No complaint",
+    sc_sla: "No SLA breach", sc_breaches: "SLA breaches", sc_samples: "Samples",
     ty_repair: "repair", ty_installation: "installation", ty_maintenance: "maintenance", ty_complaint: "complaint",
     ty_consultation: "consultation", ty_return: "return",
 };
@@ -128,6 +131,9 @@ const zh = {
     st_received: "已受理", st_offered: "派单中", st_assigned: "已接单", st_in_progress: "服务中",
     st_completed: "已完工", st_visit_scheduled: "待回访", st_closed: "已关闭", st_cancelled: "已取消",
     ps_active: "正常", ps_suspended: "已暂停", ps_removed: "已移除",
+    sc_score: "综合评分", sc_on_time: "准时", sc_first_fix: "一次修复", sc_repeat: "无返修",
+    sc_install_return: "无初装返修", sc_satisfaction: "满意度", sc_complaints: "无投诉",
+    sc_sla: "无 SLA 超时", sc_breaches: "SLA 超时", sc_samples: "样本数",
     ty_repair: "维修", ty_installation: "安装", ty_maintenance: "保养", ty_complaint: "投诉",
     ty_consultation: "咨询", ty_return: "退货",
 };

@@ -2,7 +2,7 @@
 // the API error shown verbatim, an action that asks before it acts, a
 // chart, and the hash router.
 import { html, useState, useEffect, useRef, uPlot } from "./lib.js";
-import { t, num, word, time } from "./i18n.js";
+import { t, num, word, time, getLang } from "./i18n.js";
 import { api } from "./api.js";
 
 // Routes are hashes: #/tickets?status=received, #/ticket/T..., #/partner/P...
@@ -108,12 +108,17 @@ export function Chart({ x, series, bars, categories, height, testid }) {
         const opts = {
             width, height: height || 220,
             legend: { show: true },
-            scales: bars ? { x: { time: false } } : {},
+            // Bars sit on 0, half a slot in from each edge; a time axis
+            // shows clock times in the page's language.
+            scales: bars ? { x: { time: false, range: (u, min, max) => [min - 0.5, max + 0.5] },
+                             y: { range: (u, min, max) => [0, max > 0 ? max * 1.1 : 1] } } : {},
             axes: [bars ? {
                 values: (u, splits) => splits.map((v) => (Number.isInteger(v) && categories[v] !== undefined ? categories[v] : "")),
                 splits: () => categories.map((_, i) => i),
-            } : {}, {}],
-            series: [{}].concat(series.map((s) => ({
+            } : {
+                values: (u, splits) => splits.map((v) => new Date(v * 1000).toLocaleTimeString(getLang())),
+            }, {}],
+            series: [{ label: bars ? t("by") : t("time") }].concat(series.map((s) => ({
                 label: s.label, stroke: s.color, fill: bars ? s.color + "99" : undefined, width: bars ? 0 : 2,
                 paths: bars ? uPlot.paths.bars({ size: [0.6, 80] }) : undefined,
                 points: { show: !bars },

@@ -93,10 +93,10 @@ function Scorecard({ q }) {
     const parts = ["score", "on_time", "first_fix", "repeat", "install_return", "satisfaction", "complaints", "sla"];
     const permille = (v) => (v === null || v === undefined ? t("na") : num(v / 10, 1) + " %");
     return html`<table class="list" data-testid="scorecard"><thead><tr><th></th>
-        <th>${t("window_long", { d: q.window_days })}</th><th>${t("window_short", { d: q.short_days })}</th></tr></thead>
-        <tbody>${parts.map((k) => html`<tr key=${k}><th>${k}</th><td>${permille(q[k])}</td><td>${permille(q["short_" + k])}</td></tr>`)}
-        <tr><th>breaches</th><td>${num(q.breaches)}</td><td></td></tr>
-        <tr><th>samples</th><td>${num(q.samples)}</td><td></td></tr></tbody></table>`;
+        <th>${t("window_long", { d: num(q.window_days) })}</th><th>${t("window_short", { d: num(q.short_days) })}</th></tr></thead>
+        <tbody>${parts.map((k) => html`<tr key=${k}><th>${t("sc_" + k)}</th><td>${permille(q[k])}</td><td>${permille(q["short_" + k])}</td></tr>`)}
+        <tr><th>${t("sc_breaches")}</th><td>${num(q.breaches)}</td><td></td></tr>
+        <tr><th>${t("sc_samples")}</th><td>${num(q.samples)}</td><td></td></tr></tbody></table>`;
 }
 
 export function PartnerView({ id }) {
