@@ -196,7 +196,8 @@ asp_http_stream_write (asp_http_stream_t *self, const char *data, size_t len)
         self->ended = true;
         rc = -1;
     }
-    else {
+    else
+    if (len > 0) {
         if (self->len + len > self->cap) {
             self->cap = (self->len + len) * 2;
             self->buf = (char *) realloc (self->buf, self->cap);

@@ -419,7 +419,7 @@ def check_stream(c, s0):
     log("stream: %d clients, then 503 with Retry-After; a client that leaves frees its slot" % STREAM_MAX)
 
 
-def check_kill(c):
+def check_kill(c, quiet):
     """SIGKILL of intake mid-stream: the client sees the end, reconnects
     with its cursor once intake is back, and gets what changed."""
     a = c.wait_for(lambda: admitted(c), scaled(20, 60), interval=0.5, what="a free slot")
@@ -434,8 +434,10 @@ def check_kill(c):
     b = c.wait_for(lambda: admitted(c, cursor), scaled(20, 60), interval=0.5, what="the stream back")
     b.change(c, t2, "received", scaled(10, 30))
     assert not [f for f in b.seen() if f["event"] == "reset"], b.seen()
+    # Only what changed after the cursor: not the ticket cancelled long
+    # before (t1 itself may come again: routing's unroutable event changes it).
     assert not [f for f in b.seen() if f["event"] == "tickets"
-                and any(x["id"] == t1 for x in f["data"]["changes"])], "t1 again after its cursor"
+                and any(x["id"] == quiet for x in f["data"]["changes"])], "an old change after the cursor"
     b.close()
     log("stream: SIGKILL of intake, the client resumes after its cursor")
 
@@ -459,7 +461,7 @@ def main():
             check_services(c)
             check_refusals(c, t["n1"])
             check_stream(c, s)
-            check_kill(c)
+            check_kill(c, t["x1"])
     finally:
         hook.stop()
 

@@ -154,7 +154,8 @@ s_group_cmp (const void *a, const void *b)
 static cJSON *
 s_groups_json (s_groups_t *gs, const char *key, size_t max)
 {
-    qsort (gs->g, gs->n, sizeof *gs->g, s_group_cmp);
+    if (gs->n)
+        qsort (gs->g, gs->n, sizeof *gs->g, s_group_cmp);
     cJSON *arr = cJSON_CreateArray ();
     for (size_t i = 0; i < gs->n && i < max; i++) {
         cJSON *o = cJSON_CreateObject ();
@@ -175,22 +176,21 @@ static bool
 s_sla_breakdown (asp_rds_t *rds, redisReply **r, cJSON *sla)
 {
     s_pipe_t p = { rds, 0, false };
-    const char *kind_of [INTAKE_OPS_RISK_MAX];
-    int kind [INTAKE_OPS_RISK_MAX];
+    int *kind = (int *) calloc (INTAKE_OPS_RISK_MAX, sizeof *kind);
+    assert (kind);
     size_t n = 0;
     bool partial = false;
     for (int k = 0; k < 3; k++)
         for (unsigned s = 0; s < ASP_SHARDS; s++) {
             const redisReply *ids = r [s * C_PER_SHARD + C_DUE_IDS + k];
-            for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements; i++) {
-                if (n == INTAKE_OPS_RISK_MAX) {
-                    partial = true;
-                    break;
-                }
+            //  The shard's share was capped (s_send_counts): more at risk
+            //  than the breakdown counts.
+            if (s_int (r [s * C_PER_SHARD + C_DUE + k]) > (int64_t) ids->elements)
+                partial = true;
+            for (size_t i = 0; ids->type == REDIS_REPLY_ARRAY && i < ids->elements && n < INTAKE_OPS_RISK_MAX; i++) {
                 char key [ASP_KEY_MAX];
                 asp_key (key, sizeof key, s, INTAKE_KEY_TICKET, ids->element [i]->str);
                 s_send (&p, 4, "HMGET", key, "customer_region", "partner_id");
-                kind_of [n] = ids->element [i]->str;
                 kind [n++] = k;
             }
         }
@@ -206,9 +206,9 @@ s_sla_breakdown (asp_rds_t *rds, redisReply **r, cJSON *sla)
         if (partner->type == REDIS_REPLY_STRING && *partner->str)
             s_group (&partners, partner->str)->n [kind [i]]++;
     }
-    (void) kind_of;
     s_free (rec, n);
     free (rec);
+    free (kind);
     cJSON_AddItemToObject (sla, "by_region", s_groups_json (&regions, "region", SIZE_MAX));
     cJSON_AddItemToObject (sla, "by_partner", s_groups_json (&partners, "partner", S_BY_PARTNER));
     cJSON_AddBoolToObject (sla, "partial", partial);
@@ -359,7 +359,8 @@ s_partners (asp_rds_t *rds, redisReply **r, const redisReply *live, int64_t offe
     //  No platform record counts offers that lapsed (routing re-offers in
     //  memory): null until one exists (docs/http-api.md, "Ops").
     cJSON_AddNullToObject (o, "offers_lapsed_1h");
-    qsort (pts, np, sizeof *pts, s_partner_cmp);
+    if (np)
+        qsort (pts, np, sizeof *pts, s_partner_cmp);
     cJSON *top = cJSON_AddArrayToObject (o, "top");
     for (size_t i = 0; i < np && i < S_TOP_MAX; i++) {
         cJSON *t = cJSON_CreateObject ();

@@ -13,9 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-//  Bytes a client may have queued and unread (a few summaries and full
-//  frames): a slower reader is cut off and reconnects.
-#define S_QUEUE_MAX     (4 * 1024 * 1024)
+//  Frames of changes a client may get in one tick when it is behind.
+#define S_CATCH_UP      25
 
 //  A position in one shard's feed: a stream id.
 typedef struct {
@@ -268,7 +267,7 @@ s_change (const char *id, const redisReply *h)
 //  The changes after *cur: a frame's JSON (the caller frees it), *cur
 //  moved past them; "" when there are none; NULL when Redis failed.
 static char *
-s_changes (asp_rds_t *rds, s_cursor_t *cur)
+s_changes (asp_rds_t *rds, s_cursor_t *cur, bool *more_out)
 {
     if (!asp_rds_ready (rds))
         return NULL;
@@ -355,6 +354,7 @@ s_changes (asp_rds_t *rds, s_cursor_t *cur)
             freeReplyObject (h);
     }
     cJSON_AddBoolToObject (out, "more", more);
+    *more_out = more;
     char *json = failed? NULL: ne > 0? cJSON_PrintUnformatted (out): strdup ("");
     cJSON_Delete (out);
     free (u);
@@ -458,20 +458,30 @@ s_fan_out (intake_ops_stream_t *self, int64_t now)
     for (s_client_t *c = self->clients; c; c = c->next) {
         if (!c->started || c->resume)
             continue;
-        s_cursor_t from = c->cursor, to = c->cursor;
-        char *json = s_changes (self->rds, &to);
-        if (!json)
-            return;
-        char id [INTAKE_OPS_CURSOR_MAX];
-        s_cursor_print (&to, id, sizeof id);
+        //  A backlog (a burst of changes, a client resuming far behind)
+        //  goes out in several frames at once, up to S_CATCH_UP of them
+        //  a tick: the stream keeps up with any sustained rate below that.
+        s_cursor_t from = c->cursor;
+        bool more = true;
+        for (int frames = 0; more && frames < S_CATCH_UP; frames++) {
+            s_cursor_t to = from;
+            char *json = s_changes (self->rds, &to, &more);
+            if (!json)
+                return;
+            char id [INTAKE_OPS_CURSOR_MAX];
+            s_cursor_print (&to, id, sizeof id);
+            for (s_client_t *d = c; d; d = d->next)
+                if (d->started && !d->resume && memcmp (&d->cursor, &from, sizeof from) == 0) {
+                    if (*json)
+                        s_send (d, "tickets", id, json, now);
+                    d->cursor = to;
+                }
+            free (json);
+            from = to;
+        }
         for (s_client_t *d = c; d; d = d->next)
-            if (d->started && !d->resume && memcmp (&d->cursor, &from, sizeof from) == 0) {
-                if (*json)
-                    s_send (d, "tickets", id, json, now);
-                d->cursor = to;
+            if (d->started && memcmp (&d->cursor, &from, sizeof from) == 0)
                 d->resume = true;
-            }
-        free (json);
     }
 }
 
