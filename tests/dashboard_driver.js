@@ -52,6 +52,18 @@ async function refused(page, who, token) {
     log(who + " token refused:", said.replace(/\s+/g, " "));
 }
 
+// Asks tests/dashboard_test.py to do what only it can (restart a
+// service): writes the request, waits for the answer file.
+async function ask(what) {
+    const done = path.join(cfg.dir, "done-" + what);
+    fs.writeFileSync(path.join(cfg.dir, "ask-" + what), "");
+    const deadline = Date.now() + 120000 * T;
+    while (!fs.existsSync(done)) {
+        if (Date.now() > deadline) fail("the test did not " + what);
+        await new Promise((r) => setTimeout(r, 100));
+    }
+}
+
 async function reassign(page, who) {
     await page.click("[data-testid=reassign]");
     await page.fill("[data-testid=reassign-form] input[name=owner]", cfg.new_owner);
@@ -69,6 +81,9 @@ async function main() {
     const page = await context.newPage();
     page.setDefaultTimeout(30000 * T);
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
+    // The headers of every request of the stream (Last-Event-ID).
+    const streams = [];
+    page.on("request", (r) => { if (r.url().endsWith("/v1/ops/stream")) streams.push(r.headers()); });
     page.on("console", (m) => {
         // A refused call is logged by the browser as a failed resource:
         // expected here. A CSP violation or a script error is not.
@@ -107,6 +122,18 @@ async function main() {
         await page.waitForFunction(() => document.querySelectorAll("[data-testid=trend-chart] canvas").length > 0,
                                    null, { timeout: 30000 * T });
         await shot(page, "board");
+
+        // intake restarts under the page: the stream reconnects, sending
+        // Last-Event-ID, and the ticket created meanwhile shows up.
+        const streamsBefore = streams.length;
+        await ask("restart-intake");
+        const gap = await post("/v1/tickets", cfg.tokens.agent, cfg.tickets.gap);
+        await page.waitForSelector("[data-testid=recent] tr[data-ticket='" + gap.id + "']", { timeout: 60000 * T });
+        await page.waitForSelector("[data-testid=stream-state].live", { timeout: 60000 * T });
+        const again = streams.slice(streamsBefore);
+        if (!again.length || !again.every((h) => h["last-event-id"]))
+            fail("the stream's reconnects did not send Last-Event-ID: " + JSON.stringify(again));
+        log("intake restarted: the stream reconnected", again.length, "time(s) with Last-Event-ID; shows", gap.id);
 
         // A breach: from the board's number to its ticket, then reassign it.
         const late = await post("/v1/tickets", cfg.tokens.agent, cfg.tickets.breach);
@@ -151,6 +178,23 @@ async function main() {
         const refusal = await text(page, "[data-testid=redispatch-form] [data-testid=error]");
         if (!refusal.includes("409")) fail("re-dispatch: the page said " + JSON.stringify(refusal) + ", want the API's 409");
         log("refused re-dispatch shown:", refusal);
+
+        // The queues: the breached ticket is unroutable (no partner serves
+        // its region); the board's number lists it. Dead letters and open
+        // visits answer without an error.
+        await page.click("[data-testid=nav-board]");
+        await page.waitForFunction(() => {
+            const el = document.querySelector("[data-testid=q-unroutable]");
+            return el && el.tagName === "A" && parseInt(el.textContent.replace(/\D/g, ""), 10) > 0;
+        });
+        await page.click("[data-testid=q-unroutable]");
+        await page.waitForSelector("[data-testid=view-unroutable] a[href='#/ticket/" + late.id + "']");
+        for (const [nav, view] of [["#/dead", "view-dead"], ["#/visits", "view-visits"]]) {
+            await page.evaluate((h) => { location.hash = h; }, nav);
+            await page.waitForSelector("[data-testid=" + view + "] table");
+            if (await page.$("[data-testid=" + view + "] [data-testid=error]")) fail(nav + " shows an error");
+        }
+        log("unroutable queue lists", late.id, "; dead letters and visits answer");
 
         // A partner: its registry entry, scorecard and open work; ops
         // suspend it and see the registry say so.

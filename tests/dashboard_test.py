@@ -11,6 +11,8 @@ surveys, so tickets close) and an SLA policy of seconds for the region
   "Not allowed here"); ops sign in and the stream goes live;
 - a ticket created with an HTTP POST appears in the live list, and its
   status moves there until closed, without a reload;
+- intake is killed and restarted under the page: the stream reconnects
+  with Last-Event-ID and a ticket created then appears;
 - a breach: the board's "breached" number links to the list that holds
   the ticket, the ticket shows its breached clock; ops may not reassign
   (the API's 403 shown verbatim), a supervisor does, and the timeline
@@ -89,6 +91,23 @@ def check_tools():
         raise HarnessError("scripts/dashboard.sh --install failed: %s" % r.stderr[-2000:])
 
 
+def serve_driver(c, proc, timeout=700):
+    """Waits for the driver, doing what it asks (tests/dashboard_driver.js,
+    ask()): "restart-intake" kills intake (SIGKILL) and starts it again."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None:
+        ask = os.path.join(c.dir, "ask-restart-intake")
+        if os.path.exists(ask):
+            os.unlink(ask)
+            c.restart("intake")
+            log("intake restarted for the driver")
+            open(os.path.join(c.dir, "done-restart-intake"), "w").close()
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise HarnessError("the browser driver did not finish within %d s" % timeout)
+        time.sleep(0.1)
+
+
 def main():
     check_tools()
     shots_env = os.environ.get("ASP_DASHBOARD_SHOTS")
@@ -112,9 +131,11 @@ def main():
             "timeout_scale": harness.TIMEOUT_SCALE,
             "shots": shots,
             "csv": os.path.join(c.dir, "report.csv"),
+            "dir": c.dir,
             "tokens": {"ops": TOKENS["ops"], "agent": TOKENS["agent"], "supervisor": TOKENS["supervisor"],
                        "customer": customer_token(first.id, int(time.time()) + 3600)},
-            "tickets": {"live": c.ticket_body(), "breach": c.ticket_body(customer={"region": "breach"})},
+            "tickets": {"live": c.ticket_body(), "gap": c.ticket_body(),
+                        "breach": c.ticket_body(customer={"region": "breach"})},
             "new_owner": "supervisor.one",
             "partner": {"partner_id": "P-dash-01", "name": "Dashboard Test Repairs", "regions": ["nowhere"],
                         "categories": ["water_heater"], "capacity_cap": 5},
@@ -123,14 +144,18 @@ def main():
         with open(path, "w") as f:
             json.dump(config, f)
         log("driving the dashboard at %s/dashboard/ (screenshots in %s)" % (c.base_url, shots))
-        proc = subprocess.run(["bash", SCRIPT, "node", DRIVER, path], capture_output=True, text=True,
-                              timeout=700)
-        print(proc.stdout, end="", flush=True)
-        print(proc.stderr, end="", flush=True)
+        out_path = os.path.join(c.dir, "driver.out")
+        with open(out_path, "w") as out:
+            proc = subprocess.Popen(["bash", SCRIPT, "node", DRIVER, path], stdout=out, stderr=subprocess.STDOUT,
+                                    text=True)
+            serve_driver(c, proc)
+        with open(out_path) as f:
+            output = f.read()
+        print(output, end="", flush=True)
         if proc.returncode != 0:
             raise HarnessError("the browser driver failed (exit %s); see its lines above and %s"
                                % (proc.returncode, os.path.join(shots, "dashboard-failure.png")))
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
+        result = json.loads([line for line in output.splitlines() if line.startswith('{"result"')][-1])
         # What the page showed is what the API holds.
         c.token = TOKENS["supervisor"]
         events = c.timeline(result["breach"])
