@@ -341,7 +341,7 @@ s_partners (asp_rds_t *rds, redisReply **r, const redisReply *live, int64_t offe
         connected = load = capacity = 0;
         for (size_t i = 0; i + 1 < live->elements; i += 2) {
             long long c = 0, l = 0, cap = 0;
-            if (strcmp (live->element [i]->str, "time_ms")
+            if (strcmp (live->element [i]->str, "up")
             &&  sscanf (live->element [i + 1]->str, "%lld|%lld|%lld", &c, &l, &cap) == 3) {
                 connected += c != 0;
                 load += l;

@@ -12,50 +12,77 @@ rt_live_value (const rt_partner_t *partner, char *out, size_t len)
               rt_partner_free (partner) + load);
 }
 
-int
-rt_live_write (asp_rds_t *rds, rt_registry_t *registry, int64_t now_ms)
+//  Reads n replies; -1 when one is lost or an error.
+static int
+s_replies (asp_rds_t *rds, int n)
 {
-    if (!asp_rds_ready (rds))
+    int rc = 0;
+    for (int r = 0; r < n; r++) {
+        redisReply *reply = rc? NULL: asp_rds_reply (rds);
+        if (!reply || reply->type == REDIS_REPLY_ERROR)
+            rc = -1;
+        if (reply)
+            freeReplyObject (reply);
+    }
+    return rc;
+}
+
+int
+rt_live_write (asp_rds_t *rds, rt_registry_t *registry, char **last)
+{
+    if (!asp_rds_ready (rds)) {
+        free (*last);
+        *last = NULL;
         return -1;
+    }
     zhashx_t *partners = rt_registry_partners (registry);
     size_t n = zhashx_size (partners);
-    //  HSET key time_ms <now> (id value)...
+    //  HSET key up 1 (id value)..., and the same as one string to compare.
     size_t argc = 4 + 2 * n;
     const char **argv = (const char **) calloc (argc, sizeof *argv);
     size_t *lens = (size_t *) calloc (argc, sizeof *lens);
     char (*values) [64] = calloc (n + 1, sizeof *values);
     assert (argv && lens && values);
-    char now [24], ttl [24];
-    snprintf (now, sizeof now, "%" PRId64, now_ms);
-    snprintf (ttl, sizeof ttl, "%d", RT_LIVE_TTL_MS);
     argv [0] = "HSET";
     argv [1] = RT_LIVE_KEY;
-    argv [2] = "time_ms";
-    argv [3] = now;
-    size_t i = 4, k = 0;
+    argv [2] = "up";
+    argv [3] = "1";
+    size_t i = 4, k = 0, textlen = 1;
     for (rt_partner_t *p = (rt_partner_t *) zhashx_first (partners); p; p = (rt_partner_t *) zhashx_next (partners)) {
         rt_live_value (p, values [k], sizeof values [k]);
         argv [i++] = p->id;
         argv [i++] = values [k++];
     }
     for (size_t j = 0; j < argc; j++)
-        lens [j] = strlen (argv [j]);
-    const char *multi [] = { "MULTI" }, *exec [] = { "EXEC" };
-    const char *del [] = { "DEL", RT_LIVE_KEY }, *expire [] = { "PEXPIRE", RT_LIVE_KEY, ttl };
-    size_t lmulti [] = { 5 }, lexec [] = { 4 }, ldel [] = { 3, strlen (RT_LIVE_KEY) },
-           lexpire [] = { 7, strlen (RT_LIVE_KEY), strlen (ttl) };
-    int rc = asp_rds_append (rds, 1, multi, lmulti) || asp_rds_append (rds, 2, del, ldel)
+        textlen += (lens [j] = strlen (argv [j])) + 1;
+    char *text = (char *) calloc (1, textlen);
+    assert (text);
+    for (size_t j = 2; j < argc; j++) {
+        strcat (text, argv [j]);
+        strcat (text, "\n");
+    }
+    char ttl [24];
+    snprintf (ttl, sizeof ttl, "%d", RT_LIVE_TTL_MS);
+    const char *expire [] = { "PEXPIRE", RT_LIVE_KEY, ttl };
+    size_t lexpire [] = { 7, strlen (RT_LIVE_KEY), strlen (ttl) };
+    int rc;
+    if (*last && strcmp (*last, text) == 0) {
+        //  Unchanged: only the expiry moves.
+        rc = asp_rds_append (rds, 3, expire, lexpire) || s_replies (rds, 1)? -1: 0;
+        free (text);
+    }
+    else {
+        const char *multi [] = { "MULTI" }, *exec [] = { "EXEC" }, *del [] = { "DEL", RT_LIVE_KEY };
+        size_t lmulti [] = { 5 }, lexec [] = { 4 }, ldel [] = { 3, strlen (RT_LIVE_KEY) };
+        rc = asp_rds_append (rds, 1, multi, lmulti) || asp_rds_append (rds, 2, del, ldel)
           || asp_rds_append (rds, (int) argc, argv, lens) || asp_rds_append (rds, 3, expire, lexpire)
-          || asp_rds_append (rds, 1, exec, lexec)? -1: 0;
-    for (int r = 0; rc == 0 && r < 5; r++) {
-        redisReply *reply = asp_rds_reply (rds);
-        if (!reply)
-            rc = -1;
-        else {
-            if (reply->type == REDIS_REPLY_ERROR || (r == 4 && reply->type != REDIS_REPLY_ARRAY))
-                rc = -1;
-            freeReplyObject (reply);
-        }
+          || asp_rds_append (rds, 1, exec, lexec) || s_replies (rds, 5)? -1: 0;
+        free (*last);
+        *last = text;
+    }
+    if (rc) {
+        free (*last);
+        *last = NULL;
     }
     free (values);
     free (lens);

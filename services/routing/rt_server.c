@@ -65,6 +65,7 @@ struct rt_server_t {
     int64_t round_ms;               //  after this, partners that said no are asked again
     int64_t next_round_check;       //  monotonic ms
     int64_t next_live;              //  monotonic ms of the next rt_live write
+    char *live_last;                //  what rt_live wrote last (rt_live_write)
     int tick_timer;
     int kick_timer;                 //  -1 when not armed
     bool loaded;                    //  open work orders loaded from Redis
@@ -995,7 +996,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     if (now >= self->next_live) {
         //  The partners' live state for the ops dashboard (rt_live.h).
         self->next_live = now + RT_LIVE_EVERY_MS;
-        if (rt_live_write (asp_svc_rds (self->svc), self->registry, asp_now_ms ()))
+        if (rt_live_write (asp_svc_rds (self->svc), self->registry, &self->live_last))
             asp_rds_drop (asp_svc_rds (self->svc));
     }
     return 0;
@@ -1636,6 +1637,7 @@ rt_server_destroy (rt_server_t **self_p)
     rt_deadlines_destroy (&self->deadlines);
     rt_work_destroy (&self->work);
     rt_store_destroy (&self->store);
+    free (self->live_last);
     free (self);
     *self_p = NULL;
 }
