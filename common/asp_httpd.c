@@ -392,6 +392,8 @@ s_access (void *cls, struct MHD_Connection *conn, const char *url, const char *m
         snprintf (ra, sizeof ra, "%d", res.retry_after);
         MHD_add_response_header (response, "Retry-After", ra);
     }
+    for (const char *const *h = res.headers; h && h [0] && h [1]; h += 2)
+        MHD_add_response_header (response, h [0], h [1]);
     enum MHD_Result rc = MHD_queue_response (conn, (unsigned) res.status, response);
     MHD_destroy_response (response);
     return rc;

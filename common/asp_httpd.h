@@ -34,6 +34,9 @@ typedef struct {
     const char *content_type;
     char location [128];        //  optional Location header
     int retry_after;            //  optional Retry-After header (seconds)
+    //  Optional extra headers: name, value, name, value, ..., NULL. Static
+    //  storage (not freed); set after asp_http_error/_json, which keep it.
+    const char *const *headers;
     //  Set by asp_http_stream_open: the body is sent as it is written
     //  (status 200, chunked), not from body.
     struct asp_http_stream_t *stream;

@@ -11,7 +11,8 @@ PKGS=(build-essential cmake pkg-config
       valgrind procps
       tzdata                     # /usr/share/zoneinfo: the SLA calendars' time zones (common/asp_calendar.c)
       docker.io docker-compose debootstrap
-      clang libclang-rt-14-dev)   # fuzz/: libFuzzer is in clang's runtime package
+      clang libclang-rt-14-dev    # fuzz/: libFuzzer is in clang's runtime package
+      chromium fonts-wqy-microhei)  # tests/dashboard_test.py: a real headless browser, and CJK glyphs for zh-CN
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -44,3 +45,7 @@ bash "$(dirname "${BASH_SOURCE[0]}")/openapi.sh" --install \
 # .cache/promtool, without installing the server (scripts/promtool.sh).
 bash "$(dirname "${BASH_SOURCE[0]}")/promtool.sh" --install \
     || echo "deps: WARNING: could not fetch promtool (scripts/promtool.sh --install)" >&2
+# The dashboard's pinned tools (playwright-core drives Debian's chromium in
+# tests/dashboard_test.py) into .cache/dashboard, the same way.
+bash "$(dirname "${BASH_SOURCE[0]}")/dashboard.sh" --install \
+    || echo "deps: WARNING: could not install the dashboard's tools (scripts/dashboard.sh --install)" >&2

@@ -242,10 +242,21 @@ if [ -n "${ASP_API_TOKENS:-}" ]; then
     token=${ASP_API_TOKENS%%,*}; token=${token%%:*}
     AUTH=" -H 'Authorization: Bearer $token'"
 fi
+# The dashboard's sign-in: a staff token that may read the ops summary.
+DASH_SIGNIN="no ASP_API_TOKENS: any token signs in (demo)"
+if [ -n "${ASP_API_TOKENS:-}" ]; then
+    DASH_SIGNIN="sign in with a supervisor, ops or admin token of ASP_API_TOKENS"
+    IFS=',' read -r -a entries <<<"$ASP_API_TOKENS"
+    for e in "${entries[@]}"; do
+        role=${e#*:}; role=${role%%:*}
+        case $role in supervisor|ops|admin) DASH_SIGNIN="sign in with the $role token ${e%%:*}"; break ;; esac
+    done
+fi
 cat <<EOF
 
 The after-sales platform is running (Ctrl-C stops everything).
 
+  dashboard       http://127.0.0.1:$HTTP_PORT/dashboard/   ($DASH_SIGNIN)
   HTTP API        http://127.0.0.1:$HTTP_PORT        (health: /healthz, metrics: /metrics)
   metrics         routing      http://127.0.0.1:${METRICS[routing]}/metrics
                   sla-timer    http://127.0.0.1:${METRICS[sla-timer]}/metrics

@@ -36,7 +36,9 @@ import harness
 from harness import Cluster, HarnessError, log, run
 from openapi_doc import Doc, Run, Runner, cluster_env, redis_state, route_table, settled, shape
 
-OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/metrics")}
+# Served beside the route table: the built-ins and the dashboard's files
+# (services/intake/intake_dashboard.c).
+OPEN_ROUTES = {("GET", "/healthz"), ("GET", "/metrics"), ("GET", "/dashboard/{}")}
 # Debian 12's nodejs (apt-cache policy nodejs): CI starts from it.
 DEBIAN_NODE = "18.20.4"
 

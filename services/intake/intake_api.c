@@ -5,6 +5,7 @@
 #include "asp_config.h"
 #include "asp_log.h"
 #include "intake_archive_routes.h"
+#include "intake_dashboard.h"
 #include "intake_dispatch.h"
 #include "intake_http.h"
 #include "intake_notify.h"
@@ -244,6 +245,7 @@ intake_api_new (asp_svc_t *svc, intake_warranty_t *warranty)
     asp_warn_config (&self->warn);
     s_customer_link (self, asp_cfg_str ("ASP_CUSTOMER_LINK", ""));
     intake_actions_init (self);
+    self->dashboard = intake_dashboard_new (NULL);
     self->ops_stream = intake_ops_stream_new ();
     asp_metrics_t *m = asp_svc_metrics (svc);
     self->ack_latency = asp_metrics_histo (m, "intake_ack_seconds", "Time to answer a ticket creation.");
@@ -274,6 +276,7 @@ intake_api_destroy (intake_api_t **self_p)
         asp_rds_destroy (&self->rds);
         if (self->owns_auth)
             intake_auth_destroy (&self->auth);
+        intake_dashboard_destroy (&self->dashboard);
         intake_limit_destroy (&self->limit);
         free (self);
         *self_p = NULL;
@@ -283,6 +286,13 @@ intake_api_destroy (intake_api_t **self_p)
 void
 intake_api_handle (const asp_http_req_t *req, asp_http_res_t *res, void *arg)
 {
+    intake_api_t *self = (intake_api_t *) arg;
+    //  The page's static files: open, outside the route table (no token,
+    //  no rate limit per caller; intake_dashboard.h says why).
+    if (self->dashboard && intake_dashboard_owns (req->url)) {
+        intake_dashboard_handle (self->dashboard, req, res);
+        return;
+    }
     intake_http_dispatch ((intake_api_t *) arg, s_routes, sizeof s_routes / sizeof s_routes [0], NULL, req, res);
 }
 

@@ -63,6 +63,7 @@ typedef enum {
 
 #define INTAKE_LINK_MAX 256
 
+typedef struct intake_dashboard_t intake_dashboard_t;
 typedef struct intake_api_t intake_api_t;
 struct intake_api_t {
     asp_svc_t *svc;
@@ -84,6 +85,7 @@ struct intake_api_t {
     asp_family_t *m_requests;       //  by route template, method, status class
     asp_family_t *m_route_latency;  //  by route template
     asp_histo_t *m_latency;         //  every request (the service heartbeat's)
+    intake_dashboard_t *dashboard;  //  the page's files (first api only)
     struct intake_ops_stream_t *ops_stream;     //  the first api's (HTTP), else NULL
 };
 

@@ -12,6 +12,7 @@
 #include "intake_api.h"
 #include "intake_archive.h"
 #include "intake_archive_routes.h"
+#include "intake_dashboard.h"
 #include "intake_auth.h"
 #include "intake_dispatch.h"
 #include "intake_http.h"
@@ -52,6 +53,7 @@ main (int argc, char *argv [])
             { "partners", intake_partners_test, 0 },
             { "notify", intake_notify_test, 0 },
             { "recovery", intake_recovery_test, 0 },
+            { "dashboard", intake_dashboard_test, 0 },
             { "ops", intake_ops_test, 0 },
             { "ops_stream", intake_ops_stream_test, 0 },
         };
