@@ -36,8 +36,8 @@ STAFF = {"agent", "supervisor", "admin"}
 LEADS = {"supervisor", "admin"}
 MATRIX = {
     ("POST", "notes"): STAFF, ("POST", "waiting"): STAFF, ("POST", "resume"): STAFF,
-    ("PATCH", ""): LEADS, ("POST", "owner"): LEADS, ("POST", "cancel"): STAFF,
-    ("POST", "close"): STAFF, ("POST", "reopen"): STAFF, ("POST", "redispatch"): STAFF,
+    ("PATCH", ""): LEADS, ("POST", "owner"): LEADS | {"ops"}, ("POST", "cancel"): STAFF,
+    ("POST", "close"): STAFF, ("POST", "reopen"): STAFF, ("POST", "redispatch"): STAFF | {"ops"},
     ("POST", "respond"): STAFF,
 }
 DAY = 86400000

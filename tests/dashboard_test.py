@@ -14,9 +14,8 @@ surveys, so tickets close) and an SLA policy of seconds for the region
 - intake is killed and restarted under the page: the stream reconnects
   with Last-Event-ID and a ticket created then appears;
 - a breach: the board's "breached" number links to the list that holds
-  the ticket, the ticket shows its breached clock; ops may not reassign
-  (the API's 403 shown verbatim), a supervisor does, and the timeline
-  grows; a refused re-dispatch shows the API's 409 verbatim;
+  the ticket, the ticket shows its breached clock; ops reassign it and
+  the timeline grows; a refused re-dispatch shows the API's 409 verbatim;
 - a registered partner's page (registry entry, scorecard, open work):
   ops suspend it there;
 - the reports page shows a table and a chart and downloads the API's CSV

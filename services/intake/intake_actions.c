@@ -24,7 +24,7 @@ typedef struct {
 //  What each refusal of the scripts answers. %s is the ticket id.
 static const intake_refusal_t s_refusals [] = {
     { "unknown_ticket",       404, "no ticket %s" },
-    { "not_owner",            403, "ticket %s is owned by another agent: its owner, a supervisor or an admin may do this" },
+    { "not_owner",            403, "ticket %s is owned by another agent: its owner, a supervisor, ops or an admin may do this" },
     { "ticket_changed",       409, "ticket %s changed meanwhile (a new work order was started): read it and retry" },
     { "already_closed",       409, "ticket %s is closed: reopen it first" },
     { "already_cancelled",    409, "ticket %s is cancelled" },

@@ -108,16 +108,18 @@ static const intake_route_t s_routes [] = {
     //  a ticket and reopen one (whoever takes the customer's call back);
     //  answer, cancel, close and re-dispatch are the owner's (an agent's
     //  own tickets; the script checks) or a lead's; priority, tier and
-    //  the owner are the leads'.
+    //  the owner are the leads'. Ops act on the live operation from the
+    //  dashboard: they reassign and re-dispatch (as a lead does, no
+    //  ownership check) and override the partner.
     { "POST", "/v1/tickets/{id}/notes", INTAKE_STAFF, "add notes", intake_actions_note },
     { "POST", "/v1/tickets/{id}/waiting", INTAKE_STAFF, "park tickets", intake_actions_waiting },
     { "POST", "/v1/tickets/{id}/resume", INTAKE_STAFF, "resume tickets", intake_actions_resume },
     { "PATCH", "/v1/tickets/{id}", LEADS, "change priority or tier", intake_actions_update },
-    { "POST", "/v1/tickets/{id}/owner", LEADS, "reassign tickets", intake_actions_owner },
+    { "POST", "/v1/tickets/{id}/owner", LEADS | R (OPS), "reassign tickets", intake_actions_owner },
     { "POST", "/v1/tickets/{id}/cancel", INTAKE_STAFF, "cancel tickets", intake_actions_cancel },
     { "POST", "/v1/tickets/{id}/close", INTAKE_STAFF, "close tickets", intake_actions_close },
     { "POST", "/v1/tickets/{id}/reopen", INTAKE_STAFF, "reopen tickets", intake_actions_reopen },
-    { "POST", "/v1/tickets/{id}/redispatch", INTAKE_STAFF, "re-dispatch tickets", intake_actions_redispatch },
+    { "POST", "/v1/tickets/{id}/redispatch", INTAKE_STAFF | R (OPS), "re-dispatch tickets", intake_actions_redispatch },
     { "POST", "/v1/tickets/{id}/respond", INTAKE_STAFF, "answer customers", intake_actions_respond },
     //  Service recovery (intake_recovery): any staff member who handles
     //  the customer opens and works a record, within their role's cap;
@@ -126,9 +128,9 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/tickets/{id}/recovery", INTAKE_READERS, "read service recovery", intake_recovery_ticket },
     { "PATCH", "/v1/tickets/{id}/recovery/{rid}", INTAKE_STAFF, "record service recovery", intake_recovery_patch },
     { "GET",  "/v1/recovery", INTAKE_STAFF | R (OPS), "read service recovery", intake_recovery_list },
-    //  Routing's work (intake_dispatch): a lead names the partner; leads
-    //  and ops watch the work orders no partner can take.
-    { "POST", "/v1/tickets/{id}/dispatch", LEADS, "override the dispatch", intake_actions_override },
+    //  Routing's work (intake_dispatch): a lead or ops name the partner;
+    //  leads and ops watch the work orders no partner can take.
+    { "POST", "/v1/tickets/{id}/dispatch", LEADS | R (OPS), "override the dispatch", intake_actions_override },
     { "GET",  "/v1/queues/unroutable", LEADS | R (OPS), "read the unroutable queue", intake_dispatch_queue },
     { "GET",  "/v1/warranty/policy", INTAKE_READERS, "read the warranty policy", intake_warranty_api_policy },
     { "POST", "/v1/warranty/check", INTAKE_READERS, "check warranty remedies", intake_warranty_api_check },
@@ -156,9 +158,10 @@ static const intake_route_t s_routes [] = {
     { "GET",  "/v1/notifications/dead", LEADS | R (OPS), "read dead letters", intake_notify_dead },
     { "POST", "/v1/notifications/{id}/replay", R (OPS) | R (ADMIN), "replay dead letters", intake_notify_replay },
     //  Return visits (intake_visits, feedback's): staff read and work
-    //  them; an agent records the visits they claimed, a lead any.
-    { "GET",  "/v1/visits", INTAKE_STAFF, "read return visits", intake_visits_list },
-    { "GET",  "/v1/visits/{id}", INTAKE_STAFF, "read return visits", intake_visits_get },
+    //  them; an agent records the visits they claimed, a lead any. Ops
+    //  read them: the dashboard's open-visits queue drills down here.
+    { "GET",  "/v1/visits", INTAKE_STAFF | R (OPS), "read return visits", intake_visits_list },
+    { "GET",  "/v1/visits/{id}", INTAKE_STAFF | R (OPS), "read return visits", intake_visits_get },
     { "POST", "/v1/visits/{id}/claim", INTAKE_STAFF, "claim return visits", intake_visits_claim },
     { "POST", "/v1/visits/{id}/outcome", INTAKE_STAFF, "record return visits", intake_visits_outcome },
     //  The ops dashboard (intake_ops): the leads and ops, who watch the
