@@ -540,18 +540,28 @@ intake_ops_summary (asp_rds_t *rds, int64_t now_ms)
     return out;
 }
 
+//  The ops routes take no query parameters: any is refused (400, answered
+//  in res) so that a typo is not silently ignored. Returns true when none.
+static bool
+s_no_query (intake_api_t *api, const asp_http_req_t *req, asp_http_res_t *res)
+{
+    static const char *allowed [] = { NULL };
+    cJSON *q = intake_query (req, allowed, res);
+    if (!q) {
+        asp_counter_inc (api->invalid);
+        return false;
+    }
+    cJSON_Delete (q);
+    return true;
+}
+
 void
 intake_ops_get_summary (intake_api_t *api, const intake_call_t *call, const asp_http_req_t *req,
                         asp_http_res_t *res)
 {
     (void) call;
-    static const char *allowed [] = { NULL };
-    cJSON *q = intake_query (req, allowed, res);
-    if (!q) {
-        asp_counter_inc (api->invalid);
+    if (!s_no_query (api, req, res))
         return;
-    }
-    cJSON_Delete (q);
     cJSON *s = intake_ops_summary (api->rds, asp_now_ms ());
     if (!s) {
         intake_storage_down (res);
@@ -570,13 +580,8 @@ intake_ops_get_stream (intake_api_t *api, const intake_call_t *call, const asp_h
                        asp_http_res_t *res)
 {
     (void) call;
-    static const char *allowed [] = { NULL };
-    cJSON *q = intake_query (req, allowed, res);
-    if (!q) {
-        asp_counter_inc (api->invalid);
+    if (!s_no_query (api, req, res))
         return;
-    }
-    cJSON_Delete (q);
     asp_http_stream_t *st = api->ops_stream
                           ? asp_http_stream_open (req, res, "text/event-stream", S_STREAM_QUEUE_MAX): NULL;
     if (!st) {
